@@ -1,0 +1,114 @@
+"""The constants of the ecgraph standard, in one place.
+
+Everything that a twin, a shape file or a query relies on by name (namespaces, the IRIs of the
+profiles and of the node's own graphs, the files that hold the standard) is defined here and only
+here, so that a version bump or a rename is a one-line change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The version of the ontology, the vocabularies and the profiles published together.
+STANDARD_VERSION = "1.0.0"
+
+#: Our one namespace: classes, properties and code-list concepts of the standard.
+EC = "https://w3id.org/ecgraph/ns#"
+ONTOLOGY_IRI = "https://w3id.org/ecgraph/ns"
+ONTOLOGY_VERSION_IRI = f"https://w3id.org/ecgraph/ns/{STANDARD_VERSION}"
+
+#: Where a community's JSON-LD points for the published `@context`; the node resolves both
+#: addresses to the local file and never fetches them.
+CONTEXT_URL = "https://w3id.org/ecgraph/context.jsonld"
+CONTEXT_VERSION_URL = f"https://w3id.org/ecgraph/context/{STANDARD_VERSION}.jsonld"
+
+#: Conformance profiles: the IRI names the profile, the version IRI the edition a twin claims
+#: with `dcterms:conformsTo`.
+PROFILE_BASE = "https://w3id.org/ecgraph/profile/"
+PROFILES = ("core", "recommended")
+
+
+def profile_iri(name: str) -> str:
+    return f"{PROFILE_BASE}{name}"
+
+
+def profile_version_iri(name: str, version: str = STANDARD_VERSION) -> str:
+    return f"{PROFILE_BASE}{name}/{version}"
+
+
+#: Namespaces of the shapes, so that every shape has an IRI a report can link to.
+SHAPES_NS = {
+    "core": "https://w3id.org/ecgraph/shapes/core#",
+    "recommended": "https://w3id.org/ecgraph/shapes/recommended#",
+}
+
+#: The node's own graphs. Twins live in TWIN_GRAPH_BASE + id; what the node infers for a twin
+#: lives beside it, so that replacing a twin replaces both.
+NODE_GRAPH_BASE = "https://w3id.org/ecgraph/graph/"
+ONTOLOGY_GRAPH = NODE_GRAPH_BASE + "ontology"
+VOCABULARY_GRAPH = NODE_GRAPH_BASE + "vocabularies"
+CATALOG_GRAPH = NODE_GRAPH_BASE + "catalog"
+TWIN_GRAPH_BASE = "https://w3id.org/ecgraph/twin/"
+INFERRED_SUFFIX = "/inferred"
+
+
+def twin_graph(twin_id: str) -> str:
+    return TWIN_GRAPH_BASE + twin_id
+
+
+def inferred_graph(twin_id: str) -> str:
+    return TWIN_GRAPH_BASE + twin_id + INFERRED_SUFFIX
+
+
+#: Files of the standard. In a source checkout they sit at the top of the repository; an installed
+#: wheel carries them inside the package (see pyproject.toml).
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _standard_dir(name: str) -> Path:
+    for candidate in (_PACKAGE_DIR.parent / name, _PACKAGE_DIR / "_standard" / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"the standard's {name}/ directory is missing from this installation")
+
+
+def ontology_dir() -> Path:
+    return _standard_dir("ontology")
+
+
+def shapes_dir() -> Path:
+    return _standard_dir("shapes")
+
+
+def data_dir() -> Path:
+    return _standard_dir("data")
+
+
+def docs_dir() -> Path:
+    return _standard_dir("docs")
+
+
+def ontology_file() -> Path:
+    return ontology_dir() / "ecgraph.ttl"
+
+
+def vocabularies_file() -> Path:
+    return ontology_dir() / "vocabularies.ttl"
+
+
+def context_file() -> Path:
+    return ontology_dir() / "context.jsonld"
+
+
+def shapes_file(profile: str) -> Path:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    return shapes_dir() / f"{profile}.ttl"
+
+
+def kit_manifest() -> Path:
+    return shapes_dir() / "kit" / "manifest.ttl"
+
+
+def demo_twins_dir() -> Path:
+    return data_dir() / "twins"
