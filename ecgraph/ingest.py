@@ -1,0 +1,335 @@
+"""Bytes in, RDF out: format choice, limits and parsing of what a community uploads.
+
+This is the first step of the publishing pipeline and the only place that turns untrusted bytes
+into triples. It exists to make three promises that the parsers do not make on their own:
+
+* **nothing is fetched**: a JSON-LD document may name the standard's context URL (resolved to the
+  local file); every other remote or local ``@context`` / ``@import`` is refused before parsing;
+* **bounded work**: size, triple count and nesting depth are capped before they can exhaust memory
+  or the stack (pyoxigraph's JSON-LD parser crashes the process on ~10,000 nested objects, and its
+  RDF/XML parser expands DTD entities, so a "billion laughs" document is refused up front);
+* **errors a person can act on**: every failure is an :class:`IngestError` with an HTTP status and,
+  where the parser knows it, the line and column.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import PurePath
+from typing import Iterable
+
+import pyoxigraph as ox
+
+from . import standard
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+MAX_JSON_DEPTH = 512
+
+#: Media types we accept, with the parser each one selects. ``application/json`` is taken as
+#: JSON-LD because that is how most tools label it.
+MEDIA_TYPES: dict[str, ox.RdfFormat] = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/x-turtle": ox.RdfFormat.TURTLE,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/json": ox.RdfFormat.JSON_LD,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/xml": ox.RdfFormat.RDF_XML,
+    "text/xml": ox.RdfFormat.RDF_XML,
+    "application/trig": ox.RdfFormat.TRIG,
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+}
+
+EXTENSIONS: dict[str, ox.RdfFormat] = {
+    ".ttl": ox.RdfFormat.TURTLE,
+    ".turtle": ox.RdfFormat.TURTLE,
+    ".jsonld": ox.RdfFormat.JSON_LD,
+    ".json": ox.RdfFormat.JSON_LD,
+    ".nt": ox.RdfFormat.N_TRIPLES,
+    ".rdf": ox.RdfFormat.RDF_XML,
+    ".owl": ox.RdfFormat.RDF_XML,
+    ".xml": ox.RdfFormat.RDF_XML,
+    ".trig": ox.RdfFormat.TRIG,
+    ".nq": ox.RdfFormat.N_QUADS,
+}
+
+FORMAT_NAMES: dict[str, ox.RdfFormat] = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ttl": ox.RdfFormat.TURTLE,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "json-ld": ox.RdfFormat.JSON_LD,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+    "xml": ox.RdfFormat.RDF_XML,
+    "trig": ox.RdfFormat.TRIG,
+    "nquads": ox.RdfFormat.N_QUADS,
+    "nq": ox.RdfFormat.N_QUADS,
+}
+
+_DATASET_FORMATS = (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS)
+
+
+class IngestError(Exception):
+    """An upload that cannot become triples. ``status`` is the HTTP status it maps to."""
+
+    def __init__(self, status: int, message: str, *, line: int | None = None,
+                 column: int | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.line = line
+        self.column = column
+        self.hint = hint
+
+    def __reduce__(self):  # crosses process boundaries (pipeline workers)
+        return (IngestError, (self.status, self.message),
+                {"line": self.line, "column": self.column, "hint": self.hint})
+
+    def to_dict(self) -> dict:
+        where = {}
+        if self.line is not None:
+            where["line"] = self.line
+        if self.column is not None:
+            where["column"] = self.column
+        out = {"error": _STATUS_TITLES.get(self.status, "invalid input"), "detail": self.message}
+        out.update(where)
+        if self.hint:
+            out["hint"] = self.hint
+        return out
+
+
+_STATUS_TITLES = {
+    400: "parse error",
+    413: "too large",
+    415: "unsupported media type",
+    422: "not conformant",
+}
+
+
+@dataclass
+class Parsed:
+    """What a document contained: its triples (default graph only) and how it was read."""
+
+    triples: list[ox.Triple]
+    format: ox.RdfFormat
+    size: int
+    #: For JSON-LD, the ``@id`` strings exactly as written, by the IRI they expanded to, so a
+    #: report can show a vendor the identifier they wrote.
+    written_ids: dict[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.triples)
+
+    def to_rdflib(self):
+        """The same triples as an rdflib Graph (pyshacl works on rdflib)."""
+        from .terms import to_rdflib_graph
+
+        return to_rdflib_graph(self.triples)
+
+
+def choose_format(media_type: str | None = None, filename: str | None = None,
+                  name: str | None = None) -> ox.RdfFormat:
+    """The parser for an upload: an explicit format name wins, then the media type, then the
+    file extension. Anything else is a 415."""
+    if name:
+        fmt = FORMAT_NAMES.get(name.lower())
+        if fmt is None:
+            raise IngestError(415, f"unknown input format {name!r}; use one of "
+                                   f"{', '.join(sorted(FORMAT_NAMES))}")
+        return fmt
+    if media_type:
+        essence = media_type.split(";", 1)[0].strip().lower()
+        if essence and essence not in ("application/octet-stream", "application/x-www-form-urlencoded",
+                                       "multipart/form-data"):
+            fmt = MEDIA_TYPES.get(essence)
+            if fmt is None:
+                raise IngestError(415, f"unsupported media type {essence!r}; send one of "
+                                       f"{', '.join(sorted(MEDIA_TYPES))}")
+            return fmt
+    if filename:
+        suffix = PurePath(filename).suffix.lower()
+        fmt = EXTENSIONS.get(suffix)
+        if fmt is not None:
+            return fmt
+        raise IngestError(415, f"cannot tell the RDF format of {filename!r} from its extension; "
+                               f"use one of {', '.join(sorted(EXTENSIONS))} or name the format")
+    raise IngestError(415, "no Content-Type given; send text/turtle, application/ld+json, "
+                           "application/n-triples, application/rdf+xml, application/trig or "
+                           "application/n-quads")
+
+
+def parse(data: bytes, media_type: str | None = None, filename: str | None = None, *,
+          format: ox.RdfFormat | None = None, base_iri: str | None = None,
+          max_bytes: int = DEFAULT_MAX_BYTES, max_triples: int | None = None,
+          allow_named_graphs: Iterable[str] = ()) -> Parsed:
+    """Parse an uploaded document into the triples of one graph.
+
+    TriG and N-Quads are accepted when everything sits in the default graph or in one of
+    ``allow_named_graphs`` (a twin's own graph IRI): a twin is one graph, and silently flattening
+    other graphs into it would publish something the community did not mean to.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if max_bytes is not None and len(data) > max_bytes:
+        raise IngestError(413, f"the document is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
+    fmt = format or choose_format(media_type, filename)
+    written_ids: dict[str, str] = {}
+    if fmt == ox.RdfFormat.JSON_LD:
+        data, written_ids = _prepare_json_ld(data, base_iri)
+    elif fmt == ox.RdfFormat.RDF_XML:
+        _refuse_dtd_entities(data)
+    allowed_graphs = set(allow_named_graphs)
+    triples: list[ox.Triple] = []
+    try:
+        for quad in ox.parse(data, format=fmt, base_iri=base_iri, rename_blank_nodes=True):
+            graph = quad.graph_name
+            if not isinstance(graph, ox.DefaultGraph) and not (
+                    isinstance(graph, ox.NamedNode) and graph.value in allowed_graphs):
+                raise IngestError(400, f"the document puts triples in the named graph {graph}; "
+                                       "a twin is a single graph: send its triples in the default graph")
+            triples.append(quad.triple)
+            if max_triples is not None and len(triples) > max_triples:
+                raise IngestError(413, f"the document holds more than {max_triples:,} triples, the limit")
+    except SyntaxError as exc:
+        raise _syntax_error(exc, fmt) from None
+    except (ValueError, OSError) as exc:  # pyoxigraph reports some encoding faults this way
+        raise IngestError(400, f"cannot read the document: {exc}") from None
+    return Parsed(triples=triples, format=fmt, size=len(data), written_ids=written_ids)
+
+
+def _syntax_error(exc: SyntaxError, fmt: ox.RdfFormat) -> IngestError:
+    message = str(exc.msg if getattr(exc, "msg", None) else exc)
+    line = getattr(exc, "lineno", None)
+    column = getattr(exc, "offset", None)
+    return IngestError(400, f"{_format_label(fmt)} syntax error: {message}", line=line, column=column)
+
+
+def _format_label(fmt: ox.RdfFormat) -> str:
+    return {
+        ox.RdfFormat.TURTLE: "Turtle",
+        ox.RdfFormat.JSON_LD: "JSON-LD",
+        ox.RdfFormat.N_TRIPLES: "N-Triples",
+        ox.RdfFormat.RDF_XML: "RDF/XML",
+        ox.RdfFormat.TRIG: "TriG",
+        ox.RdfFormat.N_QUADS: "N-Quads",
+    }.get(fmt, str(fmt))
+
+
+# --- RDF/XML --------------------------------------------------------------------------------
+
+_DOCTYPE_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
+
+
+def _refuse_dtd_entities(data: bytes) -> None:
+    """pyoxigraph expands internal DTD entities (a 10-level 'billion laughs' is 10^10 bytes), and
+    RDF/XML never needs them: refuse any entity declaration outright."""
+    head_end = data.find(b"<rdf:RDF")
+    head = data if head_end < 0 else data[:head_end]
+    if _DOCTYPE_ENTITY.search(head) or (head_end < 0 and _DOCTYPE_ENTITY.search(data)):
+        raise IngestError(400, "RDF/XML with DTD entity declarations (<!ENTITY ...>) is refused: "
+                               "entities can expand without bound or read local files")
+
+
+# --- JSON-LD --------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def local_context() -> dict | list:
+    """The `@context` value of the standard's published context file."""
+    with open(standard.context_file(), "rb") as fh:
+        document = json.load(fh)
+    return document["@context"]
+
+
+def known_context_urls() -> tuple[str, ...]:
+    return (standard.CONTEXT_URL, standard.CONTEXT_VERSION_URL)
+
+
+def _prepare_json_ld(data: bytes, base_iri: str | None) -> tuple[bytes, dict[str, str]]:
+    """Decode the JSON, swap the standard's context URL for the local context, refuse every other
+    reference to an outside document, and remember the ``@id`` values as written."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise IngestError(400, f"JSON-LD is not valid UTF-8 ({exc.reason})", line=line, column=column) from None
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise IngestError(400, f"JSON nesting is deeper than this node accepts ({MAX_JSON_DEPTH} levels)") from None
+    except json.JSONDecodeError as exc:
+        raise IngestError(400, f"JSON syntax error: {exc.msg}", line=exc.lineno, column=exc.colno) from None
+    written: dict[str, str] = {}
+    changed = _rewrite_contexts(document, written)
+    if changed:
+        data = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    return data, written
+
+
+def _rewrite_contexts(document, written_ids: dict[str, str]) -> bool:
+    """Walk the document without recursion (depth is attacker-controlled) and resolve contexts."""
+    changed = False
+    stack: list[tuple[object, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise IngestError(400, f"JSON nesting is deeper than this node accepts ({MAX_JSON_DEPTH} levels)")
+        if isinstance(node, dict):
+            if "@context" in node:
+                resolved = _resolve_context(node["@context"])
+                if resolved is not node["@context"]:
+                    node["@context"] = resolved
+                    changed = True
+            identifier = node.get("@id")
+            if isinstance(identifier, str):
+                written_ids.setdefault(identifier, identifier)
+            for key, value in node.items():
+                if key == "@context":
+                    stack.append((value, depth + 1))  # scoped contexts inside it are checked too
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, depth + 1))
+        elif isinstance(node, list):
+            for value in node:
+                if isinstance(value, (dict, list)):
+                    stack.append((value, depth + 1))
+    return changed
+
+
+def _resolve_context(value):
+    if isinstance(value, str):
+        return _resolve_context_reference(value)
+    if isinstance(value, list):
+        out = [_resolve_context(item) if isinstance(item, (str, dict)) else item for item in value]
+        return value if all(a is b for a, b in zip(out, value)) else out
+    if isinstance(value, dict) and "@import" in value:
+        imported = value["@import"]
+        if not isinstance(imported, str) or imported not in known_context_urls():
+            raise IngestError(400, f"JSON-LD @import of {imported!r} is refused: this node fetches "
+                                   f"nothing; only {standard.CONTEXT_URL} is resolved (locally)")
+        merged = dict(_as_single_context(local_context()))
+        merged.update({k: v for k, v in value.items() if k != "@import"})
+        return merged
+    return value
+
+
+def _resolve_context_reference(url: str):
+    if url in known_context_urls():
+        return local_context()
+    raise IngestError(400, f"JSON-LD @context {url!r} is refused: this node never fetches or reads "
+                           f"remote or local documents; use {standard.CONTEXT_URL} (resolved locally) "
+                           "or put the context inline")
+
+
+def _as_single_context(context) -> dict:
+    if isinstance(context, dict):
+        return context
+    merged: dict = {}
+    for item in context:
+        if isinstance(item, dict):
+            merged.update(item)
+    return merged

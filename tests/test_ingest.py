@@ -1,0 +1,147 @@
+"""Bytes to triples: formats, limits, errors with line/column, and JSON-LD that fetches nothing."""
+
+import json
+
+import pyoxigraph as ox
+import pytest
+
+from ecgraph import ingest, standard
+from ecgraph.ingest import IngestError, parse
+
+TTL = b"@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:d \"x\" .\n"
+
+
+def test_turtle_by_media_type_and_extension():
+    assert len(parse(TTL, "text/turtle")) == 2
+    assert len(parse(TTL, None, "twin.ttl")) == 2
+    assert len(parse(TTL, "text/turtle; charset=utf-8")) == 2
+
+
+@pytest.mark.parametrize("media_type,fmt", [
+    ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+    ("application/rdf+xml", ox.RdfFormat.RDF_XML),
+    ("application/ld+json", ox.RdfFormat.JSON_LD),
+    ("application/trig", ox.RdfFormat.TRIG),
+    ("application/n-quads", ox.RdfFormat.N_QUADS),
+])
+def test_every_format_round_trips(media_type, fmt):
+    triples = parse(TTL, "text/turtle").triples
+    data = ox.serialize(triples, format=fmt)
+    assert set(parse(data, media_type).triples) == set(triples)
+
+
+def test_unsupported_media_type_is_415():
+    with pytest.raises(IngestError) as err:
+        parse(TTL, "image/png")
+    assert err.value.status == 415
+    with pytest.raises(IngestError) as err:
+        parse(TTL, None, "twin.docx")
+    assert err.value.status == 415
+    with pytest.raises(IngestError) as err:
+        parse(TTL)
+    assert err.value.status == 415
+
+
+def test_parse_error_names_line_and_column():
+    with pytest.raises(IngestError) as err:
+        parse(b"@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b \"open .\n", "text/turtle")
+    assert err.value.status == 400
+    assert err.value.line == 3
+    assert err.value.column is not None
+    assert "Turtle" in err.value.message
+
+
+def test_size_limit_is_413():
+    with pytest.raises(IngestError) as err:
+        parse(TTL, "text/turtle", max_bytes=10)
+    assert err.value.status == 413
+
+
+def test_triple_limit_is_413():
+    with pytest.raises(IngestError) as err:
+        parse(TTL, "text/turtle", max_triples=1)
+    assert err.value.status == 413
+
+
+def test_named_graphs_are_refused_unless_the_twins_own():
+    quads = b"<http://a> <http://b> <http://c> <http://g> .\n"
+    with pytest.raises(IngestError) as err:
+        parse(quads, "application/n-quads")
+    assert "named graph" in err.value.message
+    assert len(parse(quads, "application/n-quads", allow_named_graphs=["http://g"])) == 1
+
+
+def test_invalid_utf8_is_a_parse_error():
+    with pytest.raises(IngestError) as err:
+        parse(b'<http://a> <http://b> "\xff\xfe" .', "application/n-triples")
+    assert err.value.status == 400
+    with pytest.raises(IngestError) as err:
+        parse(b'{"@id": "http://a", "http://b": "\xff"}', "application/ld+json")
+    assert err.value.status == 400
+
+
+def test_billion_laughs_is_refused_before_parsing():
+    doc = (b'<?xml version="1.0"?><!DOCTYPE rdf:RDF [<!ENTITY a "aaaaaaaaaa">'
+           b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+           b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="http://e/">'
+           b'<rdf:Description rdf:about="http://e/x"><ex:p>&b;</ex:p></rdf:Description></rdf:RDF>')
+    with pytest.raises(IngestError) as err:
+        parse(doc, "application/rdf+xml")
+    assert "ENTITY" in err.value.message
+
+
+def test_deep_json_is_refused_not_crashing():
+    doc = ('{"@id":"http://a","http://p":' + '{"http://p":' * 10000 + "1" + "}" * 10000 + "}").encode()
+    with pytest.raises(IngestError) as err:
+        parse(doc, "application/ld+json")
+    assert err.value.status == 400
+    assert "nesting" in err.value.message
+
+
+@pytest.mark.parametrize("context", [
+    "http://127.0.0.1:9/context.jsonld",
+    "https://example.org/context.jsonld",
+    "file:///etc/passwd",
+    "/etc/passwd",
+    ["https://example.org/other.jsonld"],
+    {"@import": "https://example.org/ctx.jsonld"},
+])
+def test_json_ld_never_fetches_other_contexts(context):
+    doc = json.dumps({"@context": context, "@id": "http://a", "http://b": "c"}).encode()
+    with pytest.raises(IngestError) as err:
+        parse(doc, "application/ld+json")
+    assert err.value.status == 400
+    assert "refused" in err.value.message
+
+
+def test_scoped_remote_context_is_refused():
+    doc = json.dumps({"@context": {"knows": {"@id": "http://x/knows", "@context": "https://evil.example/c"}},
+                      "@id": "http://a", "knows": {"@id": "http://b"}}).encode()
+    with pytest.raises(IngestError):
+        parse(doc, "application/ld+json")
+
+
+def test_the_standard_context_url_resolves_locally():
+    for url in (standard.CONTEXT_URL, standard.CONTEXT_VERSION_URL):
+        doc = json.dumps({"@context": url, "@id": "https://c.example/#c", "@type": "EnergyCommunity"}).encode()
+        triples = parse(doc, "application/ld+json").triples
+        assert ox.Triple(ox.NamedNode("https://c.example/#c"),
+                         ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                         ox.NamedNode(standard.EC + "EnergyCommunity")) in triples
+
+
+def test_relative_iris_resolve_against_the_base():
+    triples = parse(b'<#c> <http://e/p> "x" .', "text/turtle", base_iri="https://w3id.org/ecgraph/twin/t").triples
+    assert triples[0].subject == ox.NamedNode("https://w3id.org/ecgraph/twin/t#c")
+
+
+def test_ingest_error_survives_pickling():
+    import pickle
+
+    err = IngestError(400, "bad", line=3, column=4)
+    copy = pickle.loads(pickle.dumps(err))
+    assert (copy.status, copy.message, copy.line, copy.column) == (400, "bad", 3, 4)
+
+
+def test_known_context_urls_are_the_standards():
+    assert standard.CONTEXT_URL in ingest.known_context_urls()
