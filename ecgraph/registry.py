@@ -1,0 +1,237 @@
+"""Who may write which twin, the versions a twin had, and the last report each upload got.
+
+Kept in SQLite beside the graph store rather than in it: the store's default graph is the public
+union of everything, and token hashes, superseded versions and validation reports must not show up
+in anyone's query results. SQLite gives us durable, transactional bookkeeping for free.
+
+Tokens are random (256 bits) and stored as SHA-256 hashes: a high-entropy secret needs no slow
+password hash, and a leaked database gives nobody a usable token.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+TWIN_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+TOKEN_PREFIX = "ecg_"
+
+
+def valid_twin_id(value: str) -> bool:
+    return isinstance(value, str) and TWIN_ID.fullmatch(value) is not None
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def token_hint(token: str) -> str:
+    """Enough of a token to tell two apart in a log, never enough to use it."""
+    return token[:8] + "…"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Twin:
+    id: str
+    title: str
+    created: str
+    token_issued: str | None
+    revoked: bool
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "registered": self.created,
+                "token_issued": self.token_issued, "token_revoked": self.revoked}
+
+
+@dataclass
+class Version:
+    twin_id: str
+    version: int
+    archived: str
+    metadata: dict
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS twins (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    created TEXT NOT NULL,
+    token_hash TEXT,
+    token_issued TEXT,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS versions (
+    twin_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    archived TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (twin_id, version)
+);
+CREATE TABLE IF NOT EXISTS reports (
+    twin_id TEXT PRIMARY KEY,
+    version INTEGER,
+    created TEXT NOT NULL,
+    report TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class Registry:
+    def __init__(self, path: str | Path, *, keep_versions: int = 10):
+        self.path = Path(path)
+        self.keep_versions = keep_versions
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _tx(self):
+        return _Transaction(self._db, self._lock)
+
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """One connection is shared by the server's threads: reads take the same lock as writes
+        so that none of them runs inside another thread's open transaction."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # --- twins and tokens ---------------------------------------------------------------------
+
+    def register(self, twin_id: str, title: str) -> str:
+        """Register a twin and return its publisher token (the only time it exists in clear)."""
+        if not valid_twin_id(twin_id):
+            raise ValueError("twin ids are slugs: [a-z0-9][a-z0-9-]{0,62}")
+        token = new_token()
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM twins WHERE id = ?", (twin_id,)).fetchone():
+                raise KeyError(twin_id)
+            db.execute("INSERT INTO twins (id, title, created, token_hash, token_issued) VALUES (?, ?, ?, ?, ?)",
+                       (twin_id, title, now(), hash_token(token), now()))
+        return token
+
+    def rotate_token(self, twin_id: str) -> str:
+        token = new_token()
+        with self._tx() as db:
+            cur = db.execute("UPDATE twins SET token_hash = ?, token_issued = ?, revoked = 0 WHERE id = ?",
+                             (hash_token(token), now(), twin_id))
+            if cur.rowcount == 0:
+                raise KeyError(twin_id)
+        return token
+
+    def revoke_token(self, twin_id: str) -> None:
+        with self._tx() as db:
+            cur = db.execute("UPDATE twins SET token_hash = NULL, revoked = 1 WHERE id = ?", (twin_id,))
+            if cur.rowcount == 0:
+                raise KeyError(twin_id)
+
+    def check_token(self, twin_id: str, token: str) -> bool:
+        row = next(iter(self._read("SELECT token_hash FROM twins WHERE id = ?", (twin_id,))), None)
+        if not row or not row[0]:
+            return False
+        return hmac.compare_digest(row[0], hash_token(token))
+
+    def twin(self, twin_id: str) -> Twin | None:
+        row = next(iter(self._read("SELECT id, title, created, token_issued, revoked FROM twins WHERE id = ?",
+                                   (twin_id,))), None)
+        return Twin(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+
+    def twins(self) -> list[Twin]:
+        rows = self._read("SELECT id, title, created, token_issued, revoked FROM twins ORDER BY id")
+        return [Twin(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def set_title(self, twin_id: str, title: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE twins SET title = ? WHERE id = ?", (title, twin_id))
+
+    def unregister(self, twin_id: str) -> None:
+        """Forget a twin's registration and token; its archived versions are kept."""
+        with self._tx() as db:
+            db.execute("DELETE FROM twins WHERE id = ?", (twin_id,))
+            db.execute("DELETE FROM reports WHERE twin_id = ?", (twin_id,))
+
+    # --- versions -----------------------------------------------------------------------------
+
+    def archive(self, twin_id: str, version: int, metadata: dict, ntriples: bytes) -> None:
+        """Keep a superseded version. Idempotent: archiving the same version twice (after a crash
+        between archiving and committing) keeps one copy."""
+        blob = gzip.compress(ntriples, compresslevel=5)
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO versions (twin_id, version, archived, metadata, data) "
+                       "VALUES (?, ?, ?, ?, ?)", (twin_id, version, now(), json.dumps(metadata), blob))
+            db.execute("DELETE FROM versions WHERE twin_id = ? AND version NOT IN "
+                       "(SELECT version FROM versions WHERE twin_id = ? ORDER BY version DESC LIMIT ?)",
+                       (twin_id, twin_id, self.keep_versions))
+
+    def versions(self, twin_id: str) -> list[Version]:
+        rows = self._read("SELECT twin_id, version, archived, metadata FROM versions WHERE twin_id = ? "
+                          "ORDER BY version DESC", (twin_id,))
+        return [Version(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def version_data(self, twin_id: str, version: int) -> bytes | None:
+        row = next(iter(self._read("SELECT data FROM versions WHERE twin_id = ? AND version = ?",
+                                   (twin_id, version))), None)
+        return gzip.decompress(row[0]) if row else None
+
+    # --- reports ------------------------------------------------------------------------------
+
+    def save_report(self, twin_id: str, version: int | None, report: dict) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO reports (twin_id, version, created, report) VALUES (?, ?, ?, ?)",
+                       (twin_id, version, now(), json.dumps(report)))
+
+    def report(self, twin_id: str) -> dict | None:
+        row = next(iter(self._read("SELECT report FROM reports WHERE twin_id = ?", (twin_id,))), None)
+        return json.loads(row[0]) if row else None
+
+    # --- settings -----------------------------------------------------------------------------
+
+    def setting(self, key: str) -> str | None:
+        row = next(iter(self._read("SELECT value FROM settings WHERE key = ?", (key,))), None)
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock):
+        self.db = db
+        self.lock = lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.lock.acquire()
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.lock.release()
+        return False

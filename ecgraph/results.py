@@ -1,0 +1,204 @@
+"""Serialising query results, with a row cap, in every format the endpoint negotiates.
+
+pyoxigraph serialises a whole result set or nothing; a public endpoint has to stop at its row
+limit and say so. SELECT results are written here (SPARQL 1.1 JSON, XML, CSV and TSV, as the W3C
+result-format specifications define them); graph results are capped here and written by
+pyoxigraph's own serialisers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Iterable
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+
+SELECT_FORMATS = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
+
+GRAPH_FORMATS = {
+    "turtle": ("text/turtle", ox.RdfFormat.TURTLE),
+    "ntriples": ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+    "jsonld": ("application/ld+json", ox.RdfFormat.JSON_LD),
+    "rdfxml": ("application/rdf+xml", ox.RdfFormat.RDF_XML),
+}
+
+DATASET_FORMATS = {
+    "trig": ("application/trig", ox.RdfFormat.TRIG),
+    "nquads": ("application/n-quads", ox.RdfFormat.N_QUADS),
+    "jsonld": ("application/ld+json", ox.RdfFormat.JSON_LD),
+}
+
+#: Prefixes offered to the Turtle and RDF/XML writers so results read like the documentation.
+PREFIXES = {
+    "ec": "https://w3id.org/ecgraph/ns#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "org": "http://www.w3.org/ns/org#",
+    "schema": "https://schema.org/",
+    "geo": "http://www.opengis.net/ont/geosparql#",
+    "qudt": "http://qudt.org/schema/qudt/",
+    "unit": "http://qudt.org/vocab/unit/",
+    "sosa": "http://www.w3.org/ns/sosa/",
+}
+
+
+@dataclass
+class Serialized:
+    body: bytes
+    media_type: str
+    rows: int
+    truncated: bool
+
+
+def _json_term(term) -> dict:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+            out["datatype"] = term.datatype.value
+        return out
+    if isinstance(term, ox.Triple):
+        return {"type": "triple", "value": {"subject": _json_term(term.subject),
+                                            "predicate": _json_term(term.predicate),
+                                            "object": _json_term(term.object)}}
+    raise TypeError(f"unexpected term {term!r}")
+
+
+def _xml_term(term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{escape(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{escape(term.value)}</bnode>"
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+        if term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+            return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
+        return f"<literal>{escape(term.value)}</literal>"
+    if isinstance(term, ox.Triple):
+        return (f"<triple><subject>{_xml_term(term.subject)}</subject><predicate>{_xml_term(term.predicate)}"
+                f"</predicate><object>{_xml_term(term.object)}</object></triple>")
+    raise TypeError(f"unexpected term {term!r}")
+
+
+def _csv_term(term) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        return "_:" + term.value
+    if isinstance(term, (ox.NamedNode, ox.Literal)):
+        return term.value
+    return str(term)
+
+
+def _tsv_term(term) -> str:
+    return "" if term is None else str(term)
+
+
+def solutions(results: ox.QuerySolutions, fmt: str, max_rows: int | None) -> Serialized:
+    """Write a SELECT result; stop after ``max_rows`` rows and report the cut."""
+    variables = [v.value for v in results.variables]
+    rows: list = []
+    truncated = False
+    for solution in results:
+        if max_rows is not None and len(rows) >= max_rows:
+            truncated = True
+            break
+        rows.append([solution[v] for v in variables])
+    media_type = SELECT_FORMATS[fmt]
+    if fmt == "json":
+        bindings = []
+        for row in rows:
+            bindings.append({v: _json_term(t) for v, t in zip(variables, row) if t is not None})
+        body = json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}},
+                          ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    elif fmt == "xml":
+        out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
+        out.extend(f"<variable name={quoteattr(v)}/>" for v in variables)
+        out.append("</head><results>")
+        for row in rows:
+            out.append("<result>")
+            for v, t in zip(variables, row):
+                if t is not None:
+                    out.append(f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>")
+            out.append("</result>")
+        out.append("</results></sparql>\n")
+        body = "".join(out).encode("utf-8")
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(variables)
+        for row in rows:
+            writer.writerow([_csv_term(t) for t in row])
+        body = buffer.getvalue().encode("utf-8")
+        media_type += "; charset=utf-8"
+    elif fmt == "tsv":
+        lines = ["\t".join("?" + v for v in variables)]
+        lines.extend("\t".join(_tsv_term(t) for t in row) for row in rows)
+        body = ("\n".join(lines) + "\n").encode("utf-8")
+        media_type += "; charset=utf-8"
+    else:
+        raise ValueError(fmt)
+    return Serialized(body, media_type, len(rows), truncated)
+
+
+def boolean(value: bool, fmt: str) -> Serialized:
+    if fmt == "json":
+        body = json.dumps({"head": {}, "boolean": bool(value)}).encode()
+    elif fmt == "xml":
+        body = ('<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
+                f"<boolean>{'true' if value else 'false'}</boolean></sparql>\n").encode()
+    else:
+        body = (("true" if value else "false") + "\n").encode()
+    return Serialized(body, SELECT_FORMATS[fmt], 1, False)
+
+
+def graph(triples: Iterable[ox.Triple], fmt: str, max_rows: int | None) -> Serialized:
+    media_type, rdf_format = GRAPH_FORMATS[fmt]
+    kept: list = []
+    truncated = False
+    for triple in triples:
+        if max_rows is not None and len(kept) >= max_rows:
+            truncated = True
+            break
+        kept.append(triple)
+    return Serialized(_write(kept, rdf_format), media_type, len(kept), truncated)
+
+
+def quads(items: Iterable[ox.Quad], fmt: str, max_rows: int | None) -> Serialized:
+    """A dataset (every graph), capped like any other result."""
+    media_type, rdf_format = DATASET_FORMATS[fmt]
+    kept: list = []
+    truncated = False
+    for quad in items:
+        if max_rows is not None and len(kept) >= max_rows:
+            truncated = True
+            break
+        kept.append(quad)
+    return Serialized(_write(kept, rdf_format), media_type, len(kept), truncated)
+
+
+def _write(items: list, rdf_format: ox.RdfFormat) -> bytes:
+    if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML):
+        return ox.serialize(items, format=rdf_format, prefixes=PREFIXES)
+    return ox.serialize(items, format=rdf_format)

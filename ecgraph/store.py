@@ -1,0 +1,174 @@
+"""The on-disk graph store: the only code that opens a pyoxigraph Store.
+
+Layout (see :mod:`ecgraph.standard` for the IRIs): one named graph per twin, the twin's inferred
+triples in a graph beside it, the ontology, the vocabularies and the catalog in graphs of their
+own. Queries take the union of all named graphs as their default graph.
+
+Every write is **one** SPARQL Update, so it is atomic as a whole: a reader sees a twin, its
+inferences and its catalog entry either all before or all after a change, never a twin that is
+empty or half-replaced. (``remove_graph()`` then ``extend()`` would show readers an empty graph in
+between.) After each write the store is flushed and its *generation* goes up; query workers hold
+read-only snapshots and reopen when the generation they hold is stale.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
+
+import pyoxigraph as ox
+
+LOCK_HINT = ("the data directory is in use by another ecgraph process (a running node?); stop it, "
+             "or use the node's HTTP API instead")
+
+
+class StoreLocked(RuntimeError):
+    pass
+
+
+class Store:
+    """A read-write store over a data directory."""
+
+    def __init__(self, path: str | os.PathLike, *, on_commit: Callable[[], None] | None = None):
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._store = ox.Store(str(self.path / "oxigraph"))
+        except OSError as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLocked(f"{self.path}: {LOCK_HINT}") from None
+            raise
+        self._on_commit = on_commit
+        self._write_lock = threading.Lock()
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def query(self, sparql: str, *, union: bool = True, substitutions: Mapping | None = None, **options):
+        """Run a query in this process (for the CLI and the node's own bookkeeping; the public
+        endpoint runs queries in killable workers, see :mod:`ecgraph.query`)."""
+        if union and "default_graph" not in options:
+            options["use_default_graph_as_union"] = True
+        return self._store.query(sparql, substitutions=dict(substitutions or {}), **options)
+
+    def graph_triples(self, graph: str) -> list[ox.Triple]:
+        return [q.triple for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
+
+    def graph_size(self, graph: str) -> int:
+        return sum(1 for _ in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+
+    def has_graph(self, graph: str) -> bool:
+        return self._store.contains_named_graph(ox.NamedNode(graph))
+
+    def named_graphs(self) -> list[str]:
+        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]:
+        return [q.triple for q in self._store.quads_for_pattern(subject, None, None, ox.NamedNode(graph))]
+
+    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
+        return self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph) if graph else None)
+
+    def quads_for_pattern(self, subject, predicate, object, graph) -> Iterator[ox.Quad]:
+        return self._store.quads_for_pattern(subject, predicate, object, graph)
+
+    def dump(self, output, format: ox.RdfFormat) -> None:
+        self._store.dump(output, format=format)
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def commit(self, *, replace: Mapping[str, Sequence[ox.Triple] | str] = (),
+               drop: Iterable[str] = (),
+               delete_subjects: Mapping[str, Iterable[ox.NamedNode]] = (),
+               delete: Mapping[str, Sequence[ox.Triple]] = (),
+               insert: Mapping[str, Sequence[ox.Triple] | str] = ()) -> None:
+        """Apply one change atomically.
+
+        ``replace`` maps graph IRIs to their new content (dropped, then filled); ``drop`` removes
+        graphs; ``delete_subjects`` removes every triple of the given subjects from a graph (how a
+        catalog entry is rewritten); ``delete`` and ``insert`` remove and add triples. Content is
+        a sequence of triples or N-Triples text. All of it is one SPARQL Update.
+        """
+        operations: list[str] = []
+        for graph in list(drop) + list(dict(replace)):
+            operations.append(f"DROP SILENT GRAPH {_iri(graph)}")
+        for graph, subjects in dict(delete_subjects).items():
+            for subject in subjects:
+                operations.append(f"DELETE WHERE {{ GRAPH {_iri(graph)} {{ {subject} ?p ?o }} }}")
+        removals = [f"GRAPH {_iri(g)} {{\n{_ntriples(t)}\n}}" for g, t in dict(delete).items() if t]
+        if removals:
+            operations.append("DELETE DATA {\n" + "\n".join(removals) + "\n}")
+        blocks = []
+        for graph, triples in list(dict(replace).items()) + list(dict(insert).items()):
+            if triples:
+                blocks.append(f"GRAPH {_iri(graph)} {{\n{_ntriples(triples)}\n}}")
+        if blocks:
+            operations.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
+        if not operations:
+            return
+        self.update(" ;\n".join(operations))
+
+    def update(self, sparql: str) -> None:
+        """Run one SPARQL Update as one transaction, then make it visible to query workers."""
+        with self._write_lock:
+            self._store.update(sparql)
+            self._store.flush()
+        if self._on_commit:
+            self._on_commit()
+
+    def bulk_load(self, path: str | os.PathLike, format: ox.RdfFormat, graph: str | None = None) -> None:
+        """Fast, non-transactional load for an empty store (``ecgraph load`` of a whole network)."""
+        with self._write_lock:
+            self._store.bulk_load(path=str(path), format=format,
+                                  to_graph=ox.NamedNode(graph) if graph else None)
+            self._store.flush()
+        if self._on_commit:
+            self._on_commit()
+
+    def optimize(self) -> None:
+        self._store.optimize()
+
+    def close(self) -> None:
+        self._store.flush()
+        del self._store
+
+
+def open_read_only(path: str | os.PathLike, attempts: int = 10) -> ox.Store:
+    """A snapshot of the store as of now, usable beside the writer (for query workers).
+
+    Opening races with the writer's background compactions, which delete files the snapshot's
+    manifest still names (seen: about one open in six under constant writes). Such an open fails
+    cleanly; it is retried after a short pause.
+    """
+    location = str(Path(path) / "oxigraph")
+    delay = 0.005
+    for attempt in range(attempts):
+        try:
+            return ox.Store.read_only(location)
+        except (OSError, RuntimeError) as exc:
+            if attempt == attempts - 1 or not (isinstance(exc, OSError) or vanished_file(exc)):
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+    raise AssertionError("unreachable")
+
+
+def vanished_file(exc: Exception) -> bool:
+    """Whether an error means a snapshot named a file the writer has since compacted away."""
+    text = str(exc)
+    return "No such file" in text or "IO error" in text or "Corruption" in text
+
+
+def _iri(value: str) -> str:
+    return str(ox.NamedNode(value))  # validates and escapes: no string formatting of raw input
+
+
+def _ntriples(triples: Sequence[ox.Triple] | str) -> str:
+    if isinstance(triples, str):  # already N-Triples (prepared by a pipeline worker)
+        return triples
+    return "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)

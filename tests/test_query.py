@@ -1,0 +1,167 @@
+"""Query execution: result formats as the W3C specs define them, the row cap, and the hard
+time limit of the worker pool (the slow query's CPU is freed; other queries keep answering)."""
+
+import csv
+import io
+import json
+import os
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import pyoxigraph as ox
+import pytest
+
+from ecgraph import results
+from ecgraph.query import QueryFailed, QueryPool, QueryRequest, execute
+from ecgraph.store import Store
+from ecgraph.workers import TaskTimeout
+
+G = "https://w3id.org/ecgraph/twin/q"
+DATA = """
+@prefix ex: <http://example.org/> .
+ex:a ex:name "Zonnewijk", "Zonnewijk"@nl ; ex:size 12 ; ex:knows ex:b, _:x .
+ex:b ex:name "Quote \\" and, comma" .
+_:x ex:name "tab\\there" .
+"""
+
+
+@pytest.fixture()
+def memory_store():
+    store = ox.Store()
+    store.load(DATA.encode(), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(G))
+    return store
+
+
+def run(store, query, fmt, max_rows=None):
+    return execute(store, QueryRequest(query, fmt, max_rows=max_rows))
+
+
+SELECT = "SELECT ?s ?n WHERE { ?s <http://example.org/name> ?n } ORDER BY ?n"
+
+
+def test_json_matches_pyoxigraphs_own_serializer(memory_store):
+    ours = json.loads(run(memory_store, SELECT, "json").body)
+    theirs = json.loads(memory_store.query(SELECT, use_default_graph_as_union=True)
+                        .serialize(format=ox.QueryResultsFormat.JSON))
+    assert ours == theirs
+
+
+def test_xml_is_valid_sparql_results(memory_store):
+    root = ET.fromstring(run(memory_store, SELECT, "xml").body)
+    ns = "{http://www.w3.org/2005/sparql-results#}"
+    assert [v.get("name") for v in root.iter(ns + "variable")] == ["s", "n"]
+    assert len(list(root.iter(ns + "result"))) == 4
+    assert any(lit.get("{http://www.w3.org/XML/1998/namespace}lang") == "nl" for lit in root.iter(ns + "literal"))
+
+
+def test_csv_quotes_and_tsv_escapes(memory_store):
+    rows = list(csv.reader(io.StringIO(run(memory_store, SELECT, "csv").body.decode())))
+    assert rows[0] == ["s", "n"]
+    assert ["http://example.org/b", 'Quote " and, comma'] in rows
+    tsv = run(memory_store, SELECT, "tsv").body.decode().splitlines()
+    assert tsv[0] == "?s\t?n"
+    assert any("tab\\there" in line for line in tsv)
+
+
+def test_row_cap_is_reported(memory_store):
+    out = run(memory_store, SELECT, "json", max_rows=2)
+    assert out.truncated and out.rows == 2
+    assert len(json.loads(out.body)["results"]["bindings"]) == 2
+
+
+def test_ask_and_construct(memory_store):
+    assert json.loads(run(memory_store, "ASK { ?s ?p ?o }", "json").body)["boolean"] is True
+    out = run(memory_store, "CONSTRUCT WHERE { ?s <http://example.org/size> ?o }", "ntriples")
+    assert out.body.strip() == b'<http://example.org/a> <http://example.org/size> "12"^^<http://www.w3.org/2001/XMLSchema#integer> .'
+
+
+def test_syntax_error_is_marked(memory_store):
+    with pytest.raises(QueryFailed) as err:
+        run(memory_store, "SELEC * {}", "json")
+    assert err.value.syntax
+
+
+@pytest.fixture()
+def pool(tmp_path):
+    pool = QueryPool(str(tmp_path), workers=2, timeout=10)
+    store = Store(tmp_path, on_commit=pool.bump)
+    quads = [ox.Triple(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
+                       ox.Literal(str(i))) for i in range(2000)]
+    store.commit(replace={G: quads})
+    pool.start()
+    yield pool
+    pool.close()
+    store.close()
+
+
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+def _cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_slow_query_is_stopped_and_its_cpu_freed(pool):
+    pids = set(pool.pids())
+    started = time.perf_counter()
+    with pytest.raises(TaskTimeout):
+        pool.run(QueryRequest(CARTESIAN, "json"), timeout=1.0)
+    assert time.perf_counter() - started < 2.0
+    time.sleep(0.3)
+    # The worker that ran it is gone: no process is still burning CPU on it.
+    for pid in pids - set(pool.pids()):
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    # ... and the pool is whole again.
+    deadline = time.time() + 10
+    while len(pool.pids()) < pool.size and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(pool.pids()) == pool.size
+
+
+def test_fast_query_answers_while_a_slow_one_runs(pool):
+    errors = []
+
+    def slow():
+        try:
+            pool.run(QueryRequest(CARTESIAN, "json"), timeout=3.0)
+        except TaskTimeout:
+            pass
+        except Exception as exc:  # pragma: no cover
+            errors.append(exc)
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.3)
+    latencies = []
+    for _ in range(10):
+        t = time.perf_counter()
+        out = pool.run(QueryRequest("ASK { ?s ?p ?o }", "json"))
+        latencies.append(time.perf_counter() - t)
+        assert json.loads(out.body)["boolean"] is True
+    thread.join()
+    assert not errors
+    assert max(latencies) < 0.1, latencies
+
+
+def test_a_crashing_worker_is_replaced(pool):
+    import signal
+
+    victim = pool.pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    time.sleep(0.2)
+    # A worker that died while idle is noticed before it is handed a query: nothing fails.
+    for _ in range(6):
+        assert json.loads(pool.run(QueryRequest("ASK { ?s ?p ?o }", "json"), timeout=5).body)["boolean"]
+    deadline = time.time() + 10
+    while len(pool.pids()) < pool.size and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(pool.pids()) == pool.size
+    assert victim not in pool.pids()
+
+
+def test_results_module_offers_the_contracts_formats():
+    assert set(results.SELECT_FORMATS) == {"json", "xml", "csv", "tsv"}
+    assert set(results.GRAPH_FORMATS) == {"turtle", "ntriples", "jsonld", "rdfxml"}
