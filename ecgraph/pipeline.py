@@ -1,0 +1,171 @@
+"""The publishing pipeline up to the commit: bytes -> parse -> validate -> infer.
+
+Everything here is a pure function of the uploaded bytes and the standard, so it can run in a
+worker process (see :mod:`ecgraph.workers`) where a hostile or huge document can be stopped at
+its time limit without touching the server; the node then commits the prepared twin atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from . import ingest, standard
+from .reason import Reasoner
+from .validate import Profiles, Report, validate
+
+
+class NotConformant(Exception):
+    """The upload breaks MUST rules of the core profile; ``report`` says which."""
+
+    def __init__(self, report: dict):
+        super().__init__("the twin does not conform to the core profile")
+        self.report = report
+
+    def __reduce__(self):
+        return (NotConformant, (self.report,))
+
+
+@dataclass
+class Upload:
+    data: bytes
+    media_type: str | None = None
+    filename: str | None = None
+    format_name: str | None = None
+    twin_id: str | None = None
+    base_iri: str | None = None
+    max_bytes: int = ingest.DEFAULT_MAX_BYTES
+    max_triples: int | None = None
+    #: "all" on publishing (violations refuse, warnings are kept); any profile for the validator
+    profile: str = "all"
+    #: publishing refuses violations; the validator only reports them
+    refuse_violations: bool = True
+    infer: bool = True
+    #: the twin's current data (N-Triples) to merge the upload into (Graph Store POST)
+    merge_ntriples: str | None = None
+
+
+@dataclass
+class Prepared:
+    data_ntriples: str
+    inferred_ntriples: str
+    triples: int
+    inferred: int
+    content_hash: str
+    format: str
+    report: dict
+    conforms: bool
+    warnings: int
+    title: str | None = None
+    timings: dict = field(default_factory=dict)
+
+
+def content_hash(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def ntriples(triples) -> str:
+    return "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
+
+
+class Pipeline:
+    """The standard compiled once (shapes, reasoner), then applied to each upload."""
+
+    def __init__(self):
+        self.profiles = Profiles()
+        self.reasoner = Reasoner(load_schema())
+
+    def check(self, upload: Upload) -> tuple[ingest.Parsed, Report]:
+        """Parse and validate only (the validator's entrance)."""
+        parsed = ingest.parse(upload.data, upload.media_type, upload.filename,
+                              format=ingest.FORMAT_NAMES.get((upload.format_name or "").lower()),
+                              base_iri=upload.base_iri, max_bytes=upload.max_bytes,
+                              max_triples=upload.max_triples,
+                              allow_named_graphs=[standard.twin_graph(upload.twin_id)] if upload.twin_id else ())
+        if upload.merge_ntriples:
+            current = [q.triple for q in ox.parse(upload.merge_ntriples, format=ox.RdfFormat.N_TRIPLES)]
+            seen = set(current)
+            parsed.triples = current + [t for t in parsed.triples if t not in seen]
+        report = validate(parsed.to_rdflib(), upload.profile, profiles=self.profiles,
+                          input_hash=content_hash(upload.data), triples=len(parsed.triples))
+        return parsed, report
+
+    def prepare(self, upload: Upload) -> Prepared:
+        timings = {}
+        started = time.perf_counter()
+        parsed, report = self.check(upload)
+        timings["parse_validate"] = time.perf_counter() - started
+        report_dict = report.to_dict()
+        if upload.refuse_violations and not report.conforms:
+            raise NotConformant(report_dict)
+        started = time.perf_counter()
+        inferred = self.reasoner.infer(parsed.triples) if upload.infer else []
+        timings["infer"] = time.perf_counter() - started
+        data_ntriples = ntriples(parsed.triples)
+        # A merge publishes more than was uploaded: hash what the twin now holds.
+        digest = content_hash(data_ntriples.encode("utf-8") if upload.merge_ntriples else upload.data)
+        return Prepared(
+            data_ntriples=data_ntriples,
+            inferred_ntriples=ntriples(inferred),
+            triples=len(parsed.triples),
+            inferred=len(inferred),
+            content_hash=digest,
+            format=parsed.format.media_type,
+            title=twin_title(parsed.triples),
+            report=report_dict,
+            conforms=report.conforms,
+            warnings=report.warnings,
+            timings=timings,
+        )
+
+
+_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_TWIN_CLASS = ox.NamedNode(standard.EC + "DigitalTwin")
+_TITLE = ox.NamedNode("http://purl.org/dc/terms/title")
+
+
+def twin_title(triples: list[ox.Triple]) -> str | None:
+    """The title the twin gives itself (its ec:DigitalTwin's dcterms:title, English first)."""
+    twins = {t.subject for t in triples if t.predicate == _RDF_TYPE and t.object == _TWIN_CLASS}
+    titles = [t.object for t in triples if t.subject in twins and t.predicate == _TITLE
+              and isinstance(t.object, ox.Literal)]
+    titles.sort(key=lambda lit: (lit.language not in (None, "en"), lit.language or "", lit.value))
+    return titles[0].value if titles else None
+
+
+def load_schema() -> list[ox.Triple]:
+    """The ontology and vocabularies, as the reasoner and the store take them."""
+    triples = []
+    for path in (standard.ontology_file(), standard.vocabularies_file()):
+        triples.extend(q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+    return triples
+
+
+# --- worker side ------------------------------------------------------------------------------
+
+def _init() -> Pipeline:
+    return Pipeline()
+
+
+def _handle(pipeline: Pipeline, request: tuple[str, Upload]):
+    action, upload = request
+    if action == "prepare":
+        return pipeline.prepare(upload)
+    if action == "check":
+        parsed, report = pipeline.check(upload)
+        return report, parsed.written_ids, _focus_triples(parsed, report)
+    raise ValueError(action)
+
+
+def _focus_triples(parsed: ingest.Parsed, report: Report, limit: int = 200) -> dict[str, str]:
+    """For each reported focus node (first ``limit``), its triples as written, in N-Triples."""
+    wanted = {r.focus for r in report.results[:limit]}
+    out: dict[str, list[str]] = {}
+    for t in parsed.triples:
+        key = str(t.subject)
+        if key in wanted:
+            out.setdefault(key, []).append(f"{t.subject} {t.predicate} {t.object} .")
+    return {k: "\n".join(v) for k, v in out.items()}
