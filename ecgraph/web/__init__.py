@@ -1,0 +1,64 @@
+"""The node's HTTP face: a Flask app factory, one blueprint per audience.
+
+* :mod:`.sparql`: the SPARQL 1.1 Protocol (everyone's queries; the admin's updates);
+* :mod:`.graphstore`: the Graph Store HTTP Protocol;
+* :mod:`.api`: the REST API for publishers and operators;
+* :mod:`.validator`: the conformance validator for tool vendors;
+* :mod:`.catalog`: the DCAT catalog;
+* :mod:`.pages`: the HTML pages (home, query editor);
+* :mod:`.ops`: health and metrics.
+
+Nothing happens at import time; ``create_app(node)`` builds an app over an open node.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from ..node import Node
+from .common import ApiError
+
+log = logging.getLogger("ecgraph.web")
+
+
+def create_app(node: Node) -> Flask:
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = node.config.max_upload_bytes + 64 * 1024  # room for form framing
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False
+    app.extensions["ecgraph.node"] = node
+
+    from . import api, catalog, graphstore, ops, pages, sparql, validator
+
+    ops.install(app)
+    for module in (sparql, graphstore, api, validator, catalog, ops, pages):
+        app.register_blueprint(module.bp)
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return exc.response()
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if exc.code == 413:
+            detail = f"the request body is larger than the {node.config.max_upload_bytes:,}-byte limit"
+        else:
+            detail = exc.description or ""
+        out = jsonify({"error": exc.name.lower(), "detail": detail})
+        out.status_code = exc.code or 500
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            out.headers["Allow"] = ", ".join(exc.valid_methods)
+        return out
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unexpected error")
+        out = jsonify({"error": "internal error", "detail": f"{type(exc).__name__}: the node could not "
+                                                             "answer; nothing was changed"})
+        out.status_code = 500
+        return out
+
+    return app

@@ -1,0 +1,178 @@
+"""What every blueprint shares: the node, JSON errors, bearer tokens and content negotiation."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from flask import Response, current_app, jsonify, request
+
+from ..ingest import IngestError
+from ..node import Node
+
+
+class ApiError(Exception):
+    """An error answer: ``{"error": ..., "detail": ...}`` with an HTTP status (see CONTRACT.md)."""
+
+    def __init__(self, status: int, error: str, detail: str = "", **extra):
+        super().__init__(detail or error)
+        self.status = status
+        self.error = error
+        self.detail = detail
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+
+    def response(self) -> Response:
+        body = {"error": self.error, "detail": self.detail}
+        body.update(self.extra)
+        out = jsonify(body)
+        out.status_code = self.status
+        for key, value in self.headers.items():
+            out.headers[key] = value
+        return out
+
+
+def node() -> Node:
+    return current_app.extensions["ecgraph.node"]
+
+
+def from_ingest(exc: IngestError) -> ApiError:
+    extra = {}
+    if exc.line is not None:
+        extra["line"] = exc.line
+    if exc.column is not None:
+        extra["column"] = exc.column
+    if exc.hint:
+        extra["hint"] = exc.hint
+    title = {400: "parse error", 413: "too large", 415: "unsupported media type"}.get(exc.status, "invalid input")
+    return ApiError(exc.status, title, exc.message, **extra)
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def require_admin() -> None:
+    token = bearer_token()
+    if token is None:
+        raise _unauthorized("this operation needs the node's admin token")
+    if not node().is_admin(token):
+        raise ApiError(403, "forbidden", "the token is not the node's admin token")
+
+
+def require_writer(twin_id: str) -> bool:
+    """Allow the twin's own publisher token or the admin token; return whether it was admin."""
+    token = bearer_token()
+    if token is None:
+        raise _unauthorized(f"writing twin {twin_id!r} needs its publisher token or the admin token")
+    n = node()
+    if n.is_admin(token):
+        return True
+    if n.registry.check_token(twin_id, token):
+        return False
+    raise ApiError(403, "forbidden", f"the token does not grant writes to twin {twin_id!r}")
+
+
+def _unauthorized(detail: str) -> ApiError:
+    error = ApiError(401, "unauthorized", detail)
+    error.headers["WWW-Authenticate"] = 'Bearer realm="ecgraph"'
+    return error
+
+
+# --- content negotiation ------------------------------------------------------------------------
+
+def _accept_entries(header: str) -> list[tuple[str, float, int]]:
+    entries = []
+    for position, part in enumerate(header.split(",")):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0].lower()
+        if not media:
+            continue
+        q = 1.0
+        for param in fields[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        entries.append((media, q, position))
+    return entries
+
+
+def negotiate(offers: dict[str, str], default: str, *, format_param: str | None = None,
+              aliases: dict[str, str] | None = None) -> str:
+    """Pick a format key from ``offers`` (media type -> key) by ``?format=`` or the Accept header.
+
+    Specific media types beat wildcards, then higher q, then the client's order. ``*/*`` or no
+    header gives ``default``. Nothing acceptable is a 406 that lists what we offer.
+    """
+    if format_param:
+        wanted = format_param.strip().lower()
+        keys = set(offers.values())
+        if wanted in keys:
+            return wanted
+        if aliases and wanted in aliases:
+            return aliases[wanted]
+        if wanted in offers:
+            return offers[wanted]
+        raise ApiError(406, "not acceptable", f"unknown format {format_param!r}; use one of "
+                                              f"{', '.join(sorted(keys))}")
+    header = request.headers.get("Accept", "")
+    if not header.strip():
+        return default
+    best = None
+    for media, q, position in _accept_entries(header):
+        if q <= 0:
+            continue
+        if media in offers:
+            key = offers[media]
+            rank = (0, -q, position)
+        elif media in ("*/*", "*"):
+            key = default
+            rank = (2, -q, position)
+        elif media.endswith("/*"):
+            family = media[:-1]
+            key = next((k for m, k in offers.items() if m.startswith(family)), None)
+            if key is None:
+                continue
+            if offers_default_in_family(offers, default, family):
+                key = default
+            rank = (1, -q, position)
+        else:
+            continue
+        if best is None or rank < best[0]:
+            best = (rank, key)
+    if best is None:
+        raise ApiError(406, "not acceptable", "none of the requested media types can be produced; "
+                                              f"available: {', '.join(sorted(set(offers)))}")
+    return best[1]
+
+
+def offers_default_in_family(offers: dict[str, str], default: str, family: str) -> bool:
+    return any(m.startswith(family) and k == default for m, k in offers.items())
+
+
+def multi(name: str) -> list[str]:
+    """A repeatable parameter from the query string and, for form posts, the body."""
+    values = list(request.args.getlist(name))
+    if request.mimetype == "application/x-www-form-urlencoded":
+        values.extend(request.form.getlist(name))
+    return values
+
+
+def iri_list(values: Iterable[str], name: str) -> list[str]:
+    import pyoxigraph as ox
+
+    out = []
+    for value in values:
+        try:
+            out.append(ox.NamedNode(value).value)
+        except ValueError:
+            raise ApiError(400, "bad request", f"{name} {value!r} is not a valid IRI") from None
+    return out

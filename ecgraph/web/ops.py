@@ -1,0 +1,85 @@
+"""Operations: ``/health`` for liveness checks and ``/metrics`` for Prometheus."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from .common import node
+
+bp = Blueprint("ops", __name__)
+
+
+class Metrics:
+    """One registry per app (the factory may build many apps in one process)."""
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("ecgraph_http_requests_total", "HTTP requests answered",
+                                ["endpoint", "method", "status"], registry=self.registry)
+        self.latency = Histogram("ecgraph_http_request_duration_seconds", "Time to answer a request",
+                                 ["endpoint"], registry=self.registry,
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+        self.query_timeouts = Counter("ecgraph_query_timeouts_total", "Queries stopped at their time limit",
+                                      registry=self.registry)
+        self.worker_deaths = Gauge("ecgraph_worker_deaths", "Worker processes that died and were replaced",
+                                   ["pool"], registry=self.registry)
+        self.twins = Gauge("ecgraph_twins", "Twins with published data", registry=self.registry)
+        self.registered = Gauge("ecgraph_registered_twins", "Registered twins", registry=self.registry)
+        self.triples = Gauge("ecgraph_triples", "Triples published by twins", registry=self.registry)
+        self.inferred = Gauge("ecgraph_inferred_triples", "Triples inferred for twins", registry=self.registry)
+
+
+def install(app) -> Metrics:
+    metrics = Metrics()
+    app.extensions["ecgraph.metrics"] = metrics
+
+    @app.before_request
+    def _start():
+        g.ecgraph_started = time.perf_counter()
+
+    @app.after_request
+    def _count(response):
+        endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+        started = g.get("ecgraph_started")
+        if started is not None:
+            metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        return response
+
+    return metrics
+
+
+@bp.get("/health")
+def health():
+    n = node()
+    status = {"status": "ok", "stats": n.stats()}
+    workers = {}
+    for name, pool in (("query", n.query_pool), ("pipeline", n.pipeline_pool)):
+        if pool is not None:
+            workers[name] = {"alive": len(pool.pids()), "size": pool.size}
+    status["workers"] = workers
+    healthy = all(w["alive"] > 0 for w in workers.values())
+    if not healthy:
+        status["status"] = "degraded"
+    out = jsonify(status)
+    out.status_code = 200 if healthy else 503
+    return out
+
+
+@bp.get("/metrics")
+def metrics():
+    n = node()
+    m: Metrics = current_app.extensions["ecgraph.metrics"]
+    stats = n.stats()
+    m.twins.set(stats["twins"])
+    m.registered.set(stats["registered"])
+    m.triples.set(stats["triples"])
+    m.inferred.set(stats["inferred_triples"])
+    for name, pool in (("query", n.query_pool), ("pipeline", n.pipeline_pool)):
+        if pool is not None:
+            m.worker_deaths.labels(name).set(pool.deaths)
+    return Response(generate_latest(m.registry), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,26 @@
+"""The HTML pages: a home page that explains the node and a query editor that works in any
+browser (plain HTML forms, a little vanilla JavaScript shipped with the package; nothing is
+fetched from the internet)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from ..examples import example_queries
+from .common import node
+
+bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static")
+
+
+@bp.get("/")
+def home():
+    n = node()
+    entries = n.entries()
+    twins = []
+    for twin in n.registry.twins():
+        entry = entries.get(twin.id)
+        twins.append({"id": twin.id, "title": entry.title if entry else twin.title, "entry": entry})
+    return render_template("home.html", stats=n.stats(), twins=twins, examples=example_queries(),
+                           query=request.args.get("query", ""), base=request.url_root.rstrip("/"),
+                           peers=n.peers.describe())

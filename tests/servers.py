@@ -1,0 +1,162 @@
+"""Real processes for end-to-end tests: an ``ecgraph serve`` node and a loopback canary.
+
+The node runs as its own process on a free port over a real on-disk store, exactly as a user
+starts it; tests talk to it over HTTP with real clients. The canary is a tiny HTTP server that
+records every request it gets, to prove that nothing reached it.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ADMIN_TOKEN = "ecg_admin_test-token-0123456789"
+
+
+class NodeProcess:
+    def __init__(self, data: Path, *args: str, env: dict | None = None, admin_token: str = ADMIN_TOKEN):
+        self.data = Path(data)
+        self.args = list(args)
+        self.admin_token = admin_token
+        self.env = dict(os.environ, **(env or {}))
+        self.env.setdefault("PYTHONUNBUFFERED", "1")
+        self.process: subprocess.Popen | None = None
+        self.url = ""
+        self.output: list[str] = []
+
+    def start(self, timeout: float = 120) -> "NodeProcess":
+        command = [sys.executable, "-m", "ecgraph.cli", "serve", "--data", str(self.data), "--port", "0",
+                   "--admin-token", self.admin_token, *self.args]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, env=self.env)
+        deadline = time.time() + timeout
+        pattern = re.compile(r"listening on (http://\S+)")
+        while time.time() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                if self.process.poll() is not None:
+                    raise RuntimeError("ecgraph serve exited:\n" + "".join(self.output))
+                continue
+            self.output.append(line)
+            match = pattern.search(line)
+            if match:
+                self.url = match.group(1)
+                threading.Thread(target=self._drain, daemon=True).start()
+                self._wait_healthy(deadline)
+                return self
+        self.kill()
+        raise RuntimeError("ecgraph serve did not start:\n" + "".join(self.output))
+
+    def _drain(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
+
+    def _wait_healthy(self, deadline: float) -> None:
+        while time.time() < deadline:
+            try:
+                if requests.get(self.url + "/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("ecgraph serve never became healthy:\n" + "".join(self.output))
+
+    @property
+    def admin(self) -> dict:
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=20)
+
+    def log(self) -> str:
+        return "".join(self.output)
+
+    def child_pids(self) -> list[int]:
+        """The node's worker processes."""
+        out = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    out.append(int(entry.name))
+        return out
+
+
+class Canary:
+    """An HTTP server on loopback that counts the requests it receives."""
+
+    def __init__(self):
+        self.hits: list[str] = []
+        canary = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _hit(self):
+                canary.hits.append(f"{self.command} {self.path}")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/sparql-results+json")
+                self.end_headers()
+                self.wfile.write(b'{"head":{"vars":[]},"results":{"bindings":[]}}')
+
+            do_GET = do_POST = do_HEAD = _hit
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FileServer:
+    """Serves a directory on loopback (a twin published at a URL)."""
+
+    def __init__(self, directory: Path):
+        handler = lambda *a, **k: _QuietHandler(*a, directory=str(directory), **k)  # noqa: E731
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".ttl": "text/turtle", ".jsonld": "application/ld+json"}
+
+    def log_message(self, *args):
+        pass
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
