@@ -199,6 +199,8 @@ def parse(data: bytes, media_type: str | None = None, filename: str | None = Non
         raise _syntax_error(exc, fmt) from None
     except (ValueError, OSError) as exc:  # pyoxigraph reports some encoding faults this way
         raise IngestError(400, f"cannot read the document: {exc}") from None
+    if fmt == ox.RdfFormat.JSON_LD:
+        triples = [_normalise_json_number(t) for t in triples]
     return Parsed(triples=triples, format=fmt, size=len(data), written_ids=written_ids)
 
 
@@ -218,6 +220,36 @@ def _format_label(fmt: ox.RdfFormat) -> str:
         ox.RdfFormat.TRIG: "TriG",
         ox.RdfFormat.N_QUADS: "N-Quads",
     }.get(fmt, str(fmt))
+
+
+# --- JSON numbers -------------------------------------------------------------------------------
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_EXPONENT_FORM = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?E[+-]?[0-9]+\Z")
+
+
+def _normalise_json_number(triple: ox.Triple) -> ox.Triple:
+    """JSON-LD writes a JSON number with a fraction as a double ("1.25E1") even where the context
+    coerces it to xsd:decimal, which gives an ill-typed decimal that SPARQL arithmetic drops. The
+    author meant 12.5: write the decimal (or integer) lexical form instead."""
+    obj = triple.object
+    if not isinstance(obj, ox.Literal) or obj.language or not _EXPONENT_FORM.match(obj.value):
+        return triple
+    datatype = obj.datatype.value
+    if datatype not in (_XSD + "decimal", _XSD + "integer"):
+        return triple
+    from decimal import Decimal
+
+    number = Decimal(obj.value)
+    if datatype == _XSD + "integer":
+        if number != number.to_integral_value():
+            return triple  # 12.5 as an integer stays ill-typed: validation will say so
+        lexical = str(int(number))
+    else:
+        lexical = format(number.normalize(), "f")
+        if "." not in lexical:
+            lexical += ".0"
+    return ox.Triple(triple.subject, triple.predicate, ox.Literal(lexical, datatype=obj.datatype))
 
 
 # --- RDF/XML --------------------------------------------------------------------------------

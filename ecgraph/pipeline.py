@@ -44,6 +44,8 @@ class Upload:
     #: publishing refuses violations; the validator only reports them
     refuse_violations: bool = True
     infer: bool = True
+    #: "fast" (ecgraph's engine) or "pyshacl" (the reference); both give the same results
+    engine: str = "fast"
     #: the twin's current data (N-Triples) to merge the upload into (Graph Store POST)
     merge_ntriples: str | None = None
 
@@ -89,8 +91,8 @@ class Pipeline:
             current = [q.triple for q in ox.parse(upload.merge_ntriples, format=ox.RdfFormat.N_TRIPLES)]
             seen = set(current)
             parsed.triples = current + [t for t in parsed.triples if t not in seen]
-        report = validate(parsed.to_rdflib(), upload.profile, profiles=self.profiles,
-                          input_hash=content_hash(upload.data), triples=len(parsed.triples))
+        report = validate(parsed.triples, upload.profile, engine=upload.engine, profiles=self.profiles,
+                          input_hash=content_hash(upload.data))
         return parsed, report
 
     def prepare(self, upload: Upload) -> Prepared:

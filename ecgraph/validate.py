@@ -9,9 +9,11 @@ What is validated: the twin's own triples plus the ontology's ``rdfs:subClassOf`
 inference runs first: a domain or range inference could otherwise "repair" a missing type that
 the profile exists to catch.
 
-Messages come from our shapes, not from pyshacl: pyshacl keeps ``{$this}`` templates literally and
-shows Python reprs in its core-constraint messages. Each result names the shape (with its label and
-documentation link), the focus node, the path, the value found and what was expected.
+Two engines give the same results: ``fast`` (:mod:`ecgraph.shacl`, the default) and ``pyshacl``
+(the reference). Messages come from our shapes, not from the engine: pyshacl keeps ``{$this}``
+templates literally and shows Python reprs in its core-constraint messages. Each result names the
+shape (label and documentation link), the focus node, the path, the value found and what was
+expected.
 """
 
 from __future__ import annotations
@@ -23,16 +25,43 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Iterable
 
-import rdflib
-from rdflib.collection import Collection
-from rdflib.namespace import RDF, RDFS, SH
+import pyoxigraph as ox
 
-from . import standard
+from . import shacl, standard
 
 VALIDATOR_NAME = "ecgraph"
 PROFILE_CHOICES = ("core", "recommended", "all")
+ENGINES = ("fast", "pyshacl")
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 DOCS_BASE = "https://w3id.org/ecgraph/docs/shapes"
+
+RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+SH_MESSAGE = ox.NamedNode(shacl.SH + "message")
+RDFS_SUBCLASS = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+
+#: Prefixes used when a report writes an IRI (the shapes' own, the standard's, the usual ones).
+PREFIXES = {
+    "ec": standard.EC,
+    "ecsh": standard.SHAPES_NS["core"],
+    "ecrec": standard.SHAPES_NS["recommended"],
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "org": "http://www.w3.org/ns/org#",
+    "schema": "https://schema.org/",
+    "geo": "http://www.opengis.net/ont/geosparql#",
+    "qudt": "http://qudt.org/schema/qudt/",
+    "unit": "http://qudt.org/vocab/unit/",
+    "sosa": "http://www.w3.org/ns/sosa/",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "sh": shacl.SH,
+}
 
 
 def _version() -> str:
@@ -71,6 +100,7 @@ class Report:
     triples: int
     elapsed: float
     results: list[Result] = field(default_factory=list)
+    engine: str = "fast"
 
     @property
     def counts(self) -> dict[str, int]:
@@ -91,11 +121,11 @@ class Report:
         """One row per shape and message with its count (the ITB-style aggregated view)."""
         rows: dict[tuple, dict] = {}
         for r in self.results:
-            key = (r.severity, r.shape, r.message)
+            key = (r.severity, r.shape, _template(r))
             row = rows.get(key)
             if row is None:
                 rows[key] = row = {"severity": r.severity, "shape": r.shape, "shape_label": r.shape_label,
-                                   "message": r.message, "docs": r.docs, "count": 0}
+                                   "message": key[2], "docs": r.docs, "count": 0}
             row["count"] += 1
         return sorted(rows.values(), key=lambda g: (SEVERITY_ORDER.get(g["severity"], 9), g["shape"], g["message"]))
 
@@ -108,6 +138,7 @@ class Report:
                 "profile_version": self.profile_version,
                 "shapes_hash": self.shapes_hash,
                 "validator": self.validator,
+                "engine": self.engine,
                 "input_hash": self.input_hash,
                 "triples": self.triples,
                 "elapsed_seconds": round(self.elapsed, 4),
@@ -125,55 +156,80 @@ class Report:
         s = data["summary"]
         return cls(conforms=data["conforms"], profile=s["profile"], profile_version=s["profile_version"],
                    shapes_hash=s["shapes_hash"], validator=s["validator"], input_hash=s["input_hash"],
-                   triples=s["triples"], elapsed=s["elapsed_seconds"],
+                   triples=s["triples"], elapsed=s["elapsed_seconds"], engine=s.get("engine", "fast"),
                    results=[Result(**r) for r in data["results"]])
 
 
+def _template(result: Result) -> str:
+    """The message without the value found, so results of one rule group together."""
+    suffix = f" (found {result.value})"
+    return result.message[: -len(suffix)] if result.value and result.message.endswith(suffix) else result.message
+
+
 class Profiles:
-    """The shapes of each profile, parsed once, and the schema axioms validation needs."""
+    """The shapes of each profile, read once, in the form each engine needs."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._shapes: dict[str, rdflib.Graph] = {}
+        self._triples: dict[str, list] = {}
+        self._compiled: dict[str, shacl.ShapesGraph] = {}
+        self._rdflib: dict[str, object] = {}
         self._hashes: dict[str, str] = {}
-        self._subclass_axioms: list | None = None
-
-    def shapes(self, profile: str) -> rdflib.Graph:
-        if profile not in PROFILE_CHOICES:
-            raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_CHOICES)}")
-        with self._lock:
-            graph = self._shapes.get(profile)
-            if graph is None:
-                graph = rdflib.Graph()
-                digest = hashlib.sha256()
-                for name in self._files(profile):
-                    path = standard.shapes_file(name)
-                    content = path.read_bytes()
-                    digest.update(content)
-                    graph.parse(data=content, format="turtle", publicID=path.as_uri())
-                self._shapes[profile] = graph
-                self._hashes[profile] = "sha256:" + digest.hexdigest()
-            return graph
-
-    def shapes_hash(self, profile: str) -> str:
-        self.shapes(profile)
-        return self._hashes[profile]
+        self._axioms: list | None = None
 
     @staticmethod
-    def _files(profile: str) -> tuple[str, ...]:
-        return ("core", "recommended") if profile == "all" else (profile,)
+    def files(profile: str) -> tuple[str, ...]:
+        if profile not in PROFILE_CHOICES:
+            raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_CHOICES)}")
+        # recommended is a profile of core: checking it means checking core too
+        return ("core",) if profile == "core" else ("core", "recommended")
+
+    def triples(self, profile: str) -> list[ox.Triple]:
+        with self._lock:
+            found = self._triples.get(profile)
+            if found is None:
+                found = []
+                digest = hashlib.sha256()
+                for name in self.files(profile):
+                    content = standard.shapes_file(name).read_bytes()
+                    digest.update(content)
+                    found.extend(q.triple for q in ox.parse(content, format=ox.RdfFormat.TURTLE))
+                self._triples[profile] = found
+                self._hashes[profile] = "sha256:" + digest.hexdigest()
+            return found
+
+    def compiled(self, profile: str) -> shacl.ShapesGraph:
+        triples = self.triples(profile)
+        with self._lock:
+            found = self._compiled.get(profile)
+            if found is None:
+                found = self._compiled[profile] = shacl.ShapesGraph(triples)
+            return found
+
+    def rdflib_shapes(self, profile: str):
+        from .terms import to_rdflib_graph
+
+        triples = self.triples(profile)
+        with self._lock:
+            found = self._rdflib.get(profile)
+            if found is None:
+                found = self._rdflib[profile] = to_rdflib_graph(triples)
+            return found
+
+    def shapes_hash(self, profile: str) -> str:
+        self.triples(profile)
+        return self._hashes[profile]
 
     def profile_version(self, profile: str) -> str:
-        names = self._files(profile)
-        return " + ".join(standard.profile_version_iri(n) for n in names)
+        return standard.profile_version_iri("core" if profile == "core" else "recommended")
 
-    def subclass_axioms(self) -> list:
+    def subclass_axioms(self) -> list[ox.Triple]:
         with self._lock:
-            if self._subclass_axioms is None:
-                ontology = rdflib.Graph()
-                ontology.parse(standard.ontology_file(), format="turtle")
-                self._subclass_axioms = list(ontology.triples((None, RDFS.subClassOf, None)))
-            return self._subclass_axioms
+            if self._axioms is None:
+                self._axioms = [q.triple for q in ox.parse(path=str(standard.ontology_file()),
+                                                           format=ox.RdfFormat.TURTLE)
+                                if q.predicate == RDFS_SUBCLASS]
+            return self._axioms
 
 
 @lru_cache(maxsize=1)
@@ -181,68 +237,87 @@ def default_profiles() -> Profiles:
     return Profiles()
 
 
-def validation_graph(data: rdflib.Graph, profiles: Profiles | None = None) -> rdflib.Graph:
-    """Add the ontology's subclass axioms to ``data`` (in place) and return it."""
+def validate(triples: list[ox.Triple], profile: str = "core", *, engine: str = "fast",
+             profiles: Profiles | None = None, input_hash: str = "") -> Report:
+    """Validate a twin's triples against a profile with the chosen engine."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     profiles = profiles or default_profiles()
-    add = data.add
-    for triple in profiles.subclass_axioms():
-        add(triple)
-    return data
-
-
-def validate(data: rdflib.Graph, profile: str = "core", *, profiles: Profiles | None = None,
-             input_hash: str = "", triples: int | None = None) -> Report:
-    """Validate ``data`` (an rdflib Graph that this call may extend in place) against a profile."""
-    import pyshacl
-
-    profiles = profiles or default_profiles()
-    shapes = profiles.shapes(profile)
-    count = len(data) if triples is None else triples
-    graph = validation_graph(data, profiles)
+    graph_triples = list(triples) + profiles.subclass_axioms()
     started = time.perf_counter()
-    _, report_graph, _ = pyshacl.validate(
-        graph, shacl_graph=shapes, inference="none", advanced=False, inplace=True,
-        abort_on_first=False, allow_infos=True, allow_warnings=True, meta_shacl=False, js=False)
+    if engine == "fast":
+        findings = shacl.validate(profiles.compiled(profile), graph_triples)
+        version = ""
+    else:
+        findings = _pyshacl_findings(graph_triples, profiles.rdflib_shapes(profile))
+        import pyshacl
+
+        version = f", pyshacl {pyshacl.__version__}"
     elapsed = time.perf_counter() - started
-    results = sorted(_results(report_graph, shapes, graph), key=Result.sort_key)
+    shapes = profiles.compiled(profile)
+    results = sorted((_result(f, shapes) for f in findings), key=Result.sort_key)
     return Report(
         conforms=not any(r.severity == "Violation" for r in results),
         profile=profile,
         profile_version=profiles.profile_version(profile),
         shapes_hash=profiles.shapes_hash(profile),
-        validator=f"{VALIDATOR_NAME} {_version()} (pyshacl {pyshacl.__version__})",
+        validator=f"{VALIDATOR_NAME} {_version()} ({engine} engine{version})",
         input_hash=input_hash,
-        triples=count,
+        triples=len(triples),
         elapsed=elapsed,
         results=results,
+        engine=engine,
     )
 
 
-# --- turning pyshacl's report graph into results ----------------------------------------------
+def _pyshacl_findings(triples: list[ox.Triple], shapes) -> list[shacl.Finding]:
+    """Run pyshacl (the reference) and read its report graph back as findings."""
+    import pyshacl
+    import rdflib
+    from rdflib.namespace import RDF, SH
 
-def _results(report: rdflib.Graph, shapes: rdflib.Graph, data: rdflib.Graph) -> Iterable[Result]:
-    nm = shapes.namespace_manager
+    from .terms import from_rdflib, to_rdflib_graph
+
+    data = to_rdflib_graph(triples)
+    _, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=False, inplace=True,
+                                    abort_on_first=False, allow_infos=True, allow_warnings=True,
+                                    meta_shacl=False, js=False)
+    out = []
     for node in report.subjects(RDF.type, SH.ValidationResult):
-        severity_iri = report.value(node, SH.resultSeverity)
-        severity = str(severity_iri).rsplit("#", 1)[-1] if severity_iri else "Violation"
-        shape = report.value(node, SH.sourceShape)
-        focus = report.value(node, SH.focusNode)
         path = report.value(node, SH.resultPath)
         value = report.value(node, SH.value)
         component = report.value(node, SH.sourceConstraintComponent)
-        component_name = str(component).rsplit("#", 1)[-1] if component else ""
-        message = _message(shapes, shape, focus, path, value, component_name, nm, report, node)
-        yield Result(
-            severity=severity,
-            shape=str(shape) if shape is not None else "",
-            shape_label=_label(shapes, shape),
-            focus=_render(focus, nm),
-            path=_render_path(report, path, nm) if path is not None else None,
-            value=_render(value, nm) if value is not None else None,
-            message=message,
-            component=component_name,
-            docs=shape_docs_url(str(shape)) if shape is not None else "",
-        )
+        shape = from_rdflib(report.value(node, SH.sourceShape))
+        out.append(shacl.Finding(
+            focus=from_rdflib(report.value(node, SH.focusNode)),
+            # a complex path is copied into the report; the shape's own path is the same path
+            path=from_rdflib(path) if isinstance(path, rdflib.URIRef) else ("shape" if path is not None else None),
+            value=from_rdflib(value) if value is not None else None,
+            shape=shape,
+            component=str(component).rsplit("#", 1)[-1],
+            severity=from_rdflib(report.value(node, SH.resultSeverity)),
+        ))
+    return out
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+def _result(f: shacl.Finding, shapes: shacl.ShapesGraph) -> Result:
+    path = f.path
+    if path == "shape":
+        path = shapes.value(f.shape, shacl.SH_PATH)
+    shape = f.shape
+    return Result(
+        severity=f.severity.value.rsplit("#", 1)[-1],
+        shape=shape.value if isinstance(shape, ox.NamedNode) else str(shape),
+        shape_label=_label(shapes, shape),
+        focus=render(f.focus),
+        path=render_path(shapes, path) if path is not None else None,
+        value=render(f.value) if f.value is not None else None,
+        message=_message(shapes, shape, f),
+        component=f.component,
+        docs=shape_docs_url(shape.value) if isinstance(shape, ox.NamedNode) else "",
+    )
 
 
 def shape_docs_url(shape: str) -> str:
@@ -251,30 +326,32 @@ def shape_docs_url(shape: str) -> str:
     return f"{DOCS_BASE}#{profile}-{fragment}"
 
 
-def _label(shapes: rdflib.Graph, shape) -> str:
-    if shape is None:
-        return ""
-    labels = list(shapes.objects(shape, RDFS.label))
-    for label in labels:
-        if getattr(label, "language", None) in (None, "en"):
-            return str(label)
-    return str(labels[0]) if labels else str(shape).rsplit("#", 1)[-1]
+def _english(literals: list) -> str | None:
+    for lit in literals:
+        if isinstance(lit, ox.Literal) and lit.language in (None, "en"):
+            return lit.value
+    return literals[0].value if literals else None
 
 
-def _shape_message(shapes: rdflib.Graph, shape) -> str | None:
-    if shape is None:
-        return None
-    messages = list(shapes.objects(shape, SH.message))
-    for m in messages:
-        if getattr(m, "language", None) in (None, "en"):
-            return str(m)
-    if messages:
-        return str(messages[0])
+def _label(shapes: shacl.ShapesGraph, shape) -> str:
+    found = _english(shapes.values(shape, RDFS_LABEL))
+    if found:
+        return found
+    return shape.value.rsplit("#", 1)[-1] if isinstance(shape, ox.NamedNode) else str(shape)
+
+
+def _shape_message(shapes: shacl.ShapesGraph, shape, seen=None) -> str | None:
+    found = _english(shapes.values(shape, SH_MESSAGE))
+    if found:
+        return found
     # A property shape without a message of its own speaks through the node shape using it.
-    for parent in shapes.subjects(SH.property, shape):
-        found = _shape_message(shapes, parent)
-        if found:
-            return found
+    seen = seen or set()
+    seen.add(shape)
+    for parent, props in shapes.out.items():
+        if shape in props.get(shacl.SH_PROPERTY, ()) and parent not in seen:
+            found = _shape_message(shapes, parent, seen)
+            if found:
+                return found
     return None
 
 
@@ -295,66 +372,66 @@ _COMPONENT_TEXT = {
     "OrConstraintComponent": "value matches none of the allowed alternatives",
     "NodeConstraintComponent": "value does not conform to the expected shape",
     "HasValueConstraintComponent": "required value missing",
-    "MinLengthConstraintComponent": "value is too short",
-    "MaxLengthConstraintComponent": "value is too long",
-    "LanguageInConstraintComponent": "language tag not allowed",
-    "UniqueLangConstraintComponent": "more than one value for the same language",
     "QualifiedMinCountConstraintComponent": "too few values of the required kind",
-    "QualifiedMaxCountConstraintComponent": "too many values of the given kind",
     "ClosedConstraintComponent": "property not allowed here",
 }
 
 
-def _message(shapes, shape, focus, path, value, component, nm, report, node) -> str:
-    text = _shape_message(shapes, shape)
-    if text is None:
-        fallback = next((str(m) for m in report.objects(node, SH.resultMessage)), "")
-        text = _COMPONENT_TEXT.get(component) or fallback or "constraint not met"
+def _message(shapes: shacl.ShapesGraph, shape, f: shacl.Finding) -> str:
+    text = _shape_message(shapes, shape) or _COMPONENT_TEXT.get(f.component, "constraint not met")
     if "{" in text:  # SHACL message templates, which pyshacl leaves as written
-        text = (text.replace("{$this}", _render(focus, nm) if focus is not None else "")
-                .replace("{?this}", _render(focus, nm) if focus is not None else "")
-                .replace("{$value}", _render(value, nm) if value is not None else "")
-                .replace("{?value}", _render(value, nm) if value is not None else "")
-                .replace("{$path}", _render(path, nm) if isinstance(path, rdflib.URIRef) else "")
-                .replace("{?path}", _render(path, nm) if isinstance(path, rdflib.URIRef) else ""))
-    if value is not None and component not in ("ClosedConstraintComponent",):
-        text = f"{text} (found {_render(value, nm)})"
+        for key, term in (("this", f.focus), ("value", f.value)):
+            rendered = render(term) if term is not None else ""
+            text = text.replace("{$" + key + "}", rendered).replace("{?" + key + "}", rendered)
+    if f.value is not None:
+        text = f"{text} (found {render(f.value)})"
     return text
 
 
-def _render(term, nm) -> str:
-    if term is None:
-        return ""
-    if isinstance(term, rdflib.Literal):
-        lexical = str(term).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def render(term) -> str:
+    """A term in Turtle, with the usual prefixes, so a vendor can search their export for it."""
+    if isinstance(term, ox.NamedNode):
+        return _compact(term.value)
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, ox.Literal):
+        lexical = term.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
         if term.language:
             return f'"{lexical}"@{term.language}'
-        if term.datatype is not None:
-            return f'"{lexical}"^^{_render(term.datatype, nm)}'
-        return f'"{lexical}"'
-    if isinstance(term, rdflib.BNode):
-        return f"_:{term}"
-    try:
-        return term.n3(nm)
-    except Exception:
-        return f"<{term}>"
+        if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
+            return f'"{lexical}"'
+        return f'"{lexical}"^^{_compact(term.datatype.value)}'
+    return str(term)
 
 
-def _render_path(report: rdflib.Graph, path, nm) -> str:
-    if isinstance(path, rdflib.URIRef):
-        return _render(path, nm)
-    inverse = report.value(path, SH.inversePath)
+def _compact(iri: str) -> str:
+    best = None
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and (best is None or len(namespace) > len(PREFIXES[best])):
+            local = iri[len(namespace):]
+            if local and all(c.isalnum() or c in "-_." for c in local) and not local.endswith("."):
+                best = prefix
+    return f"{best}:{iri[len(PREFIXES[best]):]}" if best else f"<{iri}>"
+
+
+def render_path(shapes: shacl.ShapesGraph, path) -> str:
+    if isinstance(path, ox.NamedNode):
+        return render(path)
+    inverse = shapes.value(path, ox.NamedNode(shacl.SH + "inversePath"))
     if inverse is not None:
-        return "^" + _render_path(report, inverse, nm)
-    items = list(Collection(report, path)) if report.value(path, RDF.first) else []
-    if items:
-        return "/".join(_render_path(report, i, nm) for i in items)
-    for key, suffix in ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"), (SH.zeroOrOnePath, "?")):
-        inner = report.value(path, key)
-        if inner is not None:
-            return f"({_render_path(report, inner, nm)}){suffix}"
-    alternatives = report.value(path, SH.alternativePath)
+        return "^" + render_path(shapes, inverse)
+    if shapes.value(path, shacl.RDF_FIRST) is not None:
+        return "/".join(render_path(shapes, p) for p in shapes.rdf_list(path))
+    alternatives = shapes.value(path, ox.NamedNode(shacl.SH + "alternativePath"))
     if alternatives is not None:
-        return "|".join(_render_path(report, i, nm) for i in Collection(report, alternatives))
-    return _render(path, nm)
+        return "(" + "|".join(render_path(shapes, p) for p in shapes.rdf_list(alternatives)) + ")"
+    for key, suffix in (("zeroOrMorePath", "*"), ("oneOrMorePath", "+"), ("zeroOrOnePath", "?")):
+        inner = shapes.value(path, ox.NamedNode(shacl.SH + key))
+        if inner is not None:
+            return f"({render_path(shapes, inner)}){suffix}"
+    return render(path)
 
+
+def findings_key(report: Report) -> set:
+    """What two engines must agree on: (focus, path, value, shape, component, severity)."""
+    return {(r.focus, r.path, r.value, r.shape, r.component, r.severity) for r in report.results}

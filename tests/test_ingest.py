@@ -145,3 +145,15 @@ def test_ingest_error_survives_pickling():
 
 def test_known_context_urls_are_the_standards():
     assert standard.CONTEXT_URL in ingest.known_context_urls()
+
+
+def test_json_numbers_become_decimal_lexical_forms():
+    """JSON-LD writes 12.5 as "1.25E1" even under an xsd:decimal coercion; the author meant 12.5."""
+    doc = json.dumps({"@context": {"v": {"@id": "http://e/v", "@type": "http://www.w3.org/2001/XMLSchema#decimal"},
+                                   "n": {"@id": "http://e/n", "@type": "http://www.w3.org/2001/XMLSchema#integer"}},
+                      "@id": "http://e/a", "v": [12.5, 0.000125, 3], "n": [12.0, 7]}).encode()
+    values = {(t.predicate.value, t.object.value) for t in parse(doc, "application/ld+json").triples}
+    assert ("http://e/v", "12.5") in values
+    assert ("http://e/v", "0.000125") in values
+    assert ("http://e/n", "12") in values and ("http://e/n", "7") in values
+    assert not any("E" in v for _, v in values)
