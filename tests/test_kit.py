@@ -1,0 +1,202 @@
+"""The conformance kit: every case gives exactly its expected outcome, and the kit covers the core
+profile (every shape that can report has a failing and a passing case), both input formats and
+the tricky inputs vendors get wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+import pytest
+import rdflib
+from rdflib.collection import Collection
+from rdflib.namespace import RDF, SH
+
+from ecgraph import standard
+
+import standard_support as s
+
+MANIFEST = standard.kit_manifest()
+PROFILE_VERSIONS = {standard.profile_version_iri(p): p for p in standard.PROFILES}
+
+
+def _manifest() -> rdflib.Graph:
+    return rdflib.Graph().parse(MANIFEST, format="turtle", publicID=MANIFEST.as_uri())
+
+
+def _entries() -> list[dict]:
+    g = _manifest()
+    manifest = g.value(predicate=RDF.type, object=s.MF.Manifest)
+    out = []
+    for entry in Collection(g, g.value(manifest, s.MF.entries)):
+        action = g.value(entry, s.MF.action)
+        result = g.value(entry, s.MF.result)
+        data = g.value(action, s.SHT.dataGraph)
+        expected = set()
+        for r in g.objects(result, SH.result):
+            expected.add((str(g.value(r, SH.sourceShape)), str(g.value(r, SH.resultSeverity)).rsplit("#", 1)[-1]))
+        out.append({
+            "id": str(entry).rsplit("#", 1)[-1],
+            "name": str(g.value(entry, s.MF.name)),
+            "comment": g.value(entry, rdflib.RDFS.comment),
+            "file": _local_path(data),
+            "profile": PROFILE_VERSIONS.get(str(g.value(action, s.SHT.shapesGraph))),
+            "conforms": g.value(result, SH.conforms).toPython(),
+            "expected": expected,
+        })
+    return out
+
+
+def _local_path(iri) -> Path | None:
+    text = str(iri)
+    if not text.startswith("file:"):
+        return None
+    return Path(url2pathname(urlparse(text).path))
+
+
+ENTRIES = _entries()
+
+
+def _run(entry):
+    return s.shacl(s.parse_file(entry["file"]), entry["profile"])
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    return {e["id"]: _run(e) for e in ENTRIES}
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e["id"] for e in ENTRIES])
+def test_case_gives_exactly_its_expected_outcome(entry, outcomes):
+    conforms, found, results = outcomes[entry["id"]]
+    assert found == entry["expected"], (
+        f"{entry['name']}: unexpected {sorted(found - entry['expected'])}, missing {sorted(entry['expected'] - found)}")
+    assert conforms is entry["conforms"]
+
+
+def test_manifest_is_well_formed():
+    ids = [e["id"] for e in ENTRIES]
+    assert len(ids) == len(set(ids))
+    assert len(ENTRIES) >= 40
+    for e in ENTRIES:
+        assert e["file"] is not None and e["file"].is_file(), e["id"]
+        assert e["file"].parent == MANIFEST.parent / "cases"
+        assert e["profile"] in standard.PROFILES, e["id"]
+        assert e["name"] and e["comment"] is not None and str(e["comment"]).strip(), e["id"]
+        assert e["conforms"] is (not e["expected"]), e["id"]
+        for shape, severity in e["expected"]:
+            ns = s.CORE_NS if severity == "Violation" else s.RECOMMENDED_NS
+            assert shape.startswith(ns), (e["id"], shape, severity)
+    # every case file is used by the manifest
+    used = {e["file"].name for e in ENTRIES}
+    assert used == {p.name for p in (MANIFEST.parent / "cases").iterdir()}
+
+
+def test_both_input_formats_pass_and_fail():
+    by_format = {}
+    for e in ENTRIES:
+        by_format.setdefault(e["file"].suffix, set()).add(e["conforms"])
+    assert by_format[".ttl"] == {True, False}
+    assert by_format[".jsonld"] == {True, False}
+
+
+def test_every_core_shape_has_a_failing_and_a_passing_case(outcomes):
+    core = s.shapes("core")
+    reporting = {str(x) for x in s.reporting_shapes(core) if _has_own_constraints(core, x)}
+    failing = set()
+    for e in ENTRIES:
+        failing |= {shape for shape, severity in e["expected"] if severity == "Violation"}
+    assert reporting - failing == set(), "core shapes without a failing case"
+    assert failing <= reporting, "the kit expects results from shapes that cannot report"
+
+    exercised = set()
+    for e in ENTRIES:
+        if e["profile"] == "core" and e["conforms"]:
+            exercised |= _exercised_shapes(core, s.validation_graph(s.parse_file(e["file"])))
+    assert reporting - exercised == set(), "core shapes that no passing case exercises with a value"
+
+
+def test_the_tricky_inputs_are_covered():
+    """The kinds of mistakes the issue lists, each with at least one failing case."""
+    comments = " ".join(str(e["comment"]).lower() + " " + e["name"].lower() for e in ENTRIES if not e["conforms"])
+    for kind in ("wrong datatype", "wrong unit", "out of range", "missing member type", "code not in its list",
+                 "end date before start date", "wkt"):
+        assert kind in comments, kind
+
+
+def test_the_documented_examples_are_kit_cases():
+    """docs/standard.md shows the minimal twin in Turtle and JSON-LD: those exact texts are the
+    kit's doc-minimal cases, and they describe the same graph."""
+    doc = (s.ROOT / "docs" / "standard.md").read_text(encoding="utf-8")
+    for name in ("doc-minimal.ttl", "doc-minimal.jsonld"):
+        marker = f"<!-- kit case: {name} -->"
+        assert marker in doc, marker
+        after = doc.split(marker, 1)[1]
+        block = after.split("```", 2)[1].split("\n", 1)[1]
+        assert block == (MANIFEST.parent / "cases" / name).read_text(encoding="utf-8"), name
+        assert len(block.strip().splitlines()) <= 30
+    turtle = s.parse_file(MANIFEST.parent / "cases" / "doc-minimal.ttl")
+    jsonld = s.parse_file(MANIFEST.parent / "cases" / "doc-minimal.jsonld")
+    from rdflib.compare import isomorphic
+
+    assert isomorphic(turtle, jsonld)
+
+
+def test_the_node_validator_agrees_with_the_reference_procedure():
+    """ecgraph.validate (the node's validator, whatever engine it uses by default) gives every kit
+    case the same (shape, severity) set as the reference procedure."""
+    for e in ENTRIES:
+        report = s.node_validate(e["file"], e["profile"])
+        found = {(r.shape, r.severity) for r in report.results}
+        assert found == e["expected"], (e["id"], sorted(found ^ e["expected"]))
+        assert report.conforms is not any(sev == "Violation" for _, sev in e["expected"]), e["id"]
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+_NON_CONSTRAINTS = {RDF.type, rdflib.RDFS.label, rdflib.RDFS.comment, rdflib.RDFS.seeAlso, SH.message, SH.severity,
+                    SH.property, SH.targetClass, SH.targetNode, SH.targetObjectsOf, SH.targetSubjectsOf, SH.path,
+                    SH.name, SH.description, SH.deactivated}
+
+
+def _has_own_constraints(graph, shape) -> bool:
+    return any(p not in _NON_CONSTRAINTS for p in graph.predicates(shape, None))
+
+
+def _focus_nodes(graph, shape, data) -> set:
+    nodes = set()
+    for cls in graph.objects(shape, SH.targetClass):
+        for sub in data.transitive_subjects(rdflib.RDFS.subClassOf, cls):
+            nodes |= set(data.subjects(RDF.type, sub))
+    nodes |= set(graph.objects(shape, SH.targetNode))
+    for p in graph.objects(shape, SH.targetObjectsOf):
+        nodes |= set(data.objects(None, p))
+    for p in graph.objects(shape, SH.targetSubjectsOf):
+        nodes |= set(data.subjects(p, None))
+    return nodes
+
+
+def _values(graph, path, data, node) -> set:
+    if isinstance(path, rdflib.URIRef):
+        return set(data.objects(node, path))
+    inverse = graph.value(path, SH.inversePath)
+    if inverse is not None:
+        return set(data.subjects(inverse, node))
+    raise AssertionError(f"unexpected path {path}")
+
+
+def _exercised_shapes(graph, data) -> set:
+    """Reporting shapes that have a focus node in ``data`` and, for property shapes, a value."""
+    out = set()
+    for node_shape in set(graph.subjects(SH.targetClass, None)) | set(graph.subjects(SH.targetNode, None)) | \
+            set(graph.subjects(SH.targetObjectsOf, None)) | set(graph.subjects(SH.targetSubjectsOf, None)):
+        focus = _focus_nodes(graph, node_shape, data)
+        if not focus:
+            continue
+        out.add(str(node_shape))
+        for prop in graph.objects(node_shape, SH.property):
+            path = graph.value(prop, SH.path)
+            if any(_values(graph, path, data, f) for f in focus):
+                out.add(str(prop))
+    return out
