@@ -221,6 +221,7 @@ def test_naming_conventions():
 SCHEME_PREFIXES = {
     "LegalForms": "legalform", "EUCommunityTypes": "eutype", "Statuses": "status", "Activities": "activity",
     "Roles": "role", "KPIs": "kpi", "Topics": "topic", "VehicleTypes": "vehicle", "ToolCategories": "tool",
+    "ConformanceStatuses": "conformance",
     "FundingTypes": "funding",
 }
 CLASS_SCHEMES = {"MemberTypes": {"Household", "Person", "School", "Municipality", "PublicBody", "Business", "NGO",

@@ -366,3 +366,19 @@ def test_errors_are_json_with_error_and_detail(client):
 def test_home_page_lists_twins(client, published):
     r = client.get("/")
     assert r.status_code == 200 and b"Test twin alpha" in r.data
+
+
+def test_catalog_vocabulary_is_declared_by_the_standard(client, published):
+    from ecgraph import standard
+
+    declared = set()
+    for path in (standard.ontology_file(), standard.vocabularies_file()):
+        declared |= {q.subject for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)}
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    catalog = list(ox.parse(client.get("/catalog").data, format=ox.RdfFormat.TURTLE))
+    for t in catalog:
+        assert t.predicate == rdf_type or t.predicate in declared, t.predicate
+        if t.predicate == rdf_type:
+            assert t.object in declared, t.object
+    assert ox.NamedNode("https://w3id.org/ecgraph/ns#conformance-warnings") in {t.object for t in catalog}
+    assert ox.NamedNode("https://w3id.org/ecgraph/ns#conformance-warnings") in declared
