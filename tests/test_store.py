@@ -106,3 +106,21 @@ def test_query_workers_see_each_commit_whole(tmp_path):
     finally:
         pool.close()
         store.close()
+
+
+def test_replace_writes_the_difference_and_keeps_blank_nodes_whole(tmp_path):
+    store = Store(tmp_path)
+    inferred = G + "/inferred"
+    first = ('<http://example.org/c> <http://example.org/indicator> _:i .\n'
+             '_:i <http://example.org/value> "1" .\n<http://example.org/c> <http://example.org/name> "A" .\n')
+    store.commit(replace={G: first, inferred: "_:i <http://example.org/type> <http://example.org/Obs> .\n"})
+    second = ('<http://example.org/c> <http://example.org/indicator> _:j .\n'
+              '_:j <http://example.org/value> "2" .\n<http://example.org/c> <http://example.org/name> "A" .\n')
+    store.commit(replace={G: second, inferred: "_:j <http://example.org/type> <http://example.org/Obs> .\n"})
+    rows = list(store.query(f"""SELECT ?v WHERE {{ GRAPH <{G}> {{ <http://example.org/c> <http://example.org/indicator> ?i .
+        ?i <http://example.org/value> ?v }} GRAPH <{inferred}> {{ ?i <http://example.org/type> <http://example.org/Obs> }} }}"""))
+    assert [r["v"].value for r in rows] == ["2"]  # the data and its inferences share the new node
+    assert store.graph_size(G) == 3 and store.graph_size(inferred) == 1
+    store.commit(replace={G: second})  # the same content again: nothing lost, nothing doubled
+    assert store.graph_size(G) == 3
+    store.close()

@@ -1,0 +1,88 @@
+"""``python -m bench [--quick] [--only SECTION ...]``: every benchmark in one run, one table.
+
+Each figure is measured beside its anchor (the raw engine) in the same run; the table gives both
+and their ratio, and the run is written as JSON to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import publish
+from .common import ROOT, Row
+
+SECTIONS = {
+    "upload": publish.upload,
+    "bulk": publish.bulk,
+}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+        memory = f", {kb / 1024 / 1024:.0f} GiB"
+    except (OSError, StopIteration):
+        pass
+    return f"{os.cpu_count()} cores ({cpu}){memory}, Python {platform.python_version()}"
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| section | case | ecgraph | anchor | ratio | anchor is | note |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        def fmt(v):
+            if v is None:
+                return "n/a"
+            return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+        ratio = f"{r.ratio:.2f}" if r.ratio is not None else "n/a"
+        lines.append(f"| {r.section} | {r.case} | {fmt(r.ecgraph)} {r.unit} | {fmt(r.anchor)} {r.unit} | "
+                     f"{ratio} | {r.anchor_name} | {r.note} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: the whole run in a few minutes")
+    parser.add_argument("--only", nargs="*", choices=sorted(SECTIONS), help="run only these sections")
+    args = parser.parse_args(argv)
+    started = time.time()
+    rows: list[Row] = []
+    for name, section in SECTIONS.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"… {name}", flush=True)
+        rows.extend(section(args.quick))
+    text = table(rows)
+    header = (f"ecgraph benchmarks, {'quick' if args.quick else 'full'} run, "
+              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {machine()}, {time.time() - started:.0f} s")
+    print()
+    print(header)
+    print()
+    print(text)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    payload = {"header": header, "machine": machine(), "quick": args.quick, "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
+    (out / f"{stamp}.json").write_text(json.dumps(payload, indent=2))
+    (out / "latest.json").write_text(json.dumps(payload, indent=2))
+    (out / "latest.md").write_text(header + "\n\n" + text + "\n")
+
+
+if __name__ == "__main__":
+    main()

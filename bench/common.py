@@ -1,0 +1,207 @@
+"""What every benchmark shares: timing, percentiles, peak memory, server processes, the data.
+
+Machines here are shared and noisy, so every figure is measured beside its anchor (the raw engine)
+in the same run, and what the tables report is the ratio as much as the time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("ECGRAPH_BENCH_CACHE", Path(tempfile.gettempdir()) / "ecgraph-bench"))
+ADMIN = "ecg_admin_bench-token-000000000000000"
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    section: str
+    case: str
+    ecgraph: float | None
+    anchor: float | None
+    unit: str
+    anchor_name: str = ""
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.ecgraph is None or not self.anchor:
+            return None
+        return self.ecgraph / self.anchor
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lower = int(k)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (k - lower)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+@contextmanager
+def stopwatch():
+    box = {}
+    started = time.perf_counter()
+    yield box
+    box["seconds"] = time.perf_counter() - started
+
+
+def peak_rss_of(command: list[str], **kwargs) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Run a command; return (seconds, peak resident memory of its process tree in bytes, result)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, _tree_rss(process.pid))
+        time.sleep(0.05)
+    out, err = process.communicate()
+    seconds = time.perf_counter() - started
+    return seconds, peak, subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+def _tree_rss(pid: int) -> int:
+    total = 0
+    pids = [pid]
+    try:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    pids.append(int(entry))
+        for p in pids:
+            try:
+                for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return total
+
+
+def rss_of(pid: int) -> int:
+    return _tree_rss(pid)
+
+
+class Node:
+    """An ``ecgraph serve`` process over its own data directory."""
+
+    def __init__(self, data: Path, *args: str):
+        self.data = data
+        command = [sys.executable, "-m", "ecgraph.cli", "serve", "--data", str(data), "--port", "0",
+                   "--admin-token", ADMIN, "--no-demo", *args]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.url = ""
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            line = self.process.stdout.readline()
+            if not line and self.process.poll() is not None:
+                raise RuntimeError("ecgraph serve exited")
+            match = re.search(r"listening on (http://\S+)", line or "")
+            if match:
+                self.url = match.group(1)
+                break
+        import threading
+
+        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
+        while requests.get(self.url + "/health", timeout=5).status_code != 200:
+            time.sleep(0.1)
+
+    @property
+    def admin(self) -> dict:
+        return {"Authorization": f"Bearer {ADMIN}"}
+
+    def register(self, twin_id: str) -> str:
+        r = requests.post(self.url + "/api/twins", json={"id": twin_id}, headers=self.admin)
+        r.raise_for_status()
+        return r.json()["token"]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class OxigraphServer:
+    """``oxigraph serve`` (the PyPI package ``oxigraph``) over a store holding the same quads."""
+
+    def __init__(self, location: Path, nquads: Path | None = None):
+        binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+        if nquads is not None:
+            subprocess.run([binary, "load", "--location", str(location), "--file", str(nquads)],
+                           check=True, capture_output=True)
+        port = _free_port()
+        self.process = subprocess.Popen([binary, "serve", "--location", str(location), "--bind",
+                                         f"127.0.0.1:{port}", "--union-default-graph"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                requests.get(self.url + "/query", params={"query": "ASK {}"}, timeout=2)
+                return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError("oxigraph serve did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def network(communities: int, triples_per_twin: int = 1000, seed: int = 7, violations: float = 0.0,
+            nquads: bool = False) -> Path:
+    """A generated network, cached between runs (the generator is deterministic)."""
+    from bench.generate import generate
+
+    name = f"net-{communities}-{triples_per_twin}-{seed}-{violations}"
+    out = CACHE / name
+    done = out / ".complete"
+    if not done.exists() or (nquads and not (out / "network.nq").exists()):
+        shutil.rmtree(out, ignore_errors=True)
+        generate(out, communities, seed=seed, triples_per_twin=triples_per_twin, violations=violations,
+                 nquads=nquads)
+        done.write_text("ok")
+    return out
+
+
+def single_twin(triples: int, seed: int = 11) -> Path:
+    """One community twin of about ``triples`` triples."""
+    out = network(1, triples_per_twin=triples, seed=seed)
+    return next(p for p in sorted((out / "twins").iterdir()) if p.name.startswith("community-"))
