@@ -23,7 +23,6 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Iterable
 
 import pyoxigraph as ox
 

@@ -7,7 +7,6 @@ import re
 from decimal import Decimal
 from urllib.parse import urlparse
 
-import pyoxigraph as ox
 import pytest
 import rdflib
 from rdflib.namespace import RDF

@@ -4,55 +4,22 @@ the tricky inputs vendors get wrong."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 import pytest
 import rdflib
-from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 
-from ecgraph import standard
+from ecgraph import kit, standard
 
 import standard_support as s
 
 MANIFEST = standard.kit_manifest()
-PROFILE_VERSIONS = {standard.profile_version_iri(p): p for p in standard.PROFILES}
-
-
-def _manifest() -> rdflib.Graph:
-    return rdflib.Graph().parse(MANIFEST, format="turtle", publicID=MANIFEST.as_uri())
 
 
 def _entries() -> list[dict]:
-    g = _manifest()
-    manifest = g.value(predicate=RDF.type, object=s.MF.Manifest)
-    out = []
-    for entry in Collection(g, g.value(manifest, s.MF.entries)):
-        action = g.value(entry, s.MF.action)
-        result = g.value(entry, s.MF.result)
-        data = g.value(action, s.SHT.dataGraph)
-        expected = set()
-        for r in g.objects(result, SH.result):
-            expected.add((str(g.value(r, SH.sourceShape)), str(g.value(r, SH.resultSeverity)).rsplit("#", 1)[-1]))
-        out.append({
-            "id": str(entry).rsplit("#", 1)[-1],
-            "name": str(g.value(entry, s.MF.name)),
-            "comment": g.value(entry, rdflib.RDFS.comment),
-            "file": _local_path(data),
-            "profile": PROFILE_VERSIONS.get(str(g.value(action, s.SHT.shapesGraph))),
-            "conforms": g.value(result, SH.conforms).toPython(),
-            "expected": expected,
-        })
-    return out
-
-
-def _local_path(iri) -> Path | None:
-    text = str(iri)
-    if not text.startswith("file:"):
-        return None
-    return Path(url2pathname(urlparse(text).path))
+    """The kit's cases (read by ecgraph.kit, as vendors and the ecgraph kit command read them)."""
+    return [{"id": c.id, "name": c.name, "comment": c.comment, "file": c.path, "profile": c.profile,
+             "conforms": c.conforms, "expected": set(c.expected)} for c in kit.cases()]
 
 
 ENTRIES = _entries()
