@@ -14,6 +14,7 @@ into triples. It exists to make three promises that the parsers do not make on t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -178,15 +179,16 @@ def parse(data: bytes, media_type: str | None = None, filename: str | None = Non
     if max_bytes is not None and len(data) > max_bytes:
         raise IngestError(413, f"the document is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
     fmt = format or choose_format(media_type, filename)
-    written_ids: dict[str, str] = {}
+    written: list[str] = []
+    root_context = None
     if fmt == ox.RdfFormat.JSON_LD:
-        data, written_ids = _prepare_json_ld(data, base_iri)
+        data, root_context, written = _prepare_json_ld(data)
     elif fmt == ox.RdfFormat.RDF_XML:
         _refuse_dtd_entities(data)
     allowed_graphs = set(allow_named_graphs)
     triples: list[ox.Triple] = []
     try:
-        for quad in ox.parse(data, format=fmt, base_iri=base_iri, rename_blank_nodes=True):
+        for quad in ox.parse(data, format=fmt, base_iri=base_iri):
             graph = quad.graph_name
             if not isinstance(graph, ox.DefaultGraph) and not (
                     isinstance(graph, ox.NamedNode) and graph.value in allowed_graphs):
@@ -199,8 +201,11 @@ def parse(data: bytes, media_type: str | None = None, filename: str | None = Non
         raise _syntax_error(exc, fmt) from None
     except (ValueError, OSError) as exc:  # pyoxigraph reports some encoding faults this way
         raise IngestError(400, f"cannot read the document: {exc}") from None
+    triples = _label_blank_nodes(triples, hashlib.sha256(data + (base_iri or "").encode()).hexdigest()[:10])
+    written_ids: dict[str, str] = {}
     if fmt == ox.RdfFormat.JSON_LD:
         triples = [_normalise_json_number(t) for t in triples]
+        written_ids = _expand_written_ids(root_context, written, base_iri)
     return Parsed(triples=triples, format=fmt, size=len(data), written_ids=written_ids)
 
 
@@ -220,6 +225,25 @@ def _format_label(fmt: ox.RdfFormat) -> str:
         ox.RdfFormat.TRIG: "TriG",
         ox.RdfFormat.N_QUADS: "N-Quads",
     }.get(fmt, str(fmt))
+
+
+def _label_blank_nodes(triples: list[ox.Triple], document: str) -> list[ox.Triple]:
+    """Name blank nodes after the document and their order of appearance: the same document always
+    gives the same labels (and so the same report), and two documents never share a blank node
+    when their triples meet in one store. (The node's store gives them fresh names anyway.)"""
+    names: dict = {}
+
+    def label(term):
+        if isinstance(term, ox.BlankNode):
+            found = names.get(term)
+            if found is None:
+                found = names[term] = ox.BlankNode(f"b{document}x{len(names)}")
+            return found
+        return term
+
+    if not any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples):
+        return triples
+    return [ox.Triple(label(t.subject), t.predicate, label(t.object)) for t in triples]
 
 
 # --- JSON numbers -------------------------------------------------------------------------------
@@ -281,7 +305,7 @@ def known_context_urls() -> tuple[str, ...]:
     return (standard.CONTEXT_URL, standard.CONTEXT_VERSION_URL)
 
 
-def _prepare_json_ld(data: bytes, base_iri: str | None) -> tuple[bytes, dict[str, str]]:
+def _prepare_json_ld(data: bytes) -> tuple[bytes, object, list[str]]:
     """Decode the JSON, swap the standard's context URL for the local context, refuse every other
     reference to an outside document, and remember the ``@id`` values as written."""
     try:
@@ -296,15 +320,64 @@ def _prepare_json_ld(data: bytes, base_iri: str | None) -> tuple[bytes, dict[str
         raise IngestError(400, f"JSON nesting is deeper than this node accepts ({MAX_JSON_DEPTH} levels)") from None
     except json.JSONDecodeError as exc:
         raise IngestError(400, f"JSON syntax error: {exc.msg}", line=exc.lineno, column=exc.colno) from None
-    written: dict[str, str] = {}
-    changed = _rewrite_contexts(document, written)
+    changed = _rewrite_contexts(document)
     if changed:
         data = json.dumps(document, ensure_ascii=False).encode("utf-8")
-    return data, written
+    root_context = document.get("@context") if isinstance(document, dict) else None
+    return data, root_context, _written_ids(document, _id_aliases(root_context))
 
 
-def _rewrite_contexts(document, written_ids: dict[str, str]) -> bool:
-    """Walk the document without recursion (depth is attacker-controlled) and resolve contexts."""
+def _id_aliases(context) -> set[str]:
+    """``@id`` and the terms the top-level context aliases to it (the standard's context: "id")."""
+    aliases = {"@id"}
+    for item in context if isinstance(context, list) else [context]:
+        if isinstance(item, dict):
+            aliases |= {key for key, value in item.items() if value == "@id"}
+    return aliases
+
+
+def _written_ids(document, aliases: set[str]) -> list[str]:
+    out: list[str] = []
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "@context":
+                    continue
+                if key in aliases and isinstance(value, str):
+                    out.append(value)
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return out
+
+
+def _expand_written_ids(context, written: list[str], base_iri: str | None) -> dict[str, str]:
+    """Map each IRI a written ``@id`` expanded to back to the text as written, by letting the
+    JSON-LD processor expand them all under the document's own top-level context."""
+    if not written:
+        return {}
+    marker = "urn:ecgraph:written:"
+    unique = list(dict.fromkeys(written))
+    probe = {"@graph": [{"@id": w, marker + str(i): True} for i, w in enumerate(unique)]}
+    if context is not None:
+        probe["@context"] = context
+    out: dict[str, str] = {}
+    try:
+        for quad in ox.parse(json.dumps(probe).encode(), format=ox.RdfFormat.JSON_LD, base_iri=base_iri):
+            predicate = quad.predicate.value
+            if predicate.startswith(marker) and isinstance(quad.subject, ox.NamedNode):
+                out.setdefault(quad.subject.value, unique[int(predicate[len(marker):])])
+    except SyntaxError:
+        return {}
+    return out
+
+
+def _rewrite_contexts(document) -> bool:
+    """Walk the document without recursion (depth is attacker-controlled) and resolve contexts,
+    scoped contexts inside contexts included."""
     changed = False
     stack: list[tuple[object, int]] = [(document, 1)]
     while stack:
@@ -317,18 +390,9 @@ def _rewrite_contexts(document, written_ids: dict[str, str]) -> bool:
                 if resolved is not node["@context"]:
                     node["@context"] = resolved
                     changed = True
-            identifier = node.get("@id")
-            if isinstance(identifier, str):
-                written_ids.setdefault(identifier, identifier)
-            for key, value in node.items():
-                if key == "@context":
-                    stack.append((value, depth + 1))  # scoped contexts inside it are checked too
-                elif isinstance(value, (dict, list)):
-                    stack.append((value, depth + 1))
+            stack.extend((value, depth + 1) for value in node.values() if isinstance(value, (dict, list)))
         elif isinstance(node, list):
-            for value in node:
-                if isinstance(value, (dict, list)):
-                    stack.append((value, depth + 1))
+            stack.extend((value, depth + 1) for value in node if isinstance(value, (dict, list)))
     return changed
 
 
