@@ -235,22 +235,45 @@ def query(data, query, query_file, fmt, limit):
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--profile", type=click.Choice(["core", "recommended", "all"]), default="core", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--profile", type=click.Choice(["core", "recommended", "all"]), default="core", show_default=True,
+              help="core: MUST rules only; recommended (= all): core plus the SHOULD rules, as warnings.")
+@click.option("--profile-version", default=None, help="The profile version to check against "
+                                                      f"(this validator has {standard.STANDARD_VERSION}).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle", "jsonld", "junit", "csv", "sarif"]),
+              default="text", show_default=True, help="Report format.")
 @click.option("--input-format", default=None, help="turtle, jsonld, ntriples, rdfxml, trig, nquads "
                                                    "(default: from the extension; required for -).")
-@click.option("--max-results", type=int, default=100, show_default=True, help="Results shown per input.")
-def validate(inputs, profile, fmt, input_format, max_results):
-    """Check files (or - for standard input) against a conformance profile.
+@click.option("--max-results", type=int, default=100, show_default=True, help="Results listed per input.")
+@click.option("--fail-on", type=click.Choice(["violation", "warning"]), default="violation", show_default=True,
+              help="Exit 1 on violations only, or on warnings too.")
+@click.option("--engine", type=click.Choice(["fast", "pyshacl"]), default="fast", show_default=True,
+              help="ecgraph's SHACL engine, or pyshacl (the reference; same results, slower).")
+@click.option("--max-bytes", type=int, default=500 * 1024 * 1024, show_default=True, help="Size cap per input.")
+@click.option("--max-triples", type=int, default=10_000_000, show_default=True, help="Triple cap per input.")
+@click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds allowed per input.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report here instead of standard output.")
+def validate(inputs, profile, profile_version, fmt, input_format, max_results, fail_on, engine, max_bytes,
+             max_triples, timeout, output):
+    """Check files, globs or standard input (-) against a conformance profile.
 
-    Exit 0 when every input conforms, 1 when one does not, 2 on an error (unreadable, unparseable).
+    Exit 0 when every input conforms, 1 when one does not, 2 on an error (unreadable, unparseable,
+    over a limit). With several inputs, structured formats hold one report per input (JSON: a
+    list under "reports"; JUnit: one test suite each; SARIF: one run each).
     """
+    from . import reports
     from .ingest import IngestError
     from .pipeline import Pipeline, Upload
 
+    if profile_version and profile_version.removeprefix("v") not in (standard.STANDARD_VERSION,
+                                                                      standard.STANDARD_VERSION.rsplit(".", 1)[0]):
+        click.echo(f"unknown profile version {profile_version!r}: this validator checks "
+                   f"{standard.STANDARD_VERSION}", err=True)
+        sys.exit(2)
     pipeline = Pipeline()
     worst = 0
-    for name in inputs:
+    done: list[tuple[str, object]] = []
+    for name in _expand_inputs(inputs):
         try:
             data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
         except OSError as exc:
@@ -258,29 +281,97 @@ def validate(inputs, profile, fmt, input_format, max_results):
             worst = 2
             continue
         upload = Upload(data=data, filename=None if name == "-" else name, format_name=input_format,
-                        profile=profile, refuse_violations=False)
+                        profile=profile, refuse_violations=False, engine=engine, max_bytes=max_bytes,
+                        max_triples=max_triples, max_results=max_results)
         try:
-            _parsed, report = pipeline.check(upload)
+            with _time_limit(timeout, name):
+                report = pipeline.validate(upload)
         except IngestError as exc:
             where = f":{exc.line}:{exc.column}" if exc.line else ""
             click.echo(f"{name}{where}: {exc.message}", err=True)
             worst = 2
             continue
-        if fmt == "json":
-            click.echo(json.dumps({"input": name, **report.to_dict(max_results)}, indent=2))
+        except TimeoutError as exc:
+            click.echo(str(exc), err=True)
+            worst = 2
+            continue
+        done.append(("stdin" if name == "-" else name, report))
+        failed = not report.conforms or (fail_on == "warning" and report.warnings)
+        worst = max(worst, 1 if failed else 0)
+    if done:
+        text = reports.render_many(done, fmt, max_results=max_results)
+        if output:
+            output.write_text(text, encoding="utf-8")
         else:
-            counts = report.counts
-            verdict = "conforms" if report.conforms else "does not conform"
-            click.echo(f"{name}: {verdict} to {report.profile_version} "
-                       f"({counts['Violation']} violations, {counts['Warning']} warnings)")
-            for r in report.results[:max_results]:
-                where = f" {r.path}" if r.path else ""
-                click.echo(f"  [{r.severity}] {r.focus}{where}: {r.message}")
-            if len(report.results) > max_results:
-                click.echo(f"  … {len(report.results) - max_results} more (raise --max-results)")
-        if not report.conforms:
-            worst = max(worst, 1)
+            click.echo(text, nl=False)
     sys.exit(worst)
+
+
+def _expand_inputs(inputs) -> list[str]:
+    """Names as given; a pattern that names no file is expanded as a glob (quoted on the shell)."""
+    import glob
+
+    out = []
+    for name in inputs:
+        if name != "-" and not Path(name).exists() and any(c in name for c in "*?["):
+            matches = sorted(glob.glob(name, recursive=True))
+            out.extend(matches if matches else [name])
+        else:
+            out.append(name)
+    return out
+
+
+class _time_limit:
+    """A wall-clock limit for one input (SIGALRM: the validation engine is Python, so it stops)."""
+
+    def __init__(self, seconds: float, name: str):
+        self.seconds = seconds
+        self.name = name
+
+    def _expired(self, signum, frame):
+        raise TimeoutError(f"{self.name}: validation took longer than {self.seconds:g} s (raise --timeout)")
+
+    def __enter__(self):
+        if self.seconds and self.seconds > 0:
+            self.previous = signal.signal(signal.SIGALRM, self._expired)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.seconds and self.seconds > 0:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        return False
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--engine", type=click.Choice(["fast", "pyshacl"]), default="fast", show_default=True)
+def kit(fmt, engine):
+    """Run the conformance kit: every case must give exactly its expected outcome.
+
+    Exit 0 when every case passes. A vendor can read the manifest (shapes/kit/manifest.ttl) to run
+    the same cases through their own exporter or validator.
+    """
+    from . import kit as kit_module
+    from .pipeline import Pipeline, Upload
+
+    pipeline = Pipeline()
+    rows = []
+    for case in kit_module.cases():
+        report = pipeline.validate(Upload(data=case.path.read_bytes(), filename=case.path.name, profile=case.profile,
+                                          refuse_violations=False, engine=engine, base_iri=case.path.as_uri()))
+        got = case.outcome(report.results)
+        rows.append({"case": case.id, "name": case.name, "profile": case.profile, "passed": case.passes(report.results),
+                     "expected": sorted(case.expected), "got": sorted(got)})
+    failed = [r for r in rows if not r["passed"]]
+    if fmt == "json":
+        click.echo(json.dumps({"cases": len(rows), "failed": len(failed), "results": rows}, indent=2))
+    else:
+        for r in rows:
+            click.echo(f"{'ok  ' if r['passed'] else 'FAIL'} {r['case']}: {r['name']}")
+        click.echo(f"{len(rows) - len(failed)}/{len(rows)} cases give their expected outcome")
+    sys.exit(1 if failed else 0)
 
 
 # --- export ---------------------------------------------------------------------------------------

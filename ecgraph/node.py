@@ -20,12 +20,13 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from . import catalog, ingest, standard
+from . import pipeline as pipeline_module
 from .config import Config
 from .federate import PeerPolicy
 from .fetch import FetchPolicy, fetch
-from .pipeline import Pipeline, Prepared, Upload, load_schema
+from .pipeline import Pipeline, Prepared, Upload
 from .query import QueryPool, QueryRequest, QueryResult, execute
-from .reason import Reasoner
+from .validate import validate
 from .registry import Registry, hash_token, now, token_hint, valid_twin_id
 from .store import Store
 from .workers import WorkerPool
@@ -77,8 +78,6 @@ class Node:
         self.install_standard()
         self._entries = catalog.read_all(self.store)
         if workers:
-            from . import pipeline as pipeline_module
-
             self.query_pool.start()
             self.pipeline_pool = WorkerPool(pipeline_module._init, (), pipeline_module._handle,
                                             size=config.pipeline_workers, timeout=config.publish_timeout,
@@ -128,38 +127,46 @@ class Node:
     # --- the standard -------------------------------------------------------------------------
 
     def install_standard(self) -> None:
-        """Load the ontology and vocabularies (and their schema closure) when they changed, and
-        re-infer every twin, since what the ontology licenses may have changed with them."""
-        files = [standard.ontology_file(), standard.vocabularies_file()]
+        """Load the ontology and vocabularies (and their schema closure) when the standard changed,
+        and bring every twin up to date with it: inferences again (what the ontology licenses may
+        have changed) and validation again (a newer profile may find warnings or violations; a
+        twin that now fails stays served, flagged "fails" in the catalog and on its badge)."""
+        files = [standard.ontology_file(), standard.vocabularies_file(),
+                 standard.shapes_file("core"), standard.shapes_file("recommended")]
         digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
         installed = self.registry.setting("standard_hash")
         if installed == digest and self.store.has_graph(standard.ONTOLOGY_GRAPH):
             return
-        schema = load_schema()
         ontology = [q.triple for q in ox.parse(path=str(files[0]), format=ox.RdfFormat.TURTLE)]
         vocabularies = [q.triple for q in ox.parse(path=str(files[1]), format=ox.RdfFormat.TURTLE)]
-        reasoner = Reasoner(schema)
+        self._pipeline = Pipeline()
         with self._write_lock:
             self.store.commit(replace={
                 standard.ONTOLOGY_GRAPH: ontology,
-                standard.ONTOLOGY_GRAPH + standard.INFERRED_SUFFIX: reasoner.schema_closure(),
+                standard.ONTOLOGY_GRAPH + standard.INFERRED_SUFFIX: self._pipeline.reasoner.schema_closure(),
                 standard.VOCABULARY_GRAPH: vocabularies,
             })
             if installed is not None:
                 for twin_id in catalog.read_all(self.store):
-                    self._reinfer(twin_id, reasoner)
+                    self._refresh(twin_id)
             self.registry.set_setting("standard_hash", digest)
-        self._pipeline = None
 
-    def _reinfer(self, twin_id: str, reasoner: Reasoner) -> None:
+    def _refresh(self, twin_id: str) -> None:
+        """Infer and validate a stored twin again under the current standard."""
         entry = catalog.read(self.store, twin_id)
         if entry is None:
             return
-        inferred = reasoner.infer(self.store.graph_triples(entry.graph))
+        triples = self.store.graph_triples(entry.graph)
+        inferred = self.pipeline.reasoner.infer(triples)
+        report = validate(triples, "all", profiles=self.pipeline.profiles)
         entry.inferred = len(inferred)
+        entry.warnings = report.warnings
+        entry.violations = report.violations
+        entry.profile = standard.profile_version_iri("core")
         self.store.commit(replace={entry.inferred_graph: inferred},
                           delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
                           insert={standard.CATALOG_GRAPH: entry.to_triples()})
+        self.registry.save_report(twin_id, entry.version, report.to_dict())
 
     # --- twins --------------------------------------------------------------------------------
 
@@ -198,10 +205,8 @@ class Node:
     def check(self, upload: Upload):
         """Validate without storing (the vendor validator): returns the :class:`Report`."""
         if self.pipeline_pool is not None:
-            report, _written, _focus = self.pipeline_pool.run(("check", upload))
-            return report
-        _parsed, report = self.pipeline.check(upload)
-        return report
+            return self.pipeline_pool.run(("check", upload))
+        return self.pipeline.validate(upload)
 
     def upload_for(self, twin_id: str, data: bytes, *, media_type: str | None = None,
                    filename: str | None = None, format_name: str | None = None) -> Upload:

@@ -15,7 +15,7 @@ import pyoxigraph as ox
 
 from . import ingest, standard
 from .reason import Reasoner
-from .validate import Profiles, Report, validate
+from .validate import PREFIXES, Profiles, Report, validate
 
 
 class NotConformant(Exception):
@@ -46,6 +46,8 @@ class Upload:
     infer: bool = True
     #: "fast" (ecgraph's engine) or "pyshacl" (the reference); both give the same results
     engine: str = "fast"
+    #: results that get their focus node described (the validator's --max-results)
+    max_results: int | None = 200
     #: the twin's current data (N-Triples) to merge the upload into (Graph Store POST)
     merge_ntriples: str | None = None
 
@@ -94,6 +96,13 @@ class Pipeline:
         report = validate(parsed.triples, upload.profile, engine=upload.engine, profiles=self.profiles,
                           input_hash=content_hash(upload.data))
         return parsed, report
+
+    def validate(self, upload: Upload) -> Report:
+        """The vendor validator: parse and validate, and describe the reported nodes as the
+        document wrote them."""
+        parsed, report = self.check(upload)
+        describe_focus_nodes(report, parsed, upload.max_results)
+        return report
 
     def prepare(self, upload: Upload) -> Prepared:
         timings = {}
@@ -157,17 +166,31 @@ def _handle(pipeline: Pipeline, request: tuple[str, Upload]):
     if action == "prepare":
         return pipeline.prepare(upload)
     if action == "check":
-        parsed, report = pipeline.check(upload)
-        return report, parsed.written_ids, _focus_triples(parsed, report)
+        return pipeline.validate(upload)
     raise ValueError(action)
 
 
-def _focus_triples(parsed: ingest.Parsed, report: Report, limit: int = 200) -> dict[str, str]:
-    """For each reported focus node (first ``limit``), its triples as written, in N-Triples."""
-    wanted = {r.focus for r in report.results[:limit]}
-    out: dict[str, list[str]] = {}
+def describe_focus_nodes(report: Report, parsed: ingest.Parsed, limit: int | None = None,
+                         per_node: int = 25) -> None:
+    """Help a vendor find each reported node in their own file: for JSON-LD, the ``@id`` exactly
+    as written; for other formats, the node's triples as the document stated them."""
+    shown = report.results if limit is None else report.results[:limit]
+    if parsed.format == ox.RdfFormat.JSON_LD:
+        for r in shown:
+            iri = r.focus_nt[1:-1] if r.focus_nt.startswith("<") else None
+            r.written_id = parsed.written_ids.get(iri) if iri else None
+        return
+    wanted = {r.focus_nt for r in shown}
+    by_subject: dict[str, list] = {}
     for t in parsed.triples:
         key = str(t.subject)
         if key in wanted:
-            out.setdefault(key, []).append(f"{t.subject} {t.predicate} {t.object} .")
-    return {k: "\n".join(v) for k, v in out.items()}
+            found = by_subject.setdefault(key, [])
+            if len(found) < per_node:
+                found.append(t)
+    rendered = {key: ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES).decode("utf-8")
+                for key, triples in by_subject.items()}
+    for r in shown:
+        text = rendered.get(r.focus_nt)
+        if text:
+            r.focus_triples = "\n".join(line for line in text.splitlines() if not line.startswith("@prefix")).strip()

@@ -327,6 +327,18 @@ class ShapesGraph:
         types = props.get(RDF_TYPE, [])
         return RDFS_CLASS in types and (SH_NODE_SHAPE in types or SH_PROPERTY_SHAPE in types)
 
+    def reporting_shapes(self) -> list:
+        """The shapes that can put results in a report: the targeted ones and the property shapes
+        they use (a shape only referenced from sh:or/sh:not/sh:node never reports on its own)."""
+        out: dict = {}
+        todo = list(self.targeted)
+        while todo:
+            shape = todo.pop(0)
+            if shape not in out:
+                out[shape] = None
+                todo.extend(self.values(shape, SH_PROPERTY))
+        return list(out)
+
     def compiled(self, shape) -> "Shape":
         found = self._compiled.get(shape)
         if found is None:

@@ -32,7 +32,6 @@ VALIDATOR_NAME = "ecgraph"
 PROFILE_CHOICES = ("core", "recommended", "all")
 ENGINES = ("fast", "pyshacl")
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
-DOCS_BASE = "https://w3id.org/ecgraph/docs/shapes"
 
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 SH_MESSAGE = ox.NamedNode(shacl.SH + "message")
@@ -77,12 +76,19 @@ class Result:
     severity: str
     shape: str
     shape_label: str
-    focus: str
+    focus: str                      # the focus node in Turtle, prefixes applied
     path: str | None
     value: str | None
     message: str
     component: str
     docs: str
+    focus_nt: str = ""              # the same terms in N-Triples, for machines and RDF reports
+    path_nt: str | None = None      # set when the path is a single property
+    value_nt: str | None = None
+    #: for JSON-LD input, the focus node's @id exactly as the document wrote it
+    written_id: str | None = None
+    #: for other input, the focus node's triples as the document stated them (Turtle)
+    focus_triples: str | None = None
 
     def sort_key(self):
         return (SEVERITY_ORDER.get(self.severity, 9), self.shape, self.focus, self.path or "", self.value or "")
@@ -309,20 +315,30 @@ def _result(f: shacl.Finding, shapes: shacl.ShapesGraph) -> Result:
     return Result(
         severity=f.severity.value.rsplit("#", 1)[-1],
         shape=shape.value if isinstance(shape, ox.NamedNode) else str(shape),
-        shape_label=_label(shapes, shape),
+        shape_label=shape_label(shapes, shape),
         focus=render(f.focus),
         path=render_path(shapes, path) if path is not None else None,
         value=render(f.value) if f.value is not None else None,
         message=_message(shapes, shape, f),
         component=f.component,
         docs=shape_docs_url(shape.value) if isinstance(shape, ox.NamedNode) else "",
+        focus_nt=str(f.focus),
+        path_nt=str(path) if isinstance(path, ox.NamedNode) else None,
+        value_nt=str(f.value) if f.value is not None else None,
     )
 
 
-def shape_docs_url(shape: str) -> str:
-    fragment = shape.rsplit("#", 1)[-1]
+def shape_docs_url(shape: str, base: str | None = None) -> str:
+    """Where a shape is documented: a node's /shapes page when a node renders the report, else
+    the shape's own IRI (which the standard's site resolves to the same documentation)."""
+    if base is None:
+        return shape
+    return f"{base.rstrip('/')}/shapes#{shape_anchor(shape)}"
+
+
+def shape_anchor(shape: str) -> str:
     profile = "recommended" if shape.startswith(standard.SHAPES_NS["recommended"]) else "core"
-    return f"{DOCS_BASE}#{profile}-{fragment}"
+    return f"{profile}-{shape.rsplit('#', 1)[-1]}"
 
 
 def _english(literals: list) -> str | None:
@@ -332,14 +348,14 @@ def _english(literals: list) -> str | None:
     return literals[0].value if literals else None
 
 
-def _label(shapes: shacl.ShapesGraph, shape) -> str:
+def shape_label(shapes: shacl.ShapesGraph, shape) -> str:
     found = _english(shapes.values(shape, RDFS_LABEL))
     if found:
         return found
     return shape.value.rsplit("#", 1)[-1] if isinstance(shape, ox.NamedNode) else str(shape)
 
 
-def _shape_message(shapes: shacl.ShapesGraph, shape, seen=None) -> str | None:
+def shape_message(shapes: shacl.ShapesGraph, shape, seen=None) -> str | None:
     found = _english(shapes.values(shape, SH_MESSAGE))
     if found:
         return found
@@ -348,7 +364,7 @@ def _shape_message(shapes: shacl.ShapesGraph, shape, seen=None) -> str | None:
     seen.add(shape)
     for parent, props in shapes.out.items():
         if shape in props.get(shacl.SH_PROPERTY, ()) and parent not in seen:
-            found = _shape_message(shapes, parent, seen)
+            found = shape_message(shapes, parent, seen)
             if found:
                 return found
     return None
@@ -377,7 +393,7 @@ _COMPONENT_TEXT = {
 
 
 def _message(shapes: shacl.ShapesGraph, shape, f: shacl.Finding) -> str:
-    text = _shape_message(shapes, shape) or _COMPONENT_TEXT.get(f.component, "constraint not met")
+    text = shape_message(shapes, shape) or _COMPONENT_TEXT.get(f.component, "constraint not met")
     if "{" in text:  # SHACL message templates, which pyshacl leaves as written
         for key, term in (("this", f.focus), ("value", f.value)):
             rendered = render(term) if term is not None else ""
