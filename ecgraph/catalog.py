@@ -26,6 +26,7 @@ EC = standard.EC
 CATALOG = ox.NamedNode(standard.CATALOG_GRAPH)
 CONFORMS = EC + "conformance-conforms"
 CONFORMS_WITH_WARNINGS = EC + "conformance-warnings"
+FAILS = EC + "conformance-fails"
 
 
 def _n(iri: str) -> ox.NamedNode:
@@ -52,6 +53,8 @@ class Entry:
     profile: str
     warnings: int
     published_by: str
+    #: 0 when published (violations are refused); more if a newer profile finds violations later
+    violations: int = 0
 
     @property
     def graph(self) -> str:
@@ -63,6 +66,8 @@ class Entry:
 
     @property
     def conformance(self) -> str:
+        if self.violations:
+            return "fails"
         return "warnings" if self.warnings else "conforms"
 
     def subjects(self) -> list[ox.NamedNode]:
@@ -81,7 +86,7 @@ class Entry:
         g = _n(self.graph)
         activity = _n(self.graph + "#publication")
         checksum = _n(self.graph + "#checksum")
-        status = CONFORMS_WITH_WARNINGS if self.warnings else CONFORMS
+        status = {"fails": FAILS, "warnings": CONFORMS_WITH_WARNINGS, "conforms": CONFORMS}[self.conformance]
         return [
             ox.Triple(CATALOG, RDF_TYPE, _n(DCAT + "Catalog")),
             ox.Triple(CATALOG, _n(DCAT + "dataset"), g),
@@ -99,6 +104,7 @@ class Entry:
             ox.Triple(g, _n(DCT + "conformsTo"), _n(self.profile)),
             ox.Triple(g, _n(EC + "conformanceStatus"), _n(status)),
             ox.Triple(g, _n(EC + "warningCount"), _lit(self.warnings, "integer")),
+            ox.Triple(g, _n(EC + "violationCount"), _lit(self.violations, "integer")),
             ox.Triple(g, _n(SPDX + "checksum"), checksum),
             ox.Triple(checksum, RDF_TYPE, _n(SPDX + "Checksum")),
             ox.Triple(checksum, _n(SPDX + "algorithm"), _n(SPDX + "checksumAlgorithm_sha256")),
@@ -126,6 +132,7 @@ _FIELDS = {
     DCT + "format": "format",
     DCT + "conformsTo": "profile",
     EC + "warningCount": "warnings",
+    EC + "violationCount": "violations",
 }
 
 
@@ -148,7 +155,7 @@ def read(store, twin_id: str) -> Entry | None:
                  triples=int(values.get("triples", 0)), inferred=int(values.get("inferred", 0)),
                  content_hash="sha256:" + digest if digest else "", format=values.get("format", ""),
                  profile=values.get("profile", ""), warnings=int(values.get("warnings", 0)),
-                 published_by=by)
+                 published_by=by, violations=int(values.get("violations", 0)))
 
 
 def read_all(store) -> dict[str, Entry]:
