@@ -381,3 +381,48 @@ def test_catalog_vocabulary_is_declared_by_the_standard(client, published):
             assert t.object in declared, t.object
     assert ox.NamedNode("https://w3id.org/ecgraph/ns#conformance-warnings") in {t.object for t in catalog}
     assert ox.NamedNode("https://w3id.org/ecgraph/ns#conformance-warnings") in declared
+
+
+def test_a_newer_standard_revalidates_stored_twins(config, monkeypatch):
+    """When the shapes change under a stored twin (a new profile version), the node checks every
+    twin again at start: one that now breaks a rule stays served, flagged "fails"."""
+    import shutil
+
+    from ecgraph import standard
+    from ecgraph import validate as validate_module
+    from ecgraph.node import Node
+    from ecgraph.web import create_app
+
+    first = Node(config, workers=False)
+    first.register("alpha")
+    first.publish("alpha", first.upload_for("alpha", make_twin("alpha"), media_type=TTL))
+    assert first.twin_info("alpha")["conformance"] == "warnings"
+    first.close()
+
+    # A copy of the standard whose core profile now requires a founding date.
+    root = config.data.parent / "standard"
+    for name in ("ontology", "shapes", "data", "docs"):
+        shutil.copytree(getattr(standard, f"{name}_dir")(), root / name)
+    core = root / "shapes" / "core.ttl"
+    core.write_text(core.read_text() + """
+ecsh:CommunityShape sh:property ecsh:CommunityShape-foundingDateRequired .
+ecsh:CommunityShape-foundingDateRequired a sh:PropertyShape ; rdfs:label "founding date required"@en ;
+    sh:path schema:foundingDate ; sh:minCount 1 ; sh:message "An ec:EnergyCommunity must state schema:foundingDate."@en .
+""")
+    monkeypatch.setattr(standard, "_standard_dir", lambda name: root / name)
+    validate_module.default_profiles.cache_clear()
+    try:
+        again = Node(config, workers=False)
+        try:
+            info = again.twin_info("alpha")
+            assert info["conformance"] == "fails" and info["violations"] == 1
+            client = create_app(again).test_client()
+            assert b"fails" in client.get("/api/twins/alpha/badge.svg").data
+            report = client.get("/api/twins/alpha/report").get_json()
+            assert any("foundingDate" in r["message"] for r in report["results"] if r["severity"] == "Violation")
+            assert client.get("/sparql", query_string={"query": "ASK { <https://alpha.example/id/community> ?p ?o }"}
+                              ).get_json()["boolean"] is True
+        finally:
+            again.close()
+    finally:
+        validate_module.default_profiles.cache_clear()

@@ -3,7 +3,7 @@
 * :mod:`.sparql`: the SPARQL 1.1 Protocol (everyone's queries; the admin's updates);
 * :mod:`.graphstore`: the Graph Store HTTP Protocol;
 * :mod:`.api`: the REST API for publishers and operators;
-* :mod:`.validator`: the conformance validator for tool vendors;
+* :mod:`.validator`: the conformance validator for tool vendors (and :mod:`.openapi`, its description);
 * :mod:`.catalog`: the DCAT catalog;
 * :mod:`.pages`: the HTML pages (home, query editor);
 * :mod:`.ops`: health and metrics.
@@ -31,10 +31,10 @@ def create_app(node: Node) -> Flask:
     app.json.sort_keys = False
     app.extensions["ecgraph.node"] = node
 
-    from . import api, catalog, graphstore, ops, pages, sparql, validator
+    from . import api, catalog, graphstore, openapi, ops, pages, sparql, validator
 
     ops.install(app)
-    for module in (sparql, graphstore, api, validator, catalog, ops, pages):
+    for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages):
         app.register_blueprint(module.bp)
 
     @app.errorhandler(ApiError)

@@ -1,40 +1,275 @@
-"""The conformance validator for tool vendors: ``POST /api/validate``.
+"""The conformance validator for tool vendors: ``POST /api/validate``, the ``/validate`` page, the
+``/shapes`` documentation and the conformance badge of a published twin.
 
-The same pipeline code as publishing (parse, then validate), run in the same killable workers,
-without storing anything.
+One implementation behind every entrance: the same pipeline code as publishing (parse, then
+validate), run in the same killable workers, storing nothing. The page works without JavaScript
+(a plain form; the report is rendered on the server) and fetches nothing from the internet.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from xml.sax.saxutils import escape
 
-from ..ingest import IngestError
+import pyoxigraph as ox
+from flask import Blueprint, Response, render_template, request
+
+from .. import reports, shacl, standard
+from ..fetch import FetchRefused, fetch
+from ..ingest import FORMAT_NAMES, IngestError
 from ..pipeline import Upload
-from ..validate import PROFILE_CHOICES
+from ..validate import (PROFILE_CHOICES, Report, default_profiles, render_path, shape_anchor, shape_docs_url,
+                        shape_label, shape_message)
 from ..workers import PoolBusy, TaskTimeout, WorkerDied
-from .common import ApiError, from_ingest, node
+from .common import ApiError, from_ingest, negotiate, node
 
-bp = Blueprint("validator", __name__)
+bp = Blueprint("validator", __name__, template_folder="templates")
+
+REPORT_OFFERS = {
+    "application/json": "json",
+    "text/turtle": "turtle",
+    "application/ld+json": "jsonld",
+    "text/csv": "csv",
+    "application/xml": "junit",
+    "text/xml": "junit",
+    "application/junit+xml": "junit",
+    "application/sarif+json": "sarif",
+    "text/plain": "text",
+}
 
 
-@bp.post("/api/validate")
-def validate():
-    n = node()
-    profile = request.values.get("profile", "core")
+class RecentReports:
+    """Reports of the /validate page, kept a while so that every format can be downloaded."""
+
+    def __init__(self, size: int = 200, ttl: float = 3600):
+        self.size = size
+        self.ttl = ttl
+        self._items: OrderedDict[str, tuple[float, str, Report]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, source: str, report: Report) -> str:
+        key = secrets.token_urlsafe(12)
+        with self._lock:
+            self._items[key] = (time.monotonic(), source, report)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return key
+
+    def get(self, key: str) -> tuple[str, Report] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or time.monotonic() - item[0] > self.ttl:
+                self._items.pop(key, None)
+                return None
+            return item[1], item[2]
+
+
+_recent = RecentReports()
+
+
+def _int_param(name: str, default: int | None, ceiling: int) -> int | None:
+    value = request.values.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ApiError(400, "bad request", f"{name} {value!r} is not a whole number") from None
+    if number < 0:
+        raise ApiError(400, "bad request", f"{name} must not be negative")
+    return min(number, ceiling)
+
+
+def _profile() -> str:
+    profile = request.values.get("profile", "core") or "core"
     if profile not in PROFILE_CHOICES:
         raise ApiError(400, "bad request", f"profile must be one of {', '.join(PROFILE_CHOICES)}")
-    upload = Upload(data=request.get_data(), media_type=request.content_type,
-                    format_name=request.args.get("input-format"), profile=profile,
-                    refuse_violations=False, max_bytes=n.config.max_upload_bytes,
-                    max_triples=n.config.max_triples)
+    version = request.values.get("profile-version")
+    if version and version.removeprefix("v") not in (standard.STANDARD_VERSION,
+                                                      standard.STANDARD_VERSION.rsplit(".", 1)[0]):
+        raise ApiError(400, "bad request", f"unknown profile version {version!r}: this node checks "
+                                           f"{standard.STANDARD_VERSION}")
+    return profile
+
+
+def _input() -> tuple[bytes, str | None, str | None, str]:
+    """The RDF to check, from the body, an uploaded file, pasted text or a URL the node fetches."""
+    if request.mimetype == "multipart/form-data" or request.mimetype == "application/x-www-form-urlencoded":
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            return upload.read(), upload.mimetype if upload.mimetype != "application/octet-stream" else None, \
+                upload.filename, upload.filename
+        text = request.form.get("text", "")
+        if text.strip():
+            return text.encode("utf-8"), None, None, "pasted text"
+        url = request.form.get("url", "").strip()
+        if url:
+            return _fetched(url)
+        raise ApiError(400, "bad request", "give a file, some text or a URL to validate")
+    url = request.args.get("url")
+    if url:
+        return _fetched(url)
+    data = request.get_data()
+    if not data:
+        raise ApiError(400, "bad request", "send the RDF as the request body (with its Content-Type), as a "
+                                           "multipart upload, or give ?url=")
+    return data, request.content_type, None, "request body"
+
+
+def _fetched(url: str) -> tuple[bytes, str | None, str | None, str]:
+    try:
+        fetched = fetch(url, node().fetch_policy)
+    except FetchRefused as exc:
+        raise ApiError(exc.status, "fetch refused" if exc.status in (400, 403) else "fetch failed",
+                       exc.message) from None
+    return fetched.data, fetched.media_type, fetched.url.split("?", 1)[0].rsplit("/", 1)[-1], fetched.url
+
+
+def run_validation() -> tuple[str, Report, int | None]:
+    n = node()
+    data, media_type, filename, source = _input()
+    format_name = request.values.get("input-format") or None
+    if format_name and format_name.lower() not in FORMAT_NAMES:
+        raise ApiError(415, "unsupported media type", f"unknown input format {format_name!r}")
+    max_results = _int_param("max-results", 1000, 100_000)
+    upload = Upload(data=data, media_type=media_type, filename=filename, format_name=format_name,
+                    profile=_profile(), refuse_violations=False, max_bytes=n.config.max_upload_bytes,
+                    max_triples=n.config.max_triples, max_results=max_results,
+                    engine=request.values.get("engine", "fast") if request.values.get("engine") in ("fast", "pyshacl")
+                    else "fast")
     try:
         report = n.check(upload)
     except IngestError as exc:
         raise from_ingest(exc) from None
     except TaskTimeout:
-        raise ApiError(503, "timeout", f"validation took longer than {n.config.publish_timeout:g} s") from None
+        raise ApiError(503, "timeout", f"validation took longer than the {n.config.publish_timeout:g} s limit") from None
     except PoolBusy as exc:
-        raise ApiError(503, "busy", str(exc)) from None
+        error = ApiError(503, "busy", f"{exc}; try again shortly")
+        error.headers["Retry-After"] = "5"
+        raise error from None
     except WorkerDied as exc:
         raise ApiError(500, "validation failed", str(exc)) from None
-    return jsonify(report.to_dict())
+    base = request.url_root
+    for r in report.results:
+        r.docs = shape_docs_url(r.shape, base)
+    return source, report, max_results
+
+
+@bp.post("/api/validate")
+def api_validate():
+    fmt = negotiate(REPORT_OFFERS, "json", format_param=request.args.get("format"),
+                    aliases={"ttl": "turtle", "json-ld": "jsonld", "xml": "junit"})
+    source, report, max_results = run_validation()
+    body = reports.render(report, fmt, source=source, max_results=max_results)
+    response = Response(body, content_type=reports.MEDIA_TYPES[fmt])
+    response.headers["X-ECGraph-Conforms"] = "true" if report.conforms else "false"
+    response.vary.add("Accept")
+    return response
+
+
+# --- the page ----------------------------------------------------------------------------------------
+
+@bp.get("/validate")
+def page():
+    return render_template("validate.html", profiles=PROFILE_CHOICES, formats=sorted(FORMAT_NAMES),
+                           report=None, error=None)
+
+
+@bp.post("/validate")
+def page_submit():
+    try:
+        source, report, max_results = run_validation()
+    except ApiError as exc:
+        extra = f" (line {exc.extra['line']}, column {exc.extra.get('column')})" if "line" in exc.extra else ""
+        return render_template("validate.html", profiles=PROFILE_CHOICES, formats=sorted(FORMAT_NAMES),
+                               report=None, error=f"{exc.error}: {exc.detail}{extra}"), exc.status
+    key = _recent.add(source, report)
+    shown = report.results if max_results is None else report.results[:max_results]
+    return render_template("validate.html", profiles=PROFILE_CHOICES, formats=sorted(FORMAT_NAMES),
+                           report=report, source=source, key=key, results=shown, groups=report.groups(),
+                           downloads=[(f, reports.EXTENSIONS[f]) for f in reports.FORMATS],
+                           selected=request.values.get("profile", "core"), error=None)
+
+
+@bp.get("/validate/reports/<key>/ecgraph-report.<path:extension>")
+def download(key: str, extension: str):
+    found = _recent.get(key)
+    if found is None:
+        raise ApiError(404, "not found", "this report has expired; validate again")
+    source, report = found
+    fmt = next((f for f, ext in reports.EXTENSIONS.items() if ext == extension), None)
+    if fmt is None:
+        raise ApiError(404, "not found", f"no report format {extension!r}")
+    response = Response(reports.render(report, fmt, source=source), content_type=reports.MEDIA_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="ecgraph-report.{extension}"'
+    return response
+
+
+# --- shapes documentation ----------------------------------------------------------------------------
+
+@bp.get("/shapes")
+def shapes_page():
+    compiled = default_profiles().compiled("all")
+    entries = []
+    for shape in compiled.reporting_shapes():
+        if not isinstance(shape, ox.NamedNode):
+            continue
+        severity = compiled.value(shape, ox.NamedNode(shacl.SH + "severity"))
+        path = compiled.value(shape, shacl.SH_PATH)
+        targets = [t for key in ("targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf")
+                   for t in compiled.values(shape, ox.NamedNode(shacl.SH + key))]
+        entries.append({
+            "iri": shape.value,
+            "anchor": shape_anchor(shape.value),
+            "label": shape_label(compiled, shape),
+            "message": shape_message(compiled, shape) or "",
+            "severity": severity.value.rsplit("#", 1)[-1] if severity is not None else "Violation",
+            "path": render_path(compiled, path) if path is not None else None,
+            "targets": [render_path(compiled, t) for t in targets],
+            "profile": "recommended" if shape.value.startswith(standard.SHAPES_NS["recommended"]) else "core",
+        })
+    entries.sort(key=lambda e: (e["profile"] != "core", e["iri"]))
+    return render_template("shapes.html", entries=entries, version=standard.STANDARD_VERSION)
+
+
+# --- badge -------------------------------------------------------------------------------------------
+
+_BADGE_COLOURS = {"conforms": "#2e7d32", "warnings": "#c77c02", "fails": "#c62828", "not published": "#757575"}
+
+
+@bp.get("/api/twins/<twin_id>/badge.svg")
+def badge(twin_id: str):
+    n = node()
+    if n.registry.twin(twin_id) is None and n.entry(twin_id) is None:
+        raise ApiError(404, "not found", f"no twin {twin_id!r} on this node")
+    entry = n.entry(twin_id)
+    label = f"ecgraph core {standard.STANDARD_VERSION}"
+    if entry is None:
+        status, text = "not published", "not published"
+    elif entry.conformance == "fails":
+        status, text = "fails", "fails"
+    elif entry.warnings:
+        status, text = "warnings", f"conforms, {entry.warnings} warning{'s' if entry.warnings != 1 else ''}"
+    else:
+        status, text = "conforms", "conforms"
+    svg = render_badge(label, text, _BADGE_COLOURS[status])
+    response = Response(svg, content_type="image/svg+xml; charset=utf-8")
+    response.headers["Cache-Control"] = "max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def render_badge(label: str, text: str, colour: str) -> str:
+    """A flat badge in the style of shields.io (text widths estimated at 6.5 px per character)."""
+    left = int(len(label) * 6.5) + 12
+    right = int(len(text) * 6.5) + 12
+    width = left + right
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
+            f'aria-label="{escape(label)}: {escape(text)}"><title>{escape(label)}: {escape(text)}</title>'
+            f'<rect width="{left}" height="20" fill="#555"/><rect x="{left}" width="{right}" height="20" '
+            f'fill="{colour}"/><g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif" '
+            f'font-size="11"><text x="{left / 2:.1f}" y="14">{escape(label)}</text>'
+            f'<text x="{left + right / 2:.1f}" y="14">{escape(text)}</text></g></svg>')

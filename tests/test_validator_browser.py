@@ -1,0 +1,120 @@
+"""The /validate page in a real browser (headless Chromium driven by Playwright) against a real
+``ecgraph serve``: every kit case, uploaded as a vendor would, gives its expected outcome; pasted
+text and downloads work; nothing on the page comes from the internet."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import requests
+
+from conftest import make_twin
+from ecgraph import kit
+from servers import NodeProcess
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")]
+
+CASES = kit.cases()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    node = NodeProcess(tmp_path_factory.mktemp("browser") / "data", "--no-demo").start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser, server):
+    context = browser.new_context(accept_downloads=True)
+    outside = []
+
+    def watch(request):
+        if not request.url.startswith(server.url) and not request.url.startswith("data:"):
+            outside.append(request.url)
+
+    page = context.new_page()
+    page.on("request", watch)
+    yield page
+    context.close()
+    assert outside == [], f"the page reached outside the node: {outside}"
+
+
+def _validate_file(page, server, path, profile):
+    page.goto(server.url + "/validate")
+    page.set_input_files("#file", str(path))
+    page.select_option("#profile", "core" if profile == "core" else "recommended")
+    page.click("#validate-button")
+    page.wait_for_selector("#verdict, #error")
+
+
+def test_every_kit_case_through_the_page(page, server):
+    failures = []
+    for case in CASES:
+        _validate_file(page, server, case.path, case.profile)
+        assert page.locator("#error").count() == 0, (case.id, page.inner_text("#error"))
+        rows = page.locator("#results tr.result")
+        got = {(rows.nth(i).get_attribute("data-shape"), rows.nth(i).get_attribute("data-severity"))
+               for i in range(rows.count())}
+        verdict = page.inner_text("#verdict")
+        conforms = "does not conform" not in verdict
+        if got != set(case.expected) or conforms != (not any(s == "Violation" for _, s in case.expected)):
+            failures.append((case.id, sorted(got ^ set(case.expected)), verdict))
+    assert failures == []
+
+
+def test_pasted_text_and_downloads(page, server):
+    page.goto(server.url + "/validate")
+    broken = make_twin("pasted").replace(b"ec:status ec:status-active ;", b"ec:status ec:status-napping ;")
+    page.fill("#text", broken.decode())
+    page.select_option("#input-format", "turtle")
+    page.click("#validate-button")
+    page.wait_for_selector("#verdict")
+    assert "does not conform" in page.inner_text("#verdict")
+    assert "status-napping" in page.inner_text("#results")
+    for fmt in ("json", "turtle", "jsonld", "csv", "junit", "sarif", "text"):
+        link = page.locator(f'#downloads a[data-format="{fmt}"]')
+        assert link.get_attribute("download") is not None
+        # Fetched through the page's own session (headless Chromium cancels file downloads).
+        response = page.request.get(server.url + link.get_attribute("href"))
+        assert response.status == 200, fmt
+        assert "attachment" in response.headers["content-disposition"]
+        content = response.body()
+        assert content, fmt
+        if fmt == "json":
+            report = json.loads(content)
+            api = requests.post(server.url + "/api/validate", data=broken, headers={"Content-Type": "text/turtle"}).json()
+            assert [r["message"] for r in report["results"]] == [r["message"] for r in api["results"]]
+
+
+def test_errors_are_shown_with_their_line(page, server):
+    page.goto(server.url + "/validate")
+    page.fill("#text", "@prefix x: <http://x/> .\nx:a x:b .\n")
+    page.select_option("#input-format", "turtle")
+    page.click("#validate-button")
+    page.wait_for_selector("#error")
+    assert "line 2" in page.inner_text("#error")
+
+
+def test_the_query_editor_runs_a_question(page, server):
+    page.goto(server.url + "/")
+    page.fill("#query-text", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    page.click("#run")
+    page.wait_for_selector("#result-table")
+    assert "n" in page.inner_text("#result-table thead")
