@@ -15,12 +15,13 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import publish
+from . import publish, validation
 from .common import ROOT, Row
 
 SECTIONS = {
     "upload": publish.upload,
     "bulk": publish.bulk,
+    "validation": validation.validation,
 }
 
 
