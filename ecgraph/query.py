@@ -74,7 +74,10 @@ def execute(store, request: QueryRequest) -> QueryResult:
     try:
         answer = store.query(request.query, **options)
         if isinstance(answer, ox.QuerySolutions):
-            out = results.solutions(answer, request.result_format, request.max_rows)
+            out = results.solutions_native(answer, request.result_format, request.max_rows)
+            if out is None:  # over the row cap: run it again and stop exactly at the cap
+                answer = store.query(request.query, **options)
+                out = results.solutions(answer, request.result_format, request.max_rows)
         elif isinstance(answer, ox.QueryBoolean):
             out = results.boolean(bool(answer), request.result_format)
         else:

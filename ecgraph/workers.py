@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import queue
 import threading
 import time
@@ -41,7 +42,24 @@ def shared_counter(initial: int = 0):
     return _CTX.Value("q", initial)
 
 
-def _worker_main(conn, init: Callable[..., Any], init_args: tuple, handler: Callable[[Any, Any], Any]) -> None:
+def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """Exit as soon as the process that started this worker is gone. An idle worker sees its pipe
+    close, but one busy with a query that would run for hours must not outlive a killed server as
+    an orphan burning CPU. (A thread can watch: the engine releases the GIL while it works.)"""
+
+    def watch():
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="ecgraph-parent-watch", daemon=True).start()
+
+
+def _worker_main(conn, init: Callable[..., Any], init_args: tuple, handler: Callable[[Any, Any], Any],
+                 parent: int | None = None) -> None:
+    if parent is not None:
+        _exit_with_parent(parent)
     state = init(*init_args)
     conn.send(("ready",))
     while True:
@@ -64,7 +82,7 @@ class _Worker:
     def __init__(self, init, init_args, handler, name):
         parent, child = _CTX.Pipe()
         self.conn = parent
-        self.process = _CTX.Process(target=_worker_main, args=(child, init, init_args, handler),
+        self.process = _CTX.Process(target=_worker_main, args=(child, init, init_args, handler, os.getpid()),
                                     name=name, daemon=True)
         self.process.start()
         child.close()
@@ -102,8 +120,11 @@ class WorkerPool:
     """``size`` processes, each running ``handler(state, request)`` with ``state = init(*init_args)``.
 
     ``init`` and ``handler`` must be importable module-level functions (the workers are spawned,
-    not forked: forking a threaded server that holds a RocksDB handle is not safe).
+    not forked: forking a threaded server that holds a RocksDB handle is not safe). A worker that
+    cannot start is retried a few times, then given up on (logged) rather than retried forever.
     """
+
+    MAX_START_ATTEMPTS = 5
 
     def __init__(self, init: Callable, init_args: tuple, handler: Callable, *, size: int = 2,
                  timeout: float = 10.0, name: str = "ecgraph-worker", startup_timeout: float = 60.0):
@@ -130,13 +151,17 @@ class WorkerPool:
                 threading.Thread(target=self._admit, args=(worker,), daemon=True).start()
         return self
 
-    def _admit(self, worker: _Worker) -> None:
+    def _admit(self, worker: _Worker, attempt: int = 1) -> None:
         if not worker.wait_ready(self.startup_timeout):
-            log.error("%s failed to start; retrying", self.name)
             worker.kill()
-            if not self._closed:
-                time.sleep(1)
-                self._admit(_Worker(self.init, self.init_args, self.handler, self.name))
+            if self._closed:
+                return
+            if attempt >= self.MAX_START_ATTEMPTS:
+                log.error("%s failed to start %d times in a row; giving up on this worker", self.name, attempt)
+                return
+            log.error("%s failed to start; retrying", self.name)
+            time.sleep(min(2 ** attempt * 0.1, 5))
+            self._admit(_Worker(self.init, self.init_args, self.handler, self.name), attempt + 1)
             return
         with self._lock:
             if self._closed:

@@ -165,3 +165,17 @@ def test_a_crashing_worker_is_replaced(pool):
 def test_results_module_offers_the_contracts_formats():
     assert set(results.SELECT_FORMATS) == {"json", "xml", "csv", "tsv"}
     assert set(results.GRAPH_FORMATS) == {"turtle", "ntriples", "jsonld", "rdfxml"}
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_native_and_capped_paths_agree(memory_store, fmt):
+    """Results under the row cap come from pyoxigraph's serializer, results over it from the exact
+    capped path; both count the same rows."""
+    native = run(memory_store, SELECT, fmt, max_rows=100)
+    assert native.rows == 4 and not native.truncated
+    exact = results.solutions(memory_store.query(SELECT, use_default_graph_as_union=True), fmt, 100)
+    assert exact.rows == 4
+    capped = run(memory_store, SELECT, fmt, max_rows=3)
+    assert capped.rows == 3 and capped.truncated
+    empty = run(memory_store, "SELECT ?s WHERE { ?s <http://example.org/none> ?o }", fmt, max_rows=3)
+    assert empty.rows == 0 and not empty.truncated
