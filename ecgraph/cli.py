@@ -125,7 +125,10 @@ def serve(**options):
                                                             "trig, nquads); default: from the extension.")
 @click.option("--peer", "peers", multiple=True, help="A peer URL the pull may reach.")
 @click.option("--allow-host", "allow_hosts", multiple=True, help="A private host the pull may reach.")
-def load(data, files, twin_id, title, url, format_name, peers, allow_hosts):
+@click.option("--bulk", is_flag=True, help="Fast path for many new twins: prepared in parallel and written with "
+                                           "the store's bulk loader (not atomic per twin: if interrupted, run it again).")
+@click.option("--jobs", type=int, default=None, help="Worker processes for --bulk [default: the CPU count].")
+def load(data, files, twin_id, title, url, format_name, peers, allow_hosts, bulk, jobs):
     """Publish twins from files (or a directory of them), or one twin from a URL.
 
     Each twin goes through the whole pipeline (validated, inferred, archived, committed
@@ -151,11 +154,14 @@ def load(data, files, twin_id, title, url, format_name, peers, allow_hosts):
     node = _open_node(_config(data=data, peers=list(peers), allow_hosts=list(allow_hosts)))
     failures = 0
     try:
-        jobs = [(twin_id or p.stem, p) for p in paths] + ([(twin_id, None)] if url else [])
+        if bulk:
+            failures = _bulk_load(node, paths, title, format_name, jobs)
+            paths = []
+        work = [(twin_id or p.stem, p) for p in paths] + ([(twin_id, None)] if url else [])
         total = sum(p.stat().st_size for p in paths)
         with click.progressbar(length=max(total, 1), label="publishing", file=sys.stderr,
-                               show_pos=False, hidden=total < 5_000_000 and len(jobs) < 4) as bar:
-            for tid, path in jobs:
+                               show_pos=False, hidden=total < 5_000_000 and len(work) < 4) as bar:
+            for tid, path in work:
                 if node.registry.twin(tid) is None:
                     token = node.register(tid, title or tid)
                     click.echo(f"registered twin {tid}; publisher token (shown once): {token}")
@@ -187,6 +193,45 @@ def load(data, files, twin_id, title, url, format_name, peers, allow_hosts):
     finally:
         node.close()
     sys.exit(1 if failures else 0)
+
+
+def _bulk_load(node, paths: list[Path], title, format_name, jobs) -> int:
+    """Register what is new, bulk-publish the twins without data, publish the others normally."""
+    import os
+
+    from .ingest import IngestError
+    from .pipeline import NotConformant
+
+    fresh, existing = [], []
+    for path in paths:
+        tid = path.stem
+        if node.registry.twin(tid) is None:
+            token = node.register(tid, title or tid)
+            click.echo(f"registered twin {tid}; publisher token (shown once): {token}")
+        (existing if node.entry(tid) is not None else fresh).append(path)
+    failures = 0
+    items = [(p.stem, node.upload_for(p.stem, p.read_bytes(), filename=p.name, format_name=format_name))
+             for p in fresh]
+    with click.progressbar(length=max(len(items), 1), label="bulk publishing", file=sys.stderr,
+                           hidden=len(items) < 20) as bar:
+        results = node.bulk_publish(items, jobs=jobs or os.cpu_count() or 2, progress=bar.update)
+    for tid, outcome in results.items():
+        if isinstance(outcome, Exception):
+            failures += 1
+            detail = outcome.message if isinstance(outcome, IngestError) else (
+                "not conformant to the core profile" if isinstance(outcome, NotConformant) else str(outcome))
+            click.echo(f"{tid}: {detail}; nothing stored", err=True)
+    published = sum(1 for o in results.values() if not isinstance(o, Exception))
+    triples = sum(o.entry.triples for o in results.values() if not isinstance(o, Exception))
+    click.echo(f"bulk-published {published} twins, {triples:,} triples")
+    for path in existing:
+        try:
+            upload = node.upload_for(path.stem, path.read_bytes(), filename=path.name, format_name=format_name)
+            node.publish(path.stem, upload, admin=True)
+        except (IngestError, NotConformant) as exc:
+            failures += 1
+            click.echo(f"{path.stem}: {getattr(exc, 'message', exc)}; nothing stored", err=True)
+    return failures
 
 
 # --- query ----------------------------------------------------------------------------------------

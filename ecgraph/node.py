@@ -77,6 +77,7 @@ class Node:
         self._admin_hash = self._admin_token_hash()
         self.install_standard()
         self._entries = catalog.read_all(self.store)
+        self._drop_orphans()
         if workers:
             self.query_pool.start()
             self.pipeline_pool = WorkerPool(pipeline_module._init, (), pipeline_module._handle,
@@ -150,6 +151,21 @@ class Node:
                 for twin_id in catalog.read_all(self.store):
                     self._refresh(twin_id)
             self.registry.set_setting("standard_hash", digest)
+
+    def _drop_orphans(self) -> None:
+        """Remove twin graphs that have no catalog entry: what an interrupted bulk load left (its
+        catalog entries are written last, so nothing acknowledged is lost), so that the catalog
+        and the data agree again."""
+        orphans = []
+        for graph in self.store.named_graphs():
+            if graph.startswith(standard.TWIN_GRAPH_BASE):
+                twin_id = graph[len(standard.TWIN_GRAPH_BASE):].removesuffix(standard.INFERRED_SUFFIX)
+                if twin_id not in self._entries:
+                    orphans.append(graph)
+        if orphans:
+            log.warning("removing %d graphs left by an interrupted bulk load: %s", len(orphans),
+                        ", ".join(orphans[:5]) + (" …" if len(orphans) > 5 else ""))
+            self.store.commit(drop=orphans)
 
     def _refresh(self, twin_id: str) -> None:
         """Infer and validate a stored twin again under the current standard."""
@@ -241,6 +257,85 @@ class Node:
             self._entries[twin_id] = entry
             self.registry.save_report(twin_id, version, prepared.report)
         return Published(entry=entry, created=previous is None, report=prepared.report, timings=prepared.timings)
+
+    def bulk_publish(self, items: list[tuple[str, Upload]], *, jobs: int = 2, batch: int = 200,
+                     progress=None) -> dict[str, object]:
+        """Publish many registered twins that have no data yet, fast: prepared (parse, validate,
+        infer) in ``jobs`` worker processes while the previous batch is written with the store's
+        bulk loader. Not atomic per twin: each batch's catalog entries are committed after its
+        data, and a node removes twin graphs without catalog entries when it opens, so an
+        interrupted bulk load loses only what it had not acknowledged; run it again.
+
+        Returns each twin's :class:`Published`, or the exception that refused it.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        results: dict[str, object] = {}
+        todo = []
+        for twin_id, upload in items:
+            if self.registry.twin(twin_id) is None:
+                results[twin_id] = NotFound(f"twin {twin_id!r} is not registered on this node")
+            elif twin_id in self._entries:
+                results[twin_id] = Conflict(f"twin {twin_id!r} already has data; publish it normally")
+            else:
+                todo.append((twin_id, upload))
+        pool = WorkerPool(pipeline_module._init, (), pipeline_module._handle, size=jobs,
+                          timeout=self.config.publish_timeout, name="ecgraph-bulk").start()
+        try:
+            with ThreadPoolExecutor(max_workers=jobs) as executor:
+                window = jobs * batch  # prepared twins waiting to be written stay bounded
+                futures: list = []
+                position = 0
+                while position < len(todo) or futures:
+                    while position < len(todo) and len(futures) < window:
+                        twin_id, upload = todo[position]
+                        futures.append((twin_id, executor.submit(pool.run, ("prepare", upload))))
+                        position += 1
+                    ready, futures = futures[:batch], futures[batch:]
+                    prepared = {}
+                    for twin_id, future in ready:
+                        try:
+                            prepared[twin_id] = future.result()
+                        except Exception as exc:  # refused: reported per twin
+                            results[twin_id] = exc
+                    results.update(self._bulk_write(prepared))
+                    if progress is not None:
+                        progress(len(ready))
+        finally:
+            pool.close()
+        return results
+
+    def _bulk_write(self, prepared: dict[str, Prepared]) -> dict[str, Published]:
+        if not prepared:
+            return {}
+        stamp = now()
+        chunks: list[str] = []
+        entries: dict[str, catalog.Entry] = {}
+        for twin_id, p in prepared.items():
+            twin = self.registry.twin(twin_id)
+            version = max((v.version for v in self.registry.versions(twin_id)), default=0) + 1
+            entry = catalog.Entry(
+                id=twin_id, title=p.title or twin.title, version=version, issued=stamp, modified=stamp,
+                triples=p.triples, inferred=p.inferred, content_hash=p.content_hash, format=p.format,
+                profile=standard.profile_version_iri("core"), warnings=p.warnings,
+                published_by=catalog.publisher_agent(twin_id, True))
+            entries[twin_id] = entry
+            for text, graph in ((p.data_ntriples, entry.graph), (p.inferred_ntriples, entry.inferred_graph)):
+                if text:
+                    suffix = f" <{graph}> ."
+                    chunks.append("\n".join(line[:-1] + suffix[1:] if line.endswith(" .") else line
+                                            for line in text.split("\n")))
+        with self._write_lock:
+            self.store.bulk_load(("\n".join(chunks) + "\n").encode("utf-8"))
+            catalog_triples = []
+            for entry in entries.values():
+                catalog_triples.extend(entry.to_triples())
+                catalog_triples.append(entry.listing())
+            self.store.commit(insert={standard.CATALOG_GRAPH: catalog_triples})
+            self._entries.update(entries)
+        self.registry.save_reports([(twin_id, entries[twin_id].version, p.report) for twin_id, p in prepared.items()])
+        return {twin_id: Published(entry=entries[twin_id], created=True, report=p.report, timings=p.timings)
+                for twin_id, p in prepared.items()}
 
     def publish_from_url(self, twin_id: str, url: str, *, admin: bool = False) -> Published:
         fetched = fetch(url, self.fetch_policy)

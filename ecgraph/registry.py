@@ -204,6 +204,13 @@ class Registry:
             db.execute("INSERT OR REPLACE INTO reports (twin_id, version, created, report) VALUES (?, ?, ?, ?)",
                        (twin_id, version, now(), json.dumps(report)))
 
+    def save_reports(self, items: list[tuple[str, int | None, dict]]) -> None:
+        """Many reports in one transaction (a bulk load)."""
+        stamp = now()
+        with self._tx() as db:
+            db.executemany("INSERT OR REPLACE INTO reports (twin_id, version, created, report) VALUES (?, ?, ?, ?)",
+                           [(twin_id, version, stamp, json.dumps(report)) for twin_id, version, report in items])
+
     def report(self, twin_id: str) -> dict | None:
         row = next(iter(self._read("SELECT report FROM reports WHERE twin_id = ?", (twin_id,))), None)
         return json.loads(row[0]) if row else None
