@@ -15,12 +15,13 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import publish, validation
+from . import publish, queries, validation
 from .common import ROOT, Row
 
 SECTIONS = {
     "upload": publish.upload,
     "bulk": publish.bulk,
+    "queries": queries.queries,
     "validation": validation.validation,
 }
 

@@ -74,15 +74,16 @@ def upload(quick: bool) -> list[Row]:
 
 
 def bulk(quick: bool) -> list[Row]:
-    """``ecgraph load`` of a whole network (every twin through the pipeline) against pyoxigraph's
-    bulk_load of the same quads (no validation, no inference, not transactional)."""
+    """``ecgraph load --bulk`` of a whole network (every twin parsed, validated and inferred) against
+    pyoxigraph's bulk_load of the same quads (no validation, no inference). Both start from the
+    twins on disk, in a process of their own."""
     communities = 100 if quick else 1000
     net = network(communities, nquads=True)
     quads = sum(1 for _ in open(net / "network.nq", "rb"))
     data = Path(tempfile.mkdtemp(prefix="ecgraph-bench-bulk-"))
     try:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "ecgraph.cli", "load", "--data", str(data / "node"),
+        subprocess.run([sys.executable, "-m", "ecgraph.cli", "load", "--bulk", "--data", str(data / "node"),
                         str(net / "twins")], check=True, capture_output=True)
         ours = time.perf_counter() - started
         store = ox.Store(str(data / "raw"))
@@ -93,7 +94,8 @@ def bulk(quick: bool) -> list[Row]:
         del store
     finally:
         shutil.rmtree(data, ignore_errors=True)
-    return [Row("publish", f"bulk load {communities} twins ({quads:,} triples), triples/s", quads / ours,
-                quads / raw, "triples/s", "pyoxigraph bulk_load",
-                note="ecgraph validates, infers and commits each twin; bulk_load does none of that",
+    return [Row("publish", f"ecgraph load --bulk of {communities} twins ({quads:,} triples), triples/s",
+                quads / ours, quads / raw, "triples/s", "pyoxigraph bulk_load",
+                note="ecgraph parses, validates and infers each twin and writes its inferences and catalog "
+                     "entry too (about 2.2x the quads); bulk_load only writes the quads",
                 extra={"seconds": ours, "anchor_seconds": raw, "triples": quads})]
