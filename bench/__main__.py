@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import publish, queries, validation
+from . import inference, publish, queries, validation
 from .common import ROOT, Row
 
 SECTIONS = {
@@ -23,6 +23,8 @@ SECTIONS = {
     "bulk": publish.bulk,
     "queries": queries.queries,
     "validation": validation.validation,
+    "inference": inference.inference,
+    "scale": queries.scale,
 }
 
 
@@ -52,7 +54,7 @@ def table(rows: list[Row]) -> str:
             if v is None:
                 return "n/a"
             return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
-        ratio = f"{r.ratio:.2f}" if r.ratio is not None else "n/a"
+        ratio = (f"{r.ratio:.2f}" if r.ratio >= 0.1 else f"{r.ratio:.2g}") if r.ratio is not None else "n/a"
         lines.append(f"| {r.section} | {r.case} | {fmt(r.ecgraph)} {r.unit} | {fmt(r.anchor)} {r.unit} | "
                      f"{ratio} | {r.anchor_name} | {r.note} |")
     return "\n".join(lines)
@@ -62,12 +64,15 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: the whole run in a few minutes")
     parser.add_argument("--only", nargs="*", choices=sorted(SECTIONS), help="run only these sections")
+    parser.add_argument("--skip", nargs="*", choices=sorted(SECTIONS), default=[], help="leave these sections out")
     args = parser.parse_args(argv)
     started = time.time()
     rows: list[Row] = []
     for name, section in SECTIONS.items():
-        if args.only and name not in args.only:
+        if (args.only and name not in args.only) or name in args.skip:
             continue
+        if name == "scale" and args.quick and not args.only:
+            continue  # N = 10,000 takes a while: the full run, or --only scale
         print(f"… {name}", flush=True)
         rows.extend(section(args.quick))
     text = table(rows)

@@ -9,7 +9,7 @@ import pytest
 from conftest import demo_files
 from ecgraph import standard
 from ecgraph.pipeline import Pipeline, Upload, load_schema
-from reference import owlrl_entailed, rdflib_triples, restrict
+from ecgraph.reference import owlrl_entailed, rdflib_triples, restrict
 
 
 @pytest.fixture(scope="module")

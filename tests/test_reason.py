@@ -4,7 +4,7 @@ import pyoxigraph as ox
 import pytest
 
 from ecgraph.reason import Reasoner
-from reference import owlrl_entailed, rdflib_triples, restrict
+from ecgraph.reference import owlrl_entailed, rdflib_triples, restrict
 
 ONTOLOGY = """
 @prefix : <http://example.org/> .

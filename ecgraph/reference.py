@@ -1,5 +1,9 @@
 """owlrl as the reference reasoner, restricted to the rules ecgraph's reasoner claims.
 
+Used by the test suite (the node's inferences must equal these on the demo network) and by the
+benchmarks (same twin, both reasoners, time and equality). Too slow for the upload path (owlrl
+needs ~80 s for 100k triples), which is why :mod:`ecgraph.reason` exists.
+
 owlrl's OWL-RL closure also adds axiomatic triples, ``owl:sameAs`` reflexivity, ``owl:Thing``
 types and the schema's own closure; the node materialises none of those per twin (the schema's
 closure lives in the ontology's own graph). What remains, the facts about the data's own nodes,
@@ -12,7 +16,7 @@ import owlrl
 import pyoxigraph as ox
 import rdflib
 
-from ecgraph.terms import to_rdflib
+from .terms import to_rdflib
 
 SCHEMA_PREDICATES = {rdflib.RDFS.subClassOf, rdflib.RDFS.subPropertyOf, rdflib.OWL.equivalentClass,
                      rdflib.OWL.equivalentProperty, rdflib.OWL.sameAs, rdflib.RDFS.domain, rdflib.RDFS.range,
@@ -46,3 +50,9 @@ def restrict(entailed: set, data) -> set:
             continue
         out.add((s, p, o))
     return out
+
+
+def reference_inferences(schema, data) -> set:
+    """owlrl's entailments of ``data`` under ``schema``, restricted to the claimed rules (rdflib
+    triples, to compare with :func:`rdflib_triples` of what the node infers)."""
+    return restrict(owlrl_entailed(schema, data), data)
