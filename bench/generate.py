@@ -103,6 +103,8 @@ def community_twin(i: int, rng: random.Random, gbns: int, target: int, violation
 
     for a in range(n_assets):
         kind = rng.choice(["pv", "pv", "pv", "battery", "charger"])
+        if violation == "unit" and a == 0:
+            kind = "pv"  # the broken capacity needs a PV installation to sit on
         if kind == "pv":
             if violation == "unit" and a == 0:
                 value = "[ qudt:numericValue 12.5 ; qudt:unit unit:KiloW-HR ]"

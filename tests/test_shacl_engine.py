@@ -47,3 +47,11 @@ def test_generated_twins_with_violations(tmp_path):
         assert_same(triples, "recommended")
         violated += not validate(triples, "core").conforms
     assert violated >= 8
+
+
+def test_generated_violations_are_deterministic_and_all_broken(tmp_path):
+    first = generate(tmp_path / "a", communities=9, seed=5, triples_per_twin=400, violations=1.0)
+    second = generate(tmp_path / "b", communities=9, seed=5, triples_per_twin=400, violations=1.0)
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+    communities = [p for p in first if p.name.startswith("community-")]
+    assert all(not validate(triples_of(p), "core").conforms for p in communities)
