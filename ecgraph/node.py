@@ -303,6 +303,8 @@ class Node:
                         progress(len(ready))
         finally:
             pool.close()
+        # Bulk-loaded files overlap until compacted: compacting once halves query times after it.
+        self.store.optimize()
         return results
 
     def _bulk_write(self, prepared: dict[str, Prepared]) -> dict[str, Published]:
