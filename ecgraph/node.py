@@ -255,6 +255,7 @@ class Node:
                 delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
                 insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]})
             self._entries[twin_id] = entry
+            self.registry.prune(twin_id)
             self.registry.save_report(twin_id, version, prepared.report)
         return Published(entry=entry, created=previous is None, report=prepared.report, timings=prepared.timings)
 
@@ -360,6 +361,7 @@ class Node:
                               delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
                               delete={standard.CATALOG_GRAPH: [entry.listing()]})
             self._entries.pop(twin_id, None)
+            self.registry.prune(twin_id)
         return entry
 
     def delete(self, twin_id: str) -> None:
@@ -387,9 +389,10 @@ class Node:
         entry = self._entries.get(twin_id)
         if entry is not None:
             out.append({**entry.to_dict(), "current": True})
-        for v in self.registry.versions(twin_id):
-            if entry is not None and v.version == entry.version:
-                continue  # archived by a publish that crashed before its commit
+        archived = [v for v in self.registry.versions(twin_id)
+                    # the current version is archived too by a publish that crashed before its commit
+                    if entry is None or v.version != entry.version]
+        for v in archived[:self.registry.keep_versions]:  # one more is kept until the next prune
             out.append({**v.metadata, "version": v.version, "current": False, "archived": v.archived})
         return out
 

@@ -178,11 +178,17 @@ class Registry:
 
     def archive(self, twin_id: str, version: int, metadata: dict, ntriples: bytes) -> None:
         """Keep a superseded version. Idempotent: archiving the same version twice (after a crash
-        between archiving and committing) keeps one copy."""
+        between archiving and committing) keeps one copy. Old versions go in :meth:`prune`, once
+        the commit that supersedes this one is done."""
         blob = gzip.compress(ntriples, compresslevel=5)
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO versions (twin_id, version, archived, metadata, data) "
                        "VALUES (?, ?, ?, ?, ?)", (twin_id, version, now(), json.dumps(metadata), blob))
+
+    def prune(self, twin_id: str) -> None:
+        """Keep a twin's newest ``keep_versions`` archived versions. Called after the commit: pruning
+        when archiving dropped one version too many whenever that commit never came (a crash)."""
+        with self._tx() as db:
             db.execute("DELETE FROM versions WHERE twin_id = ? AND version NOT IN "
                        "(SELECT version FROM versions WHERE twin_id = ? ORDER BY version DESC LIMIT ?)",
                        (twin_id, twin_id, self.keep_versions))
@@ -193,6 +199,8 @@ class Registry:
         return [Version(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     def version_data(self, twin_id: str, version: int) -> bytes | None:
+        if not 0 < version < 2 ** 63:  # no such version can exist (and SQLite cannot even be asked)
+            return None
         row = next(iter(self._read("SELECT data FROM versions WHERE twin_id = ? AND version = ?",
                                    (twin_id, version))), None)
         return gzip.decompress(row[0]) if row else None

@@ -6,7 +6,7 @@ long-lived worker processes. Each worker builds its state once (a store snapshot
 shapes) and then answers requests one at a time. A request that outlives its deadline gets its
 worker killed (its CPU and memory are freed at once) and replaced in the background; a worker
 that dies is replaced too. The caller gets :class:`TaskTimeout` or :class:`WorkerDied`, and the
-other workers keep serving.
+other workers keep serving. Workers never outlive the process that started them, even mid-request.
 """
 
 from __future__ import annotations

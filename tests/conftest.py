@@ -92,3 +92,24 @@ def auth(token: str) -> dict:
 
 
 __all__ = ["ADMIN", "TEST", "auth", "demo_files", "fingerprint", "make_twin", "ox"]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The figures the fault, load and fuzz suites measured (see tests/checks.py), also written to
+    figures.json in pytest's temporary directory."""
+    import json
+    import sys
+
+    checks = sys.modules.get("checks")
+    figures = getattr(checks, "FIGURES", None)
+    if not figures:
+        return
+    terminalreporter.section("ecgraph figures")
+    for name, values in figures.items():
+        terminalreporter.write_line(f"{name}: {json.dumps(values, sort_keys=True)}")
+    try:
+        path = config._tmp_path_factory.getbasetemp() / "figures.json"
+        path.write_text(json.dumps(figures, indent=2, sort_keys=True))
+        terminalreporter.write_line(f"(written to {path})")
+    except Exception as exc:  # the summary must never fail the run
+        terminalreporter.write_line(f"(figures not written: {exc})")

@@ -145,6 +145,11 @@ def metrics_timeout() -> None:
         metrics.query_timeouts.inc()
 
 
+#: the shortest time limit a client may ask for: stopping a query costs a worker restart, which a
+#: client must not be able to order for free with a limit no query can meet (timeout=0.0001)
+MIN_REQUEST_TIMEOUT = 1.0
+
+
 def _timeout(value: str | None, ceiling: float) -> float:
     if value is None or value == "":
         return ceiling
@@ -152,9 +157,9 @@ def _timeout(value: str | None, ceiling: float) -> float:
         seconds = float(value)
     except ValueError:
         raise ApiError(400, "bad request", f"timeout {value!r} is not a number of seconds") from None
-    if seconds <= 0:
-        raise ApiError(400, "bad request", "timeout must be positive")
-    return min(seconds, ceiling)
+    if not seconds > 0:  # negative, zero or NaN
+        raise ApiError(400, "bad request", "timeout must be a positive number of seconds")
+    return min(max(seconds, MIN_REQUEST_TIMEOUT), ceiling)
 
 
 def _limit(value: str | None, ceiling: int) -> int:
