@@ -194,11 +194,18 @@ def parse(data: bytes, media_type: str | None = None, filename: str | None = Non
                     isinstance(graph, ox.NamedNode) and graph.value in allowed_graphs):
                 raise IngestError(400, f"the document puts triples in the named graph {graph}; "
                                        "a twin is a single graph: send its triples in the default graph")
+            if isinstance(quad.subject, ox.Triple) or isinstance(quad.object, ox.Triple):
+                raise IngestError(400, f"the document uses an RDF 1.2 triple term ({quad.subject} "
+                                       f"{quad.predicate} ...); a twin is an RDF 1.1 graph: state the "
+                                       "triple itself, or describe it with a node of its own")
             triples.append(quad.triple)
             if max_triples is not None and len(triples) > max_triples:
                 raise IngestError(413, f"the document holds more than {max_triples:,} triples, the limit")
     except SyntaxError as exc:
         raise _syntax_error(exc, fmt) from None
+    except MemoryError as exc:  # pyoxigraph: "Reached the buffer maximal size of 16777216"
+        raise IngestError(413, f"a single term of the document (a literal or an IRI) is longer than the "
+                               f"parser accepts ({exc})") from None
     except (ValueError, OSError) as exc:  # pyoxigraph reports some encoding faults this way
         raise IngestError(400, f"cannot read the document: {exc}") from None
     triples = _label_blank_nodes(triples, hashlib.sha256(data + (base_iri or "").encode()).hexdigest()[:10])
@@ -250,6 +257,8 @@ def _label_blank_nodes(triples: list[ox.Triple], document: str) -> list[ox.Tripl
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _EXPONENT_FORM = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?E[+-]?[0-9]+\Z")
+#: numbers further from 1 than this many powers of ten keep their exponent form
+_MAX_EXPONENT = 4000
 
 
 def _normalise_json_number(triple: ox.Triple) -> ox.Triple:
@@ -265,6 +274,8 @@ def _normalise_json_number(triple: ox.Triple) -> ox.Triple:
     from decimal import Decimal
 
     number = Decimal(obj.value)
+    if abs(number.adjusted()) > _MAX_EXPONENT:
+        return triple  # writing 1E999999999 out in full would take hours and gigabytes
     if datatype == _XSD + "integer":
         if number != number.to_integral_value():
             return triple  # 12.5 as an integer stays ill-typed: validation will say so
@@ -283,10 +294,10 @@ _DOCTYPE_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
 def _refuse_dtd_entities(data: bytes) -> None:
     """pyoxigraph expands internal DTD entities (a 10-level 'billion laughs' is 10^10 bytes), and
-    RDF/XML never needs them: refuse any entity declaration outright."""
-    head_end = data.find(b"<rdf:RDF")
-    head = data if head_end < 0 else data[:head_end]
-    if _DOCTYPE_ENTITY.search(head) or (head_end < 0 and _DOCTYPE_ENTITY.search(data)):
+    RDF/XML never needs them: refuse any entity declaration outright. The whole document is
+    searched: where the root element starts is no safe bound (a comment before the DOCTYPE can
+    spell ``<rdf:RDF``, and the root may use another prefix)."""
+    if _DOCTYPE_ENTITY.search(data):
         raise IngestError(400, "RDF/XML with DTD entity declarations (<!ENTITY ...>) is refused: "
                                "entities can expand without bound or read local files")
 
@@ -320,9 +331,15 @@ def _prepare_json_ld(data: bytes) -> tuple[bytes, object, list[str]]:
         raise IngestError(400, f"JSON nesting is deeper than this node accepts ({MAX_JSON_DEPTH} levels)") from None
     except json.JSONDecodeError as exc:
         raise IngestError(400, f"JSON syntax error: {exc.msg}", line=exc.lineno, column=exc.colno) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise IngestError(400, f"JSON value this node does not read: {exc}") from None
     changed = _rewrite_contexts(document)
     if changed:
-        data = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        try:
+            data = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise IngestError(400, "JSON-LD holds an unpaired surrogate escape (\\uD800-\\uDFFF alone), "
+                                   "which is not a Unicode character") from None
     root_context = document.get("@context") if isinstance(document, dict) else None
     return data, root_context, _written_ids(document, _id_aliases(root_context))
 

@@ -166,7 +166,7 @@ def well_typed(literal: ox.Literal) -> bool:
         if not _INTEGER.match(text):
             return False
         low, high = _INTEGER_RANGES[name]
-        number = int(text)
+        number = Decimal(text)  # exact, and no 4300-digit limit as with int()
         return (low is None or number >= low) and (high is None or number <= high)
     if name == "decimal":
         return bool(_DECIMAL.match(text))
@@ -199,7 +199,7 @@ def _python_date(text: str):
         return None
     try:
         return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
+    except (ValueError, OverflowError):  # year 0, 999999999999, or longer than int() reads
         return None
 
 
@@ -207,15 +207,15 @@ def _python_datetime(text: str):
     match = _DATETIME.match(text)
     if not match:
         return None
-    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
     fraction = match.group(7)
     micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
     try:
+        year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
         if hour == 24 and minute == 0 and second == 0:
             value = dt.datetime(year, month, day, 0, 0, 0, micro, _tz(match.group(8))) + dt.timedelta(days=1)
         else:
             value = dt.datetime(year, month, day, hour, minute, second, micro, _tz(match.group(8)))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     return value
 

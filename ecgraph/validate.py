@@ -284,9 +284,17 @@ def _pyshacl_findings(triples: list[ox.Triple], shapes) -> list[shacl.Finding]:
     from .terms import from_rdflib, to_rdflib_graph
 
     data = to_rdflib_graph(triples)
-    _, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=False, inplace=True,
-                                    abort_on_first=False, allow_infos=True, allow_warnings=True,
-                                    meta_shacl=False, js=False)
+    try:
+        _, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=False, inplace=True,
+                                        abort_on_first=False, allow_infos=True, allow_warnings=True,
+                                        meta_shacl=False, js=False)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        # pyshacl fails on some ill-typed values (sh:lessThanOrEquals over a date rdflib cannot
+        # read); that is a fact about this document, not a fault of the node
+        from .ingest import IngestError
+
+        raise IngestError(422, f"the pyshacl reference engine cannot evaluate this document "
+                               f"({type(exc).__name__}: {exc}); the default engine (fast) can") from None
     out = []
     for node in report.subjects(RDF.type, SH.ValidationResult):
         path = report.value(node, SH.resultPath)
