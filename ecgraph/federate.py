@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
 UPDATE_KEYWORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
@@ -166,6 +166,8 @@ class Peer:
             return False
         if (scheme, host, port) != (self.scheme, self.host, self.port):
             return False
+        if any(segment in (".", "..") for segment in unquote(path).split("/")):
+            return False  # a dot segment steps out of the peer's endpoint (/sparql/../admin)
         prefix = self.path.rstrip("/")
         return path == prefix or path.startswith(prefix + "/") or prefix == ""
 

@@ -119,7 +119,7 @@ class Store:
                 additions.append((graph, [t for t in new if not _ground(t) or t not in old_ground]))
             for graph, subjects in dict(delete_subjects).items():
                 for subject in subjects:
-                    operations.append(f"DELETE WHERE {{ GRAPH {_iri(graph)} {{ {subject} ?p ?o }} }}")
+                    operations.append(f"DELETE WHERE {{ GRAPH {_iri(graph)} {{ {_named(subject)} ?p ?o }} }}")
             blocks = [f"GRAPH {_iri(g)} {{\n{_ntriples(t)}\n}}" for g, t in removals if t]
             if blocks:
                 operations.append("DELETE DATA {\n" + "\n".join(blocks) + "\n}")
@@ -195,7 +195,13 @@ def _as_triples(content: Sequence[ox.Triple] | str) -> list[ox.Triple]:
     return list(content)
 
 
+def _named(term: ox.NamedNode) -> str:
+    if not isinstance(term, ox.NamedNode):
+        raise TypeError(f"expected a NamedNode, not {type(term).__name__}")
+    return str(term)
+
+
 def _ntriples(triples: Sequence[ox.Triple] | str) -> str:
-    if isinstance(triples, str):  # already N-Triples (prepared by a pipeline worker)
-        return triples
-    return "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
+    """Triples as they go into an update: always written from terms, so text (N-Triples prepared by
+    a pipeline worker) is parsed first and nothing reaches the update unchecked."""
+    return "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in _as_triples(triples))
