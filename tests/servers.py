@@ -105,22 +105,31 @@ class NodeProcess:
         return out
 
 
-class Canary:
-    """An HTTP server on loopback that counts the requests it receives."""
+class LoopbackServer:
+    """An HTTP server on loopback, in a thread, that records every request ("METHOD /path") and
+    answers with :meth:`answer`. Subclasses say what to answer."""
 
     def __init__(self):
         self.hits: list[str] = []
-        canary = self
+        outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def _hit(self):
-                canary.hits.append(f"{self.command} {self.path}")
-                self.send_response(200)
-                self.send_header("Content-Type", "application/sparql-results+json")
-                self.end_headers()
-                self.wfile.write(b'{"head":{"vars":[]},"results":{"bindings":[]}}')
+            protocol_version = "HTTP/1.1"
 
-            do_GET = do_POST = do_HEAD = _hit
+            def _any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                outer.hits.append(f"{self.command} {self.path}")
+                status, headers, payload = outer.answer(self.command, self.path, body)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_POST = do_HEAD = do_PUT = _any
 
             def log_message(self, *args):
                 pass
@@ -130,9 +139,43 @@ class Canary:
         self.url = f"http://127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def answer(self, method: str, path: str, body: bytes) -> tuple[int, dict, bytes]:
+        return 404, {}, b""
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Canary(LoopbackServer):
+    """Answers like an empty SPARQL endpoint; its ``hits`` prove whether anything reached it."""
+
+    def answer(self, method, path, body):
+        return 200, {"Content-Type": "application/sparql-results+json"}, b'{"head":{"vars":[]},"results":{"bindings":[]}}'
+
+
+class Redirector(LoopbackServer):
+    """Answers every request with a redirect to ``target`` + the request's path."""
+
+    def __init__(self, target: str, status: int = 302):
+        self.target = target
+        self.status = status
+        super().__init__()
+
+    def answer(self, method, path, body):
+        return self.status, {"Location": self.target + path}, b""
+
+
+class Document(LoopbackServer):
+    """Serves one document at every path (the source of a URL pull)."""
+
+    def __init__(self, body: bytes, media_type: str = "text/turtle"):
+        self.body = body
+        self.media_type = media_type
+        super().__init__()
+
+    def answer(self, method, path, body):
+        return 200, {"Content-Type": self.media_type}, self.body
 
 
 class FileServer:

@@ -9,9 +9,7 @@ the server's output, in error messages or on disk in clear (the registry holds S
 from __future__ import annotations
 
 import hashlib
-import http.server
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,45 +18,16 @@ import requests
 from checks import record, state_digest, store_digest
 from conftest import make_twin
 from ecgraph import standard
-from servers import NodeProcess
+from servers import Document, NodeProcess
 
 TURTLE = {"Content-Type": "text/turtle"}
-
-
-class TwinServer:
-    """Serves a conformant twin at any path and counts the requests (a URL pull's source)."""
-
-    def __init__(self, body: bytes):
-        self.hits: list[str] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer.hits.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/turtle")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Access:
     """A node with twins ``alpha`` (tokens: one rotated away, one revoked, one current) and
     ``beta``, and every token it ever issued, to look for them where they must not be."""
 
-    def __init__(self, node: NodeProcess, source: TwinServer):
+    def __init__(self, node: NodeProcess, source: Document):
         self.node = node
         self.url = node.url
         self.source = source
@@ -119,7 +88,7 @@ class Access:
 
 @pytest.fixture(scope="module")
 def access(tmp_path_factory):
-    source = TwinServer(make_twin("alpha", tag="pulled"))
+    source = Document(make_twin("alpha", tag="pulled"))
     node = NodeProcess(tmp_path_factory.mktemp("access") / "data", "--no-demo",
                        "--allow-host", f"127.0.0.1:{source.port}").start()
     a = Access(node, source)

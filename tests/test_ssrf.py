@@ -14,11 +14,9 @@ added to /etc/hosts when the test may write it), and through redirects from an a
 
 from __future__ import annotations
 
-import http.server
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -29,79 +27,20 @@ import requests
 from checks import record
 from conftest import make_twin
 from ecgraph import standard
-from servers import Canary, FileServer, NodeProcess
+from servers import Canary, FileServer, NodeProcess, Redirector
 
 HOSTS_NAME = "ecgraph-canary.test"
 TRIED: Counter = Counter()
 
 
-class Redirector:
-    """Answers every request with a redirect to ``target`` + the request's path."""
-
-    def __init__(self, target: str, status: int = 302):
-        self.hits: list[str] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _redirect(self):
-                outer.hits.append(self.path)
-                self.send_response(status)
-                self.send_header("Location", outer.target + self.path)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_GET = do_POST = do_HEAD = _redirect
-
-            def log_message(self, *args):
-                pass
-
-        self.target = target
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class PeerEndpoint(Canary):
     """A canary that answers like a SPARQL endpoint: one row for a query, Turtle for a document."""
 
-    def __init__(self):
-        self.hits: list[str] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                outer.hits.append(f"{self.command} {self.path}")
-                if self.path.endswith(".ttl"):
-                    body, media = b"<http://peer.example/s> <http://peer.example/p> \"loaded\" .\n", "text/turtle"
-                else:
-                    body = json.dumps({"head": {"vars": ["x"]}, "results": {"bindings": [
-                        {"x": {"type": "literal", "value": "from the peer"}}]}}).encode()
-                    media = "application/sparql-results+json"
-                self.send_response(200)
-                self.send_header("Content-Type", media)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def answer(self, method, path, body):
+        if path.endswith(".ttl"):
+            return 200, {"Content-Type": "text/turtle"}, b"<http://peer.example/s> <http://peer.example/p> \"loaded\" .\n"
+        rows = {"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "from the peer"}}]}}
+        return 200, {"Content-Type": "application/sparql-results+json"}, json.dumps(rows).encode()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from conftest import ADMIN, auth, make_twin
 from ecgraph import kit, standard
 from ecgraph.cli import main
 from ecgraph.validate import default_profiles
-from servers import Canary, FileServer
+from servers import Canary, FileServer, Redirector
 
 CASES = kit.cases()
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
@@ -283,35 +283,21 @@ def test_url_validation_refuses_loopback_and_never_fetches_imports(client, node)
 
 
 def test_url_validation_follows_allowed_hosts_but_rechecks_redirects(client, node, tmp_path):
-    import http.server
-    import threading
-
     canary = Canary()
     (tmp_path / "twin.ttl").write_bytes(make_twin("fetched"))
     files = FileServer(tmp_path)
-
-    class Redirect(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(302)
-            self.send_header("Location", canary.url + "/twin.ttl")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    redirector = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    redirector = Redirector(canary.url)
     try:
         node.fetch_policy.allow_hosts = ("localhost",)
         port = files.url.rsplit(":", 1)[1]
         r = client.post("/api/validate", query_string={"url": f"http://localhost:{port}/twin.ttl"})
         assert r.status_code == 200 and r.get_json()["conforms"] is True
         r = client.post("/api/validate",
-                        query_string={"url": f"http://localhost:{redirector.server_address[1]}/twin.ttl"})
+                        query_string={"url": f"http://localhost:{redirector.port}/twin.ttl"})
         assert r.status_code == 403
         assert canary.hits == []
     finally:
-        redirector.shutdown()
+        redirector.close()
         files.close()
         canary.close()
 
