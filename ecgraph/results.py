@@ -17,6 +17,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
+from . import standard
+
 SELECT_FORMATS = {
     "json": "application/sparql-results+json",
     "xml": "application/sparql-results+xml",
@@ -38,23 +40,7 @@ DATASET_FORMATS = {
 }
 
 #: Prefixes offered to the Turtle and RDF/XML writers so results read like the documentation.
-PREFIXES = {
-    "ec": "https://w3id.org/ecgraph/ns#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "dcat": "http://www.w3.org/ns/dcat#",
-    "prov": "http://www.w3.org/ns/prov#",
-    "org": "http://www.w3.org/ns/org#",
-    "schema": "https://schema.org/",
-    "geo": "http://www.opengis.net/ont/geosparql#",
-    "qudt": "http://qudt.org/schema/qudt/",
-    "unit": "http://qudt.org/vocab/unit/",
-    "sosa": "http://www.w3.org/ns/sosa/",
-}
+PREFIXES = standard.PREFIXES
 
 
 @dataclass
@@ -242,28 +228,25 @@ def boolean(value: bool, fmt: str) -> Serialized:
     return Serialized(body, SELECT_FORMATS[fmt], 1, False)
 
 
+def _capped(items: Iterable, max_rows: int | None) -> tuple[list, bool]:
+    kept: list = []
+    for item in items:
+        if max_rows is not None and len(kept) >= max_rows:
+            return kept, True
+        kept.append(item)
+    return kept, False
+
+
 def graph(triples: Iterable[ox.Triple], fmt: str, max_rows: int | None) -> Serialized:
     media_type, rdf_format = GRAPH_FORMATS[fmt]
-    kept: list = []
-    truncated = False
-    for triple in triples:
-        if max_rows is not None and len(kept) >= max_rows:
-            truncated = True
-            break
-        kept.append(triple)
+    kept, truncated = _capped(triples, max_rows)
     return Serialized(_write(kept, rdf_format), media_type, len(kept), truncated)
 
 
 def quads(items: Iterable[ox.Quad], fmt: str, max_rows: int | None) -> Serialized:
     """A dataset (every graph), capped like any other result."""
     media_type, rdf_format = DATASET_FORMATS[fmt]
-    kept: list = []
-    truncated = False
-    for quad in items:
-        if max_rows is not None and len(kept) >= max_rows:
-            truncated = True
-            break
-        kept.append(quad)
+    kept, truncated = _capped(items, max_rows)
     return Serialized(_write(kept, rdf_format), media_type, len(kept), truncated)
 
 

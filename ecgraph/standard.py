@@ -42,6 +42,31 @@ SHAPES_NS = {
     "recommended": "https://w3id.org/ecgraph/shapes/recommended#",
 }
 
+#: Prefixes for everything the node writes for people (Turtle results, reports, messages): ours,
+#: the shapes', and those of the vocabularies the standard aligns with.
+PREFIXES = {
+    "ec": EC,
+    "ecsh": SHAPES_NS["core"],
+    "ecrec": SHAPES_NS["recommended"],
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "org": "http://www.w3.org/ns/org#",
+    "schema": "https://schema.org/",
+    "geo": "http://www.opengis.net/ont/geosparql#",
+    "qudt": "http://qudt.org/schema/qudt/",
+    "unit": "http://qudt.org/vocab/unit/",
+    "sosa": "http://www.w3.org/ns/sosa/",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "sh": "http://www.w3.org/ns/shacl#",
+}
+
 #: The node's own graphs. Twins live in TWIN_GRAPH_BASE + id; what the node infers for a twin
 #: lives beside it, so that replacing a twin replaces both.
 NODE_GRAPH_BASE = "https://w3id.org/ecgraph/graph/"

@@ -37,29 +37,8 @@ RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 SH_MESSAGE = ox.NamedNode(shacl.SH + "message")
 RDFS_SUBCLASS = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")
 
-#: Prefixes used when a report writes an IRI (the shapes' own, the standard's, the usual ones).
-PREFIXES = {
-    "ec": standard.EC,
-    "ecsh": standard.SHAPES_NS["core"],
-    "ecrec": standard.SHAPES_NS["recommended"],
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "dcat": "http://www.w3.org/ns/dcat#",
-    "prov": "http://www.w3.org/ns/prov#",
-    "org": "http://www.w3.org/ns/org#",
-    "schema": "https://schema.org/",
-    "geo": "http://www.opengis.net/ont/geosparql#",
-    "qudt": "http://qudt.org/schema/qudt/",
-    "unit": "http://qudt.org/vocab/unit/",
-    "sosa": "http://www.w3.org/ns/sosa/",
-    "vcard": "http://www.w3.org/2006/vcard/ns#",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "sh": shacl.SH,
-}
+#: Prefixes used when a report writes an IRI.
+PREFIXES = standard.PREFIXES
 
 
 def _version() -> str:
