@@ -53,9 +53,9 @@ def table(rows: list[Row]) -> str:
         def fmt(v):
             if v is None:
                 return "n/a"
-            return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+            return (f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}") + f" {r.unit}"
         ratio = (f"{r.ratio:.2f}" if r.ratio >= 0.1 else f"{r.ratio:.2g}") if r.ratio is not None else "n/a"
-        lines.append(f"| {r.section} | {r.case} | {fmt(r.ecgraph)} {r.unit} | {fmt(r.anchor)} {r.unit} | "
+        lines.append(f"| {r.section} | {r.case} | {fmt(r.ecgraph)} | {fmt(r.anchor)} | "
                      f"{ratio} | {r.anchor_name} | {r.note} |")
     return "\n".join(lines)
 
@@ -65,6 +65,8 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes: the whole run in a few minutes")
     parser.add_argument("--only", nargs="*", choices=sorted(SECTIONS), help="run only these sections")
     parser.add_argument("--skip", nargs="*", choices=sorted(SECTIONS), default=[], help="leave these sections out")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results",
+                        help="where the table and JSON go [default: bench/results]")
     args = parser.parse_args(argv)
     started = time.time()
     rows: list[Row] = []
@@ -82,8 +84,8 @@ def main(argv=None) -> None:
     print(header)
     print()
     print(text)
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
+    out = args.results
+    out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     payload = {"header": header, "machine": machine(), "quick": args.quick, "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
     (out / f"{stamp}.json").write_text(json.dumps(payload, indent=2))

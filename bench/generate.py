@@ -175,7 +175,14 @@ def generate(out: Path, communities: int, seed: int = 7, triples_per_twin: int =
         with open(out / "network.nq", "wb") as fh:
             for twin_id, text in documents:
                 graph = ox.NamedNode(f"https://w3id.org/ecgraph/twin/{twin_id}")
-                quads = [ox.Quad(q.subject, q.predicate, q.object, graph)
+                labels: dict = {}  # the parser's blank node ids are random: number them in order
+
+                def stable(term):
+                    if isinstance(term, ox.BlankNode):
+                        return labels.setdefault(term, ox.BlankNode(f"{twin_id.replace('-', '')}b{len(labels)}"))
+                    return term
+
+                quads = [ox.Quad(stable(q.subject), q.predicate, stable(q.object), graph)
                          for q in ox.parse(text, format=ox.RdfFormat.TURTLE)]
                 fh.write(ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
     return files
