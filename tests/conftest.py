@@ -113,3 +113,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"(written to {path})")
     except Exception as exc:  # the summary must never fail the run
         terminalreporter.write_line(f"(figures not written: {exc})")
+
+
+@pytest.fixture(scope="module")
+def canary():
+    """A loopback HTTP server that records every hit: a request reaching it is an SSRF."""
+    from servers import Canary
+
+    c = Canary()
+    yield c
+    c.close()

@@ -21,18 +21,11 @@ import requests
 from SPARQLWrapper import CSV, JSON, XML, SPARQLWrapper
 
 from conftest import TEST, make_twin
-from servers import Canary, NodeProcess
+from servers import NodeProcess
 
 GRAPH = "https://w3id.org/ecgraph/twin/e2e"
 VERSIONS = ("PREFIX t: <%s> SELECT ?v (COUNT(*) AS ?n) WHERE { GRAPH <%s> { ?x t:version ?v } } GROUP BY ?v" % (TEST, GRAPH))
 SCHOOLS = "PREFIX ec: <https://w3id.org/ecgraph/ns#> SELECT DISTINCT ?c WHERE { ?c ec:hasMember/a ec:School }"
-
-
-@pytest.fixture(scope="module")
-def canary():
-    c = Canary()
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")

@@ -60,13 +60,6 @@ def hosts_name():
 
 
 @pytest.fixture(scope="module")
-def canary():
-    c = Canary()
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
 def plain(tmp_path_factory, canary):
     """A node with no peers and no allowed hosts."""
     node = NodeProcess(tmp_path_factory.mktemp("ssrf") / "data", "--no-demo", "--query-timeout", "5").start()
