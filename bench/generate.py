@@ -172,18 +172,15 @@ def generate(out: Path, communities: int, seed: int = 7, triples_per_twin: int =
     if nquads:
         import pyoxigraph as ox
 
+        from ecgraph.ingest import label_blank_nodes
+
         with open(out / "network.nq", "wb") as fh:
             for twin_id, text in documents:
                 graph = ox.NamedNode(f"https://w3id.org/ecgraph/twin/{twin_id}")
-                labels: dict = {}  # the parser's blank node ids are random: number them in order
-
-                def stable(term):
-                    if isinstance(term, ox.BlankNode):
-                        return labels.setdefault(term, ox.BlankNode(f"{twin_id.replace('-', '')}b{len(labels)}"))
-                    return term
-
-                quads = [ox.Quad(stable(q.subject), q.predicate, stable(q.object), graph)
-                         for q in ox.parse(text, format=ox.RdfFormat.TURTLE)]
+                # the parser's blank node ids are random: name them as the node's ingest does
+                triples = label_blank_nodes([q.triple for q in ox.parse(text, format=ox.RdfFormat.TURTLE)],
+                                            twin_id.replace("-", ""))
+                quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
                 fh.write(ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
     return files
 

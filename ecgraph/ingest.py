@@ -208,7 +208,7 @@ def parse(data: bytes, media_type: str | None = None, filename: str | None = Non
                                f"parser accepts ({exc})") from None
     except (ValueError, OSError) as exc:  # pyoxigraph reports some encoding faults this way
         raise IngestError(400, f"cannot read the document: {exc}") from None
-    triples = _label_blank_nodes(triples, hashlib.sha256(data + (base_iri or "").encode()).hexdigest()[:10])
+    triples = label_blank_nodes(triples, hashlib.sha256(data + (base_iri or "").encode()).hexdigest()[:10])
     written_ids: dict[str, str] = {}
     if fmt == ox.RdfFormat.JSON_LD:
         triples = [_normalise_json_number(t) for t in triples]
@@ -234,7 +234,7 @@ def _format_label(fmt: ox.RdfFormat) -> str:
     }.get(fmt, str(fmt))
 
 
-def _label_blank_nodes(triples: list[ox.Triple], document: str) -> list[ox.Triple]:
+def label_blank_nodes(triples: list[ox.Triple], document: str) -> list[ox.Triple]:
     """Name blank nodes after the document and their order of appearance: the same document always
     gives the same labels (and so the same report), and two documents never share a blank node
     when their triples meet in one store. (The node's store gives them fresh names anyway.)"""
