@@ -173,6 +173,16 @@ def test_sparql_get_post_form_and_direct_post(client, published):
         assert {b["c"]["value"] for b in r.get_json()["results"]["bindings"]} == expected
 
 
+
+def test_sparql_head_answers_like_get_without_a_body(client, published):
+    """HEAD is how a monitor or a cache checks an endpoint: same status and headers as GET."""
+    get = client.get("/sparql", query_string={"query": SCHOOLS})
+    head = client.head("/sparql", query_string={"query": SCHOOLS})
+    assert head.status_code == 200 and head.data == b""
+    assert head.mimetype == get.mimetype == "application/sparql-results+json"
+    assert head.headers["X-ECGraph-Rows"] == get.headers["X-ECGraph-Rows"] == "1"
+    assert client.head("/sparql", query_string={"query": "SELECT * WHERE {"}).status_code == 400
+
 @pytest.mark.parametrize("accept,mimetype", [
     ("application/sparql-results+json", "application/sparql-results+json"),
     ("application/sparql-results+xml", "application/sparql-results+xml"),

@@ -61,7 +61,7 @@ def preflight():
 
 
 def _query_text() -> str | None:
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return request.args.get("query")
     if request.mimetype == "application/sparql-query":
         return request.get_data(as_text=True)
