@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 import pyoxigraph as ox
 
 from . import standard
+from .standard import RDF_TYPE
 
 DCAT = "http://www.w3.org/ns/dcat#"
 DCT = "http://purl.org/dc/terms/"
@@ -20,7 +21,6 @@ PROV = "http://www.w3.org/ns/prov#"
 VOID = "http://rdfs.org/ns/void#"
 SPDX = "http://spdx.org/rdf/terms#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 EC = standard.EC
 
 CATALOG = ox.NamedNode(standard.CATALOG_GRAPH)

@@ -32,11 +32,8 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-RDF_FIRST = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#first")
-RDF_REST = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
-RDF_NIL = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#nil")
-RDFS_SUBCLASS = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+from .standard import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, RDFS_SUBCLASS
+
 RDFS_SUBPROPERTY = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subPropertyOf")
 RDFS_DOMAIN = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#domain")
 RDFS_RANGE = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#range")

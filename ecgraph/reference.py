@@ -16,13 +16,13 @@ import owlrl
 import pyoxigraph as ox
 import rdflib
 
+from .standard import RDF_TYPE
 from .terms import to_rdflib
 
 SCHEMA_PREDICATES = {rdflib.RDFS.subClassOf, rdflib.RDFS.subPropertyOf, rdflib.OWL.equivalentClass,
                      rdflib.OWL.equivalentProperty, rdflib.OWL.sameAs, rdflib.RDFS.domain, rdflib.RDFS.range,
                      rdflib.OWL.inverseOf}
 SKIP_CLASSES = {rdflib.OWL.Thing, rdflib.RDFS.Resource, rdflib.OWL.NamedIndividual}
-RDF_TYPE = ox.NamedNode(str(rdflib.RDF.type))
 
 
 def rdflib_triples(triples) -> set:

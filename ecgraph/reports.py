@@ -21,6 +21,7 @@ from xml.etree import ElementTree as ET
 import pyoxigraph as ox
 
 from . import shacl, standard
+from .standard import RDF_TYPE
 from .validate import PREFIXES, Profiles, Report, default_profiles, shape_anchor, shape_label, shape_message
 
 FORMATS = ("text", "json", "turtle", "jsonld", "csv", "junit", "sarif")
@@ -146,7 +147,6 @@ def _json(report: Report, *, source, max_results, profiles) -> str:
 # --- SHACL report in RDF ---------------------------------------------------------------------------
 
 SH = shacl.SH
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
 def report_triples(report: Report, profiles: Profiles, max_results: int | None = None) -> list[ox.Triple]:

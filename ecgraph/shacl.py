@@ -28,18 +28,15 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
+from .standard import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, RDFS_SUBCLASS
+
 SH = "http://www.w3.org/ns/shacl#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
-RDF_TYPE = ox.NamedNode(RDF + "type")
-RDF_FIRST = ox.NamedNode(RDF + "first")
-RDF_REST = ox.NamedNode(RDF + "rest")
-RDF_NIL = ox.NamedNode(RDF + "nil")
 RDF_LANGSTRING = ox.NamedNode(RDF + "langString")
 RDFS_CLASS = ox.NamedNode(RDFS + "Class")
-RDFS_SUBCLASS = ox.NamedNode(RDFS + "subClassOf")
 XSD_STRING = ox.NamedNode(XSD + "string")
 
 

@@ -9,6 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyoxigraph as ox
+
+#: The RDF and RDFS terms the validator, the reasoner, the reports and the catalog all build with.
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+RDF_FIRST = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#first")
+RDF_REST = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#rest")
+RDF_NIL = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#nil")
+RDFS_SUBCLASS = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+
 #: The version of the ontology, the vocabularies and the profiles published together.
 STANDARD_VERSION = "1.0.0"
 

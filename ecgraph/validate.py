@@ -27,6 +27,7 @@ from functools import lru_cache
 import pyoxigraph as ox
 
 from . import shacl, standard
+from .standard import RDFS_SUBCLASS
 
 VALIDATOR_NAME = "ecgraph"
 PROFILE_CHOICES = ("core", "recommended", "all")
@@ -35,7 +36,6 @@ SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 SH_MESSAGE = ox.NamedNode(shacl.SH + "message")
-RDFS_SUBCLASS = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")
 
 #: Prefixes used when a report writes an IRI.
 PREFIXES = standard.PREFIXES
