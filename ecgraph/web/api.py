@@ -30,6 +30,15 @@ def _twin_or_404(twin_id: str) -> dict:
     return info
 
 
+
+def _registered_or_404(twin_id: str) -> None:
+    """Token operations: the caller may write the twin, and the twin has a registry record (data
+    loaded by an admin's update can exist without one)."""
+    info = _twin_or_404(twin_id)
+    require_writer(twin_id)
+    if not info["registered"]:
+        raise ApiError(404, "not found", f"twin {twin_id!r} is not registered")
+
 def _links(twin_id: str) -> dict:
     base = request.url_root.rstrip("/")
     return {
@@ -191,21 +200,13 @@ def report(twin_id: str):
 
 @bp.post("/twins/<twin_id>/token")
 def rotate(twin_id: str):
-    _twin_or_404(twin_id)
-    require_writer(twin_id)
-    n = node()
-    if n.registry.twin(twin_id) is None:
-        raise ApiError(404, "not found", f"twin {twin_id!r} is not registered")
-    token = n.registry.rotate_token(twin_id)
+    _registered_or_404(twin_id)
+    token = node().registry.rotate_token(twin_id)
     return jsonify({"id": twin_id, "token": token, "note": "the previous token no longer works"})
 
 
 @bp.delete("/twins/<twin_id>/token")
 def revoke(twin_id: str):
-    _twin_or_404(twin_id)
-    require_writer(twin_id)
-    n = node()
-    if n.registry.twin(twin_id) is None:
-        raise ApiError(404, "not found", f"twin {twin_id!r} is not registered")
-    n.registry.revoke_token(twin_id)
+    _registered_or_404(twin_id)
+    node().registry.revoke_token(twin_id)
     return Response(status=204)
