@@ -149,7 +149,8 @@ def test_slow_query_stops_at_the_limit_while_a_fast_one_answers(server, token):
     def slow():
         started = time.perf_counter()
         r = requests.get(server.url + "/sparql", params={"query": cartesian})
-        outcome.update(status=r.status_code, body=r.json(), seconds=time.perf_counter() - started)
+        outcome.update(status=r.status_code, body=r.json(), seconds=time.perf_counter() - started,
+                       retry_after=r.headers.get("Retry-After"))
 
     thread = threading.Thread(target=slow)
     thread.start()
@@ -163,6 +164,7 @@ def test_slow_query_stops_at_the_limit_while_a_fast_one_answers(server, token):
     thread.join()
     assert outcome["status"] == 503
     assert outcome["body"]["error"] == "query timeout"
+    assert outcome["retry_after"] == "1"
     assert outcome["seconds"] < 4
     assert fast and all(status == 200 for status, _ in fast)
     assert sorted(s for _, s in fast)[len(fast) // 2] < 0.1

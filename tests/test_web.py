@@ -436,3 +436,14 @@ ecsh:CommunityShape-foundingDateRequired a sh:PropertyShape ; rdfs:label "foundi
             again.close()
     finally:
         validate_module.default_profiles.cache_clear()
+
+
+def test_an_unavailable_answer_says_when_to_try_again(client):
+    from ecgraph.web.common import ApiError
+
+    with client.application.app_context():
+        busy = ApiError(503, "busy", "all workers are busy", retry_after=5).response()
+        plain = ApiError(400, "bad request", "no").response()
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+    assert busy.get_json() == {"error": "busy", "detail": "all workers are busy"}
+    assert "Retry-After" not in plain.headers

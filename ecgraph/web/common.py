@@ -13,13 +13,15 @@ from ..node import Node
 class ApiError(Exception):
     """An error answer: ``{"error": ..., "detail": ...}`` with an HTTP status (see CONTRACT.md)."""
 
-    def __init__(self, status: int, error: str, detail: str = "", **extra):
+    def __init__(self, status: int, error: str, detail: str = "", *, retry_after: int | None = None, **extra):
         super().__init__(detail or error)
         self.status = status
         self.error = error
         self.detail = detail
         self.extra = extra
         self.headers: dict[str, str] = {}
+        if retry_after is not None:  # a 503 tells the client when trying again makes sense
+            self.headers["Retry-After"] = str(retry_after)
 
     def response(self) -> Response:
         body = {"error": self.error, "detail": self.detail}

@@ -127,9 +127,7 @@ def publish_or_error(twin_id: str, upload, admin: bool):
         raise ApiError(503, "timeout", f"preparing the upload took longer than {n.config.publish_timeout:g} s; "
                                        "nothing was stored") from None
     except PoolBusy as exc:
-        error = ApiError(503, "busy", f"{exc}; nothing was stored, try again shortly")
-        error.headers["Retry-After"] = "5"
-        raise error from None
+        raise ApiError(503, "busy", f"{exc}; nothing was stored, try again shortly", retry_after=5) from None
     except WorkerDied as exc:
         raise ApiError(500, "upload failed", f"{exc}; nothing was stored") from None
 

@@ -120,15 +120,12 @@ def run_query(query_request: QueryRequest, timeout: float):
         return n.query(query_request, timeout=timeout)
     except TaskTimeout:
         metrics_timeout()
-        error = ApiError(503, "query timeout",
-                         f"the query ran past the {timeout:g} s time limit and was stopped; "
-                         "narrow it (LIMIT, more selective patterns) or ask the node's operator")
-        error.headers["Retry-After"] = "1"
-        raise error from None
+        raise ApiError(503, "query timeout",
+                       f"the query ran past the {timeout:g} s time limit and was stopped; "
+                       "narrow it (LIMIT, more selective patterns) or ask the node's operator",
+                       retry_after=1) from None
     except PoolBusy as exc:
-        error = ApiError(503, "busy", f"{exc}; try again shortly")
-        error.headers["Retry-After"] = "2"
-        raise error from None
+        raise ApiError(503, "busy", f"{exc}; try again shortly", retry_after=2) from None
     except WorkerDied as exc:
         raise ApiError(500, "query failed", str(exc)) from None
     except QueryFailed as exc:

@@ -147,9 +147,7 @@ def run_validation() -> tuple[str, Report, int | None]:
     except TaskTimeout:
         raise ApiError(503, "timeout", f"validation took longer than the {n.config.publish_timeout:g} s limit") from None
     except PoolBusy as exc:
-        error = ApiError(503, "busy", f"{exc}; try again shortly")
-        error.headers["Retry-After"] = "5"
-        raise error from None
+        raise ApiError(503, "busy", f"{exc}; try again shortly", retry_after=5) from None
     except WorkerDied as exc:
         raise ApiError(500, "validation failed", str(exc)) from None
     base = request.url_root
