@@ -67,7 +67,14 @@ def main():
 @click.option("--no-demo", is_flag=True, default=None, help="Do not load the demo network into an empty "
                                                             "store [env ECGRAPH_NO_DEMO=1].")
 @click.option("--query-workers", type=int, default=None, help="Query worker processes [default 2].")
-@click.option("--pipeline-workers", type=int, default=None, help="Upload/validation worker processes [default 1].")
+@click.option("--pipeline-workers", type=int, default=None, help="Publishing worker processes [default 1].")
+@click.option("--validate-workers", type=int, default=None, help="Worker processes of the anonymous validator, "
+                                                                 "apart from publishing [env ECGRAPH_VALIDATE_WORKERS; default 1].")
+@click.option("--query-memory-mb", type=int, default=None, help="Memory ceiling of one query worker in MB; a query "
+                                                                "past it is stopped with a 503 [env "
+                                                                "ECGRAPH_QUERY_MEMORY_MB; default 1024].")
+@click.option("--max-query-bytes", type=int, default=None, help="Largest query or update text accepted (413 above "
+                                                                "it) [env ECGRAPH_MAX_QUERY_BYTES; default 1 MiB].")
 @click.option("--publish-timeout", type=float, default=None, help="Seconds one upload may take to prepare "
                                                                   "[default 120].")
 @click.option("--threads", type=int, default=None, help="HTTP server threads [default 16].")

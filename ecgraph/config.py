@@ -28,8 +28,14 @@ class Config:
     no_demo: bool = False
     #: query worker processes (each holds a store snapshot)
     query_workers: int = 2
-    #: publishing/validation worker processes (each holds the compiled shapes)
+    #: publishing worker processes (each holds the compiled shapes)
     pipeline_workers: int = 1
+    #: worker processes of the anonymous validator (/api/validate, /validate), apart from publishing
+    validate_workers: int = 1
+    #: the most resident memory one query worker may reach (MB) before its query is stopped
+    query_memory_mb: int = 1024
+    #: the largest query or update text accepted, in bytes (413 above it)
+    max_query_bytes: int = 1024 * 1024
     #: time limit for one upload's parse + validate + infer, and for one validator request
     publish_timeout: float = 120.0
     #: triple cap of one upload or validation request
@@ -57,6 +63,9 @@ class Config:
         "no_demo": "ECGRAPH_NO_DEMO",
         "query_workers": "ECGRAPH_QUERY_WORKERS",
         "pipeline_workers": "ECGRAPH_PIPELINE_WORKERS",
+        "validate_workers": "ECGRAPH_VALIDATE_WORKERS",
+        "query_memory_mb": "ECGRAPH_QUERY_MEMORY_MB",
+        "max_query_bytes": "ECGRAPH_MAX_QUERY_BYTES",
         "publish_timeout": "ECGRAPH_PUBLISH_TIMEOUT",
         "max_triples": "ECGRAPH_MAX_TRIPLES",
         "threads": "ECGRAPH_THREADS",
@@ -87,8 +96,10 @@ class Config:
     def validate(self) -> None:
         if self.query_timeout <= 0:
             raise ValueError("query timeout must be positive")
-        if self.max_upload_bytes <= 0 or self.max_result_rows <= 0:
+        if self.max_upload_bytes <= 0 or self.max_result_rows <= 0 or self.max_query_bytes <= 0:
             raise ValueError("limits must be positive")
+        if self.query_memory_mb < 64:
+            raise ValueError("the query memory ceiling must be at least 64 MB")
         if not (0 <= self.port <= 65535):
             raise ValueError("port must be within 0..65535")
 

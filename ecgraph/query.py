@@ -8,10 +8,19 @@ Snapshots: a read-only pyoxigraph store does not see later writes, so the writer
 *generation* after every commit and a worker reopens its snapshot (about 10 ms) when it holds an
 older one. A reader therefore sees each commit whole or not at all, and a client that got its
 upload acknowledged sees it in its next query.
+
+Two kinds of query workers: the ones that answer the public (cut off from the network, see
+:mod:`ecgraph.sandbox`), and, only when peers are configured, a small pool that keeps the network
+for the queries whose every ``SERVICE`` names an allowed peer (the check in
+:mod:`ecgraph.federate` decides which pool a query goes to). A failed SERVICE call answers one
+uniform error that says nothing about the target, so that the endpoint cannot be used to tell a
+closed port from an open one.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -23,6 +32,8 @@ from .workers import WorkerPool, shared_counter
 class QueryFailed(Exception):
     """The engine rejected the query; ``syntax`` tells a parse error from an evaluation error."""
 
+    status = 400
+
     def __init__(self, message: str, syntax: bool):
         super().__init__(message)
         self.message = message
@@ -30,6 +41,23 @@ class QueryFailed(Exception):
 
     def __reduce__(self):
         return (QueryFailed, (self.message, self.syntax))
+
+
+#: The one answer to every failed SERVICE call, whatever the reason: the engine's own messages
+#: echo the remote server's answer and tell "connection refused" from "not SPARQL".
+SERVICE_FAILED = ("a SERVICE call to a peer failed (the peer could not be reached in time or did not "
+                  "answer with SPARQL results); details are not shown. Use SERVICE SILENT to go on "
+                  "without that peer's answer.")
+
+
+class ServiceFailed(QueryFailed):
+    status = 502
+
+    def __init__(self, message: str = SERVICE_FAILED, syntax: bool = False):
+        super().__init__(message, False)
+
+    def __reduce__(self):
+        return (ServiceFailed, ())
 
 
 @dataclass
@@ -42,6 +70,9 @@ class QueryRequest:
     base_iri: str | None = None
     #: no query: dump every quad of the store (the Graph Store Protocol's dataset GET)
     dataset_dump: bool = False
+    #: the SERVICE targets the check found (all allowed peers); non-empty means the query goes to
+    #: a worker that can reach the network
+    services: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -51,6 +82,18 @@ class QueryResult:
     rows: int
     truncated: bool
     elapsed: float = 0.0
+
+
+log = logging.getLogger("ecgraph.query")
+
+_NETWORK_ERRNOS = {errno.EPERM, errno.EACCES, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNREFUSED,
+                   errno.ECONNRESET, errno.ETIMEDOUT, errno.EAFNOSUPPORT}
+
+
+def _network_error(exc: OSError) -> bool:
+    text = str(exc)
+    return exc.errno in _NETWORK_ERRNOS or "os error" in text and ("network" in text.lower()
+                                                                   or "not permitted" in text)
 
 
 def execute(store, request: QueryRequest) -> QueryResult:
@@ -85,6 +128,13 @@ def execute(store, request: QueryRequest) -> QueryResult:
     except SyntaxError as exc:
         raise QueryFailed(str(exc), syntax=True) from None
     except (RuntimeError, ValueError, OSError) as exc:
+        if request.services:
+            raise ServiceFailed() from None
+        if isinstance(exc, OSError) and _network_error(exc):
+            # The query reached for the network although the check found no SERVICE in it: the
+            # worker's isolation stopped it. Say nothing about the target; the node logs it.
+            log.error("blocked a network call from a query the SERVICE check passed: %r", request.query[:500])
+            raise ServiceFailed() from None
         raise QueryFailed(str(exc), syntax=False) from None
     return QueryResult(out.body, out.media_type, out.rows, out.truncated, time.perf_counter() - started)
 
@@ -128,14 +178,23 @@ def _handle(snapshot: _Snapshot, request: QueryRequest) -> QueryResult:
 
 
 class QueryPool(WorkerPool):
-    """Query workers over the store at ``store_path``."""
+    """Query workers over the store at ``store_path``, sharing the store ``generation`` counter
+    (one counter for every pool over the same store). ``isolate_network`` cuts the workers off
+    the network (the public pool); the federation pool keeps it."""
 
-    def __init__(self, store_path: str, *, workers: int = 2, timeout: float = 10.0):
-        self.generation = shared_counter()
+    def __init__(self, store_path: str, generation=None, *, workers: int = 2, timeout: float = 10.0,
+                 isolate_network: bool = True, memory_limit_mb: int | None = None,
+                 name: str = "ecgraph-query"):
+        self.generation = generation if generation is not None else shared_counter()
         super().__init__(_init, (str(store_path), self.generation), _handle, size=workers,
-                         timeout=timeout, name="ecgraph-query")
+                         timeout=timeout, name=name, isolate_network=isolate_network,
+                         memory_limit_mb=memory_limit_mb)
 
     def bump(self) -> None:
         """Tell the workers the store changed (the writer calls this after each commit)."""
-        with self.generation.get_lock():
-            self.generation.value += 1
+        bump(self.generation)
+
+
+def bump(generation) -> None:
+    with generation.get_lock():
+        generation.value += 1

@@ -1,12 +1,23 @@
-"""Killable worker processes: how the node puts a hard time limit on work it cannot interrupt.
+"""Killable worker processes: how the node puts hard limits on work it cannot interrupt.
 
 Neither a running pyoxigraph query nor a pyshacl validation can be interrupted from a thread, and
-a parser fed a hostile document can exhaust memory or crash. So that work runs in a small pool of
+a parser fed a hostile document can exhaust memory or crash. So that work runs in small pools of
 long-lived worker processes. Each worker builds its state once (a store snapshot, the compiled
-shapes) and then answers requests one at a time. A request that outlives its deadline gets its
-worker killed (its CPU and memory are freed at once) and replaced in the background; a worker
-that dies is replaced too. The caller gets :class:`TaskTimeout` or :class:`WorkerDied`, and the
-other workers keep serving. Workers never outlive the process that started them, even mid-request.
+shapes) and then answers requests one at a time. Limits are enforced where the work happens:
+
+* **time**: a request that outlives its deadline gets its worker killed (its CPU and memory are
+  freed at once) and replaced in the background; the caller gets :class:`TaskTimeout`;
+* **memory**: with a ceiling set, a watchdog reads each busy worker's resident memory every
+  50 ms and kills a worker that goes over it (:class:`MemoryCeiling`); a worker left holding more
+  than half the ceiling after a request is replaced, so memory a big request took is given back;
+* **network**: a pool made with ``isolate_network=True`` cuts its workers off the network before
+  they do anything (:mod:`ecgraph.sandbox`);
+* **fairness**: free workers go to the waiting client that holds the fewest of them, then in
+  turn, so that one client looping heavy requests cannot make everyone else queue behind it.
+  A client is whoever the web layer says (its address).
+
+A worker that dies is replaced too (:class:`WorkerDied`), and workers never outlive the process
+that started them, even mid-request.
 """
 
 from __future__ import annotations
@@ -14,32 +25,62 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
-import queue
 import threading
 import time
 import traceback
+from collections import deque
 from typing import Any, Callable
 
 log = logging.getLogger("ecgraph.workers")
 
 _CTX = mp.get_context("spawn")
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 class TaskTimeout(Exception):
-    pass
+    """The request ran past its time limit; its worker was stopped."""
+
+    status = 503
 
 
 class WorkerDied(Exception):
-    pass
+    """The worker process stopped unexpectedly (a crash in a parser or the engine)."""
+
+    status = 500
+
+
+class MemoryCeiling(WorkerDied):
+    """The request made its worker grow past the memory ceiling; the worker was stopped."""
+
+    status = 503
+
+    def __init__(self, limit_mb: int):
+        super().__init__(f"the request needed more than the {limit_mb:,} MB memory ceiling of a worker "
+                         "and was stopped")
+        self.limit_mb = limit_mb
+
+    def __reduce__(self):
+        return (MemoryCeiling, (self.limit_mb,))
 
 
 class PoolBusy(Exception):
-    pass
+    """No worker became free before the request's deadline."""
+
+    status = 503
 
 
 def shared_counter(initial: int = 0):
     """A counter visible to every worker (the store generation)."""
     return _CTX.Value("q", initial)
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident memory of a process, or None if it is gone (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
@@ -57,11 +98,16 @@ def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
 
 
 def _worker_main(conn, init: Callable[..., Any], init_args: tuple, handler: Callable[[Any, Any], Any],
-                 parent: int | None = None) -> None:
+                 parent: int | None = None, isolate_network: bool = False) -> None:
+    isolation = None
+    if isolate_network:  # first, while the process is still single-threaded
+        from .sandbox import isolate
+
+        isolation = isolate()
     if parent is not None:
         _exit_with_parent(parent)
     state = init(*init_args)
-    conn.send(("ready",))
+    conn.send(("ready", isolation))
     while True:
         try:
             request = conn.recv()
@@ -79,21 +125,29 @@ def _worker_main(conn, init: Callable[..., Any], init_args: tuple, handler: Call
 
 
 class _Worker:
-    def __init__(self, init, init_args, handler, name):
+    def __init__(self, init, init_args, handler, name, isolate_network):
         parent, child = _CTX.Pipe()
         self.conn = parent
-        self.process = _CTX.Process(target=_worker_main, args=(child, init, init_args, handler, os.getpid()),
+        self.process = _CTX.Process(target=_worker_main,
+                                    args=(child, init, init_args, handler, os.getpid(), isolate_network),
                                     name=name, daemon=True)
         self.process.start()
         child.close()
+        self.isolation: dict | None = None
+        #: why the pool killed it ("memory"), so that the waiting request can say so
+        self.killed_for: str | None = None
 
     def wait_ready(self, timeout: float) -> bool:
         if not self.conn.poll(timeout):
             return False
         try:
-            return self.conn.recv() == ("ready",)
+            message = self.conn.recv()
         except (EOFError, OSError):
             return False
+        if not (isinstance(message, tuple) and message and message[0] == "ready"):
+            return False
+        self.isolation = message[1]
+        return True
 
     def kill(self) -> None:
         try:
@@ -116,6 +170,91 @@ class _Worker:
             self.kill()
 
 
+class _Ticket:
+    __slots__ = ("client", "worker")
+
+    def __init__(self, client: str):
+        self.client = client
+        self.worker: _Worker | None = None
+
+
+class _FairQueue:
+    """Idle workers and the requests waiting for one, handed out fairly between clients: the
+    client holding the fewest workers first, then the one whose turn it is; each client's own
+    requests in arrival order."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._idle: list[_Worker] = []
+        self._waiting: dict[str, deque[_Ticket]] = {}
+        self._turn: deque[str] = deque()
+        self._held: dict[str, int] = {}
+
+    def put(self, worker: _Worker) -> None:
+        with self._cond:
+            self._idle.append(worker)
+            self._dispatch()
+
+    def release(self, client: str) -> None:
+        with self._cond:
+            held = self._held.get(client, 0) - 1
+            if held > 0:
+                self._held[client] = held
+            else:
+                self._held.pop(client, None)
+
+    def get(self, client: str, timeout: float) -> _Worker | None:
+        ticket = _Ticket(client)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._waiting.setdefault(client, deque()).append(ticket)
+            if client not in self._turn:
+                self._turn.append(client)
+            self._dispatch()
+            while ticket.worker is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._withdraw(ticket)
+                    return None
+                self._cond.wait(remaining)
+            return ticket.worker
+
+    def _withdraw(self, ticket: _Ticket) -> None:
+        queue = self._waiting.get(ticket.client)
+        if queue is not None:
+            try:
+                queue.remove(ticket)
+            except ValueError:
+                pass
+            if not queue:
+                del self._waiting[ticket.client]
+                try:
+                    self._turn.remove(ticket.client)
+                except ValueError:
+                    pass
+
+    def _dispatch(self) -> None:
+        granted = False
+        while self._idle and self._turn:
+            client = min(self._turn, key=lambda c: self._held.get(c, 0))  # min keeps the turn order on ties
+            queue = self._waiting[client]
+            ticket = queue.popleft()
+            self._turn.remove(client)
+            if queue:
+                self._turn.append(client)
+            else:
+                del self._waiting[client]
+            ticket.worker = self._idle.pop(0)
+            self._held[client] = self._held.get(client, 0) + 1
+            granted = True
+        if granted:
+            self._cond.notify_all()
+
+    def idle_workers(self) -> list[_Worker]:
+        with self._cond:
+            return list(self._idle)
+
+
 class WorkerPool:
     """``size`` processes, each running ``handler(state, request)`` with ``state = init(*init_args)``.
 
@@ -125,9 +264,11 @@ class WorkerPool:
     """
 
     MAX_START_ATTEMPTS = 5
+    WATCH_INTERVAL = 0.05
 
     def __init__(self, init: Callable, init_args: tuple, handler: Callable, *, size: int = 2,
-                 timeout: float = 10.0, name: str = "ecgraph-worker", startup_timeout: float = 60.0):
+                 timeout: float = 10.0, name: str = "ecgraph-worker", startup_timeout: float = 60.0,
+                 isolate_network: bool = False, memory_limit_mb: int | None = None):
         self.init = init
         self.init_args = init_args
         self.handler = handler
@@ -135,20 +276,31 @@ class WorkerPool:
         self.timeout = timeout
         self.name = name
         self.startup_timeout = startup_timeout
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self.isolate_network = isolate_network
+        self.memory_limit_mb = memory_limit_mb
+        self._queue = _FairQueue()
         self._all: set[_Worker] = set()
+        self._busy: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
         self.timeouts = 0
         self.deaths = 0
+        self.memory_kills = 0
+        #: how the last worker to start was cut off the network (see ecgraph.sandbox)
+        self.isolation: dict | None = None
+
+    def _new_worker(self) -> _Worker:
+        return _Worker(self.init, self.init_args, self.handler, self.name, self.isolate_network)
 
     def start(self, wait: bool = True) -> "WorkerPool":
-        workers = [_Worker(self.init, self.init_args, self.handler, self.name) for _ in range(self.size)]
+        workers = [self._new_worker() for _ in range(self.size)]
         for worker in workers:
             if wait:
                 self._admit(worker)
             else:
                 threading.Thread(target=self._admit, args=(worker,), daemon=True).start()
+        if self.memory_limit_mb:
+            threading.Thread(target=self._watch_memory, name=f"{self.name}-memory", daemon=True).start()
         return self
 
     def _admit(self, worker: _Worker, attempt: int = 1) -> None:
@@ -161,39 +313,62 @@ class WorkerPool:
                 return
             log.error("%s failed to start; retrying", self.name)
             time.sleep(min(2 ** attempt * 0.1, 5))
-            self._admit(_Worker(self.init, self.init_args, self.handler, self.name), attempt + 1)
+            self._admit(self._new_worker(), attempt + 1)
             return
         with self._lock:
             if self._closed:
                 worker.stop()
                 return
             self._all.add(worker)
-        self._idle.put(worker)
+            self.isolation = worker.isolation
+        self._queue.put(worker)
 
     def _replace(self, worker: _Worker) -> None:
         with self._lock:
             self._all.discard(worker)
+            self._busy.discard(worker)
             closed = self._closed
         threading.Thread(target=worker.kill, daemon=True).start()
         if not closed:
-            replacement = _Worker(self.init, self.init_args, self.handler, self.name)
-            threading.Thread(target=self._admit, args=(replacement,), daemon=True).start()
+            threading.Thread(target=self._admit, args=(self._new_worker(),), daemon=True).start()
 
-    def run(self, request: Any, timeout: float | None = None) -> Any:
-        """Answer ``request`` within ``timeout`` seconds (waiting for a free worker included)."""
+    def _watch_memory(self) -> None:
+        limit = self.memory_limit_mb * 1024 * 1024
+        while not self._closed:
+            time.sleep(self.WATCH_INTERVAL)
+            with self._lock:
+                busy = list(self._busy)
+            for worker in busy:
+                rss = rss_bytes(worker.process.pid)
+                if rss is not None and rss > limit and worker.killed_for is None:
+                    worker.killed_for = "memory"
+                    log.warning("%s pid %s grew to %d MB, over the %d MB ceiling: stopping it", self.name,
+                                worker.process.pid, rss // (1024 * 1024), self.memory_limit_mb)
+                    try:
+                        worker.process.kill()
+                    except Exception:
+                        pass
+
+    def run(self, request: Any, timeout: float | None = None, client: str = "") -> Any:
+        """Answer ``request``: wait at most ``timeout`` seconds for a free worker
+        (:class:`PoolBusy`), then let it work at most ``timeout`` seconds (:class:`TaskTimeout`).
+        ``client`` names who asks, for sharing the workers fairly. (The wait has a budget of its
+        own so that a cheap request that waited for a worker is not then cut short.)"""
         deadline = self.timeout if timeout is None else timeout
         started = time.perf_counter()
         while True:
-            try:
-                worker = self._idle.get(timeout=max(0.001, deadline - (time.perf_counter() - started)))
-            except queue.Empty:
-                raise PoolBusy(f"all {self.size} workers stayed busy for {deadline:g} s") from None
+            worker = self._queue.get(client, max(0.001, deadline - (time.perf_counter() - started)))
+            if worker is None:
+                raise PoolBusy(f"all {self.size} workers stayed busy for {deadline:g} s")
             if worker.process.is_alive():
                 break
+            self._queue.release(client)
             self.deaths += 1  # died while idle (killed from outside, out of memory): replace it
             log.error("%s died while idle; replacing it", self.name)
             self._replace(worker)
-        remaining = max(0.001, deadline - (time.perf_counter() - started))
+        remaining = deadline
+        with self._lock:
+            self._busy.add(worker)
         try:
             worker.conn.send(request)
             if not worker.conn.poll(remaining):
@@ -204,14 +379,24 @@ class WorkerPool:
         except TaskTimeout:
             raise
         except (EOFError, OSError):
+            self._replace(worker)
+            if worker.killed_for == "memory":
+                self.memory_kills += 1
+                raise MemoryCeiling(self.memory_limit_mb or 0) from None
             self.deaths += 1
             log.error("%s died while working; replacing it", self.name)
-            self._replace(worker)
             raise WorkerDied("the worker process stopped unexpectedly while handling this request") from None
         except BaseException:
             self._replace(worker)
             raise
-        self._idle.put(worker)
+        finally:
+            self._queue.release(client)
+        with self._lock:
+            self._busy.discard(worker)
+        if self.memory_limit_mb and (rss_bytes(worker.process.pid) or 0) > self.memory_limit_mb * 512 * 1024:
+            self._replace(worker)  # give back what a big request left behind
+        else:
+            self._queue.put(worker)
         if message[0] == "ok":
             return message[1]
         raise message[1]

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from .. import sandbox
 from .common import node
 
 bp = Blueprint("ops", __name__)
@@ -27,6 +28,11 @@ class Metrics:
                                       registry=self.registry)
         self.worker_deaths = Gauge("ecgraph_worker_deaths", "Worker processes that died and were replaced",
                                    ["pool"], registry=self.registry)
+        self.worker_timeouts = Gauge("ecgraph_worker_timeouts", "Requests stopped at their time limit",
+                                     ["pool"], registry=self.registry)
+        self.worker_memory_kills = Gauge("ecgraph_worker_memory_kills",
+                                         "Requests stopped at the worker memory ceiling", ["pool"],
+                                         registry=self.registry)
         self.twins = Gauge("ecgraph_twins", "Twins with published data", registry=self.registry)
         self.registered = Gauge("ecgraph_registered_twins", "Registered twins", registry=self.registry)
         self.triples = Gauge("ecgraph_triples", "Triples published by twins", registry=self.registry)
@@ -58,9 +64,9 @@ def health():
     n = node()
     status = {"status": "ok", "stats": n.stats()}
     workers = {}
-    for name, pool in (("query", n.query_pool), ("pipeline", n.pipeline_pool)):
-        if pool is not None:
-            workers[name] = {"alive": len(pool.pids()), "size": pool.size}
+    for name, pool in n.pools().items():
+        workers[name] = {"alive": len(pool.pids()), "size": pool.size,
+                         "network": "open" if not pool.isolate_network else sandbox.describe(pool.isolation)}
     status["workers"] = workers
     healthy = all(w["alive"] > 0 for w in workers.values())
     if not healthy:
@@ -79,7 +85,8 @@ def metrics():
     m.registered.set(stats["registered"])
     m.triples.set(stats["triples"])
     m.inferred.set(stats["inferred_triples"])
-    for name, pool in (("query", n.query_pool), ("pipeline", n.pipeline_pool)):
-        if pool is not None:
-            m.worker_deaths.labels(name).set(pool.deaths)
+    for name, pool in n.pools().items():
+        m.worker_deaths.labels(name).set(pool.deaths)
+        m.worker_timeouts.labels(name).set(pool.timeouts)
+        m.worker_memory_kills.labels(name).set(pool.memory_kills)
     return Response(generate_latest(m.registry), content_type=CONTENT_TYPE_LATEST)

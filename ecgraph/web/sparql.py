@@ -12,9 +12,9 @@ from flask import Blueprint, Response, request
 
 from .. import results, standard
 from ..federate import QueryRefused, inspect
-from ..query import QueryFailed, QueryRequest
-from ..workers import PoolBusy, TaskTimeout, WorkerDied
-from .common import ApiError, iri_list, multi, negotiate, node, require_admin
+from ..query import QueryFailed, QueryRequest, ServiceFailed
+from ..workers import MemoryCeiling, PoolBusy, TaskTimeout, WorkerDied
+from .common import ApiError, client_key, iri_list, multi, negotiate, node, require_admin
 
 bp = Blueprint("sparql", __name__)
 
@@ -60,13 +60,40 @@ def preflight():
     return Response(status=204)
 
 
+def _too_long(size: int, what: str) -> ApiError:
+    limit = node().config.max_query_bytes
+    return ApiError(413, "too large", f"the {what} is {size:,} bytes; this node accepts at most {limit:,} "
+                                      "(its operator sets that with --max-query-bytes / ECGRAPH_MAX_QUERY_BYTES)")
+
+
+def sized(text: str | None, what: str = "query") -> str | None:
+    """The query or update text, refused with a 413 above the node's limit."""
+    if text is not None and len(text) > node().config.max_query_bytes // 4:  # cheap bound first
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > node().config.max_query_bytes:
+            raise _too_long(size, what)
+    return text
+
+
+def _body_text(what: str) -> str:
+    """A body sent as the query or update itself, refused from its declared length before it is
+    read when it is too long."""
+    limit = node().config.max_query_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_long(request.content_length, what)
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise _too_long(len(data), what)
+    return data.decode("utf-8", "replace")
+
+
 def _query_text() -> str | None:
     if request.method in ("GET", "HEAD"):
-        return request.args.get("query")
+        return sized(request.args.get("query"))
     if request.mimetype == "application/sparql-query":
-        return request.get_data(as_text=True)
+        return _body_text("query")
     if request.mimetype == "application/x-www-form-urlencoded":
-        return request.form.get("query")
+        return sized(request.form.get("query"))
     if request.mimetype == "application/sparql-update" or "update" in request.form:
         raise ApiError(400, "bad request", "SPARQL updates are not accepted on /sparql; the admin sends them to /update")
     raise ApiError(415, "unsupported media type",
@@ -102,6 +129,7 @@ def sparql():
         default_graphs=iri_list(multi("default-graph-uri"), "default-graph-uri"),
         named_graphs=iri_list(multi("named-graph-uri"), "named-graph-uri"),
         max_rows=_limit(request.values.get("limit"), n.config.max_result_rows),
+        services=list(inspection.services),
     )
     timeout = _timeout(request.values.get("timeout"), n.config.query_timeout)
     result = run_query(query_request, timeout)
@@ -117,7 +145,7 @@ def sparql():
 def run_query(query_request: QueryRequest, timeout: float):
     n = node()
     try:
-        return n.query(query_request, timeout=timeout)
+        return n.query(query_request, timeout=timeout, client=client_key())
     except TaskTimeout:
         metrics_timeout()
         raise ApiError(503, "query timeout",
@@ -126,8 +154,14 @@ def run_query(query_request: QueryRequest, timeout: float):
                        retry_after=1) from None
     except PoolBusy as exc:
         raise ApiError(503, "busy", f"{exc}; try again shortly", retry_after=2) from None
+    except MemoryCeiling as exc:
+        raise ApiError(503, "query too large", f"{exc}: narrow it (LIMIT, fewer joins, no ORDER BY over "
+                                               "everything); the ceiling is the node's --query-memory-mb "
+                                               "(ECGRAPH_QUERY_MEMORY_MB)", retry_after=1) from None
     except WorkerDied as exc:
         raise ApiError(500, "query failed", str(exc)) from None
+    except ServiceFailed as exc:
+        raise ApiError(502, "service call failed", exc.message) from None
     except QueryFailed as exc:
         if exc.syntax:
             raise ApiError(400, "query syntax error", exc.message) from None
@@ -175,9 +209,9 @@ def _limit(value: str | None, ceiling: int) -> int:
 def update():
     require_admin()
     if request.mimetype == "application/sparql-update":
-        text = request.get_data(as_text=True)
+        text = _body_text("update")
     elif request.mimetype == "application/x-www-form-urlencoded":
-        text = request.form.get("update")
+        text = sized(request.form.get("update"), "update")
     else:
         raise ApiError(415, "unsupported media type",
                        "POST an update as application/sparql-update or as the form field 'update'")

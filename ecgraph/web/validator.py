@@ -24,7 +24,7 @@ from ..pipeline import Upload
 from ..validate import (PROFILE_CHOICES, Report, default_profiles, render_path, shape_anchor, shape_docs_url,
                         shape_label, shape_message)
 from ..workers import PoolBusy, TaskTimeout, WorkerDied
-from .common import ApiError, from_ingest, negotiate, node
+from .common import ApiError, client_key, from_ingest, negotiate, node
 
 bp = Blueprint("validator", __name__, template_folder="templates")
 
@@ -141,7 +141,7 @@ def run_validation() -> tuple[str, Report, int | None]:
                     engine=request.values.get("engine", "fast") if request.values.get("engine") in ("fast", "pyshacl")
                     else "fast")
     try:
-        report = n.check(upload)
+        report = n.check(upload, client=client_key())
     except IngestError as exc:
         raise from_ingest(exc) from None
     except TaskTimeout:
