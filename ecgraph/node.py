@@ -13,23 +13,25 @@ import hmac
 import logging
 import os
 import secrets
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import catalog, ingest, standard
+from . import sandbox
+from . import authority, catalog, ingest, standard
 from . import pipeline as pipeline_module
 from .config import Config
 from .federate import PeerPolicy
 from .fetch import FetchPolicy, fetch
 from .pipeline import Pipeline, Prepared, Upload
-from .query import QueryPool, QueryRequest, QueryResult, execute
-from .validate import validate
+from .query import QueryPool, QueryRequest, QueryResult, bump, execute
 from .registry import Registry, hash_token, now, token_hint, valid_twin_id
 from .store import Store
-from .workers import WorkerPool
+from .validate import validate
+from .workers import WorkerPool, shared_counter
 
 log = logging.getLogger("ecgraph.node")
 
@@ -37,11 +39,37 @@ ADMIN_TOKEN_FILE = "admin-token"
 
 
 class NotFound(Exception):
-    pass
+    status = 404
 
 
 class Conflict(Exception):
-    pass
+    status = 409
+
+
+class PreconditionFailed(Exception):
+    """A conditional write (``If-Match`` / ``If-None-Match``) found the twin in another state."""
+
+    status = 412
+
+    def __init__(self, message: str, etag: str | None):
+        super().__init__(message)
+        self.etag = etag
+
+
+@dataclass
+class Precondition:
+    """What a client expects of a twin's current data before it writes: ``if_match`` is a set of
+    ETags (or ``{"*"}``: any current data); ``if_none_match_any`` asks that there be none."""
+
+    if_match: set[str] | None = None
+    if_none_match_any: bool = False
+
+
+def etag(entry: catalog.Entry | None) -> str | None:
+    """A strong ETag for a twin's current data: its version and content hash."""
+    if entry is None:
+        return None
+    return f'"{entry.version}-{entry.content_hash.split(":", 1)[-1][:16]}"'
 
 
 @dataclass
@@ -60,18 +88,30 @@ class Node:
         self.config = config
         self.data_dir = Path(config.data)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        #: where large request bodies wait for the worker that reads them (emptied at start)
+        self.tmp_dir = self.data_dir / "tmp"
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        self.tmp_dir.mkdir(mode=0o700)
         self.registry = Registry(self.data_dir / "registry.sqlite3", keep_versions=config.keep_versions)
         self.peers = PeerPolicy(config.peers)
         self.fetch_policy = FetchPolicy(self.peers, tuple(h.lower() for h in config.allow_hosts),
                                         timeout=config.fetch_timeout, max_bytes=config.max_upload_bytes)
+        self.generation = shared_counter()
         self.query_pool: QueryPool | None = None
+        self.federation_pool: QueryPool | None = None
         self.pipeline_pool: WorkerPool | None = None
+        self.validation_pool: WorkerPool | None = None
+        self._workers = workers
         if workers:
-            self.query_pool = QueryPool(str(self.data_dir), workers=config.query_workers,
-                                        timeout=config.query_timeout)
+            self.query_pool = QueryPool(str(self.data_dir), self.generation, workers=config.query_workers,
+                                        timeout=config.query_timeout, isolate_network=True,
+                                        memory_limit_mb=config.query_memory_mb)
         self.store = Store(self.data_dir, on_commit=self._committed)
         self._pipeline: Pipeline | None = None
         self._write_lock = threading.RLock()
+        self._twin_locks: dict[str, threading.Lock] = {}
+        self._twin_locks_guard = threading.Lock()
+        self._pools_guard = threading.Lock()
         self._entries: dict[str, catalog.Entry] = {}
         self.admin_token_file = self.data_dir / ADMIN_TOKEN_FILE
         self._admin_hash = self._admin_token_hash()
@@ -80,22 +120,43 @@ class Node:
         self._drop_orphans()
         if workers:
             self.query_pool.start()
+            # Publishing and the anonymous validator have pools of their own: nobody's upload
+            # queues behind strangers' validations. Neither needs the network.
             self.pipeline_pool = WorkerPool(pipeline_module._init, (), pipeline_module._handle,
                                             size=config.pipeline_workers, timeout=config.publish_timeout,
-                                            name="ecgraph-pipeline").start()
+                                            name="ecgraph-pipeline", isolate_network=True).start()
+            self.validation_pool = WorkerPool(pipeline_module._init, (), pipeline_module._handle,
+                                              size=config.validate_workers, timeout=config.publish_timeout,
+                                              name="ecgraph-validate", isolate_network=True).start()
+            if self.query_pool.isolation is not None and not sandbox.isolated(self.query_pool.isolation):
+                log.warning("this system offers no way to cut query workers off the network (no network "
+                            "namespace, no seccomp): the SERVICE check is the only layer against SSRF")
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        for pool in (self.query_pool, self.pipeline_pool):
-            if pool is not None:
-                pool.close()
+        for pool in self.pools().values():
+            pool.close()
         self.store.close()
         self.registry.close()
 
+    def pools(self) -> dict[str, WorkerPool]:
+        """The worker pools that run, by name (for /health and /metrics)."""
+        named = {"query": self.query_pool, "federation": self.federation_pool,
+                 "pipeline": self.pipeline_pool, "validate": self.validation_pool}
+        return {name: pool for name, pool in named.items() if pool is not None}
+
     def _committed(self) -> None:
-        if self.query_pool is not None:
-            self.query_pool.bump()
+        bump(self.generation)
+
+    def _twin_lock(self, twin_id: str) -> threading.Lock:
+        """The lock every write to one twin holds from reading its current state to committing:
+        writes to a twin happen one after the other, never on a state another write replaced."""
+        with self._twin_locks_guard:
+            lock = self._twin_locks.get(twin_id)
+            if lock is None:
+                lock = self._twin_locks[twin_id] = threading.Lock()
+            return lock
 
     @property
     def pipeline(self) -> Pipeline:
@@ -153,19 +214,19 @@ class Node:
             self.registry.set_setting("standard_hash", digest)
 
     def _drop_orphans(self) -> None:
-        """Remove twin graphs that have no catalog entry: what an interrupted bulk load left (its
-        catalog entries are written last, so nothing acknowledged is lost), so that the catalog
-        and the data agree again."""
-        orphans = []
-        for graph in self.store.named_graphs():
-            if graph.startswith(standard.TWIN_GRAPH_BASE):
-                twin_id = graph[len(standard.TWIN_GRAPH_BASE):].removesuffix(standard.INFERRED_SUFFIX)
-                if twin_id not in self._entries:
-                    orphans.append(graph)
+        """Remove what an interrupted bulk load wrote: the graphs it marked before writing that
+        got no catalog entry (its entries are written last, so nothing acknowledged is lost).
+        Graphs nobody marked, such as those an admin wrote with SPARQL Update, are never touched."""
+        pending = self.registry.bulk_pending()
+        if not pending:
+            return
+        published = {e.graph for e in self._entries.values()} | {e.inferred_graph for e in self._entries.values()}
+        orphans = [g for g in pending if g not in published and self.store.has_graph(g)]
         if orphans:
             log.warning("removing %d graphs left by an interrupted bulk load: %s", len(orphans),
                         ", ".join(orphans[:5]) + (" …" if len(orphans) > 5 else ""))
             self.store.commit(drop=orphans)
+        self.registry.clear_bulk()
 
     def _refresh(self, twin_id: str) -> None:
         """Infer and validate a stored twin again under the current standard."""
@@ -186,13 +247,22 @@ class Node:
 
     # --- twins --------------------------------------------------------------------------------
 
-    def register(self, twin_id: str, title: str | None = None) -> str:
+    def register(self, twin_id: str, title: str | None = None, namespaces: list[str] | None = None) -> str:
+        """Register a twin and return its publisher token. ``namespaces`` (optional) are the IRI
+        prefixes it speaks for; without them, its first accepted upload fixes them."""
         if not valid_twin_id(twin_id):
             raise ValueError(f"{twin_id!r} is not a valid twin id: use [a-z0-9][a-z0-9-]{{0,62}}")
-        try:
-            return self.registry.register(twin_id, title or twin_id)
-        except KeyError:
-            raise Conflict(f"twin {twin_id!r} is already registered") from None
+        namespaces = sorted(set(namespaces or ()))
+        with self._twin_lock(twin_id), self._write_lock:
+            authority.check_claim(twin_id, namespaces, self.claims())
+            try:
+                return self.registry.register(twin_id, title or twin_id, namespaces)
+            except KeyError:
+                raise Conflict(f"twin {twin_id!r} is already registered") from None
+
+    def claims(self) -> authority.Claims:
+        """Every twin's namespaces and the node's own, for the authority rule."""
+        return authority.Claims.build(self.registry.claims(), authority.reserved(self.config.public_url))
 
     def entry(self, twin_id: str) -> catalog.Entry | None:
         return self._entries.get(twin_id)
@@ -208,9 +278,11 @@ class Node:
         info = {"id": twin_id, "graph": standard.twin_graph(twin_id), "registered": twin is not None}
         if twin is not None:
             info.update(twin.to_dict())
+            info["namespaces"] = self.registry.namespaces(twin_id)
         info["published"] = entry is not None
         if entry is not None:
             info.update(entry.to_dict())
+            info["etag"] = etag(entry)
         return info
 
     def prepare(self, upload: Upload) -> Prepared:
@@ -218,45 +290,77 @@ class Node:
             return self.pipeline_pool.run(("prepare", upload))
         return self.pipeline.prepare(upload)
 
-    def check(self, upload: Upload):
+    def check(self, upload: Upload, client: str = ""):
         """Validate without storing (the vendor validator): returns the :class:`Report`."""
-        if self.pipeline_pool is not None:
-            return self.pipeline_pool.run(("check", upload))
+        if self.validation_pool is not None:
+            return self.validation_pool.run(("check", upload), client=client)
         return self.pipeline.validate(upload)
 
     def upload_for(self, twin_id: str, data: bytes, *, media_type: str | None = None,
-                   filename: str | None = None, format_name: str | None = None) -> Upload:
+                   filename: str | None = None, format_name: str | None = None,
+                   path: str | None = None) -> Upload:
         return Upload(data=data, media_type=media_type, filename=filename, format_name=format_name,
-                      twin_id=twin_id, base_iri=standard.twin_graph(twin_id),
+                      twin_id=twin_id, base_iri=standard.twin_graph(twin_id), path=path,
                       max_bytes=self.config.max_upload_bytes, max_triples=self.config.max_triples)
 
-    def publish(self, twin_id: str, upload: Upload, *, admin: bool = False) -> Published:
-        """Replace a registered twin's data: prepare, archive what it replaces, commit atomically."""
-        twin = self.registry.twin(twin_id)
-        if twin is None:
-            raise NotFound(f"twin {twin_id!r} is not registered on this node")
-        prepared = self.prepare(upload)
-        with self._write_lock:
-            previous = catalog.read(self.store, twin_id)
-            if previous is not None:
-                self._archive(previous)
-            version = max([previous.version if previous else 0] +
-                          [v.version for v in self.registry.versions(twin_id)]) + 1
-            stamp = now()
-            entry = catalog.Entry(
-                id=twin_id, title=prepared.title or twin.title, version=version,
-                issued=previous.issued if previous else stamp, modified=stamp,
-                triples=prepared.triples, inferred=prepared.inferred,
-                content_hash=prepared.content_hash, format=prepared.format,
-                profile=standard.profile_version_iri("core"), warnings=prepared.warnings,
-                published_by=catalog.publisher_agent(twin_id, admin))
-            self.store.commit(
-                replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: prepared.inferred_ntriples},
-                delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
-                insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]})
-            self._entries[twin_id] = entry
-            self.registry.prune(twin_id)
-            self.registry.save_report(twin_id, version, prepared.report)
+    @staticmethod
+    def _expect(entry: catalog.Entry | None, precondition: Precondition | None) -> None:
+        if precondition is None:
+            return
+        current = etag(entry)
+        if precondition.if_none_match_any and entry is not None:
+            raise PreconditionFailed("the twin already has data (If-None-Match: *)", current)
+        wanted = precondition.if_match
+        if wanted is not None:
+            if entry is None:
+                raise PreconditionFailed("the twin has no data to match (If-Match)", None)
+            if "*" not in wanted and current not in wanted:
+                raise PreconditionFailed(f"the twin's current data is {current}, not what If-Match names; "
+                                         "read it again and retry", current)
+
+    def publish(self, twin_id: str, upload: Upload, *, admin: bool = False, merge: bool = False,
+                precondition: Precondition | None = None) -> Published:
+        """Replace a registered twin's data (or, with ``merge``, add to it): prepare, check who
+        speaks for what, archive what it replaces, commit atomically. The twin's lock is held from
+        reading its current state to the commit, so concurrent writes never overwrite each other."""
+        with self._twin_lock(twin_id):
+            twin = self.registry.twin(twin_id)
+            if twin is None:
+                raise NotFound(f"twin {twin_id!r} is not registered on this node")
+            previous = self._entries.get(twin_id)
+            self._expect(previous, precondition)
+            fixed = self.registry.namespaces(twin_id)
+            upload.namespaces = fixed or None
+            if merge and previous is not None:
+                upload.merge_ntriples = self.store.graph_ntriples(previous.graph)
+            prepared = self.prepare(upload)
+            with self._write_lock:
+                claims = self.claims()
+                if not fixed:
+                    authority.check_claim(twin_id, prepared.namespaces, claims)
+                authority.refuse_foreign(twin_id, prepared.outside, claims)
+                inferred = authority.keep_inferred(prepared.inferred_ntriples, twin_id, prepared.namespaces, claims)
+                if previous is not None:
+                    self._archive(previous)
+                version = max([previous.version if previous else 0] +
+                              [v.version for v in self.registry.versions(twin_id)]) + 1
+                stamp = now()
+                entry = catalog.Entry(
+                    id=twin_id, title=twin.title, version=version,
+                    issued=previous.issued if previous else stamp, modified=stamp,
+                    triples=prepared.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
+                    content_hash=prepared.content_hash, format=prepared.format,
+                    profile=standard.profile_version_iri("core"), warnings=prepared.warnings,
+                    published_by=catalog.publisher_agent(twin_id, admin))
+                self.store.commit(
+                    replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: inferred},
+                    delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
+                    insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]})
+                self._entries[twin_id] = entry
+                if not fixed:
+                    self.registry.claim(twin_id, prepared.namespaces)
+                self.registry.prune(twin_id)
+                self.registry.save_report(twin_id, version, prepared.report)
         return Published(entry=entry, created=previous is None, report=prepared.report, timings=prepared.timings)
 
     def bulk_publish(self, items: list[tuple[str, Upload]], *, jobs: int = 2, batch: int = 200,
@@ -279,6 +383,7 @@ class Node:
             elif twin_id in self._entries:
                 results[twin_id] = Conflict(f"twin {twin_id!r} already has data; publish it normally")
             else:
+                upload.namespaces = self.registry.namespaces(twin_id) or None
                 todo.append((twin_id, upload))
         pool = WorkerPool(pipeline_module._init, (), pipeline_module._handle, size=jobs,
                           timeout=self.config.publish_timeout, name="ecgraph-bulk").start()
@@ -308,27 +413,45 @@ class Node:
         self.store.optimize()
         return results
 
-    def _bulk_write(self, prepared: dict[str, Prepared]) -> dict[str, Published]:
+    def _bulk_write(self, prepared: dict[str, Prepared]) -> dict[str, object]:
         if not prepared:
             return {}
         stamp = now()
         chunks: list[str] = []
         entries: dict[str, catalog.Entry] = {}
-        for twin_id, p in prepared.items():
-            twin = self.registry.twin(twin_id)
-            version = max((v.version for v in self.registry.versions(twin_id)), default=0) + 1
-            entry = catalog.Entry(
-                id=twin_id, title=p.title or twin.title, version=version, issued=stamp, modified=stamp,
-                triples=p.triples, inferred=p.inferred, content_hash=p.content_hash, format=p.format,
-                profile=standard.profile_version_iri("core"), warnings=p.warnings,
-                published_by=catalog.publisher_agent(twin_id, True))
-            entries[twin_id] = entry
-            for text, graph in ((p.data_ntriples, entry.graph), (p.inferred_ntriples, entry.inferred_graph)):
-                if text:
-                    suffix = f" <{graph}> ."
-                    chunks.append("\n".join(line[:-1] + suffix[1:] if line.endswith(" .") else line
-                                            for line in text.split("\n")))
+        results: dict[str, object] = {}
         with self._write_lock:
+            claims = self.claims()
+            for twin_id, p in prepared.items():
+                fixed = self.registry.namespaces(twin_id)
+                try:
+                    if not fixed:
+                        authority.check_claim(twin_id, p.namespaces, claims)
+                    authority.refuse_foreign(twin_id, p.outside, claims)
+                except (authority.ClaimConflict, authority.NotAuthoritative) as exc:
+                    results[twin_id] = exc
+                    continue
+                if not fixed:
+                    claims.add(twin_id, p.namespaces)
+                inferred = authority.keep_inferred(p.inferred_ntriples, twin_id, p.namespaces, claims)
+                twin = self.registry.twin(twin_id)
+                version = max((v.version for v in self.registry.versions(twin_id)), default=0) + 1
+                entry = catalog.Entry(
+                    id=twin_id, title=twin.title, version=version, issued=stamp, modified=stamp,
+                    triples=p.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
+                    content_hash=p.content_hash, format=p.format,
+                    profile=standard.profile_version_iri("core"), warnings=p.warnings,
+                    published_by=catalog.publisher_agent(twin_id, True))
+                entries[twin_id] = entry
+                for text, graph in ((p.data_ntriples, entry.graph), (inferred, entry.inferred_graph)):
+                    if text:
+                        suffix = f" <{graph}> ."
+                        chunks.append("\n".join(line[:-1] + suffix[1:] if line.endswith(" .") else line
+                                                for line in text.split("\n")))
+            if not entries:
+                return results
+            graphs = [g for e in entries.values() for g in (e.graph, e.inferred_graph)]
+            self.registry.mark_bulk(graphs)  # before writing: an interruption removes exactly these
             self.store.bulk_load(("\n".join(chunks) + "\n").encode("utf-8"))
             catalog_triples = []
             for entry in entries.values():
@@ -336,9 +459,15 @@ class Node:
                 catalog_triples.append(entry.listing())
             self.store.commit(insert={standard.CATALOG_GRAPH: catalog_triples})
             self._entries.update(entries)
-        self.registry.save_reports([(twin_id, entries[twin_id].version, p.report) for twin_id, p in prepared.items()])
-        return {twin_id: Published(entry=entries[twin_id], created=True, report=p.report, timings=p.timings)
-                for twin_id, p in prepared.items()}
+            for twin_id in entries:
+                if not self.registry.namespaces(twin_id):
+                    self.registry.claim(twin_id, prepared[twin_id].namespaces)
+            self.registry.clear_bulk(graphs)
+        self.registry.save_reports([(twin_id, entries[twin_id].version, prepared[twin_id].report)
+                                    for twin_id in entries])
+        results.update({twin_id: Published(entry=entries[twin_id], created=True, report=prepared[twin_id].report,
+                                           timings=prepared[twin_id].timings) for twin_id in entries})
+        return results
 
     def publish_from_url(self, twin_id: str, url: str, *, admin: bool = False) -> Published:
         fetched = fetch(url, self.fetch_policy)
@@ -347,15 +476,21 @@ class Node:
         return self.publish(twin_id, upload, admin=admin)
 
     def _archive(self, entry: catalog.Entry) -> None:
-        data = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in self.store.graph_triples(entry.graph))
+        data = self.store.graph_ntriples(entry.graph)
         self.registry.archive(entry.id, entry.version, entry.to_dict(), (data + "\n").encode("utf-8"))
 
-    def unpublish(self, twin_id: str) -> catalog.Entry:
-        """Remove a twin's data from the graph (its versions stay in the archive)."""
+    def unpublish(self, twin_id: str, precondition: Precondition | None = None) -> catalog.Entry:
+        """Remove a twin's data from the graph (its registration stays, its versions stay in the
+        archive)."""
+        with self._twin_lock(twin_id):
+            return self._unpublish(twin_id, precondition)
+
+    def _unpublish(self, twin_id: str, precondition: Precondition | None = None) -> catalog.Entry:
         with self._write_lock:
-            entry = catalog.read(self.store, twin_id)
+            entry = self._entries.get(twin_id)
             if entry is None:
                 raise NotFound(f"twin {twin_id!r} has no published data")
+            self._expect(entry, precondition)
             self._archive(entry)
             self.store.commit(drop=[entry.graph, entry.inferred_graph],
                               delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
@@ -365,12 +500,16 @@ class Node:
         return entry
 
     def delete(self, twin_id: str) -> None:
-        """Remove a twin: its data (archived first) and its registration and token."""
-        if self.registry.twin(twin_id) is None and twin_id not in self._entries:
-            raise NotFound(f"twin {twin_id!r} is not registered on this node")
-        if twin_id in self._entries:
-            self.unpublish(twin_id)
-        self.registry.unregister(twin_id)
+        """Remove a twin: its data, its registration and token, its namespaces and its history.
+        Writes to the twin that are already in flight finish first (they hold its lock); those
+        that come after find no twin (404). The twin is never left half-registered."""
+        with self._twin_lock(twin_id):
+            if self.registry.twin(twin_id) is None and twin_id not in self._entries:
+                raise NotFound(f"twin {twin_id!r} is not registered on this node")
+            with self._write_lock:
+                if twin_id in self._entries:
+                    self._unpublish(twin_id)
+                self.registry.unregister(twin_id)
 
     def twin_data(self, twin_id: str, version: int | None = None) -> list[ox.Triple]:
         if version is None:
@@ -398,12 +537,26 @@ class Node:
 
     # --- queries ------------------------------------------------------------------------------
 
-    def query(self, request: QueryRequest, timeout: float | None = None) -> QueryResult:
+    def query(self, request: QueryRequest, timeout: float | None = None, client: str = "") -> QueryResult:
+        """Run a query in a worker: one cut off the network unless the query calls peers
+        (``request.services``, filled by the SERVICE check), fairly shared between ``client``s."""
         if request.max_rows is None:
             request.max_rows = self.config.max_result_rows
-        if self.query_pool is not None:
-            return self.query_pool.run(request, timeout=timeout)
-        return execute(self.store, request)
+        if self.query_pool is None:
+            return execute(self.store, request)
+        pool = self._federation_pool() if request.services else self.query_pool
+        return pool.run(request, timeout=timeout, client=client)
+
+    def _federation_pool(self) -> QueryPool:
+        """The workers that may reach the network, for queries whose every SERVICE names an
+        allowed peer; started on first use, so a node without peers never has one."""
+        with self._pools_guard:
+            if self.federation_pool is None:
+                self.federation_pool = QueryPool(
+                    str(self.data_dir), self.generation, workers=1, timeout=self.config.query_timeout,
+                    isolate_network=False, memory_limit_mb=self.config.query_memory_mb,
+                    name="ecgraph-federation").start()
+            return self.federation_pool
 
     def update(self, sparql: str) -> None:
         """An admin's SPARQL Update, as one transaction. It bypasses the publishing pipeline (no
@@ -432,7 +585,9 @@ class Node:
                 continue
             twin_id = path.stem
             if self.registry.twin(twin_id) is None:
-                self.registry.register(twin_id, twin_id.replace("-", " ").title())
+                data = path.read_bytes()
+                title = pipeline_module.twin_title(ingest.parse(data, filename=path.name).triples)
+                self.registry.register(twin_id, title or twin_id.replace("-", " ").title())
             if twin_id not in self._entries:
                 self.publish(twin_id, self.upload_for(twin_id, path.read_bytes(), filename=path.name), admin=True)
                 loaded.append(twin_id)

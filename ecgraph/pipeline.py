@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from . import ingest, standard
+from . import authority, ingest, standard
 from .reason import Reasoner
 from .validate import PREFIXES, Profiles, Report, validate
 
@@ -31,6 +31,8 @@ class NotConformant(Exception):
 
 @dataclass
 class Upload:
+    #: the document, or b"" when it waits in ``path`` (a server streams bodies to a file so that
+    #: the main process never holds a large upload; the worker reads it)
     data: bytes
     media_type: str | None = None
     filename: str | None = None
@@ -50,6 +52,17 @@ class Upload:
     max_results: int | None = 200
     #: the twin's current data (N-Triples) to merge the upload into (Graph Store POST)
     merge_ntriples: str | None = None
+    #: the file that holds the document when ``data`` is empty
+    path: str | None = None
+    #: the namespaces the twin speaks for, once fixed; None derives them from the upload
+    #: (see :mod:`ecgraph.authority`)
+    namespaces: list[str] | None = None
+
+    def body(self) -> bytes:
+        if self.path is not None and not self.data:
+            with open(self.path, "rb") as fh:
+                return fh.read(self.max_bytes + 1)
+        return self.data
 
 
 @dataclass
@@ -63,7 +76,10 @@ class Prepared:
     report: dict
     conforms: bool
     warnings: int
-    title: str | None = None
+    #: the namespaces the twin speaks for (fixed, or derived from this upload)
+    namespaces: list[str] = field(default_factory=list)
+    #: subject IRIs outside those namespaces, for the node to check against other twins' claims
+    outside: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
 
 
@@ -72,7 +88,9 @@ def content_hash(data: bytes) -> str:
 
 
 def ntriples(triples) -> str:
-    return "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
+    """N-Triples text, one triple per line, as the store's own dump writes it (so that lines can
+    be compared with what the store holds)."""
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8").rstrip("\n")
 
 
 class Pipeline:
@@ -82,9 +100,10 @@ class Pipeline:
         self.profiles = Profiles()
         self.reasoner = Reasoner(load_schema())
 
-    def check(self, upload: Upload) -> tuple[ingest.Parsed, Report]:
+    def check(self, upload: Upload) -> tuple[ingest.Parsed, Report, bytes]:
         """Parse and validate only (the validator's entrance)."""
-        parsed = ingest.parse(upload.data, upload.media_type, upload.filename,
+        data = upload.body()
+        parsed = ingest.parse(data, upload.media_type, upload.filename,
                               format=ingest.FORMAT_NAMES.get((upload.format_name or "").lower()),
                               base_iri=upload.base_iri, max_bytes=upload.max_bytes,
                               max_triples=upload.max_triples,
@@ -93,21 +112,26 @@ class Pipeline:
             current = [q.triple for q in ox.parse(upload.merge_ntriples, format=ox.RdfFormat.N_TRIPLES)]
             seen = set(current)
             parsed.triples = current + [t for t in parsed.triples if t not in seen]
+            if upload.max_triples is not None and len(parsed.triples) > upload.max_triples:
+                raise ingest.IngestError(
+                    413, f"after this addition the twin would hold {len(parsed.triples):,} triples; a twin may "
+                         f"hold at most {upload.max_triples:,} (the node's ECGRAPH_MAX_TRIPLES). Nothing was "
+                         "stored: replace the twin with PUT instead of adding to it, or split it.")
         report = validate(parsed.triples, upload.profile, engine=upload.engine, profiles=self.profiles,
-                          input_hash=content_hash(upload.data))
-        return parsed, report
+                          input_hash=content_hash(data))
+        return parsed, report, data
 
     def validate(self, upload: Upload) -> Report:
         """The vendor validator: parse and validate, and describe the reported nodes as the
         document wrote them."""
-        parsed, report = self.check(upload)
+        parsed, report, _ = self.check(upload)
         describe_focus_nodes(report, parsed, upload.max_results)
         return report
 
     def prepare(self, upload: Upload) -> Prepared:
         timings = {}
         started = time.perf_counter()
-        parsed, report = self.check(upload)
+        parsed, report, data = self.check(upload)
         timings["parse_validate"] = time.perf_counter() - started
         report_dict = report.to_dict()
         if upload.refuse_violations and not report.conforms:
@@ -117,7 +141,8 @@ class Pipeline:
         timings["infer"] = time.perf_counter() - started
         data_ntriples = ntriples(parsed.triples)
         # A merge publishes more than was uploaded: hash what the twin now holds.
-        digest = content_hash(data_ntriples.encode("utf-8") if upload.merge_ntriples else upload.data)
+        digest = content_hash(data_ntriples.encode("utf-8") if upload.merge_ntriples else data)
+        namespaces = upload.namespaces if upload.namespaces is not None else authority.derive(parsed.triples)
         return Prepared(
             data_ntriples=data_ntriples,
             inferred_ntriples=ntriples(inferred),
@@ -125,7 +150,8 @@ class Pipeline:
             inferred=len(inferred),
             content_hash=digest,
             format=parsed.format.media_type,
-            title=twin_title(parsed.triples),
+            namespaces=namespaces,
+            outside=authority.outside(parsed.triples, namespaces),
             report=report_dict,
             conforms=report.conforms,
             warnings=report.warnings,
@@ -133,15 +159,16 @@ class Pipeline:
         )
 
 
-_RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-_TWIN_CLASS = ox.NamedNode(standard.EC + "DigitalTwin")
-_TITLE = ox.NamedNode("http://purl.org/dc/terms/title")
+_TWIN_CLASS = standard.EC + "DigitalTwin"
+_TITLE = "http://purl.org/dc/terms/title"
 
 
 def twin_title(triples: list[ox.Triple]) -> str | None:
-    """The title the twin gives itself (its ec:DigitalTwin's dcterms:title, English first)."""
-    twins = {t.subject for t in triples if t.predicate == _RDF_TYPE and t.object == _TWIN_CLASS}
-    titles = [t.object for t in triples if t.subject in twins and t.predicate == _TITLE
+    """The title a twin gives itself (its ec:DigitalTwin's dcterms:title, English first): what an
+    admin registering a file may take as the twin's title. The catalog shows the registered title
+    only (see :mod:`ecgraph.authority`)."""
+    twins = {t.subject for t in triples if t.predicate == standard.RDF_TYPE and t.object.value == _TWIN_CLASS}
+    titles = [t.object for t in triples if t.subject in twins and t.predicate.value == _TITLE
               and isinstance(t.object, ox.Literal)]
     titles.sort(key=lambda lit: (lit.language not in (None, "en"), lit.language or "", lit.value))
     return titles[0].value if titles else None

@@ -56,7 +56,7 @@ class Twin:
     revoked: bool
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "registered": self.created,
+        return {"id": self.id, "title": self.title, "registered_at": self.created,
                 "token_issued": self.token_issued, "token_revoked": self.revoked}
 
 
@@ -95,6 +95,14 @@ CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS namespaces (
+    prefix TEXT PRIMARY KEY,
+    twin_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS namespaces_twin ON namespaces (twin_id);
+CREATE TABLE IF NOT EXISTS bulk_pending (
+    graph TEXT PRIMARY KEY
+);
 """
 
 
@@ -122,16 +130,21 @@ class Registry:
 
     # --- twins and tokens ---------------------------------------------------------------------
 
-    def register(self, twin_id: str, title: str) -> str:
-        """Register a twin and return its publisher token (the only time it exists in clear)."""
+    def register(self, twin_id: str, title: str, namespaces: list[str] = ()) -> str:
+        """Register a twin and return its publisher token (the only time it exists in clear). A new
+        registration starts with no history: versions and reports a previous holder of the same id
+        left are gone (the caller checks that ``namespaces`` overlap nobody's)."""
         if not valid_twin_id(twin_id):
             raise ValueError("twin ids are slugs: [a-z0-9][a-z0-9-]{0,62}")
         token = new_token()
         with self._tx() as db:
             if db.execute("SELECT 1 FROM twins WHERE id = ?", (twin_id,)).fetchone():
                 raise KeyError(twin_id)
+            self._forget(db, twin_id)
             db.execute("INSERT INTO twins (id, title, created, token_hash, token_issued) VALUES (?, ?, ?, ?, ?)",
                        (twin_id, title, now(), hash_token(token), now()))
+            db.executemany("INSERT INTO namespaces (prefix, twin_id) VALUES (?, ?)",
+                           [(prefix, twin_id) for prefix in namespaces])
         return token
 
     def rotate_token(self, twin_id: str) -> str:
@@ -164,15 +177,50 @@ class Registry:
         rows = self._read("SELECT id, title, created, token_issued, revoked FROM twins ORDER BY id")
         return [Twin(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
-    def set_title(self, twin_id: str, title: str) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE twins SET title = ? WHERE id = ?", (title, twin_id))
-
     def unregister(self, twin_id: str) -> None:
-        """Forget a twin's registration and token; its archived versions are kept."""
+        """Forget a twin: its registration, token, namespaces, versions and reports."""
         with self._tx() as db:
             db.execute("DELETE FROM twins WHERE id = ?", (twin_id,))
-            db.execute("DELETE FROM reports WHERE twin_id = ?", (twin_id,))
+            self._forget(db, twin_id)
+
+    @staticmethod
+    def _forget(db: sqlite3.Connection, twin_id: str) -> None:
+        for table in ("versions", "reports", "namespaces"):
+            db.execute(f"DELETE FROM {table} WHERE twin_id = ?", (twin_id,))
+
+    # --- namespaces (the authority rule, see ecgraph.authority) ---------------------------------
+
+    def namespaces(self, twin_id: str) -> list[str]:
+        return [r[0] for r in self._read("SELECT prefix FROM namespaces WHERE twin_id = ? ORDER BY prefix",
+                                          (twin_id,))]
+
+    def claims(self) -> list[tuple[str, str]]:
+        """Every twin's namespaces as (prefix, twin id), sorted by prefix."""
+        return [(r[0], r[1]) for r in self._read("SELECT prefix, twin_id FROM namespaces ORDER BY prefix")]
+
+    def claim(self, twin_id: str, namespaces: list[str]) -> None:
+        """Fix a twin's namespaces (at its first accepted upload)."""
+        with self._tx() as db:
+            db.executemany("INSERT OR IGNORE INTO namespaces (prefix, twin_id) VALUES (?, ?)",
+                           [(prefix, twin_id) for prefix in namespaces])
+
+    # --- bulk loads in progress -----------------------------------------------------------------
+
+    def mark_bulk(self, graphs: list[str]) -> None:
+        """Remember the graphs a bulk load is about to write, before it writes them: if it is
+        interrupted, the next start removes exactly these (and nothing an admin wrote)."""
+        with self._tx() as db:
+            db.executemany("INSERT OR IGNORE INTO bulk_pending (graph) VALUES (?)", [(g,) for g in graphs])
+
+    def bulk_pending(self) -> list[str]:
+        return [r[0] for r in self._read("SELECT graph FROM bulk_pending ORDER BY graph")]
+
+    def clear_bulk(self, graphs: list[str] | None = None) -> None:
+        with self._tx() as db:
+            if graphs is None:
+                db.execute("DELETE FROM bulk_pending")
+            else:
+                db.executemany("DELETE FROM bulk_pending WHERE graph = ?", [(g,) for g in graphs])
 
     # --- versions -----------------------------------------------------------------------------
 

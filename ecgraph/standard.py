@@ -21,6 +21,10 @@ RDFS_SUBCLASS = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")
 #: The version of the ontology, the vocabularies and the profiles published together.
 STANDARD_VERSION = "1.0.0"
 
+#: Everything the standard and the node name lives under this IRI (ontology, code lists, profiles,
+#: shapes, twin graphs, the node's own resources): no twin may speak for it.
+NODE_NAMESPACE = "https://w3id.org/ecgraph/"
+
 #: Our one namespace: classes, properties and code-list concepts of the standard.
 EC = "https://w3id.org/ecgraph/ns#"
 ONTOLOGY_IRI = "https://w3id.org/ecgraph/ns"

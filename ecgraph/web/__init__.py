@@ -19,7 +19,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from ..node import Node
-from .common import ApiError
+from .common import ApiError, remove_temp_files
 
 log = logging.getLogger("ecgraph.web")
 
@@ -34,6 +34,7 @@ def create_app(node: Node) -> Flask:
     from . import api, catalog, graphstore, openapi, ops, pages, sparql, validator
 
     ops.install(app)
+    app.teardown_request(remove_temp_files)
     for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages):
         app.register_blueprint(module.bp)
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+import re
+
 from .. import results, standard
+from ..authority import ClaimConflict
 from ..fetch import FetchRefused
-from ..node import Conflict, NotFound
+from ..node import Conflict, NotFound, PreconditionFailed, etag
 from ..registry import valid_twin_id
-from .common import ApiError, negotiate, node, require_admin, require_writer
+from .common import ApiError, negotiate, node, precondition, request_body, require_admin, require_writer
 from .graphstore import publish_or_error
 from .sparql import FORMAT_ALIASES, GRAPH_OFFERS
 
@@ -54,11 +57,9 @@ def _links(twin_id: str) -> dict:
 @bp.get("/twins")
 def list_twins():
     n = node()
-    try:
-        limit = min(int(request.args.get("limit", 1000)), 10000)
-        offset = max(int(request.args.get("offset", 0)), 0)
-    except ValueError:
-        raise ApiError(400, "bad request", "limit and offset are whole numbers") from None
+    limit = _whole(request.args.get("limit"), "limit", 1000, minimum=1)
+    offset = _whole(request.args.get("offset"), "offset", 0, minimum=0)
+    limit = min(limit, 10000)
     ids = sorted({t.id for t in n.registry.twins()} | set(n.entries()))
     page = ids[offset:offset + limit]
     twins = []
@@ -70,6 +71,29 @@ def list_twins():
     return jsonify({"total": len(ids), "offset": offset, "limit": limit, "twins": twins})
 
 
+_WHOLE = re.compile(r"[0-9]{1,40}")
+
+
+def _whole(value: str | None, name: str, default: int, minimum: int) -> int:
+    """A whole-number query parameter (ASCII digits only: ``int()`` also takes ``²`` and ``٣``)."""
+    if value is None or value == "":
+        return default
+    if not _WHOLE.fullmatch(value) or int(value) < minimum:
+        raise ApiError(400, "bad request", f"{name} must be a whole number of at least {minimum}, not {value!r}")
+    return int(value)
+
+
+def _text(value, name: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise ApiError(400, "bad request", f"{name} must be a non-empty string of at most {limit} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "bad request", f"{name} holds a character that is not valid Unicode text "
+                                           "(a lone surrogate); send it as UTF-8 text") from None
+    return value
+
+
 @bp.post("/twins")
 def register():
     require_admin()
@@ -77,16 +101,22 @@ def register():
     if not isinstance(body, dict):
         raise ApiError(400, "bad request", 'send JSON like {"id": "my-community", "title": "My community"}')
     twin_id = body.get("id")
-    title = body.get("title") or twin_id
     if not isinstance(twin_id, str) or not valid_twin_id(twin_id):
         raise ApiError(400, "bad request", "id must be a slug: [a-z0-9][a-z0-9-]{0,62}")
-    if not isinstance(title, str) or len(title) > 500:
-        raise ApiError(400, "bad request", "title must be a string of at most 500 characters")
+    title = _text(body.get("title") or twin_id, "title", 500)
+    namespaces = body.get("namespaces", [])
+    if not isinstance(namespaces, list) or len(namespaces) > 100:
+        raise ApiError(400, "bad request", 'namespaces must be a list of IRI prefixes, like '
+                                           '["https://zonnewijk.example/id/"]')
+    namespaces = [_text(ns, "each namespace", 2000) for ns in namespaces]
     try:
-        token = node().register(twin_id, title)
+        token = node().register(twin_id, title, namespaces)
     except Conflict as exc:
         raise ApiError(409, "conflict", str(exc)) from None
+    except ClaimConflict as exc:
+        raise ApiError(409, "namespace conflict", exc.message) from None
     out = jsonify({"id": twin_id, "title": title, "graph": standard.twin_graph(twin_id), "token": token,
+                   "namespaces": node().registry.namespaces(twin_id),
                    "note": "the token is shown once; keep it secret",
                    "links": _links(twin_id)})
     out.status_code = 201
@@ -98,7 +128,10 @@ def register():
 def twin(twin_id: str):
     info = _twin_or_404(twin_id)
     info["links"] = _links(twin_id)
-    return jsonify(info)
+    out = jsonify(info)
+    if info.get("etag"):
+        out.headers["ETag"] = info["etag"]
+    return out
 
 
 @bp.put("/twins/<twin_id>")
@@ -109,12 +142,14 @@ def publish(twin_id: str):
     n = node()
     if n.registry.twin(twin_id) is None:
         raise ApiError(404, "not found", f"twin {twin_id!r} is not registered; the admin registers it first")
-    upload = n.upload_for(twin_id, request.get_data(), media_type=request.content_type,
-                          format_name=request.args.get("format"))
+    data, path = request_body()
+    upload = n.upload_for(twin_id, data, media_type=request.content_type,
+                          format_name=request.args.get("format"), path=path)
     published = publish_or_error(twin_id, upload, admin)
     out = jsonify({"twin": n.twin_info(twin_id), "report": published.report,
                    "timings": {k: round(v, 4) for k, v in published.timings.items()}})
     out.status_code = 201 if published.created else 200
+    out.headers["ETag"] = etag(published.entry)
     return out
 
 
@@ -147,9 +182,14 @@ def pull(twin_id: str):
 
 @bp.delete("/twins/<twin_id>")
 def remove(twin_id: str):
+    """Only the admin, who creates registrations, removes them; a publisher unpublishes its data
+    with DELETE /api/twins/<id>/data."""
     _twin_or_404(twin_id)
-    require_writer(twin_id)
-    node().delete(twin_id)
+    require_admin()
+    try:
+        node().delete(twin_id)
+    except NotFound as exc:
+        raise ApiError(404, "not found", str(exc)) from None
     return Response(status=204)
 
 
@@ -157,7 +197,21 @@ def remove(twin_id: str):
 def data(twin_id: str):
     _twin_or_404(twin_id)
     version = request.args.get("version")
-    return _graph_response(twin_id, int(version) if version and version.isdigit() else None)
+    return _graph_response(twin_id, _whole(version, "version", 0, minimum=1) if version else None)
+
+
+@bp.delete("/twins/<twin_id>/data")
+def unpublish(twin_id: str):
+    """Unpublish: the twin's data leaves the graph; its registration, token and versions stay."""
+    _twin_or_404(twin_id)
+    require_writer(twin_id)
+    try:
+        node().unpublish(twin_id, precondition())
+    except NotFound as exc:
+        raise ApiError(404, "not found", str(exc)) from None
+    except PreconditionFailed as exc:
+        raise ApiError(412, "precondition failed", f"{exc}; nothing was removed", etag=exc.etag) from None
+    return Response(status=204)
 
 
 @bp.get("/twins/<twin_id>/versions")
@@ -185,6 +239,10 @@ def _graph_response(twin_id: str, version: int | None) -> Response:
         raise ApiError(404, "not found", str(exc)) from None
     out = results.graph(triples, fmt, None)
     response = Response(out.body, content_type=out.media_type)
+    if version is None:
+        tag = etag(node().entry(twin_id))
+        if tag:
+            response.headers["ETag"] = tag
     response.vary.add("Accept")
     return response
 

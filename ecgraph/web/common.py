@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Iterable
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 
 from ..ingest import IngestError
-from ..node import Node
+from ..node import Node, Precondition
 
 
 class ApiError(Exception):
@@ -35,6 +37,12 @@ class ApiError(Exception):
 
 def node() -> Node:
     return current_app.extensions["ecgraph.node"]
+
+
+def client_key() -> str:
+    """Who is asking, for sharing workers fairly: the client's address (as the HTTP server, or a
+    proxy it trusts, reports it)."""
+    return request.remote_addr or ""
 
 
 def from_ingest(exc: IngestError) -> ApiError:
@@ -177,4 +185,80 @@ def iri_list(values: Iterable[str], name: str) -> list[str]:
             out.append(ox.NamedNode(value).value)
         except ValueError:
             raise ApiError(400, "bad request", f"{name} {value!r} is not a valid IRI") from None
+    return out
+
+
+# --- request bodies -----------------------------------------------------------------------------
+
+#: bodies up to this size are read into memory; larger ones stream to a file that the worker
+#: preparing the upload reads, so the main process never holds a large upload
+SPOOL_ABOVE = 1024 * 1024
+
+
+def upload_limit_error(size: int | None = None) -> ApiError:
+    limit = node().config.max_upload_bytes
+    said = f" ({size:,} bytes)" if size else ""
+    return ApiError(413, "too large", f"the request body{said} is larger than the {limit:,}-byte limit this node "
+                                      "accepts (its operator sets it with --max-upload-bytes / "
+                                      "ECGRAPH_MAX_UPLOAD_BYTES); nothing was stored")
+
+
+def request_body() -> tuple[bytes, str | None]:
+    """The body as ``(data, None)`` when small, or ``(b"", path)`` of a temporary file removed
+    when the request ends. Refused with a 413 as soon as it is known to be over the limit."""
+    limit = node().config.max_upload_bytes
+    length = request.content_length
+    if length is not None and length > limit:
+        raise upload_limit_error(length)
+    stream = request.stream
+    if length is not None and length <= SPOOL_ABOVE:
+        data = stream.read(length + 1)
+        if len(data) > limit:
+            raise upload_limit_error()
+        return data, None
+    directory = node().tmp_dir
+    fd, path = tempfile.mkstemp(dir=directory, suffix=".upload")
+    g.setdefault("ecgraph_temp_files", []).append(path)
+    size = 0
+    with os.fdopen(fd, "wb") as out:
+        while True:
+            chunk = stream.read(256 * 1024)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise upload_limit_error()
+            out.write(chunk)
+    if size <= SPOOL_ABOVE:  # small after all (a chunked body): keep it in memory
+        with open(path, "rb") as fh:
+            return fh.read(), None
+    return b"", path
+
+
+def remove_temp_files(_exc=None) -> None:
+    for path in g.pop("ecgraph_temp_files", []):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+# --- conditional requests -------------------------------------------------------------------------
+
+def precondition() -> Precondition | None:
+    """``If-Match`` / ``If-None-Match: *`` of a write, as the node checks them under the twin's
+    lock. Weak ETags never match (RFC 9110 compares strongly for If-Match)."""
+    if_match = request.headers.get("If-Match")
+    if_none_match = request.headers.get("If-None-Match")
+    if if_match is None and if_none_match is None:
+        return None
+    out = Precondition()
+    if if_match is not None:
+        tags = {t.strip() for t in if_match.split(",") if t.strip()}
+        out.if_match = {t for t in tags if not t.startswith("W/")}
+    if if_none_match is not None:
+        if if_none_match.strip() != "*":
+            raise ApiError(400, "bad request", "a write accepts only If-None-Match: * (create only if the twin "
+                                               "has no data); use If-Match with the ETag you read to update")
+        out.if_none_match_any = True
     return out

@@ -11,13 +11,15 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from .. import standard
+from ..authority import ClaimConflict, NotAuthoritative
 from ..ingest import IngestError
-from ..node import NotFound
+from ..node import NotFound, PreconditionFailed, etag
 from ..pipeline import NotConformant
 from ..query import QueryRequest
 from ..registry import valid_twin_id
 from ..workers import PoolBusy, TaskTimeout, WorkerDied
-from .common import ApiError, from_ingest, iri_list, negotiate, node, require_writer
+from .common import (ApiError, from_ingest, iri_list, negotiate, node, precondition, request_body,
+                     require_writer)
 from .sparql import FORMAT_ALIASES, GRAPH_OFFERS, run_query
 
 bp = Blueprint("graphstore", __name__)
@@ -75,6 +77,11 @@ def read():
     response.headers["X-ECGraph-Rows"] = str(result.rows)
     if result.truncated:
         response.headers["X-ECGraph-Truncated"] = f"true; limit={limit}"
+    if kind == "graph":
+        twin_id = twin_of(graph)
+        tag = etag(n.entry(twin_id)) if twin_id else None
+        if tag:
+            response.headers["ETag"] = tag
     response.vary.add("Accept")
     return response
 
@@ -101,26 +108,34 @@ def write():
     n = node()
     if n.registry.twin(twin_id) is None:
         raise ApiError(404, "not found", f"twin {twin_id!r} is not registered; register it with POST /api/twins")
-    upload = n.upload_for(twin_id, request.get_data(), media_type=request.content_type)
-    if request.method == "POST" and n.entry(twin_id) is not None:
-        upload.merge_ntriples = "\n".join(f"{t.subject} {t.predicate} {t.object} ."
-                                          for t in n.twin_data(twin_id))
-    published = publish_or_error(twin_id, upload, admin)
+    data, path = request_body()
+    upload = n.upload_for(twin_id, data, media_type=request.content_type, path=path)
+    published = publish_or_error(twin_id, upload, admin, merge=request.method == "POST")
     body = jsonify({"twin": n.twin_info(twin_id), "report": published.report})
     body.status_code = 201 if published.created else 200
+    body.headers["ETag"] = etag(published.entry)
     return body
 
 
-def publish_or_error(twin_id: str, upload, admin: bool):
+def publish_or_error(twin_id: str, upload, admin: bool, merge: bool = False):
     """Publish and turn every pipeline failure into the contract's error answer."""
     n = node()
     try:
-        return n.publish(twin_id, upload, admin=admin)
+        return n.publish(twin_id, upload, admin=admin, merge=merge, precondition=precondition())
     except IngestError as exc:
         raise from_ingest(exc) from None
     except NotConformant as exc:
         raise ApiError(422, "not conformant", "the twin breaks rules of the core profile; nothing was stored",
                        report=exc.report) from None
+    except NotAuthoritative as exc:
+        raise ApiError(422, "not authoritative", exc.message, subjects=exc.subjects) from None
+    except ClaimConflict as exc:
+        raise ApiError(409, "namespace conflict", exc.message + "; nothing was stored") from None
+    except PreconditionFailed as exc:
+        error = ApiError(412, "precondition failed", f"{exc}; nothing was stored", etag=exc.etag)
+        if exc.etag:
+            error.headers["ETag"] = exc.etag
+        raise error from None
     except NotFound as exc:
         raise ApiError(404, "not found", str(exc)) from None
     except TaskTimeout:
@@ -138,7 +153,9 @@ def delete():
     twin_id = _writable_twin(graph, kind)
     require_writer(twin_id)
     try:
-        node().unpublish(twin_id)
+        node().unpublish(twin_id, precondition())
     except NotFound:
         raise ApiError(404, "not found", f"no graph <{graph}> on this node") from None
+    except PreconditionFailed as exc:
+        raise ApiError(412, "precondition failed", f"{exc}; nothing was removed", etag=exc.etag) from None
     return Response(status=204)
