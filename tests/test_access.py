@@ -110,6 +110,7 @@ def _writes(a: Access, twin_id: str) -> list[tuple[str, callable]]:
         ("PUT /api/twins/<id>", lambda h: requests.put(f"{url}/api/twins/{twin_id}", data=body,
                                                         headers={**h, **TURTLE})),
         ("DELETE /api/twins/<id>", lambda h: requests.delete(f"{url}/api/twins/{twin_id}", headers=h)),
+        ("DELETE /api/twins/<id>/data", lambda h: requests.delete(f"{url}/api/twins/{twin_id}/data", headers=h)),
         ("POST /api/twins/<id>/token", lambda h: requests.post(f"{url}/api/twins/{twin_id}/token", headers=h)),
         ("DELETE /api/twins/<id>/token", lambda h: requests.delete(f"{url}/api/twins/{twin_id}/token", headers=h)),
         ("POST /api/twins/<id>/pull", lambda h: requests.post(f"{url}/api/twins/{twin_id}/pull",
@@ -182,10 +183,13 @@ def test_the_twins_own_token_writes_its_twin(access):
     r = requests.put(a.url + "/api/twins/alpha", data=make_twin("alpha"), headers={**a.auth(current), **TURTLE})
     assert r.status_code == 403
     a.tokens["alpha"] = a.rotate("alpha", a.node.admin)
-    # delete a twin with its own token
+    # its own token unpublishes its data, but only the admin, who creates registrations, removes them
     r = requests.post(a.url + "/api/twins", json={"id": "scratch"}, headers=a.node.admin)
     scratch = a.keep(r.json()["token"])
-    assert requests.delete(a.url + "/api/twins/scratch", headers=a.auth(scratch)).status_code == 204
+    r = requests.delete(a.url + "/api/twins/scratch", headers=a.auth(scratch))
+    assert r.status_code == 403 and "admin" in r.json()["detail"]
+    assert requests.get(a.url + "/api/twins/scratch").json()["registered"] is True
+    assert requests.delete(a.url + "/api/twins/scratch", headers=a.node.admin).status_code == 204
     assert requests.get(a.url + "/api/twins/scratch").status_code == 404
 
 

@@ -153,11 +153,33 @@ def test_versions_are_kept_and_retrievable(client, published):
     assert client.get("/api/twins/alpha/versions/99").status_code == 404
 
 
-def test_delete_removes_the_twin_but_keeps_its_versions(client, node, published):
-    assert client.delete("/api/twins/alpha", headers=auth(published)).status_code == 204
+def test_a_publisher_unpublishes_its_data_but_cannot_delete_the_registration(client, node, published):
+    before = fingerprint(node.store)
+    refused = client.delete("/api/twins/alpha", headers=auth(published))
+    assert refused.status_code == 403 and "admin" in refused.get_json()["detail"]
+    assert fingerprint(node.store) == before and node.registry.twin("alpha") is not None
+    assert client.delete("/api/twins/alpha/data", headers=auth(published)).status_code == 204
+    assert not node.store.has_graph("https://w3id.org/ecgraph/twin/alpha")
+    info = client.get("/api/twins/alpha").get_json()
+    assert info["registered"] is True and not info["published"]
+    assert node.registry.version_data("alpha", 1) is not None  # unpublished data stays in the archive
+
+
+def test_the_admin_deletes_a_twin_with_its_history_and_a_new_owner_starts_afresh(client, node, published):
+    assert publish(client, published, tag="B").status_code == 200
+    assert client.delete("/api/twins/alpha", headers=auth(ADMIN)).status_code == 204
     assert client.get("/api/twins/alpha").status_code == 404
     assert not node.store.has_graph("https://w3id.org/ecgraph/twin/alpha")
-    assert node.registry.version_data("alpha", 1) is not None
+    assert node.registry.version_data("alpha", 1) is None
+    # Someone else registers the same id: no version, report or namespace of the previous owner.
+    token = client.post("/api/twins", json={"id": "alpha", "title": "Alpha again"},
+                        headers=auth(ADMIN)).get_json()["token"]
+    assert client.get("/api/twins/alpha/versions").get_json()["versions"] == []
+    assert client.get("/api/twins/alpha/versions/1").status_code == 404
+    assert client.get("/api/twins/alpha/report").status_code == 404
+    assert client.get("/api/twins/alpha").get_json()["namespaces"] == []
+    assert publish(client, token, tag="Z").status_code == 201
+    assert [v["version"] for v in client.get("/api/twins/alpha/versions").get_json()["versions"]] == [1]
 
 
 # --- the SPARQL protocol --------------------------------------------------------------------------
@@ -372,9 +394,11 @@ def test_errors_are_json_with_error_and_detail(client):
     assert r.status_code == 405 and r.get_json()["error"]
 
 
-def test_home_page_lists_twins(client, published):
+def test_home_page_lists_twins_by_the_title_the_admin_registered(client, published):
     r = client.get("/")
-    assert r.status_code == 200 and b"Test twin alpha" in r.data
+    assert r.status_code == 200 and b">Alpha<" in r.data
+    # The twin calls itself "Test twin alpha": a twin cannot rename itself in the catalog.
+    assert b"Test twin alpha" not in r.data
 
 
 def test_catalog_vocabulary_is_declared_by_the_standard(client, published):
