@@ -495,9 +495,10 @@ def test_referring_to_another_twins_resources_and_describing_unclaimed_ones_is_a
 
 
 def test_inferences_about_another_twins_resources_are_not_kept(client, node, network):
-    """Mallory links to the victim's community; what the ontology lets the node infer about that
-    community (its type from the property's range, an inverse link) would speak for the victim."""
-    extra = "<https://mallory.example/id/community> ec:partner <https://victim.example/id/community> ."
+    """Mallory says its community is in the victim's network; what the ontology lets the node infer
+    about that network (its types from the property's range, the inverse ec:includesCommunity)
+    would speak for the victim."""
+    extra = "<https://mallory.example/id/community> ec:network <https://victim.example/id/network> ."
     from ecgraph.pipeline import Pipeline, Upload
 
     upload = Upload(data=_mallory(extra), media_type="text/turtle", base_iri=standard.twin_graph("mallory"))
