@@ -309,3 +309,19 @@ def test_past_a_cap_the_check_refuses_and_names_the_cap():
     with pytest.raises(QueryRefused) as refused:
         PEERS.check(inspect("SELECT * { SERVICE <http://peer.example:8080/sparql/" + "a" * 5000 + "> { } }"))
     assert f"longer than {federate.MAX_TARGET_CHARS} characters" in str(refused.value)
+
+
+@pytest.mark.slow
+def test_the_cost_of_the_check_by_size_and_hostile_shape():
+    """The figure behind the linearity claim (also ``python -m bench.service_check``): CPU time as
+    deployed and with the caps lifted, and steps per character, at 64 KB, 256 KB and 1 MB."""
+    from bench.service_check import linearity, render
+    from checks import record
+
+    table = linearity()
+    print("\n" + render(table))
+    record("service_check_cost", **{f"{name} @ {size // 1024} KB": row for name, sizes in table.items()
+                                    for size, row in sizes.items()})
+    for name, sizes in table.items():
+        per_char = [row["steps_per_char"] for row in sizes.values()]
+        assert max(per_char) <= 1.1 * min(per_char) + 0.01 and max(per_char) <= 4, (name, per_char)
