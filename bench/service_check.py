@@ -63,7 +63,7 @@ def measure(text: str) -> dict:
         PEERS.check(federate.inspect(text))
         answer = "allowed"
     except federate.QueryRefused as exc:
-        answer = "refused: " + str(exc)[:60]
+        answer = "refused: " + str(exc).removeprefix("refused: ")[:60]
     capped = time.process_time() - started
     with uncapped():
         started = time.process_time()

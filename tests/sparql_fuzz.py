@@ -162,7 +162,6 @@ class Generator:
         self.peer_root = f"http://127.0.0.1:{peer_port}/"
         self.peer = self.peer_root + "sparql"
         self.cport = canary_port
-        self.pport = peer_port
         spellings = ["127.0.0.1", "127.1", "[::1]", "localhost", "LocalHost", "127.0.0.1"]
         self.forbidden_roots = [f"http://{h}:{canary_port}/" for h in spellings] + \
             [f"HTTP://{h.upper()}:{canary_port}/" for h in spellings[:2]]
