@@ -7,9 +7,11 @@ POST and direct POST) and in updates, ``LOAD`` (admin ``/update``), JSON-LD remo
 external DTDs and entities, URL pulls (``POST /api/twins/<id>/pull``, ``ecgraph load --from``) and
 validator URLs (``/api/validate?url=``, the ``/validate`` form). Each is written every way a parser
 accepts: lower case, relative IRIs via ``BASE``, prefixed names, ``\\u`` escapes in IRIs, comments,
-and every spelling of the loopback host we know (``localhost``, ``127.1``, ``2130706433``,
-``0x7f000001``, octal, ``[::1]``, ``[::ffff:127.0.0.1]``, ``0.0.0.0``, trailing dots, userinfo, a name
-added to /etc/hosts when the test may write it), and through redirects from an allowed host.
+keywords glued to what follows (``SERVICE:x``, ``trueSERVICESILENT<...>``, ``LOADc:x``), the quote that
+hid a call from the old tokenizer (``FILTER(?o <'>') SERVICE ... #'``), and every spelling of the
+loopback host we know (``localhost``, ``127.1``, ``2130706433``, ``0x7f000001``, octal, ``[::1]``,
+``[::ffff:127.0.0.1]``, ``0.0.0.0``, trailing dots, userinfo, a name added to /etc/hosts when the test
+may write it), and through redirects from an allowed host.
 """
 
 from __future__ import annotations
@@ -103,6 +105,10 @@ def service_queries(url: str) -> list[str]:
         f"ASK {{ {{ ?a ?b ?c }} UNION {{ SERVICE <{url}> {{ ?s ?p ?o }} }} }}",
         f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
         f"BASE <http://example.org/> BASE <{head}/> SELECT * WHERE {{ SERVICE <./{tail}> {{ ?s ?p ?o }} }}",
+        # the shapes the tokenizer before the grammar-based check let through (see test_federate.py)
+        f"SELECT * WHERE {{ FILTER(?o <'>') SERVICE <{url}> {{ ?s ?p ?o }} }} #'",
+        f"PREFIX : <{head}/> SELECT * WHERE {{ SERVICE:{tail} {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ ?s ?p trueSERVICESILENT<{url}>{{ ?s ?p ?o }} }}",
     ]
 
 
@@ -116,6 +122,7 @@ def load_updates(url: str) -> list[str]:
         f"LOAD <{_escaped(url)}>",
         f"INSERT {{ GRAPH <http://example.org/g> {{ ?s ?p ?o }} }} WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
         f"CLEAR SILENT GRAPH <http://example.org/g> ; LOAD <{url}>",
+        f"PREFIX c: <{head}/> CLEAR SILENT GRAPH <http://example.org/g>;LOADc:{tail}",
     ]
 
 
