@@ -36,6 +36,8 @@ from .workers import WorkerPool, shared_counter
 log = logging.getLogger("ecgraph.node")
 
 ADMIN_TOKEN_FILE = "admin-token"
+#: a publishing or validation worker that holds more than this after an upload is replaced
+PIPELINE_RECYCLE_MB = 768
 
 
 class NotFound(Exception):
@@ -124,10 +126,12 @@ class Node:
             # queues behind strangers' validations. Neither needs the network.
             self.pipeline_pool = WorkerPool(pipeline_module._init, (), pipeline_module._handle,
                                             size=config.pipeline_workers, timeout=config.publish_timeout,
-                                            name="ecgraph-pipeline", isolate_network=True).start()
+                                            name="ecgraph-pipeline", isolate_network=True,
+                                            recycle_above_mb=PIPELINE_RECYCLE_MB).start()
             self.validation_pool = WorkerPool(pipeline_module._init, (), pipeline_module._handle,
                                               size=config.validate_workers, timeout=config.publish_timeout,
-                                              name="ecgraph-validate", isolate_network=True).start()
+                                              name="ecgraph-validate", isolate_network=True,
+                                              recycle_above_mb=PIPELINE_RECYCLE_MB).start()
             if self.query_pool.isolation is not None and not sandbox.isolated(self.query_pool.isolation):
                 log.warning("this system offers no way to cut query workers off the network (no network "
                             "namespace, no seccomp): the SERVICE check is the only layer against SSRF")

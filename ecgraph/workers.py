@@ -9,7 +9,8 @@ shapes) and then answers requests one at a time. Limits are enforced where the w
   freed at once) and replaced in the background; the caller gets :class:`TaskTimeout`;
 * **memory**: with a ceiling set, a watchdog reads each busy worker's resident memory every
   50 ms and kills a worker that goes over it (:class:`MemoryCeiling`); a worker left holding more
-  than half the ceiling after a request is replaced, so memory a big request took is given back;
+  than half the ceiling (or ``recycle_above_mb``) after a request is replaced, so memory a big
+  request took is given back;
 * **network**: a pool made with ``isolate_network=True`` cuts its workers off the network before
   they do anything (:mod:`ecgraph.sandbox`);
 * **fairness**: free workers go to the waiting client that holds the fewest of them, then in
@@ -180,8 +181,8 @@ class _Ticket:
 
 class _FairQueue:
     """Idle workers and the requests waiting for one, handed out fairly between clients: the
-    client holding the fewest workers first, then the one whose turn it is; each client's own
-    requests in arrival order."""
+    client holding the fewest workers first, then the one served longest ago (a newcomer before
+    anyone already served); each client's own requests in arrival order."""
 
     def __init__(self):
         self._cond = threading.Condition()
@@ -189,6 +190,8 @@ class _FairQueue:
         self._waiting: dict[str, deque[_Ticket]] = {}
         self._turn: deque[str] = deque()
         self._held: dict[str, int] = {}
+        self._served: dict[str, int] = {}
+        self._grants = 0
 
     def put(self, worker: _Worker) -> None:
         with self._cond:
@@ -236,7 +239,12 @@ class _FairQueue:
     def _dispatch(self) -> None:
         granted = False
         while self._idle and self._turn:
-            client = min(self._turn, key=lambda c: self._held.get(c, 0))  # min keeps the turn order on ties
+            client = min(self._turn, key=lambda c: (self._held.get(c, 0), self._served.get(c, -1)))
+            self._grants += 1
+            self._served[client] = self._grants
+            if len(self._served) > 10_000:  # forget long-gone clients
+                for gone in [c for c in self._served if c not in self._waiting][:5000]:
+                    del self._served[gone]
             queue = self._waiting[client]
             ticket = queue.popleft()
             self._turn.remove(client)
@@ -268,7 +276,8 @@ class WorkerPool:
 
     def __init__(self, init: Callable, init_args: tuple, handler: Callable, *, size: int = 2,
                  timeout: float = 10.0, name: str = "ecgraph-worker", startup_timeout: float = 60.0,
-                 isolate_network: bool = False, memory_limit_mb: int | None = None):
+                 isolate_network: bool = False, memory_limit_mb: int | None = None,
+                 recycle_above_mb: int | None = None):
         self.init = init
         self.init_args = init_args
         self.handler = handler
@@ -278,6 +287,9 @@ class WorkerPool:
         self.startup_timeout = startup_timeout
         self.isolate_network = isolate_network
         self.memory_limit_mb = memory_limit_mb
+        #: a worker holding more than this after a request is replaced (memory a big request took
+        #: is given back); half the ceiling by default
+        self.recycle_above_mb = recycle_above_mb or (memory_limit_mb // 2 if memory_limit_mb else None)
         self._queue = _FairQueue()
         self._all: set[_Worker] = set()
         self._busy: set[_Worker] = set()
@@ -393,7 +405,7 @@ class WorkerPool:
             self._queue.release(client)
         with self._lock:
             self._busy.discard(worker)
-        if self.memory_limit_mb and (rss_bytes(worker.process.pid) or 0) > self.memory_limit_mb * 512 * 1024:
+        if self.recycle_above_mb and (rss_bytes(worker.process.pid) or 0) > self.recycle_above_mb * 1024 * 1024:
             self._replace(worker)  # give back what a big request left behind
         else:
             self._queue.put(worker)

@@ -110,15 +110,14 @@ def sparql():
         return service_description()
     n = node()
     try:
-        inspection = inspect(text)
+        inspection = inspect(text, update=False)
         if inspection.form == "UPDATE":
             raise ApiError(400, "bad request", "this is a SPARQL update: /sparql only answers queries; "
                                                "the admin sends updates to /update")
         n.peers.check(inspection)
     except QueryRefused as exc:
-        message = str(exc)
-        status = 403 if ("refused" in message and ("SERVICE" in message or "LOAD" in message)) else 400
-        raise ApiError(status, "query refused" if status == 403 else "query syntax error", message) from None
+        raise ApiError(exc.status, "query refused" if exc.status == 403 else "query syntax error",
+                       str(exc)) from None
     if inspection.form in ("SELECT", "ASK"):
         fmt = negotiate(SELECT_OFFERS, "json", format_param=request.values.get("format"), aliases=FORMAT_ALIASES)
     else:
@@ -219,10 +218,10 @@ def update():
         raise ApiError(400, "bad request", "no update given")
     n = node()
     try:
-        inspection = inspect(text)
+        inspection = inspect(text, update=True)
         n.peers.check(inspection)
     except QueryRefused as exc:
-        raise ApiError(403 if "refused" in str(exc) else 400, "update refused", str(exc)) from None
+        raise ApiError(exc.status, "update refused", str(exc)) from None
     if inspection.form != "UPDATE":
         raise ApiError(400, "bad request", "this is a query; send it to /sparql")
     try:
