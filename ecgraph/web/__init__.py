@@ -19,7 +19,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from ..node import Node
-from .common import ApiError
+from .common import SECURITY_HEADERS, ApiError, node_url
 
 log = logging.getLogger("ecgraph.web")
 
@@ -36,6 +36,16 @@ def create_app(node: Node) -> Flask:
     ops.install(app)
     for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages):
         app.register_blueprint(module.bp)
+
+    @app.after_request
+    def _security_headers(response):
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @app.context_processor
+    def _node_url():
+        return {"node_url": node_url()}
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):

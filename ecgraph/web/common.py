@@ -1,4 +1,5 @@
-"""What every blueprint shares: the node, JSON errors, bearer tokens and content negotiation."""
+"""What every blueprint shares: the node and its URL, JSON errors and the headers every answer
+carries, bearer tokens and content negotiation."""
 
 from __future__ import annotations
 
@@ -8,6 +9,18 @@ from flask import Response, current_app, jsonify, request
 
 from ..ingest import IngestError
 from ..node import Node
+
+
+#: sent with every answer. The pages load nothing from elsewhere and run no inline script (the
+#: query editor is /static/query.js; its examples are a JSON data block, which is not executed).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                                "connect-src 'self'; form-action 'self'; base-uri 'none'; "
+                                "frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class ApiError(Exception):
@@ -35,6 +48,14 @@ class ApiError(Exception):
 
 def node() -> Node:
     return current_app.extensions["ecgraph.node"]
+
+
+def node_url() -> str:
+    """The node's own URL for links in answers: the configured public URL when there is one (a
+    client's Host header must not decide where other clients are sent), else the URL this
+    request came to."""
+    public = node().config.public_url
+    return public.rstrip("/") if public else request.url_root.rstrip("/")
 
 
 def from_ingest(exc: IngestError) -> ApiError:
