@@ -74,11 +74,16 @@ def main():
 @click.option("--allow-host", "allow_hosts", multiple=True, help="A private or loopback host URL pulls may "
                                                                  "reach (repeatable) [env ECGRAPH_ALLOW_HOSTS].")
 @click.option("--public-url", default=None, help="The URL clients reach this node at [env ECGRAPH_PUBLIC_URL].")
+@click.option("--header-timeout", type=float, default=None, help="Seconds a client has to send a request's "
+                                                                 "headers [env ECGRAPH_HEADER_TIMEOUT; default 10].")
+@click.option("--min-body-rate", type=int, default=None, help="Bytes/s a request body must average after that "
+                                                              "grace [env ECGRAPH_MIN_BODY_RATE; default 10000].")
+@click.option("--max-connections", type=int, default=None, help="Open HTTP connections [env "
+                                                                 "ECGRAPH_MAX_CONNECTIONS; default 1000].")
 def serve(**options):
     """Start a node: create the store if needed, load the standard and (into an empty store) the
-    demo network, and serve HTTP with a production WSGI server (waitress)."""
-    from waitress import create_server
-
+    demo network, and serve HTTP with a production WSGI server (waitress, see ecgraph/server.py)."""
+    from .server import create_server
     from .web import create_app
 
     config = _config(**options)
@@ -88,8 +93,7 @@ def serve(**options):
         loaded = node.load_demo()
         click.echo(f"loaded {len(loaded)} demo twins")
     app = create_app(node)
-    server = create_server(app, host=config.host, port=config.port, threads=config.threads,
-                           ident="ecgraph", clear_untrusted_proxy_headers=True)
+    server = create_server(app, config)
     port = server.effective_port
     config.port = port
     url = f"http://{config.host}:{port}"

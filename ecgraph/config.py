@@ -44,6 +44,13 @@ class Config:
     fetch_timeout: float = 20.0
     #: the URL the node is reachable at, for links in the catalog and service description
     public_url: str | None = None
+    #: seconds a client has to send a request's headers (from its first byte), and to send
+    #: anything at all on an open connection
+    header_timeout: float = 10.0
+    #: bytes/s a request body must average after header_timeout seconds of grace
+    min_body_rate: int = 10_000
+    #: open HTTP connections (the open-files limit is raised to fit)
+    max_connections: int = 1000
 
     ENV = {
         "data": "ECGRAPH_DATA",
@@ -64,6 +71,9 @@ class Config:
         "allow_hosts": "ECGRAPH_ALLOW_HOSTS",
         "fetch_timeout": "ECGRAPH_FETCH_TIMEOUT",
         "public_url": "ECGRAPH_PUBLIC_URL",
+        "header_timeout": "ECGRAPH_HEADER_TIMEOUT",
+        "min_body_rate": "ECGRAPH_MIN_BODY_RATE",
+        "max_connections": "ECGRAPH_MAX_CONNECTIONS",
     }
 
     @classmethod
@@ -91,6 +101,9 @@ class Config:
             raise ValueError("limits must be positive")
         if not (0 <= self.port <= 65535):
             raise ValueError("port must be within 0..65535")
+        if self.header_timeout <= 0 or self.min_body_rate < 0 or self.max_connections < 1:
+            raise ValueError("the header timeout and the connection limit must be positive, the minimum "
+                             "body rate not negative")
 
     @property
     def base_url(self) -> str:

@@ -1,9 +1,9 @@
 """Small holes a hostile review found (issue 10, finding 6), each closed for its whole class:
 
 * a URL the parser cannot split (``http://[::1``) is a 400 on every path that fetches, not a 500;
-* every answer (pages, API, errors, static files) carries a Content Security Policy, ``nosniff``,
-  frame protection and a referrer policy, and the pages need nothing the policy forbids (no inline
-  script, style or event handler);
+* every answer (pages, API, errors, static files, the server's own refusals) carries a Content
+  Security Policy, ``nosniff``, frame protection and a referrer policy, and the pages need nothing
+  the policy forbids (no inline script, style or event handler);
 * with ``--public-url``, links in answers use it: a client's ``Host`` header never decides where
   other clients are sent.
 """
@@ -16,6 +16,7 @@ import pytest
 
 from conftest import ADMIN, auth, fingerprint, make_twin
 from ecgraph.web.common import SECURITY_HEADERS
+from servers import NodeProcess
 
 TTL = "text/turtle"
 BROKEN_URLS = ["http://[::1", "http://[::1/twin.ttl", "https://[fe80::1%25eth0/x", "http://exa mple.org:80x/"]
@@ -98,6 +99,32 @@ def test_the_pages_need_nothing_the_policy_forbids(client, published):
         assert not re.search(r"<style\b|\sstyle=", html), name
         assert not re.search(r"\son[a-z]+\s*=", html), name
         assert not re.search(r"""(src|href|action)=["']?(https?:)?//""", html), name
+
+
+def test_the_servers_own_refusals_carry_the_security_headers(tmp_path):
+    """waitress answers some requests itself (a body over the limit, a malformed request line)."""
+    import socket
+
+    node = NodeProcess(tmp_path / "data", "--no-demo", "--max-upload-bytes", "1000").start()
+    try:
+        answers = []
+        for request in (b"POST /api/validate HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n",
+                        b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: nonsense\r\n\r\n"):
+            with socket.create_connection(node.url.split("//")[1].rsplit(":", 1)) as sock:
+                sock.sendall(request)
+                sock.settimeout(10)
+                data = b""
+                while chunk := sock.recv(65536):
+                    data += chunk
+            answers.append(data)
+    finally:
+        node.stop()
+    assert answers[0].startswith(b"HTTP/1.1 413 ") and answers[1].startswith(b"HTTP/1.1 400 "), answers
+    for data in answers:
+        head = data.split(b"\r\n\r\n", 1)[0].decode()
+        for key, value in SECURITY_HEADERS.items():
+            assert f"\r\n{key}: {value}" in head, (key, head)
+        assert "application/json" in head
 
 
 # --- links use the public URL ---------------------------------------------------------------------

@@ -19,14 +19,16 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from ..node import Node
-from .common import SECURITY_HEADERS, ApiError, node_url
+from .common import FORM_FRAMING, SECURITY_HEADERS, ApiError, node_url, too_large_detail
 
 log = logging.getLogger("ecgraph.web")
 
 
 def create_app(node: Node) -> Flask:
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = node.config.max_upload_bytes + 64 * 1024  # room for form framing
+    app.config["MAX_CONTENT_LENGTH"] = node.config.max_upload_bytes + FORM_FRAMING
+    # a pasted document is a form field: the upload limit applies, not Flask's 500 KB default
+    app.config["MAX_FORM_MEMORY_SIZE"] = node.config.max_upload_bytes
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False
     app.extensions["ecgraph.node"] = node
@@ -53,11 +55,10 @@ def create_app(node: Node) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        if exc.code == 413:
-            detail = f"the request body is larger than the {node.config.max_upload_bytes:,}-byte limit"
-        else:
-            detail = exc.description or ""
-        out = jsonify({"error": exc.name.lower(), "detail": detail})
+        error, detail = exc.name.lower(), exc.description or ""
+        if exc.code == 413:  # the body, or a form field of it (a pasted document), is over the limit
+            error, detail = "too large", too_large_detail(node.config.max_upload_bytes)
+        out = jsonify({"error": error, "detail": detail})
         out.status_code = exc.code or 500
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             out.headers["Allow"] = ", ".join(exc.valid_methods)

@@ -11,6 +11,9 @@ from ..ingest import IngestError
 from ..node import Node
 
 
+#: room for multipart framing (boundaries, part headers) above the upload limit in a request body
+FORM_FRAMING = 64 * 1024
+
 #: sent with every answer. The pages load nothing from elsewhere and run no inline script (the
 #: query editor is /static/query.js; its examples are a JSON data block, which is not executed).
 SECURITY_HEADERS = {
@@ -21,6 +24,20 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+
+
+def too_large_detail(limit: int) -> str:
+    """What a client sending too large a body is told, wherever the limit is met."""
+    return (f"the request body is larger than this node accepts: {_size(limit)} ({limit:,} bytes). "
+            "Send a smaller document, or ask the node's operator to raise the limit "
+            "(--max-upload-bytes or ECGRAPH_MAX_UPLOAD_BYTES)")
+
+
+def _size(count: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= factor:
+            return f"{count / factor:.3g} {unit}"
+    return f"{count} bytes"
 
 
 class ApiError(Exception):
