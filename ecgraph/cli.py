@@ -54,8 +54,11 @@ def main():
 @DATA_OPTION
 @click.option("--host", default=None, help="Interface to listen on [env ECGRAPH_HOST; default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port (0 picks a free one) [env ECGRAPH_PORT; default 8080].")
-@click.option("--admin-token", default=None, help="Admin token [env ECGRAPH_ADMIN_TOKEN; default: generated "
+@click.option("--admin-token", default=None, help="Admin token, at least 32 characters (visible in ps: prefer "
+                                                  "--admin-token-file) [env ECGRAPH_ADMIN_TOKEN; default: generated "
                                                   "on first start into DATA/admin-token, mode 0600].")
+@click.option("--admin-token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Read the admin token from this file [env ECGRAPH_ADMIN_TOKEN_FILE].")
 @click.option("--query-timeout", type=float, default=None, help="Seconds before a query is stopped "
                                                                 "[env ECGRAPH_QUERY_TIMEOUT; default 10].")
 @click.option("--max-upload-bytes", type=int, default=None, help="Request body cap [env "
@@ -87,6 +90,10 @@ def serve(**options):
     from .web import create_app
 
     config = _config(**options)
+    if options.get("admin_token") is not None:
+        logging.getLogger("ecgraph").warning(
+            "the admin token was given on the command line, where any user of this machine can read it "
+            "(ps, /proc); give it with --admin-token-file or ECGRAPH_ADMIN_TOKEN_FILE instead")
     node = _open_node(config, workers=True)
     if not config.no_demo and not node.entries() and not node.registry.twins():
         click.echo("loading the demo network…")
@@ -97,7 +104,12 @@ def serve(**options):
     port = server.effective_port
     config.port = port
     url = f"http://{config.host}:{port}"
-    token_where = "given by --admin-token/ECGRAPH_ADMIN_TOKEN" if config.admin_token else str(node.admin_token_file)
+    if config.admin_token_file is not None:
+        token_where = f"read from {config.admin_token_file}"
+    elif config.admin_token:
+        token_where = "given by --admin-token/ECGRAPH_ADMIN_TOKEN"
+    else:
+        token_where = str(node.admin_token_file)
     click.echo(f"ecgraph node listening on {url}")
     click.echo(f"  SPARQL endpoint: {url}/sparql")
     click.echo(f"  admin token: {token_where}")

@@ -21,14 +21,18 @@ from pathlib import Path
 
 import requests
 
-ADMIN_TOKEN = "ecg_admin_test-token-0123456789"
+ADMIN_TOKEN = "ecg_admin_test-token-0123456789abcdef"
 
 
 class NodeProcess:
-    def __init__(self, data: Path, *args: str, env: dict | None = None, admin_token: str = ADMIN_TOKEN):
+    def __init__(self, data: Path, *args: str, env: dict | None = None, admin_token: str = ADMIN_TOKEN,
+                 token_file: Path | None = None):
+        """``token_file``: the node reads its admin token from this file (which holds ``admin_token``)
+        instead of the command line."""
         self.data = Path(data)
         self.args = list(args)
         self.admin_token = admin_token
+        self.token_file = token_file
         self.env = dict(os.environ, **(env or {}))
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         self.process: subprocess.Popen | None = None
@@ -36,8 +40,9 @@ class NodeProcess:
         self.output: list[str] = []
 
     def start(self, timeout: float = 120) -> "NodeProcess":
+        token = ["--admin-token-file", str(self.token_file)] if self.token_file else ["--admin-token", self.admin_token]
         command = [sys.executable, "-m", "ecgraph.cli", "serve", "--data", str(self.data), "--port", "0",
-                   "--admin-token", self.admin_token, *self.args]
+                   *token, *self.args]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, env=self.env)
         deadline = time.time() + timeout

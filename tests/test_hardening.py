@@ -5,18 +5,25 @@
   Security Policy, ``nosniff``, frame protection and a referrer policy, and the pages need nothing
   the policy forbids (no inline script, style or event handler);
 * with ``--public-url``, links in answers use it: a client's ``Host`` header never decides where
-  other clients are sent.
+  other clients are sent;
+* the admin token can come from a file (kept out of ``ps``), a token on the command line is
+  warned about (never logged), and a token shorter than 32 characters is refused.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+import requests
+from click.testing import CliRunner
 
 from conftest import ADMIN, auth, fingerprint, make_twin
+from ecgraph.cli import main
+from ecgraph.config import Config
 from ecgraph.web.common import SECURITY_HEADERS
-from servers import NodeProcess
+from servers import ADMIN_TOKEN, NodeProcess
 
 TTL = "text/turtle"
 BROKEN_URLS = ["http://[::1", "http://[::1/twin.ttl", "https://[fe80::1%25eth0/x", "http://exa mple.org:80x/"]
@@ -154,3 +161,65 @@ def test_links_use_the_public_url_not_the_host_header(client, node, published):
 def test_without_a_public_url_links_follow_the_request(client, published):
     twin = client.get("/api/twins/alpha", headers={"Host": "node.local:8080"}).get_json()
     assert twin["links"]["self"] == "http://node.local:8080/api/twins/alpha"
+
+
+# --- the admin token ------------------------------------------------------------------------------
+
+def test_an_admin_token_shorter_than_32_characters_is_refused(tmp_path):
+    short = "s" * 31
+    with pytest.raises(ValueError, match="31 characters long.*at least 32"):
+        Config.load(environ={}, admin_token=short)
+    with pytest.raises(ValueError, match="at least 32"):
+        Config.load(environ={"ECGRAPH_ADMIN_TOKEN": short})
+    token_file = tmp_path / "token"
+    token_file.write_text(short + "\n")
+    with pytest.raises(ValueError, match="at least 32"):
+        Config.load(environ={}, admin_token_file=token_file)
+    assert Config.load(environ={}, admin_token="s" * 32).admin_token == "s" * 32
+    result = CliRunner().invoke(main, ["serve", "--data", str(tmp_path / "data"), "--admin-token", short])
+    assert result.exit_code == 2 and "at least 32" in result.output
+    assert short not in result.output
+    assert not (tmp_path / "data").exists()
+
+
+def test_the_admin_token_file_and_which_setting_wins(tmp_path):
+    token = "f" * 40
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    assert Config.load(environ={}, admin_token_file=token_file).admin_token == token
+    assert Config.load(environ={"ECGRAPH_ADMIN_TOKEN_FILE": str(token_file)}).admin_token == token
+    # the option wins over the variable, whichever of the two forms each one takes
+    assert Config.load(environ={"ECGRAPH_ADMIN_TOKEN": "e" * 40}, admin_token_file=token_file).admin_token == token
+    assert Config.load(environ={"ECGRAPH_ADMIN_TOKEN_FILE": str(token_file)},
+                       admin_token="o" * 40).admin_token == "o" * 40
+    with pytest.raises(ValueError, match="not both"):
+        Config.load(environ={}, admin_token="o" * 40, admin_token_file=token_file)
+    with pytest.raises(ValueError, match="cannot read the admin token file"):
+        Config.load(environ={}, admin_token_file=tmp_path / "missing")
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(ValueError, match="is empty"):
+        Config.load(environ={}, admin_token_file=tmp_path / "empty")
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def test_a_token_file_keeps_the_admin_token_out_of_ps_and_one_on_the_command_line_is_warned_about(tmp_path):
+    token_file = tmp_path / "admin-token"
+    token_file.write_text(ADMIN_TOKEN + "\n")
+    token_file.chmod(0o600)
+    quiet = NodeProcess(tmp_path / "quiet", "--no-demo", token_file=token_file).start()
+    try:
+        assert ADMIN_TOKEN not in _cmdline(quiet.process.pid)
+        assert requests.post(quiet.url + "/api/twins", json={"id": "beta"}, headers=quiet.admin,
+                             timeout=30).status_code == 201
+    finally:
+        quiet.stop()
+    assert "command line" not in quiet.log()
+    assert f"read from {token_file}" in quiet.log()
+    loud = NodeProcess(tmp_path / "loud", "--no-demo").start()
+    loud.stop()
+    warning = [line for line in loud.log().splitlines() if "WARNING" in line and "command line" in line]
+    assert warning and "--admin-token-file" in warning[0], loud.log()
+    assert ADMIN_TOKEN not in loud.log()
