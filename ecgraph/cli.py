@@ -54,8 +54,11 @@ def main():
 @DATA_OPTION
 @click.option("--host", default=None, help="Interface to listen on [env ECGRAPH_HOST; default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port (0 picks a free one) [env ECGRAPH_PORT; default 8080].")
-@click.option("--admin-token", default=None, help="Admin token [env ECGRAPH_ADMIN_TOKEN; default: generated "
+@click.option("--admin-token", default=None, help="Admin token, at least 32 characters (visible in ps: prefer "
+                                                  "--admin-token-file) [env ECGRAPH_ADMIN_TOKEN; default: generated "
                                                   "on first start into DATA/admin-token, mode 0600].")
+@click.option("--admin-token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Read the admin token from this file [env ECGRAPH_ADMIN_TOKEN_FILE].")
 @click.option("--query-timeout", type=float, default=None, help="Seconds before a query is stopped "
                                                                 "[env ECGRAPH_QUERY_TIMEOUT; default 10].")
 @click.option("--max-upload-bytes", type=int, default=None, help="Request body cap [env "
@@ -81,26 +84,39 @@ def main():
 @click.option("--allow-host", "allow_hosts", multiple=True, help="A private or loopback host URL pulls may "
                                                                  "reach (repeatable) [env ECGRAPH_ALLOW_HOSTS].")
 @click.option("--public-url", default=None, help="The URL clients reach this node at [env ECGRAPH_PUBLIC_URL].")
+@click.option("--header-timeout", type=float, default=None, help="Seconds a client has to send a request's "
+                                                                 "headers [env ECGRAPH_HEADER_TIMEOUT; default 10].")
+@click.option("--min-body-rate", type=int, default=None, help="Bytes/s a request body must average after that "
+                                                              "grace [env ECGRAPH_MIN_BODY_RATE; default 10000].")
+@click.option("--max-connections", type=int, default=None, help="Open HTTP connections [env "
+                                                                 "ECGRAPH_MAX_CONNECTIONS; default 1000].")
 def serve(**options):
     """Start a node: create the store if needed, load the standard and (into an empty store) the
-    demo network, and serve HTTP with a production WSGI server (waitress)."""
-    from waitress import create_server
-
+    demo network, and serve HTTP with a production WSGI server (waitress, see ecgraph/server.py)."""
+    from .server import create_server
     from .web import create_app
 
     config = _config(**options)
+    if options.get("admin_token") is not None:
+        logging.getLogger("ecgraph").warning(
+            "the admin token was given on the command line, where any user of this machine can read it "
+            "(ps, /proc); give it with --admin-token-file or ECGRAPH_ADMIN_TOKEN_FILE instead")
     node = _open_node(config, workers=True)
     if not config.no_demo and not node.entries() and not node.registry.twins():
         click.echo("loading the demo network…")
         loaded = node.load_demo()
         click.echo(f"loaded {len(loaded)} demo twins")
     app = create_app(node)
-    server = create_server(app, host=config.host, port=config.port, threads=config.threads,
-                           ident="ecgraph", clear_untrusted_proxy_headers=True)
+    server = create_server(app, config)
     port = server.effective_port
     config.port = port
     url = f"http://{config.host}:{port}"
-    token_where = "given by --admin-token/ECGRAPH_ADMIN_TOKEN" if config.admin_token else str(node.admin_token_file)
+    if config.admin_token_file is not None:
+        token_where = f"read from {config.admin_token_file}"
+    elif config.admin_token:
+        token_where = "given by --admin-token/ECGRAPH_ADMIN_TOKEN"
+    else:
+        token_where = str(node.admin_token_file)
     click.echo(f"ecgraph node listening on {url}")
     click.echo(f"  SPARQL endpoint: {url}/sparql")
     click.echo(f"  admin token: {token_where}")

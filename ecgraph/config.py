@@ -11,6 +11,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
+#: an admin token can write everything: it must not be guessable
+MIN_ADMIN_TOKEN_LENGTH = 32
+
+
 def _env_bool(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
@@ -50,6 +54,15 @@ class Config:
     fetch_timeout: float = 20.0
     #: the URL the node is reachable at, for links in the catalog and service description
     public_url: str | None = None
+    #: a file holding the admin token (kept out of ``ps``, unlike --admin-token)
+    admin_token_file: Path | None = None
+    #: seconds a client has to send a request's headers (from its first byte), and to send
+    #: anything at all on an open connection
+    header_timeout: float = 10.0
+    #: bytes/s a request body must average after header_timeout seconds of grace
+    min_body_rate: int = 10_000
+    #: open HTTP connections (the open-files limit is raised to fit)
+    max_connections: int = 1000
 
     ENV = {
         "data": "ECGRAPH_DATA",
@@ -73,6 +86,10 @@ class Config:
         "allow_hosts": "ECGRAPH_ALLOW_HOSTS",
         "fetch_timeout": "ECGRAPH_FETCH_TIMEOUT",
         "public_url": "ECGRAPH_PUBLIC_URL",
+        "admin_token_file": "ECGRAPH_ADMIN_TOKEN_FILE",
+        "header_timeout": "ECGRAPH_HEADER_TIMEOUT",
+        "min_body_rate": "ECGRAPH_MIN_BODY_RATE",
+        "max_connections": "ECGRAPH_MAX_CONNECTIONS",
     }
 
     @classmethod
@@ -80,18 +97,43 @@ class Config:
         """Defaults, then environment variables, then the given options (``None`` = not given)."""
         environ = os.environ if environ is None else environ
         config = cls()
+        given: dict[str, int] = {}  # setting -> 1 from the environment, 2 from an option
         for f in fields(cls):
             variable = cls.ENV.get(f.name)
             if variable and environ.get(variable) not in (None, ""):
                 setattr(config, f.name, _coerce(f.name, environ[variable], getattr(config, f.name)))
+                given[f.name] = 1
         for name, value in options.items():
             if value is None or (isinstance(value, (list, tuple)) and not value):
                 continue
             if not hasattr(config, name):
                 raise TypeError(f"unknown setting {name!r}")
             setattr(config, name, _coerce(name, value, getattr(config, name)))
+            given[name] = 2
+        config._read_admin_token_file(given)
         config.validate()
         return config
+
+    def _read_admin_token_file(self, given: dict[str, int]) -> None:
+        """The token file stands for the token: the one given at the higher level wins (an option
+        over a variable); both at the same level is a mistake worth saying."""
+        if self.admin_token_file is None:
+            return
+        if self.admin_token is not None:
+            if given.get("admin_token") == given.get("admin_token_file"):
+                raise ValueError("give the admin token once: --admin-token-file (ECGRAPH_ADMIN_TOKEN_FILE) "
+                                 "or --admin-token (ECGRAPH_ADMIN_TOKEN), not both")
+            if given.get("admin_token", 0) > given.get("admin_token_file", 0):
+                self.admin_token_file = None
+                return
+        try:
+            token = self.admin_token_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read the admin token file {self.admin_token_file}: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from None
+        if not token:
+            raise ValueError(f"the admin token file {self.admin_token_file} is empty")
+        self.admin_token = token
 
     def validate(self) -> None:
         if self.query_timeout <= 0:
@@ -102,6 +144,13 @@ class Config:
             raise ValueError("the query memory ceiling must be at least 64 MB")
         if not (0 <= self.port <= 65535):
             raise ValueError("port must be within 0..65535")
+        if self.admin_token is not None and len(self.admin_token) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ValueError(f"the admin token is {len(self.admin_token)} characters long; a token that can "
+                             f"write everything needs at least {MIN_ADMIN_TOKEN_LENGTH} (make one with: "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        if self.header_timeout <= 0 or self.min_body_rate < 0 or self.max_connections < 1:
+            raise ValueError("the header timeout and the connection limit must be positive, the minimum "
+                             "body rate not negative")
 
     @property
     def base_url(self) -> str:
@@ -116,7 +165,7 @@ def _coerce(name: str, value, current):
         if isinstance(value, str):
             return [v for v in value.split() if v]
         return list(value)
-    if name == "data":
+    if name in ("data", "admin_token_file"):
         return Path(value)
     if name == "no_demo":
         return value if isinstance(value, bool) else _env_bool(str(value))

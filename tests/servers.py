@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -20,14 +21,18 @@ from pathlib import Path
 
 import requests
 
-ADMIN_TOKEN = "ecg_admin_test-token-0123456789"
+ADMIN_TOKEN = "ecg_admin_test-token-0123456789abcdef"
 
 
 class NodeProcess:
-    def __init__(self, data: Path, *args: str, env: dict | None = None, admin_token: str = ADMIN_TOKEN):
+    def __init__(self, data: Path, *args: str, env: dict | None = None, admin_token: str = ADMIN_TOKEN,
+                 token_file: Path | None = None):
+        """``token_file``: the node reads its admin token from this file (which holds ``admin_token``)
+        instead of the command line."""
         self.data = Path(data)
         self.args = list(args)
         self.admin_token = admin_token
+        self.token_file = token_file
         self.env = dict(os.environ, **(env or {}))
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         self.process: subprocess.Popen | None = None
@@ -35,8 +40,9 @@ class NodeProcess:
         self.output: list[str] = []
 
     def start(self, timeout: float = 120) -> "NodeProcess":
+        token = ["--admin-token-file", str(self.token_file)] if self.token_file else ["--admin-token", self.admin_token]
         command = [sys.executable, "-m", "ecgraph.cli", "serve", "--data", str(self.data), "--port", "0",
-                   "--admin-token", self.admin_token, *self.args]
+                   *token, *self.args]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, env=self.env)
         deadline = time.time() + timeout
@@ -203,3 +209,57 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+class Dripper:
+    """A loopback HTTP server that answers slowly, one byte every ``interval`` seconds: ``mode``
+    "headers" drips the status line and headers, "body" sends the headers at once and drips the
+    body, "redirect" drips a redirect to itself (a chain of slow hops). It stops dripping after
+    ``for_seconds`` and closes; ``served`` counts the connections it answered."""
+
+    def __init__(self, mode: str = "body", interval: float = 0.5, for_seconds: float = 120):
+        assert mode in ("headers", "body", "redirect"), mode
+        self.mode = mode
+        self.interval = interval
+        self.for_seconds = for_seconds
+        self.served = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self.served += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        body = b"# dripped\n" * 100
+        if self.mode == "redirect":
+            head = f"HTTP/1.1 302 Found\r\nLocation: {self.url}/next\r\nContent-Length: 0\r\n\r\n".encode()
+            slow, fast = head, b""
+        else:
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: text/turtle\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            slow, fast = (head + body, b"") if self.mode == "headers" else (body, head)
+        end = time.monotonic() + self.for_seconds
+        try:
+            conn.recv(65536)
+            conn.sendall(fast)
+            for i in range(len(slow)):
+                if time.monotonic() > end or self._closed.is_set():
+                    break
+                conn.sendall(slow[i:i + 1])
+                time.sleep(self.interval)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._listener.close()

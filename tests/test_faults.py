@@ -680,7 +680,8 @@ def test_a_crash_between_archiving_and_committing_keeps_the_last_ten_versions(tm
     from ecgraph.config import Config
     from ecgraph.node import Node
 
-    config = Config.load(environ={}, data=tmp_path / "data", admin_token="ecg_admin_x", no_demo=True)
+    token = "ecg_admin_kept-versions-test-0000000"
+    config = Config.load(environ={}, data=tmp_path / "data", admin_token=token, no_demo=True)
     node = Node(config, workers=False)
     node.register("kept")
     for seq in range(1, 13):
@@ -689,7 +690,7 @@ def test_a_crash_between_archiving_and_committing_keeps_the_last_ten_versions(tm
     # a publisher killed right after archiving version 12, before its commit
     script = ("import os, signal, sys\n"
               "from ecgraph.config import Config\nfrom ecgraph.node import Node\nfrom ecgraph import catalog\n"
-              f"node = Node(Config.load(environ={{}}, data={str(tmp_path / 'data')!r}, admin_token='ecg_admin_x',"
+              f"node = Node(Config.load(environ={{}}, data={str(tmp_path / 'data')!r}, admin_token={token!r},"
               " no_demo=True), workers=False)\n"
               "node._archive(catalog.read(node.store, 'kept'))\n"
               "os.kill(os.getpid(), signal.SIGKILL)\n")

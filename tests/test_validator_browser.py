@@ -1,6 +1,7 @@
 """The /validate page in a real browser (headless Chromium driven by Playwright) against a real
 ``ecgraph serve``: every kit case, uploaded as a vendor would, gives its expected outcome; pasted
-text and downloads work; nothing on the page comes from the internet."""
+text and downloads work; nothing on the page comes from the internet, and nothing it needs is
+blocked by the node's Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -51,9 +52,13 @@ def page(browser, server):
 
     page = context.new_page()
     page.on("request", watch)
+    refused = []  # what the node's Content-Security-Policy blocked: the pages must need none of it
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     context.close()
     assert outside == [], f"the page reached outside the node: {outside}"
+    assert refused == [], f"the page needs what its Content-Security-Policy forbids: {refused}"
 
 
 def _validate_file(page, server, path, profile):

@@ -17,7 +17,8 @@ from ..authority import ClaimConflict
 from ..fetch import FetchRefused
 from ..node import Conflict, NotFound, PreconditionFailed, etag
 from ..registry import valid_twin_id
-from .common import ApiError, negotiate, node, precondition, request_body, require_admin, require_writer
+from .common import (ApiError, negotiate, node, node_url, precondition, request_body, require_admin,
+                     require_writer)
 from .graphstore import publish_or_error
 from .sparql import FORMAT_ALIASES, GRAPH_OFFERS
 
@@ -43,7 +44,7 @@ def _registered_or_404(twin_id: str) -> None:
         raise ApiError(404, "not found", f"twin {twin_id!r} is not registered")
 
 def _links(twin_id: str) -> dict:
-    base = request.url_root.rstrip("/")
+    base = node_url()
     return {
         "self": f"{base}/api/twins/{twin_id}",
         "data": f"{base}/api/twins/{twin_id}/data",
@@ -217,7 +218,7 @@ def unpublish(twin_id: str):
 @bp.get("/twins/<twin_id>/versions")
 def versions(twin_id: str):
     _twin_or_404(twin_id)
-    base = request.url_root.rstrip("/")
+    base = node_url()
     items = node().versions(twin_id)
     for item in items:
         item["links"] = {"data": f"{base}/api/twins/{twin_id}/versions/{item['version']}"}

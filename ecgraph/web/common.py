@@ -1,4 +1,5 @@
-"""What every blueprint shares: the node, JSON errors, bearer tokens and content negotiation."""
+"""What every blueprint shares: the node and its URL, JSON errors and the headers every answer
+carries, bearer tokens and content negotiation."""
 
 from __future__ import annotations
 
@@ -10,6 +11,35 @@ from flask import Response, current_app, g, jsonify, request
 
 from ..ingest import IngestError
 from ..node import Node, Precondition
+
+
+#: room for multipart framing (boundaries, part headers) above the upload limit in a request body
+FORM_FRAMING = 64 * 1024
+
+#: sent with every answer. The pages load nothing from elsewhere and run no inline script (the
+#: query editor is /static/query.js; its examples are a JSON data block, which is not executed).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                                "connect-src 'self'; form-action 'self'; base-uri 'none'; "
+                                "frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def too_large_detail(limit: int) -> str:
+    """What a client sending too large a body is told, wherever the limit is met."""
+    return (f"the request body is larger than this node accepts: {_size(limit)} ({limit:,} bytes). "
+            "Send a smaller document, or ask the node's operator to raise the limit "
+            "(--max-upload-bytes or ECGRAPH_MAX_UPLOAD_BYTES)")
+
+
+def _size(count: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= factor:
+            return f"{count / factor:.3g} {unit}"
+    return f"{count} bytes"
 
 
 class ApiError(Exception):
@@ -43,6 +73,14 @@ def client_key() -> str:
     """Who is asking, for sharing workers fairly: the client's address (as the HTTP server, or a
     proxy it trusts, reports it)."""
     return request.remote_addr or ""
+
+
+def node_url() -> str:
+    """The node's own URL for links in answers: the configured public URL when there is one (a
+    client's Host header must not decide where other clients are sent), else the URL this
+    request came to."""
+    public = node().config.public_url
+    return public.rstrip("/") if public else request.url_root.rstrip("/")
 
 
 def from_ingest(exc: IngestError) -> ApiError:
@@ -195,12 +233,8 @@ def iri_list(values: Iterable[str], name: str) -> list[str]:
 SPOOL_ABOVE = 1024 * 1024
 
 
-def upload_limit_error(size: int | None = None) -> ApiError:
-    limit = node().config.max_upload_bytes
-    said = f" ({size:,} bytes)" if size else ""
-    return ApiError(413, "too large", f"the request body{said} is larger than the {limit:,}-byte limit this node "
-                                      "accepts (its operator sets it with --max-upload-bytes / "
-                                      "ECGRAPH_MAX_UPLOAD_BYTES); nothing was stored")
+def upload_limit_error() -> ApiError:
+    return ApiError(413, "too large", too_large_detail(node().config.max_upload_bytes) + "; nothing was stored")
 
 
 def request_body() -> tuple[bytes, str | None]:
@@ -209,7 +243,7 @@ def request_body() -> tuple[bytes, str | None]:
     limit = node().config.max_upload_bytes
     length = request.content_length
     if length is not None and length > limit:
-        raise upload_limit_error(length)
+        raise upload_limit_error()
     stream = request.stream
     if length is not None and length <= SPOOL_ABOVE:
         data = stream.read(length + 1)

@@ -7,9 +7,10 @@ validator and publishers for the REST API.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from .. import standard
+from .common import node_url
 
 bp = Blueprint("openapi", __name__)
 
@@ -229,6 +230,6 @@ def document(base_url: str) -> dict:
 
 @bp.get("/api/openapi.json")
 def openapi():
-    response = jsonify(document(request.url_root.rstrip("/")))
+    response = jsonify(document(node_url()))
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

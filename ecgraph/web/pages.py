@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from ..examples import example_queries
-from .common import node
+from .common import node, node_url
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -22,5 +22,5 @@ def home():
         entry = entries.get(twin.id)
         twins.append({"id": twin.id, "title": entry.title if entry else twin.title, "entry": entry})
     return render_template("home.html", stats=n.stats(), twins=twins, examples=example_queries(),
-                           query=request.args.get("query", ""), base=request.url_root.rstrip("/"),
+                           query=request.args.get("query", ""), base=node_url(),
                            peers=n.peers.describe())

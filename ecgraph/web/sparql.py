@@ -14,7 +14,7 @@ from .. import results, standard
 from ..federate import QueryRefused, inspect
 from ..query import QueryFailed, QueryRequest, ServiceFailed
 from ..workers import MemoryCeiling, PoolBusy, TaskTimeout, WorkerDied
-from .common import ApiError, client_key, iri_list, multi, negotiate, node, require_admin
+from .common import ApiError, client_key, iri_list, multi, negotiate, node, node_url, require_admin
 
 bp = Blueprint("sparql", __name__)
 
@@ -240,7 +240,7 @@ def service_description() -> Response:
     offers = dict(GRAPH_OFFERS)
     offers.update({"application/json": "jsonld"})
     fmt = negotiate(offers, "turtle", format_param=request.args.get("format"), aliases=FORMAT_ALIASES)
-    base = request.url_root.rstrip("/")
+    base = node_url()
     graphs = [standard.ONTOLOGY_GRAPH, standard.ONTOLOGY_GRAPH + standard.INFERRED_SUFFIX,
               standard.VOCABULARY_GRAPH, standard.CATALOG_GRAPH]
     for entry in n.entries().values():

@@ -24,7 +24,7 @@ from ..pipeline import Upload
 from ..validate import (PROFILE_CHOICES, Report, default_profiles, render_path, shape_anchor, shape_docs_url,
                         shape_label, shape_message)
 from ..workers import PoolBusy, TaskTimeout, WorkerDied
-from .common import ApiError, client_key, from_ingest, negotiate, node
+from .common import ApiError, client_key, from_ingest, negotiate, node, node_url
 
 bp = Blueprint("validator", __name__, template_folder="templates")
 
@@ -150,7 +150,7 @@ def run_validation() -> tuple[str, Report, int | None]:
         raise ApiError(503, "busy", f"{exc}; try again shortly", retry_after=5) from None
     except WorkerDied as exc:
         raise ApiError(500, "validation failed", str(exc)) from None
-    base = request.url_root
+    base = node_url() + "/"
     for r in report.results:
         r.docs = shape_docs_url(r.shape, base)
     return source, report, max_results
