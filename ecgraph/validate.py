@@ -19,6 +19,7 @@ expected.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -229,17 +230,16 @@ def validate(triples: list[ox.Triple], profile: str = "core", *, engine: str = "
     profiles = profiles or default_profiles()
     graph_triples = list(triples) + profiles.subclass_axioms()
     started = time.perf_counter()
-    if engine == "fast":
-        findings = shacl.validate(profiles.compiled(profile), graph_triples)
-        version = ""
-    else:
-        findings = _pyshacl_findings(graph_triples, profiles.rdflib_shapes(profile))
+    found = findings(engine, graph_triples, profiles.compiled(profile),
+                     profiles.rdflib_shapes(profile) if engine == "pyshacl" else None)
+    version = ""
+    if engine == "pyshacl":
         import pyshacl
 
         version = f", pyshacl {pyshacl.__version__}"
     elapsed = time.perf_counter() - started
     shapes = profiles.compiled(profile)
-    results = sorted((_result(f, shapes) for f in findings), key=Result.sort_key)
+    results = sorted((_result(f, shapes) for f in found), key=Result.sort_key)
     return Report(
         conforms=not any(r.severity == "Violation" for r in results),
         profile=profile,
@@ -254,37 +254,164 @@ def validate(triples: list[ox.Triple], profile: str = "core", *, engine: str = "
     )
 
 
-def _pyshacl_findings(triples: list[ox.Triple], shapes) -> list[shacl.Finding]:
+def findings(engine: str, data: list[ox.Triple], shapes: list[ox.Triple] | shacl.ShapesGraph,
+             rdflib_shapes=None) -> list[shacl.Finding]:
+    """SHACL Core validation of any data graph against any shapes graph, with either engine, as
+    SHACL defines it (what the W3C SHACL Core test suite checks). Each finding's path is the
+    path as the shapes graph writes it."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    compiled = shapes if isinstance(shapes, shacl.ShapesGraph) else shacl.ShapesGraph(shapes)
+    if engine == "fast":
+        return shacl.validate(compiled, data)
+    if rdflib_shapes is None:
+        from .terms import to_rdflib_graph
+
+        rdflib_shapes = to_rdflib_graph(shapes if not isinstance(shapes, shacl.ShapesGraph) else
+                                        [ox.Triple(s, p, o) for s, props in shapes.out.items()
+                                         for p, objs in props.items() for o in objs])
+    return _pyshacl_findings(data, rdflib_shapes, compiled)
+
+
+def _rdflib_data(triples: list[ox.Triple]):
+    """The data graph for pyshacl, every literal in it ordered and typed as SHACL says.
+
+    SHACL follows XSD and SPARQL: a literal whose lexical form is not valid for its datatype
+    ("2024-02-30"^^xsd:date, "NaN"^^xsd:decimal, "300"^^xsd:byte, a dateTime typed xsd:date) is
+    ill-typed: it fails sh:datatype and cannot be compared; values of types SPARQL cannot compare
+    (a date and a dateTime, a date and a number) cannot be compared either; and every comparison
+    that cannot be made gives a result (sh:minInclusive, sh:lessThan, ...). rdflib reads some
+    ill-typed literals leniently (a dateTime typed as a date becomes a date: pyshacl passes it),
+    orders what SPARQL cannot compare by datatype IRI, and raises on NaN. Handing pyshacl literals
+    that compare with :func:`ecgraph.shacl.compare` and know whether they are well-typed
+    (:func:`ecgraph.shacl.well_typed`) makes both engines judge literals by the same rule."""
+    import rdflib
+
+    from .terms import to_rdflib
+
+    graph = rdflib.Graph()
+    cache: dict = {}
+
+    def conv(term):
+        found = cache.get(term)
+        if found is None:
+            found = cache[term] = _literal(term) if isinstance(term, ox.Literal) else to_rdflib(term)
+        return found
+
+    for t in triples:
+        graph.add((conv(t.subject), conv(t.predicate), conv(t.object)))
+    return graph
+
+
+@lru_cache(maxsize=1)
+def _literal_class():
+    import rdflib
+
+    from .terms import from_rdflib
+
+    class Literal(rdflib.Literal):
+        """An rdflib literal that compares as SHACL says (see :func:`_rdflib_data`); equal as an
+        RDF term to the plain rdflib literal (sh:in, sh:hasValue, sh:equals are unchanged)."""
+
+        __slots__ = ()
+
+        def _compare(self, other):
+            if not isinstance(other, rdflib.Literal):
+                return None
+            return shacl.compare(from_rdflib(self), from_rdflib(other))
+
+        def eq(self, other):
+            found = self._compare(other)
+            if found is None:
+                raise TypeError(f"{self!s} and {other!s} cannot be compared")
+            return found == 0
+
+        def __lt__(self, other):
+            found = self._compare(other)
+            return found is not None and found < 0
+
+        def __le__(self, other):
+            found = self._compare(other)
+            return found is not None and found <= 0
+
+        def __gt__(self, other):
+            found = self._compare(other)
+            return found is not None and found > 0
+
+        def __ge__(self, other):
+            found = self._compare(other)
+            return found is not None and found >= 0
+
+        __hash__ = rdflib.Literal.__hash__
+        __eq__ = rdflib.Literal.__eq__
+
+    return Literal
+
+
+def _literal(term: ox.Literal):
+    import rdflib
+
+    cls = _literal_class()
+    if term.language:
+        return cls(term.value, lang=term.language)
+    if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
+        return cls(term.value)
+    if shacl.well_typed(term):
+        return cls(term.value, datatype=rdflib.URIRef(term.datatype.value), normalize=False)
+    literal = cls(term.value)  # built without its datatype: rdflib would read it leniently or log
+    literal._datatype = rdflib.URIRef(term.datatype.value)
+    literal._value = None
+    literal._ill_typed = True
+    return literal
+
+
+class _QuietIllTyped(logging.Filter):
+    """rdflib logs a traceback for every ill-typed literal it meets; ecgraph reports them itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to convert Literal lexical form")
+
+
+logging.getLogger("rdflib.term").addFilter(_QuietIllTyped())
+
+
+def _pyshacl_findings(triples: list[ox.Triple], shapes, compiled: shacl.ShapesGraph) -> list[shacl.Finding]:
     """Run pyshacl (the reference) and read its report graph back as findings."""
     import pyshacl
     import rdflib
     from rdflib.namespace import RDF, SH
 
-    from .terms import from_rdflib, to_rdflib_graph
+    from .terms import from_rdflib
 
-    data = to_rdflib_graph(triples)
+    data = _rdflib_data(triples)
     try:
         _, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=False, inplace=True,
                                         abort_on_first=False, allow_infos=True, allow_warnings=True,
                                         meta_shacl=False, js=False)
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        # pyshacl fails on some ill-typed values (sh:lessThanOrEquals over a date rdflib cannot
-        # read); that is a fact about this document, not a fault of the node
+    except (TypeError, ValueError, ArithmeticError, RuntimeError) as exc:
+        # pyshacl raises where SHACL wants a result on some inputs (a blank node compared with
+        # sh:lessThan): a fact about this document and this engine, not a fault of the node
         from .ingest import IngestError
 
         raise IngestError(422, f"the pyshacl reference engine cannot evaluate this document "
                                f"({type(exc).__name__}: {exc}); the default engine (fast) can") from None
     out = []
-    for node in report.subjects(RDF.type, SH.ValidationResult):
+    top = report.value(predicate=RDF.type, object=SH.ValidationReport)
+    for node in report.objects(top, SH.result):  # not the nested sh:detail results of sh:node
         path = report.value(node, SH.resultPath)
         value = report.value(node, SH.value)
         component = report.value(node, SH.sourceConstraintComponent)
         shape = from_rdflib(report.value(node, SH.sourceShape))
+        if isinstance(path, rdflib.URIRef):
+            path = from_rdflib(path)
+        elif path is not None:  # a complex path is copied into the report: it is the shape's own
+            path = compiled.value(shape, shacl.SH_PATH)
+        value = from_rdflib(value) if value is not None else None
+        focus = from_rdflib(report.value(node, SH.focusNode))
         out.append(shacl.Finding(
-            focus=from_rdflib(report.value(node, SH.focusNode)),
-            # a complex path is copied into the report; the shape's own path is the same path
-            path=from_rdflib(path) if isinstance(path, rdflib.URIRef) else ("shape" if path is not None else None),
-            value=from_rdflib(value) if value is not None else None,
+            focus=focus,
+            path=path,
+            value=value,
             shape=shape,
             component=str(component).rsplit("#", 1)[-1],
             severity=from_rdflib(report.value(node, SH.resultSeverity)),
@@ -296,8 +423,6 @@ def _pyshacl_findings(triples: list[ox.Triple], shapes) -> list[shacl.Finding]:
 
 def _result(f: shacl.Finding, shapes: shacl.ShapesGraph) -> Result:
     path = f.path
-    if path == "shape":
-        path = shapes.value(f.shape, shacl.SH_PATH)
     shape = f.shape
     return Result(
         severity=f.severity.value.rsplit("#", 1)[-1],
