@@ -179,12 +179,30 @@ def parse(data: bytes, media_type: str | None = None, filename: str | None = Non
     if max_bytes is not None and len(data) > max_bytes:
         raise IngestError(413, f"the document is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
     fmt = format or choose_format(media_type, filename)
-    written: list[str] = []
-    root_context = None
     if fmt == ox.RdfFormat.JSON_LD:
-        data, root_context, written = _prepare_json_ld(data)
-    elif fmt == ox.RdfFormat.RDF_XML:
-        _refuse_dtd_entities(data)
+        original = data
+        prepared = _prepare_json_ld(data, standard.STANDARD_VERSION)
+        triples = _parse_triples(prepared.data, fmt, base_iri, max_triples, allow_named_graphs)
+        claimed = standard.judging_version(triples)
+        if prepared.unversioned and claimed != standard.STANDARD_VERSION:
+            # the unversioned context of a twin that claims an older release is that release's
+            prepared = _prepare_json_ld(original, claimed)
+            triples = _parse_triples(prepared.data, fmt, base_iri, max_triples, allow_named_graphs)
+        data = original
+    else:
+        if fmt == ox.RdfFormat.RDF_XML:
+            _refuse_dtd_entities(data)
+        triples = _parse_triples(data, fmt, base_iri, max_triples, allow_named_graphs)
+    triples = label_blank_nodes(triples, hashlib.sha256(data + (base_iri or "").encode()).hexdigest()[:10])
+    written_ids: dict[str, str] = {}
+    if fmt == ox.RdfFormat.JSON_LD:
+        triples = [_normalise_json_number(t) for t in triples]
+        written_ids = _expand_written_ids(prepared.root_context, prepared.written, base_iri)
+    return Parsed(triples=triples, format=fmt, size=len(data), written_ids=written_ids)
+
+
+def _parse_triples(data: bytes, fmt: ox.RdfFormat, base_iri: str | None, max_triples: int | None,
+                   allow_named_graphs: Iterable[str]) -> list[ox.Triple]:
     allowed_graphs = set(allow_named_graphs)
     triples: list[ox.Triple] = []
     try:
@@ -208,12 +226,7 @@ def parse(data: bytes, media_type: str | None = None, filename: str | None = Non
                                f"parser accepts ({exc})") from None
     except (ValueError, OSError) as exc:  # pyoxigraph reports some encoding faults this way
         raise IngestError(400, f"cannot read the document: {exc}") from None
-    triples = label_blank_nodes(triples, hashlib.sha256(data + (base_iri or "").encode()).hexdigest()[:10])
-    written_ids: dict[str, str] = {}
-    if fmt == ox.RdfFormat.JSON_LD:
-        triples = [_normalise_json_number(t) for t in triples]
-        written_ids = _expand_written_ids(root_context, written, base_iri)
-    return Parsed(triples=triples, format=fmt, size=len(data), written_ids=written_ids)
+    return triples
 
 
 def _syntax_error(exc: SyntaxError, fmt: ox.RdfFormat) -> IngestError:
@@ -304,21 +317,31 @@ def _refuse_dtd_entities(data: bytes) -> None:
 
 # --- JSON-LD --------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def local_context() -> dict | list:
-    """The `@context` value of the standard's published context file."""
-    with open(standard.context_file(), "rb") as fh:
+@lru_cache(maxsize=None)
+def local_context(version: str = standard.STANDARD_VERSION) -> dict | list:
+    """The `@context` value of a release's published context file."""
+    with open(standard.context_file(version), "rb") as fh:
         document = json.load(fh)
     return document["@context"]
 
 
 def known_context_urls() -> tuple[str, ...]:
-    return (standard.CONTEXT_URL, standard.CONTEXT_VERSION_URL)
+    return (standard.CONTEXT_URL,) + tuple(standard.context_version_url(v) for v in standard.VERSIONS)
 
 
-def _prepare_json_ld(data: bytes) -> tuple[bytes, object, list[str]]:
-    """Decode the JSON, swap the standard's context URL for the local context, refuse every other
-    reference to an outside document, and remember the ``@id`` values as written."""
+@dataclass
+class _PreparedJson:
+    data: bytes
+    root_context: object
+    written: list[str]
+    #: whether the document named the unversioned context URL (read as the claimed release's)
+    unversioned: bool
+
+
+def _prepare_json_ld(data: bytes, version: str) -> _PreparedJson:
+    """Decode the JSON, swap the standard's context URLs for the local contexts (the unversioned
+    one for ``version``'s), refuse every other reference to an outside document, and remember the
+    ``@id`` values as written."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -333,7 +356,8 @@ def _prepare_json_ld(data: bytes) -> tuple[bytes, object, list[str]]:
         raise IngestError(400, f"JSON syntax error: {exc.msg}", line=exc.lineno, column=exc.colno) from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise IngestError(400, f"JSON value this node does not read: {exc}") from None
-    changed = _rewrite_contexts(document)
+    resolver = _ContextResolver(version)
+    changed = _rewrite_contexts(document, resolver)
     if changed:
         try:
             data = json.dumps(document, ensure_ascii=False).encode("utf-8")
@@ -341,7 +365,8 @@ def _prepare_json_ld(data: bytes) -> tuple[bytes, object, list[str]]:
             raise IngestError(400, "JSON-LD holds an unpaired surrogate escape (\\uD800-\\uDFFF alone), "
                                    "which is not a Unicode character") from None
     root_context = document.get("@context") if isinstance(document, dict) else None
-    return data, root_context, _written_ids(document, _id_aliases(root_context))
+    return _PreparedJson(data, root_context, _written_ids(document, _id_aliases(root_context)),
+                         resolver.unversioned)
 
 
 def _id_aliases(context) -> set[str]:
@@ -392,7 +417,24 @@ def _expand_written_ids(context, written: list[str], base_iri: str | None) -> di
     return out
 
 
-def _rewrite_contexts(document) -> bool:
+class _ContextResolver:
+    def __init__(self, version: str):
+        self.version = version
+        self.unversioned = False
+
+    def reference(self, url: str):
+        if url == standard.CONTEXT_URL:
+            self.unversioned = True
+            return local_context(self.version)
+        for version in standard.VERSIONS:
+            if url == standard.context_version_url(version):
+                return local_context(version)
+        raise IngestError(400, f"JSON-LD @context {url!r} is refused: this node never fetches or reads "
+                               f"remote or local documents; use {standard.CONTEXT_URL} (resolved locally) "
+                               "or put the context inline")
+
+
+def _rewrite_contexts(document, resolver: _ContextResolver) -> bool:
     """Walk the document without recursion (depth is attacker-controlled) and resolve contexts,
     scoped contexts inside contexts included."""
     changed = False
@@ -403,7 +445,7 @@ def _rewrite_contexts(document) -> bool:
             raise IngestError(400, f"JSON nesting is deeper than this node accepts ({MAX_JSON_DEPTH} levels)")
         if isinstance(node, dict):
             if "@context" in node:
-                resolved = _resolve_context(node["@context"])
+                resolved = _resolve_context(node["@context"], resolver)
                 if resolved is not node["@context"]:
                     node["@context"] = resolved
                     changed = True
@@ -413,29 +455,21 @@ def _rewrite_contexts(document) -> bool:
     return changed
 
 
-def _resolve_context(value):
+def _resolve_context(value, resolver: _ContextResolver):
     if isinstance(value, str):
-        return _resolve_context_reference(value)
+        return resolver.reference(value)
     if isinstance(value, list):
-        out = [_resolve_context(item) if isinstance(item, (str, dict)) else item for item in value]
+        out = [_resolve_context(item, resolver) if isinstance(item, (str, dict)) else item for item in value]
         return value if all(a is b for a, b in zip(out, value)) else out
     if isinstance(value, dict) and "@import" in value:
         imported = value["@import"]
         if not isinstance(imported, str) or imported not in known_context_urls():
             raise IngestError(400, f"JSON-LD @import of {imported!r} is refused: this node fetches "
                                    f"nothing; only {standard.CONTEXT_URL} is resolved (locally)")
-        merged = dict(_as_single_context(local_context()))
+        merged = dict(_as_single_context(resolver.reference(imported)))
         merged.update({k: v for k, v in value.items() if k != "@import"})
         return merged
     return value
-
-
-def _resolve_context_reference(url: str):
-    if url in known_context_urls():
-        return local_context()
-    raise IngestError(400, f"JSON-LD @context {url!r} is refused: this node never fetches or reads "
-                           f"remote or local documents; use {standard.CONTEXT_URL} (resolved locally) "
-                           "or put the context inline")
 
 
 def _as_single_context(context) -> dict:

@@ -31,6 +31,7 @@ class Case:
     comment: str
     path: Path
     profile: str                      # "core" or "recommended"
+    version: str                      # the release of the profile
     conforms: bool                    # SHACL's sh:conforms: no result at all
     expected: frozenset               # {(source shape IRI, "Violation" | "Warning")}
 
@@ -44,9 +45,10 @@ class Case:
         return self.outcome(results) == self.expected and (not results) == self.conforms
 
 
-@lru_cache(maxsize=1)
-def cases() -> tuple[Case, ...]:
-    manifest = standard.kit_manifest()
+@lru_cache(maxsize=None)
+def cases(version: str = standard.STANDARD_VERSION) -> tuple[Case, ...]:
+    """The cases of a release's kit (the current one by default)."""
+    manifest = standard.kit_manifest(version)
     graph: dict = {}
     for q in ox.parse(path=str(manifest), format=ox.RdfFormat.TURTLE, base_iri=manifest.as_uri()):
         graph.setdefault(q.subject, {}).setdefault(q.predicate.value, []).append(q.object)
@@ -62,7 +64,7 @@ def cases() -> tuple[Case, ...]:
     while head is not None and head != ox.NamedNode(RDF + "nil"):
         entries.append(one(head, RDF + "first"))
         head = one(head, RDF + "rest")
-    versions = {standard.profile_version_iri(p): p for p in standard.PROFILES}
+    versions = {standard.profile_version_iri(p, v): (p, v) for p in standard.PROFILES for v in standard.VERSIONS}
     out = []
     for entry in entries:
         action = one(entry, MF + "action")
@@ -77,7 +79,8 @@ def cases() -> tuple[Case, ...]:
             name=one(entry, MF + "name").value,
             comment=comment.value if comment is not None else "",
             path=Path(unquote(urlparse(one(action, SHT + "dataGraph").value).path)),
-            profile=versions[one(action, SHT + "shapesGraph").value],
+            profile=versions[one(action, SHT + "shapesGraph").value][0],
+            version=versions[one(action, SHT + "shapesGraph").value][1],
             conforms=one(result, SH + "conforms").value == "true",
             expected=frozenset(expected),
         ))

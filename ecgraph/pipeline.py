@@ -46,6 +46,8 @@ class Upload:
     infer: bool = True
     #: "fast" (ecgraph's engine) or "pyshacl" (the reference); both give the same results
     engine: str = "fast"
+    #: the release to validate against; None: the one the twin claims
+    profile_version: str | None = None
     #: results that get their focus node described (the validator's --max-results)
     max_results: int | None = 200
     #: the twin's current data (N-Triples) to merge the upload into (Graph Store POST)
@@ -65,6 +67,8 @@ class Prepared:
     warnings: int
     title: str | None = None
     timings: dict = field(default_factory=dict)
+    #: the release whose profiles judged the twin
+    version: str = standard.STANDARD_VERSION
 
 
 def content_hash(data: bytes) -> str:
@@ -94,7 +98,7 @@ class Pipeline:
             seen = set(current)
             parsed.triples = current + [t for t in parsed.triples if t not in seen]
         report = validate(parsed.triples, upload.profile, engine=upload.engine, profiles=self.profiles,
-                          input_hash=content_hash(upload.data))
+                          input_hash=content_hash(upload.data), version=upload.profile_version)
         return parsed, report
 
     def validate(self, upload: Upload) -> Report:
@@ -130,6 +134,7 @@ class Pipeline:
             conforms=report.conforms,
             warnings=report.warnings,
             timings=timings,
+            version=report.version,
         )
 
 

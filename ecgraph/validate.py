@@ -86,6 +86,9 @@ class Report:
     elapsed: float
     results: list[Result] = field(default_factory=list)
     engine: str = "fast"
+    #: the release whose profiles judged, and the releases the twin claims
+    version: str = standard.STANDARD_VERSION
+    claimed: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -121,6 +124,8 @@ class Report:
             "summary": {
                 "profile": self.profile,
                 "profile_version": self.profile_version,
+                "standard_version": self.version,
+                "claimed_versions": list(self.claimed),
                 "shapes_hash": self.shapes_hash,
                 "validator": self.validator,
                 "engine": self.engine,
@@ -142,6 +147,8 @@ class Report:
         return cls(conforms=data["conforms"], profile=s["profile"], profile_version=s["profile_version"],
                    shapes_hash=s["shapes_hash"], validator=s["validator"], input_hash=s["input_hash"],
                    triples=s["triples"], elapsed=s["elapsed_seconds"], engine=s.get("engine", "fast"),
+                   version=s.get("standard_version", standard.STANDARD_VERSION),
+                   claimed=s.get("claimed_versions", []),
                    results=[Result(**r) for r in data["results"]])
 
 
@@ -152,15 +159,15 @@ def _template(result: Result) -> str:
 
 
 class Profiles:
-    """The shapes of each profile, read once, in the form each engine needs."""
+    """The shapes of each profile of each release, read once, in the form each engine needs."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._triples: dict[str, list] = {}
-        self._compiled: dict[str, shacl.ShapesGraph] = {}
-        self._rdflib: dict[str, object] = {}
-        self._hashes: dict[str, str] = {}
-        self._axioms: list | None = None
+        self._triples: dict[tuple, list] = {}
+        self._compiled: dict[tuple, shacl.ShapesGraph] = {}
+        self._rdflib: dict[tuple, object] = {}
+        self._hashes: dict[tuple, str] = {}
+        self._axioms: dict[str, list] = {}
 
     @staticmethod
     def files(profile: str) -> tuple[str, ...]:
@@ -169,52 +176,56 @@ class Profiles:
         # recommended is a profile of core: checking it means checking core too
         return ("core",) if profile == "core" else ("core", "recommended")
 
-    def triples(self, profile: str) -> list[ox.Triple]:
+    def triples(self, profile: str, version: str = standard.STANDARD_VERSION) -> list[ox.Triple]:
+        key = (profile, version)
         with self._lock:
-            found = self._triples.get(profile)
+            found = self._triples.get(key)
             if found is None:
                 found = []
                 digest = hashlib.sha256()
                 for name in self.files(profile):
-                    content = standard.shapes_file(name).read_bytes()
+                    content = standard.shapes_file(name, version).read_bytes()
                     digest.update(content)
                     found.extend(q.triple for q in ox.parse(content, format=ox.RdfFormat.TURTLE))
-                self._triples[profile] = found
-                self._hashes[profile] = "sha256:" + digest.hexdigest()
+                self._triples[key] = found
+                self._hashes[key] = "sha256:" + digest.hexdigest()
             return found
 
-    def compiled(self, profile: str) -> shacl.ShapesGraph:
-        triples = self.triples(profile)
+    def compiled(self, profile: str, version: str = standard.STANDARD_VERSION) -> shacl.ShapesGraph:
+        triples = self.triples(profile, version)
         with self._lock:
-            found = self._compiled.get(profile)
+            found = self._compiled.get((profile, version))
             if found is None:
-                found = self._compiled[profile] = shacl.ShapesGraph(triples)
+                found = self._compiled[(profile, version)] = shacl.ShapesGraph(triples)
             return found
 
-    def rdflib_shapes(self, profile: str):
+    def rdflib_shapes(self, profile: str, version: str = standard.STANDARD_VERSION):
         from .terms import to_rdflib_graph
 
-        triples = self.triples(profile)
+        triples = self.triples(profile, version)
         with self._lock:
-            found = self._rdflib.get(profile)
+            found = self._rdflib.get((profile, version))
             if found is None:
-                found = self._rdflib[profile] = to_rdflib_graph(triples)
+                found = self._rdflib[(profile, version)] = to_rdflib_graph(triples)
             return found
 
-    def shapes_hash(self, profile: str) -> str:
-        self.triples(profile)
-        return self._hashes[profile]
+    def shapes_hash(self, profile: str, version: str = standard.STANDARD_VERSION) -> str:
+        self.triples(profile, version)
+        return self._hashes[(profile, version)]
 
-    def profile_version(self, profile: str) -> str:
-        return standard.profile_version_iri("core" if profile == "core" else "recommended")
+    @staticmethod
+    def profile_version(profile: str, version: str = standard.STANDARD_VERSION) -> str:
+        return standard.profile_version_iri("core" if profile == "core" else "recommended", version)
 
-    def subclass_axioms(self) -> list[ox.Triple]:
+    def subclass_axioms(self, version: str = standard.STANDARD_VERSION) -> list[ox.Triple]:
+        """The ontology's rdfs:subClassOf axioms of a release: the only schema a twin is validated with."""
         with self._lock:
-            if self._axioms is None:
-                self._axioms = [q.triple for q in ox.parse(path=str(standard.ontology_file()),
-                                                           format=ox.RdfFormat.TURTLE)
-                                if q.predicate == RDFS_SUBCLASS]
-            return self._axioms
+            found = self._axioms.get(version)
+            if found is None:
+                found = self._axioms[version] = [
+                    q.triple for q in ox.parse(path=str(standard.ontology_file(version)), format=ox.RdfFormat.TURTLE)
+                    if q.predicate == RDFS_SUBCLASS]
+            return found
 
 
 @lru_cache(maxsize=1)
@@ -223,34 +234,39 @@ def default_profiles() -> Profiles:
 
 
 def validate(triples: list[ox.Triple], profile: str = "core", *, engine: str = "fast",
-             profiles: Profiles | None = None, input_hash: str = "") -> Report:
-    """Validate a twin's triples against a profile with the chosen engine."""
+             profiles: Profiles | None = None, input_hash: str = "", version: str | None = None) -> Report:
+    """Validate a twin's triples against a profile with the chosen engine, under the release the
+    twin claims (``version`` None) or the release asked for."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     profiles = profiles or default_profiles()
-    graph_triples = list(triples) + profiles.subclass_axioms()
+    claimed = standard.claimed_versions(triples)
+    version = version or standard.judging_version(triples)
+    graph_triples = list(triples) + profiles.subclass_axioms(version)
     started = time.perf_counter()
-    found = findings(engine, graph_triples, profiles.compiled(profile),
-                     profiles.rdflib_shapes(profile) if engine == "pyshacl" else None)
-    version = ""
+    shapes = profiles.compiled(profile, version)
+    found = findings(engine, graph_triples, shapes,
+                     profiles.rdflib_shapes(profile, version) if engine == "pyshacl" else None)
+    engine_version = ""
     if engine == "pyshacl":
         import pyshacl
 
-        version = f", pyshacl {pyshacl.__version__}"
+        engine_version = f", pyshacl {pyshacl.__version__}"
     elapsed = time.perf_counter() - started
-    shapes = profiles.compiled(profile)
     results = sorted((_result(f, shapes) for f in found), key=Result.sort_key)
     return Report(
         conforms=not any(r.severity == "Violation" for r in results),
         profile=profile,
-        profile_version=profiles.profile_version(profile),
-        shapes_hash=profiles.shapes_hash(profile),
-        validator=f"{VALIDATOR_NAME} {_version()} ({engine} engine{version})",
+        profile_version=profiles.profile_version(profile, version),
+        shapes_hash=profiles.shapes_hash(profile, version),
+        validator=f"{VALIDATOR_NAME} {_version()} ({engine} engine{engine_version})",
         input_hash=input_hash,
         triples=len(triples),
         elapsed=elapsed,
         results=results,
         engine=engine,
+        version=version,
+        claimed=claimed,
     )
 
 

@@ -409,11 +409,12 @@ def test_a_newer_standard_revalidates_stored_twins(config, monkeypatch):
     assert first.twin_info("alpha")["conformance"] == "warnings"
     first.close()
 
-    # A copy of the standard whose core profile now requires a founding date.
+    # A copy of the standard whose core profile now requires a founding date (the profile of the
+    # release the twin claims: make_twin claims 1.0.0).
     root = config.data.parent / "standard"
     for name in ("ontology", "shapes", "data", "docs"):
         shutil.copytree(getattr(standard, f"{name}_dir")(), root / name)
-    core = root / "shapes" / "core.ttl"
+    core = root / "shapes" / "1.0.0" / "core.ttl"
     core.write_text(core.read_text() + """
 ecsh:CommunityShape sh:property ecsh:CommunityShape-foundingDateRequired .
 ecsh:CommunityShape-foundingDateRequired a sh:PropertyShape ; rdfs:label "founding date required"@en ;
