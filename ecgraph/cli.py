@@ -417,7 +417,7 @@ def kit(fmt, engine, profile_version):
                                           base_iri=case.path.as_uri()))
         got = case.outcome(report.results)
         rows.append({"case": case.id, "name": case.name, "profile": case.profile, "passed": case.passes(report.results),
-                     "expected": sorted(case.expected), "got": sorted(got)})
+                     "expected": sorted(case.expected, key=str), "got": sorted(got, key=str)})
     failed = [r for r in rows if not r["passed"]]
     if fmt == "json":
         click.echo(json.dumps({"cases": len(rows), "failed": len(failed), "results": rows}, indent=2))

@@ -122,6 +122,9 @@ class Parsed:
     #: For JSON-LD, the ``@id`` strings exactly as written, by the IRI they expanded to, so a
     #: report can show a vendor the identifier they wrote.
     written_ids: dict[str, str] = field(default_factory=dict)
+    #: For JSON-LD, the values the processor dropped (they never reached ``triples``); the
+    #: validator reports them (ecsh:JsonLdValueCheck)
+    problems: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.triples)
@@ -195,10 +198,13 @@ def parse(data: bytes, media_type: str | None = None, filename: str | None = Non
         triples = _parse_triples(data, fmt, base_iri, max_triples, allow_named_graphs)
     triples = label_blank_nodes(triples, hashlib.sha256(data + (base_iri or "").encode()).hexdigest()[:10])
     written_ids: dict[str, str] = {}
+    problems: list = []
     if fmt == ox.RdfFormat.JSON_LD:
         triples = [_normalise_json_number(t) for t in triples]
         written_ids = _expand_written_ids(prepared.root_context, prepared.written, base_iri)
-    return Parsed(triples=triples, format=fmt, size=len(data), written_ids=written_ids)
+        if prepared.standard_context is not None:
+            problems = dropped_values(prepared.document, prepared.standard_context)
+    return Parsed(triples=triples, format=fmt, size=len(data), written_ids=written_ids, problems=problems)
 
 
 def _parse_triples(data: bytes, fmt: ox.RdfFormat, base_iri: str | None, max_triples: int | None,
@@ -336,6 +342,9 @@ class _PreparedJson:
     written: list[str]
     #: whether the document named the unversioned context URL (read as the claimed release's)
     unversioned: bool
+    document: object = None
+    #: the standard's context the document's top level uses, if it uses one
+    standard_context: dict | None = None
 
 
 def _prepare_json_ld(data: bytes, version: str) -> _PreparedJson:
@@ -365,8 +374,13 @@ def _prepare_json_ld(data: bytes, version: str) -> _PreparedJson:
             raise IngestError(400, "JSON-LD holds an unpaired surrogate escape (\\uD800-\\uDFFF alone), "
                                    "which is not a Unicode character") from None
     root_context = document.get("@context") if isinstance(document, dict) else None
+    standard_context = None
+    if isinstance(document, dict):
+        for item in root_context if isinstance(root_context, list) else [root_context]:
+            if isinstance(item, dict) and any(item is local_context(v) for v in standard.VERSIONS):
+                standard_context = item
     return _PreparedJson(data, root_context, _written_ids(document, _id_aliases(root_context)),
-                         resolver.unversioned)
+                         resolver.unversioned, document, standard_context)
 
 
 def _id_aliases(context) -> set[str]:
@@ -480,3 +494,71 @@ def _as_single_context(context) -> dict:
         if isinstance(item, dict):
             merged.update(item)
     return merged
+
+
+# --- JSON-LD values that would vanish --------------------------------------------------------------
+
+_IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|\\^`]')
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def dropped_values(document, context: dict) -> list:
+    """The string values of a JSON-LD document (written with the standard's context) that a
+    JSON-LD processor silently drops: a value of a term typed "@id" or "@vocab" (a link or a code)
+    that expands to no valid IRI ("energy sharing", with a space), a "type" that is no class, or a
+    key that is no term and cannot become one. Each comes with the nearest code or term."""
+    from .checks import Problem, nearest
+
+    problems: list = []
+    terms = [k for k in context if not k.startswith("@")]
+    stack = [(document, None)]
+    while stack:
+        node, focus = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, focus) for item in node)
+            continue
+        if not isinstance(node, dict) or "@value" in node:
+            continue
+        node_id = node.get("id", node.get("@id"))
+        here = ox.NamedNode(node_id) if isinstance(node_id, str) and _SCHEME.match(node_id) and \
+            not _IRI_FORBIDDEN.search(node_id) else focus
+        for key, value in node.items():
+            if key in ("@context", "id", "@id"):
+                continue
+            if key in ("type", "@type"):
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str) and item not in context and not _valid_iri_text(item):
+                        guess = nearest(item, [t for t in terms if t[:1].isupper()])
+                        problems.append(Problem(here, key, item, "is not a class of the standard" +
+                                                (f" (did you mean {guess[0]}?)" if guess else "")))
+                continue
+            definition = context.get(key)
+            if definition is None and not _SCHEME.match(key):
+                if _IRI_FORBIDDEN.search(key):
+                    guess = nearest(key, terms)
+                    problems.append(Problem(here, key, _short(value), "is lost with its key: the key is not a term "
+                                            "of the context and cannot become one" +
+                                            (f" (did you mean {guess[0]}?)" if guess else "")))
+                    continue
+            coerce = definition.get("@type") if isinstance(definition, dict) else None
+            codes = definition.get("@context", {}) if isinstance(definition, dict) else {}
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, (dict, list)):
+                    stack.append((item, here))
+                elif isinstance(item, str) and coerce in ("@id", "@vocab") and item not in codes \
+                        and not _valid_iri_text(item):
+                    guess = nearest(item, list(codes)) if codes else []
+                    what = "is not a code of the list nor an IRI" if codes else "is not an IRI"
+                    problems.append(Problem(here, key, item, what +
+                                            (f' (did you mean "{guess[0]}"?)' if guess else "")))
+    return problems
+
+
+def _valid_iri_text(text: str) -> bool:
+    """Whether a string can expand to an IRI at all (absolute, compact or relative)."""
+    return bool(text) and not _IRI_FORBIDDEN.search(text)
+
+
+def _short(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -48,6 +48,8 @@ class Upload:
     engine: str = "fast"
     #: the release to validate against; None: the one the twin claims
     profile_version: str | None = None
+    #: the language of the report's messages (en, fr, nl)
+    lang: str = "en"
     #: results that get their focus node described (the validator's --max-results)
     max_results: int | None = 200
     #: the twin's current data (N-Triples) to merge the upload into (Graph Store POST)
@@ -98,7 +100,8 @@ class Pipeline:
             seen = set(current)
             parsed.triples = current + [t for t in parsed.triples if t not in seen]
         report = validate(parsed.triples, upload.profile, engine=upload.engine, profiles=self.profiles,
-                          input_hash=content_hash(upload.data), version=upload.profile_version)
+                          input_hash=content_hash(upload.data), version=upload.profile_version,
+                          problems=parsed.problems, lang=upload.lang)
         return parsed, report
 
     def validate(self, upload: Upload) -> Report:

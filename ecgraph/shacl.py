@@ -68,6 +68,8 @@ class Finding:
     shape: object
     component: str             # local name, e.g. "MinCountConstraintComponent"
     severity: object
+    #: what a check beside the shapes (ecgraph.checks) found, in words
+    detail: str | None = None
 
 
 # --- the data --------------------------------------------------------------------------------------

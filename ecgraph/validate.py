@@ -9,11 +9,16 @@ What is validated: the twin's own triples plus the ontology's ``rdfs:subClassOf`
 inference runs first: a domain or range inference could otherwise "repair" a missing type that
 the profile exists to catch.
 
+Which release judges a twin: the newest one it claims (``dcterms:conformsTo``), or the one asked
+for; each report says which (:mod:`ecgraph.standard`).
+
 Two engines give the same results: ``fast`` (:mod:`ecgraph.shacl`, the default) and ``pyshacl``
-(the reference). Messages come from our shapes, not from the engine: pyshacl keeps ``{$this}``
-templates literally and shows Python reprs in its core-constraint messages. Each result names the
-shape (label and documentation link), the focus node, the path, the value found and what was
-expected.
+(the reference), both judging literals as SHACL says (see :func:`_rdflib_data`); the checks SHACL
+Core cannot express run beside either (:mod:`ecgraph.checks`). Messages come from our shapes and
+:mod:`ecgraph.messages`, not from the engine (pyshacl keeps ``{$this}`` templates literally and
+shows Python reprs): each result says what failed on which value, names the shape (label, rule and
+documentation link), the focus node and the path, in English, French or Dutch, and one mistake is
+reported once.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from functools import lru_cache
 
 import pyoxigraph as ox
 
-from . import shacl, standard
+from . import checks, messages, shacl, standard
+from .messages import in_language, render, render_path  # noqa: F401 - where reports and pages find them
 from .standard import RDFS_SUBCLASS
 
 VALIDATOR_NAME = "ecgraph"
@@ -69,6 +75,10 @@ class Result:
     written_id: str | None = None
     #: for other input, the focus node's triples as the document stated them (Turtle)
     focus_triples: str | None = None
+    #: the rule the shape states (its sh:message), the lead ``message`` says what broke it
+    rule: str = ""
+    #: the results this one explains (the same malformed value failing comparisons or an sh:or)
+    also: list = field(default_factory=list)
 
     def sort_key(self):
         return (SEVERITY_ORDER.get(self.severity, 9), self.shape, self.focus, self.path or "", self.value or "")
@@ -106,10 +116,10 @@ class Report:
         return self.counts["Violation"]
 
     def groups(self) -> list[dict]:
-        """One row per shape and message with its count (the ITB-style aggregated view)."""
+        """One row per rule with its count (the ITB-style aggregated view)."""
         rows: dict[tuple, dict] = {}
         for r in self.results:
-            key = (r.severity, r.shape, _template(r))
+            key = (r.severity, r.shape, r.rule or r.message)
             row = rows.get(key)
             if row is None:
                 rows[key] = row = {"severity": r.severity, "shape": r.shape, "shape_label": r.shape_label,
@@ -117,10 +127,24 @@ class Report:
             row["count"] += 1
         return sorted(rows.values(), key=lambda g: (SEVERITY_ORDER.get(g["severity"], 9), g["shape"], g["message"]))
 
+    def outcome(self) -> set:
+        """(shape, severity) of every result, folded ones included: what SHACL reported."""
+        out = set()
+        for r in self.results:
+            out.add((r.shape, r.severity))
+            out.update((a["shape"], a["severity"]) for a in r.also)
+        return out
+
+    def blocking(self) -> list[Result]:
+        return [r for r in self.results if r.severity == "Violation"]
+
     def to_dict(self, max_results: int | None = None) -> dict:
         shown = self.results if max_results is None else self.results[:max_results]
         return {
             "conforms": self.conforms,
+            # what refuses the twin, first: a 422 answer must not bury it under warnings
+            "blocking": [{"focus": r.focus, "path": r.path, "message": r.message, "shape": r.shape}
+                         for r in self.blocking()[:20]],
             "summary": {
                 "profile": self.profile,
                 "profile_version": self.profile_version,
@@ -150,12 +174,6 @@ class Report:
                    version=s.get("standard_version", standard.STANDARD_VERSION),
                    claimed=s.get("claimed_versions", []),
                    results=[Result(**r) for r in data["results"]])
-
-
-def _template(result: Result) -> str:
-    """The message without the value found, so results of one rule group together."""
-    suffix = f" (found {result.value})"
-    return result.message[: -len(suffix)] if result.value and result.message.endswith(suffix) else result.message
 
 
 class Profiles:
@@ -234,9 +252,12 @@ def default_profiles() -> Profiles:
 
 
 def validate(triples: list[ox.Triple], profile: str = "core", *, engine: str = "fast",
-             profiles: Profiles | None = None, input_hash: str = "", version: str | None = None) -> Report:
+             profiles: Profiles | None = None, input_hash: str = "", version: str | None = None,
+             problems=(), lang: str = "en", today=None) -> Report:
     """Validate a twin's triples against a profile with the chosen engine, under the release the
-    twin claims (``version`` None) or the release asked for."""
+    twin claims (``version`` None) or the release asked for. ``problems`` are what ingest found
+    that never reached the graph (dropped JSON-LD values); ``today`` fixes the day of validation
+    (the checks of dates ahead use it)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     profiles = profiles or default_profiles()
@@ -245,15 +266,21 @@ def validate(triples: list[ox.Triple], profile: str = "core", *, engine: str = "
     graph_triples = list(triples) + profiles.subclass_axioms(version)
     started = time.perf_counter()
     shapes = profiles.compiled(profile, version)
-    found = findings(engine, graph_triples, shapes,
-                     profiles.rdflib_shapes(profile, version) if engine == "pyshacl" else None)
+    data = shacl.DataIndex(graph_triples)
+    if engine == "fast":
+        found = shacl.Engine(shapes, data).run()
+    else:
+        found = findings(engine, graph_triples, shapes, profiles.rdflib_shapes(profile, version))
+    found = found + checks.run(shapes, data, problems=problems, today=today, version=version)
     engine_version = ""
     if engine == "pyshacl":
         import pyshacl
 
         engine_version = f", pyshacl {pyshacl.__version__}"
     elapsed = time.perf_counter() - started
-    results = sorted((_result(f, shapes) for f in found), key=Result.sort_key)
+    words = messages.Messages(shapes, data, lang)
+    pairs = sorted(((_result(f, shapes, words), f) for f in found), key=lambda rf: rf[0].sort_key())
+    results = messages.fold([r for r, _ in pairs], [f for _, f in pairs], shapes, data)
     return Report(
         conforms=not any(r.severity == "Violation" for r in results),
         profile=profile,
@@ -437,22 +464,29 @@ def _pyshacl_findings(triples: list[ox.Triple], shapes, compiled: shacl.ShapesGr
 
 # --- rendering ----------------------------------------------------------------------------------
 
-def _result(f: shacl.Finding, shapes: shacl.ShapesGraph) -> Result:
+def _result(f: shacl.Finding, shapes: shacl.ShapesGraph, words: messages.Messages) -> Result:
     path = f.path
     shape = f.shape
+    path_text = render_path(shapes, path) if path is not None else None
+    rule = shape_message(shapes, shape, lang=words.lang) or ""
+    lead = words.lead(f, path_text)
+    text = lead or rule or _COMPONENT_TEXT.get(f.component, "constraint not met")
+    if f.value is not None and f.value != f.focus:  # a node shape's value is its focus: nothing to add
+        text = f"{text} ({messages.word('found', words.lang)} {messages.describe(f.value, words.data)})"
     return Result(
         severity=f.severity.value.rsplit("#", 1)[-1],
         shape=shape.value if isinstance(shape, ox.NamedNode) else str(shape),
         shape_label=shape_label(shapes, shape),
         focus=render(f.focus),
-        path=render_path(shapes, path) if path is not None else None,
+        path=path_text,
         value=render(f.value) if f.value is not None else None,
-        message=_message(shapes, shape, f),
+        message=text,
         component=f.component,
         docs=shape_docs_url(shape.value) if isinstance(shape, ox.NamedNode) else "",
         focus_nt=str(f.focus),
         path_nt=str(path) if isinstance(path, ox.NamedNode) else None,
         value_nt=str(f.value) if f.value is not None else None,
+        rule=rule,
     )
 
 
@@ -469,22 +503,15 @@ def shape_anchor(shape: str) -> str:
     return f"{profile}-{shape.rsplit('#', 1)[-1]}"
 
 
-def _english(literals: list) -> str | None:
-    for lit in literals:
-        if isinstance(lit, ox.Literal) and lit.language in (None, "en"):
-            return lit.value
-    return literals[0].value if literals else None
-
-
 def shape_label(shapes: shacl.ShapesGraph, shape) -> str:
-    found = _english(shapes.values(shape, RDFS_LABEL))
+    found = in_language(shapes.values(shape, RDFS_LABEL), "en")
     if found:
         return found
     return shape.value.rsplit("#", 1)[-1] if isinstance(shape, ox.NamedNode) else str(shape)
 
 
-def shape_message(shapes: shacl.ShapesGraph, shape, seen=None) -> str | None:
-    found = _english(shapes.values(shape, SH_MESSAGE))
+def shape_message(shapes: shacl.ShapesGraph, shape, seen=None, lang: str = "en") -> str | None:
+    found = in_language(shapes.values(shape, SH_MESSAGE), lang)
     if found:
         return found
     # A property shape without a message of its own speaks through the node shape using it.
@@ -492,7 +519,7 @@ def shape_message(shapes: shacl.ShapesGraph, shape, seen=None) -> str | None:
     seen.add(shape)
     for parent, props in shapes.out.items():
         if shape in props.get(shacl.SH_PROPERTY, ()) and parent not in seen:
-            found = shape_message(shapes, parent, seen)
+            found = shape_message(shapes, parent, seen, lang)
             if found:
                 return found
     return None
@@ -520,61 +547,11 @@ _COMPONENT_TEXT = {
 }
 
 
-def _message(shapes: shacl.ShapesGraph, shape, f: shacl.Finding) -> str:
-    text = shape_message(shapes, shape) or _COMPONENT_TEXT.get(f.component, "constraint not met")
-    if "{" in text:  # SHACL message templates, which pyshacl leaves as written
-        for key, term in (("this", f.focus), ("value", f.value)):
-            rendered = render(term) if term is not None else ""
-            text = text.replace("{$" + key + "}", rendered).replace("{?" + key + "}", rendered)
-    if f.value is not None:
-        text = f"{text} (found {render(f.value)})"
-    return text
-
-
-def render(term) -> str:
-    """A term in Turtle, with the usual prefixes, so a vendor can search their export for it."""
-    if isinstance(term, ox.NamedNode):
-        return _compact(term.value)
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
-    if isinstance(term, ox.Literal):
-        lexical = term.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        if term.language:
-            return f'"{lexical}"@{term.language}'
-        if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
-            return f'"{lexical}"'
-        return f'"{lexical}"^^{_compact(term.datatype.value)}'
-    return str(term)
-
-
-def _compact(iri: str) -> str:
-    best = None
-    for prefix, namespace in PREFIXES.items():
-        if iri.startswith(namespace) and (best is None or len(namespace) > len(PREFIXES[best])):
-            local = iri[len(namespace):]
-            if local and all(c.isalnum() or c in "-_." for c in local) and not local.endswith("."):
-                best = prefix
-    return f"{best}:{iri[len(PREFIXES[best]):]}" if best else f"<{iri}>"
-
-
-def render_path(shapes: shacl.ShapesGraph, path) -> str:
-    if isinstance(path, ox.NamedNode):
-        return render(path)
-    inverse = shapes.value(path, ox.NamedNode(shacl.SH + "inversePath"))
-    if inverse is not None:
-        return "^" + render_path(shapes, inverse)
-    if shapes.value(path, shacl.RDF_FIRST) is not None:
-        return "/".join(render_path(shapes, p) for p in shapes.rdf_list(path))
-    alternatives = shapes.value(path, ox.NamedNode(shacl.SH + "alternativePath"))
-    if alternatives is not None:
-        return "(" + "|".join(render_path(shapes, p) for p in shapes.rdf_list(alternatives)) + ")"
-    for key, suffix in (("zeroOrMorePath", "*"), ("oneOrMorePath", "+"), ("zeroOrOnePath", "?")):
-        inner = shapes.value(path, ox.NamedNode(shacl.SH + key))
-        if inner is not None:
-            return f"({render_path(shapes, inner)}){suffix}"
-    return render(path)
-
-
 def findings_key(report: Report) -> set:
-    """What two engines must agree on: (focus, path, value, shape, component, severity)."""
-    return {(r.focus, r.path, r.value, r.shape, r.component, r.severity) for r in report.results}
+    """What two engines must agree on: (focus, path, value, shape, component, severity), folded
+    results included."""
+    out = set()
+    for r in report.results:
+        out.add((r.focus, r.path, r.value, r.shape, r.component, r.severity))
+        out.update(("also", r.focus, a["shape"], a["component"], a["severity"]) for a in r.also)
+    return out
