@@ -49,11 +49,13 @@ class Case:
     def outcome(results) -> frozenset:
         """(focus, shape, severity) of a report's results, folded ones included (objects with
         .focus_nt, .shape, .severity and .also)."""
+        def focus(nt: str):
+            return nt[1:-1] if nt.startswith("<") else None
+
         out = set()
         for r in results:
-            focus = r.focus_nt[1:-1] if r.focus_nt.startswith("<") else None
-            out.add((focus, r.shape, r.severity))
-            out.update((focus, a["shape"], a["severity"]) for a in getattr(r, "also", ()))
+            out.add((focus(r.focus_nt), r.shape, r.severity))
+            out.update((focus(a.get("focus_nt", r.focus_nt)), a["shape"], a["severity"]) for a in getattr(r, "also", ()))
         return frozenset(out)
 
     def passes(self, results) -> bool:

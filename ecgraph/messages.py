@@ -282,8 +282,10 @@ def fold(results: list, findings: list[shacl.Finding], shapes: shacl.ShapesGraph
     if not primaries:
         return results
     by_focus: dict = {}
+    malformed: dict = {}
     for (focus, value), i in primaries.items():
         by_focus.setdefault(focus, []).append(i)
+        malformed.setdefault(value, i)
     folded_into: dict[int, int] = {}
     for i, f in enumerate(findings):
         if i in primaries.values():
@@ -291,6 +293,8 @@ def fold(results: list, findings: list[shacl.Finding], shapes: shacl.ShapesGraph
         target = None
         if f.component in _COMPARISONS and (f.focus, f.value) in primaries:
             target = primaries[(f.focus, f.value)]
+        elif isinstance(f.focus, ox.Literal) and f.focus in malformed:
+            target = malformed[f.focus]  # a shape targeting the objects of a property met the literal
         elif f.component in _LOGICAL and f.path is None and f.focus in by_focus and data is not None:
             for j in by_focus[f.focus]:
                 if _explained(f, findings[j], shapes, data):
@@ -303,7 +307,7 @@ def fold(results: list, findings: list[shacl.Finding], shapes: shacl.ShapesGraph
         if i in folded_into:
             continue
         r.also = [{"shape": results[j].shape, "shape_label": results[j].shape_label, "component": results[j].component,
-                   "severity": results[j].severity, "message": results[j].message}
+                   "severity": results[j].severity, "focus_nt": results[j].focus_nt, "message": results[j].message}
                   for j, t in sorted(folded_into.items()) if t == i]
         out.append(r)
     return out
