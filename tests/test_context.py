@@ -176,7 +176,10 @@ def test_json_ld_expands_offline_through_the_local_context(path, no_network):
     inline = list(ox.parse(json.dumps(document).encode(), format=ox.RdfFormat.JSON_LD))
     assert len(inline) >= 8
     assert isomorphic(_graph(inline), _graph(via_node))
-    # every predicate is a declared term (a typo would expand to an undeclared ec: IRI via @vocab)
+    # every predicate is a declared term (a typo would expand to an undeclared ec: IRI via @vocab),
+    # except in the kit case about exactly that
+    if "unknown-keys" in path.name:
+        return
     declared = set(s.ontology().subjects(RDF.type, None))
     for t in inline:
         assert rdflib.URIRef(t.predicate.value) in declared or t.predicate.value.startswith(str(RDF)), t.predicate
