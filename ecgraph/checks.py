@@ -168,14 +168,17 @@ def declared_terms(version: str = standard.STANDARD_VERSION) -> frozenset[str]:
     return frozenset(out)
 
 
-def nearest(word: str, candidates, n: int = 1) -> list[str]:
+def nearest(word: str, candidates, n: int = 1, cutoff: float = 0.6) -> list[str]:
     """The candidates closest to ``word`` (case and separators ignored), for "did you mean"."""
     def key(text):
         return re.sub(r"[^a-z0-9]", "", text.lower())
     by_key: dict = {}
     for c in candidates:
         by_key.setdefault(key(c), c)
-    found = difflib.get_close_matches(key(word), list(by_key), n=n, cutoff=0.6)
+    wanted = key(word)
+    # an abbreviation ("coop") is nearest to what it begins, before any spelling distance counts
+    prefixed = sorted((k for k in by_key if len(wanted) >= 3 and k.startswith(wanted)), key=len)
+    found = prefixed[:n] or difflib.get_close_matches(wanted, list(by_key), n=n, cutoff=cutoff)
     return [by_key[f] for f in found]
 
 

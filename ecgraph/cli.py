@@ -298,8 +298,10 @@ def query(data, query, query_file, fmt, limit):
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds allowed per input.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report here instead of standard output.")
+@click.option("--lang", type=click.Choice(["en", "fr", "nl"]), default="en", show_default=True,
+              help="The language of the report's messages.")
 def validate(inputs, profile, profile_version, fmt, input_format, max_results, fail_on, engine, max_bytes,
-             max_triples, timeout, output):
+             max_triples, timeout, output, lang):
     """Check files, globs or standard input (-) against a conformance profile.
 
     Exit 0 when every input conforms, 1 when one does not, 2 on an error (unreadable, unparseable,
@@ -327,7 +329,7 @@ def validate(inputs, profile, profile_version, fmt, input_format, max_results, f
             continue
         upload = Upload(data=data, filename=None if name == "-" else name, format_name=input_format,
                         profile=profile, profile_version=profile_version, refuse_violations=False,
-                        engine=engine, max_bytes=max_bytes,
+                        engine=engine, lang=lang, max_bytes=max_bytes,
                         max_triples=max_triples, max_results=max_results)
         try:
             with _time_limit(timeout, name):

@@ -249,8 +249,12 @@ class Messages:
         codes = [c for c in self.shapes.rdf_list(self.param(code_shape, "in")) if isinstance(c, ox.NamedNode)]
         if isinstance(value, (ox.NamedNode, ox.Literal)):
             written = value.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-            by_name = {c.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]: c for c in codes}
-            guess = nearest(written, by_name)
+            by_name: dict = {}
+            for c in codes:  # "legalform-cooperative" and its short name "cooperative"
+                local = c.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+                by_name.setdefault(local, c)
+                by_name.setdefault(local.split("-", 1)[-1], c)
+            guess = nearest(written, by_name, cutoff=0.5)
             if guess:
                 text += word("did_you_mean", lang, guess=render(by_name[guess[0]]))
         return text

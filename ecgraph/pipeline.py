@@ -19,10 +19,18 @@ from .validate import PREFIXES, Profiles, Report, validate
 
 
 class NotConformant(Exception):
-    """The upload breaks MUST rules of the core profile; ``report`` says which."""
+    """The upload breaks MUST rules of the core profile; ``report`` says which, and the message
+    names the first of them, so that a 422 answer leads with what blocks rather than with warnings."""
 
     def __init__(self, report: dict):
-        super().__init__("the twin does not conform to the core profile")
+        blocking = report.get("blocking") or []
+        version = report.get("summary", {}).get("standard_version", "")
+        count = report.get("summary", {}).get("counts", {}).get("Violation", len(blocking))
+        text = f"the twin breaks {count} rule{'s' if count != 1 else ''} of the core profile {version}; nothing was stored"
+        if blocking:
+            first = blocking[0]
+            text += f". First: {first['focus']}{' ' + first['path'] if first.get('path') else ''}: {first['message']}"
+        super().__init__(text)
         self.report = report
 
     def __reduce__(self):

@@ -139,7 +139,8 @@ def run_validation() -> tuple[str, Report, int | None]:
         raise ApiError(415, "unsupported media type", f"unknown input format {format_name!r}")
     max_results = _int_param("max-results", 1000, 100_000)
     upload = Upload(data=data, media_type=media_type, filename=filename, format_name=format_name,
-                    profile=_profile(), profile_version=_profile_version(), refuse_violations=False, max_bytes=n.config.max_upload_bytes,
+                    profile=_profile(), profile_version=_profile_version(), refuse_violations=False,
+                    lang=request.values.get("lang") or request.accept_languages.best_match(("en", "fr", "nl")) or "en", max_bytes=n.config.max_upload_bytes,
                     max_triples=n.config.max_triples, max_results=max_results,
                     engine=request.values.get("engine", "fast") if request.values.get("engine") in ("fast", "pyshacl")
                     else "fast")
