@@ -75,17 +75,34 @@ def render_path(shapes: shacl.ShapesGraph, path) -> str:
     return render(path)
 
 
+#: A literal longer than this is shown cut in a message (the result's value field keeps it whole).
+LONGEST_SHOWN = 120
+
+
+def shorten(term) -> str:
+    """A term in Turtle, a very long literal cut to its start and its length, so that one huge
+    value does not make a message (and a 422 answer) huge."""
+    if isinstance(term, ox.Literal) and len(term.value) > LONGEST_SHOWN:
+        cut = ox.Literal(term.value[:60], datatype=term.datatype) if not term.language \
+            else ox.Literal(term.value[:60], language=term.language)
+        text = render(cut)
+        end = text.rindex('"')
+        return f"{text[:end]}… ({len(term.value)} characters){text[end:]}"
+    return render(term)
+
+
 def describe(term, data: shacl.DataIndex | None, depth: int = 1) -> str:
     """A value as a person recognises it: a blank node by what it states ("[ qudt:numericValue
-    12 ; qudt:hasUnit unit:KiloW-HR ]"), not by a label the document never wrote."""
+    12 ; qudt:hasUnit unit:KiloW-HR ]"), not by a label the document never wrote; a very long
+    literal by its start and length."""
     if not isinstance(term, ox.BlankNode) or data is None:
-        return render(term)
+        return shorten(term)
     props = data.out.get(term)
     if not props:
         return "[ ]"
     parts = []
     for predicate, objects in list(props.items())[:6]:
-        shown = ", ".join(describe(o, data, depth - 1) if depth > 0 else ("[ … ]" if isinstance(o, ox.BlankNode) else render(o))
+        shown = ", ".join(describe(o, data, depth - 1) if depth > 0 else ("[ … ]" if isinstance(o, ox.BlankNode) else shorten(o))
                           for o in objects[:3])
         parts.append(f"{'a' if predicate == shacl.RDF_TYPE else render(predicate)} {shown}")
     return "[ " + " ; ".join(parts) + " ]"
@@ -217,7 +234,7 @@ class Messages:
             others = self.data.objects(f.focus, other) if self.data is not None else []
             comparable = all(shacl.compare(f.value, o) is not None for o in others)
             return word("after" if comparable else "cannot_order", lang, path=path, value=value, other=render(other),
-                        others=", ".join(render(o) for o in others))
+                        others=", ".join(shorten(o) for o in others))
         return None  # sh:pattern, sh:node, sh:qualifiedValueShape, node-level sh:or: the rule says what is expected
 
     def _values(self, f: shacl.Finding) -> list[str]:
@@ -231,7 +248,7 @@ class Messages:
         text = word("datatype", lang, value=describe(value, self.data), expected=expected)
         if isinstance(value, ox.Literal) and not value.language:
             if value.datatype in datatypes and not shacl.well_typed(value):
-                text = word("ill_typed", lang, value=render(value), datatype=render(value.datatype))
+                text = word("ill_typed", lang, value=shorten(value), datatype=render(value.datatype))
             if value.datatype.value == XSD + "date":
                 if re.fullmatch(r"[0-9]{4}", value.value):
                     text += "; " + word("year_as_date", lang, year=value.value)

@@ -472,7 +472,9 @@ def _result(f: shacl.Finding, shapes: shacl.ShapesGraph, words: messages.Message
     lead = words.lead(f, path_text)
     text = lead or rule or _COMPONENT_TEXT.get(f.component, "constraint not met")
     if f.value is not None and f.value != f.focus:  # a node shape's value is its focus: nothing to add
-        text = f"{text} ({messages.word('found', words.lang)} {messages.describe(f.value, words.data)})"
+        shown = messages.describe(f.value, words.data)
+        if shown not in text:  # the value once: the lead may have named it already
+            text = f"{text} ({messages.word('found', words.lang)} {shown})"
     return Result(
         severity=f.severity.value.rsplit("#", 1)[-1],
         shape=shape.value if isinstance(shape, ox.NamedNode) else str(shape),

@@ -294,10 +294,17 @@ def test_service_description_and_cors(client, published):
     assert pre.status_code == 204 and "POST" in pre.headers["Access-Control-Allow-Methods"]
 
 
-def test_inference_finds_schools_as_public_bodies(client, published):
-    q = ("PREFIX ec: <https://w3id.org/ecgraph/ns#> SELECT ?m WHERE { ?m a ec:PublicBody }")
-    rows = client.get("/sparql", query_string={"query": q}).get_json()["results"]["bindings"]
-    assert [r["m"]["value"] for r in rows] == ["https://alpha.example/id/member/0"]
+def test_inference_finds_schools_whatever_their_legal_status(client, published):
+    """The membership becomes ec:hasMember, so "which communities involve a school" is one step;
+    since 1.1 a school is not inferred to be a public body (independent schools are not)."""
+    def rows(q):
+        q = "PREFIX ec: <https://w3id.org/ecgraph/ns#> " + q
+        return [r for r in client.get("/sparql", query_string={"query": q}).get_json()["results"]["bindings"]]
+
+    found = rows("SELECT ?c ?m WHERE { ?c ec:hasMember ?m . ?m a ec:School }")
+    assert [(r["c"]["value"], r["m"]["value"]) for r in found] == [
+        ("https://alpha.example/id/community", "https://alpha.example/id/member/0")]
+    assert rows("SELECT ?m WHERE { ?m a ec:PublicBody }") == []
 
 
 # --- graph store protocol -------------------------------------------------------------------------
