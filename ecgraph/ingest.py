@@ -519,9 +519,7 @@ def dropped_values(document, context: dict) -> list:
             continue
         if not isinstance(node, dict) or "@value" in node:
             continue
-        node_id = node.get("id", node.get("@id"))
-        here = ox.NamedNode(node_id) if isinstance(node_id, str) and _SCHEME.match(node_id) and \
-            not _IRI_FORBIDDEN.search(node_id) else focus
+        here = _node_iri(node.get("id", node.get("@id"))) or focus
         for key, value in node.items():
             if key in ("@context", "id", "@id"):
                 continue
@@ -552,6 +550,16 @@ def dropped_values(document, context: dict) -> list:
                     problems.append(Problem(here, key, item, what +
                                             (f' (did you mean "{guess[0]}"?)' if guess else "")))
     return problems
+
+
+def _node_iri(node_id) -> ox.NamedNode | None:
+    """A node's "@id" as an IRI when it is an absolute IRI (a hostile "https:[//x" is not)."""
+    if not isinstance(node_id, str) or not _SCHEME.match(node_id) or _IRI_FORBIDDEN.search(node_id):
+        return None
+    try:
+        return ox.NamedNode(node_id)
+    except ValueError:
+        return None
 
 
 def _valid_iri_text(text: str) -> bool:
