@@ -334,3 +334,107 @@ def test_owl_rl_closure_of_standard_and_demo_network_is_consistent():
     # and the closure makes the one-line school question work
     schools = {c for c, m in closure.subject_objects(EC.hasMember) if (m, RDF.type, EC.School) in closure}
     assert len(schools) >= 4
+
+
+# --- what the 1.1 review found -----------------------------------------------------------------
+
+S4ENER = rdflib.Namespace("https://saref.etsi.org/saref4ener/")
+S4CITY = rdflib.Namespace("https://saref.etsi.org/saref4city/")
+ORG = rdflib.Namespace("http://www.w3.org/ns/org#")
+SCHEMA = rdflib.Namespace("https://schema.org/")
+PROV = rdflib.Namespace("http://www.w3.org/ns/prov#")
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+SOSA = rdflib.Namespace("http://www.w3.org/ns/sosa/")
+QUDT = rdflib.Namespace("http://qudt.org/schema/qudt/")
+
+#: every alignment of 1.0.0 that said the wrong thing (issue 11), and none is left
+WRONG_ALIGNMENTS = [
+    (EC.ratedPower, SKOS.closeMatch, S4ENER.PowerMax),                # a class
+    (EC.periodStart, SKOS.closeMatch, S4CITY.hasCalculationPeriod),  # an object property to intervals
+    (EC.periodEnd, SKOS.closeMatch, S4CITY.hasCalculationPeriod),
+    (EC.startDate, SKOS.closeMatch, ORG.memberDuring),
+    (EC.usesTool, SKOS.closeMatch, PROV.used),
+    (EC.offersTool, SKOS.closeMatch, SCHEMA.makesOffer),
+    (EC.contactPoint, RDFS.subPropertyOf, SCHEMA.contactPoint),      # its range is not vCard
+    (EC.EnergyCommunity, RDFS.subClassOf, ORG.FormalOrganization),   # de facto associations are allowed
+    (EC.activity, RDFS.subPropertyOf, ORG.purpose),                  # made initiatives organisations
+    (EC.Initiative, RDFS.subClassOf, SCHEMA.Project),                # an Organization in schema.org
+    (EC.Initiative, RDFS.subClassOf, PROV.Activity),
+    (EC.IndicatorValue, RDFS.subClassOf, SOSA.Observation),          # carries its own number, no sosa:hasResult
+    (EC.peakPower, RDFS.subPropertyOf, EC.ratedPower),               # DC peak is not AC rating
+    (EC.partner, RDFS.subPropertyOf, PROV.wasAssociatedWith),        # an initiative is no prov:Activity
+]
+
+
+def _ontology_1_0_0(cache={}):
+    if not cache:
+        cache["g"] = rdflib.Graph().parse(standard.ontology_file("1.0.0"))
+    return cache["g"]
+
+
+@pytest.mark.parametrize("triple", WRONG_ALIGNMENTS, ids=lambda t: f"{t[0].split('#')[-1]} {t[2].split('/')[-1]}")
+def test_an_alignment_the_review_found_wrong_is_gone(triple):
+    assert triple not in s.ontology(), triple
+    assert triple in _ontology_1_0_0(), triple  # release 1.0.0 stays as it was published
+
+
+def test_the_alignments_that_replace_them_say_the_right_thing():
+    g = s.ontology()
+    for triple in [(EC.contactPoint, RDFS.subPropertyOf, DCAT.contactPoint),
+                   (EC.EnergyCommunity, RDFS.subClassOf, ORG.Organization),
+                   (EC.Initiative, SKOS.closeMatch, SCHEMA.Project),
+                   (EC.Initiative, SKOS.relatedMatch, PROV.Activity),
+                   (EC.IndicatorValue, SKOS.relatedMatch, SOSA.Observation),
+                   (EC.partner, RDFS.subPropertyOf, DCTERMS.contributor),
+                   (EC.activity, SKOS.relatedMatch, ORG.purpose),
+                   (SKOS.closeMatch, RDF.type, OWL.ObjectProperty)]:
+        assert triple in g, triple
+    assert (SKOS.closeMatch, RDF.type, OWL.AnnotationProperty) not in g
+    # the unit of a quantity is qudt:hasUnit (qudt:unit is gone from QUDT 3): no ec: term uses qudt:unit
+    assert not any(o == QUDT.unit for o in g.objects()) and not any(p == QUDT.unit for _, p, _ in g)
+
+
+def test_the_translations_the_review_found_wrong_are_fixed():
+    g = s.standard_graph()
+    text = {str(o) for o in g.objects() if isinstance(o, rdflib.Literal) and o.language in ("fr", "nl")}
+    for wrong in ("graden", "graadindicator", "voert initiatief", "taux d'autosuffisance", "leçon apprise"):
+        assert not [t for t in text if wrong in t.lower()], wrong
+    def label(term, lang, predicate=RDFS.label):
+        return {str(o) for o in g.objects(term, predicate) if o.language == lang}
+    assert label(EC["kpi-self-sufficiency-rate"], "fr", SKOS.prefLabel) == {"taux d'autoproduction"}
+    assert label(EC.LessonLearned, "fr") == {"retour d'expérience"}
+    assert label(EC.PublishedTwin, "nl") == {"gepubliceerde digitale tweeling"}
+    assert label(EC.hasInitiative, "nl") == {"heeft initiatief"}
+    # property labels are noun phrases in French, not sentences ("a pour ...", "est ...")
+    for prop in g.subjects(RDF.type, OWL.ObjectProperty):
+        if str(prop).startswith(str(EC)):
+            for l in label(prop, "fr"):
+                assert not re.match(r"(a |a pour|est |possède )", l), (prop, l)
+
+
+def test_legal_forms_are_national_forms_under_the_generic_kinds():
+    """The legal forms of real registers are in the scheme with notations and their national
+    labels, each under one of the generic kinds of 1.0 (skos:broader), so a query can ask either
+    way; the generic kinds stay the top concepts."""
+    g = s.vocabularies()
+    scheme = EC.LegalForms
+    top = set(g.objects(scheme, SKOS.hasTopConcept)) | set(g.subjects(SKOS.topConceptOf, scheme))
+    assert {EC["legalform-" + k] for k in ("cooperative", "non-profit", "association", "foundation", "company",
+                                           "public-body")} <= top
+    national = {c for c in g.subjects(SKOS.inScheme, scheme) if c not in top}
+    wanted = {"uk-co-operative-society", "uk-community-benefit-society", "uk-industrial-and-provident-society",
+              "uk-charitable-incorporated-organisation", "uk-community-interest-company",
+              "uk-company-limited-by-guarantee", "uk-company-limited-by-shares", "nl-cooperatie", "nl-vereniging",
+              "nl-stichting", "nl-vereniging-van-eigenaars", "de-eingetragene-genossenschaft",
+              "de-eingetragener-verein", "de-gmbh-co-kg", "fr-scic", "fr-sas", "fr-association-loi-1901",
+              "be-sc", "be-asbl"}
+    assert {EC["legalform-" + w] for w in wanted} <= national
+    for concept in national:
+        assert set(g.objects(concept, SKOS.broader)) & top, concept
+        assert g.value(concept, SKOS.notation) is not None, concept
+        country = str(concept).split("legalform-")[1][:2]
+        national_language = {"uk": "en", "nl": "nl", "de": "de", "fr": "fr", "be": "fr"}[country]
+        assert any(l.language == national_language for l in g.objects(concept, SKOS.prefLabel)), concept
+    asked_either_way = g.query("""PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        SELECT ?form WHERE { ?form skos:broader* <https://w3id.org/ecgraph/ns#legalform-cooperative> }""")
+    assert {EC["legalform-uk-community-benefit-society"], EC["legalform-nl-cooperatie"]} <= {r.form for r in asked_either_way}
