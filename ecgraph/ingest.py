@@ -125,6 +125,9 @@ class Parsed:
     #: For JSON-LD, the ``@id`` strings exactly as written, by the IRI they expanded to, so a
     #: report can show a vendor the identifier they wrote.
     written_ids: dict[str, str] = field(default_factory=dict)
+    #: For JSON-LD, the values the processor dropped (they never reached ``triples``); the
+    #: validator reports them (ecsh:JsonLdValueCheck)
+    problems: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.triples)
@@ -182,13 +185,34 @@ def parse(data: bytes, media_type: str | None = None, filename: str | None = Non
     if max_bytes is not None and len(data) > max_bytes:
         raise IngestError(413, f"the document is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
     fmt = format or choose_format(media_type, filename)
-    written: list[str] = []
-    root_context = None
     if fmt == ox.RdfFormat.JSON_LD:
-        data, root_context, written = _prepare_json_ld(data)
-    elif fmt == ox.RdfFormat.RDF_XML:
-        _refuse_dtd_entities(data)
-        _prescan_xml(data)
+        original = data
+        prepared = _prepare_json_ld(data, standard.STANDARD_VERSION)
+        triples = _parse_triples(prepared.data, fmt, base_iri, max_triples, allow_named_graphs)
+        claimed = standard.judging_version(triples)
+        if prepared.unversioned and claimed != standard.STANDARD_VERSION:
+            # the unversioned context of a twin that claims an older release is that release's
+            prepared = _prepare_json_ld(original, claimed)
+            triples = _parse_triples(prepared.data, fmt, base_iri, max_triples, allow_named_graphs)
+        data = original
+    else:
+        if fmt == ox.RdfFormat.RDF_XML:
+            _refuse_dtd_entities(data)
+            _prescan_xml(data)
+        triples = _parse_triples(data, fmt, base_iri, max_triples, allow_named_graphs)
+    triples = label_blank_nodes(triples, hashlib.sha256(data + (base_iri or "").encode()).hexdigest()[:10])
+    written_ids: dict[str, str] = {}
+    problems: list = []
+    if fmt == ox.RdfFormat.JSON_LD:
+        triples = [_normalise_json_number(t) for t in triples]
+        written_ids = _expand_written_ids(prepared.root_context, prepared.written, base_iri)
+        if prepared.standard_context is not None:
+            problems = dropped_values(prepared.document, prepared.standard_context)
+    return Parsed(triples=triples, format=fmt, size=len(data), written_ids=written_ids, problems=problems)
+
+
+def _parse_triples(data: bytes, fmt: ox.RdfFormat, base_iri: str | None, max_triples: int | None,
+                   allow_named_graphs: Iterable[str]) -> list[ox.Triple]:
     allowed_graphs = set(allow_named_graphs)
     triples: list[ox.Triple] = []
     try:
@@ -212,12 +236,7 @@ def parse(data: bytes, media_type: str | None = None, filename: str | None = Non
                                f"parser accepts ({exc})") from None
     except (ValueError, OSError) as exc:  # pyoxigraph reports some encoding faults this way
         raise IngestError(400, f"cannot read the document: {exc}") from None
-    triples = label_blank_nodes(triples, hashlib.sha256(data + (base_iri or "").encode()).hexdigest()[:10])
-    written_ids: dict[str, str] = {}
-    if fmt == ox.RdfFormat.JSON_LD:
-        triples = [_normalise_json_number(t) for t in triples]
-        written_ids = _expand_written_ids(root_context, written, base_iri)
-    return Parsed(triples=triples, format=fmt, size=len(data), written_ids=written_ids)
+    return triples
 
 
 def _syntax_error(exc: SyntaxError, fmt: ox.RdfFormat) -> IngestError:
@@ -352,21 +371,34 @@ def _prescan_xml(data: bytes) -> None:
 
 # --- JSON-LD --------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def local_context() -> dict | list:
-    """The `@context` value of the standard's published context file."""
-    with open(standard.context_file(), "rb") as fh:
+@lru_cache(maxsize=None)
+def local_context(version: str = standard.STANDARD_VERSION) -> dict | list:
+    """The `@context` value of a release's published context file."""
+    with open(standard.context_file(version), "rb") as fh:
         document = json.load(fh)
     return document["@context"]
 
 
 def known_context_urls() -> tuple[str, ...]:
-    return (standard.CONTEXT_URL, standard.CONTEXT_VERSION_URL)
+    return (standard.CONTEXT_URL,) + tuple(standard.context_version_url(v) for v in standard.VERSIONS)
 
 
-def _prepare_json_ld(data: bytes) -> tuple[bytes, object, list[str]]:
-    """Decode the JSON, swap the standard's context URL for the local context, refuse every other
-    reference to an outside document, and remember the ``@id`` values as written."""
+@dataclass
+class _PreparedJson:
+    data: bytes
+    root_context: object
+    written: list[str]
+    #: whether the document named the unversioned context URL (read as the claimed release's)
+    unversioned: bool
+    document: object = None
+    #: the standard's context the document's top level uses, if it uses one
+    standard_context: dict | None = None
+
+
+def _prepare_json_ld(data: bytes, version: str) -> _PreparedJson:
+    """Decode the JSON, swap the standard's context URLs for the local contexts (the unversioned
+    one for ``version``'s), refuse every other reference to an outside document, and remember the
+    ``@id`` values as written."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -381,7 +413,8 @@ def _prepare_json_ld(data: bytes) -> tuple[bytes, object, list[str]]:
         raise IngestError(400, f"JSON syntax error: {exc.msg}", line=exc.lineno, column=exc.colno) from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise IngestError(400, f"JSON value this node does not read: {exc}") from None
-    changed = _rewrite_contexts(document)
+    resolver = _ContextResolver(version)
+    changed = _rewrite_contexts(document, resolver)
     if changed:
         try:
             data = json.dumps(document, ensure_ascii=False).encode("utf-8")
@@ -389,7 +422,13 @@ def _prepare_json_ld(data: bytes) -> tuple[bytes, object, list[str]]:
             raise IngestError(400, "JSON-LD holds an unpaired surrogate escape (\\uD800-\\uDFFF alone), "
                                    "which is not a Unicode character") from None
     root_context = document.get("@context") if isinstance(document, dict) else None
-    return data, root_context, _written_ids(document, _id_aliases(root_context))
+    standard_context = None
+    if isinstance(document, dict):
+        for item in root_context if isinstance(root_context, list) else [root_context]:
+            if isinstance(item, dict) and any(item is local_context(v) for v in standard.VERSIONS):
+                standard_context = item
+    return _PreparedJson(data, root_context, _written_ids(document, _id_aliases(root_context)),
+                         resolver.unversioned, document, standard_context)
 
 
 def _id_aliases(context) -> set[str]:
@@ -440,7 +479,24 @@ def _expand_written_ids(context, written: list[str], base_iri: str | None) -> di
     return out
 
 
-def _rewrite_contexts(document) -> bool:
+class _ContextResolver:
+    def __init__(self, version: str):
+        self.version = version
+        self.unversioned = False
+
+    def reference(self, url: str):
+        if url == standard.CONTEXT_URL:
+            self.unversioned = True
+            return local_context(self.version)
+        for version in standard.VERSIONS:
+            if url == standard.context_version_url(version):
+                return local_context(version)
+        raise IngestError(400, f"JSON-LD @context {url!r} is refused: this node never fetches or reads "
+                               f"remote or local documents; use {standard.CONTEXT_URL} (resolved locally) "
+                               "or put the context inline")
+
+
+def _rewrite_contexts(document, resolver: _ContextResolver) -> bool:
     """Walk the document without recursion (depth is attacker-controlled) and resolve contexts,
     scoped contexts inside contexts included."""
     changed = False
@@ -451,7 +507,7 @@ def _rewrite_contexts(document) -> bool:
             raise IngestError(400, f"JSON nesting is deeper than this node accepts ({MAX_JSON_DEPTH} levels)")
         if isinstance(node, dict):
             if "@context" in node:
-                resolved = _resolve_context(node["@context"])
+                resolved = _resolve_context(node["@context"], resolver)
                 if resolved is not node["@context"]:
                     node["@context"] = resolved
                     changed = True
@@ -461,29 +517,21 @@ def _rewrite_contexts(document) -> bool:
     return changed
 
 
-def _resolve_context(value):
+def _resolve_context(value, resolver: _ContextResolver):
     if isinstance(value, str):
-        return _resolve_context_reference(value)
+        return resolver.reference(value)
     if isinstance(value, list):
-        out = [_resolve_context(item) if isinstance(item, (str, dict)) else item for item in value]
+        out = [_resolve_context(item, resolver) if isinstance(item, (str, dict)) else item for item in value]
         return value if all(a is b for a, b in zip(out, value)) else out
     if isinstance(value, dict) and "@import" in value:
         imported = value["@import"]
         if not isinstance(imported, str) or imported not in known_context_urls():
             raise IngestError(400, f"JSON-LD @import of {imported!r} is refused: this node fetches "
                                    f"nothing; only {standard.CONTEXT_URL} is resolved (locally)")
-        merged = dict(_as_single_context(local_context()))
+        merged = dict(_as_single_context(resolver.reference(imported)))
         merged.update({k: v for k, v in value.items() if k != "@import"})
         return merged
     return value
-
-
-def _resolve_context_reference(url: str):
-    if url in known_context_urls():
-        return local_context()
-    raise IngestError(400, f"JSON-LD @context {url!r} is refused: this node never fetches or reads "
-                           f"remote or local documents; use {standard.CONTEXT_URL} (resolved locally) "
-                           "or put the context inline")
 
 
 def _as_single_context(context) -> dict:
@@ -494,3 +542,79 @@ def _as_single_context(context) -> dict:
         if isinstance(item, dict):
             merged.update(item)
     return merged
+
+
+# --- JSON-LD values that would vanish --------------------------------------------------------------
+
+_IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|\\^`]')
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def dropped_values(document, context: dict) -> list:
+    """The string values of a JSON-LD document (written with the standard's context) that a
+    JSON-LD processor silently drops: a value of a term typed "@id" or "@vocab" (a link or a code)
+    that expands to no valid IRI ("energy sharing", with a space), a "type" that is no class, or a
+    key that is no term and cannot become one. Each comes with the nearest code or term."""
+    from .checks import Problem, nearest
+
+    problems: list = []
+    terms = [k for k in context if not k.startswith("@")]
+    stack = [(document, None)]
+    while stack:
+        node, focus = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, focus) for item in node)
+            continue
+        if not isinstance(node, dict) or "@value" in node:
+            continue
+        here = _node_iri(node.get("id", node.get("@id"))) or focus
+        for key, value in node.items():
+            if key in ("@context", "id", "@id"):
+                continue
+            if key in ("type", "@type"):
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str) and item not in context and not _valid_iri_text(item):
+                        guess = nearest(item, [t for t in terms if t[:1].isupper()])
+                        problems.append(Problem(here, key, item, "is not a class of the standard" +
+                                                (f" (did you mean {guess[0]}?)" if guess else "")))
+                continue
+            definition = context.get(key)
+            if definition is None and not _SCHEME.match(key):
+                if _IRI_FORBIDDEN.search(key):
+                    guess = nearest(key, terms)
+                    problems.append(Problem(here, key, _short(value), "is lost with its key: the key is not a term "
+                                            "of the context and cannot become one" +
+                                            (f" (did you mean {guess[0]}?)" if guess else "")))
+                    continue
+            coerce = definition.get("@type") if isinstance(definition, dict) else None
+            codes = definition.get("@context", {}) if isinstance(definition, dict) else {}
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, (dict, list)):
+                    stack.append((item, here))
+                elif isinstance(item, str) and coerce in ("@id", "@vocab") and item not in codes \
+                        and not _valid_iri_text(item):
+                    guess = nearest(item, list(codes)) if codes else []
+                    what = "is not a code of the list nor an IRI" if codes else "is not an IRI"
+                    problems.append(Problem(here, key, item, what +
+                                            (f' (did you mean "{guess[0]}"?)' if guess else "")))
+    return problems
+
+
+def _node_iri(node_id) -> ox.NamedNode | None:
+    """A node's "@id" as an IRI when it is an absolute IRI (a hostile "https:[//x" is not)."""
+    if not isinstance(node_id, str) or not _SCHEME.match(node_id) or _IRI_FORBIDDEN.search(node_id):
+        return None
+    try:
+        return ox.NamedNode(node_id)
+    except ValueError:
+        return None
+
+
+def _valid_iri_text(text: str) -> bool:
+    """Whether a string can expand to an IRI at all (absolute, compact or relative)."""
+    return bool(text) and not _IRI_FORBIDDEN.search(text)
+
+
+def _short(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -198,7 +198,7 @@ class Node:
         have changed) and validation again (a newer profile may find warnings or violations; a
         twin that now fails stays served, flagged "fails" in the catalog and on its badge)."""
         files = [standard.ontology_file(), standard.vocabularies_file(),
-                 standard.shapes_file("core"), standard.shapes_file("recommended")]
+                 *(standard.shapes_file(p, v) for v in standard.VERSIONS for p in standard.PROFILES)]
         digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
         installed = self.registry.setting("standard_hash")
         if installed == digest and self.store.has_graph(standard.ONTOLOGY_GRAPH):
@@ -243,7 +243,7 @@ class Node:
         entry.inferred = len(inferred)
         entry.warnings = report.warnings
         entry.violations = report.violations
-        entry.profile = standard.profile_version_iri("core")
+        entry.profile = standard.profile_version_iri("core", report.version)
         self.store.commit(replace={entry.inferred_graph: inferred},
                           delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
                           insert={standard.CATALOG_GRAPH: entry.to_triples()})
@@ -354,7 +354,7 @@ class Node:
                     issued=previous.issued if previous else stamp, modified=stamp,
                     triples=prepared.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
                     content_hash=prepared.content_hash, format=prepared.format,
-                    profile=standard.profile_version_iri("core"), warnings=prepared.warnings,
+                    profile=standard.profile_version_iri("core", prepared.version), warnings=prepared.warnings,
                     published_by=catalog.publisher_agent(twin_id, admin))
                 self.store.commit(
                     replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: inferred},
@@ -444,7 +444,7 @@ class Node:
                     id=twin_id, title=twin.title, version=version, issued=stamp, modified=stamp,
                     triples=p.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
                     content_hash=p.content_hash, format=p.format,
-                    profile=standard.profile_version_iri("core"), warnings=p.warnings,
+                    profile=standard.profile_version_iri("core", p.version), warnings=p.warnings,
                     published_by=catalog.publisher_agent(twin_id, True))
                 entries[twin_id] = entry
                 for text, graph in ((p.data_ntriples, entry.graph), (inferred, entry.inferred_graph)):

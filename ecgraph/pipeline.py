@@ -19,10 +19,18 @@ from .validate import PREFIXES, Profiles, Report, validate
 
 
 class NotConformant(Exception):
-    """The upload breaks MUST rules of the core profile; ``report`` says which."""
+    """The upload breaks MUST rules of the core profile; ``report`` says which, and the message
+    names the first of them, so that a 422 answer leads with what blocks rather than with warnings."""
 
     def __init__(self, report: dict):
-        super().__init__("the twin does not conform to the core profile")
+        blocking = report.get("blocking") or []
+        version = report.get("summary", {}).get("standard_version", "")
+        count = report.get("summary", {}).get("counts", {}).get("Violation", len(blocking))
+        text = f"the twin breaks {count} rule{'s' if count != 1 else ''} of the core profile {version}; nothing was stored"
+        if blocking:
+            first = blocking[0]
+            text += f". First: {first['focus']}{' ' + first['path'] if first.get('path') else ''}: {first['message']}"
+        super().__init__(text)
         self.report = report
 
     def __reduce__(self):
@@ -48,6 +56,10 @@ class Upload:
     infer: bool = True
     #: "fast" (ecgraph's engine) or "pyshacl" (the reference); both give the same results
     engine: str = "fast"
+    #: the release to validate against; None: the one the twin claims
+    profile_version: str | None = None
+    #: the language of the report's messages (en, fr, nl)
+    lang: str = "en"
     #: results that get their focus node described (the validator's --max-results)
     max_results: int | None = 200
     #: the twin's current data (N-Triples) to merge the upload into (Graph Store POST)
@@ -81,6 +93,8 @@ class Prepared:
     #: subject IRIs outside those namespaces, for the node to check against other twins' claims
     outside: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    #: the release whose profiles judged the twin
+    version: str = standard.STANDARD_VERSION
 
 
 def content_hash(data: bytes) -> str:
@@ -118,7 +132,8 @@ class Pipeline:
                          f"hold at most {upload.max_triples:,} (the node's ECGRAPH_MAX_TRIPLES). Nothing was "
                          "stored: replace the twin with PUT instead of adding to it, or split it.")
         report = validate(parsed.triples, upload.profile, engine=upload.engine, profiles=self.profiles,
-                          input_hash=content_hash(data))
+                          input_hash=content_hash(data), version=upload.profile_version,
+                          problems=parsed.problems, lang=upload.lang)
         return parsed, report, data
 
     def validate(self, upload: Upload) -> Report:
@@ -156,6 +171,7 @@ class Pipeline:
             conforms=report.conforms,
             warnings=report.warnings,
             timings=timings,
+            version=report.version,
         )
 
 

@@ -122,6 +122,9 @@ def _text(report: Report, *, source, max_results, profiles) -> str:
     lines = [f"{source}: {verdict} to {report.profile_version} "
              f"({c['Violation']} violations, {c['Warning']} warnings, {report.triples:,} triples, "
              f"{report.elapsed:.2f} s)"]
+    note = version_note(report)
+    if note:
+        lines.append(f"  {note}")
     groups = report.groups()
     if groups:
         lines.append("  by rule:")
@@ -138,6 +141,19 @@ def _text(report: Report, *, source, max_results, profiles) -> str:
     return "\n".join(lines) + "\n"
 
 
+def version_note(report: Report) -> str | None:
+    """Which release judged, when that needs saying: an older release the twin claims, or a claim
+    this validator cannot honour."""
+    unknown = [v for v in report.claimed if v not in standard.VERSIONS]
+    if unknown and report.version not in report.claimed:
+        return (f"the twin claims {', '.join(unknown)}, a release this validator does not have: "
+                f"judged by the {report.version} profiles")
+    if report.version != standard.STANDARD_VERSION:
+        return (f"judged by the {report.version} profiles, the release the twin claims "
+                f"(the current release is {standard.STANDARD_VERSION})")
+    return None
+
+
 def _json(report: Report, *, source, max_results, profiles) -> str:
     out = report.to_dict(max_results)
     out = {"input": source, **out}
@@ -152,7 +168,7 @@ SH = shacl.SH
 def report_triples(report: Report, profiles: Profiles, max_results: int | None = None) -> list[ox.Triple]:
     """The report as a W3C SHACL validation report graph. ``sh:conforms`` follows SHACL: false as
     soon as there is any result, warnings included."""
-    shapes = profiles.compiled(report.profile)
+    shapes = profiles.compiled(report.profile, report.version)
     root = ox.BlankNode("report")
     out = [ox.Triple(root, RDF_TYPE, ox.NamedNode(SH + "ValidationReport")),
            ox.Triple(root, ox.NamedNode(SH + "conforms"),
@@ -237,7 +253,7 @@ def _csv(report: Report, *, source, max_results, profiles) -> str:
 # --- JUnit and SARIF: one entry per shape of the profile --------------------------------------------
 
 def _rules(report: Report, profiles: Profiles) -> list[dict]:
-    shapes = profiles.compiled(report.profile)
+    shapes = profiles.compiled(report.profile, report.version)
     rules = []
     for shape in shapes.reporting_shapes():
         if not isinstance(shape, ox.NamedNode):

@@ -68,6 +68,8 @@ class Finding:
     shape: object
     component: str             # local name, e.g. "MinCountConstraintComponent"
     severity: object
+    #: what a check beside the shapes (ecgraph.checks) found, in words
+    detail: str | None = None
 
 
 # --- the data --------------------------------------------------------------------------------------
@@ -140,7 +142,7 @@ _DOUBLE = re.compile(r"([+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]
 _DATE = re.compile(r"(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?\Z")
 _DATETIME = re.compile(r"(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
                        r"(Z|[+-][0-9]{2}:[0-9]{2})?\Z")
-_GYEAR = re.compile(r"-?[0-9]{4,}(Z|[+-][0-9]{2}:[0-9]{2})?\Z")
+_GYEAR = re.compile(r"(-?[0-9]{4,})(Z|[+-][0-9]{2}:[0-9]{2})?\Z")
 _BOOLEAN = {"true", "false", "1", "0"}
 
 _INTEGER_RANGES = {
@@ -177,7 +179,9 @@ def well_typed(literal: ox.Literal) -> bool:
         value = _python_datetime(text)
         return value is not None and (name == "dateTime" or value.tzinfo is not None)
     if name == "gYear":
-        return bool(_GYEAR.match(text))
+        match = _GYEAR.match(text)
+        digits = match.group(1).lstrip("-") if match else ""
+        return bool(match) and (len(digits) == 4 or not digits.startswith("0"))
     return True
 
 
@@ -231,10 +235,22 @@ def comparable(term):
             return None
         try:
             if name in ("double", "float"):
-                return ("number", float(term.value.replace("INF", "inf")))
+                number = float(term.value.replace("INF", "inf"))
+                # NaN is neither less than, equal to nor greater than anything (XPath)
+                return ("number", number) if number == number else None
             return ("number", Decimal(term.value))
         except (InvalidOperation, ValueError):
             return None
+    if name == "gYear":
+        if not well_typed(term):
+            return None
+        match = _GYEAR.match(term.value)
+        zone = _tz(match.group(2))
+        year = int(match.group(1))
+        if zone is None:
+            return ("gYear", year)
+        # a year with a timezone is the interval starting at its first instant there (XPath)
+        return ("gYear-tz", (year, -zone.utcoffset(None).total_seconds()))
     if name == "date":
         value = _python_date(term.value)
         return ("date", value) if value is not None else None

@@ -7,6 +7,7 @@ here, so that a version bump or a rename is a one-line change.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -19,7 +20,12 @@ RDF_NIL = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#nil")
 RDFS_SUBCLASS = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")
 
 #: The version of the ontology, the vocabularies and the profiles published together.
-STANDARD_VERSION = "1.0.0"
+STANDARD_VERSION = "1.1.0"
+
+#: Every release a node still validates against, oldest first. A twin is judged by the newest
+#: release it claims with dcterms:conformsTo (see :func:`judging_version`); the files of older
+#: releases are kept, as published, in a folder named after the version (shapes/1.0.0/, ...).
+VERSIONS = ("1.0.0", "1.1.0")
 
 #: Everything the standard and the node name lives under this IRI (ontology, code lists, profiles,
 #: shapes, twin graphs, the node's own resources): no twin may speak for it.
@@ -30,10 +36,15 @@ EC = "https://w3id.org/ecgraph/ns#"
 ONTOLOGY_IRI = "https://w3id.org/ecgraph/ns"
 ONTOLOGY_VERSION_IRI = f"https://w3id.org/ecgraph/ns/{STANDARD_VERSION}"
 
-#: Where a community's JSON-LD points for the published `@context`; the node resolves both
-#: addresses to the local file and never fetches them.
+#: Where a community's JSON-LD points for the published `@context`; the node resolves these
+#: addresses to the local files and never fetches them. The unversioned one is the context of the
+#: release the twin claims (the current one when it claims none).
 CONTEXT_URL = "https://w3id.org/ecgraph/context.jsonld"
 CONTEXT_VERSION_URL = f"https://w3id.org/ecgraph/context/{STANDARD_VERSION}.jsonld"
+
+
+def context_version_url(version: str) -> str:
+    return f"https://w3id.org/ecgraph/context/{version}.jsonld"
 
 #: Conformance profiles: the IRI names the profile, the version IRI the edition a twin claims
 #: with `dcterms:conformsTo`.
@@ -47,6 +58,45 @@ def profile_iri(name: str) -> str:
 
 def profile_version_iri(name: str, version: str = STANDARD_VERSION) -> str:
     return f"{PROFILE_BASE}{name}/{version}"
+
+
+_DCTERMS_CONFORMS_TO = ox.NamedNode("http://purl.org/dc/terms/conformsTo")
+_CLAIM = re.compile(re.escape(PROFILE_BASE) + r"(core|recommended)/([0-9]+\.[0-9]+\.[0-9]+)\Z")
+
+
+def claimed_versions(triples) -> list[str]:
+    """The ecgraph profile versions a twin claims (dcterms:conformsTo), known to this node or not."""
+    found = set()
+    for t in triples:
+        if t.predicate == _DCTERMS_CONFORMS_TO and isinstance(t.object, ox.NamedNode):
+            match = _CLAIM.match(t.object.value)
+            if match:
+                found.add(match.group(2))
+    return sorted(found, key=_version_key)
+
+
+def judging_version(triples) -> str:
+    """The release a twin is validated against: the newest release it claims that this node
+    knows; the current release when it claims none it knows (a twin claiming a later release
+    than the node has is checked against what the node has, and the report says which)."""
+    known = [v for v in claimed_versions(triples) if v in VERSIONS]
+    return known[-1] if known else STANDARD_VERSION
+
+
+def resolve_version(text: str | None) -> str | None:
+    """A version asked for by a person ("1.0.0", "v1.0", "1.0"): the release it names, or None
+    for "whatever the twin claims". Raises ValueError for a release this node does not have."""
+    if not text:
+        return None
+    wanted = text.strip().removeprefix("v")
+    for version in reversed(VERSIONS):
+        if wanted in (version, version.rsplit(".", 1)[0]):
+            return version
+    raise ValueError(f"unknown profile version {text!r}: this node has {', '.join(VERSIONS)}")
+
+
+def _version_key(version: str) -> tuple:
+    return tuple(int(part) for part in version.split("."))
 
 
 #: Namespaces of the shapes, so that every shape has an IRI a report can link to.
@@ -126,26 +176,34 @@ def docs_dir() -> Path:
     return _standard_dir("docs")
 
 
-def ontology_file() -> Path:
-    return ontology_dir() / "ecgraph.ttl"
+def _release(directory: Path, version: str) -> Path:
+    if version == STANDARD_VERSION:
+        return directory
+    if version not in VERSIONS:
+        raise ValueError(f"unknown release {version!r}; this installation has {', '.join(VERSIONS)}")
+    return directory / version
 
 
-def vocabularies_file() -> Path:
-    return ontology_dir() / "vocabularies.ttl"
+def ontology_file(version: str = STANDARD_VERSION) -> Path:
+    return _release(ontology_dir(), version) / "ecgraph.ttl"
 
 
-def context_file() -> Path:
-    return ontology_dir() / "context.jsonld"
+def vocabularies_file(version: str = STANDARD_VERSION) -> Path:
+    return _release(ontology_dir(), version) / "vocabularies.ttl"
 
 
-def shapes_file(profile: str) -> Path:
+def context_file(version: str = STANDARD_VERSION) -> Path:
+    return _release(ontology_dir(), version) / "context.jsonld"
+
+
+def shapes_file(profile: str, version: str = STANDARD_VERSION) -> Path:
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
-    return shapes_dir() / f"{profile}.ttl"
+    return _release(shapes_dir(), version) / f"{profile}.ttl"
 
 
-def kit_manifest() -> Path:
-    return shapes_dir() / "kit" / "manifest.ttl"
+def kit_manifest(version: str = STANDARD_VERSION) -> Path:
+    return _release(shapes_dir(), version) / "kit" / "manifest.ttl"
 
 
 def demo_twins_dir() -> Path:

@@ -9,16 +9,22 @@ What is validated: the twin's own triples plus the ontology's ``rdfs:subClassOf`
 inference runs first: a domain or range inference could otherwise "repair" a missing type that
 the profile exists to catch.
 
+Which release judges a twin: the newest one it claims (``dcterms:conformsTo``), or the one asked
+for; each report says which (:mod:`ecgraph.standard`).
+
 Two engines give the same results: ``fast`` (:mod:`ecgraph.shacl`, the default) and ``pyshacl``
-(the reference). Messages come from our shapes, not from the engine: pyshacl keeps ``{$this}``
-templates literally and shows Python reprs in its core-constraint messages. Each result names the
-shape (label and documentation link), the focus node, the path, the value found and what was
-expected.
+(the reference), both judging literals as SHACL says (see :func:`_rdflib_data`); the checks SHACL
+Core cannot express run beside either (:mod:`ecgraph.checks`). Messages come from our shapes and
+:mod:`ecgraph.messages`, not from the engine (pyshacl keeps ``{$this}`` templates literally and
+shows Python reprs): each result says what failed on which value, names the shape (label, rule and
+documentation link), the focus node and the path, in English, French or Dutch, and one mistake is
+reported once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,7 +32,8 @@ from functools import lru_cache
 
 import pyoxigraph as ox
 
-from . import shacl, standard
+from . import checks, messages, shacl, standard
+from .messages import in_language, render, render_path  # noqa: F401 - where reports and pages find them
 from .standard import RDFS_SUBCLASS
 
 VALIDATOR_NAME = "ecgraph"
@@ -68,6 +75,10 @@ class Result:
     written_id: str | None = None
     #: for other input, the focus node's triples as the document stated them (Turtle)
     focus_triples: str | None = None
+    #: the rule the shape states (its sh:message), the lead ``message`` says what broke it
+    rule: str = ""
+    #: the results this one explains (the same malformed value failing comparisons or an sh:or)
+    also: list = field(default_factory=list)
 
     def sort_key(self):
         return (SEVERITY_ORDER.get(self.severity, 9), self.shape, self.focus, self.path or "", self.value or "")
@@ -85,6 +96,9 @@ class Report:
     elapsed: float
     results: list[Result] = field(default_factory=list)
     engine: str = "fast"
+    #: the release whose profiles judged, and the releases the twin claims
+    version: str = standard.STANDARD_VERSION
+    claimed: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -102,10 +116,10 @@ class Report:
         return self.counts["Violation"]
 
     def groups(self) -> list[dict]:
-        """One row per shape and message with its count (the ITB-style aggregated view)."""
+        """One row per rule with its count (the ITB-style aggregated view)."""
         rows: dict[tuple, dict] = {}
         for r in self.results:
-            key = (r.severity, r.shape, _template(r))
+            key = (r.severity, r.shape, r.rule or r.message)
             row = rows.get(key)
             if row is None:
                 rows[key] = row = {"severity": r.severity, "shape": r.shape, "shape_label": r.shape_label,
@@ -113,13 +127,29 @@ class Report:
             row["count"] += 1
         return sorted(rows.values(), key=lambda g: (SEVERITY_ORDER.get(g["severity"], 9), g["shape"], g["message"]))
 
+    def outcome(self) -> set:
+        """(shape, severity) of every result, folded ones included: what SHACL reported."""
+        out = set()
+        for r in self.results:
+            out.add((r.shape, r.severity))
+            out.update((a["shape"], a["severity"]) for a in r.also)
+        return out
+
+    def blocking(self) -> list[Result]:
+        return [r for r in self.results if r.severity == "Violation"]
+
     def to_dict(self, max_results: int | None = None) -> dict:
         shown = self.results if max_results is None else self.results[:max_results]
         return {
             "conforms": self.conforms,
+            # what refuses the twin, first: a 422 answer must not bury it under warnings
+            "blocking": [{"focus": r.focus, "path": r.path, "message": r.message, "shape": r.shape}
+                         for r in self.blocking()[:20]],
             "summary": {
                 "profile": self.profile,
                 "profile_version": self.profile_version,
+                "standard_version": self.version,
+                "claimed_versions": list(self.claimed),
                 "shapes_hash": self.shapes_hash,
                 "validator": self.validator,
                 "engine": self.engine,
@@ -141,25 +171,21 @@ class Report:
         return cls(conforms=data["conforms"], profile=s["profile"], profile_version=s["profile_version"],
                    shapes_hash=s["shapes_hash"], validator=s["validator"], input_hash=s["input_hash"],
                    triples=s["triples"], elapsed=s["elapsed_seconds"], engine=s.get("engine", "fast"),
+                   version=s.get("standard_version", standard.STANDARD_VERSION),
+                   claimed=s.get("claimed_versions", []),
                    results=[Result(**r) for r in data["results"]])
 
 
-def _template(result: Result) -> str:
-    """The message without the value found, so results of one rule group together."""
-    suffix = f" (found {result.value})"
-    return result.message[: -len(suffix)] if result.value and result.message.endswith(suffix) else result.message
-
-
 class Profiles:
-    """The shapes of each profile, read once, in the form each engine needs."""
+    """The shapes of each profile of each release, read once, in the form each engine needs."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._triples: dict[str, list] = {}
-        self._compiled: dict[str, shacl.ShapesGraph] = {}
-        self._rdflib: dict[str, object] = {}
-        self._hashes: dict[str, str] = {}
-        self._axioms: list | None = None
+        self._triples: dict[tuple, list] = {}
+        self._compiled: dict[tuple, shacl.ShapesGraph] = {}
+        self._rdflib: dict[tuple, object] = {}
+        self._hashes: dict[tuple, str] = {}
+        self._axioms: dict[str, list] = {}
 
     @staticmethod
     def files(profile: str) -> tuple[str, ...]:
@@ -168,52 +194,56 @@ class Profiles:
         # recommended is a profile of core: checking it means checking core too
         return ("core",) if profile == "core" else ("core", "recommended")
 
-    def triples(self, profile: str) -> list[ox.Triple]:
+    def triples(self, profile: str, version: str = standard.STANDARD_VERSION) -> list[ox.Triple]:
+        key = (profile, version)
         with self._lock:
-            found = self._triples.get(profile)
+            found = self._triples.get(key)
             if found is None:
                 found = []
                 digest = hashlib.sha256()
                 for name in self.files(profile):
-                    content = standard.shapes_file(name).read_bytes()
+                    content = standard.shapes_file(name, version).read_bytes()
                     digest.update(content)
                     found.extend(q.triple for q in ox.parse(content, format=ox.RdfFormat.TURTLE))
-                self._triples[profile] = found
-                self._hashes[profile] = "sha256:" + digest.hexdigest()
+                self._triples[key] = found
+                self._hashes[key] = "sha256:" + digest.hexdigest()
             return found
 
-    def compiled(self, profile: str) -> shacl.ShapesGraph:
-        triples = self.triples(profile)
+    def compiled(self, profile: str, version: str = standard.STANDARD_VERSION) -> shacl.ShapesGraph:
+        triples = self.triples(profile, version)
         with self._lock:
-            found = self._compiled.get(profile)
+            found = self._compiled.get((profile, version))
             if found is None:
-                found = self._compiled[profile] = shacl.ShapesGraph(triples)
+                found = self._compiled[(profile, version)] = shacl.ShapesGraph(triples)
             return found
 
-    def rdflib_shapes(self, profile: str):
+    def rdflib_shapes(self, profile: str, version: str = standard.STANDARD_VERSION):
         from .terms import to_rdflib_graph
 
-        triples = self.triples(profile)
+        triples = self.triples(profile, version)
         with self._lock:
-            found = self._rdflib.get(profile)
+            found = self._rdflib.get((profile, version))
             if found is None:
-                found = self._rdflib[profile] = to_rdflib_graph(triples)
+                found = self._rdflib[(profile, version)] = to_rdflib_graph(triples)
             return found
 
-    def shapes_hash(self, profile: str) -> str:
-        self.triples(profile)
-        return self._hashes[profile]
+    def shapes_hash(self, profile: str, version: str = standard.STANDARD_VERSION) -> str:
+        self.triples(profile, version)
+        return self._hashes[(profile, version)]
 
-    def profile_version(self, profile: str) -> str:
-        return standard.profile_version_iri("core" if profile == "core" else "recommended")
+    @staticmethod
+    def profile_version(profile: str, version: str = standard.STANDARD_VERSION) -> str:
+        return standard.profile_version_iri("core" if profile == "core" else "recommended", version)
 
-    def subclass_axioms(self) -> list[ox.Triple]:
+    def subclass_axioms(self, version: str = standard.STANDARD_VERSION) -> list[ox.Triple]:
+        """The ontology's rdfs:subClassOf axioms of a release: the only schema a twin is validated with."""
         with self._lock:
-            if self._axioms is None:
-                self._axioms = [q.triple for q in ox.parse(path=str(standard.ontology_file()),
-                                                           format=ox.RdfFormat.TURTLE)
-                                if q.predicate == RDFS_SUBCLASS]
-            return self._axioms
+            found = self._axioms.get(version)
+            if found is None:
+                found = self._axioms[version] = [
+                    q.triple for q in ox.parse(path=str(standard.ontology_file(version)), format=ox.RdfFormat.TURTLE)
+                    if q.predicate == RDFS_SUBCLASS]
+            return found
 
 
 @lru_cache(maxsize=1)
@@ -222,69 +252,209 @@ def default_profiles() -> Profiles:
 
 
 def validate(triples: list[ox.Triple], profile: str = "core", *, engine: str = "fast",
-             profiles: Profiles | None = None, input_hash: str = "") -> Report:
-    """Validate a twin's triples against a profile with the chosen engine."""
+             profiles: Profiles | None = None, input_hash: str = "", version: str | None = None,
+             problems=(), lang: str = "en", today=None) -> Report:
+    """Validate a twin's triples against a profile with the chosen engine, under the release the
+    twin claims (``version`` None) or the release asked for. ``problems`` are what ingest found
+    that never reached the graph (dropped JSON-LD values); ``today`` fixes the day of validation
+    (the checks of dates ahead use it)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     profiles = profiles or default_profiles()
-    graph_triples = list(triples) + profiles.subclass_axioms()
+    claimed = standard.claimed_versions(triples)
+    version = version or standard.judging_version(triples)
+    graph_triples = list(triples) + profiles.subclass_axioms(version)
     started = time.perf_counter()
+    shapes = profiles.compiled(profile, version)
+    data = shacl.DataIndex(graph_triples)
     if engine == "fast":
-        findings = shacl.validate(profiles.compiled(profile), graph_triples)
-        version = ""
+        found = shacl.Engine(shapes, data).run()
     else:
-        findings = _pyshacl_findings(graph_triples, profiles.rdflib_shapes(profile))
+        found = findings(engine, graph_triples, shapes, profiles.rdflib_shapes(profile, version))
+    found = found + checks.run(shapes, data, problems=problems, today=today, version=version)
+    engine_version = ""
+    if engine == "pyshacl":
         import pyshacl
 
-        version = f", pyshacl {pyshacl.__version__}"
+        engine_version = f", pyshacl {pyshacl.__version__}"
     elapsed = time.perf_counter() - started
-    shapes = profiles.compiled(profile)
-    results = sorted((_result(f, shapes) for f in findings), key=Result.sort_key)
+    words = messages.Messages(shapes, data, lang)
+    pairs = sorted(((_result(f, shapes, words), f) for f in found), key=lambda rf: rf[0].sort_key())
+    results = messages.fold([r for r, _ in pairs], [f for _, f in pairs], shapes, data)
     return Report(
         conforms=not any(r.severity == "Violation" for r in results),
         profile=profile,
-        profile_version=profiles.profile_version(profile),
-        shapes_hash=profiles.shapes_hash(profile),
-        validator=f"{VALIDATOR_NAME} {_version()} ({engine} engine{version})",
+        profile_version=profiles.profile_version(profile, version),
+        shapes_hash=profiles.shapes_hash(profile, version),
+        validator=f"{VALIDATOR_NAME} {_version()} ({engine} engine{engine_version})",
         input_hash=input_hash,
         triples=len(triples),
         elapsed=elapsed,
         results=results,
         engine=engine,
+        version=version,
+        claimed=claimed,
     )
 
 
-def _pyshacl_findings(triples: list[ox.Triple], shapes) -> list[shacl.Finding]:
+def findings(engine: str, data: list[ox.Triple], shapes: list[ox.Triple] | shacl.ShapesGraph,
+             rdflib_shapes=None) -> list[shacl.Finding]:
+    """SHACL Core validation of any data graph against any shapes graph, with either engine, as
+    SHACL defines it (what the W3C SHACL Core test suite checks). Each finding's path is the
+    path as the shapes graph writes it."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    compiled = shapes if isinstance(shapes, shacl.ShapesGraph) else shacl.ShapesGraph(shapes)
+    if engine == "fast":
+        return shacl.validate(compiled, data)
+    if rdflib_shapes is None:
+        from .terms import to_rdflib_graph
+
+        rdflib_shapes = to_rdflib_graph(shapes if not isinstance(shapes, shacl.ShapesGraph) else
+                                        [ox.Triple(s, p, o) for s, props in shapes.out.items()
+                                         for p, objs in props.items() for o in objs])
+    return _pyshacl_findings(data, rdflib_shapes, compiled)
+
+
+def _rdflib_data(triples: list[ox.Triple]):
+    """The data graph for pyshacl, every literal in it ordered and typed as SHACL says.
+
+    SHACL follows XSD and SPARQL: a literal whose lexical form is not valid for its datatype
+    ("2024-02-30"^^xsd:date, "NaN"^^xsd:decimal, "300"^^xsd:byte, a dateTime typed xsd:date) is
+    ill-typed: it fails sh:datatype and cannot be compared; values of types SPARQL cannot compare
+    (a date and a dateTime, a date and a number) cannot be compared either; and every comparison
+    that cannot be made gives a result (sh:minInclusive, sh:lessThan, ...). rdflib reads some
+    ill-typed literals leniently (a dateTime typed as a date becomes a date: pyshacl passes it),
+    orders what SPARQL cannot compare by datatype IRI, and raises on NaN. Handing pyshacl literals
+    that compare with :func:`ecgraph.shacl.compare` and know whether they are well-typed
+    (:func:`ecgraph.shacl.well_typed`) makes both engines judge literals by the same rule."""
+    import rdflib
+
+    from .terms import to_rdflib
+
+    graph = rdflib.Graph()
+    cache: dict = {}
+
+    def conv(term):
+        found = cache.get(term)
+        if found is None:
+            found = cache[term] = _literal(term) if isinstance(term, ox.Literal) else to_rdflib(term)
+        return found
+
+    for t in triples:
+        graph.add((conv(t.subject), conv(t.predicate), conv(t.object)))
+    return graph
+
+
+@lru_cache(maxsize=1)
+def _literal_class():
+    import rdflib
+
+    from .terms import from_rdflib
+
+    class Literal(rdflib.Literal):
+        """An rdflib literal that compares as SHACL says (see :func:`_rdflib_data`); equal as an
+        RDF term to the plain rdflib literal (sh:in, sh:hasValue, sh:equals are unchanged)."""
+
+        __slots__ = ()
+
+        def _compare(self, other):
+            if not isinstance(other, rdflib.Literal):
+                return None
+            return shacl.compare(from_rdflib(self), from_rdflib(other))
+
+        def eq(self, other):
+            found = self._compare(other)
+            if found is None:
+                raise TypeError(f"{self!s} and {other!s} cannot be compared")
+            return found == 0
+
+        def __lt__(self, other):
+            found = self._compare(other)
+            return found is not None and found < 0
+
+        def __le__(self, other):
+            found = self._compare(other)
+            return found is not None and found <= 0
+
+        def __gt__(self, other):
+            found = self._compare(other)
+            return found is not None and found > 0
+
+        def __ge__(self, other):
+            found = self._compare(other)
+            return found is not None and found >= 0
+
+        __hash__ = rdflib.Literal.__hash__
+        __eq__ = rdflib.Literal.__eq__
+
+    return Literal
+
+
+def _literal(term: ox.Literal):
+    import rdflib
+
+    cls = _literal_class()
+    if term.language:
+        return cls(term.value, lang=term.language)
+    if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
+        return cls(term.value)
+    if shacl.well_typed(term):
+        return cls(term.value, datatype=rdflib.URIRef(term.datatype.value), normalize=False)
+    literal = cls(term.value)  # built without its datatype: rdflib would read it leniently or log
+    literal._datatype = rdflib.URIRef(term.datatype.value)
+    literal._value = None
+    literal._ill_typed = True
+    return literal
+
+
+class _QuietIllTyped(logging.Filter):
+    """rdflib logs a traceback for every ill-typed literal it meets; ecgraph reports them itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to convert Literal lexical form")
+
+
+logging.getLogger("rdflib.term").addFilter(_QuietIllTyped())
+
+
+def _pyshacl_findings(triples: list[ox.Triple], shapes, compiled: shacl.ShapesGraph) -> list[shacl.Finding]:
     """Run pyshacl (the reference) and read its report graph back as findings."""
     import pyshacl
     import rdflib
     from rdflib.namespace import RDF, SH
 
-    from .terms import from_rdflib, to_rdflib_graph
+    from .terms import from_rdflib
 
-    data = to_rdflib_graph(triples)
+    data = _rdflib_data(triples)
     try:
         _, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", advanced=False, inplace=True,
                                         abort_on_first=False, allow_infos=True, allow_warnings=True,
                                         meta_shacl=False, js=False)
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        # pyshacl fails on some ill-typed values (sh:lessThanOrEquals over a date rdflib cannot
-        # read); that is a fact about this document, not a fault of the node
+    except (TypeError, ValueError, ArithmeticError, RuntimeError) as exc:
+        # pyshacl raises where SHACL wants a result on some inputs (a blank node compared with
+        # sh:lessThan): a fact about this document and this engine, not a fault of the node
         from .ingest import IngestError
 
         raise IngestError(422, f"the pyshacl reference engine cannot evaluate this document "
                                f"({type(exc).__name__}: {exc}); the default engine (fast) can") from None
     out = []
-    for node in report.subjects(RDF.type, SH.ValidationResult):
+    top = report.value(predicate=RDF.type, object=SH.ValidationReport)
+    for node in report.objects(top, SH.result):  # not the nested sh:detail results of sh:node
         path = report.value(node, SH.resultPath)
         value = report.value(node, SH.value)
         component = report.value(node, SH.sourceConstraintComponent)
         shape = from_rdflib(report.value(node, SH.sourceShape))
+        if isinstance(path, rdflib.URIRef):
+            path = from_rdflib(path)
+        elif path is not None:  # a complex path is copied into the report: it is the shape's own
+            path = compiled.value(shape, shacl.SH_PATH)
+        value = from_rdflib(value) if value is not None else None
+        focus = from_rdflib(report.value(node, SH.focusNode))
         out.append(shacl.Finding(
-            focus=from_rdflib(report.value(node, SH.focusNode)),
-            # a complex path is copied into the report; the shape's own path is the same path
-            path=from_rdflib(path) if isinstance(path, rdflib.URIRef) else ("shape" if path is not None else None),
-            value=from_rdflib(value) if value is not None else None,
+            focus=focus,
+            path=path,
+            value=value,
             shape=shape,
             component=str(component).rsplit("#", 1)[-1],
             severity=from_rdflib(report.value(node, SH.resultSeverity)),
@@ -294,24 +464,31 @@ def _pyshacl_findings(triples: list[ox.Triple], shapes) -> list[shacl.Finding]:
 
 # --- rendering ----------------------------------------------------------------------------------
 
-def _result(f: shacl.Finding, shapes: shacl.ShapesGraph) -> Result:
+def _result(f: shacl.Finding, shapes: shacl.ShapesGraph, words: messages.Messages) -> Result:
     path = f.path
-    if path == "shape":
-        path = shapes.value(f.shape, shacl.SH_PATH)
     shape = f.shape
+    path_text = render_path(shapes, path) if path is not None else None
+    rule = shape_message(shapes, shape, lang=words.lang) or ""
+    lead = words.lead(f, path_text)
+    text = lead or rule or _COMPONENT_TEXT.get(f.component, "constraint not met")
+    if f.value is not None and f.value != f.focus:  # a node shape's value is its focus: nothing to add
+        shown = messages.describe(f.value, words.data)
+        if shown not in text:  # the value once: the lead may have named it already
+            text = f"{text} ({messages.word('found', words.lang)} {shown})"
     return Result(
         severity=f.severity.value.rsplit("#", 1)[-1],
         shape=shape.value if isinstance(shape, ox.NamedNode) else str(shape),
         shape_label=shape_label(shapes, shape),
         focus=render(f.focus),
-        path=render_path(shapes, path) if path is not None else None,
+        path=path_text,
         value=render(f.value) if f.value is not None else None,
-        message=_message(shapes, shape, f),
+        message=text,
         component=f.component,
         docs=shape_docs_url(shape.value) if isinstance(shape, ox.NamedNode) else "",
         focus_nt=str(f.focus),
         path_nt=str(path) if isinstance(path, ox.NamedNode) else None,
         value_nt=str(f.value) if f.value is not None else None,
+        rule=rule,
     )
 
 
@@ -328,22 +505,15 @@ def shape_anchor(shape: str) -> str:
     return f"{profile}-{shape.rsplit('#', 1)[-1]}"
 
 
-def _english(literals: list) -> str | None:
-    for lit in literals:
-        if isinstance(lit, ox.Literal) and lit.language in (None, "en"):
-            return lit.value
-    return literals[0].value if literals else None
-
-
 def shape_label(shapes: shacl.ShapesGraph, shape) -> str:
-    found = _english(shapes.values(shape, RDFS_LABEL))
+    found = in_language(shapes.values(shape, RDFS_LABEL), "en")
     if found:
         return found
     return shape.value.rsplit("#", 1)[-1] if isinstance(shape, ox.NamedNode) else str(shape)
 
 
-def shape_message(shapes: shacl.ShapesGraph, shape, seen=None) -> str | None:
-    found = _english(shapes.values(shape, SH_MESSAGE))
+def shape_message(shapes: shacl.ShapesGraph, shape, seen=None, lang: str = "en") -> str | None:
+    found = in_language(shapes.values(shape, SH_MESSAGE), lang)
     if found:
         return found
     # A property shape without a message of its own speaks through the node shape using it.
@@ -351,7 +521,7 @@ def shape_message(shapes: shacl.ShapesGraph, shape, seen=None) -> str | None:
     seen.add(shape)
     for parent, props in shapes.out.items():
         if shape in props.get(shacl.SH_PROPERTY, ()) and parent not in seen:
-            found = shape_message(shapes, parent, seen)
+            found = shape_message(shapes, parent, seen, lang)
             if found:
                 return found
     return None
@@ -379,61 +549,11 @@ _COMPONENT_TEXT = {
 }
 
 
-def _message(shapes: shacl.ShapesGraph, shape, f: shacl.Finding) -> str:
-    text = shape_message(shapes, shape) or _COMPONENT_TEXT.get(f.component, "constraint not met")
-    if "{" in text:  # SHACL message templates, which pyshacl leaves as written
-        for key, term in (("this", f.focus), ("value", f.value)):
-            rendered = render(term) if term is not None else ""
-            text = text.replace("{$" + key + "}", rendered).replace("{?" + key + "}", rendered)
-    if f.value is not None:
-        text = f"{text} (found {render(f.value)})"
-    return text
-
-
-def render(term) -> str:
-    """A term in Turtle, with the usual prefixes, so a vendor can search their export for it."""
-    if isinstance(term, ox.NamedNode):
-        return _compact(term.value)
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
-    if isinstance(term, ox.Literal):
-        lexical = term.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        if term.language:
-            return f'"{lexical}"@{term.language}'
-        if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
-            return f'"{lexical}"'
-        return f'"{lexical}"^^{_compact(term.datatype.value)}'
-    return str(term)
-
-
-def _compact(iri: str) -> str:
-    best = None
-    for prefix, namespace in PREFIXES.items():
-        if iri.startswith(namespace) and (best is None or len(namespace) > len(PREFIXES[best])):
-            local = iri[len(namespace):]
-            if local and all(c.isalnum() or c in "-_." for c in local) and not local.endswith("."):
-                best = prefix
-    return f"{best}:{iri[len(PREFIXES[best]):]}" if best else f"<{iri}>"
-
-
-def render_path(shapes: shacl.ShapesGraph, path) -> str:
-    if isinstance(path, ox.NamedNode):
-        return render(path)
-    inverse = shapes.value(path, ox.NamedNode(shacl.SH + "inversePath"))
-    if inverse is not None:
-        return "^" + render_path(shapes, inverse)
-    if shapes.value(path, shacl.RDF_FIRST) is not None:
-        return "/".join(render_path(shapes, p) for p in shapes.rdf_list(path))
-    alternatives = shapes.value(path, ox.NamedNode(shacl.SH + "alternativePath"))
-    if alternatives is not None:
-        return "(" + "|".join(render_path(shapes, p) for p in shapes.rdf_list(alternatives)) + ")"
-    for key, suffix in (("zeroOrMorePath", "*"), ("oneOrMorePath", "+"), ("zeroOrOnePath", "?")):
-        inner = shapes.value(path, ox.NamedNode(shacl.SH + key))
-        if inner is not None:
-            return f"({render_path(shapes, inner)}){suffix}"
-    return render(path)
-
-
 def findings_key(report: Report) -> set:
-    """What two engines must agree on: (focus, path, value, shape, component, severity)."""
-    return {(r.focus, r.path, r.value, r.shape, r.component, r.severity) for r in report.results}
+    """What two engines must agree on: (focus, path, value, shape, component, severity), folded
+    results included."""
+    out = set()
+    for r in report.results:
+        out.add((r.focus, r.path, r.value, r.shape, r.component, r.severity))
+        out.update(("also", r.focus, a["shape"], a["component"], a["severity"]) for a in r.also)
+    return out

@@ -17,7 +17,7 @@ from ecgraph import ingest, standard
 import standard_support as s
 
 CODE_PROPERTIES = {
-    "legalForm": "LegalForms", "euType": "EUCommunityTypes", "status": "Statuses", "activity": "Activities",
+    "legalForm": "LegalForms", "ownershipModel": "OwnershipModels", "euType": "EUCommunityTypes", "status": "Statuses", "activity": "Activities",
     "role": "Roles", "indicator": "KPIs", "topic": "Topics", "vehicleType": "VehicleTypes",
     "toolCategory": "ToolCategories", "fundingType": "FundingTypes",
 }
@@ -76,19 +76,41 @@ def test_every_term_expands_to_a_declared_iri():
         assert iri in known, f"{term} -> {iri} is not declared in the ontology or vocabularies"
         definition = ctx[term]
         if isinstance(definition, dict):
-            for scoped_term, scoped_iri in definition.get("@context", {}).items():
+            for scoped_term, scoped in definition.get("@context", {}).items():
+                scoped_iri = _expand(scoped_term, {**ctx, **definition["@context"]})
                 assert scoped_iri in known, f"{term}/{scoped_term} -> {scoped_iri} undeclared"
 
 
 def test_every_ec_class_and_property_has_a_plain_term():
     ctx = s.local_context()
-    expanded = {_expand(t, ctx): t for t in ctx if not t.startswith("@") and t not in ("id", "type")}
+    expanded: dict = {}
+    for t in ctx:
+        if not t.startswith("@") and t not in ("id", "type"):
+            expanded.setdefault(_expand(t, ctx), set()).add(t)
     g = s.ontology()
     for kind in (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty):
         for term in g.subjects(RDF.type, kind):
             if str(term).startswith(standard.EC):
                 assert str(term) in expanded, f"no JSON-LD term for {term}"
-                assert expanded[str(term)] == str(term)[len(standard.EC):], "terms are the local names"
+                # the term is the local name (a year or a time may have a second term: foundingYear)
+                assert str(term)[len(standard.EC):] in expanded[str(term)], "terms are the local names"
+
+
+def test_every_object_property_term_makes_strings_iris():
+    """A term for a property whose values are resources turns a string into an IRI: without
+    "@type": "@id" a JSON-LD processor makes it a string literal, which 1.0's context did for 18
+    terms ("usesTool": "https://..." became a string and nobody noticed)."""
+    ctx = s.local_context()
+    g = s.ontology()
+    objects = {str(p) for p in g.subjects(RDF.type, OWL.ObjectProperty)} - {str(RDF.type)}
+    checked = 0
+    for term, definition in ctx.items():
+        if term.startswith("@") or term in ("id", "type") or not isinstance(definition, dict):
+            continue
+        if _expand(term, ctx) in objects:
+            assert definition.get("@type") in ("@id", "@vocab"), term
+            checked += 1
+    assert checked >= 50
 
 
 def test_code_short_names_equal_the_code_lists():
@@ -109,11 +131,16 @@ def test_code_short_names_equal_the_code_lists():
 
 def test_dates_numbers_and_links_are_typed():
     ctx = s.local_context()
-    for term in ("foundingDate", "startDate", "endDate", "periodStart", "periodEnd", "installationDate", "modified"):
+    for term in ("foundingDate", "startDate", "endDate", "periodStart", "periodEnd", "installationDate", "modified",
+                 "dissolutionDate"):
         assert ctx[term]["@type"] == "xsd:date", term
+    for term in ("foundingYear", "installationYear", "dissolutionYear"):
+        assert ctx[term]["@type"] == "xsd:gYear", term
+    for term in ("startTime", "endTime", "generatedAtTime"):
+        assert ctx[term]["@type"] == "xsd:dateTime", term
     for term in ("value", "amountInEuro"):
         assert ctx[term]["@type"] == "xsd:decimal", term
-    for term in ("groupSize", "chargingPoints"):
+    for term in ("groupSize", "chargingPoints", "unitCount", "memberCount"):
         assert ctx[term]["@type"] == "xsd:integer", term
     for term in ("url", "network", "member", "community", "publisher", "conformsTo", "describes", "downloadURL",
                  "endpointURL", "email", "license", "hostedBy"):
@@ -141,14 +168,18 @@ def test_json_ld_expands_offline_through_the_local_context(path, no_network):
     # pyoxigraph alone refuses to fetch the remote context: nothing leaves this machine
     with pytest.raises(SyntaxError):
         list(ox.parse(raw, format=ox.RdfFormat.JSON_LD))
-    # with the local context inlined, it expands; and the node's ingestion does the same
+    # with the local context inlined (of the release the twin claims: the unversioned context URL
+    # means that release's), it expands; and the node's ingestion does the same
     document = json.loads(raw)
-    document["@context"] = s.local_context()
+    via_node = ingest.parse(raw, filename=path.name).triples
+    document["@context"] = ingest.local_context(standard.judging_version(via_node))
     inline = list(ox.parse(json.dumps(document).encode(), format=ox.RdfFormat.JSON_LD))
     assert len(inline) >= 8
-    via_node = ingest.parse(raw, filename=path.name).triples
     assert isomorphic(_graph(inline), _graph(via_node))
-    # every predicate is a declared term (a typo would expand to an undeclared ec: IRI via @vocab)
+    # every predicate is a declared term (a typo would expand to an undeclared ec: IRI via @vocab),
+    # except in the kit case about exactly that
+    if "unknown-keys" in path.name:
+        return
     declared = set(s.ontology().subjects(RDF.type, None))
     for t in inline:
         assert rdflib.URIRef(t.predicate.value) in declared or t.predicate.value.startswith(str(RDF)), t.predicate
@@ -178,8 +209,8 @@ def test_plain_json_example_expands_as_documented(no_network):
     ec = standard.EC
     assert ("https://x.example/id/c", ec + "legalForm", ec + "legalform-cooperative") in triples
     assert ("_", ec + "role", ec + "role-member") in triples  # "member" as a role, not the property
-    assert ("_", "http://qudt.org/schema/qudt/unit", "http://qudt.org/vocab/unit/KiloW") in triples
-    assert ("_", "http://qudt.org/schema/qudt/unit", "http://qudt.org/vocab/unit/PERCENT") in triples
+    assert ("_", "http://qudt.org/schema/qudt/hasUnit", "http://qudt.org/vocab/unit/KiloW") in triples
+    assert ("_", "http://qudt.org/schema/qudt/hasUnit", "http://qudt.org/vocab/unit/PERCENT") in triples
     assert ("https://x.example/id/c", ec + "topic", ec + "topic-education") in triples
     assert ("https://x.example/id/c", ec + "activity", ec + "activity-education") in triples
 

@@ -20,7 +20,17 @@ README = standard.data_dir() / "README.md"
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 #: Power units to kW, written out here on purpose (independent of vocabularies.ttl).
-TO_KW = {str(s.UNIT.W): Decimal("0.001"), str(s.UNIT.KiloW): Decimal(1), str(s.UNIT.MegaW): Decimal(1000)}
+TO_KW = {str(s.UNIT.W): Decimal("0.001"), str(s.UNIT.KiloW): Decimal(1), str(s.UNIT.MegaW): Decimal(1000),
+         str(s.UNIT.GigaW): Decimal(1000000)}
+
+
+def unit_of(g, quantity):
+    """qudt:hasUnit, or qudt:unit in a twin of release 1.0.0."""
+    return g.value(quantity, s.QUDT.hasUnit) or g.value(quantity, s.QUDT.unit)
+
+
+def kw(g, quantity) -> Decimal:
+    return Decimal(str(g.value(quantity, s.QUDT.numericValue))) * TO_KW[str(unit_of(g, quantity))]
 
 
 def readme_table(marker: str) -> list[list[str]]:
@@ -136,7 +146,7 @@ def test_variety():
     assert min(sizes) <= 8 and max(sizes) >= 140
     legal_forms = {union.value(c, EC.legalForm) for c in communities(union)}
     assert len(legal_forms) >= 4
-    units = {union.value(q, s.QUDT.unit) for q in union.objects(None, EC.peakPower)}
+    units = {unit_of(union, q) for q in union.objects(None, EC.peakPower)}
     assert {s.UNIT.KiloW, s.UNIT.MegaW} <= units
     # indicators over several years and quarters
     starts = {str(v) for v in union.objects(None, EC.periodStart)}
@@ -191,18 +201,50 @@ def _school_communities_independently():
     return with_school, without
 
 
+def _owned(union, community, types) -> dict:
+    """asset -> the kW ``community`` owns of it: in full when it owns it outright (ec:hasAsset),
+    else its ec:ownedCapacity, else its ec:ownershipShare of the asset's capacity."""
+    out = {}
+    shared = {}
+    for ownership in union.objects(community, EC.hasOwnership):
+        shared[union.value(ownership, EC.ownedAsset)] = ownership
+    for asset in set(union.objects(community, EC.hasAsset)) | set(shared):
+        if not any((asset, RDF.type, t) in union for t in types):
+            continue
+        power = union.value(asset, EC.peakPower) or union.value(asset, EC.ratedPower)
+        if asset not in shared:
+            out[asset] = kw(union, power)
+            continue
+        ownership = shared[asset]
+        owned = union.value(ownership, EC.ownedCapacity)
+        share = union.value(ownership, EC.ownershipShare)
+        out[asset] = kw(union, owned) if owned is not None else \
+            kw(union, power) * Decimal(str(union.value(share, s.QUDT.numericValue))) / 100
+    return out
+
+
 def _pv_per_network_independently():
     union = s.demo_union()
     totals: dict[str, list] = {}
     for net in networks(union):
         members = set(union.subjects(EC.network, net)) | set(union.objects(net, EC.includesCommunity))
-        pvs = {pv for c in members for pv in union.objects(c, EC.hasAsset) if (pv, RDF.type, EC.PVInstallation) in union}
-        kw = Decimal(0)
-        for pv in pvs:
-            q = union.value(pv, EC.peakPower)
-            kw += Decimal(str(union.value(q, s.QUDT.numericValue))) * TO_KW[str(union.value(q, s.QUDT.unit))]
-        totals[str(net)] = [len(pvs), kw]
+        pvs: dict = {}
+        for c in members:
+            pvs.update(_owned(union, c, [EC.PVInstallation]))
+        totals[str(net)] = [len(pvs), sum(pvs.values(), Decimal(0))]
     return totals
+
+
+def _capacity_per_region_independently():
+    union = s.demo_union()
+    totals: dict[str, list] = {}
+    for c in communities(union):
+        regions = {str(r) for a in union.objects(c, s.SCHEMA.address) for r in union.objects(a, s.SCHEMA.addressRegion)}
+        for region in regions:
+            row = totals.setdefault(region, [set(), Decimal(0)])
+            row[0].add(c)
+            row[1] += sum(_owned(union, c, [EC.PVInstallation, EC.WindTurbine, EC.HydroPlant]).values(), Decimal(0))
+    return {region: [len(cs), total] for region, (cs, total) in totals.items()}
 
 
 def test_which_communities_involve_a_school():
@@ -230,12 +272,75 @@ def test_total_pv_capacity_per_network():
 
 
 def test_public_bodies_need_the_inferred_class_hierarchy():
-    """A superclass question: schools and municipalities are public bodies after inference only."""
+    """A superclass question: municipalities are public bodies after inference only. A school is a
+    public body only when its twin says so (a state school), not because it is a school."""
     query = s.query_file("public-bodies-involved")
     assert s.run_select(s.demo_store(), query) == []
     found = {r["community"] for r in s.run_select(s.demo_store(inferred=True), query)}
-    assert set(_school_communities_independently()[0]) <= found
+    union = s.demo_union()
+    public_school_communities = {str(c) for g in s.demo_twins().values() for c in communities(g)
+                                 if any((m, RDF.type, EC.PublicBody) in g and (m, RDF.type, EC.School) in g
+                                        for m in _members(g, c))}
+    assert public_school_communities and public_school_communities <= found
     assert "https://heidebeek-windkracht.example/id/community" in found  # through its municipality
+    # the technical school of Lycée du Canal is run by a non-profit: a school, not a public body
+    assert (rdflib.URIRef("https://lycee-du-canal.example/id/school"), RDF.type, EC.PublicBody) not in union
+    assert "https://lycee-du-canal.example/id/community" not in found
+
+
+def test_a_school_is_found_whatever_its_legal_status():
+    """State schools, schools run by a non-profit or a charity, private schools: each is an
+    ec:School, so the school question finds the communities of all of them."""
+    with_school = _school_communities_independently()[0]
+    union = s.demo_union()
+    statuses = {}
+    for school in union.subjects(RDF.type, EC.School):
+        kinds = {t for t in union.objects(school, RDF.type) if t in (EC.PublicBody, EC.NGO, EC.Business)}
+        statuses[school] = kinds
+    assert {EC.PublicBody} in statuses.values() or any(EC.PublicBody in k for k in statuses.values())
+    assert any(EC.NGO in k for k in statuses.values()) and any(EC.Business in k for k in statuses.values())
+    for community in ("https://wrekinfold-energy.example/id/community",     # an independent school (charity)
+                      "https://zuiderveld-energie.example/id/community",    # a private school (business)
+                      "https://lycee-du-canal.example/id/community"):       # a school run by a non-profit
+        assert community in with_school, community
+    rows = s.run_select(s.demo_store(inferred=True),
+                        f"PREFIX ec: <{standard.EC}> SELECT DISTINCT ?c WHERE {{ ?c ec:hasMember/a ec:School }}")
+    assert set(with_school) == {r["c"] for r in rows}
+
+
+def test_capacity_per_region_counts_what_communities_own():
+    """A cooperative with 30 percent of a 9.2 MW wind farm owns 2.76 MW of it, not 9.2; a 25 percent
+    share of a 12 MW solar park is 3 MW. The query gives what the files say, computed here in Python."""
+    expected = {row[0]: [int(row[1]), Decimal(row[2])] for row in readme_table("capacity-per-region")}
+    assert _capacity_per_region_independently() == expected
+    query = s.query_file("capacity-per-region")
+    for inferred in (False, True):
+        rows = s.run_select(s.demo_store(inferred=inferred), query)
+        assert {r["region"]: [int(r["communities"]), Decimal(r["ownedKW"])] for r in rows} == expected
+
+
+def test_register_shaped_twins_of_the_uk_and_the_netherlands():
+    """At least three twins shaped like real UK and Dutch organisations: national legal forms,
+    registrations with their registrar, regions with NUTS/ITL and LAU codes."""
+    union = s.demo_union()
+    national = [c for c in communities(union)
+                if str(union.value(c, EC.legalForm) or "").startswith((standard.EC + "legalform-uk-",
+                                                                     standard.EC + "legalform-nl-"))]
+    assert len(national) >= 3
+    for c in national:
+        registration = union.value(c, EC.registration)
+        assert union.value(registration, EC.registrar) is not None
+        address = union.value(c, s.SCHEMA.address)
+        assert union.value(address, EC.nutsCode) is not None and union.value(address, EC.lauCode) is not None
+    countries = {str(union.value(union.value(c, s.SCHEMA.address), s.SCHEMA.addressCountry)) for c in national}
+    assert countries == {"GB", "NL"}
+
+
+def test_a_twin_claiming_1_0_0_is_judged_by_1_0_0():
+    boerenzon = next(p for p in s.demo_files() if p.stem == "boerenzon")
+    report = s.node_validate(boerenzon, "core")
+    assert report.conforms and report.version == "1.0.0"
+    assert report.profile_version == standard.profile_version_iri("core", "1.0.0")
 
 
 def test_every_documented_query_runs_and_answers():

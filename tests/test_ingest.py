@@ -197,3 +197,14 @@ def test_json_numbers_become_decimal_lexical_forms():
     assert ("http://e/v", "0.000125") in values
     assert ("http://e/n", "12") in values and ("http://e/n", "7") in values
     assert not any("E" in v for _, v in values)
+
+
+def test_a_node_id_that_is_no_iri_does_not_break_the_search_for_dropped_values():
+    """Regression (found by the long fuzzing): "@id": "https:[//x" made the search for dropped
+    JSON-LD values raise ValueError (a 500 on upload); the values are still reported."""
+    document = {"@context": standard.CONTEXT_URL,
+                "@graph": [{"@id": "https:[//fuzz.example/id/c", "type": "EnergyCommunity",
+                            "activity": "energy sharing"}]}
+    parsed = parse(json.dumps(document).encode(), filename="x.jsonld")
+    assert [(p.key, p.value) for p in parsed.problems] == [("activity", "energy sharing")]
+    assert parsed.problems[0].focus is None

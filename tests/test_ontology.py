@@ -1,6 +1,8 @@
 """The ontology and its code lists: they parse, declare every term the standard uses (with English,
-French and Dutch labels), stay inside what an ecgraph node's reasoner implements, and are
-consistent with the whole demo network under OWL-RL."""
+French and Dutch labels), say nothing of their own about other vocabularies' terms, stay inside
+what an ecgraph node's reasoner implements, and are consistent with the whole demo network under
+OWL-RL. (That external terms exist and are declared as their owners declare them is
+tests/test_vocabularies.py.)"""
 
 from __future__ import annotations
 
@@ -103,16 +105,34 @@ def _terms_used_by_vocabularies() -> set:
     return {t for t in used if not is_builtin(t)}
 
 
-def test_every_term_used_is_declared_with_labels_and_comment():
+def test_every_term_used_is_declared_with_labels():
     used = _terms_used_by_shapes() | _terms_used_by_data(s.demo_union()) | _terms_used_by_vocabularies()
-    for path in (standard.kit_manifest().parent / "cases").iterdir():
-        used |= _terms_used_by_data(s.parse_file(path))
+    from ecgraph import kit
+
+    for case in kit.cases():
+        # cases about terms the standard does not define use such terms on purpose
+        if not any(shape.endswith(("#DeclaredTermCheck", "#JsonLdValueCheck")) for _, shape, _ in case.expected):
+            used |= _terms_used_by_data(s.parse_file(case.path))
     # Code-list concepts used as classes are declared in the ontology (member and asset types).
     g = s.ontology()
+    used -= {t for t in used if str(t).startswith(("urn:", "https://kit.example/"))}  # a kit case's own terms
     missing = sorted(str(t) for t in used - declared())
     assert not missing, f"terms used but not declared in ontology/ecgraph.ttl: {missing}"
     for term in used:
         _assert_documented(g, term)
+
+
+def test_nothing_is_said_about_other_vocabularies_terms_but_their_declaration():
+    """A local declaration of an external term states its kind, where it is defined and labels in
+    our languages; its meaning is its owner's: no comment of ours, no axiom its owner does not state
+    (the few subclass axioms kept, such as saref:Meter under saref:Device, are the owners')."""
+    g = s.ontology()
+    allowed = {RDF.type, RDFS.label, RDFS.isDefinedBy, RDFS.subClassOf, OWL.inverseOf, OWL.deprecated}
+    for term in declared():
+        if not str(term).startswith(standard.EC):
+            said = set(g.predicates(term, None))
+            assert said <= allowed, f"{term}: ecgraph says {sorted(map(str, said - allowed))} about it"
+            assert (term, RDFS.comment, None) not in g
 
 
 def test_every_ec_term_of_the_ontology_is_documented_and_aligned():
@@ -140,8 +160,9 @@ def test_every_ec_term_of_the_ontology_is_documented_and_aligned():
 def _assert_documented(g, term):
     for lang in ("en", "fr", "nl"):
         assert labels(g, term, lang), f"{term} has no rdfs:label@{lang}"
-    comments = [c for c in g.objects(term, RDFS.comment) if getattr(c, "language", None) == "en"]
-    assert comments and len(str(comments[0])) > 10, f"{term} has no English rdfs:comment"
+    if str(term).startswith(standard.EC):
+        comments = [c for c in g.objects(term, RDFS.comment) if getattr(c, "language", None) == "en"]
+        assert comments and len(str(comments[0])) > 10, f"{term} has no English rdfs:comment"
 
 
 def test_external_terms_say_where_they_come_from_and_superterms_are_declared():
@@ -162,7 +183,8 @@ ALLOWED_TYPES = {OWL.Ontology, OWL.Class, OWL.ObjectProperty, OWL.DatatypeProper
 ALLOWED_PREDICATES = {RDF.type, RDF.first, RDF.rest, RDFS.label, RDFS.comment, RDFS.isDefinedBy, RDFS.seeAlso,
                       RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain, RDFS.range, OWL.inverseOf,
                       OWL.propertyChainAxiom, OWL.equivalentClass, OWL.equivalentProperty, OWL.versionIRI,
-                      OWL.versionInfo, SKOS.closeMatch, SKOS.relatedMatch, SKOS.prefLabel, SKOS.definition,
+                      OWL.versionInfo, OWL.priorVersion, OWL.deprecated, SKOS.closeMatch, SKOS.relatedMatch,
+                      SKOS.prefLabel, SKOS.definition,
                       SKOS.inScheme, SKOS.topConceptOf, SKOS.broader, DCTERMS.title, DCTERMS.description,
                       DCTERMS.license, DCTERMS.created, DCTERMS.modified}
 
@@ -197,10 +219,13 @@ def test_membership_and_one_line_school_question_axioms():
     assert list(Collection(g, g.value(EC.hasMember, OWL.propertyChainAxiom))) == [EC.hasMembership, EC.member]
     assert (EC.hasMember, OWL.inverseOf, EC.memberOf) in g
     assert (EC.hasMembership, OWL.inverseOf, EC.community) in g
-    assert (EC.School, RDFS.subClassOf, EC.PublicBody) in g
+    # a school is a school whatever its legal status: not always a public body (1.1.0)
+    assert (EC.School, RDFS.subClassOf, EC.PublicBody) not in g
+    assert (EC.School, RDFS.subClassOf, s.SCHEMA.School) in g
     assert (EC.Municipality, RDFS.subClassOf, EC.PublicBody) in g
     assert (EC.DigitalTwin, RDFS.subClassOf, rdflib.URIRef("http://www.w3.org/ns/dcat#Dataset")) in g
-    assert (EC.IndicatorValue, RDFS.subClassOf, rdflib.URIRef("http://www.w3.org/ns/sosa/Observation")) in g
+    # an indicator value carries its number itself: related to a SOSA observation, not one
+    assert (EC.IndicatorValue, SKOS.relatedMatch, rdflib.URIRef("http://www.w3.org/ns/sosa/Observation")) in g
     assert (EC.IndicatorValue, SKOS.closeMatch, rdflib.URIRef("https://saref.etsi.org/saref4city/KeyPerformanceIndicatorAssessment")) in g
 
 
@@ -222,12 +247,14 @@ SCHEME_PREFIXES = {
     "LegalForms": "legalform", "EUCommunityTypes": "eutype", "Statuses": "status", "Activities": "activity",
     "Roles": "role", "KPIs": "kpi", "Topics": "topic", "VehicleTypes": "vehicle", "ToolCategories": "tool",
     "ConformanceStatuses": "conformance",
-    "FundingTypes": "funding",
+    "FundingTypes": "funding", "OwnershipModels": "ownership",
 }
 CLASS_SCHEMES = {"MemberTypes": {"Household", "Person", "School", "Municipality", "PublicBody", "Business", "NGO",
                                  "ResearchInstitution"},
                  "AssetTypes": {"PVInstallation", "WindTurbine", "Battery", "HeatPump", "EVCharger", "HeatNetwork",
-                                "Meter", "SharedVehicle"}}
+                                "Meter", "SharedVehicle", "HydroPlant", "BiomassPlant", "BiogasPlant", "LandfillGasPlant",
+                                "SolarThermalInstallation", "CHPPlant", "GeothermalInstallation", "MixedGeneration",
+                                "EnergyStorage", "ThermalStorage"}}
 
 
 def test_every_scheme_and_concept_is_well_formed():
@@ -249,7 +276,7 @@ def test_every_scheme_and_concept_is_well_formed():
             assert re.fullmatch(SCHEME_PREFIXES[scheme] + r"-[a-z0-9]+(-[a-z0-9]+)*", local), concept
             assert g.value(concept, SKOS.notation) is not None, concept
         assert {l.language for l in g.objects(concept, SKOS.prefLabel)} >= {"en", "fr", "nl"}, concept
-        assert any(getattr(d, "language", None) == "en" for d in g.objects(concept, SKOS.definition)), concept
+        assert {getattr(d, "language", None) for d in g.objects(concept, SKOS.definition)} >= {"en", "fr", "nl"}, concept
     for scheme, members in CLASS_SCHEMES.items():
         assert {str(c)[len(standard.EC):] for c in g.subjects(SKOS.inScheme, EC[scheme])} == members
 
@@ -274,7 +301,7 @@ def test_kpi_families_partition_the_kpis_and_units_fit():
 def test_units_carry_their_conversion_to_si():
     g = s.standard_graph()
     expected = {  # value in the SI base unit of the dimension: W, J, kg, m, 1
-        "W": 1, "KiloW": 1000, "MegaW": 10**6, "W-HR": 3600, "KiloW-HR": 3.6e6, "MegaW-HR": 3.6e9, "GigaW-HR": 3.6e12,
+        "W": 1, "KiloW": 1000, "MegaW": 10**6, "GigaW": 10**9, "W-HR": 3600, "KiloW-HR": 3.6e6, "MegaW-HR": 3.6e9, "GigaW-HR": 3.6e12,
         "PERCENT": 0.01, "KiloGM": 1, "TONNE": 1000, "NUM": 1, "M": 1, "KiloM": 1000,
     }
     units = set()
@@ -307,3 +334,107 @@ def test_owl_rl_closure_of_standard_and_demo_network_is_consistent():
     # and the closure makes the one-line school question work
     schools = {c for c, m in closure.subject_objects(EC.hasMember) if (m, RDF.type, EC.School) in closure}
     assert len(schools) >= 4
+
+
+# --- what the 1.1 review found -----------------------------------------------------------------
+
+S4ENER = rdflib.Namespace("https://saref.etsi.org/saref4ener/")
+S4CITY = rdflib.Namespace("https://saref.etsi.org/saref4city/")
+ORG = rdflib.Namespace("http://www.w3.org/ns/org#")
+SCHEMA = rdflib.Namespace("https://schema.org/")
+PROV = rdflib.Namespace("http://www.w3.org/ns/prov#")
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+SOSA = rdflib.Namespace("http://www.w3.org/ns/sosa/")
+QUDT = rdflib.Namespace("http://qudt.org/schema/qudt/")
+
+#: every alignment of 1.0.0 that said the wrong thing (issue 11), and none is left
+WRONG_ALIGNMENTS = [
+    (EC.ratedPower, SKOS.closeMatch, S4ENER.PowerMax),                # a class
+    (EC.periodStart, SKOS.closeMatch, S4CITY.hasCalculationPeriod),  # an object property to intervals
+    (EC.periodEnd, SKOS.closeMatch, S4CITY.hasCalculationPeriod),
+    (EC.startDate, SKOS.closeMatch, ORG.memberDuring),
+    (EC.usesTool, SKOS.closeMatch, PROV.used),
+    (EC.offersTool, SKOS.closeMatch, SCHEMA.makesOffer),
+    (EC.contactPoint, RDFS.subPropertyOf, SCHEMA.contactPoint),      # its range is not vCard
+    (EC.EnergyCommunity, RDFS.subClassOf, ORG.FormalOrganization),   # de facto associations are allowed
+    (EC.activity, RDFS.subPropertyOf, ORG.purpose),                  # made initiatives organisations
+    (EC.Initiative, RDFS.subClassOf, SCHEMA.Project),                # an Organization in schema.org
+    (EC.Initiative, RDFS.subClassOf, PROV.Activity),
+    (EC.IndicatorValue, RDFS.subClassOf, SOSA.Observation),          # carries its own number, no sosa:hasResult
+    (EC.peakPower, RDFS.subPropertyOf, EC.ratedPower),               # DC peak is not AC rating
+    (EC.partner, RDFS.subPropertyOf, PROV.wasAssociatedWith),        # an initiative is no prov:Activity
+]
+
+
+def _ontology_1_0_0(cache={}):
+    if not cache:
+        cache["g"] = rdflib.Graph().parse(standard.ontology_file("1.0.0"))
+    return cache["g"]
+
+
+@pytest.mark.parametrize("triple", WRONG_ALIGNMENTS, ids=lambda t: f"{t[0].split('#')[-1]} {t[2].split('/')[-1]}")
+def test_an_alignment_the_review_found_wrong_is_gone(triple):
+    assert triple not in s.ontology(), triple
+    assert triple in _ontology_1_0_0(), triple  # release 1.0.0 stays as it was published
+
+
+def test_the_alignments_that_replace_them_say_the_right_thing():
+    g = s.ontology()
+    for triple in [(EC.contactPoint, RDFS.subPropertyOf, DCAT.contactPoint),
+                   (EC.EnergyCommunity, RDFS.subClassOf, ORG.Organization),
+                   (EC.Initiative, SKOS.closeMatch, SCHEMA.Project),
+                   (EC.Initiative, SKOS.relatedMatch, PROV.Activity),
+                   (EC.IndicatorValue, SKOS.relatedMatch, SOSA.Observation),
+                   (EC.partner, RDFS.subPropertyOf, DCTERMS.contributor),
+                   (EC.activity, SKOS.relatedMatch, ORG.purpose),
+                   (SKOS.closeMatch, RDF.type, OWL.ObjectProperty)]:
+        assert triple in g, triple
+    assert (SKOS.closeMatch, RDF.type, OWL.AnnotationProperty) not in g
+    # the unit of a quantity is qudt:hasUnit (qudt:unit is gone from QUDT 3): no ec: term uses qudt:unit
+    assert not any(o == QUDT.unit for o in g.objects()) and not any(p == QUDT.unit for _, p, _ in g)
+
+
+def test_the_translations_the_review_found_wrong_are_fixed():
+    g = s.standard_graph()
+    text = {str(o) for o in g.objects() if isinstance(o, rdflib.Literal) and o.language in ("fr", "nl")}
+    for wrong in ("graden", "graadindicator", "voert initiatief", "taux d'autosuffisance", "leçon apprise"):
+        assert not [t for t in text if wrong in t.lower()], wrong
+    def label(term, lang, predicate=RDFS.label):
+        return {str(o) for o in g.objects(term, predicate) if o.language == lang}
+    assert label(EC["kpi-self-sufficiency-rate"], "fr", SKOS.prefLabel) == {"taux d'autoproduction"}
+    assert label(EC.LessonLearned, "fr") == {"retour d'expérience"}
+    assert label(EC.PublishedTwin, "nl") == {"gepubliceerde digitale tweeling"}
+    assert label(EC.hasInitiative, "nl") == {"heeft initiatief"}
+    # property labels are noun phrases in French, not sentences ("a pour ...", "est ...")
+    for prop in g.subjects(RDF.type, OWL.ObjectProperty):
+        if str(prop).startswith(str(EC)):
+            for l in label(prop, "fr"):
+                assert not re.match(r"(a |a pour|est |possède )", l), (prop, l)
+
+
+def test_legal_forms_are_national_forms_under_the_generic_kinds():
+    """The legal forms of real registers are in the scheme with notations and their national
+    labels, each under one of the generic kinds of 1.0 (skos:broader), so a query can ask either
+    way; the generic kinds stay the top concepts."""
+    g = s.vocabularies()
+    scheme = EC.LegalForms
+    top = set(g.objects(scheme, SKOS.hasTopConcept)) | set(g.subjects(SKOS.topConceptOf, scheme))
+    assert {EC["legalform-" + k] for k in ("cooperative", "non-profit", "association", "foundation", "company",
+                                           "public-body")} <= top
+    national = {c for c in g.subjects(SKOS.inScheme, scheme) if c not in top}
+    wanted = {"uk-co-operative-society", "uk-community-benefit-society", "uk-industrial-and-provident-society",
+              "uk-charitable-incorporated-organisation", "uk-community-interest-company",
+              "uk-company-limited-by-guarantee", "uk-company-limited-by-shares", "nl-cooperatie", "nl-vereniging",
+              "nl-stichting", "nl-vereniging-van-eigenaars", "de-eingetragene-genossenschaft",
+              "de-eingetragener-verein", "de-gmbh-co-kg", "fr-scic", "fr-sas", "fr-association-loi-1901",
+              "be-sc", "be-asbl"}
+    assert {EC["legalform-" + w] for w in wanted} <= national
+    for concept in national:
+        assert set(g.objects(concept, SKOS.broader)) & top, concept
+        assert g.value(concept, SKOS.notation) is not None, concept
+        country = str(concept).split("legalform-")[1][:2]
+        national_language = {"uk": "en", "nl": "nl", "de": "de", "fr": "fr", "be": "fr"}[country]
+        assert any(l.language == national_language for l in g.objects(concept, SKOS.prefLabel)), concept
+    asked_either_way = g.query("""PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        SELECT ?form WHERE { ?form skos:broader* <https://w3id.org/ecgraph/ns#legalform-cooperative> }""")
+    assert {EC["legalform-uk-community-benefit-society"], EC["legalform-nl-cooperatie"]} <= {r.form for r in asked_either_way}

@@ -21,7 +21,13 @@ def test_package_data_covers_the_standards_files():
     needed = [standard.ontology_file(), standard.vocabularies_file(), standard.context_file(),
               standard.shapes_file("core"), standard.shapes_file("recommended"), standard.kit_manifest(),
               *sorted((standard.shapes_dir() / "kit" / "cases").iterdir()),
-              *sorted(standard.demo_twins_dir().iterdir()), *sorted((standard.docs_dir() / "queries").iterdir())]
+              *sorted(standard.demo_twins_dir().iterdir()), *sorted((standard.docs_dir() / "queries").iterdir()),
+              standard.docs_dir() / "changelog.md", standard.shapes_dir() / "countries" / "countries-50m.json"]
+    for version in standard.VERSIONS:  # every release a node judges by ships: its files and its kit
+        needed += [standard.ontology_file(version), standard.vocabularies_file(version),
+                   standard.context_file(version), standard.kit_manifest(version),
+                   *(standard.shapes_file(p, version) for p in standard.PROFILES),
+                   *sorted(standard.kit_manifest(version).parent.joinpath("cases").iterdir())]
     for path in needed:
         relative = "_standard/" + str(path.relative_to(standard.ontology_dir().parent))
         assert any(Path(relative).match(p) for p in patterns), relative

@@ -67,7 +67,7 @@ def test_messages_name_the_property(profile):
     g = s.shapes(profile)
     nm = g.namespace_manager
     for shape, path in g.subject_objects(SH.path):
-        message = str(g.value(shape, SH.message))
+        message = next(str(m) for m in g.objects(shape, SH.message) if m.language == "en")
         terms = [t for t in _simple_terms(g, path) if t != RDF.type]
         if terms:  # for an alternative path, naming one of the alternatives is enough
             assert any(t.n3(nm) in message for t in terms), f"{shape}: message does not name {terms[0].n3(nm)}"
@@ -113,11 +113,42 @@ def test_code_lists_equal_the_skos_schemes():
 
 
 def test_core_checks_each_code_list_property():
+    """Each code-list property is checked against its list (sh:in) or, since 1.1, against the list
+    or a local code linked to it (sh:or of a code shape with sh:in and a local-code shape)."""
     core = s.shapes("core")
-    checked = {path for shape, path in core.subject_objects(SH.path) if (shape, SH["in"], None) in core}
+
+    def checks_a_list(shape):
+        if (shape, SH["in"], None) in core:
+            return True
+        for head in core.objects(shape, SH["or"]):
+            if any((alternative, SH["in"], None) in core for alternative in Collection(core, head)):
+                return True
+        return False
+
+    checked = {path for shape, path in core.subject_objects(SH.path) if checks_a_list(shape)}
     for prop in ("legalForm", "euType", "status", "activity", "role", "indicator", "topic", "vehicleType",
-                 "toolCategory", "fundingType"):
+                 "toolCategory", "fundingType", "ownershipModel"):
         assert s.EC[prop] in checked, prop
+
+
+def test_every_message_is_in_english_french_and_dutch():
+    for profile in standard.PROFILES:
+        g = s.shapes(profile)
+        for shape in s.all_shapes(g):
+            assert {m.language for m in g.objects(shape, SH.message)} == {"en", "fr", "nl"}, shape
+
+
+def test_checks_beside_the_shapes_are_declared_and_skipped_by_shacl_engines():
+    """A check SHACL Core cannot express is a deactivated shape that says how it is checked."""
+    from ecgraph import checks
+
+    declared = set()
+    for profile in standard.PROFILES:
+        g = s.shapes(profile)
+        for shape in g.subjects(SH.deactivated, rdflib.Literal(True)):
+            declared.add(str(shape))
+            assert "beside SHACL" in str(g.value(shape, RDFS.comment)), shape
+    assert declared == set(checks.CHECKS)
 
 
 def test_validation_needs_no_vocabulary_or_inference():

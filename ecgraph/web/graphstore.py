@@ -125,8 +125,7 @@ def publish_or_error(twin_id: str, upload, admin: bool, merge: bool = False):
     except IngestError as exc:
         raise from_ingest(exc) from None
     except NotConformant as exc:
-        raise ApiError(422, "not conformant", "the twin breaks rules of the core profile; nothing was stored",
-                       report=exc.report) from None
+        raise ApiError(422, "not conformant", str(exc), report=exc.report) from None
     except NotAuthoritative as exc:
         raise ApiError(422, "not authoritative", exc.message, subjects=exc.subjects) from None
     except ClaimConflict as exc:

@@ -87,12 +87,15 @@ def _profile() -> str:
     profile = request.values.get("profile", "core") or "core"
     if profile not in PROFILE_CHOICES:
         raise ApiError(400, "bad request", f"profile must be one of {', '.join(PROFILE_CHOICES)}")
-    version = request.values.get("profile-version")
-    if version and version.removeprefix("v") not in (standard.STANDARD_VERSION,
-                                                      standard.STANDARD_VERSION.rsplit(".", 1)[0]):
-        raise ApiError(400, "bad request", f"unknown profile version {version!r}: this node checks "
-                                           f"{standard.STANDARD_VERSION}")
     return profile
+
+
+def _profile_version() -> str | None:
+    """The release asked for (?profile-version=); None: the one the twin claims."""
+    try:
+        return standard.resolve_version(request.values.get("profile-version"))
+    except ValueError as exc:
+        raise ApiError(400, "bad request", str(exc)) from None
 
 
 def _input() -> tuple[bytes, str | None, str | None, str]:
@@ -136,7 +139,8 @@ def run_validation() -> tuple[str, Report, int | None]:
         raise ApiError(415, "unsupported media type", f"unknown input format {format_name!r}")
     max_results = _int_param("max-results", 1000, 100_000)
     upload = Upload(data=data, media_type=media_type, filename=filename, format_name=format_name,
-                    profile=_profile(), refuse_violations=False, max_bytes=n.config.max_upload_bytes,
+                    profile=_profile(), profile_version=_profile_version(), refuse_violations=False,
+                    lang=request.values.get("lang") or request.accept_languages.best_match(("en", "fr", "nl")) or "en", max_bytes=n.config.max_upload_bytes,
                     max_triples=n.config.max_triples, max_results=max_results,
                     engine=request.values.get("engine", "fast") if request.values.get("engine") in ("fast", "pyshacl")
                     else "fast")
@@ -210,7 +214,8 @@ def download(key: str, extension: str):
 
 @bp.get("/shapes")
 def shapes_page():
-    compiled = default_profiles().compiled("all")
+    version = _profile_version() or standard.STANDARD_VERSION
+    compiled = default_profiles().compiled("all", version)
     entries = []
     for shape in compiled.reporting_shapes():
         if not isinstance(shape, ox.NamedNode):
@@ -230,7 +235,8 @@ def shapes_page():
             "profile": "recommended" if shape.value.startswith(standard.SHAPES_NS["recommended"]) else "core",
         })
     entries.sort(key=lambda e: (e["profile"] != "core", e["iri"]))
-    return render_template("shapes.html", entries=entries, version=standard.STANDARD_VERSION)
+    return render_template("shapes.html", entries=entries, version=version, versions=standard.VERSIONS,
+                           current=standard.STANDARD_VERSION)
 
 
 # --- badge -------------------------------------------------------------------------------------------
@@ -244,7 +250,7 @@ def badge(twin_id: str):
     if n.registry.twin(twin_id) is None and n.entry(twin_id) is None:
         raise ApiError(404, "not found", f"no twin {twin_id!r} on this node")
     entry = n.entry(twin_id)
-    label = f"ecgraph core {standard.STANDARD_VERSION}"
+    label = f"ecgraph core {entry.profile.rsplit('/', 1)[-1] if entry else standard.STANDARD_VERSION}"
     if entry is None:
         status, text = "not published", "not published"
     elif entry.conformance == "fails":
