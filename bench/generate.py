@@ -172,7 +172,7 @@ def generate(out: Path, communities: int, seed: int = 7, triples_per_twin: int =
     if nquads:
         import pyoxigraph as ox
 
-        from ecgraph.ingest import label_blank_nodes
+        from ecgraph.publish.ingest import label_blank_nodes
 
         with open(out / "network.nq", "wb") as fh:
             for twin_id, text in documents:

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from checks import record, state_digest, store_digest
-from conftest import make_twin
 from ecgraph import standard
-from servers import Document, NodeProcess
+from tests.checks import record, state_digest, store_digest
+from tests.helpers import make_twin
+from tests.servers import Document, NodeProcess
 
 TURTLE = {"Content-Type": "text/turtle"}
 

@@ -9,9 +9,9 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from conftest import demo_files, make_twin
 from ecgraph.cli import main
-from servers import FileServer
+from tests.helpers import demo_files, make_twin
+from tests.servers import FileServer
 
 COMMANDS = [[], ["serve"], ["load"], ["query"], ["validate"], ["export"], ["twins"], ["twins", "list"],
             ["twins", "register"], ["twins", "rotate"], ["twins", "revoke"]]

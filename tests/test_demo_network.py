@@ -12,8 +12,7 @@ import rdflib
 from rdflib.namespace import RDF
 
 from ecgraph import standard
-
-import standard_support as s
+from tests import standard_support as s
 
 EC = s.EC
 README = standard.data_dir() / "README.md"

@@ -20,8 +20,8 @@ import pytest
 import requests
 from SPARQLWrapper import CSV, JSON, XML, SPARQLWrapper
 
-from conftest import TEST, make_twin
-from servers import NodeProcess
+from tests.helpers import TEST, make_twin
+from tests.servers import NodeProcess
 
 GRAPH = "https://w3id.org/ecgraph/twin/e2e"
 VERSIONS = ("PREFIX t: <%s> SELECT ?v (COUNT(*) AS ?n) WHERE { GRAPH <%s> { ?x t:version ?v } } GROUP BY ?v" % (TEST, GRAPH))

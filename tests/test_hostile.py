@@ -30,10 +30,11 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checks import record, state_digest
-from conftest import fingerprint, make_twin
-from ecgraph import ingest, standard
-from servers import NodeProcess
+from ecgraph import standard
+from ecgraph.publish import ingest
+from tests.checks import record, state_digest
+from tests.helpers import fingerprint, make_twin
+from tests.servers import NodeProcess
 
 LIMIT = 20 * 1024 * 1024     # the node's --max-upload-bytes here
 MAX_TRIPLES = 50_000         # and its triple cap (ECGRAPH_MAX_TRIPLES)
@@ -399,7 +400,7 @@ def test_json_number_with_a_huge_exponent_is_not_written_out():
 def test_numbers_and_dates_beyond_python_are_judged_not_crashed():
     """Regression: the SHACL engine raised on an xsd:integer of more than 4300 digits (ValueError)
     and on dates past year 9999 (OverflowError): 500 instead of a report."""
-    from ecgraph import shacl
+    from ecgraph.validation import shacl
 
     assert shacl.well_typed(ox.Literal("9" * 100_000, datatype=ox.NamedNode(XSD + "integer")))
     assert not shacl.well_typed(ox.Literal("9" * 100_000, datatype=ox.NamedNode(XSD + "int")))
@@ -635,7 +636,7 @@ def _cli_load(tmp_path, count: int):
     good = tmp_path / "fuzz.ttl"
     good.write_bytes(make_twin(TWIN, tag="stored"))
     assert _cli("load", "--data", str(data), str(good)).returncode == 0
-    from ecgraph.store import open_read_only
+    from ecgraph.store.embedded import open_read_only
 
     before = fingerprint(open_read_only(data))
     inputs = tmp_path / "inputs"

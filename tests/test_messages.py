@@ -9,10 +9,12 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from conftest import ADMIN, auth
-from ecgraph import ingest, kit, standard
+from ecgraph import standard
 from ecgraph.cli import main
-from ecgraph.validate import validate
+from ecgraph.publish import ingest
+from ecgraph.standard import kit
+from ecgraph.validation.validate import validate
+from tests.helpers import ADMIN, auth
 
 CASES = {c.id: c for c in kit.cases()}
 

@@ -14,8 +14,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, SKOS
 
 from ecgraph import standard
-
-import standard_support as s
+from tests import standard_support as s
 
 EC = s.EC
 DECLARATION_TYPES = {OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty, RDFS.Datatype}
@@ -107,7 +106,7 @@ def _terms_used_by_vocabularies() -> set:
 
 def test_every_term_used_is_declared_with_labels():
     used = _terms_used_by_shapes() | _terms_used_by_data(s.demo_union()) | _terms_used_by_vocabularies()
-    from ecgraph import kit
+    from ecgraph.standard import kit
 
     for case in kit.cases():
         # cases about terms the standard does not define use such terms on purpose

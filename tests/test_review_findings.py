@@ -23,11 +23,11 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from checks import percentiles, record
-from conftest import ADMIN, auth, fingerprint, make_twin
 from ecgraph import standard
 from ecgraph.config import Config
-from servers import Canary, Document, NodeProcess
+from tests.checks import record
+from tests.helpers import ADMIN, auth, fingerprint, make_twin
+from tests.servers import Canary, Document, NodeProcess
 
 TURTLE = {"Content-Type": "text/turtle"}
 EC = standard.EC
@@ -74,7 +74,7 @@ def test_each_isolation_layer_alone_keeps_the_engine_off_the_network(mode, canar
 def test_query_workers_stay_off_the_network_even_if_the_check_is_bypassed(tmp_path, canary):
     """The SERVICE check is bypassed by calling the pool directly: the worker itself refuses."""
     from ecgraph.node import Node
-    from ecgraph.query import QueryRequest, ServiceFailed
+    from ecgraph.query.pool import QueryRequest, ServiceFailed
 
     config = Config.load(environ={}, data=tmp_path / "data", admin_token=ADMIN, no_demo=True,
                          query_workers=1, pipeline_workers=1)
@@ -499,7 +499,7 @@ def test_inferences_about_another_twins_resources_are_not_kept(client, node, net
     about that network (its types from the property's range, the inverse ec:includesCommunity)
     would speak for the victim."""
     extra = "<https://mallory.example/id/community> ec:network <https://victim.example/id/network> ."
-    from ecgraph.pipeline import Pipeline, Upload
+    from ecgraph.publish.pipeline import Pipeline, Upload
 
     upload = Upload(data=_mallory(extra), media_type="text/turtle", base_iri=standard.twin_graph("mallory"))
     raw = Pipeline().prepare(upload).inferred_ntriples
@@ -534,7 +534,7 @@ def test_namespaces_the_admin_registers_are_the_twins(client, node):
 
 
 def test_the_school_question_only_hears_the_community_itself(client, network):
-    from conftest import make_twin as twin
+    from tests.helpers import make_twin as twin
 
     attack = _mallory("<https://victim.example/id/community> ec:hasMember <https://mallory.example/id/member/0> .")
     assert _publish(client, "mallory", attack, network["mallory"]).status_code == 422

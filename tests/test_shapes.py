@@ -3,14 +3,13 @@ and explained, code lists equal to the SKOS schemes, and severities as the profi
 
 from __future__ import annotations
 
-import rdflib
 import pytest
+import rdflib
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH
 
 from ecgraph import standard
-
-import standard_support as s
+from tests import standard_support as s
 
 SEVERITY = {"core": SH.Violation, "recommended": SH.Warning}
 
@@ -140,7 +139,7 @@ def test_every_message_is_in_english_french_and_dutch():
 
 def test_checks_beside_the_shapes_are_declared_and_skipped_by_shacl_engines():
     """A check SHACL Core cannot express is a deactivated shape that says how it is checked."""
-    from ecgraph import checks
+    from ecgraph.validation import rules as checks
 
     declared = set()
     for profile in standard.PROFILES:

@@ -26,10 +26,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from checks import record
-from conftest import make_twin
 from ecgraph import standard
-from servers import Canary, FileServer, NodeProcess, Redirector
+from tests.checks import record
+from tests.helpers import make_twin
+from tests.servers import Canary, FileServer, NodeProcess, Redirector
 
 HOSTS_NAME = "ecgraph-canary.test"
 TRIED: Counter = Counter()
@@ -361,7 +361,7 @@ def test_a_peer_admits_its_own_endpoint_only(allowed, peer):
 
 
 def test_peer_policy_refuses_dot_segments():
-    from ecgraph.federate import PeerPolicy
+    from ecgraph.query.federate import PeerPolicy
 
     policy = PeerPolicy(["http://peer.example/gbn/sparql"])
     assert policy.admits("http://peer.example/gbn/sparql")

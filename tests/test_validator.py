@@ -14,11 +14,12 @@ import pytest
 import rdflib
 from click.testing import CliRunner
 
-from conftest import ADMIN, auth, make_twin
-from ecgraph import kit, standard
+from ecgraph import standard
 from ecgraph.cli import main
-from ecgraph.validate import default_profiles
-from servers import Canary, FileServer, Redirector
+from ecgraph.standard import kit
+from ecgraph.validation.validate import default_profiles
+from tests.helpers import ADMIN, auth, make_twin
+from tests.servers import Canary, FileServer, Redirector
 
 CASES = kit.cases()
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")

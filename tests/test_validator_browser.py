@@ -11,9 +11,9 @@ import shutil
 import pytest
 import requests
 
-from conftest import make_twin
-from ecgraph import kit
-from servers import NodeProcess
+from ecgraph.standard import kit
+from tests.helpers import make_twin
+from tests.servers import NodeProcess
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.browser,

@@ -9,10 +9,11 @@ import json
 
 from click.testing import CliRunner
 
-from conftest import ADMIN, auth
-from ecgraph import ingest, standard
+from ecgraph import standard
 from ecgraph.cli import main
-from ecgraph.validate import validate
+from ecgraph.publish import ingest
+from ecgraph.validation.validate import validate
+from tests.helpers import ADMIN, auth
 
 TWIN = """@prefix ec: <https://w3id.org/ecgraph/ns#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 @prefix dcterms: <http://purl.org/dc/terms/> . @prefix schema: <https://schema.org/> .
@@ -84,7 +85,7 @@ def test_json_ld_with_the_unversioned_context_is_read_with_the_claimed_release()
 def test_a_claim_of_an_unknown_release_is_judged_by_the_current_one_and_says_so():
     report = validate(ingest.parse(twin("9.0.0"), "text/turtle").triples, "core")
     assert report.version == standard.STANDARD_VERSION and report.claimed == ["9.0.0"]
-    from ecgraph.reports import render
+    from ecgraph.validation.reports import render
 
     assert "claims 9.0.0, a release this validator does not have" in render(report, "text")
 
@@ -100,7 +101,7 @@ def test_the_validator_can_be_asked_for_a_release(tmp_path):
 
 
 def test_text_reports_say_an_older_release_judged():
-    from ecgraph.reports import render
+    from ecgraph.validation.reports import render
 
     report = validate(ingest.parse(twin("1.0.0"), "text/turtle").triples, "core")
     text = render(report, "text")

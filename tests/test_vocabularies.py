@@ -11,11 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
-import pytest
 
 from ecgraph import standard
-
-import standard_support as s
+from tests import standard_support as s
 
 HERE = Path(__file__).resolve().parent / "vocabularies"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -198,7 +196,9 @@ def test_local_declarations_are_what_the_owners_declare():
     is an object property in SKOS, not an annotation; qudt:numericValue an annotation property in
     QUDT 3, not a datatype property)."""
     g = s.ontology()
-    from rdflib.namespace import OWL as O, RDF as R, RDFS as RS
+    from rdflib.namespace import OWL as O
+    from rdflib.namespace import RDF as R
+    from rdflib.namespace import RDFS as RS
 
     wrong = []
     for kind in (O.Class, O.ObjectProperty, O.DatatypeProperty, O.AnnotationProperty, RS.Datatype):

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 import pyoxigraph as ox
 import pytest
 
-from conftest import ADMIN, auth, fingerprint, make_twin
+from tests.helpers import ADMIN, auth, fingerprint, make_twin
 
 SCHOOLS = ("PREFIX ec: <https://w3id.org/ecgraph/ns#> "
            "SELECT DISTINCT ?c WHERE { ?c ec:hasMember/a ec:School }")
@@ -430,8 +430,8 @@ def test_a_newer_standard_revalidates_stored_twins(config, monkeypatch):
     import shutil
 
     from ecgraph import standard
-    from ecgraph import validate as validate_module
     from ecgraph.node import Node
+    from ecgraph.validation import validate as validate_module
     from ecgraph.web import create_app
 
     first = Node(config, workers=False)
@@ -471,11 +471,13 @@ ecsh:CommunityShape-foundingDateRequired a sh:PropertyShape ; rdfs:label "foundi
 
 
 def test_an_unavailable_answer_says_when_to_try_again(client):
-    from ecgraph.web.common import ApiError
+    from ecgraph import errors
+    from ecgraph.web import error_response
+    from ecgraph.workers import PoolBusy
 
     with client.application.app_context():
-        busy = ApiError(503, "busy", "all workers are busy", retry_after=5).response()
-        plain = ApiError(400, "bad request", "no").response()
-    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+        busy = error_response(PoolBusy("all workers are busy"))
+        plain = error_response(errors.BadRequest("no"))
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
     assert busy.get_json() == {"error": "busy", "detail": "all workers are busy"}
     assert "Retry-After" not in plain.headers

@@ -137,7 +137,7 @@ def _key(g: _Graph, manifest: Path, r) -> tuple:
 
 def run(test: Test, engine: str) -> tuple[bool, str]:
     """(passed, what differed)."""
-    from ecgraph.validate import findings
+    from ecgraph.validation.validate import findings
 
     data = graph(test.data)
     shapes = graph(test.shapes)

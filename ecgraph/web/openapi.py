@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from .. import standard
-from .common import node_url
+from ecgraph import standard
+from ecgraph.web.common import node_url
 
 bp = Blueprint("openapi", __name__)
 

@@ -68,6 +68,8 @@ from urllib.parse import unquote, urlsplit
 
 import pyoxigraph as ox
 
+from ecgraph import errors
+
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
 UPDATE_KEYWORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
 
@@ -130,14 +132,12 @@ class _Prologue:
     prefixes: dict[str, str]     #: the prefixes declared in it
 
 
-class QueryRefused(ValueError):
-    """A query or update this node will not run; the message says what, where and what to do.
-    ``status`` is the HTTP status it deserves: 403 for a call the node refuses to make, 400 for a
-    text that is no SPARQL request at all."""
+class QueryRefused(errors.Error):
+    """A query or update this node will not run; the message says what, where and what to do:
+    403 for a call the node refuses to make, 400 for a text that is no SPARQL request at all."""
 
     def __init__(self, message: str, status: int = 403):
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status, title="query refused" if status == 403 else "query syntax error")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
-from .standard import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, RDFS_SUBCLASS
+from ecgraph.standard import RDF_FIRST, RDF_NIL, RDF_REST, RDF_TYPE, RDFS_SUBCLASS
 
 SH = "http://www.w3.org/ns/shacl#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -68,7 +68,7 @@ class Finding:
     shape: object
     component: str             # local name, e.g. "MinCountConstraintComponent"
     severity: object
-    #: what a check beside the shapes (ecgraph.checks) found, in words
+    #: what a check beside the shapes (ecgraph.validation.rules) found, in words
     detail: str | None = None
 
 

@@ -12,7 +12,7 @@ engines get the same findings from here, so the engines still agree.
   membership or of an indicator period more than a year after the day of validation;
 * ``ecsh:IndicatorUniqueCheck``: two values of one indicator for one period of one subject;
 * ``ecsh:DeclaredTermCheck``: a property or class in the ec: namespace the ontology does not define;
-* ``ecsh:JsonLdValueCheck``: a JSON-LD value the processor dropped (found by :mod:`ecgraph.ingest`);
+* ``ecsh:JsonLdValueCheck``: a JSON-LD value the processor dropped (found by :mod:`ecgraph.publish.ingest`);
 * ``ecrec:PointInCountryCheck``: a location outside the country of the address (outlines from
   Natural Earth, ``shapes/countries/``), with a hint when swapping longitude and latitude fixes it.
 """
@@ -30,8 +30,9 @@ from functools import lru_cache
 
 import pyoxigraph as ox
 
-from . import shacl, standard
-from .standard import RDF_TYPE
+from ecgraph import standard
+from ecgraph.standard import RDF_TYPE
+from ecgraph.validation import shacl
 
 CORE = standard.SHAPES_NS["core"]
 RECOMMENDED = standard.SHAPES_NS["recommended"]

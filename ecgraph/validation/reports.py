@@ -20,23 +20,18 @@ from xml.etree import ElementTree as ET
 
 import pyoxigraph as ox
 
-from . import shacl, standard
-from .standard import RDF_TYPE
-from .validate import PREFIXES, Profiles, Report, default_profiles, shape_anchor, shape_label, shape_message
-
-FORMATS = ("text", "json", "turtle", "jsonld", "csv", "junit", "sarif")
-
-MEDIA_TYPES = {
-    "json": "application/json",
-    "turtle": "text/turtle; charset=utf-8",
-    "jsonld": "application/ld+json",
-    "csv": "text/csv; charset=utf-8",
-    "junit": "application/xml",
-    "sarif": "application/sarif+json",
-    "text": "text/plain; charset=utf-8",
-}
-EXTENSIONS = {"json": "json", "turtle": "ttl", "jsonld": "jsonld", "csv": "csv", "junit": "junit.xml",
-              "sarif": "sarif", "text": "txt"}
+from ecgraph import standard
+from ecgraph.standard import RDF_TYPE
+from ecgraph.validation import shacl
+from ecgraph.validation.validate import (
+    PREFIXES,
+    Profiles,
+    Report,
+    default_profiles,
+    shape_anchor,
+    shape_label,
+    shape_message,
+)
 
 CSV_COLUMNS = ("input", "severity", "shape", "shape_label", "focus", "path", "value", "message", "component", "docs",
                "written_id")
@@ -46,10 +41,11 @@ SEVERITY_LEVEL = {"Violation": "error", "Warning": "warning", "Info": "note"}
 
 def render(report: Report, fmt: str, *, source: str = "input", max_results: int | None = None,
            profiles: Profiles | None = None) -> str:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return globals()[f"_{fmt}"](report, source=source, max_results=max_results,
-                                profiles=profiles or default_profiles())
+    """The report in a format of :data:`ecgraph.formats.REPORTS`, by its key."""
+    writer = WRITERS.get(fmt)
+    if writer is None:
+        raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(WRITERS)}")
+    return writer(report, source=source, max_results=max_results, profiles=profiles or default_profiles())
 
 
 def render_many(reports: list[tuple[str, Report]], fmt: str, *, max_results: int | None = None,
@@ -351,3 +347,8 @@ def _sarif(report: Report, *, source, max_results, profiles) -> str:
         }],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+#: the writer of each report format (the keys of :data:`ecgraph.formats.REPORTS`)
+WRITERS = {"text": _text, "json": _json, "turtle": _turtle, "jsonld": _jsonld, "csv": _csv, "junit": _junit,
+           "sarif": _sarif}

@@ -2,12 +2,12 @@
 
 Used by the test suite (the node's inferences must equal these on the demo network) and by the
 benchmarks (same twin, both reasoners, time and equality). Too slow for the upload path (owlrl
-needs ~80 s for 100k triples), which is why :mod:`ecgraph.reason` exists.
+needs ~80 s for 100k triples), which is why :mod:`ecgraph.publish.reason` exists.
 
 owlrl's OWL-RL closure also adds axiomatic triples, ``owl:sameAs`` reflexivity, ``owl:Thing``
 types and the schema's own closure; the node materialises none of those per twin (the schema's
 closure lives in the ontology's own graph). What remains, the facts about the data's own nodes,
-must be exactly what :class:`ecgraph.reason.Reasoner` infers.
+must be exactly what :class:`ecgraph.publish.reason.Reasoner` infers.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import owlrl
 import pyoxigraph as ox
 import rdflib
 
-from .standard import RDF_TYPE
-from .terms import to_rdflib
+from ecgraph.standard import RDF_TYPE
+from ecgraph.terms import to_rdflib
 
 SCHEMA_PREDICATES = {rdflib.RDFS.subClassOf, rdflib.RDFS.subPropertyOf, rdflib.OWL.equivalentClass,
                      rdflib.OWL.equivalentProperty, rdflib.OWL.sameAs, rdflib.RDFS.domain, rdflib.RDFS.range,

@@ -6,7 +6,7 @@ profile, the exact set of results its report contains, each as (focus node, sour
 severity), and SHACL's ``sh:conforms`` (true only when there is no result at all, warnings
 included). A focus node is the IRI the case file gives it; a blank node of the case is written
 ``sh:focusNode [ ]`` and stands for "a blank node". The results of a release's kits from 1.1.0 on
-include the checks beside the shapes (ecgraph.checks), as a node reports them; a result folded into
+include the checks beside the shapes (ecgraph.validation.rules), as a node reports them; a result folded into
 another (one mistake reported once) still counts.
 """
 
@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 import pyoxigraph as ox
 
-from . import standard
+from ecgraph import standard
 
 MF = "http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#"
 SHT = "http://www.w3.org/ns/shacl-test#"

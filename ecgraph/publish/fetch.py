@@ -30,21 +30,18 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from .federate import PeerPolicy
+from ecgraph import errors
+from ecgraph.query.federate import PeerPolicy
 
 MAX_REDIRECTS = 5
 
 
-class FetchRefused(Exception):
-    """The URL may not be fetched (policy) or the fetch failed; the message says which."""
+class FetchRefused(errors.Error):
+    """The URL may not be fetched (400/403: the policy) or the fetch failed (413, 502, 504); the
+    message says which."""
 
     def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-    def __reduce__(self):
-        return (FetchRefused, (self.message, self.status))
+        super().__init__(message, status=status, title="fetch refused" if status in (400, 403) else "fetch failed")
 
 
 @dataclass

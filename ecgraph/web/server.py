@@ -48,10 +48,10 @@ from waitress.server import MultiSocketServer, TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge, RequestHeaderFieldsTooLarge
 
-from .config import Config
-from .web.common import FORM_FRAMING, SECURITY_HEADERS, too_large_detail
+from ecgraph.config import Config
+from ecgraph.web.common import FORM_FRAMING, SECURITY_HEADERS, too_large_detail
 
-log = logging.getLogger("ecgraph.server")
+log = logging.getLogger("ecgraph.web.server")
 
 #: how often deadlines are checked (seconds)
 SWEEP_INTERVAL = 0.5

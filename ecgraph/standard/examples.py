@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from . import standard
+from ecgraph import standard
 
 
 @lru_cache(maxsize=1)

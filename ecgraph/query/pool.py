@@ -12,7 +12,7 @@ upload acknowledged sees it in its next query.
 Two kinds of query workers: the ones that answer the public (cut off from the network, see
 :mod:`ecgraph.sandbox`), and, only when peers are configured, a small pool that keeps the network
 for the queries whose every ``SERVICE`` names an allowed peer (the check in
-:mod:`ecgraph.federate` decides which pool a query goes to). A failed SERVICE call answers one
+:mod:`ecgraph.query.federate` decides which pool a query goes to). A failed SERVICE call answers one
 uniform error that says nothing about the target, so that the endpoint cannot be used to tell a
 closed port from an open one.
 """
@@ -24,23 +24,19 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from . import results
-from .store import open_read_only, vanished_file
-from .workers import WorkerPool, shared_counter
+from ecgraph import errors
+from ecgraph.query import results
+from ecgraph.store import open_snapshot
+from ecgraph.store.embedded import vanished_file
+from ecgraph.workers import WorkerPool, shared_counter
 
 
-class QueryFailed(Exception):
+class QueryFailed(errors.BadRequest):
     """The engine rejected the query; ``syntax`` tells a parse error from an evaluation error."""
 
-    status = 400
-
     def __init__(self, message: str, syntax: bool):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, title="query syntax error" if syntax else "query evaluation error")
         self.syntax = syntax
-
-    def __reduce__(self):
-        return (QueryFailed, (self.message, self.syntax))
 
 
 #: The one answer to every failed SERVICE call, whatever the reason: the engine's own messages
@@ -50,20 +46,19 @@ SERVICE_FAILED = ("a SERVICE call to a peer failed (the peer could not be reache
                   "without that peer's answer.")
 
 
-class ServiceFailed(QueryFailed):
-    status = 502
+class ServiceFailed(errors.BadGateway):
+    title = "service call failed"
 
-    def __init__(self, message: str = SERVICE_FAILED, syntax: bool = False):
-        super().__init__(message, False)
-
-    def __reduce__(self):
-        return (ServiceFailed, ())
+    def __init__(self, message: str = SERVICE_FAILED):
+        super().__init__(message)
 
 
 @dataclass
 class QueryRequest:
     query: str
-    result_format: str             # a key of results.SELECT_FORMATS or results.GRAPH_FORMATS
+    #: the key of a results format (if the query is a SELECT or ASK) or a graph format (CONSTRUCT,
+    #: DESCRIBE), see :mod:`ecgraph.formats`
+    result_format: str
     default_graphs: list[str] = field(default_factory=list)
     named_graphs: list[str] = field(default_factory=list)
     max_rows: int | None = None
@@ -84,7 +79,7 @@ class QueryResult:
     elapsed: float = 0.0
 
 
-log = logging.getLogger("ecgraph.query")
+log = logging.getLogger("ecgraph.query.pool")
 
 _NETWORK_ERRNOS = {errno.EPERM, errno.EACCES, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNREFUSED,
                    errno.ECONNRESET, errno.ETIMEDOUT, errno.EAFNOSUPPORT}
@@ -118,7 +113,7 @@ def execute(store, request: QueryRequest) -> QueryResult:
         answer = store.query(request.query, **options)
         if isinstance(answer, ox.QuerySolutions):
             out = results.solutions_native(answer, request.result_format, request.max_rows)
-            if out is None:  # over the row cap: run it again and stop exactly at the cap
+            if out is None:  # rare: a quoted CSV line break at the cap, or a huge output
                 answer = store.query(request.query, **options)
                 out = results.solutions(answer, request.result_format, request.max_rows)
         elif isinstance(answer, ox.QueryBoolean):
@@ -142,8 +137,8 @@ def execute(store, request: QueryRequest) -> QueryResult:
 # --- worker side ------------------------------------------------------------------------------
 
 class _Snapshot:
-    def __init__(self, store_path: str, generation):
-        self.store_path = store_path
+    def __init__(self, spec: tuple[str, str], generation):
+        self.spec = spec
         self.generation = generation
         self.store = None
         self.held = None
@@ -152,7 +147,7 @@ class _Snapshot:
         generation = self.generation.value
         if self.store is None or generation != self.held:
             self.store = None  # release the old snapshot's files first
-            self.store = open_read_only(self.store_path)
+            self.store = open_snapshot(self.spec)
             self.held = generation
         return self.store
 
@@ -161,8 +156,8 @@ class _Snapshot:
         return self.current()
 
 
-def _init(store_path: str, generation) -> _Snapshot:
-    return _Snapshot(store_path, generation)
+def _init(spec: tuple[str, str], generation) -> _Snapshot:
+    return _Snapshot(spec, generation)
 
 
 def _handle(snapshot: _Snapshot, request: QueryRequest) -> QueryResult:
@@ -178,23 +173,21 @@ def _handle(snapshot: _Snapshot, request: QueryRequest) -> QueryResult:
 
 
 class QueryPool(WorkerPool):
-    """Query workers over the store at ``store_path``, sharing the store ``generation`` counter
-    (one counter for every pool over the same store). ``isolate_network`` cuts the workers off
-    the network (the public pool); the federation pool keeps it."""
+    """Query workers over snapshots of a store (``spec``, from :meth:`GraphStore.snapshot_spec`),
+    sharing the store's ``generation`` counter (one counter for every pool over the same store).
+    ``isolate_network`` cuts the workers off the network (the public pool); the federation pool
+    keeps it."""
 
-    def __init__(self, store_path: str, generation=None, *, workers: int = 2, timeout: float = 10.0,
+    def __init__(self, spec: tuple[str, str], generation=None, *, workers: int = 2, timeout: float = 10.0,
                  isolate_network: bool = True, memory_limit_mb: int | None = None,
                  name: str = "ecgraph-query"):
         self.generation = generation if generation is not None else shared_counter()
-        super().__init__(_init, (str(store_path), self.generation), _handle, size=workers,
+        super().__init__(_init, (spec, self.generation), _handle, size=workers,
                          timeout=timeout, name=name, isolate_network=isolate_network,
                          memory_limit_mb=memory_limit_mb)
 
-    def bump(self) -> None:
-        """Tell the workers the store changed (the writer calls this after each commit)."""
-        bump(self.generation)
-
 
 def bump(generation) -> None:
+    """Tell workers their snapshot is stale (the writer calls it after each commit)."""
     with generation.get_lock():
         generation.value += 1

@@ -13,14 +13,17 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from . import authority, ingest, standard
-from .reason import Reasoner
-from .validate import PREFIXES, Profiles, Report, validate
+from ecgraph import errors, standard
+from ecgraph.publish import authority, ingest
+from ecgraph.publish.reason import Reasoner
+from ecgraph.validation.validate import PREFIXES, Profiles, Report, validate
 
 
-class NotConformant(Exception):
+class NotConformant(errors.Unprocessable):
     """The upload breaks MUST rules of the core profile; ``report`` says which, and the message
     names the first of them, so that a 422 answer leads with what blocks rather than with warnings."""
+
+    title = "not conformant"
 
     def __init__(self, report: dict):
         blocking = report.get("blocking") or []
@@ -30,11 +33,8 @@ class NotConformant(Exception):
         if blocking:
             first = blocking[0]
             text += f". First: {first['focus']}{' ' + first['path'] if first.get('path') else ''}: {first['message']}"
-        super().__init__(text)
+        super().__init__(text, report=report)
         self.report = report
-
-    def __reduce__(self):
-        return (NotConformant, (self.report,))
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Upload:
     #: the file that holds the document when ``data`` is empty
     path: str | None = None
     #: the namespaces the twin speaks for, once fixed; None derives them from the upload
-    #: (see :mod:`ecgraph.authority`)
+    #: (see :mod:`ecgraph.publish.authority`)
     namespaces: list[str] | None = None
 
     def body(self) -> bytes:
@@ -114,11 +114,9 @@ class Pipeline:
         self.profiles = Profiles()
         self.reasoner = Reasoner(load_schema())
 
-    def check(self, upload: Upload) -> tuple[ingest.Parsed, Report, bytes]:
-        """Parse and validate only (the validator's entrance)."""
+    def _parse_and_validate(self, upload: Upload) -> tuple[ingest.Parsed, Report, bytes]:
         data = upload.body()
-        parsed = ingest.parse(data, upload.media_type, upload.filename,
-                              format=ingest.FORMAT_NAMES.get((upload.format_name or "").lower()),
+        parsed = ingest.parse(data, upload.media_type, upload.filename, format_name=upload.format_name,
                               base_iri=upload.base_iri, max_bytes=upload.max_bytes,
                               max_triples=upload.max_triples,
                               allow_named_graphs=[standard.twin_graph(upload.twin_id)] if upload.twin_id else ())
@@ -136,17 +134,17 @@ class Pipeline:
                           problems=parsed.problems, lang=upload.lang)
         return parsed, report, data
 
-    def validate(self, upload: Upload) -> Report:
+    def report(self, upload: Upload) -> Report:
         """The vendor validator: parse and validate, and describe the reported nodes as the
         document wrote them."""
-        parsed, report, _ = self.check(upload)
+        parsed, report, _ = self._parse_and_validate(upload)
         describe_focus_nodes(report, parsed, upload.max_results)
         return report
 
     def prepare(self, upload: Upload) -> Prepared:
         timings = {}
         started = time.perf_counter()
-        parsed, report, data = self.check(upload)
+        parsed, report, data = self._parse_and_validate(upload)
         timings["parse_validate"] = time.perf_counter() - started
         report_dict = report.to_dict()
         if upload.refuse_violations and not report.conforms:
@@ -182,7 +180,7 @@ _TITLE = "http://purl.org/dc/terms/title"
 def twin_title(triples: list[ox.Triple]) -> str | None:
     """The title a twin gives itself (its ec:DigitalTwin's dcterms:title, English first): what an
     admin registering a file may take as the twin's title. The catalog shows the registered title
-    only (see :mod:`ecgraph.authority`)."""
+    only (see :mod:`ecgraph.publish.authority`)."""
     twins = {t.subject for t in triples if t.predicate == standard.RDF_TYPE and t.object.value == _TWIN_CLASS}
     titles = [t.object for t in triples if t.subject in twins and t.predicate.value == _TITLE
               and isinstance(t.object, ox.Literal)]
@@ -200,16 +198,17 @@ def load_schema() -> list[ox.Triple]:
 
 # --- worker side ------------------------------------------------------------------------------
 
-def _init() -> Pipeline:
+def init_worker() -> Pipeline:
     return Pipeline()
 
 
-def _handle(pipeline: Pipeline, request: tuple[str, Upload]):
+def handle(pipeline: Pipeline, request: tuple[str, Upload]):
+    """A worker's request: ("prepare", upload) for publishing, ("report", upload) for the validator."""
     action, upload = request
     if action == "prepare":
         return pipeline.prepare(upload)
-    if action == "check":
-        return pipeline.validate(upload)
+    if action == "report":
+        return pipeline.report(upload)
     raise ValueError(action)
 
 

@@ -32,38 +32,27 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from . import standard
+from ecgraph import errors, standard
 
 _RDF_TYPE = standard.RDF_TYPE.value
 _OWNING_CLASSES = (standard.EC + "DigitalTwin", standard.EC + "EnergyCommunity")
 NODE = "the node"
 
 
-class NotAuthoritative(Exception):
+class NotAuthoritative(errors.Unprocessable):
     """An upload states things about resources its twin does not speak for."""
 
-    status = 422
+    title = "not authoritative"
 
     def __init__(self, message: str, subjects: list[dict] | None = None):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, subjects=subjects or [])
         self.subjects = subjects or []
 
-    def __reduce__(self):
-        return (NotAuthoritative, (self.message, self.subjects))
 
-
-class ClaimConflict(Exception):
+class ClaimConflict(errors.Conflict):
     """A namespace claim overlaps another twin's or the node's."""
 
-    status = 409
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-    def __reduce__(self):
-        return (ClaimConflict, (self.message,))
+    title = "namespace conflict"
 
 
 def namespace_of(iri: str) -> str:

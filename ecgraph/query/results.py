@@ -17,27 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
-from . import standard
-
-SELECT_FORMATS = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-}
-
-GRAPH_FORMATS = {
-    "turtle": ("text/turtle", ox.RdfFormat.TURTLE),
-    "ntriples": ("application/n-triples", ox.RdfFormat.N_TRIPLES),
-    "jsonld": ("application/ld+json", ox.RdfFormat.JSON_LD),
-    "rdfxml": ("application/rdf+xml", ox.RdfFormat.RDF_XML),
-}
-
-DATASET_FORMATS = {
-    "trig": ("application/trig", ox.RdfFormat.TRIG),
-    "nquads": ("application/n-quads", ox.RdfFormat.N_QUADS),
-    "jsonld": ("application/ld+json", ox.RdfFormat.JSON_LD),
-}
+from ecgraph import formats, standard
 
 #: Prefixes offered to the Turtle and RDF/XML writers so results read like the documentation.
 PREFIXES = standard.PREFIXES
@@ -101,8 +81,9 @@ def _tsv_term(term) -> str:
     return "" if term is None else str(term)
 
 
-_NATIVE = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
-           "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
+_RESULTS = formats.by_key(formats.RESULTS)
+_GRAPH = formats.by_key(formats.GRAPH)
+_DATASET = formats.by_key(formats.DATASET)
 #: How each format separates rows: counted on the fly in pyoxigraph's output. In JSON the marker
 #: cannot occur inside a string (a quote there is escaped); in XML markup is escaped; in CSV a
 #: quoted line break can only make the count too high, which is safe (see below).
@@ -141,14 +122,23 @@ class _CountingSink:
         pass
 
 
+def _nth(body: bytes, marker: bytes, n: int) -> int:
+    """Where the ``n``-th (1-based) occurrence of ``marker`` starts in ``body``."""
+    at = -1
+    for _ in range(n):
+        at = body.find(marker, at + 1)
+    return at
+
+
 def solutions_native(results: ox.QuerySolutions, fmt: str, max_rows: int | None) -> Serialized | None:
     """pyoxigraph's own serializer (several times faster than building the result in Python),
-    when the result fits under the row cap; ``None`` when it does not (the caller then runs the
-    query again through :func:`solutions`, which stops at the cap exactly).
+    stopped at the row cap: the output is cut after the last row the cap allows and closed as the
+    format wants, so an over-cap query runs once, not twice.
 
     Rows are counted from the output: JSON counts separators between rows (so rows - 1), XML
-    ``<result>`` elements, CSV and TSV line ends (header included). A count can only be too high
-    (a line break inside a quoted CSV value), which sends the query to the exact path."""
+    ``<result>`` elements, CSV and TSV line ends (header included). Where the count could be wrong
+    (a line break inside a quoted CSV value) or the output passes its byte cap, ``None`` sends the
+    query to :func:`solutions`, which stops at the cap exactly."""
     marker = _ROW_MARKERS[fmt]
     if max_rows is None:
         limit = None
@@ -156,9 +146,14 @@ def solutions_native(results: ox.QuerySolutions, fmt: str, max_rows: int | None)
         limit = {"json": max_rows - 1, "xml": max_rows, "csv": max_rows + 1, "tsv": max_rows + 1}[fmt]
     sink = _CountingSink(marker, limit)
     try:
-        results.serialize(sink, format=_NATIVE[fmt])
+        results.serialize(sink, format=_RESULTS[fmt].results)
     except _Overflow:
-        return None
+        if sink.size > NATIVE_BYTES_CAP or max_rows is None:
+            return None
+        body = _cut(b"".join(sink.parts), fmt, max_rows)
+        if body is None:
+            return None
+        return Serialized(body, _RESULTS[fmt].media_type, max_rows, True)
     body = b"".join(sink.parts)
     if fmt == "json":
         rows = 0 if b'"bindings":[]' in body else sink.markers + 1
@@ -166,8 +161,26 @@ def solutions_native(results: ox.QuerySolutions, fmt: str, max_rows: int | None)
         rows = sink.markers
     else:
         rows = max(sink.markers - 1, 0)
-    media_type = SELECT_FORMATS[fmt] + ("; charset=utf-8" if fmt in ("csv", "tsv") else "")
-    return Serialized(body, media_type, rows, False)
+    if fmt == "csv" and b'"' in body:  # a quoted value may hold a line break: count rows exactly
+        rows = max(sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8"), newline=""))) - 1, 0)
+    return Serialized(body, _RESULTS[fmt].media_type, rows, False)
+
+
+def _cut(body: bytes, fmt: str, rows: int) -> bytes | None:
+    """The first ``rows`` rows of a longer serialization, as a complete document."""
+    if fmt == "json":  # rows are separated by "}},{": keep the first row's "}}", close the document
+        at = _nth(body, _ROW_MARKERS["json"], rows)
+        return body[:at + 2] + b"]}}" if at >= 0 else None
+    if fmt == "xml":  # cut before the next <result>
+        at = _nth(body, _ROW_MARKERS["xml"], rows + 1)
+        return body[:at] + b"</results></sparql>" if at >= 0 else None
+    at = _nth(body, _ROW_MARKERS[fmt], rows + 1)  # the header's line end and each row's
+    if at < 0:
+        return None
+    kept = body[:at + len(_ROW_MARKERS[fmt])]
+    if fmt == "csv" and kept.count(b'"') % 2:  # the cut fell inside a quoted value
+        return None
+    return kept
 
 
 def solutions(results: ox.QuerySolutions, fmt: str, max_rows: int | None) -> Serialized:
@@ -180,7 +193,7 @@ def solutions(results: ox.QuerySolutions, fmt: str, max_rows: int | None) -> Ser
             truncated = True
             break
         rows.append([solution[v] for v in variables])
-    media_type = SELECT_FORMATS[fmt]
+    media_type = _RESULTS[fmt].media_type
     if fmt == "json":
         bindings = []
         for row in rows:
@@ -206,12 +219,10 @@ def solutions(results: ox.QuerySolutions, fmt: str, max_rows: int | None) -> Ser
         for row in rows:
             writer.writerow([_csv_term(t) for t in row])
         body = buffer.getvalue().encode("utf-8")
-        media_type += "; charset=utf-8"
     elif fmt == "tsv":
         lines = ["\t".join("?" + v for v in variables)]
         lines.extend("\t".join(_tsv_term(t) for t in row) for row in rows)
         body = ("\n".join(lines) + "\n").encode("utf-8")
-        media_type += "; charset=utf-8"
     else:
         raise ValueError(fmt)
     return Serialized(body, media_type, len(rows), truncated)
@@ -225,7 +236,7 @@ def boolean(value: bool, fmt: str) -> Serialized:
                 f"<boolean>{'true' if value else 'false'}</boolean></sparql>\n").encode()
     else:
         body = (("true" if value else "false") + "\n").encode()
-    return Serialized(body, SELECT_FORMATS[fmt], 1, False)
+    return Serialized(body, _RESULTS[fmt].media_type, 1, False)
 
 
 def _capped(items: Iterable, max_rows: int | None) -> tuple[list, bool]:
@@ -238,16 +249,14 @@ def _capped(items: Iterable, max_rows: int | None) -> tuple[list, bool]:
 
 
 def graph(triples: Iterable[ox.Triple], fmt: str, max_rows: int | None) -> Serialized:
-    media_type, rdf_format = GRAPH_FORMATS[fmt]
     kept, truncated = _capped(triples, max_rows)
-    return Serialized(_write(kept, rdf_format), media_type, len(kept), truncated)
+    return Serialized(_write(kept, _GRAPH[fmt].rdf), _GRAPH[fmt].media_type, len(kept), truncated)
 
 
 def quads(items: Iterable[ox.Quad], fmt: str, max_rows: int | None) -> Serialized:
     """A dataset (every graph), capped like any other result."""
-    media_type, rdf_format = DATASET_FORMATS[fmt]
     kept, truncated = _capped(items, max_rows)
-    return Serialized(_write(kept, rdf_format), media_type, len(kept), truncated)
+    return Serialized(_write(kept, _DATASET[fmt].rdf), _DATASET[fmt].media_type, len(kept), truncated)
 
 
 def _write(items: list, rdf_format: ox.RdfFormat) -> bytes:

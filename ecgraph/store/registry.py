@@ -18,7 +18,7 @@ import re
 import secrets
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,15 +49,25 @@ def now() -> str:
 
 @dataclass
 class Twin:
+    """A registration as one read of the registry gives it: enough to authorise a write (the token's
+    hash), apply the authority rule (its namespaces) and number the next version."""
+
     id: str
     title: str
     created: str
     token_issued: str | None
     revoked: bool
+    token_hash: str | None = None
+    namespaces: list[str] = field(default_factory=list)
+    #: the highest version in its archive (0 if none)
+    last_archived: int = 0
+
+    def grants(self, token: str) -> bool:
+        return bool(self.token_hash) and hmac.compare_digest(self.token_hash, hash_token(token))
 
     def to_dict(self) -> dict:
         return {"id": self.id, "title": self.title, "registered_at": self.created,
-                "token_issued": self.token_issued, "token_revoked": self.revoked}
+                "token_issued": self.token_issued, "token_revoked": self.revoked, "namespaces": self.namespaces}
 
 
 @dataclass
@@ -162,20 +172,21 @@ class Registry:
             if cur.rowcount == 0:
                 raise KeyError(twin_id)
 
-    def check_token(self, twin_id: str, token: str) -> bool:
-        row = next(iter(self._read("SELECT token_hash FROM twins WHERE id = ?", (twin_id,))), None)
-        if not row or not row[0]:
-            return False
-        return hmac.compare_digest(row[0], hash_token(token))
+    _TWIN = ("SELECT id, title, created, token_issued, revoked, token_hash, "
+             "(SELECT group_concat(prefix, ' ') FROM namespaces n WHERE n.twin_id = t.id), "
+             "(SELECT max(version) FROM versions v WHERE v.twin_id = t.id) FROM twins t")
+
+    @staticmethod
+    def _twin_row(r) -> Twin:
+        return Twin(r[0], r[1], r[2], r[3], bool(r[4]), r[5], sorted((r[6] or "").split()), r[7] or 0)
 
     def twin(self, twin_id: str) -> Twin | None:
-        row = next(iter(self._read("SELECT id, title, created, token_issued, revoked FROM twins WHERE id = ?",
-                                   (twin_id,))), None)
-        return Twin(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+        """A registration, its namespaces and its last archived version, in one read."""
+        row = next(iter(self._read(self._TWIN + " WHERE id = ?", (twin_id,))), None)
+        return self._twin_row(row) if row else None
 
     def twins(self) -> list[Twin]:
-        rows = self._read("SELECT id, title, created, token_issued, revoked FROM twins ORDER BY id")
-        return [Twin(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+        return [self._twin_row(r) for r in self._read(self._TWIN + " ORDER BY id")]
 
     def unregister(self, twin_id: str) -> None:
         """Forget a twin: its registration, token, namespaces, versions and reports."""
@@ -188,7 +199,7 @@ class Registry:
         for table in ("versions", "reports", "namespaces"):
             db.execute(f"DELETE FROM {table} WHERE twin_id = ?", (twin_id,))
 
-    # --- namespaces (the authority rule, see ecgraph.authority) ---------------------------------
+    # --- namespaces (the authority rule, see ecgraph.publish.authority) ---------------------------------
 
     def namespaces(self, twin_id: str) -> list[str]:
         return [r[0] for r in self._read("SELECT prefix FROM namespaces WHERE twin_id = ? ORDER BY prefix",

@@ -20,99 +20,34 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import PurePath
 from typing import Iterable
 
 import pyoxigraph as ox
 
-from . import standard
+from ecgraph import errors, formats, standard
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_JSON_DEPTH = 512
 #: RDF/XML element nesting; at this depth pyoxigraph parses about 10 MB/s, in linear time
 MAX_XML_DEPTH = 512
 
-#: Media types we accept, with the parser each one selects. ``application/json`` is taken as
-#: JSON-LD because that is how most tools label it.
-MEDIA_TYPES: dict[str, ox.RdfFormat] = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/x-turtle": ox.RdfFormat.TURTLE,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/json": ox.RdfFormat.JSON_LD,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "text/plain": ox.RdfFormat.N_TRIPLES,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
-    "application/xml": ox.RdfFormat.RDF_XML,
-    "text/xml": ox.RdfFormat.RDF_XML,
-    "application/trig": ox.RdfFormat.TRIG,
-    "application/n-quads": ox.RdfFormat.N_QUADS,
-}
-
-EXTENSIONS: dict[str, ox.RdfFormat] = {
-    ".ttl": ox.RdfFormat.TURTLE,
-    ".turtle": ox.RdfFormat.TURTLE,
-    ".jsonld": ox.RdfFormat.JSON_LD,
-    ".json": ox.RdfFormat.JSON_LD,
-    ".nt": ox.RdfFormat.N_TRIPLES,
-    ".rdf": ox.RdfFormat.RDF_XML,
-    ".owl": ox.RdfFormat.RDF_XML,
-    ".xml": ox.RdfFormat.RDF_XML,
-    ".trig": ox.RdfFormat.TRIG,
-    ".nq": ox.RdfFormat.N_QUADS,
-}
-
-FORMAT_NAMES: dict[str, ox.RdfFormat] = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "ttl": ox.RdfFormat.TURTLE,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "json-ld": ox.RdfFormat.JSON_LD,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-    "xml": ox.RdfFormat.RDF_XML,
-    "trig": ox.RdfFormat.TRIG,
-    "nquads": ox.RdfFormat.N_QUADS,
-    "nq": ox.RdfFormat.N_QUADS,
-}
-
 _DATASET_FORMATS = (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS)
 
 
-class IngestError(Exception):
-    """An upload that cannot become triples. ``status`` is the HTTP status it maps to."""
+class IngestError(errors.Error):
+    """An upload that cannot become triples: a parse error (400, with the line and column where the
+    parser knows them), too large (413) or a format we do not read (415)."""
+
+    TITLES = {400: "parse error", 413: "too large", 415: "unsupported media type"}
 
     def __init__(self, status: int, message: str, *, line: int | None = None,
                  column: int | None = None, hint: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        where = {key: value for key, value in (("line", line), ("column", column), ("hint", hint))
+                 if value is not None}
+        super().__init__(message, status=status, title=self.TITLES.get(status, "invalid input"), **where)
         self.line = line
         self.column = column
         self.hint = hint
-
-    def __reduce__(self):  # crosses process boundaries (pipeline workers)
-        return (IngestError, (self.status, self.message),
-                {"line": self.line, "column": self.column, "hint": self.hint})
-
-    def to_dict(self) -> dict:
-        where = {}
-        if self.line is not None:
-            where["line"] = self.line
-        if self.column is not None:
-            where["column"] = self.column
-        out = {"error": _STATUS_TITLES.get(self.status, "invalid input"), "detail": self.message}
-        out.update(where)
-        if self.hint:
-            out["hint"] = self.hint
-        return out
-
-
-_STATUS_TITLES = {
-    400: "parse error",
-    413: "too large",
-    415: "unsupported media type",
-    422: "not conformant",
-}
 
 
 @dataclass
@@ -132,46 +67,9 @@ class Parsed:
     def __len__(self) -> int:
         return len(self.triples)
 
-    def to_rdflib(self):
-        """The same triples as an rdflib Graph (pyshacl works on rdflib)."""
-        from .terms import to_rdflib_graph
-
-        return to_rdflib_graph(self.triples)
-
-
-def choose_format(media_type: str | None = None, filename: str | None = None,
-                  name: str | None = None) -> ox.RdfFormat:
-    """The parser for an upload: an explicit format name wins, then the media type, then the
-    file extension. Anything else is a 415."""
-    if name:
-        fmt = FORMAT_NAMES.get(name.lower())
-        if fmt is None:
-            raise IngestError(415, f"unknown input format {name!r}; use one of "
-                                   f"{', '.join(sorted(FORMAT_NAMES))}")
-        return fmt
-    if media_type:
-        essence = media_type.split(";", 1)[0].strip().lower()
-        if essence and essence not in ("application/octet-stream", "application/x-www-form-urlencoded",
-                                       "multipart/form-data"):
-            fmt = MEDIA_TYPES.get(essence)
-            if fmt is None:
-                raise IngestError(415, f"unsupported media type {essence!r}; send one of "
-                                       f"{', '.join(sorted(MEDIA_TYPES))}")
-            return fmt
-    if filename:
-        suffix = PurePath(filename).suffix.lower()
-        fmt = EXTENSIONS.get(suffix)
-        if fmt is not None:
-            return fmt
-        raise IngestError(415, f"cannot tell the RDF format of {filename!r} from its extension; "
-                               f"use one of {', '.join(sorted(EXTENSIONS))} or name the format")
-    raise IngestError(415, "no Content-Type given; send text/turtle, application/ld+json, "
-                           "application/n-triples, application/rdf+xml, application/trig or "
-                           "application/n-quads")
-
 
 def parse(data: bytes, media_type: str | None = None, filename: str | None = None, *,
-          format: ox.RdfFormat | None = None, base_iri: str | None = None,
+          format_name: str | None = None, base_iri: str | None = None,
           max_bytes: int = DEFAULT_MAX_BYTES, max_triples: int | None = None,
           allow_named_graphs: Iterable[str] = ()) -> Parsed:
     """Parse an uploaded document into the triples of one graph.
@@ -184,7 +82,11 @@ def parse(data: bytes, media_type: str | None = None, filename: str | None = Non
         data = data.encode("utf-8")
     if max_bytes is not None and len(data) > max_bytes:
         raise IngestError(413, f"the document is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
-    fmt = format or choose_format(media_type, filename)
+    try:
+        fmt = formats.input_format(media_type, filename, format_name).rdf
+    except errors.UnsupportedMediaType as exc:
+        raise IngestError(415, exc.detail) from None
+    assert fmt is not None
     if fmt == ox.RdfFormat.JSON_LD:
         original = data
         prepared = _prepare_json_ld(data, standard.STANDARD_VERSION)
@@ -555,7 +457,7 @@ def dropped_values(document, context: dict) -> list:
     JSON-LD processor silently drops: a value of a term typed "@id" or "@vocab" (a link or a code)
     that expands to no valid IRI ("energy sharing", with a space), a "type" that is no class, or a
     key that is no term and cannot become one. Each comes with the nearest code or term."""
-    from .checks import Problem, nearest
+    from ecgraph.validation.rules import Problem, nearest
 
     problems: list = []
     terms = [k for k in context if not k.startswith("@")]

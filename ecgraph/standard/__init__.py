@@ -150,7 +150,7 @@ def inferred_graph(twin_id: str) -> str:
 
 #: Files of the standard. In a source checkout they sit at the top of the repository; an installed
 #: wheel carries them inside the package (see pyproject.toml).
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the ecgraph package
 
 
 def _standard_dir(name: str) -> Path:

@@ -12,10 +12,10 @@ the profile exists to catch.
 Which release judges a twin: the newest one it claims (``dcterms:conformsTo``), or the one asked
 for; each report says which (:mod:`ecgraph.standard`).
 
-Two engines give the same results: ``fast`` (:mod:`ecgraph.shacl`, the default) and ``pyshacl``
+Two engines give the same results: ``fast`` (:mod:`ecgraph.validation.shacl`, the default) and ``pyshacl``
 (the reference), both judging literals as SHACL says (see :func:`_rdflib_data`); the checks SHACL
-Core cannot express run beside either (:mod:`ecgraph.checks`). Messages come from our shapes and
-:mod:`ecgraph.messages`, not from the engine (pyshacl keeps ``{$this}`` templates literally and
+Core cannot express run beside either (:mod:`ecgraph.validation.rules`). Messages come from our shapes and
+:mod:`ecgraph.validation.messages`, not from the engine (pyshacl keeps ``{$this}`` templates literally and
 shows Python reprs): each result says what failed on which value, names the shape (label, rule and
 documentation link), the focus node and the path, in English, French or Dutch, and one mistake is
 reported once.
@@ -32,9 +32,11 @@ from functools import lru_cache
 
 import pyoxigraph as ox
 
-from . import checks, messages, shacl, standard
-from .messages import in_language, render, render_path  # noqa: F401 - where reports and pages find them
-from .standard import RDFS_SUBCLASS
+from ecgraph import standard
+from ecgraph.standard import RDFS_SUBCLASS
+from ecgraph.validation import messages, shacl
+from ecgraph.validation import rules as checks
+from ecgraph.validation.messages import in_language, render, render_path  # noqa: F401 - where reports and pages find them
 
 VALIDATOR_NAME = "ecgraph"
 PROFILE_CHOICES = ("core", "recommended", "all")
@@ -218,7 +220,7 @@ class Profiles:
             return found
 
     def rdflib_shapes(self, profile: str, version: str = standard.STANDARD_VERSION):
-        from .terms import to_rdflib_graph
+        from ecgraph.terms import to_rdflib_graph
 
         triples = self.triples(profile, version)
         with self._lock:
@@ -308,7 +310,7 @@ def findings(engine: str, data: list[ox.Triple], shapes: list[ox.Triple] | shacl
     if engine == "fast":
         return shacl.validate(compiled, data)
     if rdflib_shapes is None:
-        from .terms import to_rdflib_graph
+        from ecgraph.terms import to_rdflib_graph
 
         rdflib_shapes = to_rdflib_graph(shapes if not isinstance(shapes, shacl.ShapesGraph) else
                                         [ox.Triple(s, p, o) for s, props in shapes.out.items()
@@ -326,11 +328,11 @@ def _rdflib_data(triples: list[ox.Triple]):
     that cannot be made gives a result (sh:minInclusive, sh:lessThan, ...). rdflib reads some
     ill-typed literals leniently (a dateTime typed as a date becomes a date: pyshacl passes it),
     orders what SPARQL cannot compare by datatype IRI, and raises on NaN. Handing pyshacl literals
-    that compare with :func:`ecgraph.shacl.compare` and know whether they are well-typed
-    (:func:`ecgraph.shacl.well_typed`) makes both engines judge literals by the same rule."""
+    that compare with :func:`ecgraph.validation.shacl.compare` and know whether they are well-typed
+    (:func:`ecgraph.validation.shacl.well_typed`) makes both engines judge literals by the same rule."""
     import rdflib
 
-    from .terms import to_rdflib
+    from ecgraph.terms import to_rdflib
 
     graph = rdflib.Graph()
     cache: dict = {}
@@ -350,7 +352,7 @@ def _rdflib_data(triples: list[ox.Triple]):
 def _literal_class():
     import rdflib
 
-    from .terms import from_rdflib
+    from ecgraph.terms import from_rdflib
 
     class Literal(rdflib.Literal):
         """An rdflib literal that compares as SHACL says (see :func:`_rdflib_data`); equal as an
@@ -424,7 +426,7 @@ def _pyshacl_findings(triples: list[ox.Triple], shapes, compiled: shacl.ShapesGr
     import rdflib
     from rdflib.namespace import RDF, SH
 
-    from .terms import from_rdflib
+    from ecgraph.terms import from_rdflib
 
     data = _rdflib_data(triples)
     try:
@@ -434,7 +436,7 @@ def _pyshacl_findings(triples: list[ox.Triple], shapes, compiled: shacl.ShapesGr
     except (TypeError, ValueError, ArithmeticError, RuntimeError) as exc:
         # pyshacl raises where SHACL wants a result on some inputs (a blank node compared with
         # sh:lessThan): a fact about this document and this engine, not a fault of the node
-        from .ingest import IngestError
+        from ecgraph.publish.ingest import IngestError
 
         raise IngestError(422, f"the pyshacl reference engine cannot evaluate this document "
                                f"({type(exc).__name__}: {exc}); the default engine (fast) can") from None

@@ -20,8 +20,10 @@ import re
 
 import pyoxigraph as ox
 
-from . import shacl, standard
-from .checks import COMPONENT as CHECK_COMPONENT, nearest
+from ecgraph import standard
+from ecgraph.validation import shacl
+from ecgraph.validation.rules import COMPONENT as CHECK_COMPONENT
+from ecgraph.validation.rules import nearest
 
 PREFIXES = standard.PREFIXES
 LANGUAGES = ("en", "fr", "nl")

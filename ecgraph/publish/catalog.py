@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 
 import pyoxigraph as ox
 
-from . import standard
-from .standard import RDF_TYPE
+from ecgraph import standard
+from ecgraph.standard import RDF_TYPE
 
 DCAT = "http://www.w3.org/ns/dcat#"
 DCT = "http://purl.org/dc/terms/"
