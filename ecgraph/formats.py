@@ -63,13 +63,14 @@ def _results(key: str, results: ox.QueryResultsFormat, *, extra_types: tuple[str
                   results=results)
 
 
-TURTLE = _rdf("turtle", ox.RdfFormat.TURTLE, {"graph", "input", "report"}, extra_types=("application/x-turtle",),
-              aliases=("ttl",))
+# Turtle answers a request for N3 (a Turtle document is N3): SPARQLWrapper asks for n3.
+TURTLE = _rdf("turtle", ox.RdfFormat.TURTLE, {"graph", "input", "report"},
+              extra_types=("application/x-turtle", "text/n3", "text/rdf+n3"), aliases=("ttl", "n3"))
 NTRIPLES = _rdf("ntriples", ox.RdfFormat.N_TRIPLES, {"graph", "input"}, extra_types=("text/plain",), aliases=("nt",))
 JSONLD = _rdf("jsonld", ox.RdfFormat.JSON_LD, {"graph", "dataset", "input", "report"},
-              extra_types=("application/json",), aliases=("json-ld",))
+              extra_types=("application/json",), aliases=("json-ld", "json"))
 RDFXML = _rdf("rdfxml", ox.RdfFormat.RDF_XML, {"graph", "input"}, extra_types=("application/xml", "text/xml"),
-              aliases=("rdf", "xml", "owl"))
+              aliases=("rdf", "xml", "owl", "rdf+xml"))
 TRIG = _rdf("trig", ox.RdfFormat.TRIG, {"dataset", "input"})
 NQUADS = _rdf("nquads", ox.RdfFormat.N_QUADS, {"dataset", "input"}, aliases=("nq",))
 
@@ -154,16 +155,21 @@ def input_extensions() -> set[str]:
     return {"." + f.extension for f in INPUT} | {".json", ".turtle", ".xml", ".owl"}
 
 
-def negotiate(offers: tuple[Format, ...], accept, *, format_param: str | None = None) -> Format:
-    """Choose among ``offers`` (the first is the default) by a ``format=`` name, else by the
-    ``Accept`` header (werkzeug's ``MIMEAccept``: q-values, then the most specific match; no header
-    or ``*/*`` gives the first offer). Nothing acceptable is a 406 that lists the offers."""
-    if format_param:
-        found = named(format_param, offers) or of_media_type(format_param, offers)
-        if found is None:
-            raise errors.NotAcceptable(f"unknown format {format_param!r}; use one of "
-                                       f"{', '.join(f.key for f in offers)}")
-        return found
+def negotiate(offers: tuple[Format, ...], accept, *, format_param: str | list[str] | None = None) -> Format:
+    """Choose among ``offers`` (the first is the default) by a format name, else by the ``Accept``
+    header (werkzeug's ``MIMEAccept``: q-values, then the most specific match; no header or ``*/*``
+    gives the first offer). Nothing acceptable is a 406 that lists the offers.
+
+    ``format_param`` may be several values (SPARQLWrapper sends ``format=rdf+xml`` and
+    ``format=application/rdf+xml``): the first one understood wins; none understood is a 406."""
+    wanted = [format_param] if isinstance(format_param, str) else [v for v in format_param or () if v]
+    if wanted:
+        for value in wanted:
+            found = named(value, offers) or of_media_type(value, offers)
+            if found is not None:
+                return found
+        raise errors.NotAcceptable(f"unknown format {wanted[0]!r}; use one of "
+                                   f"{', '.join(f.key for f in offers)}")
     if not accept:  # no Accept header: anything goes
         return offers[0]
     media_types = [t for f in offers for t in f.media_types]

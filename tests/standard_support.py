@@ -19,9 +19,9 @@ import rdflib
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS, XSD
 
-from ecgraph.terms import to_rdflib_graph
 from ecgraph import standard
 from ecgraph.publish import ingest
+from ecgraph.terms import to_rdflib_graph
 
 EC = rdflib.Namespace(standard.EC)
 QUDT = rdflib.Namespace("http://qudt.org/schema/qudt/")

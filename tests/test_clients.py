@@ -25,11 +25,23 @@ import pyoxigraph as ox
 import pytest
 import requests
 from rdflib import RDF, RDFS, Dataset, Graph, Literal, URIRef
-from SPARQLWrapper import CSV, GET, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import (
+    CSV,
+    GET,
+    JSON,
+    JSONLD,
+    N3,
+    POST,
+    RDFXML,
+    TSV,
+    TURTLE,
+    XML,
+    SPARQLWrapper,
+)
 
-import checks
-from conftest import make_twin
-from servers import NodeProcess
+from tests import checks
+from tests.helpers import make_twin
+from tests.servers import NodeProcess
 
 EC = "https://w3id.org/ecgraph/ns#"
 SCHEMA = "https://schema.org/"
@@ -46,19 +58,8 @@ QUERIES = {
 }
 NAME_TRIPLE = (COMMUNITY, URIRef(SCHEMA + "name"), NAME)
 
-_XML_406 = ("the node answers SPARQLWrapper's format=xml for a graph result 406 ('unknown format'): the format "
-            "aliases clients send are not accepted, and the RDF/XML Accept does not win")
-_RDFXML_406 = ("SPARQLWrapper sends format=rdf+xml (and format=application/rdf+xml); the node answers 406 instead "
-               "of reading the alias or letting the Accept header (application/rdf+xml) win")
-_N3_406 = ("SPARQLWrapper sends format=n3 with an Accept that lists text/turtle; the node answers 406 instead of "
-           "letting the Accept header win")
-
 #: (query form, SPARQLWrapper return format) -> why the node fails it today (issue 13, section 4)
-SPARQLWRAPPER_FAILS = {
-    ("CONSTRUCT", XML): _XML_406, ("DESCRIBE", XML): _XML_406,
-    ("CONSTRUCT", RDFXML): _RDFXML_406, ("DESCRIBE", RDFXML): _RDFXML_406,
-    ("CONSTRUCT", N3): _N3_406, ("DESCRIBE", N3): _N3_406,
-}
+SPARQLWRAPPER_FAILS: dict = {}
 
 #: the result formats SPARQLWrapper offers for each query form, and the media types that answer them
 SPARQLWRAPPER_FORMATS = {

@@ -13,7 +13,7 @@ import pyoxigraph as ox
 import pytest
 
 from ecgraph.query import results
-from ecgraph.query.pool import bump, QueryFailed, QueryPool, QueryRequest, execute
+from ecgraph.query.pool import QueryFailed, QueryPool, QueryRequest, bump, execute
 from ecgraph.store.embedded import EmbeddedStore as Store
 from ecgraph.workers import TaskTimeout
 

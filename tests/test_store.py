@@ -5,7 +5,7 @@ import threading
 import pyoxigraph as ox
 import pytest
 
-from ecgraph.query.pool import bump, QueryPool, QueryRequest
+from ecgraph.query.pool import QueryPool, QueryRequest, bump
 from ecgraph.store.embedded import EmbeddedStore as Store
 from ecgraph.store.embedded import StoreLocked, open_read_only
 

@@ -18,9 +18,8 @@ import dataclasses
 import pytest
 import requests
 
-import checks
-import w3c_protocol
-from servers import NodeProcess, OxigraphProcess
+from tests import checks, w3c_protocol
+from tests.servers import NodeProcess, OxigraphProcess
 
 TESTS = w3c_protocol.graph_store_tests()
 

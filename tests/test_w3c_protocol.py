@@ -13,9 +13,8 @@ import dataclasses
 
 import pytest
 
-import checks
-import w3c_protocol
-from servers import NodeProcess, OxigraphProcess
+from tests import checks, w3c_protocol
+from tests.servers import NodeProcess, OxigraphProcess
 
 TESTS = w3c_protocol.protocol_tests()
 

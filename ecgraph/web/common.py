@@ -109,9 +109,16 @@ def text(value, name: str, limit: int) -> str:
     return value
 
 
-def negotiate(offers: tuple[formats.Format, ...], *, param: str = "format") -> formats.Format:
-    """The format to answer in, by ``?format=`` or the Accept header (see :func:`formats.negotiate`)."""
-    return formats.negotiate(offers, request.accept_mimetypes, format_param=request.values.get(param))
+#: the parameters clients name a result format with (Fuseki's output=, SPARQLWrapper's format=
+#: and results=)
+FORMAT_PARAMETERS = ("format", "output", "results")
+
+
+def negotiate(offers: tuple[formats.Format, ...]) -> formats.Format:
+    """The format to answer in, by a format parameter or the Accept header (see
+    :func:`formats.negotiate`)."""
+    values = [v for name in FORMAT_PARAMETERS for v in request.values.getlist(name)]
+    return formats.negotiate(offers, request.accept_mimetypes, format_param=values)
 
 
 # --- request bodies -----------------------------------------------------------------------------
