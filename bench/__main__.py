@@ -12,7 +12,7 @@ import os
 import platform
 import time
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import inference, publish, queries, validation
@@ -79,14 +79,14 @@ def main(argv=None) -> None:
         rows.extend(section(args.quick))
     text = table(rows)
     header = (f"ecgraph benchmarks, {'quick' if args.quick else 'full'} run, "
-              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {machine()}, {time.time() - started:.0f} s")
+              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {time.time() - started:.0f} s")
     print()
     print(header)
     print()
     print(text)
     out = args.results
     out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     payload = {"header": header, "machine": machine(), "quick": args.quick, "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
     (out / f"{stamp}.json").write_text(json.dumps(payload, indent=2))
     (out / "latest.json").write_text(json.dumps(payload, indent=2))

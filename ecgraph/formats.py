@@ -173,8 +173,10 @@ def negotiate(offers: tuple[Format, ...], accept, *, format_param: str | list[st
     if not accept:  # no Accept header: anything goes
         return offers[0]
     media_types = [t for f in offers for t in f.media_types]
-    best = accept.best_match(media_types)
+    # A format whose own media type the client refuses (q=0) is not sent under an alias either.
+    candidates = [f for f in offers if not (f.media_types[0] in accept.values() and accept[f.media_types[0]] == 0)]
+    best = accept.best_match([t for f in candidates for t in f.media_types])
     if best is None:
         raise errors.NotAcceptable("none of the requested media types can be produced; available: "
                                    f"{', '.join(media_types)}")
-    return next(f for f in offers if best in f.media_types)
+    return next(f for f in candidates if best in f.media_types)

@@ -22,10 +22,11 @@ import os
 import secrets
 import shutil
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -119,8 +120,8 @@ class Node:
         self.fetch_policy = FetchPolicy(self.peers, tuple(h.lower() for h in config.allow_hosts),
                                         timeout=config.fetch_timeout, max_bytes=config.max_upload_bytes)
         self.generation = shared_counter()
-        self.store: GraphStore = store or EmbeddedStore(self.data_dir, on_commit=self._committed,
-                                                        read_only=read_only)
+        self.store: GraphStore = store if store is not None else EmbeddedStore(
+            self.data_dir, on_commit=self._committed, read_only=read_only)
         self.query_pool: QueryPool | None = None
         self.federation_pool: QueryPool | None = None
         self.pipeline_pool: WorkerPool | None = None

@@ -30,7 +30,8 @@ import threading
 import time
 import traceback
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ecgraph import errors
 
@@ -298,7 +299,7 @@ class WorkerPool:
     def _new_worker(self) -> _Worker:
         return _Worker(self.init, self.init_args, self.handler, self.name, self.isolate_network)
 
-    def start(self, wait: bool = True) -> "WorkerPool":
+    def start(self, wait: bool = True) -> WorkerPool:
         workers = [self._new_worker() for _ in range(self.size)]
         for worker in workers:
             if wait:

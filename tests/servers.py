@@ -39,7 +39,7 @@ class NodeProcess:
         self.url = ""
         self.output: list[str] = []
 
-    def start(self, timeout: float = 120) -> "NodeProcess":
+    def start(self, timeout: float = 120) -> NodeProcess:
         token = ["--admin-token-file", str(self.token_file)] if self.token_file else ["--admin-token", self.admin_token]
         command = [sys.executable, "-m", "ecgraph.cli", "serve", "--data", str(self.data), "--port", "0",
                    *token, *self.args]

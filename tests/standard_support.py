@@ -11,7 +11,7 @@ to the local file and never fetches anything.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -73,13 +73,13 @@ def standard_graph() -> rdflib.Graph:
     return graph
 
 
-@lru_cache(maxsize=None)
+@cache
 def shapes(name: str) -> rdflib.Graph:
     path = standard.shapes_file(name)
     return rdflib.Graph().parse(path, format="turtle", publicID=path.as_uri())
 
 
-@lru_cache(maxsize=None)
+@cache
 def profile_shapes(profile: str) -> rdflib.Graph:
     """The shapes graph of a profile: recommended is a profile of core, so it includes core."""
     graph = rdflib.Graph()

@@ -59,7 +59,7 @@ def read_answer(sock: socket.socket, timeout: float) -> bytes:
             if not data:
                 break
             out += data
-    except (socket.timeout, OSError):
+    except (TimeoutError, OSError):
         pass
     return out
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -47,7 +47,7 @@ NOT_PINNED = {
 REMOVED = {QUDT + "unit": "removed in QUDT 3 (2025): qudt:hasUnit replaces it; 1.1.0 accepts it with a warning"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def index(name: str) -> dict:
     out: dict = {}
     for q in ox.parse(path=str(HERE / f"{name}.nt"), format=ox.RdfFormat.N_TRIPLES):

@@ -119,7 +119,7 @@ class Claims:
     owners: list[str]
 
     @classmethod
-    def build(cls, twin_claims: list[tuple[str, str]], node_namespaces: list[str]) -> "Claims":
+    def build(cls, twin_claims: list[tuple[str, str]], node_namespaces: list[str]) -> Claims:
         node = sorted(set(node_namespaces))
         node = [p for i, p in enumerate(node) if not any(p.startswith(q) for q in node[:i])]
         items = sorted([(p, NODE) for p in node] + list(twin_claims))

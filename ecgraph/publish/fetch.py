@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from ecgraph import errors
+from ecgraph import errors, formats
 from ecgraph.query.federate import PeerPolicy
 
 MAX_REDIRECTS = 5
@@ -218,8 +218,10 @@ class _PinnedHTTPS(_PinnedHTTP):
         self.sock = self.live = context.wrap_socket(self._open(), server_hostname=self.host)
 
 
-ACCEPT = ("text/turtle, application/ld+json;q=0.9, application/n-triples;q=0.8, "
-          "application/rdf+xml;q=0.7, application/trig;q=0.5, application/n-quads;q=0.5, */*;q=0.1")
+#: what a pull asks for: the formats a twin can be in, Turtle first
+ACCEPT = ", ".join([formats.INPUT[0].media_types[0]]
+                   + [f"{f.media_types[0]};q={0.9 - i * 0.1:.1f}" for i, f in enumerate(formats.INPUT[1:])]
+                   + ["*/*;q=0.1"])
 
 
 def fetch(url: str, policy: FetchPolicy) -> Fetched:

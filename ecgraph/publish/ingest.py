@@ -18,9 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Iterable
+from functools import cache
 
 import pyoxigraph as ox
 
@@ -273,7 +273,7 @@ def _prescan_xml(data: bytes) -> None:
 
 # --- JSON-LD --------------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def local_context(version: str = standard.STANDARD_VERSION) -> dict | list:
     """The `@context` value of a release's published context file."""
     with open(standard.context_file(version), "rb") as fh:

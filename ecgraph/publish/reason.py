@@ -28,7 +28,7 @@ OWL-RL closure restricted to these rules on the demo network.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 import pyoxigraph as ox
 

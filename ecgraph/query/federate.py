@@ -716,7 +716,7 @@ class Peer:
     path: str
 
     @classmethod
-    def parse(cls, url: str) -> "Peer":
+    def parse(cls, url: str) -> Peer:
         scheme, host, port, path = _origin(url)
         if not host:
             raise ValueError(f"peer {url!r} is not an http(s) URL")

@@ -13,7 +13,7 @@ another (one mistake reported once) still counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -66,7 +66,7 @@ class Case:
         return self.outcome(results) == self.expected and (not results) == self.conforms
 
 
-@lru_cache(maxsize=None)
+@cache
 def cases(version: str = standard.STANDARD_VERSION) -> tuple[Case, ...]:
     """The cases of a release's kit (the current one by default)."""
     manifest = standard.kit_manifest(version)

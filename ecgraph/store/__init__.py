@@ -18,7 +18,8 @@ from __future__ import annotations
 import abc
 import re
 import threading
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pyoxigraph as ox
 

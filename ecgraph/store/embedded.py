@@ -14,8 +14,8 @@ from __future__ import annotations
 import ctypes
 import os
 import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
 
 import pyoxigraph as ox
 

@@ -7,7 +7,8 @@ but no other process can open a snapshot of it, so a node over it runs without w
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import pyoxigraph as ox
 

@@ -26,7 +26,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import pyoxigraph as ox
 
@@ -78,7 +78,7 @@ def run(shapes: shacl.ShapesGraph, data: shacl.DataIndex, *, problems=(), today:
 
 
 def _utc_today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 def _finding(focus, path, value, shape, severity, detail):
@@ -158,7 +158,7 @@ def _indicator_unique(data, shape, severity, **_):
 
 # --- terms of the standard ---------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def declared_terms(version: str = standard.STANDARD_VERSION) -> frozenset[str]:
     """The ec: IRIs a release's ontology and code lists declare (classes, properties, concepts)."""
     out = set()

@@ -22,9 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Iterable
 
 import pyoxigraph as ox
 
@@ -189,7 +189,7 @@ def _tz(text: str | None):
     if not text:
         return None
     if text == "Z":
-        return dt.timezone.utc
+        return dt.UTC
     sign = 1 if text[0] == "+" else -1
     return dt.timezone(sign * dt.timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
 
@@ -352,7 +352,7 @@ class ShapesGraph:
                 todo.extend(self.values(shape, SH_PROPERTY))
         return list(out)
 
-    def compiled(self, shape) -> "Shape":
+    def compiled(self, shape) -> Shape:
         found = self._compiled.get(shape)
         if found is None:
             found = self._compiled[shape] = Shape(self, shape)

@@ -168,7 +168,7 @@ class Report:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Report":
+    def from_dict(cls, data: dict) -> Report:
         s = data["summary"]
         return cls(conforms=data["conforms"], profile=s["profile"], profile_version=s["profile_version"],
                    shapes_hash=s["shapes_hash"], validator=s["validator"], input_hash=s["input_hash"],

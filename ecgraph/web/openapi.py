@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ecgraph import standard
+from ecgraph import formats, standard
 from ecgraph.web.common import node_url
 
 bp = Blueprint("openapi", __name__)
 
-RDF_TYPES = ["text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml",
-             "application/trig", "application/n-quads"]
-REPORT_TYPES = ["application/json", "text/turtle", "application/ld+json", "text/csv", "application/xml",
-                "application/sarif+json", "text/plain"]
+RDF_TYPES = [f.media_types[0] for f in formats.INPUT]
+GRAPH_TYPES = [f.media_types[0] for f in formats.GRAPH]
+REPORT_TYPES = list(dict.fromkeys(f.media_types[0] for f in formats.REPORTS))
 
 
 def _error(description: str) -> dict:
@@ -31,7 +30,7 @@ def _rdf_body(description: str) -> dict:
 
 
 def _rdf_response(description: str) -> dict:
-    return {"description": description, "content": {t: {"schema": {"type": "string"}} for t in RDF_TYPES[:4]}}
+    return {"description": description, "content": {t: {"schema": {"type": "string"}} for t in GRAPH_TYPES}}
 
 
 TWIN_ID = {"name": "id", "in": "path", "required": True,

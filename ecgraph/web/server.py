@@ -66,7 +66,7 @@ class Limits:
     max_upload_bytes: int
 
     @classmethod
-    def of(cls, config: Config) -> "Limits":
+    def of(cls, config: Config) -> Limits:
         return cls(config.header_timeout, config.min_body_rate, config.max_upload_bytes)
 
 
