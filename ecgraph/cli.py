@@ -129,8 +129,9 @@ def serve(config_file, **options):
 @click.option("--from", "url", default=None, help="Publish the twin from this URL (pulled safely).")
 @click.option("--format", "format_name", type=click.Choice([f.key for f in formats.INPUT]), default=None,
               help="Input format; default: from the extension.")
-@click.option("--bulk", is_flag=True, help="Fast path for many new twins: prepared in parallel and written with "
-                                           "the store's bulk loader (not atomic per twin: if interrupted, run it again).")
+@click.option("--bulk", is_flag=True,
+              help="Fast path for many new twins: prepared in parallel and written with the store's bulk loader "
+                   "(not atomic per twin: if interrupted, run it again).")
 @click.option("--jobs", type=int, default=None, help="Worker processes for --bulk [default: the CPU count].")
 def load(files, twin_id, title, url, format_name, bulk, jobs, **options):
     """Publish twins from files (or a directory of them), or one twin from a URL.
@@ -191,7 +192,8 @@ def _bulk_load(node, paths: list[Path], title, format_name, jobs) -> int:
     """Register what is new, bulk-publish the twins without data, publish the others normally."""
     import os
 
-    fresh, existing = [], []
+    fresh: list[Path] = []
+    existing: list[Path] = []
     for path in paths:
         _register_if_new(node, path.stem, title)
         (existing if node.entry(path.stem) is not None else fresh).append(path)
@@ -454,7 +456,7 @@ def twins_list(as_json, **options):
     node = _offline(options)
     try:
         rows = []
-        for twin_id, _, entry in node.titles():
+        for twin_id, _, _ in node.titles():
             row = node.twin_info(twin_id)
             row.pop("links", None)
             rows.append(row)

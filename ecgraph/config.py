@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -89,18 +89,18 @@ class Config:
         """Defaults, then a TOML ``file`` (or ``ECGRAPH_CONFIG``), then environment variables, then
         the given options (``None`` or an empty list = not given). Raises ValueError naming what
         is wrong."""
-        environ = os.environ if environ is None else environ
+        env: Mapping[str, str] = os.environ if environ is None else environ
         config = cls()
         given: dict[str, int] = {}  # setting -> 1 from the file, 2 the environment, 3 an option
-        path = file or environ.get(PREFIX + "CONFIG")
+        path = file or env.get(PREFIX + "CONFIG")
         if path:
             for name, value in _read_file(Path(path)).items():
                 config._set(name, value, f"{path}: {name}")
                 given[name] = 1
         for f in fields(cls):
             variable = env_name(f.name)
-            if environ.get(variable) not in (None, ""):
-                config._set(f.name, environ[variable], variable)
+            if env.get(variable) not in (None, ""):
+                config._set(f.name, env[variable], variable)
                 given[f.name] = 2
         for name, value in options.items():
             if value is None or (isinstance(value, (list, tuple)) and not value):

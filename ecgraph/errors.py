@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def _rebuild(cls: type, args: tuple, state: dict) -> Error:
-    error = cls.__new__(cls)
+def _rebuild(cls: type[Error], args: tuple, state: dict) -> Error:
+    error = Exception.__new__(cls)
     Exception.__init__(error, *args)
     error.__dict__.update(state)
     return error

@@ -98,6 +98,23 @@ INPUT = (TURTLE, JSONLD, NTRIPLES, RDFXML, TRIG, NQUADS)
 _UNSPECIFIC = ("application/octet-stream", "application/x-www-form-urlencoded", "multipart/form-data")
 
 
+def write(items, rdf_format: ox.RdfFormat, *, prefixes: dict[str, str] | None = None) -> bytes:
+    """Triples or quads in an RDF format, by pyoxigraph's writer (prefixes for the formats that
+    use them)."""
+    if rdf_format not in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML):
+        prefixes = None
+    data = ox.serialize(items, format=rdf_format, prefixes=prefixes) if prefixes else \
+        ox.serialize(items, format=rdf_format)
+    assert data is not None  # no output file given: pyoxigraph returns the bytes
+    return data
+
+
+def ntriples(triples) -> str:
+    """N-Triples text, one triple per line, as pyoxigraph writes it (the store's dump too, so that
+    lines compare equal when triples do), without the final newline."""
+    return write(triples, ox.RdfFormat.N_TRIPLES).decode("utf-8").rstrip("\n")
+
+
 def by_key(formats: tuple[Format, ...]) -> dict[str, Format]:
     return {f.key: f for f in formats}
 

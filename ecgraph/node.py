@@ -153,7 +153,8 @@ class Node:
                                               size=config.validate_workers, timeout=config.publish_timeout,
                                               name="ecgraph-validate", isolate_network=True,
                                               recycle_above_mb=PIPELINE_RECYCLE_MB).start()
-            if self.query_pool.isolation is not None and not sandbox.isolated(self.query_pool.isolation):
+            isolation = self.pipeline_pool.isolation
+            if isolation is not None and not sandbox.isolated(isolation):
                 log.warning("this system offers no way to cut query workers off the network (no network "
                             "namespace, no seccomp): the SERVICE check is the only layer against SSRF")
 
@@ -613,7 +614,8 @@ class Node:
                                            timings=prepared[twin_id].timings) for twin_id in entries})
         return results
 
-    def unpublish(self, twin_id: str, *, caller: Caller = LOCAL, precondition: Precondition | None = None) -> catalog.Entry:
+    def unpublish(self, twin_id: str, *, caller: Caller = LOCAL,
+                  precondition: Precondition | None = None) -> catalog.Entry:
         """Remove a twin's data from the graph (its registration stays, its versions stay in the
         archive); the twin's own token or the admin."""
         with self._twin_lock(twin_id):

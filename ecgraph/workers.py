@@ -31,7 +31,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from ecgraph import errors
 
@@ -299,7 +299,7 @@ class WorkerPool:
     def _new_worker(self) -> _Worker:
         return _Worker(self.init, self.init_args, self.handler, self.name, self.isolate_network)
 
-    def start(self, wait: bool = True) -> WorkerPool:
+    def start(self, wait: bool = True) -> Self:
         workers = [self._new_worker() for _ in range(self.size)]
         for worker in workers:
             if wait:
@@ -340,7 +340,7 @@ class WorkerPool:
             threading.Thread(target=self._admit, args=(self._new_worker(),), daemon=True).start()
 
     def _watch_memory(self) -> None:
-        limit = self.memory_limit_mb * 1024 * 1024
+        limit = (self.memory_limit_mb or 0) * 1024 * 1024
         while not self._closed:
             time.sleep(self.WATCH_INTERVAL)
             with self._lock:

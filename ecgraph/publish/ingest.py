@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -42,8 +43,8 @@ class IngestError(errors.Error):
 
     def __init__(self, status: int, message: str, *, line: int | None = None,
                  column: int | None = None, hint: str | None = None):
-        where = {key: value for key, value in (("line", line), ("column", column), ("hint", hint))
-                 if value is not None}
+        where: dict[str, Any] = {key: value for key, value in (("line", line), ("column", column), ("hint", hint))
+                                 if value is not None}
         super().__init__(message, status=status, title=self.TITLES.get(status, "invalid input"), **where)
         self.line = line
         self.column = column
@@ -424,7 +425,7 @@ def _resolve_context(value, resolver: _ContextResolver):
         return resolver.reference(value)
     if isinstance(value, list):
         out = [_resolve_context(item, resolver) if isinstance(item, (str, dict)) else item for item in value]
-        return value if all(a is b for a, b in zip(out, value)) else out
+        return value if all(a is b for a, b in zip(out, value, strict=True)) else out
     if isinstance(value, dict) and "@import" in value:
         imported = value["@import"]
         if not isinstance(imported, str) or imported not in known_context_urls():
@@ -461,7 +462,7 @@ def dropped_values(document, context: dict) -> list:
 
     problems: list = []
     terms = [k for k in context if not k.startswith("@")]
-    stack = [(document, None)]
+    stack: list[tuple[Any, ox.NamedNode | None]] = [(document, None)]
     while stack:
         node, focus = stack.pop()
         if isinstance(node, list):

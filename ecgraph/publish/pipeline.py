@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from ecgraph import errors, standard
+from ecgraph import errors, formats, standard
 from ecgraph.publish import authority, ingest
 from ecgraph.publish.reason import Reasoner
 from ecgraph.validation.validate import PREFIXES, Profiles, Report, validate
@@ -29,7 +29,8 @@ class NotConformant(errors.Unprocessable):
         blocking = report.get("blocking") or []
         version = report.get("summary", {}).get("standard_version", "")
         count = report.get("summary", {}).get("counts", {}).get("Violation", len(blocking))
-        text = f"the twin breaks {count} rule{'s' if count != 1 else ''} of the core profile {version}; nothing was stored"
+        rules = f"{count} rule{'s' if count != 1 else ''}"
+        text = f"the twin breaks {rules} of the core profile {version}; nothing was stored"
         if blocking:
             first = blocking[0]
             text += f". First: {first['focus']}{' ' + first['path'] if first.get('path') else ''}: {first['message']}"
@@ -101,10 +102,7 @@ def content_hash(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def ntriples(triples) -> str:
-    """N-Triples text, one triple per line, as the store's own dump writes it (so that lines can
-    be compared with what the store holds)."""
-    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8").rstrip("\n")
+ntriples = formats.ntriples
 
 
 class Pipeline:
@@ -181,7 +179,7 @@ def twin_title(triples: list[ox.Triple]) -> str | None:
     """The title a twin gives itself (its ec:DigitalTwin's dcterms:title, English first): what an
     admin registering a file may take as the twin's title. The catalog shows the registered title
     only (see :mod:`ecgraph.publish.authority`)."""
-    twins = {t.subject for t in triples if t.predicate == standard.RDF_TYPE and t.object.value == _TWIN_CLASS}
+    twins = {t.subject for t in triples if t.predicate == standard.RDF_TYPE and t.object == ox.NamedNode(_TWIN_CLASS)}
     titles = [t.object for t in triples if t.subject in twins and t.predicate.value == _TITLE
               and isinstance(t.object, ox.Literal)]
     titles.sort(key=lambda lit: (lit.language not in (None, "en"), lit.language or "", lit.value))
@@ -190,7 +188,7 @@ def twin_title(triples: list[ox.Triple]) -> str | None:
 
 def load_schema() -> list[ox.Triple]:
     """The ontology and vocabularies, as the reasoner and the store take them."""
-    triples = []
+    triples: list[ox.Triple] = []
     for path in (standard.ontology_file(), standard.vocabularies_file()):
         triples.extend(q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
     return triples
@@ -230,7 +228,7 @@ def describe_focus_nodes(report: Report, parsed: ingest.Parsed, limit: int | Non
             found = by_subject.setdefault(key, [])
             if len(found) < per_node:
                 found.append(t)
-    rendered = {key: ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES).decode("utf-8")
+    rendered = {key: formats.write(triples, ox.RdfFormat.TURTLE, prefixes=PREFIXES).decode("utf-8")
                 for key, triples in by_subject.items()}
     for r in shown:
         text = rendered.get(r.focus_nt)

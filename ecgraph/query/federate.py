@@ -64,6 +64,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pyoxigraph as ox
@@ -350,7 +351,9 @@ class Scan:
             self.steps += 1
             if c in " \t\n\r":
                 walked.append(at)
-                at = _SPACE.match(text, at).end()
+                space = _SPACE.match(text, at)
+                assert space is not None  # text[at] is a space
+                at = space.end()
             elif c == "#":
                 walked.append(at)
                 at = self.next_line_end(at)
@@ -466,7 +469,8 @@ class Scan:
 
     def _call(self, keyword: str, at: int, kind: str, start: int, end: int) -> Call:
         written = self.text[start:min(end, start + 80)] + ("..." if end - start > 80 else "")
-        common = dict(keyword=keyword, written=written, position=at, text=self.text, decoded=self.decoded)
+        common: dict[str, Any] = dict(keyword=keyword, written=written, position=at, text=self.text,
+                                      decoded=self.decoded)
         if kind == "var":
             return Call(variable=True, **common)
         if end - start > MAX_TARGET_CHARS:
@@ -501,6 +505,7 @@ class Scan:
 
     def _prefixed(self, start: int, end: int, at: int, keyword: str) -> tuple[list[str], str]:
         colon = self.prefix_name_end(start)
+        assert colon is not None  # the target was read as a prefixed name
         name = self.text[start:colon]
         values = list(dict.fromkeys(self.prefix_values(name, at, keyword)))
         if not values:
@@ -608,7 +613,7 @@ class Scan:
                     name_at = self.skip(at + 6)
                     colon = self.prefix_name_end(name_at)
                     iri = None if colon is None else self._iri_at(colon + 1)
-                    if iri is not None:
+                    if iri is not None and colon is not None:
                         if colon - name_at > MAX_PREFIX_CHARS:
                             raise QueryRefused(
                                 f"refused: the prefix declared at {self._where(at)} has a name longer than "
@@ -690,7 +695,9 @@ class Scan:
 
     def form(self) -> str:
         """The keyword after the prologue (best effort, linear)."""
-        at = self.prologue(validate=False).end
+        prologue = self.prologue(validate=False)
+        assert prologue is not None  # without validation the prologue is always read
+        at = prologue.end
         for word in QUERY_FORMS:
             if self.folded.startswith(word.lower(), at):
                 return word

@@ -112,8 +112,10 @@ def execute(store, request: QueryRequest) -> QueryResult:
     try:
         answer = store.query(request.query, **options)
         if isinstance(answer, ox.QuerySolutions):
-            out = results.solutions_native(answer, request.result_format, request.max_rows)
-            if out is None:  # rare: a quoted CSV line break at the cap, or a huge output
+            native = results.solutions_native(answer, request.result_format, request.max_rows)
+            if native is not None:
+                out = native
+            else:  # rare: a quoted CSV line break at the cap, or a huge output
                 answer = store.query(request.query, **options)
                 out = results.solutions(answer, request.result_format, request.max_rows)
         elif isinstance(answer, ox.QueryBoolean):

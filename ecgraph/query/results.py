@@ -146,7 +146,7 @@ def solutions_native(results: ox.QuerySolutions, fmt: str, max_rows: int | None)
         limit = {"json": max_rows - 1, "xml": max_rows, "csv": max_rows + 1, "tsv": max_rows + 1}[fmt]
     sink = _CountingSink(marker, limit)
     try:
-        results.serialize(sink, format=_RESULTS[fmt].results)
+        results.serialize(sink, format=_RESULTS[fmt].results)  # type: ignore[arg-type]  # a file-like sink
     except _Overflow:
         if sink.size > NATIVE_BYTES_CAP or max_rows is None:
             return None
@@ -197,7 +197,7 @@ def solutions(results: ox.QuerySolutions, fmt: str, max_rows: int | None) -> Ser
     if fmt == "json":
         bindings = []
         for row in rows:
-            bindings.append({v: _json_term(t) for v, t in zip(variables, row) if t is not None})
+            bindings.append({v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None})
         body = json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}},
                           ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     elif fmt == "xml":
@@ -206,7 +206,7 @@ def solutions(results: ox.QuerySolutions, fmt: str, max_rows: int | None) -> Ser
         out.append("</head><results>")
         for row in rows:
             out.append("<result>")
-            for v, t in zip(variables, row):
+            for v, t in zip(variables, row, strict=True):
                 if t is not None:
                     out.append(f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>")
             out.append("</result>")
@@ -259,7 +259,6 @@ def quads(items: Iterable[ox.Quad], fmt: str, max_rows: int | None) -> Serialize
     return Serialized(_write(kept, _DATASET[fmt].rdf), _DATASET[fmt].media_type, len(kept), truncated)
 
 
-def _write(items: list, rdf_format: ox.RdfFormat) -> bytes:
-    if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML):
-        return ox.serialize(items, format=rdf_format, prefixes=PREFIXES)
-    return ox.serialize(items, format=rdf_format)
+def _write(items: list, rdf_format: ox.RdfFormat | None) -> bytes:
+    assert rdf_format is not None
+    return formats.write(items, rdf_format, prefixes=PREFIXES)

@@ -55,7 +55,8 @@ class Case:
         out = set()
         for r in results:
             out.add((focus(r.focus_nt), r.shape, r.severity))
-            out.update((focus(a.get("focus_nt", r.focus_nt)), a["shape"], a["severity"]) for a in getattr(r, "also", ()))
+            out.update((focus(a.get("focus_nt", r.focus_nt)), a["shape"], a["severity"])
+                       for a in getattr(r, "also", ()))
         return frozenset(out)
 
     def passes(self, results) -> bool:

@@ -23,6 +23,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from ecgraph.formats import ntriples
+
 
 class GraphStore(abc.ABC):
     """A read-write graph store; query workers read it through :meth:`snapshot_spec`."""
@@ -62,12 +64,12 @@ class GraphStore(abc.ABC):
 
     # --- writes ----------------------------------------------------------------------------------
 
-    def commit(self, *, replace: Mapping[str, Sequence[ox.Triple] | str] = (),
+    def commit(self, *, replace: Mapping[str, Sequence[ox.Triple] | str] | None = None,
                drop: Iterable[str] = (),
-               delete_subjects: Mapping[str, Iterable[ox.NamedNode]] = (),
-               delete: Mapping[str, Sequence[ox.Triple]] = (),
-               insert: Mapping[str, Sequence[ox.Triple] | str] = (),
-               known: Mapping[str, str] = ()) -> None:
+               delete_subjects: Mapping[str, Iterable[ox.NamedNode]] | None = None,
+               delete: Mapping[str, Sequence[ox.Triple]] | None = None,
+               insert: Mapping[str, Sequence[ox.Triple] | str] | None = None,
+               known: Mapping[str, str] | None = None) -> None:
         """Apply one change atomically: all of it is one SPARQL Update.
 
         ``replace`` maps graph IRIs to their new content; ``drop`` removes graphs;
@@ -85,16 +87,16 @@ class GraphStore(abc.ABC):
         """
         with self._write_lock:
             operations: list[str] = []
-            removals: list[tuple[str, list[str]]] = [(g, _lines(t)) for g, t in dict(delete).items()]
+            removals: list[tuple[str, list[str]]] = [(g, _lines(t)) for g, t in dict(delete or {}).items()]
             additions: list[tuple[str, list[str]]] = []
             for graph in drop:
                 operations.append(f"DROP SILENT GRAPH {_iri(graph)}")
-            for graph, content in dict(replace).items():
+            for graph, content in dict(replace or {}).items():
                 new = _lines(content)
                 if not self.has_graph(graph):
                     additions.append((graph, new))
                     continue
-                text = dict(known).get(graph)
+                text = dict(known or {}).get(graph)
                 old = [line for line in (self.graph_ntriples(graph) if text is None else text).split("\n") if line]
                 new_set = set(new)
                 old_ground = {line for line in old if _ground(line)}
@@ -103,13 +105,13 @@ class GraphStore(abc.ABC):
                     operations.append(f"DELETE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {_iri(graph)} "
                                       "{ ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) } }")
                 additions.append((graph, [line for line in new if not _ground(line) or line not in old_ground]))
-            for graph, subjects in dict(delete_subjects).items():
+            for graph, subjects in dict(delete_subjects or {}).items():
                 for subject in subjects:
                     operations.append(f"DELETE WHERE {{ GRAPH {_iri(graph)} {{ {_named(subject)} ?p ?o }} }}")
             blocks = [f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}" for g, lines in removals if lines]
             if blocks:
                 operations.append("DELETE DATA {\n" + "\n".join(blocks) + "\n}")
-            additions.extend((g, _lines(t)) for g, t in dict(insert).items())
+            additions.extend((g, _lines(t)) for g, t in dict(insert or {}).items())
             blocks = [f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}" for g, lines in additions if lines]
             if blocks:
                 operations.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
@@ -124,7 +126,7 @@ class GraphStore(abc.ABC):
     def bulk_load(self, nquads: bytes) -> None:
         """A fast, NOT atomic load of new quads (``ecgraph load --bulk`` of new twins only)."""
 
-    def optimize(self) -> None:
+    def optimize(self) -> None:  # noqa: B027 - a hook: a store with nothing to compact keeps it empty
         """Compact after a bulk load, where the store has anything to compact."""
 
     @abc.abstractmethod
@@ -187,7 +189,7 @@ def _lines(content: Sequence[ox.Triple] | str) -> list[str]:
         return [line for line in text.split("\n") if line]
     if not content:
         return []
-    return ox.serialize(content, format=ox.RdfFormat.N_TRIPLES).decode("utf-8").rstrip("\n").split("\n")
+    return ntriples(content).split("\n")
 
 
 def _named(term: ox.NamedNode) -> str:

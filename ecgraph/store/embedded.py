@@ -64,6 +64,7 @@ class EmbeddedStore(GraphStore):
 
     def graph_ntriples(self, graph: str) -> str:
         data = self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+        assert data is not None  # no output file given: pyoxigraph returns the bytes
         return data.decode("utf-8").rstrip("\n")
 
     def has_graph(self, graph: str) -> bool:

@@ -27,7 +27,9 @@ class MemoryStore(GraphStore):
         return self._store.query(sparql, substitutions=dict(substitutions or {}), **options)
 
     def graph_ntriples(self, graph: str) -> str:
-        return self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph)).decode("utf-8").rstrip("\n")
+        data = self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+        assert data is not None  # no output file given: pyoxigraph returns the bytes
+        return data.decode("utf-8").rstrip("\n")
 
     def has_graph(self, graph: str) -> bool:
         return self._store.contains_named_graph(ox.NamedNode(graph))

@@ -63,7 +63,7 @@ class Twin:
     last_archived: int = 0
 
     def grants(self, token: str) -> bool:
-        return bool(self.token_hash) and hmac.compare_digest(self.token_hash, hash_token(token))
+        return self.token_hash is not None and hmac.compare_digest(self.token_hash, hash_token(token))
 
     def to_dict(self) -> dict:
         return {"id": self.id, "title": self.title, "registered_at": self.created,
@@ -140,7 +140,7 @@ class Registry:
 
     # --- twins and tokens ---------------------------------------------------------------------
 
-    def register(self, twin_id: str, title: str, namespaces: list[str] = ()) -> str:
+    def register(self, twin_id: str, title: str, namespaces: list[str] | tuple[str, ...] = ()) -> str:
         """Register a twin and return its publisher token (the only time it exists in clear). A new
         registration starts with no history: versions and reports a previous holder of the same id
         left are gone (the caller checks that ``namespaces`` overlap nobody's)."""

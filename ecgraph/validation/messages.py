@@ -33,6 +33,7 @@ SH = shacl.SH
 
 # --- terms in Turtle ---------------------------------------------------------------------------------
 
+
 def render(term) -> str:
     """A term in Turtle, with the usual prefixes, so a vendor can search their export for it."""
     if isinstance(term, ox.NamedNode):
@@ -53,10 +54,10 @@ def _compact(iri: str) -> str:
     best = None
     for prefix, namespace in PREFIXES.items():
         if iri.startswith(namespace) and (best is None or len(namespace) > len(PREFIXES[best])):
-            local = iri[len(namespace):]
+            local = iri[len(namespace) :]
             if local and all(c.isalnum() or c in "-_." for c in local) and not local.endswith("."):
                 best = prefix
-    return f"{best}:{iri[len(PREFIXES[best]):]}" if best else f"<{iri}>"
+    return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else f"<{iri}>"
 
 
 def render_path(shapes: shacl.ShapesGraph, path) -> str:
@@ -85,8 +86,11 @@ def shorten(term) -> str:
     """A term in Turtle, a very long literal cut to its start and its length, so that one huge
     value does not make a message (and a 422 answer) huge."""
     if isinstance(term, ox.Literal) and len(term.value) > LONGEST_SHOWN:
-        cut = ox.Literal(term.value[:60], datatype=term.datatype) if not term.language \
+        cut = (
+            ox.Literal(term.value[:60], datatype=term.datatype)
+            if not term.language
             else ox.Literal(term.value[:60], language=term.language)
+        )
         text = render(cut)
         end = text.rindex('"')
         return f"{text[:end]}… ({len(term.value)} characters){text[end:]}"
@@ -104,8 +108,10 @@ def describe(term, data: shacl.DataIndex | None, depth: int = 1) -> str:
         return "[ ]"
     parts = []
     for predicate, objects in list(props.items())[:6]:
-        shown = ", ".join(describe(o, data, depth - 1) if depth > 0 else ("[ … ]" if isinstance(o, ox.BlankNode) else shorten(o))
-                          for o in objects[:3])
+        shown = ", ".join(
+            describe(o, data, depth - 1) if depth > 0 else ("[ … ]" if isinstance(o, ox.BlankNode) else shorten(o))
+            for o in objects[:3]
+        )
         parts.append(f"{'a' if predicate == shacl.RDF_TYPE else render(predicate)} {shown}")
     return "[ " + " ; ".join(parts) + " ]"
 
@@ -114,44 +120,93 @@ def describe(term, data: shacl.DataIndex | None, depth: int = 1) -> str:
 
 _WORDS = {
     "missing": {"en": "{path} is missing", "fr": "{path} manque", "nl": "{path} ontbreekt"},
-    "too_few": {"en": "too few values of {path}: at least {n} needed",
-                "fr": "trop peu de valeurs de {path} : au moins {n} requises",
-                "nl": "te weinig waarden van {path}: minstens {n} nodig"},
-    "too_many": {"en": "too many values of {path}: at most {n} allowed, found {found}",
-                 "fr": "trop de valeurs de {path} : au plus {n} permises, trouvé {found}",
-                 "nl": "te veel waarden van {path}: hoogstens {n} toegestaan, gevonden {found}"},
-    "datatype": {"en": "wrong datatype: {value} is not {expected}", "fr": "mauvais type de données : {value} n'est pas {expected}",
-                 "nl": "verkeerd datatype: {value} is geen {expected}"},
-    "ill_typed": {"en": "{value} is not a valid {datatype}", "fr": "{value} n'est pas un {datatype} valide",
-                  "nl": "{value} is geen geldige {datatype}"},
-    "year_as_date": {"en": "a year alone is an xsd:gYear: write \"{year}\"^^xsd:gYear (in JSON-LD \"foundingYear\": {year})",
-                     "fr": "une année seule est une xsd:gYear : écrivez \"{year}\"^^xsd:gYear",
-                     "nl": "een jaar alleen is een xsd:gYear: schrijf \"{year}\"^^xsd:gYear"},
-    "datetime_as_date": {"en": "a day with a time is an xsd:dateTime", "fr": "un jour avec une heure est un xsd:dateTime",
-                         "nl": "een dag met een uur is een xsd:dateTime"},
+    "too_few": {
+        "en": "too few values of {path}: at least {n} needed",
+        "fr": "trop peu de valeurs de {path} : au moins {n} requises",
+        "nl": "te weinig waarden van {path}: minstens {n} nodig",
+    },
+    "too_many": {
+        "en": "too many values of {path}: at most {n} allowed, found {found}",
+        "fr": "trop de valeurs de {path} : au plus {n} permises, trouvé {found}",
+        "nl": "te veel waarden van {path}: hoogstens {n} toegestaan, gevonden {found}",
+    },
+    "datatype": {
+        "en": "wrong datatype: {value} is not {expected}",
+        "fr": "mauvais type de données : {value} n'est pas {expected}",
+        "nl": "verkeerd datatype: {value} is geen {expected}",
+    },
+    "ill_typed": {
+        "en": "{value} is not a valid {datatype}",
+        "fr": "{value} n'est pas un {datatype} valide",
+        "nl": "{value} is geen geldige {datatype}",
+    },
+    "year_as_date": {
+        "en": 'a year alone is an xsd:gYear: write "{year}"^^xsd:gYear (in JSON-LD "foundingYear": {year})',
+        "fr": 'une année seule est une xsd:gYear : écrivez "{year}"^^xsd:gYear',
+        "nl": 'een jaar alleen is een xsd:gYear: schrijf "{year}"^^xsd:gYear',
+    },
+    "datetime_as_date": {
+        "en": "a day with a time is an xsd:dateTime",
+        "fr": "un jour avec une heure est un xsd:dateTime",
+        "nl": "een dag met een uur is een xsd:dateTime",
+    },
     "node_kind": {"en": "{value} is not {kind}", "fr": "{value} n'est pas {kind}", "nl": "{value} is geen {kind}"},
-    "not_in_list": {"en": "{value} is not in {scheme}", "fr": "{value} n'est pas dans {scheme}",
-                    "nl": "{value} staat niet in {scheme}"},
-    "not_local_code": {"en": ", nor a local code with a skos:broadMatch to one", "fr": ", ni un code local avec un skos:broadMatch vers l'un d'eux",
-                       "nl": ", noch een lokale code met een skos:broadMatch naar één ervan"},
-    "did_you_mean": {"en": " (did you mean {guess}?)", "fr": " (vouliez-vous dire {guess} ?)", "nl": " (bedoelde u {guess}?)"},
-    "not_class": {"en": "{value} is not typed {cls} in this twin", "fr": "{value} n'est pas typé {cls} dans ce jumeau",
-                  "nl": "{value} is in deze tweeling niet getypeerd als {cls}"},
-    "below": {"en": "{value} is below the minimum {bound}", "fr": "{value} est sous le minimum {bound}",
-              "nl": "{value} ligt onder het minimum {bound}"},
-    "above": {"en": "{value} is above the maximum {bound}", "fr": "{value} dépasse le maximum {bound}",
-              "nl": "{value} ligt boven het maximum {bound}"},
-    "not_comparable": {"en": "{value} cannot be compared with {bound}", "fr": "{value} ne peut pas être comparé à {bound}",
-                       "nl": "{value} kan niet vergeleken worden met {bound}"},
-    "after": {"en": "{path} {value} is after {other} {others}", "fr": "{path} {value} est après {other} {others}",
-              "nl": "{path} {value} ligt na {other} {others}"},
-    "cannot_order": {"en": "{path} {value} cannot be compared with {other} {others}: give both in the same form",
-                     "fr": "{path} {value} ne peut pas être comparé à {other} {others} : donnez les deux sous la même forme",
-                     "nl": "{path} {value} kan niet vergeleken worden met {other} {others}: geef beide in dezelfde vorm"},
-    "pattern": {"en": "{value} does not have the expected form", "fr": "{value} n'a pas la forme attendue",
-                "nl": "{value} heeft niet de verwachte vorm"},
+    "not_in_list": {
+        "en": "{value} is not in {scheme}",
+        "fr": "{value} n'est pas dans {scheme}",
+        "nl": "{value} staat niet in {scheme}",
+    },
+    "not_local_code": {
+        "en": ", nor a local code with a skos:broadMatch to one",
+        "fr": ", ni un code local avec un skos:broadMatch vers l'un d'eux",
+        "nl": ", noch een lokale code met een skos:broadMatch naar één ervan",
+    },
+    "did_you_mean": {
+        "en": " (did you mean {guess}?)",
+        "fr": " (vouliez-vous dire {guess} ?)",
+        "nl": " (bedoelde u {guess}?)",
+    },
+    "not_class": {
+        "en": "{value} is not typed {cls} in this twin",
+        "fr": "{value} n'est pas typé {cls} dans ce jumeau",
+        "nl": "{value} is in deze tweeling niet getypeerd als {cls}",
+    },
+    "below": {
+        "en": "{value} is below the minimum {bound}",
+        "fr": "{value} est sous le minimum {bound}",
+        "nl": "{value} ligt onder het minimum {bound}",
+    },
+    "above": {
+        "en": "{value} is above the maximum {bound}",
+        "fr": "{value} dépasse le maximum {bound}",
+        "nl": "{value} ligt boven het maximum {bound}",
+    },
+    "not_comparable": {
+        "en": "{value} cannot be compared with {bound}",
+        "fr": "{value} ne peut pas être comparé à {bound}",
+        "nl": "{value} kan niet vergeleken worden met {bound}",
+    },
+    "after": {
+        "en": "{path} {value} is after {other} {others}",
+        "fr": "{path} {value} est après {other} {others}",
+        "nl": "{path} {value} ligt na {other} {others}",
+    },
+    "cannot_order": {
+        "en": "{path} {value} cannot be compared with {other} {others}: give both in the same form",
+        "fr": "{path} {value} ne peut pas être comparé à {other} {others} : donnez les deux sous la même forme",
+        "nl": "{path} {value} kan niet vergeleken worden met {other} {others}: geef beide in dezelfde vorm",
+    },
+    "pattern": {
+        "en": "{value} does not have the expected form",
+        "fr": "{value} n'a pas la forme attendue",
+        "nl": "{value} heeft niet de verwachte vorm",
+    },
     "kind_iri": {"en": "an IRI", "fr": "un IRI", "nl": "een IRI"},
-    "kind_resource": {"en": "a resource (an IRI or a node)", "fr": "une ressource (IRI ou nœud)", "nl": "een bron (IRI of knoop)"},
+    "kind_resource": {
+        "en": "a resource (an IRI or a node)",
+        "fr": "une ressource (IRI ou nœud)",
+        "nl": "een bron (IRI of knoop)",
+    },
     "kind_literal": {"en": "a literal", "fr": "un littéral", "nl": "een literal"},
     "or": {"en": " or ", "fr": " ou ", "nl": " of "},
     "found": {"en": "found", "fr": "trouvé", "nl": "gevonden"},
@@ -172,6 +227,7 @@ def in_language(literals: list, lang: str) -> str | None:
 
 
 # --- the lead of a message -----------------------------------------------------------------------------
+
 
 class Messages:
     """Builds each result's message from its shape and the data it was found in."""
@@ -223,8 +279,12 @@ class Messages:
             return word("node_kind", lang, value=value, kind=word(text, lang) if text else kind)
         if c == "ClassConstraintComponent":
             return word("not_class", lang, value=value, cls=render(self.param(shape, "class")))
-        if c in ("MinInclusiveConstraintComponent", "MinExclusiveConstraintComponent",
-                 "MaxInclusiveConstraintComponent", "MaxExclusiveConstraintComponent"):
+        if c in (
+            "MinInclusiveConstraintComponent",
+            "MinExclusiveConstraintComponent",
+            "MaxInclusiveConstraintComponent",
+            "MaxExclusiveConstraintComponent",
+        ):
             name = c[0].lower() + c[1:].replace("ConstraintComponent", "")
             bound = self.param(shape, name)
             if shacl.compare(f.value, bound) is None:
@@ -235,8 +295,14 @@ class Messages:
             other = self.param(shape, name)
             others = self.data.objects(f.focus, other) if self.data is not None else []
             comparable = all(shacl.compare(f.value, o) is not None for o in others)
-            return word("after" if comparable else "cannot_order", lang, path=path, value=value, other=render(other),
-                        others=", ".join(shorten(o) for o in others))
+            return word(
+                "after" if comparable else "cannot_order",
+                lang,
+                path=path,
+                value=value,
+                other=render(other),
+                others=", ".join(shorten(o) for o in others),
+            )
         return None  # sh:pattern, sh:node, sh:qualifiedValueShape, node-level sh:or: the rule says what is expected
 
     def _values(self, f: shacl.Finding) -> list[str]:
@@ -270,9 +336,9 @@ class Messages:
             written = value.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
             by_name: dict = {}
             for c in codes:  # "legalform-cooperative" and its short name "cooperative"
-                local = c.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-                by_name.setdefault(local, c)
-                by_name.setdefault(local.split("-", 1)[-1], c)
+                name = c.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+                by_name.setdefault(name, c)
+                by_name.setdefault(name.split("-", 1)[-1], c)
             guess = nearest(written, by_name, cutoff=0.5)
             if guess:
                 text += word("did_you_mean", lang, guess=render(by_name[guess[0]]))
@@ -282,11 +348,23 @@ class Messages:
 # --- one mistake, one result -----------------------------------------------------------------------
 
 _VALUE_PROBLEMS = {"DatatypeConstraintComponent", "NodeKindConstraintComponent"}
-_COMPARISONS = {"ClassConstraintComponent", "MinInclusiveConstraintComponent", "MinExclusiveConstraintComponent", "MaxInclusiveConstraintComponent",
-                "MaxExclusiveConstraintComponent", "LessThanConstraintComponent", "LessThanOrEqualsConstraintComponent",
-                "PatternConstraintComponent"}
-_LOGICAL = {"OrConstraintComponent", "NotConstraintComponent", "NodeConstraintComponent", "AndConstraintComponent",
-            "XoneConstraintComponent"}
+_COMPARISONS = {
+    "ClassConstraintComponent",
+    "MinInclusiveConstraintComponent",
+    "MinExclusiveConstraintComponent",
+    "MaxInclusiveConstraintComponent",
+    "MaxExclusiveConstraintComponent",
+    "LessThanConstraintComponent",
+    "LessThanOrEqualsConstraintComponent",
+    "PatternConstraintComponent",
+}
+_LOGICAL = {
+    "OrConstraintComponent",
+    "NotConstraintComponent",
+    "NodeConstraintComponent",
+    "AndConstraintComponent",
+    "XoneConstraintComponent",
+}
 _RANK = {"Violation": 0, "Warning": 1, "Info": 2}
 
 
@@ -299,8 +377,12 @@ def fold(results: list, findings: list[shacl.Finding], shapes: shacl.ShapesGraph
     for i, f in enumerate(findings):
         # a malformed value: of the wrong datatype or kind, or matching none of the value forms
         # of a property (an sh:or of datatypes, a code list)
-        if f.value is not None and (f.component in _VALUE_PROBLEMS or f.component == "InConstraintComponent"
-                                    or f.component == "OrConstraintComponent" and f.path is not None):
+        if f.value is not None and (
+            f.component in _VALUE_PROBLEMS
+            or f.component == "InConstraintComponent"
+            or f.component == "OrConstraintComponent"
+            and f.path is not None
+        ):
             primaries.setdefault((f.focus, f.value), i)
     if not primaries:
         return results
@@ -329,20 +411,36 @@ def fold(results: list, findings: list[shacl.Finding], shapes: shacl.ShapesGraph
     for i, r in enumerate(results):
         if i in folded_into:
             continue
-        r.also = [{"shape": results[j].shape, "shape_label": results[j].shape_label, "component": results[j].component,
-                   "severity": results[j].severity, "focus_nt": results[j].focus_nt, "message": results[j].message}
-                  for j, t in sorted(folded_into.items()) if t == i]
+        r.also = [
+            {
+                "shape": results[j].shape,
+                "shape_label": results[j].shape_label,
+                "component": results[j].component,
+                "severity": results[j].severity,
+                "focus_nt": results[j].focus_nt,
+                "message": results[j].message,
+            }
+            for j, t in sorted(folded_into.items())
+            if t == i
+        ]
         out.append(r)
     return out
 
 
-def _explained(logical: shacl.Finding, primary: shacl.Finding, shapes: shacl.ShapesGraph, data: shacl.DataIndex) -> bool:
+def _explained(
+    logical: shacl.Finding, primary: shacl.Finding, shapes: shacl.ShapesGraph, data: shacl.DataIndex
+) -> bool:
     """Whether the node-level ``logical`` failure goes away once ``primary``'s malformed value is
     taken out of the data (then it adds nothing to what ``primary`` says)."""
     if not isinstance(primary.path, ox.NamedNode):
         return False
-    kept = [ox.Triple(s, p, o) for s, props in data.out.items() for p, objects in props.items() for o in objects
-            if not (s == primary.focus and p == primary.path and o == primary.value)]
+    kept = [
+        ox.Triple(s, p, o)
+        for s, props in data.out.items()
+        for p, objects in props.items()
+        for o in objects
+        if not (s == primary.focus and p == primary.path and o == primary.value)
+    ]
     engine = shacl.Engine(shapes, shacl.DataIndex(kept))
     shape = shapes.compiled(logical.shape)
     for constraint in shape.constraints:

@@ -20,7 +20,7 @@ from xml.etree import ElementTree as ET
 
 import pyoxigraph as ox
 
-from ecgraph import standard
+from ecgraph import formats, standard
 from ecgraph.standard import RDF_TYPE
 from ecgraph.validation import shacl
 from ecgraph.validation.validate import (
@@ -67,12 +67,11 @@ def render_many(reports: list[tuple[str, Report]], fmt: str, *, max_results: int
                  for s, r in reports]
         return "".join(lines[0][:1] + [row for chunk in lines for row in chunk[1:]])
     if fmt in ("turtle", "jsonld"):
-        triples = []
+        triples: list[ox.Triple] = []
         for i, (_, report) in enumerate(reports):
             triples.extend(_relabel(t, f"i{i}") for t in report_triples(report, profiles, max_results))
         rdf_format = ox.RdfFormat.TURTLE if fmt == "turtle" else ox.RdfFormat.JSON_LD
-        return ox.serialize(triples, format=rdf_format,
-                            prefixes=dict(PREFIXES) if fmt == "turtle" else None).decode("utf-8")
+        return formats.write(triples, rdf_format, prefixes=dict(PREFIXES)).decode("utf-8")
     if fmt == "junit":
         root = ET.Element("testsuites", name="ecgraph conformance")
         for source, report in reports:
@@ -227,12 +226,12 @@ def _copy_structure(shapes: shacl.ShapesGraph, node) -> list[ox.Triple]:
 
 def _turtle(report: Report, *, source, max_results, profiles) -> str:
     prefixes = dict(PREFIXES)
-    return ox.serialize(report_triples(report, profiles, max_results), format=ox.RdfFormat.TURTLE,
-                        prefixes=prefixes).decode("utf-8")
+    return formats.write(report_triples(report, profiles, max_results), ox.RdfFormat.TURTLE,
+                         prefixes=prefixes).decode("utf-8")
 
 
 def _jsonld(report: Report, *, source, max_results, profiles) -> str:
-    return ox.serialize(report_triples(report, profiles, max_results), format=ox.RdfFormat.JSON_LD).decode("utf-8")
+    return formats.write(report_triples(report, profiles, max_results), ox.RdfFormat.JSON_LD).decode("utf-8")
 
 
 # --- CSV -------------------------------------------------------------------------------------------

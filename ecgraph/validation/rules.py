@@ -27,6 +27,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -104,7 +105,10 @@ def _day(literal) -> dt.date | None:
         if name in ("dateTime", "dateTimeStamp"):
             return dt.date.fromisoformat(text[:10]) if not text.startswith("-") else None
         if name == "gYear":
-            year = int(re.match(r"-?[0-9]+", text).group(0))
+            digits = re.match(r"-?[0-9]+", text)
+            if digits is None:
+                return None
+            year = int(digits.group(0))
             return dt.date(year, 1, 1) if 1 <= year <= 9999 else (dt.date.max if year > 9999 else None)
     except ValueError:
         return None
@@ -148,7 +152,7 @@ def _indicator_unique(data, shape, severity, **_):
         for subject in subjects:
             groups[(subject, kpis[0], starts[0], ends[0])].append(value)
     out = []
-    for (subject, kpi, start, end), values in groups.items():
+    for (_, kpi, start, end), values in groups.items():
         if len(values) > 1:
             for value in values:
                 out.append(_finding(value, _n(EC + "indicator"), kpi, shape, severity,
@@ -225,7 +229,8 @@ def _declared_terms_check(data, shape, severity, *, version, **_):
             seen.add(cls)
             guess = nearest(cls.value[len(EC):], classes)
             hint = f"; did you mean ec:{guess[0]}?" if guess else ""
-            out.append(_finding(s, RDF_TYPE, cls, shape, severity, f"{_local(cls)} is not a class of the standard{hint}"))
+            message = f"{_local(cls)} is not a class of the standard{hint}"
+            out.append(_finding(s, RDF_TYPE, cls, shape, severity, message))
     return out
 
 
@@ -278,7 +283,7 @@ def _distance_km(lon: float, lat: float, polygons) -> float:
     ky = 110.57
     for polygon in polygons:
         for ring in polygon:
-            for (x1, y1), (x2, y2) in zip(ring, ring[1:]):
+            for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
                 ax, ay = (x1 - lon) * kx, (y1 - lat) * ky
                 bx, by = (x2 - lon) * kx, (y2 - lat) * ky
                 dx, dy = bx - ax, by - ay
@@ -321,7 +326,8 @@ def _points_in_country(data, shape, severity, **_):
     return out
 
 
-CHECKS = {
+#: each check beside the shapes, by the IRI of the deactivated shape that declares it
+CHECKS: dict[str, Any] = {
     CORE + "DateNotFarAheadCheck": _dates_ahead,
     CORE + "IndicatorUniqueCheck": _indicator_unique,
     CORE + "DeclaredTermCheck": _declared_terms_check,

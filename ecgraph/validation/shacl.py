@@ -587,7 +587,7 @@ def _unique_lang(engine, shape, focus, values):
     for v in values:
         if isinstance(v, ox.Literal) and v.language:
             counts[v.language.lower()] += 1
-    for lang, n in counts.items():
+    for n in counts.values():
         if n > 1:
             yield None, "UniqueLangConstraintComponent"
 
@@ -766,7 +766,7 @@ class Engine:
 
     def _evaluate(self, shape: Shape, focus, sink: list | None) -> bool:
         """Check ``focus`` against ``shape``; record findings in ``sink`` (None: just answer)."""
-        values = shape.path_fn(self.data, focus) if shape.is_property else [focus]
+        values = shape.path_fn(self.data, focus) if shape.path_fn is not None else [focus]
         ok = True
         for child_node in shape.properties:
             child = self.shapes.compiled(child_node)

@@ -478,7 +478,7 @@ def _result(f: shacl.Finding, shapes: shacl.ShapesGraph, words: messages.Message
         if shown not in text:  # the value once: the lead may have named it already
             text = f"{text} ({messages.word('found', words.lang)} {shown})"
     return Result(
-        severity=f.severity.value.rsplit("#", 1)[-1],
+        severity=f.severity.value.rsplit("#", 1)[-1],  # type: ignore[attr-defined]
         shape=shape.value if isinstance(shape, ox.NamedNode) else str(shape),
         shape_label=shape_label(shapes, shape),
         focus=render(f.focus),
@@ -554,7 +554,7 @@ _COMPONENT_TEXT = {
 def findings_key(report: Report) -> set:
     """What two engines must agree on: (focus, path, value, shape, component, severity), folded
     results included."""
-    out = set()
+    out: set[tuple] = set()
     for r in report.results:
         out.add((r.focus, r.path, r.value, r.shape, r.component, r.severity))
         out.update(("also", r.focus, a["shape"], a["component"], a["severity"]) for a in r.also)

@@ -72,8 +72,9 @@ def create_app(node: Node) -> Flask:
             return error_response(errors.TooLarge(too_large_detail(node.config.max_upload_bytes)))
         out = jsonify({"error": (exc.name or "error").lower(), "detail": exc.description or ""})
         out.status_code = exc.code or 500
-        if exc.code == 405 and getattr(exc, "valid_methods", None):
-            out.headers["Allow"] = ", ".join(exc.valid_methods or ())
+        allowed = getattr(exc, "valid_methods", None)
+        if exc.code == 405 and allowed:
+            out.headers["Allow"] = ", ".join(allowed)
         return out
 
     @app.errorhandler(Exception)

@@ -186,9 +186,9 @@ def service_description() -> Response:
         ox.Triple(endpoint, sd["feature"], sd["BasicFederatedQuery"]),
     ]
     for f in (*formats.RESULTS, *formats.GRAPH):
-        iri = (f.results or f.rdf).iri if (f.results or f.rdf) is not None else None
-        if iri:
-            triples.append(ox.Triple(endpoint, sd["resultFormat"], ox.NamedNode(iri)))
+        library_format = f.results or f.rdf
+        if library_format is not None:
+            triples.append(ox.Triple(endpoint, sd["resultFormat"], ox.NamedNode(library_format.iri)))
     dataset, default = ox.BlankNode("dataset"), ox.BlankNode("default")
     triples += [
         ox.Triple(endpoint, sd["defaultDataset"], dataset),

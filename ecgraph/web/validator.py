@@ -90,12 +90,12 @@ def _input() -> tuple[bytes, str | None, str | None, str]:
         if upload is not None and upload.filename:
             return upload.read(), upload.mimetype if upload.mimetype != "application/octet-stream" else None, \
                 upload.filename, upload.filename
-        text = request.form.get("text", "")
-        if text.strip():
-            return text.encode("utf-8"), None, None, "pasted text"
-        url = request.form.get("url", "").strip()
-        if url:
-            return _fetched(url)
+        pasted = request.form.get("text", "")
+        if pasted.strip():
+            return pasted.encode("utf-8"), None, None, "pasted text"
+        given = request.form.get("url", "").strip()
+        if given:
+            return _fetched(given)
         raise errors.BadRequest("give a file, some text or a URL to validate")
     url = request.args.get("url")
     if url:
