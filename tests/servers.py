@@ -157,7 +157,8 @@ class Canary(LoopbackServer):
     """Answers like an empty SPARQL endpoint; its ``hits`` prove whether anything reached it."""
 
     def answer(self, method, path, body):
-        return 200, {"Content-Type": "application/sparql-results+json"}, b'{"head":{"vars":[]},"results":{"bindings":[]}}'
+        empty = b'{"head":{"vars":[]},"results":{"bindings":[]}}'
+        return 200, {"Content-Type": "application/sparql-results+json"}, empty
 
 
 class Redirector(LoopbackServer):

@@ -341,7 +341,7 @@ class Generator:
                 value = self.pick(roots)
                 written = value
                 if self.base and self.chance(0.3):
-                    rel = self.pick(["sparql/", "./", "../", "//127.0.0.1:%d/" % self.cport, "x/"])
+                    rel = self.pick(["sparql/", "./", "../", f"//127.0.0.1:{self.cport}/", "x/"])
                     resolved = engine_resolve(self.base, rel)
                     if resolved:
                         value, written = resolved, rel
@@ -354,7 +354,7 @@ class Generator:
                 value = self.pick(roots + [self.peer_root, self.peer + "/"])
                 written = value
                 if self.base and self.chance(0.2):
-                    rel = self.pick(["sparql/", "//127.0.0.1:%d/" % self.cport, "x/", ""])
+                    rel = self.pick(["sparql/", f"//127.0.0.1:{self.cport}/", "x/", ""])
                     resolved = engine_resolve(self.base, rel)
                     if resolved:
                         value, written = resolved, rel

@@ -210,7 +210,8 @@ def demo_store(*, inferred: bool = False) -> ox.Store:
             quads.append(ox.Quad(triple.subject, triple.predicate, triple.object, ox.NamedNode(name)))
     if inferred:
         for triple in node_reasoner().schema_closure():
-            quads.append(ox.Quad(triple.subject, triple.predicate, triple.object, ox.NamedNode(standard.ONTOLOGY_GRAPH)))
+            quads.append(ox.Quad(triple.subject, triple.predicate, triple.object,
+                                 ox.NamedNode(standard.ONTOLOGY_GRAPH)))
     store.extend(quads)
     return store
 

@@ -81,7 +81,8 @@ def test_load_from_url_follows_the_fetch_rules(runner, tmp_path):
     server = FileServer(served)
     try:
         data = tmp_path / "data"
-        refused = runner.invoke(main, ["load", "--data", str(data), "--twin", "pulled", "--from", server.url + "/twin.ttl"])
+        refused = runner.invoke(main, ["load", "--data", str(data), "--twin", "pulled",
+                                       "--from", server.url + "/twin.ttl"])
         assert refused.exit_code == 1 and "loopback" in refused.output
         allowed = runner.invoke(main, ["load", "--data", str(data), "--twin", "pulled", "--from",
                                        server.url + "/twin.ttl", "--allow-host", "127.0.0.1"])

@@ -17,7 +17,8 @@ from ecgraph.publish import ingest
 from tests import standard_support as s
 
 CODE_PROPERTIES = {
-    "legalForm": "LegalForms", "ownershipModel": "OwnershipModels", "euType": "EUCommunityTypes", "status": "Statuses", "activity": "Activities",
+    "legalForm": "LegalForms", "ownershipModel": "OwnershipModels", "euType": "EUCommunityTypes", "status": "Statuses",
+    "activity": "Activities",
     "role": "Roles", "indicator": "KPIs", "topic": "Topics", "vehicleType": "VehicleTypes",
     "toolCategory": "ToolCategories", "fundingType": "FundingTypes",
 }
@@ -76,7 +77,7 @@ def test_every_term_expands_to_a_declared_iri():
         assert iri in known, f"{term} -> {iri} is not declared in the ontology or vocabularies"
         definition = ctx[term]
         if isinstance(definition, dict):
-            for scoped_term, scoped in definition.get("@context", {}).items():
+            for scoped_term in definition.get("@context", {}):
                 scoped_iri = _expand(scoped_term, {**ctx, **definition["@context"]})
                 assert scoped_iri in known, f"{term}/{scoped_term} -> {scoped_iri} undeclared"
 

@@ -196,11 +196,11 @@ def corpus() -> list[tuple[str, str, str, bytes, str]]:
         ("json-ld lone surrogate beside the standard context", "application/ld+json", ".jsonld",
          b'{"@context": "' + standard.CONTEXT_URL.encode() + b'", "@id": "http://e.example/\\ud800"}', REFUSED),
         ("json-ld 1.5E999999999 as a decimal", "application/ld+json", ".jsonld",
-         ('{"@context": {"n": {"@id": "http://e.example/n", "@type": "%sdecimal"}}, "@id": "http://e.example/a", '
-          '"n": 1.5E999999999}' % XSD).encode(), PARSES),
+         (f'{{"@context": {{"n": {{"@id": "http://e.example/n", "@type": "{XSD}decimal"}}}}, '
+          '"@id": "http://e.example/a", "n": 1.5E999999999}').encode(), PARSES),
         ("json-ld 1E-999999999 as an integer", "application/ld+json", ".jsonld",
-         ('{"@context": {"n": {"@id": "http://e.example/n", "@type": "%sinteger"}}, "@id": "http://e.example/a", '
-          '"n": 1E-999999999}' % XSD).encode(), PARSES),
+         (f'{{"@context": {{"n": {{"@id": "http://e.example/n", "@type": "{XSD}integer"}}}}, '
+          '"@id": "http://e.example/a", "n": 1E-999999999}').encode(), PARSES),
         ("json top-level string", "application/ld+json", ".jsonld", b'"hello"', PARSES),
         # values no machine number holds, where the shapes check them
         ("xsd:integer of 100,000 digits in a checked property", "text/turtle", ".ttl",
@@ -387,8 +387,8 @@ def test_json_number_with_a_huge_exponent_is_not_written_out():
     import time
 
     for datatype, number in (("integer", "1.5E999999999"), ("decimal", "1E-999999999"), ("integer", "1.0E5000")):
-        document = ('{"@context": {"n": {"@id": "http://e.example/n", "@type": "%s%s"}}, '
-                    '"@id": "http://e.example/a", "n": %s}' % (XSD, datatype, number)).encode()
+        document = (f'{{"@context": {{"n": {{"@id": "http://e.example/n", "@type": "{XSD}{datatype}"}}}}, '
+                    f'"@id": "http://e.example/a", "n": {number}}}').encode()
         started = time.perf_counter()
         parsed = ingest.parse(document, "application/ld+json")
         assert time.perf_counter() - started < 1

@@ -73,7 +73,8 @@ def test_row_cap_is_reported(memory_store):
 def test_ask_and_construct(memory_store):
     assert json.loads(run(memory_store, "ASK { ?s ?p ?o }", "json").body)["boolean"] is True
     out = run(memory_store, "CONSTRUCT WHERE { ?s <http://example.org/size> ?o }", "ntriples")
-    assert out.body.strip() == b'<http://example.org/a> <http://example.org/size> "12"^^<http://www.w3.org/2001/XMLSchema#integer> .'
+    assert out.body.strip() == (b'<http://example.org/a> <http://example.org/size> '
+                                b'"12"^^<http://www.w3.org/2001/XMLSchema#integer> .')
 
 
 def test_syntax_error_is_marked(memory_store):

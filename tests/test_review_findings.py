@@ -205,14 +205,14 @@ def concurrent_merges(writer, twin_id: str, rounds: int) -> dict:
     for round_ in range(rounds):
         results = {}
 
-        def merge(i):
+        def merge(i, round_, results):
             value = f"r{round_}-c{i}"
             body = f'<https://{twin_id}.example/id/member/0> <http://example.org/test#added> "{value}" .'
             r = requests.post(writer.url + "/store", params={"graph": graph}, data=body.encode(),
                               headers=_bearer(token, **TURTLE))
             results[value] = r.status_code
 
-        threads = [threading.Thread(target=merge, args=(i,)) for i in range(3)]
+        threads = [threading.Thread(target=merge, args=(i, round_, results)) for i in range(3)]
         for t in threads:
             t.start()
         for t in threads:
@@ -254,7 +254,8 @@ def test_a_stale_if_match_is_refused_with_412_and_nothing_changes(writer):
                                ("POST", "/store?graph=" + standard.twin_graph("etags"), b""),
                                ("DELETE", "/api/twins/etags/data", None),
                                ("DELETE", "/store?graph=" + standard.twin_graph("etags"), None)):
-        r = requests.request(method, writer.url + path, data=body, headers=_bearer(token, **TURTLE, **{"If-Match": tag_a}))
+        r = requests.request(method, writer.url + path, data=body,
+                             headers=_bearer(token, **TURTLE, **{"If-Match": tag_a}))
         assert r.status_code == 412, (method, path, r.text)
         assert r.json()["etag"] == tag_b
     after = requests.get(writer.url + "/api/twins/etags/data", headers={"Accept": "application/n-triples"}).text
@@ -273,15 +274,16 @@ def delete_put_races(writer, prefix: str, rounds: int) -> dict:
                             headers=_bearer(token, **TURTLE)).status_code == 201
         statuses = {}
 
-        def put():
+        def put(twin_id, token, statuses):
             statuses["put"] = requests.put(f"{writer.url}/api/twins/{twin_id}", data=make_twin(twin_id, tag="B"),
                                            headers=_bearer(token, **TURTLE)).status_code
 
-        def delete():
+        def delete(twin_id, round_, statuses):
             time.sleep(0.005 * (round_ % 4))
             statuses["delete"] = requests.delete(f"{writer.url}/api/twins/{twin_id}", headers=writer.admin).status_code
 
-        threads = [threading.Thread(target=put), threading.Thread(target=delete)]
+        threads = [threading.Thread(target=put, args=(twin_id, token, statuses)),
+                   threading.Thread(target=delete, args=(twin_id, round_, statuses))]
         for t in threads:
             t.start()
         for t in threads:

@@ -54,7 +54,7 @@ def test_every_shape_has_an_iri_label_and_message(profile):
     for shape in shapes:
         assert isinstance(shape, rdflib.URIRef), f"blank-node shape in {profile}: {list(g.predicate_objects(shape))}"
         assert str(shape).startswith(ns), shape
-        assert any(l.language == "en" for l in g.objects(shape, RDFS.label)), f"{shape}: no rdfs:label@en"
+        assert any(label.language == "en" for label in g.objects(shape, RDFS.label)), f"{shape}: no rdfs:label@en"
         messages = [m for m in g.objects(shape, SH.message) if m.language == "en"]
         assert len(messages) == 1, f"{shape}: needs exactly one English sh:message"
 

@@ -40,8 +40,10 @@ class PeerEndpoint(Canary):
 
     def answer(self, method, path, body):
         if path.endswith(".ttl"):
-            return 200, {"Content-Type": "text/turtle"}, b"<http://peer.example/s> <http://peer.example/p> \"loaded\" .\n"
-        rows = {"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "from the peer"}}]}}
+            triple = b"<http://peer.example/s> <http://peer.example/p> \"loaded\" .\n"
+            return 200, {"Content-Type": "text/turtle"}, triple
+        binding = {"x": {"type": "literal", "value": "from the peer"}}
+        rows = {"head": {"vars": ["x"]}, "results": {"bindings": [binding]}}
         return 200, {"Content-Type": "application/sparql-results+json"}, json.dumps(rows).encode()
 
 

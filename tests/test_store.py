@@ -118,8 +118,9 @@ def test_replace_writes_the_difference_and_keeps_blank_nodes_whole(tmp_path):
     second = ('<http://example.org/c> <http://example.org/indicator> _:j .\n'
               '_:j <http://example.org/value> "2" .\n<http://example.org/c> <http://example.org/name> "A" .\n')
     store.commit(replace={G: second, inferred: "_:j <http://example.org/type> <http://example.org/Obs> .\n"})
-    rows = list(store.query(f"""SELECT ?v WHERE {{ GRAPH <{G}> {{ <http://example.org/c> <http://example.org/indicator> ?i .
-        ?i <http://example.org/value> ?v }} GRAPH <{inferred}> {{ ?i <http://example.org/type> <http://example.org/Obs> }} }}"""))
+    rows = list(store.query(f"""SELECT ?v WHERE {{
+        GRAPH <{G}> {{ <http://example.org/c> <http://example.org/indicator> ?i . ?i <http://example.org/value> ?v }}
+        GRAPH <{inferred}> {{ ?i <http://example.org/type> <http://example.org/Obs> }} }}"""))
     assert [r["v"].value for r in rows] == ["2"]  # the data and its inferences share the new node
     assert len(store.graph_triples(G)) == 3 and len(store.graph_triples(inferred)) == 1
     store.commit(replace={G: second})  # the same content again: nothing lost, nothing doubled

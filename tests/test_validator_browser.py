@@ -104,7 +104,8 @@ def test_pasted_text_and_downloads(page, server):
         assert content, fmt
         if fmt == "json":
             report = json.loads(content)
-            api = requests.post(server.url + "/api/validate", data=broken, headers={"Content-Type": "text/turtle"}).json()
+            api = requests.post(server.url + "/api/validate", data=broken,
+                                headers={"Content-Type": "text/turtle"}).json()
             assert [r["message"] for r in report["results"]] == [r["message"] for r in api["results"]]
 
 

@@ -44,7 +44,8 @@ def test_the_release_a_twin_claims_judges_it():
 
 def test_a_node_accepts_a_1_0_0_twin_and_records_the_release(client):
     token = client.post("/api/twins", json={"id": "old-claim"}, headers=auth(ADMIN)).get_json()["token"]
-    r = client.put("/api/twins/old-claim", data=twin("1.0.0", "old-claim"), content_type="text/turtle", headers=auth(token))
+    r = client.put("/api/twins/old-claim", data=twin("1.0.0", "old-claim"), content_type="text/turtle",
+                   headers=auth(token))
     assert r.status_code == 201, r.get_json()
     summary = r.get_json()["report"]["summary"]
     assert summary["standard_version"] == "1.0.0" and summary["claimed_versions"] == ["1.0.0"]
@@ -52,7 +53,8 @@ def test_a_node_accepts_a_1_0_0_twin_and_records_the_release(client):
     assert info["profile"] == standard.profile_version_iri("core", "1.0.0")
     assert b"ecgraph core 1.0.0" in client.get("/api/twins/old-claim/badge.svg").data
     # the same twin claiming the current release is refused: its name is empty
-    r = client.put("/api/twins/old-claim", data=twin("1.1.0", "old-claim"), content_type="text/turtle", headers=auth(token))
+    r = client.put("/api/twins/old-claim", data=twin("1.1.0", "old-claim"), content_type="text/turtle",
+                   headers=auth(token))
     assert r.status_code == 422 and "core profile 1.1.0" in r.get_json()["detail"]
     assert client.get("/api/twins/old-claim").get_json()["version"] == 1  # nothing stored
 

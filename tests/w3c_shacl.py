@@ -162,7 +162,8 @@ def run(test: Test, engine: str) -> tuple[bool, str]:
         return True, ""
     missing = test.expected - got
     extra = got - test.expected
-    return False, f"missing {sorted(missing.elements(), key=repr)[:3]}, unexpected {sorted(extra.elements(), key=repr)[:3]}"
+    return False, (f"missing {sorted(missing.elements(), key=repr)[:3]}, "
+                   f"unexpected {sorted(extra.elements(), key=repr)[:3]}")
 
 
 def _wildcards(got: Counter, expected: Counter) -> Counter:
