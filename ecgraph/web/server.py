@@ -129,6 +129,13 @@ class _Channel(HTTPChannel):
         self.idle_since = time.monotonic()
         return super().received(data)
 
+    def write_soon(self, data):
+        # An answer that took the application longer than the deadline to produce is not a
+        # client that stopped reading: its clock starts when the answer is first queued.
+        if data and not self.total_outbufs_len:
+            self.idle_since = time.monotonic()
+        return super().write_soon(data)
+
     def _flush_some(self, do_close=True):
         sent = super()._flush_some(do_close=do_close)
         if sent:
