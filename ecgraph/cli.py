@@ -17,6 +17,7 @@ import click
 from ecgraph import config as settings
 from ecgraph import errors, formats, standard
 from ecgraph.config import Config
+from ecgraph.network import commands as _network_commands
 
 CONFIG_OPTION = click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
                              default=None, help="A TOML file of settings [env ECGRAPH_CONFIG].")
@@ -521,6 +522,8 @@ def twins_revoke(twin_id, **options):
         node.close()
     click.echo(f"token of {twin_id} revoked")
 
+
+_network_commands.register(main)  # ecgraph peers, ecgraph harvest
 
 if __name__ == "__main__":
     main()

@@ -149,6 +149,12 @@ def version(twin_id: str, version: int):
 
 def _graph_response(twin_id: str, version: int | None) -> Response:
     fmt = negotiate(formats.GRAPH)
+    current = etag(node().entry(twin_id)) if version is None else None
+    if current and request.if_none_match.contains(current.strip('"')):  # unchanged: a conditional GET
+        unchanged = Response(status=304)
+        unchanged.headers["ETag"] = current
+        unchanged.vary.add("Accept")
+        return unchanged
     out = results.graph(node().twin_data(twin_id, version), fmt.key, None)
     response = Response(out.body, content_type=out.media_type)
     if version is None:

@@ -139,6 +139,13 @@ def sparql():
         services=list(inspection.services),
     )
     timeout = _timeout(request.values.get("timeout"), n.config.query_timeout)
+    scope = request.values.get("scope") or "local"
+    if scope not in ("local", "network"):
+        raise errors.BadRequest(f"scope {scope!r} is not known: 'local' (this node) or 'network' (every peer too)")
+    if scope == "network":
+        from ecgraph.web.network import network_answer
+
+        return network_answer(query_request, timeout)
     return result_response(n.query(query_request, timeout=timeout, caller=caller()), query_request.max_rows)
 
 
