@@ -344,3 +344,26 @@ def test_a_killed_peer_gives_a_partial_answer_with_the_header_within_the_time_li
     assert net["b"].url in response.headers["ECGraph-Freshness"]
     status = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == joiner.url)
     assert status["reachable"] is False and status["error"]
+
+
+def test_an_oxigraph_endpoint_added_at_run_time_is_a_sparql_peer_that_service_reaches(net, tmp_path):
+    from tests.servers import OxigraphProcess
+
+    a = net["a"]
+    oxigraph = OxigraphProcess(tmp_path / "oxigraph")
+    try:
+        r = requests.post(f"{oxigraph.url}/update", data="INSERT DATA { <urn:x> <urn:says> \"hello from oxigraph\" }",
+                          headers={"Content-Type": "application/sparql-update"})
+        assert r.status_code in (200, 204), r.text
+        service = f"SELECT ?o {{ SERVICE <{oxigraph.url}/query> {{ <urn:x> <urn:says> ?o }} }}"
+        refused = requests.get(f"{a.url}/sparql", params={"query": service}, headers=JSON)
+        assert refused.status_code == 403  # not a peer yet
+        peer = add_peer(a, oxigraph.url + "/query")
+        assert peer["kind"] == "sparql" and peer["reachable"] is True
+        assert "hello from oxigraph" in str(rows(ask(a, service)))
+        harvested = harvest(a, peer["id"])[0]
+        assert harvested["outcome"] == "skipped"  # a SPARQL endpoint has no catalog to harvest
+        requests.delete(f"{a.url}/api/peers/{peer['id']}", headers=a.admin)
+        assert requests.get(f"{a.url}/sparql", params={"query": service}, headers=JSON).status_code == 403
+    finally:
+        oxigraph.stop()
