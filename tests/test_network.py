@@ -367,3 +367,23 @@ def test_an_oxigraph_endpoint_added_at_run_time_is_a_sparql_peer_that_service_re
         assert requests.get(f"{a.url}/sparql", params={"query": service}, headers=JSON).status_code == 403
     finally:
         oxigraph.stop()
+
+
+def test_peers_given_at_start_answer_at_once_and_a_dripping_one_is_left_out_in_time(net, tmp_path):
+    b = net["b"]
+    dripper = Dripper(mode="body", interval=0.5, for_seconds=60)
+    e = NodeProcess(tmp_path / "e", "--no-demo", "--query-workers", "1", "--peer-timeout", "2",
+                    "--peer", b.url, "--peer", dripper.url).start()
+    try:
+        query = "SELECT (COUNT(DISTINCT ?c) AS ?n) { ?c a <https://w3id.org/ecgraph/ns#EnergyCommunity> }"
+        started = time.monotonic()
+        response = ask(e, query, scope="network", timeout="6")
+        assert time.monotonic() - started < 6
+        assert response.headers["ECGraph-Partial"] == dripper.url
+        assert rows(response) == rows(ask(b, query))  # B's twins, harvested on the way, no contact before
+        peers = {p["url"]: p for p in requests.get(f"{e.url}/api/peers").json()["peers"]}
+        assert peers[b.url]["kind"] == "ecgraph" and peers[b.url]["origin"] == "config"
+        assert peers[dripper.url]["reachable"] is False and "longer than" in peers[dripper.url]["error"]
+    finally:
+        e.stop()
+        dripper.close()

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from ecgraph import formats
 from ecgraph.network.harvest import Harvester, Outcome, peer_graphs_prefix
+from ecgraph.network.peers import PeerCall, check
 from ecgraph.query.pool import QueryRequest, QueryResult
 
 if TYPE_CHECKING:
@@ -59,6 +60,16 @@ def synchronise(node: Node, harvester: Harvester, peers: list[dict], deadline: f
             results[peer["id"]] = None
             return
         try:
+            if peer["state"].get("kind") != "ecgraph":  # never contacted yet (a --peer): what is it?
+                call = PeerCall(peer["url"], node.fetch_policy, max(0.05, end - time.monotonic()))
+                peer["state"] = check(call, peer["state"])
+                node.registry.set_peer_state(peer["id"], peer["state"])
+                if peer["state"].get("kind") == "sparql":
+                    results[peer["id"]] = Outcome(peer["url"], method="not harvested: a SPARQL endpoint")
+                    return
+                if not peer["state"].get("reachable"):
+                    results[peer["id"]] = None
+                    return
             last = (peer["state"].get("last_harvest") or {})
             if peer["state"].get("synced_at", 0) > time.time() - FRESH_SECONDS and not last.get("error"):
                 results[peer["id"]] = Outcome(peer["url"], started=last.get("time", ""))
@@ -81,6 +92,8 @@ def synchronise(node: Node, harvester: Harvester, peers: list[dict], deadline: f
         outcome = results.get(peer["id"])
         if outcome is None or outcome.error is not None:
             missing.append(peer["url"])
+        elif outcome.method.startswith("not harvested"):
+            continue
         else:
             freshness[peer["url"]] = outcome.started
     return missing, freshness
@@ -88,7 +101,7 @@ def synchronise(node: Node, harvester: Harvester, peers: list[dict], deadline: f
 
 def run(node: Node, harvester: Harvester, request: QueryRequest, timeout: float, caller: Caller) -> NetworkAnswer:
     started = time.monotonic()
-    peers = [p for p in node.registry.peers() if p["approved"] and p["state"].get("kind") == "ecgraph"]
+    peers = [p for p in node.registry.peers() if p["approved"] and p["state"].get("kind") != "sparql"]
     missing, freshness = synchronise(node, harvester, peers, min(node.config.peer_timeout, timeout / 2))
     if missing and not request.default_graphs:
         prefixes = tuple(peer_graphs_prefix(url) for url in missing)
