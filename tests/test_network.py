@@ -369,6 +369,7 @@ def test_an_oxigraph_endpoint_added_at_run_time_is_a_sparql_peer_that_service_re
         oxigraph.stop()
 
 
+@pytest.mark.slow  # a fifth node process
 def test_peers_given_at_start_answer_at_once_and_a_dripping_one_is_left_out_in_time(net, tmp_path):
     b = net["b"]
     dripper = Dripper(mode="body", interval=0.5, for_seconds=60)

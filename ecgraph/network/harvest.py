@@ -43,7 +43,9 @@ from ecgraph import errors, standard
 from ecgraph.network.peers import DCAT, DCT, NTRIPLES, RDF_TYPE, PeerCall
 from ecgraph.publish import authority
 from ecgraph.publish.fetch import FetchRefused
+from ecgraph.publish.pipeline import Prepared
 from ecgraph.store.registry import now, valid_twin_id
+from ecgraph.workers import PoolBusy, TaskTimeout
 
 if TYPE_CHECKING:
     from ecgraph.node import Node
@@ -57,6 +59,8 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 HARVESTED_TWIN = standard.EC + "HarvestedTwin"
 #: change-stream pages read in one harvest at most (1000 rows each)
 MAX_PAGES = 100
+#: copies written in one commit (one flush of the store: about 0.2 s of a harvest's 0.6 s per twin)
+BATCH = 50
 
 
 def peer_key(url: str) -> str:
@@ -149,14 +153,23 @@ class Harvester:
                 outcome.method = "catalog comparison"
                 if cursor is None:
                     state["stream"] = False
-            for twin_id, hint in todo.items():
-                left()
-                if hint is None:
-                    if twin_id in copies:
-                        self.drop(peer, twin_id, copies[twin_id])
-                        outcome.removed.append(twin_id)
-                    continue
-                self._one(peer, call, twin_id, copies.get(twin_id), outcome, left)
+            pending: list[_Ready] = []
+            try:
+                for twin_id, hint in todo.items():
+                    left()
+                    if hint is None:
+                        if twin_id in copies:
+                            self.drop(peer, twin_id, copies[twin_id])
+                            outcome.removed.append(twin_id)
+                        continue
+                    ready = self._one(peer, call, twin_id, copies.get(twin_id), outcome, left)
+                    if ready is not None:
+                        pending.append(ready)
+                    if len(pending) >= BATCH:
+                        self._keep_all(peer, pending, outcome)
+                        pending = []
+            finally:  # what was fetched and validated before a deadline or a failure is kept
+                self._keep_all(peer, pending, outcome)
             state["cursor"] = cursor
         except FetchRefused as exc:
             outcome.error = exc.detail
@@ -215,11 +228,12 @@ class Harvester:
                 todo[twin["id"]] = twin
         return cursor
 
-    def _one(self, peer: dict, call: PeerCall, twin_id: str, copy: dict | None, outcome: Outcome, left) -> None:
-        """Fetch, validate and keep one twin of the peer (or record why not)."""
+    def _one(self, peer: dict, call: PeerCall, twin_id: str, copy: dict | None, outcome: Outcome,
+             left) -> _Ready | None:
+        """Fetch and validate one twin of the peer, ready to keep (or record why not)."""
         if not valid_twin_id(twin_id):
             outcome.refused.append({"twin": twin_id[:100], "reason": "not a twin id"})
-            return
+            return None
         headers = {"If-None-Match": copy["etag"]} if copy and copy.get("etag") else {}
         try:
             outcome.requests += 1
@@ -229,66 +243,82 @@ class Harvester:
                 if copy is not None:
                     self.drop(peer, twin_id, copy)
                     outcome.removed.append(twin_id)
-                return
+                return None
             raise
         if fetched.status == 304:
             outcome.unchanged += 1
-            return
+            return None
         outcome.requests += 1
         info = call.json(f"/api/twins/{twin_id}", timeout=left())
+        upload = self.node.upload_for(twin_id, fetched.data, media_type=fetched.media_type or NTRIPLES)
+        upload.base_iri = copy_graph(peer["url"], twin_id)
+        upload.twin_id = None  # the copy is no twin of this node's
         try:
-            self.keep(peer, twin_id, fetched.data, fetched.media_type, fetched.etag, info)
+            prepared = self.node.prepare(upload)
         except errors.Error as exc:
-            if exc.status in (503, 504) and "time" in exc.title:
+            if isinstance(exc, TaskTimeout | PoolBusy):
                 raise FetchRefused(exc.detail, 504) from None
-            reason = f"{exc.title}: {exc.detail}"
-            outcome.refused.append({"twin": twin_id, "reason": reason[:2000],
-                                    "kept": "the last good copy" if copy else "nothing"})
-            return
-        outcome.harvested.append(twin_id)
+            refuse(outcome, twin_id, exc, copy)
+            return None
+        return _Ready(twin_id, prepared, fetched.etag, info, copy)
 
     # --- the store ---------------------------------------------------------------------------------
 
-    def claims(self, but: str | None = None) -> authority.Claims:
+    def claims(self) -> authority.Claims:
         """The authority rule as this node sees it: its twins, itself, and every copy's namespaces."""
         node = self.node
         copy_claims: list[tuple[str, str]] = []
         for peer in node.registry.peers():
             for twin_id, copy in node.registry.harvested(peer["id"]).items():
                 owner = copy_graph(peer["url"], twin_id)
-                if owner != but:
-                    copy_claims.extend((prefix, owner) for prefix in copy.get("namespaces", []))
+                copy_claims.extend((prefix, owner) for prefix in copy.get("namespaces", []))
         return authority.Claims.build(node.registry.claims() + copy_claims,
                                       authority.reserved(node.config.public_url))
 
-    def keep(self, peer: dict, twin_id: str, data: bytes, media_type: str | None, etag: str | None,
-             info: dict) -> None:
-        """Validate a peer's twin through the upload pipeline and store it as a copy of its own."""
+    def _keep_all(self, peer: dict, ready: list[_Ready], outcome: Outcome) -> None:
+        """Check validated twins against the authority rule and store those that pass as copies of
+        their own, all in one commit (one flush of the store for a whole batch)."""
+        if not ready:
+            return
         node = self.node
-        graph = copy_graph(peer["url"], twin_id)
-        upload = node.upload_for(twin_id, data, media_type=media_type or NTRIPLES)
-        upload.base_iri = graph
-        upload.twin_id = None  # the copy is no twin of this node's
-        prepared = node.prepare(upload)
         with node._write_lock:
-            claims = self.claims(but=graph)
-            subjects = sorted({line[1:line.index(">")] for line in prepared.data_ntriples.split("\n")
-                               if line.startswith("<")})
-            authority.refuse_foreign(graph, subjects, claims)
-            inferred = authority.keep_inferred(prepared.inferred_ntriples, graph, prepared.namespaces, claims)
-            version = info.get("version") if isinstance(info.get("version"), int) else 0
-            digest = "sha256:" + hashlib.sha256(prepared.data_ntriples.encode("utf-8")).hexdigest()
-            stamp = now()
-            record = {"version": version, "source_hash": info.get("content_hash"), "hash": digest, "etag": etag,
-                      "harvested": stamp, "graph": graph, "namespaces": prepared.namespaces,
-                      "title": str(info.get("title") or twin_id)[:500], "triples": prepared.triples,
-                      "profile": info.get("profile") or "", "warnings": prepared.warnings}
-            node.store.commit(replace={graph: prepared.data_ntriples,
-                                       graph + standard.INFERRED_SUFFIX: inferred},
-                              delete_subjects={NETWORK_GRAPH: [ox.NamedNode(graph), ox.NamedNode(graph + "#checksum")]},
-                              insert={NETWORK_GRAPH: provenance(peer["url"], twin_id, record)})
-            node.registry.set_harvested(peer["id"], twin_id, record)
-            node.registry.record_change(twin_id, version, digest, "harvested", home=peer["url"])
+            claims = self.claims()
+            replace: dict[str, str] = {}
+            subjects: list[ox.NamedNode] = []
+            provenance_triples: list[ox.Triple] = []
+            records: list[tuple[str, dict]] = []
+            for item in ready:
+                graph = copy_graph(peer["url"], item.twin_id)
+                prepared = item.prepared
+                speaks_for = sorted({line[1:line.index(">")] for line in prepared.data_ntriples.split("\n")
+                                     if line.startswith("<")})
+                try:
+                    authority.refuse_foreign(graph, speaks_for, claims)
+                except authority.NotAuthoritative as exc:
+                    refuse(outcome, item.twin_id, exc, item.copy)
+                    continue
+                claims.add(graph, prepared.namespaces)
+                info = item.info
+                version = info.get("version") if isinstance(info.get("version"), int) else 0
+                record = {"version": version, "source_hash": info.get("content_hash"),
+                          "hash": "sha256:" + hashlib.sha256(prepared.data_ntriples.encode("utf-8")).hexdigest(),
+                          "etag": item.etag, "harvested": now(), "graph": graph, "namespaces": prepared.namespaces,
+                          "title": str(info.get("title") or item.twin_id)[:500], "triples": prepared.triples,
+                          "profile": info.get("profile") or "", "warnings": prepared.warnings}
+                replace[graph] = prepared.data_ntriples
+                replace[graph + standard.INFERRED_SUFFIX] = authority.keep_inferred(
+                    prepared.inferred_ntriples, graph, prepared.namespaces, claims)
+                subjects += [ox.NamedNode(graph), ox.NamedNode(graph + "#checksum")]
+                provenance_triples += provenance(peer["url"], item.twin_id, record)
+                records.append((item.twin_id, record))
+            if not records:
+                return
+            node.store.commit(replace=replace, delete_subjects={NETWORK_GRAPH: subjects},
+                              insert={NETWORK_GRAPH: provenance_triples})
+            for twin_id, record in records:
+                node.registry.set_harvested(peer["id"], twin_id, record)
+                node.registry.record_change(twin_id, record["version"], record["hash"], "harvested", home=peer["url"])
+                outcome.harvested.append(twin_id)
 
     def drop(self, peer: dict, twin_id: str, copy: dict) -> None:
         node = self.node
@@ -306,6 +336,22 @@ class Harvester:
     def drop_peer(self, peer: dict) -> None:
         for twin_id, copy in self.node.registry.harvested(peer["id"]).items():
             self.drop(peer, twin_id, copy)
+
+
+@dataclass
+class _Ready:
+    """A peer's twin, fetched and validated, waiting for the batch's commit."""
+
+    twin_id: str
+    prepared: Prepared
+    etag: str | None
+    info: dict
+    copy: dict | None
+
+
+def refuse(outcome: Outcome, twin_id: str, exc: errors.Error, copy: dict | None) -> None:
+    outcome.refused.append({"twin": twin_id, "reason": f"{exc.title}: {exc.detail}"[:2000],
+                            "kept": "the last good copy" if copy else "nothing"})
 
 
 def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.Triple]:
