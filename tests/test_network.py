@@ -24,6 +24,7 @@ import requests
 from ecgraph.standard.examples import example_queries
 from tests.helpers import demo_files, make_twin
 from tests.servers import Dripper, LoopbackServer, NodeProcess, Redirector
+from tests.test_clients import comunica  # noqa: F401 - the fixture (Comunica 4 from tests/.node)
 
 JSON = {"Accept": "application/sparql-results+json"}
 NODE_ARGS = ("--no-demo", "--query-workers", "1", "--peer-timeout", "3")
@@ -388,3 +389,15 @@ def test_peers_given_at_start_answer_at_once_and_a_dripping_one_is_left_out_in_t
     finally:
         e.stop()
         dripper.close()
+
+
+def test_comunica_queries_the_network_endpoint_unmodified(net, comunica):  # noqa: F811 - the fixture
+    from tests.test_clients import _comunica
+
+    example = next(e for e in example_queries() if e["name"] == "communities-with-school")
+    out = json.loads(_comunica(comunica, net["a"].url + "/sparql/network", example["query"],
+                               "application/sparql-results+json"))
+    got = Counter(json.dumps({k: v["value"] for k, v in sorted(b.items())}) for b in out["results"]["bindings"])
+    want = Counter(json.dumps({k: v["value"] for k, v in sorted(b.items())})
+                   for b in ask(net["r"], example["query"]).json()["results"]["bindings"])
+    assert got and got == want
