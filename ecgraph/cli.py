@@ -479,11 +479,20 @@ def twins_list(as_json, **options):
 @click.option("--title", default=None)
 @click.option("--namespace", "namespaces", multiple=True, help="An IRI prefix the twin speaks for (repeatable; "
                                                                 "default: fixed by its first upload).")
-def twins_register(twin_id, title, namespaces, **options):
+@click.option("--source", default=None, help="The URL where the twin lives: a running node refreshes it from "
+                                             "there on a schedule.")
+@click.option("--interval", type=float, default=None, help="Seconds between refreshes from --source.")
+def twins_register(twin_id, title, namespaces, source, interval, **options):
     """Register a twin and print its publisher token (shown once)."""
     node = _offline(options)
     try:
+        if source is not None:
+            from ecgraph.network.sources import check_source
+
+            check_source(source)
         click.echo(node.register(twin_id, title or twin_id, list(namespaces)))
+        if source is not None:
+            node.set_source(twin_id, source, interval)
     except errors.Error as exc:
         raise _exit(exc) from None
     finally:

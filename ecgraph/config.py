@@ -81,6 +81,8 @@ class Config:
                                        "a network query (then it is left out and the answer says so).",
                                   minimum=0.1)
     harvest_timeout: float = setting(300.0, "Seconds one harvest of one peer may take, all of it.", minimum=1)
+    refresh_interval: float = setting(3600.0, "Seconds between refreshes of a twin registered with a source URL "
+                                              "(per twin: its own interval); failures back off.", minimum=1)
     harvest_interval: float = setting(0.0, "Seconds between scheduled harvests of the ecgraph peers (0: only on "
                                            "demand, POST /api/peers/harvest or ecgraph harvest).", minimum=0)
     threads: int = setting(16, "HTTP server threads.", minimum=1)

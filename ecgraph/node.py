@@ -32,7 +32,7 @@ import pyoxigraph as ox
 
 from ecgraph import errors, formats, sandbox, standard
 from ecgraph.config import Config
-from ecgraph.network import Network
+from ecgraph.network import Network, sources
 from ecgraph.network.harvest import NETWORK_GRAPH
 from ecgraph.network.peers import LivePeers
 from ecgraph.publish import authority, catalog, ingest
@@ -161,6 +161,8 @@ class Node:
                                               recycle_above_mb=PIPELINE_RECYCLE_MB).start()
             if config.harvest_interval and not read_only:
                 self.network.start_schedule(config.harvest_interval)
+            if not read_only:
+                self.network.start_refresher()
             isolation = self.pipeline_pool.isolation
             if isolation is not None and not sandbox.isolated(isolation):
                 log.warning("this system offers no way to cut query workers off the network (no network "
@@ -333,6 +335,9 @@ class Node:
         if twin is not None:
             info.update(twin.to_dict())
         info["published"] = entry is not None
+        source = self.registry.source(twin_id)
+        if source is not None:
+            info["source"] = sources.describe(source["url"], source["interval"], source["state"])
         if entry is not None:
             info.update(entry.to_dict())
             info["etag"] = etag(entry)
@@ -468,7 +473,7 @@ class Node:
                                          "read it again and retry", current)
 
     def publish(self, twin_id: str, upload: Upload, *, caller: Caller = LOCAL, merge: bool = False,
-                precondition: Precondition | None = None) -> Published:
+                precondition: Precondition | None = None, change: str | None = None) -> Published:
         """Replace a registered twin's data (or, with ``merge``, add to it): prepare, check who
         speaks for what, archive what it replaces, commit atomically. The twin's lock is held from
         reading its current state to the commit, so concurrent writes never overwrite each other;
@@ -508,7 +513,7 @@ class Node:
                     insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]})
                 self._entries[twin_id] = entry
                 self.registry.record_change(twin_id, version, prepared.content_hash,
-                                            "replaced" if previous else "published")
+                                            change or ("replaced" if previous else "published"))
                 if not twin.namespaces:
                     self.registry.claim(twin_id, prepared.namespaces)
                 self.registry.prune(twin_id)
@@ -768,6 +773,18 @@ class Node:
     def decide_join(self, peer_id: int, approve: bool, *, caller: Caller = LOCAL) -> dict | None:
         self.require_admin(caller, "deciding on a join request")
         return self.network.decide(peer_id, approve)
+
+    def set_source(self, twin_id: str, url: str | None, interval: float | None = None, *,
+                   caller: Caller = LOCAL) -> None:
+        """Where a registered twin lives (refreshed from there on a schedule); ``None``: nowhere."""
+        self.require_admin(caller, "setting a twin's source")
+        self._registered(twin_id, self.registry.twin(twin_id))
+        self.registry.set_source(twin_id, None if url is None else sources.check_source(url), interval)
+
+    def refresh_source(self, twin_id: str, *, caller: Caller = LOCAL) -> dict:
+        """Refresh a twin from its source now (the admin); the source's state after it."""
+        self.require_admin(caller, "refreshing a twin from its source")
+        return sources.refresh(self, twin_id)
 
     def harvest(self, peer_id: int | None = None, *, caller: Caller = LOCAL) -> list[dict]:
         """Harvest every ecgraph peer now (or one), incrementally (the admin)."""

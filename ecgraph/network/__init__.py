@@ -18,7 +18,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from ecgraph import errors
-from ecgraph.network import changes, netquery
+from ecgraph.network import changes, netquery, sources
 from ecgraph.network.harvest import Harvester, Outcome
 from ecgraph.network.peers import MAX_PENDING_REQUESTS, JoinLimiter, PeerCall, check, normalise
 
@@ -151,6 +151,18 @@ class Network:
 
         self._schedule = threading.Thread(target=loop, daemon=True, name="ecgraph-harvest")
         self._schedule.start()
+
+    def start_refresher(self, tick: float = 1.0) -> None:
+        """Refresh the twins registered with a source when they are due (checked every ``tick`` s)."""
+        def loop() -> None:
+            while not self._stop.wait(tick):
+                for twin_id in sources.due(self.node):
+                    try:
+                        sources.refresh(self.node, twin_id)
+                    except Exception:  # one bad source must not end the schedule
+                        log.exception("refreshing twin %s failed", twin_id)
+
+        threading.Thread(target=loop, daemon=True, name="ecgraph-refresh").start()
 
     def close(self) -> None:
         self._stop.set()

@@ -55,6 +55,7 @@ class Fetched:
     #: 304 when a conditional request found the document unchanged (``data`` is then empty)
     status: int = 200
     etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass
@@ -277,7 +278,8 @@ def _get(url: str, policy: FetchPolicy, deadline: _Deadline, headers: dict[str, 
             except ValueError:
                 raise FetchRefused(f"{url} redirected to {location!r}, which is not a valid URL", 502) from None
         if response.status == 304 and headers:
-            return Fetched(url, b"", None, status=304, etag=response.getheader("ETag"))
+            return Fetched(url, b"", None, status=304, etag=response.getheader("ETag"),
+                           last_modified=response.getheader("Last-Modified"))
         if response.status != 200:
             raise FetchRefused(f"{url} answered HTTP {response.status}", 502, upstream=response.status)
         declared = response.getheader("Content-Length")
@@ -295,7 +297,8 @@ def _get(url: str, policy: FetchPolicy, deadline: _Deadline, headers: dict[str, 
                 raise FetchRefused(f"{url} is larger than the {policy.max_bytes:,}-byte limit", 413)
             chunks.append(chunk)
         deadline.remaining()  # a body cut short by the watchdog is no document
-        return Fetched(url, b"".join(chunks), response.getheader("Content-Type"), etag=response.getheader("ETag"))
+        return Fetched(url, b"".join(chunks), response.getheader("Content-Type"), etag=response.getheader("ETag"),
+                       last_modified=response.getheader("Last-Modified"))
     except (OSError, http.client.HTTPException) as exc:
         if deadline.expired or time.monotonic() >= deadline.end:
             raise deadline.error() from None

@@ -130,6 +130,12 @@ CREATE TABLE IF NOT EXISTS peers (
     approved INTEGER NOT NULL DEFAULT 1,
     state TEXT NOT NULL DEFAULT '{}'
 );
+CREATE TABLE IF NOT EXISTS sources (
+    twin_id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    interval REAL,
+    state TEXT NOT NULL DEFAULT '{}'
+);
 CREATE TABLE IF NOT EXISTS harvested (
     peer_id INTEGER NOT NULL,
     twin TEXT NOT NULL,
@@ -219,7 +225,7 @@ class Registry:
 
     @staticmethod
     def _forget(db: sqlite3.Connection, twin_id: str) -> None:
-        for table in ("versions", "reports", "namespaces"):
+        for table in ("versions", "reports", "namespaces", "sources"):
             db.execute(f"DELETE FROM {table} WHERE twin_id = ?", (twin_id,))
 
     # --- namespaces (the authority rule, see ecgraph.publish.authority) ---------------------------------
@@ -367,6 +373,28 @@ class Registry:
             else:
                 db.execute("INSERT OR REPLACE INTO harvested (peer_id, twin, state) VALUES (?, ?, ?)",
                            (peer_id, twin, json.dumps(state)))
+
+    # --- twins that stay at home: their source URLs (see ecgraph.network.sources) ------------------
+
+    def set_source(self, twin_id: str, url: str | None, interval: float | None = None) -> None:
+        with self._tx() as db:
+            if url is None:
+                db.execute("DELETE FROM sources WHERE twin_id = ?", (twin_id,))
+            else:
+                db.execute("INSERT OR REPLACE INTO sources (twin_id, url, interval, state) VALUES (?, ?, ?, '{}')",
+                           (twin_id, url, interval))
+
+    def sources(self) -> dict[str, dict]:
+        rows = self._read("SELECT twin_id, url, interval, state FROM sources ORDER BY twin_id")
+        return {r[0]: {"url": r[1], "interval": r[2], "state": json.loads(r[3])} for r in rows}
+
+    def source(self, twin_id: str) -> dict | None:
+        rows = self._read("SELECT url, interval, state FROM sources WHERE twin_id = ?", (twin_id,))
+        return {"url": rows[0][0], "interval": rows[0][1], "state": json.loads(rows[0][2])} if rows else None
+
+    def set_source_state(self, twin_id: str, state: dict) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE sources SET state = ? WHERE twin_id = ?", (json.dumps(state), twin_id))
 
     # --- settings -----------------------------------------------------------------------------
 

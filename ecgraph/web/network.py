@@ -104,6 +104,12 @@ def decide(peer_id: int):
     return jsonify(_with_links(peer))
 
 
+@bp.post("/twins/<twin_id>/refresh")
+def refresh(twin_id: str):
+    """Refresh a twin that stays at home from its source now (the admin)."""
+    return jsonify({"id": twin_id, "source": node().refresh_source(twin_id, caller=caller())})
+
+
 def network_answer(query_request: QueryRequest, timeout: float) -> Response:
     """``/sparql?scope=network``: the answer, its freshness, and what is missing from it."""
     from ecgraph.web.sparql import result_response
