@@ -401,3 +401,46 @@ def test_comunica_queries_the_network_endpoint_unmodified(net, comunica):  # noq
     want = Counter(json.dumps({k: v["value"] for k, v in sorted(b.items())})
                    for b in ask(net["r"], example["query"]).json()["results"]["bindings"])
     assert got and got == want
+
+
+def generated_queries(reference: NodeProcess, seed: int = 14, count: int = 60) -> list[str]:
+    """Queries generated from what the twins hold (their classes and properties, none the catalog or
+    the network graph use): instances of a class, the values of a property, a two-step path, and
+    counts per class and property. DISTINCT throughout: which inferences a twin keeps about another
+    twin's resources depends on publishing order (see the README), duplicates are not data."""
+    import random
+
+    def values(query: str) -> list[str]:
+        return sorted(b["x"]["value"] for b in ask(reference, query).json()["results"]["bindings"])
+
+    twins = 'FILTER(STRSTARTS(STR(?g), "https://w3id.org/ecgraph/twin/"))'
+    bookkeeping = set(values("SELECT DISTINCT ?x { GRAPH <https://w3id.org/ecgraph/graph/catalog> "
+                             "{ { ?s ?x ?o } UNION { ?s a ?x } } }"))
+    bookkeeping |= {"http://www.w3.org/ns/prov#wasDerivedFrom", "http://www.w3.org/ns/prov#wasAttributedTo",
+                    "http://www.w3.org/ns/prov#generatedAtTime", "https://w3id.org/ecgraph/ns#inferredGraph"}
+    classes = [c for c in values(f"SELECT DISTINCT ?x {{ GRAPH ?g {{ ?s a ?x }} {twins} }}") if c not in bookkeeping]
+    properties = [p for p in values(f"SELECT DISTINCT ?x {{ GRAPH ?g {{ ?s ?x ?o }} {twins} }}")
+                  if p not in bookkeeping]
+    rng = random.Random(seed)
+    out = [f"SELECT DISTINCT ?s {{ ?s a <{c}> }}" for c in classes]
+    out += [f"SELECT DISTINCT ?s ?o {{ ?s <{p}> ?o }}" for p in properties]
+    out += [f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) {{ ?s a ?c ; <{p}> ?o }} GROUP BY ?c" for p in properties]
+    for _ in range(20):
+        first, second = rng.sample(properties, 2)
+        out.append(f"SELECT DISTINCT ?a ?b {{ ?a <{first}> ?x . ?x <{second}> ?b }}")
+    rng.shuffle(out)
+    return out[:count]
+
+
+def test_generated_queries_over_the_network_equal_the_single_node(net):
+    harvest(net["a"])
+    corpus = generated_queries(net["r"])
+    assert len(corpus) >= 50
+    differing, answered = [], 0
+    for query in corpus:
+        whole = rows(ask(net["r"], query))
+        answered += bool(whole)
+        if rows(ask(net["a"], query, scope="network")) != whole:
+            differing.append(query)
+    assert differing == []
+    assert answered >= 50  # not a corpus of empty answers
