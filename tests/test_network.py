@@ -218,11 +218,16 @@ def test_a_harvested_twin_cannot_override_a_local_one(net):
         values = rows(ask(a, "SELECT ?v { <https://heimat.example/id/community> "
                              "<http://example.org/test#version> ?v }", scope="network"))
         assert "forged" not in str(values) and "local" in str(values)
+        ask(a, "ASK {}", scope="network")  # another harvest on the way: the reason stays said
         peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
-        assert peer["last_harvest"]["refused"][0]["twin"] == "impostor"
+        assert [r["twin"] for r in peer["refused"]] == ["impostor"]
+        assert "not authoritative" in peer["refused"][0]["reason"]
     finally:
         requests.delete(f"{b.url}/api/twins/impostor", headers=b.admin)
         requests.delete(f"{a.url}/api/twins/heimat", headers=a.admin)
+    harvest(a)
+    peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+    assert peer["refused"] == []  # deleted at home: nothing left to explain
 
 
 class FakePeer(LoopbackServer):
@@ -264,7 +269,8 @@ def test_a_non_conformant_twin_is_refused_with_the_reason_and_the_last_good_copy
         assert outcome["refused"][0]["twin"] == "wobbly"
         assert "dcterms:title" in outcome["refused"][0]["reason"]
         status = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["id"] == peer["id"])
-        assert "dcterms:title" in status["last_harvest"]["refused"][0]["reason"]
+        assert "dcterms:title" in status["refused"][0]["reason"]
+        assert status["refused"][0]["kept"] == "the last good copy"
         kept = rows(ask(a, "SELECT ?v { <https://wobbly.example/id/community> <http://example.org/test#version> ?v }"))
         assert "good" in str(kept) and "bad" not in str(kept)
     finally:

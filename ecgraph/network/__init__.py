@@ -64,7 +64,8 @@ class Network:
                 "reachable": state.get("reachable"), "last_contact": state.get("last_contact"),
                 "latency_ms": state.get("latency_ms"), "twins": state.get("twins"),
                 "profiles": state.get("profiles", []), "harvested_twins": state.get("harvested_twins", 0),
-                "last_harvest": state.get("last_harvest"), "error": state.get("error")}
+                "last_harvest": state.get("last_harvest"), "error": state.get("error"),
+                "refused": [{"twin": t, **r} for t, r in sorted((state.get("refused") or {}).items())]}
 
     def peers(self, *, pending: bool = False) -> list[dict]:
         return [self.describe(r) for r in self.node.registry.peers() if r["approved"] != pending]

@@ -136,6 +136,7 @@ class Harvester:
 
         copies = node.registry.harvested(peer["id"])
         state = dict(peer["state"])
+        gone: list[str] = []
         cursor = state.get("cursor")
         todo: dict[str, dict | None] = {}
         try:
@@ -158,6 +159,7 @@ class Harvester:
                 for twin_id, hint in todo.items():
                     left()
                     if hint is None:
+                        gone.append(twin_id)
                         if twin_id in copies:
                             self.drop(peer, twin_id, copies[twin_id])
                             outcome.removed.append(twin_id)
@@ -175,6 +177,13 @@ class Harvester:
             outcome.error = exc.detail
         outcome.seconds = time.monotonic() - started
         state["last_harvest"] = outcome.to_dict()
+        # why a twin is refused stays said until it is harvested or deleted at home
+        refused = dict(state.get("refused") or {})
+        for twin_id in (*outcome.harvested, *outcome.removed, *gone):
+            refused.pop(twin_id, None)
+        for item in outcome.refused:
+            refused[item["twin"]] = {"reason": item["reason"], "kept": item["kept"], "since": outcome.started}
+        state["refused"] = refused
         if outcome.error is None:
             state.update(reachable=True, last_contact=now(), error=None)
         else:
