@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import inference, publish, queries, validation
+from . import inference, network, publish, queries, validation
 from .common import ROOT, Row
 
 SECTIONS = {
@@ -25,6 +25,7 @@ SECTIONS = {
     "validation": validation.validation,
     "inference": inference.inference,
     "scale": queries.scale,
+    "network": network.network_queries,
 }
 
 
@@ -76,8 +77,8 @@ def main(argv=None) -> None:
     for name, section in SECTIONS.items():
         if (args.only and name not in args.only) or name in args.skip:
             continue
-        if name == "scale" and args.quick and not args.only:
-            continue  # N = 10,000 takes a while: the full run, or --only scale
+        if name in ("scale", "network") and args.quick and not args.only:
+            continue  # N = 10,000, or four nodes: the full run, or --only scale / network
         print(f"… {name}", flush=True)
         rows.extend(section(args.quick))
     text = table(rows)

@@ -17,6 +17,7 @@ import click
 from ecgraph import config as settings
 from ecgraph import errors, formats, standard
 from ecgraph.config import Config
+from ecgraph.network import commands as _network_commands
 from ecgraph.validation import messages
 from ecgraph.validation import validate as validation
 
@@ -480,11 +481,20 @@ def twins_list(as_json, **options):
 @click.option("--title", default=None)
 @click.option("--namespace", "namespaces", multiple=True, help="An IRI prefix the twin speaks for (repeatable; "
                                                                 "default: fixed by its first upload).")
-def twins_register(twin_id, title, namespaces, **options):
+@click.option("--source", default=None, help="The URL where the twin lives: a running node refreshes it from "
+                                             "there on a schedule.")
+@click.option("--interval", type=float, default=None, help="Seconds between refreshes from --source.")
+def twins_register(twin_id, title, namespaces, source, interval, **options):
     """Register a twin and print its publisher token (shown once)."""
     node = _offline(options)
     try:
+        if source is not None:
+            from ecgraph.network.sources import check_source
+
+            check_source(source)
         click.echo(node.register(twin_id, title or twin_id, list(namespaces)))
+        if source is not None:
+            node.set_source(twin_id, source, interval)
     except errors.Error as exc:
         raise _exit(exc) from None
     finally:
@@ -523,6 +533,8 @@ def twins_revoke(twin_id, **options):
         node.close()
     click.echo(f"token of {twin_id} revoked")
 
+
+_network_commands.register(main)  # ecgraph peers, ecgraph harvest
 
 if __name__ == "__main__":
     main()

@@ -77,6 +77,14 @@ class Config:
                                     minimum=1)
     keep_versions: int = setting(10, "Superseded versions kept per twin.", minimum=0)
     fetch_timeout: float = setting(20.0, "Seconds one URL pull or validator URL may take, all of it.", minimum=1)
+    peer_timeout: float = setting(5.0, "Seconds a peer has to answer a check, or to be brought up to date before "
+                                       "a network query (then it is left out and the answer says so).",
+                                  minimum=0.1)
+    harvest_timeout: float = setting(300.0, "Seconds one harvest of one peer may take, all of it.", minimum=1)
+    refresh_interval: float = setting(3600.0, "Seconds between refreshes of a twin registered with a source URL "
+                                              "(per twin: its own interval); failures back off.", minimum=1)
+    harvest_interval: float = setting(0.0, "Seconds between scheduled harvests of the ecgraph peers (0: only on "
+                                           "demand, POST /api/peers/harvest or ecgraph harvest).", minimum=0)
     threads: int = setting(16, "HTTP server threads.", minimum=1)
     header_timeout: float = setting(10.0, "Seconds a client has to send a request's headers (from its first "
                                           "byte), and to send anything on an open connection (408).", minimum=0.1)

@@ -32,11 +32,14 @@ import pyoxigraph as ox
 
 from ecgraph import errors, formats, sandbox, standard
 from ecgraph.config import Config
+from ecgraph.network import Network, sources
+from ecgraph.network.harvest import NETWORK_GRAPH
+from ecgraph.network.peers import LivePeers
 from ecgraph.publish import authority, catalog, ingest
 from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
 from ecgraph.publish.pipeline import Pipeline, Prepared, Upload
-from ecgraph.query.federate import Inspection, PeerPolicy, QueryRefused, inspect
+from ecgraph.query.federate import Inspection, QueryRefused, inspect
 from ecgraph.query.pool import QueryPool, QueryRequest, QueryResult, bump, execute
 from ecgraph.store import GraphStore
 from ecgraph.store.embedded import EmbeddedStore
@@ -116,7 +119,7 @@ class Node:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
         self.tmp_dir.mkdir(mode=0o700)
         self.registry = Registry(self.data_dir / "registry.sqlite3", keep_versions=config.keep_versions)
-        self.peers = PeerPolicy(config.peers)
+        self.peers = LivePeers(self.registry, config.peers)
         self.fetch_policy = FetchPolicy(self.peers, tuple(h.lower() for h in config.allow_hosts),
                                         timeout=config.fetch_timeout, max_bytes=config.max_upload_bytes)
         self.generation = shared_counter()
@@ -139,6 +142,9 @@ class Node:
         self._entries = catalog.read_all(self.store)
         if not read_only:
             self._drop_orphans()
+        self.network = Network(self)
+        if not read_only:
+            self.network.install_configured()
         if workers:
             self.query_pool = QueryPool(self.store.snapshot_spec(), self.generation, workers=config.query_workers,
                                         timeout=config.query_timeout, isolate_network=True,
@@ -153,6 +159,10 @@ class Node:
                                               size=config.validate_workers, timeout=config.publish_timeout,
                                               name="ecgraph-validate", isolate_network=True,
                                               recycle_above_mb=PIPELINE_RECYCLE_MB).start()
+            if config.harvest_interval and not read_only:
+                self.network.start_schedule(config.harvest_interval)
+            if not read_only:
+                self.network.start_refresher()
             isolation = self.pipeline_pool.isolation
             if isolation is not None and not sandbox.isolated(isolation):
                 log.warning("this system offers no way to cut query workers off the network (no network "
@@ -161,6 +171,7 @@ class Node:
     # --- lifecycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
+        self.network.close()
         for pool in self.pools().values():
             pool.close()
         self.store.close()
@@ -324,6 +335,9 @@ class Node:
         if twin is not None:
             info.update(twin.to_dict())
         info["published"] = entry is not None
+        source = self.registry.source(twin_id)
+        if source is not None:
+            info["source"] = sources.describe(source["url"], source["interval"], source["state"])
         if entry is not None:
             info.update(entry.to_dict())
             info["etag"] = etag(entry)
@@ -370,7 +384,8 @@ class Node:
         return saved
 
     def catalog_triples(self) -> list[ox.Triple]:
-        return self.store.graph_triples(standard.CATALOG_GRAPH)
+        """The node's DCAT catalog: its twins, and the copies it harvested with their origin."""
+        return self.store.graph_triples(standard.CATALOG_GRAPH) + self.store.graph_triples(NETWORK_GRAPH)
 
     def has_graph(self, graph: str) -> bool:
         return self.store.has_graph(graph)
@@ -458,7 +473,7 @@ class Node:
                                          "read it again and retry", current)
 
     def publish(self, twin_id: str, upload: Upload, *, caller: Caller = LOCAL, merge: bool = False,
-                precondition: Precondition | None = None) -> Published:
+                precondition: Precondition | None = None, change: str | None = None) -> Published:
         """Replace a registered twin's data (or, with ``merge``, add to it): prepare, check who
         speaks for what, archive what it replaces, commit atomically. The twin's lock is held from
         reading its current state to the commit, so concurrent writes never overwrite each other;
@@ -497,6 +512,8 @@ class Node:
                     delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
                     insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]})
                 self._entries[twin_id] = entry
+                self.registry.record_change(twin_id, version, prepared.content_hash,
+                                            change or ("replaced" if previous else "published"))
                 if not twin.namespaces:
                     self.registry.claim(twin_id, prepared.namespaces)
                 self.registry.prune(twin_id)
@@ -607,6 +624,8 @@ class Node:
             self._entries.update(entries)
             for twin_id in entries:
                 self.registry.claim(twin_id, prepared[twin_id].namespaces)  # no-op where they were fixed
+                self.registry.record_change(twin_id, entries[twin_id].version, entries[twin_id].content_hash,
+                                            "published")
             self.registry.clear_bulk(graphs)
         self.registry.save_reports([(twin_id, entries[twin_id].version, prepared[twin_id].report)
                                     for twin_id in entries])
@@ -634,6 +653,7 @@ class Node:
                               delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
                               delete={standard.CATALOG_GRAPH: [entry.listing()]})
             self._entries.pop(twin_id, None)
+            self.registry.record_change(twin_id, entry.version, entry.content_hash, "deleted")
             self.registry.prune(twin_id)
         return entry
 
@@ -721,6 +741,59 @@ class Node:
             "triples": sum(e.triples for e in entries.values()),
             "inferred_triples": sum(e.inferred for e in entries.values()),
         }
+
+    # --- the network (ecgraph.network) -----------------------------------------------------------
+
+    def changes(self, since: int = 0, limit: int = 100) -> dict:
+        """The node's changes after sequence number ``since``, one page (anyone may read them)."""
+        return self.network.changes(since, limit)
+
+    def peers_status(self, *, pending: bool = False, caller: Caller = LOCAL) -> list[dict]:
+        """The peers and what this node knows of them; ``pending``: the join requests (the admin)."""
+        if pending:
+            self.require_admin(caller, "reading join requests")
+        return self.network.peers(pending=pending)
+
+    def add_peer(self, url: str, *, caller: Caller = LOCAL) -> tuple[dict, bool]:
+        self.require_admin(caller, "adding a peer")
+        return self.network.add(url)
+
+    def remove_peer(self, peer_id: int, *, caller: Caller = LOCAL) -> None:
+        self.require_admin(caller, "removing a peer")
+        self.network.remove(peer_id)
+
+    def check_peers(self, *, caller: Caller = LOCAL) -> list[dict]:
+        self.require_admin(caller, "checking the peers")
+        return self.network.check_all()
+
+    def request_join(self, url: str, *, caller: Caller = LOCAL) -> dict:
+        """Anyone may ask to become a peer (rate-limited); nothing happens before the admin approves."""
+        return self.network.request_join(url, caller.address)
+
+    def decide_join(self, peer_id: int, approve: bool, *, caller: Caller = LOCAL) -> dict | None:
+        self.require_admin(caller, "deciding on a join request")
+        return self.network.decide(peer_id, approve)
+
+    def set_source(self, twin_id: str, url: str | None, interval: float | None = None, *,
+                   caller: Caller = LOCAL) -> None:
+        """Where a registered twin lives (refreshed from there on a schedule); ``None``: nowhere."""
+        self.require_admin(caller, "setting a twin's source")
+        self._registered(twin_id, self.registry.twin(twin_id))
+        self.registry.set_source(twin_id, None if url is None else sources.check_source(url), interval)
+
+    def refresh_source(self, twin_id: str, *, caller: Caller = LOCAL) -> dict:
+        """Refresh a twin from its source now (the admin); the source's state after it."""
+        self.require_admin(caller, "refreshing a twin from its source")
+        return sources.refresh(self, twin_id)
+
+    def harvest(self, peer_id: int | None = None, *, caller: Caller = LOCAL) -> list[dict]:
+        """Harvest every ecgraph peer now (or one), incrementally (the admin)."""
+        self.require_admin(caller, "harvesting the peers")
+        return self.network.harvest(peer_id)
+
+    def network_query(self, request: QueryRequest, timeout: float, *, caller: Caller = LOCAL):
+        """A query over this node and every peer (:mod:`ecgraph.network.netquery`)."""
+        return self.network.query(request, timeout, caller)
 
     # --- demo network -------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -40,8 +41,10 @@ class FetchRefused(errors.Error):
     """The URL may not be fetched (400/403: the policy) or the fetch failed (413, 502, 504); the
     message says which."""
 
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str, status: int = 400, upstream: int | None = None):
         super().__init__(message, status=status, title="fetch refused" if status in (400, 403) else "fetch failed")
+        #: the HTTP status the other side answered, when it answered one
+        self.upstream = upstream
 
 
 @dataclass
@@ -49,6 +52,10 @@ class Fetched:
     url: str
     data: bytes
     media_type: str | None
+    #: 304 when a conditional request found the document unchanged (``data`` is then empty)
+    status: int = 200
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass
@@ -224,12 +231,20 @@ ACCEPT = ", ".join([formats.INPUT[0].media_types[0]]
                    + ["*/*;q=0.1"])
 
 
-def fetch(url: str, policy: FetchPolicy) -> Fetched:
-    """GET ``url`` under the policy: every hop checked, the whole transfer within one deadline."""
-    deadline = _Deadline(url, policy.timeout)
+def fetch(url: str, policy: FetchPolicy, *, headers: dict[str, str] | None = None, timeout: float | None = None,
+          confine: Callable[[str], bool] | None = None) -> Fetched:
+    """GET ``url`` under the policy: every hop checked, the whole transfer within one deadline
+    (``timeout``, at most the policy's). ``headers`` are sent as well (``Accept``,
+    ``If-None-Match``: a 304 is then an answer); ``confine`` must admit every hop (a call to a peer
+    stays at that peer, whatever it redirects to)."""
+    seconds = policy.timeout if timeout is None else min(timeout, policy.timeout)
+    deadline = _Deadline(url, seconds)
     try:
         for _ in range(MAX_REDIRECTS + 1):
-            fetched = _get(url, policy, deadline)
+            if confine is not None and not confine(url):
+                raise FetchRefused(f"{url} is not at the peer that was called; a peer cannot send this node "
+                                   "to another address", 403)
+            fetched = _get(url, policy, deadline, headers or {})
             if isinstance(fetched, Fetched):
                 return fetched
             url = fetched
@@ -242,7 +257,7 @@ def fetch(url: str, policy: FetchPolicy) -> Fetched:
         deadline.close()
 
 
-def _get(url: str, policy: FetchPolicy, deadline: _Deadline) -> Fetched | str:
+def _get(url: str, policy: FetchPolicy, deadline: _Deadline, headers: dict[str, str]) -> Fetched | str:
     """One hop: the document, or the URL it redirects to."""
     scheme, host, port, address = check_url(url, policy, deadline)
     parts = urlsplit(url)
@@ -251,7 +266,7 @@ def _get(url: str, policy: FetchPolicy, deadline: _Deadline) -> Fetched | str:
     try:
         connection = (_PinnedHTTPS if scheme == "https" else _PinnedHTTP)(host, port, address, deadline)
         connection.request("GET", target, headers={"Accept": ACCEPT, "User-Agent": "ecgraph",
-                                                   "Accept-Encoding": "identity"})
+                                                   **headers, "Accept-Encoding": "identity"})
         connection.wait_at_most(deadline.remaining())
         response = connection.getresponse()
         if response.status in (301, 302, 303, 307, 308):
@@ -262,8 +277,11 @@ def _get(url: str, policy: FetchPolicy, deadline: _Deadline) -> Fetched | str:
                 return urljoin(url, location)
             except ValueError:
                 raise FetchRefused(f"{url} redirected to {location!r}, which is not a valid URL", 502) from None
+        if response.status == 304 and headers:
+            return Fetched(url, b"", None, status=304, etag=response.getheader("ETag"),
+                           last_modified=response.getheader("Last-Modified"))
         if response.status != 200:
-            raise FetchRefused(f"{url} answered HTTP {response.status}", 502)
+            raise FetchRefused(f"{url} answered HTTP {response.status}", 502, upstream=response.status)
         declared = response.getheader("Content-Length")
         if declared and declared.isdigit() and int(declared) > policy.max_bytes:
             raise FetchRefused(f"{url} is {int(declared):,} bytes; the limit is {policy.max_bytes:,}", 413)
@@ -279,7 +297,8 @@ def _get(url: str, policy: FetchPolicy, deadline: _Deadline) -> Fetched | str:
                 raise FetchRefused(f"{url} is larger than the {policy.max_bytes:,}-byte limit", 413)
             chunks.append(chunk)
         deadline.remaining()  # a body cut short by the watchdog is no document
-        return Fetched(url, b"".join(chunks), response.getheader("Content-Type"))
+        return Fetched(url, b"".join(chunks), response.getheader("Content-Type"), etag=response.getheader("ETag"),
+                       last_modified=response.getheader("Last-Modified"))
     except (OSError, http.client.HTTPException) as exc:
         if deadline.expired or time.monotonic() >= deadline.end:
             raise deadline.error() from None

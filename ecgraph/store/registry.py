@@ -113,6 +113,35 @@ CREATE INDEX IF NOT EXISTS namespaces_twin ON namespaces (twin_id);
 CREATE TABLE IF NOT EXISTS bulk_pending (
     graph TEXT PRIMARY KEY
 );
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    twin TEXT NOT NULL,
+    version INTEGER,
+    hash TEXT,
+    kind TEXT NOT NULL,
+    home TEXT
+);
+CREATE TABLE IF NOT EXISTS peers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL UNIQUE,
+    origin TEXT NOT NULL,
+    added TEXT NOT NULL,
+    approved INTEGER NOT NULL DEFAULT 1,
+    state TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS sources (
+    twin_id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    interval REAL,
+    state TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS harvested (
+    peer_id INTEGER NOT NULL,
+    twin TEXT NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (peer_id, twin)
+);
 """
 
 
@@ -196,7 +225,7 @@ class Registry:
 
     @staticmethod
     def _forget(db: sqlite3.Connection, twin_id: str) -> None:
-        for table in ("versions", "reports", "namespaces"):
+        for table in ("versions", "reports", "namespaces", "sources"):
             db.execute(f"DELETE FROM {table} WHERE twin_id = ?", (twin_id,))
 
     # --- namespaces (the authority rule, see ecgraph.publish.authority) ---------------------------------
@@ -281,6 +310,91 @@ class Registry:
     def report(self, twin_id: str) -> dict | None:
         row = next(iter(self._read("SELECT report FROM reports WHERE twin_id = ?", (twin_id,))), None)
         return json.loads(row[0]) if row else None
+
+    # --- the change stream (see ecgraph.network.changes) ------------------------------------------
+
+    def record_change(self, twin: str, version: int | None, content_hash: str | None, kind: str,
+                      home: str | None = None) -> int:
+        """Append one change (a twin published, replaced, deleted; a copy harvested or dropped, with
+        its ``home`` node) and return its sequence number, which only grows."""
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO changes (time, twin, version, hash, kind, home) VALUES (?, ?, ?, ?, ?, ?)",
+                             (now(), twin, version, content_hash, kind, home))
+            return int(cur.lastrowid or 0)
+
+    def changes(self, since: int = 0, limit: int = 100) -> list[dict]:
+        rows = self._read("SELECT seq, time, twin, version, hash, kind, home FROM changes WHERE seq > ? "
+                          "ORDER BY seq LIMIT ?", (since, limit))
+        return [{"seq": r[0], "time": r[1], "twin": r[2], "version": r[3], "hash": r[4], "kind": r[5],
+                 **({"home": r[6]} if r[6] else {})} for r in rows]
+
+    def last_change(self) -> int:
+        return int(self._read("SELECT coalesce(max(seq), 0) FROM changes")[0][0])
+
+    # --- peers and what was harvested from them (see ecgraph.network) ------------------------------
+
+    def peers(self) -> list[dict]:
+        rows = self._read("SELECT id, url, origin, added, approved, state FROM peers ORDER BY id")
+        return [{"id": r[0], "url": r[1], "origin": r[2], "added": r[3], "approved": bool(r[4]),
+                 "state": json.loads(r[5])} for r in rows]
+
+    def add_peer(self, url: str, origin: str, approved: bool = True) -> tuple[int, bool]:
+        """Add a peer (or find it): its id, and whether it is new."""
+        with self._tx() as db:
+            row = db.execute("SELECT id FROM peers WHERE url = ?", (url,)).fetchone()
+            if row:
+                return int(row[0]), False
+            cur = db.execute("INSERT INTO peers (url, origin, added, approved) VALUES (?, ?, ?, ?)",
+                             (url, origin, now(), int(approved)))
+            return int(cur.lastrowid or 0), True
+
+    def approve_peer(self, peer_id: int) -> bool:
+        with self._tx() as db:
+            return db.execute("UPDATE peers SET approved = 1 WHERE id = ?", (peer_id,)).rowcount > 0
+
+    def remove_peer(self, peer_id: int) -> bool:
+        with self._tx() as db:
+            db.execute("DELETE FROM harvested WHERE peer_id = ?", (peer_id,))
+            return db.execute("DELETE FROM peers WHERE id = ?", (peer_id,)).rowcount > 0
+
+    def set_peer_state(self, peer_id: int, state: dict) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE peers SET state = ? WHERE id = ?", (json.dumps(state), peer_id))
+
+    def harvested(self, peer_id: int) -> dict[str, dict]:
+        rows = self._read("SELECT twin, state FROM harvested WHERE peer_id = ? ORDER BY twin", (peer_id,))
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+    def set_harvested(self, peer_id: int, twin: str, state: dict | None) -> None:
+        """Remember what the copy of a peer's twin holds (``None``: it is gone)."""
+        with self._tx() as db:
+            if state is None:
+                db.execute("DELETE FROM harvested WHERE peer_id = ? AND twin = ?", (peer_id, twin))
+            else:
+                db.execute("INSERT OR REPLACE INTO harvested (peer_id, twin, state) VALUES (?, ?, ?)",
+                           (peer_id, twin, json.dumps(state)))
+
+    # --- twins that stay at home: their source URLs (see ecgraph.network.sources) ------------------
+
+    def set_source(self, twin_id: str, url: str | None, interval: float | None = None) -> None:
+        with self._tx() as db:
+            if url is None:
+                db.execute("DELETE FROM sources WHERE twin_id = ?", (twin_id,))
+            else:
+                db.execute("INSERT OR REPLACE INTO sources (twin_id, url, interval, state) VALUES (?, ?, ?, '{}')",
+                           (twin_id, url, interval))
+
+    def sources(self) -> dict[str, dict]:
+        rows = self._read("SELECT twin_id, url, interval, state FROM sources ORDER BY twin_id")
+        return {r[0]: {"url": r[1], "interval": r[2], "state": json.loads(r[3])} for r in rows}
+
+    def source(self, twin_id: str) -> dict | None:
+        rows = self._read("SELECT url, interval, state FROM sources WHERE twin_id = ?", (twin_id,))
+        return {"url": rows[0][0], "interval": rows[0][1], "state": json.loads(rows[0][2])} if rows else None
+
+    def set_source_state(self, twin_id: str, state: dict) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE sources SET state = ? WHERE twin_id = ?", (json.dumps(state), twin_id))
 
     # --- settings -----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from ecgraph import errors, formats, standard
+from ecgraph.network.sources import check_source
 from ecgraph.node import etag
 from ecgraph.query import results
 from ecgraph.web.common import caller, negotiate, node, node_url, precondition, request_body, text, whole
@@ -57,7 +58,16 @@ def register():
     namespaces = body.get("namespaces", [])
     if not isinstance(namespaces, list) or len(namespaces) > 100:
         raise errors.BadRequest('namespaces must be a list of IRI prefixes, like ["https://zonnewijk.example/id/"]')
+    source = body.get("source")
+    interval = body.get("interval")
+    if source is not None:  # checked before anything is registered
+        check_source(source)
+    if interval is not None and (not isinstance(interval, int | float) or isinstance(interval, bool)
+                                 or not 1 <= interval <= 10 ** 7):
+        raise errors.BadRequest('"interval" is the seconds between refreshes from the source, 1 or more')
     token = n.register(twin_id, title, [text(ns, "each namespace", 2000) for ns in namespaces], caller=caller())
+    if source is not None:
+        n.set_source(twin_id, source, interval, caller=caller())
     out = jsonify({"id": twin_id, "title": title, "graph": standard.twin_graph(twin_id), "token": token,
                    "namespaces": n.twin_info(twin_id)["namespaces"],
                    "note": "the token is shown once; keep it secret", "links": _links(twin_id)})
@@ -149,6 +159,12 @@ def version(twin_id: str, version: int):
 
 def _graph_response(twin_id: str, version: int | None) -> Response:
     fmt = negotiate(formats.GRAPH)
+    current = etag(node().entry(twin_id)) if version is None else None
+    if current and request.if_none_match.contains(current.strip('"')):  # unchanged: a conditional GET
+        unchanged = Response(status=304)
+        unchanged.headers["ETag"] = current
+        unchanged.vary.add("Accept")
+        return unchanged
     out = results.graph(node().twin_data(twin_id, version), fmt.key, None)
     response = Response(out.body, content_type=out.media_type)
     if version is None:

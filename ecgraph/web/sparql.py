@@ -22,7 +22,8 @@ CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Allow-Headers": "Content-Type, Accept, Authorization",
-    "Access-Control-Expose-Headers": "X-ECGraph-Rows, X-ECGraph-Truncated, X-ECGraph-Elapsed",
+    "Access-Control-Expose-Headers": ("X-ECGraph-Rows, X-ECGraph-Truncated, X-ECGraph-Elapsed, ECGraph-Partial, "
+                                      "ECGraph-Freshness"),
     "Access-Control-Max-Age": "86400",
 }
 
@@ -33,12 +34,13 @@ MIN_REQUEST_TIMEOUT = 1.0
 
 @bp.after_request
 def _cors(response: Response) -> Response:
-    if request.path == "/sparql":
+    if request.path in ("/sparql", "/sparql/network"):
         response.headers.update(CORS_HEADERS)
     return response
 
 
 @bp.route("/sparql", methods=["OPTIONS"])
+@bp.route("/sparql/network", methods=["OPTIONS"])
 def preflight():
     return Response(status=204)
 
@@ -118,7 +120,10 @@ def result_response(result: QueryResult, limit: int | None) -> Response:
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
-def sparql():
+@bp.route("/sparql/network", methods=["GET", "POST"], defaults={"scope": "network"})
+def sparql(scope: str | None = None):
+    """The SPARQL endpoint; ``/sparql/network`` is ``/sparql?scope=network`` for clients that take an
+    endpoint URL without a query string."""
     text = _query_text()
     if text is None or not text.strip():
         if "update" in request.values:
@@ -139,6 +144,13 @@ def sparql():
         services=list(inspection.services),
     )
     timeout = _timeout(request.values.get("timeout"), n.config.query_timeout)
+    scope = scope or request.values.get("scope") or "local"
+    if scope not in ("local", "network"):
+        raise errors.BadRequest(f"scope {scope!r} is not known: 'local' (this node) or 'network' (every peer too)")
+    if scope == "network":
+        from ecgraph.web.network import network_answer
+
+        return network_answer(query_request, timeout)
     return result_response(n.query(query_request, timeout=timeout, caller=caller()), query_request.max_rows)
 
 

@@ -1,0 +1,174 @@
+"""The network of nodes: peers, the change stream, harvest and network queries.
+
+* :mod:`.peers`: the peers table (``--peer``, the admin's additions, approved join requests), what
+  each peer is (an ecgraph node or a SPARQL endpoint) and how it is called (confined to it, under the
+  URL-safety rules, within a deadline);
+* :mod:`.changes`: the node's changes as a stream (``/api/changes?since=N``);
+* :mod:`.harvest`: copies of the peers' twins, incremental, validated, with provenance;
+* :mod:`.netquery`: ``/sparql?scope=network``, over this node and every peer's fresh copies.
+
+:class:`Network` holds them together for one node; :class:`ecgraph.node.Node` exposes its methods
+(the one API the web layer and the command line use).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from ecgraph import errors
+from ecgraph.network import changes, netquery, sources
+from ecgraph.network.harvest import Harvester, Outcome
+from ecgraph.network.peers import MAX_PENDING_REQUESTS, JoinLimiter, PeerCall, check, normalise
+
+if TYPE_CHECKING:
+    from ecgraph.node import Caller, Node
+    from ecgraph.query.pool import QueryRequest
+
+log = logging.getLogger("ecgraph.network")
+
+
+class Network:
+    def __init__(self, node: Node):
+        self.node = node
+        self.harvester = Harvester(node)
+        self.limiter = JoinLimiter()
+        self._stop = threading.Event()
+        self._schedule: threading.Thread | None = None
+
+    def install_configured(self) -> None:
+        """Put the ``--peer`` URLs in the peers table (their kind is found at the first check)."""
+        for url in self.node.config.peers:
+            self.node.registry.add_peer(normalise(url), "config")
+        self.node.peers.changed()
+
+    # --- the change stream ---------------------------------------------------------------------------
+
+    def changes(self, since: int = 0, limit: int = 100) -> dict:
+        return changes.page(self.node.registry, since, limit)
+
+    # --- peers -------------------------------------------------------------------------------------
+
+    def _row(self, peer_id: int) -> dict:
+        for row in self.node.registry.peers():
+            if row["id"] == peer_id:
+                return row
+        raise errors.NotFound(f"no peer {peer_id} on this node; GET /api/peers lists them")
+
+    @staticmethod
+    def describe(row: dict) -> dict:
+        state = row["state"]
+        return {"id": row["id"], "url": row["url"], "kind": state.get("kind", "unknown"),
+                "origin": row["origin"], "added": row["added"], "approved": row["approved"],
+                "reachable": state.get("reachable"), "last_contact": state.get("last_contact"),
+                "latency_ms": state.get("latency_ms"), "twins": state.get("twins"),
+                "profiles": state.get("profiles", []), "harvested_twins": state.get("harvested_twins", 0),
+                "last_harvest": state.get("last_harvest"), "error": state.get("error"),
+                "refused": [{"twin": t, **r} for t, r in sorted((state.get("refused") or {}).items())]}
+
+    def peers(self, *, pending: bool = False) -> list[dict]:
+        return [self.describe(r) for r in self.node.registry.peers() if r["approved"] != pending]
+
+    def add(self, url: str) -> tuple[dict, bool]:
+        """Add a peer (approved) and contact it once: its description, and whether it is new."""
+        url = normalise(url)
+        peer_id, created = self.node.registry.add_peer(url, "admin")
+        if not created:
+            self.node.registry.approve_peer(peer_id)
+        self.node.peers.changed()
+        return self.check_one(peer_id), created
+
+    def remove(self, peer_id: int) -> None:
+        """Remove a peer and every copy harvested from it; SERVICE stops reaching it."""
+        row = self._row(peer_id)
+        with self.harvester.lock(peer_id):
+            self.harvester.drop_peer(row)
+            self.node.registry.remove_peer(peer_id)
+        self.node.peers.changed()
+
+    def check_one(self, peer_id: int) -> dict:
+        row = self._row(peer_id)
+        call = PeerCall(row["url"], self.node.fetch_policy, self.node.config.peer_timeout)
+        state = check(call, row["state"])
+        self.node.registry.set_peer_state(peer_id, state)
+        row["state"] = state
+        return self.describe(row)
+
+    def check_all(self) -> list[dict]:
+        return [self.check_one(r["id"]) for r in self.node.registry.peers() if r["approved"]]
+
+    # --- joining -----------------------------------------------------------------------------------
+
+    def request_join(self, url: str, address: str) -> dict:
+        """Someone asks that ``url`` become a peer: kept pending until the admin decides."""
+        self.limiter.admit(address)
+        url = normalise(url)
+        known = {r["url"]: r for r in self.node.registry.peers()}
+        if url in known:
+            return self.describe(known[url])
+        if sum(1 for r in known.values() if not r["approved"]) >= MAX_PENDING_REQUESTS:
+            raise errors.Unavailable("this node has too many join requests waiting for its admin; try later")
+        peer_id, _ = self.node.registry.add_peer(url, "request", approved=False)
+        return self.describe(self._row(peer_id))
+
+    def decide(self, peer_id: int, approve: bool) -> dict | None:
+        row = self._row(peer_id)
+        if row["approved"]:
+            raise errors.Conflict(f"peer {peer_id} is already approved; DELETE /api/peers/{peer_id} removes it")
+        if not approve:
+            self.node.registry.remove_peer(peer_id)
+            return None
+        self.node.registry.approve_peer(peer_id)
+        self.node.peers.changed()
+        return self.check_one(peer_id)
+
+    # --- harvest -----------------------------------------------------------------------------------
+
+    def harvest(self, peer_id: int | None = None) -> list[dict]:
+        """Harvest every approved ecgraph peer (or one), each within the harvest deadline."""
+        rows = [self._row(peer_id)] if peer_id is not None else [r for r in self.node.registry.peers() if r["approved"]]
+        out = []
+        for row in rows:
+            if row["state"].get("kind") != "ecgraph":
+                self.check_one(row["id"])
+                row = self._row(row["id"])
+            if row["state"].get("kind") != "ecgraph":
+                out.append({"peer": row["url"], "outcome": "skipped",
+                            "error": row["state"].get("error") or "not an ecgraph node: nothing to harvest"})
+                continue
+            with self.harvester.lock(row["id"]):
+                outcome: Outcome = self.harvester.harvest(row, self.node.config.harvest_timeout)
+            out.append({"peer": row["url"], **outcome.to_dict()})
+        return out
+
+    def start_schedule(self, interval: float) -> None:
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.harvest()
+                except Exception:  # one bad round must not end the schedule
+                    log.exception("scheduled harvest failed")
+
+        self._schedule = threading.Thread(target=loop, daemon=True, name="ecgraph-harvest")
+        self._schedule.start()
+
+    def start_refresher(self, tick: float = 1.0) -> None:
+        """Refresh the twins registered with a source when they are due (checked every ``tick`` s)."""
+        def loop() -> None:
+            while not self._stop.wait(tick):
+                for twin_id in sources.due(self.node):
+                    try:
+                        sources.refresh(self.node, twin_id)
+                    except Exception:  # one bad source must not end the schedule
+                        log.exception("refreshing twin %s failed", twin_id)
+
+        threading.Thread(target=loop, daemon=True, name="ecgraph-refresh").start()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    # --- network queries ---------------------------------------------------------------------------
+
+    def query(self, request: QueryRequest, timeout: float, caller: Caller) -> netquery.NetworkAnswer:
+        return netquery.run(self.node, self.harvester, request, timeout, caller)

@@ -1,0 +1,394 @@
+"""Harvest: copies of the peers' twins in this node's store, so that the network is one large-scale
+twin, queryable here (joins and aggregates across nodes run on one engine).
+
+Which twins: those whose **home is the peer** (its catalog's ``ec:PublishedTwin`` entries; its
+change rows without a ``home``). What a node harvested from a third node is never harvested again,
+so A harvesting B harvesting A neither duplicates nor ping-pongs.
+
+How, incrementally: the first harvest compares the peer's DCAT catalog (``/catalog``) with the
+copies held (an unchanged twin costs nothing more); later harvests read the peer's change stream
+from the last sequence number seen (``/api/changes?since=N``: nothing changed costs one request). A
+changed twin's data is fetched from its per-twin data URL (``/api/twins/<id>/data``) with
+``If-None-Match`` (304: one conditional request). A peer that serves no change stream is compared
+by catalog every time.
+
+What is kept: each copy is validated by the same pipeline as an upload (parse, limits, SHACL,
+inference), in the same workers, then checked against the authority rule *as seen from this node*:
+a copy that states facts about resources of a local twin, of the node, or of another copy is
+refused (a harvested twin cannot override what local twins or the node say). A refused or
+non-conformant twin keeps its last good copy, and the reason is in the peer's status
+(``/api/peers``). A twin deleted at its home is dropped from the copies.
+
+Where: each copy is a named graph of its own, ``https://w3id.org/ecgraph/graph/harvested/<peer>/<id>``
+(``<peer>`` a slug of the peer's URL, so two nodes' ``zonnewijk`` stay apart), with its inferences
+beside it and its provenance in the graph ``https://w3id.org/ecgraph/graph/network``: the twin at its
+home (``prov:wasDerivedFrom``), the home node (``prov:wasAttributedTo``), the harvest time
+(``prov:generatedAtTime``), the version and the SHA-256 of the copy. The node's ``/catalog`` lists
+them beside its own twins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyoxigraph as ox
+
+from ecgraph import errors, standard
+from ecgraph.network.peers import DCAT, DCT, NTRIPLES, RDF_TYPE, PeerCall
+from ecgraph.publish import authority
+from ecgraph.publish.fetch import FetchRefused
+from ecgraph.publish.pipeline import Prepared
+from ecgraph.store.registry import now, valid_twin_id
+from ecgraph.workers import PoolBusy, TaskTimeout
+
+if TYPE_CHECKING:
+    from ecgraph.node import Node
+
+log = logging.getLogger("ecgraph.network.harvest")
+
+NETWORK_GRAPH = standard.NODE_GRAPH_BASE + "network"
+HARVESTED_BASE = standard.NODE_GRAPH_BASE + "harvested/"
+PROV = "http://www.w3.org/ns/prov#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+HARVESTED_TWIN = standard.EC + "HarvestedTwin"
+#: change-stream pages read in one harvest at most (1000 rows each)
+MAX_PAGES = 100
+#: copies written in one commit (one flush of the store: about 0.2 s of a harvest's 0.6 s per twin)
+BATCH = 50
+
+
+def peer_key(url: str) -> str:
+    """A slug naming a peer inside graph IRIs: its host, port and path."""
+    rest = url.split("://", 1)[-1]
+    return re.sub(r"[^a-z0-9]+", "-", rest.lower()).strip("-")[:120] or "peer"
+
+
+def copy_graph(peer_url: str, twin_id: str) -> str:
+    return f"{HARVESTED_BASE}{peer_key(peer_url)}/{twin_id}"
+
+
+def peer_graphs_prefix(peer_url: str) -> str:
+    return f"{HARVESTED_BASE}{peer_key(peer_url)}/"
+
+
+@dataclass
+class Outcome:
+    """What one harvest of one peer did."""
+
+    peer: str
+    started: str = field(default_factory=now)
+    harvested: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)
+    requests: int = 0
+    error: str | None = None
+    method: str = ""
+    seconds: float = 0.0
+
+    @property
+    def outcome(self) -> str:
+        if self.error:
+            return "failed"
+        return "refused some" if self.refused else "ok"
+
+    def to_dict(self) -> dict:
+        return {"time": self.started, "outcome": self.outcome, "method": self.method,
+                "harvested": self.harvested, "unchanged": self.unchanged, "removed": self.removed,
+                "refused": self.refused, "requests": self.requests, "error": self.error,
+                "seconds": round(self.seconds, 3)}
+
+
+class Harvester:
+    """Harvests peers into ``node``'s store; one harvest per peer at a time."""
+
+    def __init__(self, node: Node):
+        self.node = node
+        self._locks: dict[int, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def lock(self, peer_id: int) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(peer_id, threading.Lock())
+
+    # --- one peer ----------------------------------------------------------------------------------
+
+    def harvest(self, peer: dict, timeout: float) -> Outcome:
+        """Bring the copies of ``peer``'s twins up to date within ``timeout`` seconds (every call to
+        the peer has the time that is left; work that would start after it is left for next time)."""
+        started = time.monotonic()
+        end = started + timeout
+        outcome = Outcome(peer["url"])
+        node = self.node
+        call = PeerCall(peer["url"], node.fetch_policy, timeout)
+
+        def left() -> float:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                raise FetchRefused(f"harvesting {peer['url']} ran past its {timeout:g} s deadline", 504)
+            return remaining
+
+        copies = node.registry.harvested(peer["id"])
+        state = dict(peer["state"])
+        gone: list[str] = []
+        cursor = state.get("cursor")
+        todo: dict[str, dict | None] = {}
+        try:
+            stream = cursor is not None and state.get("stream", True)
+            if stream and cursor is not None:
+                try:
+                    cursor = self._read_stream(call, cursor, todo, outcome, left)
+                    outcome.method = "change stream"
+                except FetchRefused as exc:
+                    if exc.upstream != 404:
+                        raise
+                    state["stream"] = stream = False
+            if not stream:
+                cursor = self._compare_catalog(call, copies, todo, outcome, left)
+                outcome.method = "catalog comparison"
+                if cursor is None:
+                    state["stream"] = False
+            pending: list[_Ready] = []
+            try:
+                for twin_id, hint in todo.items():
+                    left()
+                    if hint is None:
+                        gone.append(twin_id)
+                        if twin_id in copies:
+                            self.drop(peer, twin_id, copies[twin_id])
+                            outcome.removed.append(twin_id)
+                        continue
+                    ready = self._one(peer, call, twin_id, copies.get(twin_id), outcome, left)
+                    if ready is not None:
+                        pending.append(ready)
+                    if len(pending) >= BATCH:
+                        self._keep_all(peer, pending, outcome)
+                        pending = []
+            finally:  # what was fetched and validated before a deadline or a failure is kept
+                self._keep_all(peer, pending, outcome)
+            state["cursor"] = cursor
+        except FetchRefused as exc:
+            outcome.error = exc.detail
+        outcome.seconds = time.monotonic() - started
+        state["last_harvest"] = outcome.to_dict()
+        # why a twin is refused stays said until it is harvested or deleted at home
+        refused = dict(state.get("refused") or {})
+        for twin_id in (*outcome.harvested, *outcome.removed, *gone):
+            refused.pop(twin_id, None)
+        for item in outcome.refused:
+            refused[item["twin"]] = {"reason": item["reason"], "kept": item["kept"], "since": outcome.started}
+        state["refused"] = refused
+        if outcome.error is None:
+            state.update(reachable=True, last_contact=now(), error=None)
+        else:
+            state.update(reachable=False, error=outcome.error)
+        # what the copies hold now, for /api/peers
+        state["harvested_twins"] = len(node.registry.harvested(peer["id"]))
+        node.registry.set_peer_state(peer["id"], state)
+        peer["state"] = state
+        return outcome
+
+    def _read_stream(self, call: PeerCall, cursor: int, todo: dict, outcome: Outcome, left) -> int:
+        for _ in range(MAX_PAGES):
+            outcome.requests += 1
+            page = call.json(f"/api/changes?since={int(cursor)}&limit=1000", timeout=left())
+            rows = page.get("changes")
+            if not isinstance(rows, list):
+                raise FetchRefused(f"{call.url}/api/changes did not answer a change stream", 502)
+            for row in rows:
+                if not isinstance(row, dict) or row.get("home") or not isinstance(row.get("twin"), str):
+                    continue  # a copy the peer harvested elsewhere: its home is not the peer
+                todo[row["twin"]] = None if row.get("kind") == "deleted" else row
+            following = page.get("next")
+            if not isinstance(following, int) or following <= cursor:
+                break
+            cursor = following
+            if not page.get("more"):
+                break
+        return cursor
+
+    def _compare_catalog(self, call: PeerCall, copies: dict, todo: dict, outcome: Outcome, left) -> int | None:
+        # the stream's position first: what changes while the catalog is read is read again next time
+        cursor: int | None = None
+        try:
+            outcome.requests += 1
+            last = call.json("/api/changes?since=0&limit=1", timeout=left()).get("last")
+            cursor = last if isinstance(last, int) else None
+        except FetchRefused as exc:
+            if exc.upstream != 404:
+                raise
+        outcome.requests += 1
+        listed = call.catalog(timeout=left())
+        ids = {t["id"] for t in listed}
+        for twin_id in copies:
+            if twin_id not in ids:
+                todo[twin_id] = None
+        for twin in listed:
+            copy = copies.get(twin["id"])
+            if copy and copy.get("version") == twin["version"] and copy.get("source_hash") == twin["hash"]:
+                outcome.unchanged += 1
+            else:
+                todo[twin["id"]] = twin
+        return cursor
+
+    def _one(self, peer: dict, call: PeerCall, twin_id: str, copy: dict | None, outcome: Outcome,
+             left) -> _Ready | None:
+        """Fetch and validate one twin of the peer, ready to keep (or record why not)."""
+        if not valid_twin_id(twin_id):
+            outcome.refused.append({"twin": twin_id[:100], "reason": "not a twin id"})
+            return None
+        headers = {"If-None-Match": copy["etag"]} if copy and copy.get("etag") else {}
+        try:
+            outcome.requests += 1
+            fetched = call.get(f"/api/twins/{twin_id}/data", accept=NTRIPLES, headers=headers, timeout=left())
+        except FetchRefused as exc:
+            if exc.upstream == 404:  # unpublished at home since the change we read
+                if copy is not None:
+                    self.drop(peer, twin_id, copy)
+                    outcome.removed.append(twin_id)
+                return None
+            raise
+        if fetched.status == 304:
+            outcome.unchanged += 1
+            return None
+        outcome.requests += 1
+        info = call.json(f"/api/twins/{twin_id}", timeout=left())
+        upload = self.node.upload_for(twin_id, fetched.data, media_type=fetched.media_type or NTRIPLES)
+        upload.base_iri = copy_graph(peer["url"], twin_id)
+        upload.twin_id = None  # the copy is no twin of this node's
+        try:
+            prepared = self.node.prepare(upload)
+        except errors.Error as exc:
+            if isinstance(exc, TaskTimeout | PoolBusy):
+                raise FetchRefused(exc.detail, 504) from None
+            refuse(outcome, twin_id, exc, copy)
+            return None
+        return _Ready(twin_id, prepared, fetched.etag, info, copy)
+
+    # --- the store ---------------------------------------------------------------------------------
+
+    def claims(self) -> authority.Claims:
+        """The authority rule as this node sees it: its twins, itself, and every copy's namespaces."""
+        node = self.node
+        copy_claims: list[tuple[str, str]] = []
+        for peer in node.registry.peers():
+            for twin_id, copy in node.registry.harvested(peer["id"]).items():
+                owner = copy_graph(peer["url"], twin_id)
+                copy_claims.extend((prefix, owner) for prefix in copy.get("namespaces", []))
+        return authority.Claims.build(node.registry.claims() + copy_claims,
+                                      authority.reserved(node.config.public_url))
+
+    def _keep_all(self, peer: dict, ready: list[_Ready], outcome: Outcome) -> None:
+        """Check validated twins against the authority rule and store those that pass as copies of
+        their own, all in one commit (one flush of the store for a whole batch)."""
+        if not ready:
+            return
+        node = self.node
+        with node._write_lock:
+            claims = self.claims()
+            replace: dict[str, str] = {}
+            subjects: list[ox.NamedNode] = []
+            provenance_triples: list[ox.Triple] = []
+            records: list[tuple[str, dict]] = []
+            for item in ready:
+                graph = copy_graph(peer["url"], item.twin_id)
+                prepared = item.prepared
+                speaks_for = sorted({line[1:line.index(">")] for line in prepared.data_ntriples.split("\n")
+                                     if line.startswith("<")})
+                try:
+                    authority.refuse_foreign(graph, speaks_for, claims)
+                except authority.NotAuthoritative as exc:
+                    refuse(outcome, item.twin_id, exc, item.copy)
+                    continue
+                claims.add(graph, prepared.namespaces)
+                info = item.info
+                version = info.get("version") if isinstance(info.get("version"), int) else 0
+                record = {"version": version, "source_hash": info.get("content_hash"),
+                          "hash": "sha256:" + hashlib.sha256(prepared.data_ntriples.encode("utf-8")).hexdigest(),
+                          "etag": item.etag, "harvested": now(), "graph": graph, "namespaces": prepared.namespaces,
+                          "title": str(info.get("title") or item.twin_id)[:500], "triples": prepared.triples,
+                          "profile": info.get("profile") or "", "warnings": prepared.warnings}
+                replace[graph] = prepared.data_ntriples
+                replace[graph + standard.INFERRED_SUFFIX] = authority.keep_inferred(
+                    prepared.inferred_ntriples, graph, prepared.namespaces, claims)
+                subjects += [ox.NamedNode(graph), ox.NamedNode(graph + "#checksum")]
+                provenance_triples += provenance(peer["url"], item.twin_id, record)
+                records.append((item.twin_id, record))
+            if not records:
+                return
+            node.store.commit(replace=replace, delete_subjects={NETWORK_GRAPH: subjects},
+                              insert={NETWORK_GRAPH: provenance_triples})
+            for twin_id, record in records:
+                node.registry.set_harvested(peer["id"], twin_id, record)
+                node.registry.record_change(twin_id, record["version"], record["hash"], "harvested", home=peer["url"])
+                outcome.harvested.append(twin_id)
+
+    def drop(self, peer: dict, twin_id: str, copy: dict) -> None:
+        node = self.node
+        graph = copy_graph(peer["url"], twin_id)
+        with node._write_lock:
+            listing = ox.Triple(ox.NamedNode(standard.CATALOG_GRAPH), ox.NamedNode(DCAT + "dataset"),
+                                ox.NamedNode(graph))
+            node.store.commit(drop=[graph, graph + standard.INFERRED_SUFFIX],
+                              delete_subjects={NETWORK_GRAPH: [ox.NamedNode(graph), ox.NamedNode(graph + "#checksum")]},
+                              delete={NETWORK_GRAPH: [listing]})
+            node.registry.set_harvested(peer["id"], twin_id, None)
+            node.registry.record_change(twin_id, copy.get("version"), copy.get("hash"), "unharvested",
+                                        home=peer["url"])
+
+    def drop_peer(self, peer: dict) -> None:
+        for twin_id, copy in self.node.registry.harvested(peer["id"]).items():
+            self.drop(peer, twin_id, copy)
+
+
+@dataclass
+class _Ready:
+    """A peer's twin, fetched and validated, waiting for the batch's commit."""
+
+    twin_id: str
+    prepared: Prepared
+    etag: str | None
+    info: dict
+    copy: dict | None
+
+
+def refuse(outcome: Outcome, twin_id: str, exc: errors.Error, copy: dict | None) -> None:
+    outcome.refused.append({"twin": twin_id, "reason": f"{exc.title}: {exc.detail}"[:2000],
+                            "kept": "the last good copy" if copy else "nothing"})
+
+
+def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.Triple]:
+    """Where a copy comes from, in DCAT and PROV-O (in the network graph, listed in /catalog)."""
+    g = ox.NamedNode(record["graph"])
+    checksum = ox.NamedNode(record["graph"] + "#checksum")
+    catalog = ox.NamedNode(standard.CATALOG_GRAPH)
+
+    def lit(value: object, datatype: str | None = None) -> ox.Literal:
+        return ox.Literal(str(value), datatype=ox.NamedNode(XSD + datatype)) if datatype else ox.Literal(str(value))
+
+    spdx = "http://spdx.org/rdf/terms#"
+    out = [
+        ox.Triple(catalog, ox.NamedNode(DCAT + "dataset"), g),
+        ox.Triple(g, ox.NamedNode(RDF_TYPE), ox.NamedNode(DCAT + "Dataset")),
+        ox.Triple(g, ox.NamedNode(RDF_TYPE), ox.NamedNode(HARVESTED_TWIN)),
+        ox.Triple(g, ox.NamedNode(DCT + "identifier"), lit(twin_id)),
+        ox.Triple(g, ox.NamedNode(DCT + "title"), lit(record["title"])),
+        ox.Triple(g, ox.NamedNode(DCAT + "version"), lit(record["version"])),
+        ox.Triple(g, ox.NamedNode(PROV + "wasDerivedFrom"), ox.NamedNode(f"{peer_url}/api/twins/{twin_id}")),
+        ox.Triple(g, ox.NamedNode(PROV + "wasAttributedTo"), ox.NamedNode(peer_url)),
+        ox.Triple(g, ox.NamedNode(PROV + "generatedAtTime"), lit(record["harvested"], "dateTime")),
+        ox.Triple(g, ox.NamedNode(standard.EC + "inferredGraph"),
+                  ox.NamedNode(record["graph"] + standard.INFERRED_SUFFIX)),
+        ox.Triple(g, ox.NamedNode(spdx + "checksum"), checksum),
+        ox.Triple(checksum, ox.NamedNode(spdx + "algorithm"), ox.NamedNode(spdx + "checksumAlgorithm_sha256")),
+        ox.Triple(checksum, ox.NamedNode(spdx + "checksumValue"), lit(record["hash"].split(":", 1)[-1], "hexBinary")),
+    ]
+    if record.get("profile"):
+        out.append(ox.Triple(g, ox.NamedNode(DCT + "conformsTo"), ox.NamedNode(record["profile"])))
+    return out

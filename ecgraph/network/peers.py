@@ -1,0 +1,203 @@
+"""Peers: the other nodes and SPARQL endpoints this node talks to, kept in the registry.
+
+A peer is added by ``--peer`` (on every start), by the admin at run time (``POST /api/peers``,
+``ecgraph peers add``) or by its own join request once the admin approves it; the table is in the
+registry (SQLite), so peers persist across restarts. The SERVICE allowlist and the URL-safety rules
+(:mod:`ecgraph.publish.fetch`) read the approved peers from that table (:class:`LivePeers`), so a
+peer added or removed anywhere is allowed or refused everywhere within a second.
+
+What a peer is, the node finds out by asking: an ecgraph node publishes its DCAT catalog at
+``/catalog``; anything else that answers a SPARQL ``ASK`` is a SPARQL endpoint. Every call to a peer
+goes through :func:`ecgraph.publish.fetch.fetch` (the URL-safety rules, one wall-clock deadline)
+and is confined to that peer: a redirect elsewhere is refused, so a peer cannot make this node call a
+third address.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+import pyoxigraph as ox
+
+from ecgraph import errors, formats
+from ecgraph.publish.fetch import Fetched, FetchPolicy, FetchRefused, fetch
+from ecgraph.query.federate import Peer, PeerPolicy
+from ecgraph.store.registry import Registry, now
+
+DCAT = "http://www.w3.org/ns/dcat#"
+DCT = "http://purl.org/dc/terms/"
+EC = "https://w3id.org/ecgraph/ns#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+NTRIPLES = formats.NTRIPLES.media_types[0]
+
+#: join requests one address may send in an hour, and the pending requests the node keeps at most
+JOIN_PER_HOUR = 5
+MAX_PENDING_REQUESTS = 100
+
+
+def normalise(url: str) -> str:
+    """A peer's URL as the table keeps it: http(s), no credentials, no query, no trailing slash."""
+    if not isinstance(url, str) or len(url) > 2000:
+        raise errors.BadRequest("a peer is given by its URL: a node's base URL or a SPARQL endpoint's URL")
+    try:
+        Peer.parse(url)
+        parts = urlsplit(url.strip())
+    except ValueError as exc:
+        raise errors.BadRequest(f"{url!r} is not a peer URL ({exc}); give an http(s) URL such as "
+                                "https://node.example.org") from None
+    if parts.query or parts.fragment:
+        raise errors.BadRequest(f"{url!r}: a peer URL has no query or fragment")
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+class LivePeers(PeerPolicy):
+    """The peers a node may reach: ``--peer`` and the approved rows of the peers table, read again
+    at most once a second (or at once after :meth:`changed`)."""
+
+    def __init__(self, registry: Registry, configured: list[str] | tuple[str, ...] = ()):
+        self._registry = registry
+        self._configured = [Peer.parse(u) for u in configured]
+        self._cached: list[Peer] = list(self._configured)
+        self._read_at = 0.0
+        self._guard = threading.Lock()
+
+    @property
+    def peers(self) -> list[Peer]:
+        with self._guard:
+            if time.monotonic() - self._read_at > 1.0:
+                urls = {p.url for p in self._configured}
+                found = list(self._configured)
+                for row in self._registry.peers():
+                    if row["approved"] and row["url"] not in urls:
+                        try:
+                            found.append(Peer.parse(row["url"]))
+                        except ValueError:
+                            continue
+                self._cached = found
+                self._read_at = time.monotonic()
+            return self._cached
+
+    @peers.setter
+    def peers(self, value: list[Peer]) -> None:
+        self._configured = list(value)
+        self.changed()
+
+    def changed(self) -> None:
+        with self._guard:
+            self._read_at = 0.0
+
+
+@dataclass
+class PeerCall:
+    """Calls to one peer: confined to it, under the node's fetch policy, each within ``timeout``."""
+
+    url: str
+    policy: FetchPolicy
+    timeout: float
+
+    def get(self, path: str, *, accept: str = "application/json", headers: dict | None = None,
+            timeout: float | None = None) -> Fetched:
+        peer = Peer.parse(self.url)
+        seconds = self.timeout if timeout is None else max(0.05, min(timeout, self.timeout))
+        return fetch(self.url + path, self.policy, headers={"Accept": accept, **(headers or {})},
+                     timeout=seconds, confine=peer.admits)
+
+    def json(self, path: str, **kwargs) -> dict:
+        fetched = self.get(path, **kwargs)
+        try:
+            out = json.loads(fetched.data)
+        except ValueError:
+            raise FetchRefused(f"{self.url}{path} did not answer JSON", 502) from None
+        if not isinstance(out, dict):
+            raise FetchRefused(f"{self.url}{path} did not answer a JSON object", 502)
+        return out
+
+    def catalog(self, timeout: float | None = None) -> list[dict]:
+        """The twins whose home is the peer, from its DCAT catalog: id, version, hash, profile."""
+        fetched = self.get("/catalog", accept=NTRIPLES, timeout=timeout)
+        try:
+            quads = list(ox.parse(fetched.data, format=ox.RdfFormat.N_TRIPLES))
+        except (SyntaxError, ValueError) as exc:
+            raise FetchRefused(f"{self.url}/catalog is not an RDF catalog this node can read: {exc}", 502) from None
+        by_subject: dict[str, dict[str, list[str]]] = {}
+        for q in quads:
+            if isinstance(q.subject, ox.NamedNode):
+                by_subject.setdefault(q.subject.value, {}).setdefault(q.predicate.value, []).append(q.object.value)
+        twins = []
+        for subject, props in by_subject.items():
+            # a twin published there (not a copy it harvested from someone else: no loops)
+            if EC + "PublishedTwin" not in props.get(RDF_TYPE, []):
+                continue
+            checksum = by_subject.get(subject + "#checksum", {})
+            twins.append({"id": props.get(DCT + "identifier", [""])[0],
+                          "version": int(props.get(DCAT + "version", ["0"])[0]),
+                          "hash": "sha256:" + checksum.get("http://spdx.org/rdf/terms#checksumValue", [""])[0],
+                          "profile": props.get(DCT + "conformsTo", [""])[0],
+                          "title": props.get(DCT + "title", [""])[0]})
+        return sorted(twins, key=lambda t: t["id"])
+
+
+def detect(call: PeerCall) -> tuple[str, dict]:
+    """Ask a peer what it is: ``("ecgraph", {twins, profiles})`` when it publishes a catalog,
+    ``("sparql", {})`` when it answers an ASK; raises :class:`FetchRefused` when it is neither."""
+    try:
+        twins = call.catalog()
+        return "ecgraph", {"twins": len(twins), "profiles": sorted({t["profile"] for t in twins if t["profile"]})}
+    except FetchRefused as exc:
+        if exc.upstream is None and exc.status in (403, 504):  # refused or too slow: not a kind question
+            raise
+    fetched = call.get("?query=" + quote("ASK {}"), accept=formats.JSON.media_types[0])
+    try:
+        answer = json.loads(fetched.data)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or "boolean" not in answer:
+        raise FetchRefused(f"{call.url} publishes no ecgraph catalog and does not answer SPARQL queries", 502)
+    return "sparql", {}
+
+
+def check(call: PeerCall, state: dict) -> dict:
+    """Contact a peer once: its kind, reachability, latency, twins and profile versions."""
+    started = time.monotonic()
+    out = dict(state, last_check=now())
+    try:
+        kind, facts = detect(call)
+    except FetchRefused as exc:
+        out.update(reachable=False, error=exc.detail)
+        return out
+    out.update(kind=kind, reachable=True, last_contact=now(),
+               latency_ms=round((time.monotonic() - started) * 1000, 1), error=None, **facts)
+    return out
+
+
+class TooManyJoinRequests(errors.Error):
+    status = 429
+    title = "too many requests"
+    retry_after = 3600
+
+
+class JoinLimiter:
+    """Join requests per client address: at most :data:`JOIN_PER_HOUR` in any hour."""
+
+    def __init__(self, per_hour: int = JOIN_PER_HOUR):
+        self.per_hour = per_hour
+        self._seen: dict[str, deque] = {}
+        self._guard = threading.Lock()
+
+    def admit(self, address: str) -> None:
+        moment = time.monotonic()
+        with self._guard:
+            if len(self._seen) > 10_000:  # forget the oldest addresses, not the limit
+                self._seen = {a: d for a, d in self._seen.items() if d and moment - d[-1] < 3600}
+            recent = self._seen.setdefault(address, deque())
+            while recent and moment - recent[0] > 3600:
+                recent.popleft()
+            if len(recent) >= self.per_hour:
+                raise TooManyJoinRequests(f"at most {self.per_hour} join requests an hour are accepted from one "
+                                          "address; try again later")
+            recent.append(moment)

@@ -1,0 +1,131 @@
+"""Twins that stay at home: registered with the URL where their platform publishes them, refreshed
+from there with conditional requests, through the upload pipeline, keeping the last good version
+when the source fails or stops conforming, backing off, and on a schedule in a running node."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import requests
+
+from ecgraph.config import Config
+from ecgraph.node import Node
+from ecgraph.web import create_app
+from tests.helpers import ADMIN, auth, make_twin
+from tests.servers import FileServer, NodeProcess
+
+
+@pytest.fixture()
+def home(tmp_path):
+    """A community's platform: a directory served on loopback, the twin at /twin.ttl."""
+    directory = tmp_path / "platform"
+    directory.mkdir()
+    (directory / "twin.ttl").write_bytes(make_twin("athome", tag="v1"))
+    server = FileServer(directory)
+    yield directory, server.url + "/twin.ttl"
+    server.close()
+
+
+@pytest.fixture()
+def client(tmp_path):
+    config = Config.load(environ={}, data=tmp_path / "data", admin_token=ADMIN, no_demo=True,
+                         allow_hosts=["127.0.0.1"])
+    node = Node(config, workers=False)
+    app = create_app(node)
+    app.testing = True
+    yield app.test_client()
+    node.close()
+
+
+def rewrite(directory, data: bytes, later: int) -> None:
+    """Change the document and its modification time (HTTP dates have whole seconds)."""
+    path = directory / "twin.ttl"
+    path.write_bytes(data)
+    stamp = time.time() + later
+    os.utime(path, (stamp, stamp))
+
+
+def version_tag(client) -> str:
+    answer = client.get("/sparql", query_string={"query": "SELECT ?v { <https://athome.example/id/community> "
+                                                          "<http://example.org/test#version> ?v }"},
+                        headers={"Accept": "application/sparql-results+json"}).get_json()
+    return ",".join(sorted(b["v"]["value"] for b in answer["results"]["bindings"]))
+
+
+def test_a_twin_at_home_is_refreshed_conditionally_and_keeps_its_last_good_version(client, home):
+    directory, url = home
+    made = client.post("/api/twins", json={"id": "athome", "source": url, "interval": 60}, headers=auth(ADMIN))
+    assert made.status_code == 201, made.get_json()
+    first = client.post("/api/twins/athome/refresh", headers=auth(ADMIN)).get_json()["source"]
+    assert first["outcome"] == "refreshed" and first["error"] is None and version_tag(client) == "v1"
+    again = client.post("/api/twins/athome/refresh", headers=auth(ADMIN)).get_json()["source"]
+    assert again["outcome"] == "unchanged"  # a 304 to If-Modified-Since
+    rewrite(directory, make_twin("athome", tag="v2"), later=5)
+    assert client.post("/api/twins/athome/refresh", headers=auth(ADMIN)).get_json()["source"]["outcome"] == "refreshed"
+    assert version_tag(client) == "v2"
+    rewrite(directory, make_twin("athome", tag="v3").replace(b'dcterms:title "Test twin athome"@en ;', b""), later=10)
+    failed = client.post("/api/twins/athome/refresh", headers=auth(ADMIN)).get_json()["source"]
+    assert failed["outcome"] == "failed" and "dcterms:title" in failed["error"] and failed["failures"] == 1
+    assert version_tag(client) == "v2"  # the last good version stays
+    info = client.get("/api/twins/athome").get_json()
+    assert info["version"] == 2 and info["source"]["url"] == url and info["source"]["last_attempt"]
+    assert info["source"]["error"] == failed["error"] and info["source"]["last_success"]
+    changes = client.get("/api/changes").get_json()["changes"]
+    assert [(c["kind"], c["version"]) for c in changes] == [("refreshed", 1), ("refreshed", 2)]
+
+
+def test_a_failing_source_backs_off(client, home, tmp_path):
+    _, url = home
+    client.post("/api/twins", json={"id": "athome", "source": url + ".missing", "interval": 10},
+                headers=auth(ADMIN))
+    from ecgraph.store.registry import Registry
+
+    waits = []
+    for _ in range(3):
+        client.post("/api/twins/athome/refresh", headers=auth(ADMIN))
+        registry = Registry(tmp_path / "data" / "registry.sqlite3")
+        state = registry.source("athome")["state"]
+        registry.close()
+        waits.append(round(state["next_attempt"] - time.time()))
+    assert waits[0] in (19, 20) and waits[1] in (39, 40) and waits[2] in (79, 80)
+
+
+def test_a_bad_source_is_refused_before_anything_is_registered(client):
+    refused = client.post("/api/twins", json={"id": "athome", "source": "file:///etc/passwd"}, headers=auth(ADMIN))
+    assert refused.status_code == 400 and "http" in refused.get_json()["detail"]
+    assert client.get("/api/twins/athome").status_code == 404
+
+
+def test_a_source_on_a_private_address_is_refused_by_the_url_safety_rules(tmp_path, home):
+    _, url = home
+    config = Config.load(environ={}, data=tmp_path / "strict", admin_token=ADMIN, no_demo=True)
+    node = Node(config, workers=False)
+    try:
+        node.register("athome")
+        node.set_source("athome", url)
+        state = node.refresh_source("athome")
+        assert state["outcome"] == "failed" and "loopback, private" in state["error"]
+        assert node.entry("athome") is None
+    finally:
+        node.close()
+
+
+def test_a_running_node_refreshes_a_twin_at_home_on_its_schedule(tmp_path, home):
+    directory, url = home
+    node = NodeProcess(tmp_path / "n", "--no-demo", "--query-workers", "1", "--allow-host", "127.0.0.1").start()
+    try:
+        made = requests.post(f"{node.url}/api/twins", json={"id": "athome", "source": url, "interval": 1},
+                             headers=node.admin)
+        assert made.status_code == 201
+        deadline = time.time() + 60
+        while time.time() < deadline and not requests.get(f"{node.url}/api/twins/athome").json()["published"]:
+            time.sleep(0.5)
+        assert requests.get(f"{node.url}/api/twins/athome").json()["version"] == 1
+        rewrite(directory, make_twin("athome", tag="v2"), later=5)
+        while time.time() < deadline and requests.get(f"{node.url}/api/twins/athome").json()["version"] < 2:
+            time.sleep(0.5)
+        assert requests.get(f"{node.url}/api/twins/athome").json()["version"] == 2
+    finally:
+        node.stop()
