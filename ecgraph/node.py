@@ -120,8 +120,7 @@ class Node:
         self.fetch_policy = FetchPolicy(self.peers, tuple(h.lower() for h in config.allow_hosts),
                                         timeout=config.fetch_timeout, max_bytes=config.max_upload_bytes)
         self.generation = shared_counter()
-        self.store: GraphStore = store if store is not None else EmbeddedStore(
-            self.data_dir, on_commit=self._committed, read_only=read_only)
+        self.store: GraphStore = store if store is not None else self._open_store(read_only)
         self.query_pool: QueryPool | None = None
         self.federation_pool: QueryPool | None = None
         self.pipeline_pool: WorkerPool | None = None
@@ -139,9 +138,12 @@ class Node:
         self._entries = catalog.read_all(self.store)
         if not read_only:
             self._drop_orphans()
+            self.reconcile()
         if workers:
+            # Workers over a remote store reach it over the network; they only ever talk to it
+            # (the SERVICE check runs before a query is sent; see ecgraph.store.remote).
             self.query_pool = QueryPool(self.store.snapshot_spec(), self.generation, workers=config.query_workers,
-                                        timeout=config.query_timeout, isolate_network=True,
+                                        timeout=config.query_timeout, isolate_network=not self.store.remote,
                                         memory_limit_mb=config.query_memory_mb).start()
             # Publishing and the anonymous validator have pools of their own: nobody's upload
             # queues behind strangers' validations. Neither needs the network.
@@ -157,6 +159,14 @@ class Node:
             if isolation is not None and not sandbox.isolated(isolation):
                 log.warning("this system offers no way to cut query workers off the network (no network "
                             "namespace, no seccomp): the SERVICE check is the only layer against SSRF")
+
+    def _open_store(self, read_only: bool) -> GraphStore:
+        """The embedded store in the data directory, or the remote SPARQL store of ``--store``."""
+        if self.config.store:
+            from ecgraph.store.remote import open_store
+
+            return open_store(self.config, on_commit=self._committed, check=not read_only)
+        return EmbeddedStore(self.data_dir, on_commit=self._committed, read_only=read_only)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -282,6 +292,30 @@ class Node:
                         ", ".join(orphans[:5]) + (" …" if len(orphans) > 5 else ""))
             self.store.commit(drop=orphans)
         self.registry.clear_bulk()
+
+    def reconcile(self) -> None:
+        """Make the registry agree with the store after a crash between writing one and the other
+        (the store commit of a publish comes before its registry updates): a twin the store holds
+        at a version whose report or namespace claim never reached the registry gets them now, from
+        the data the store holds; versions a crash left unpruned are pruned. (The other way round,
+        a version archived whose commit never came, is already harmless: see :meth:`versions`.)"""
+        for twin_id, entry in self._entries.items():
+            twin = self.registry.twin(twin_id)
+            if twin is None:
+                continue
+            stale_report = self.registry.report_version(twin_id) != entry.version
+            unclaimed = not twin.namespaces
+            if not (stale_report or unclaimed):
+                continue
+            triples = self.store.graph_triples(entry.graph)
+            if unclaimed:
+                self.registry.claim(twin_id, authority.derive(triples))
+            if stale_report:
+                report = validate(triples, "all", profiles=self.pipeline.profiles)
+                self.registry.save_report(twin_id, entry.version, report.to_dict())
+            self.registry.prune(twin_id)
+            log.warning("reconciled twin %r with the store after an interrupted write (version %d%s%s)", twin_id,
+                        entry.version, ", report again" if stale_report else "", ", namespaces" if unclaimed else "")
 
     def _refresh(self, twin_id: str) -> None:
         """Infer and validate a stored twin again under the current standard."""

@@ -1,4 +1,5 @@
-"""End to end: a real ``ecgraph serve`` process on a free port, real clients over HTTP.
+"""End to end: a real ``ecgraph serve`` process on a free port, real clients over HTTP, on each
+backend (the embedded store; a real ``oxigraph serve`` as a remote store).
 
 Publish a twin with its token, query it with SPARQLWrapper (JSON, XML, CSV), rdflib's SPARQLStore
 and curl; replace it while another thread queries (never empty, never mixed); refuse a bad upload
@@ -21,7 +22,7 @@ import requests
 from SPARQLWrapper import CSV, JSON, XML, SPARQLWrapper
 
 from tests.helpers import TEST, make_twin
-from tests.servers import NodeProcess
+from tests.servers import NodeProcess, node_over_oxigraph
 
 GRAPH = "https://w3id.org/ecgraph/twin/e2e"
 VERSIONS = (f"PREFIX t: <{TEST}> SELECT ?v (COUNT(*) AS ?n) "
@@ -29,12 +30,21 @@ VERSIONS = (f"PREFIX t: <{TEST}> SELECT ?v (COUNT(*) AS ?n) "
 SCHOOLS = "PREFIX ec: <https://w3id.org/ecgraph/ns#> SELECT DISTINCT ?c WHERE { ?c ec:hasMember/a ec:School }"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    node = NodeProcess(tmp_path_factory.mktemp("e2e") / "data", "--no-demo", "--query-timeout", "2",
-                       "--query-workers", "2").start()
+@pytest.fixture(scope="module", params=["embedded", "oxigraph"])
+def server(request, tmp_path_factory):
+    """The same node on each backend: the embedded store, and a real ``oxigraph serve`` as a
+    remote SPARQL 1.1 store (``--store URL``)."""
+    args = ("--no-demo", "--query-timeout", "2", "--query-workers", "2")
+    where = tmp_path_factory.mktemp("e2e-" + request.param)
+    if request.param == "embedded":
+        node = NodeProcess(where / "data", *args).start()
+        yield node
+        node.stop()
+        return
+    node, store = node_over_oxigraph(where, *args)
     yield node
     node.stop()
+    store.stop()
 
 
 @pytest.fixture(scope="module")
