@@ -80,6 +80,35 @@ def test_sparqlwrapper_json_xml_csv(server, token):
     assert client.query().convert()["results"]["bindings"] == rows
 
 
+def test_every_answer_format_of_select_ask_construct_and_describe(server, token):
+    import pyoxigraph as ox
+
+    from ecgraph import formats
+
+    members = ("PREFIX ec: <https://w3id.org/ecgraph/ns#> SELECT DISTINCT ?m WHERE "
+               "{ <https://e2e.example/id/community> ec:hasMember ?m } ORDER BY ?m")
+    for fmt in formats.RESULTS:
+        r = requests.post(server.url + "/sparql", data={"query": members}, headers={"Accept": fmt.media_types[0]})
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith(fmt.media_types[0]), fmt.key
+        if fmt is formats.CSV:  # lossy: pyoxigraph does not read it back
+            assert len(r.text.strip().splitlines()) == 1 + 4
+            continue
+        assert len(list(ox.parse_query_results(r.content, format=fmt.results))) == 4, fmt.key
+        r = requests.post(server.url + "/sparql", data={"query": "ASK { ?s ?p ?o }"},
+                          headers={"Accept": fmt.media_types[0]})
+        assert r.status_code == 200 and bool(ox.parse_query_results(r.content, format=fmt.results)), fmt.key
+    construct = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{GRAPH}> {{ ?s ?p ?o }} }}"
+    describe = "DESCRIBE <https://e2e.example/id/community>"
+    expected = len(requests.get(server.url + "/api/twins/e2e/data", headers={"Accept": "application/n-triples"})
+                   .text.strip().splitlines())
+    for fmt in formats.GRAPH:
+        r = requests.post(server.url + "/sparql", data={"query": construct}, headers={"Accept": fmt.media_types[0]})
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith(fmt.media_types[0]), fmt.key
+        assert len(list(ox.parse(r.content, format=fmt.rdf))) == expected, fmt.key
+        r = requests.post(server.url + "/sparql", data={"query": describe}, headers={"Accept": fmt.media_types[0]})
+        assert r.status_code == 200 and len(list(ox.parse(r.content, format=fmt.rdf))) > 3, fmt.key
+
+
 def test_rdflib_sparqlstore(server, token):
     from rdflib import Graph
     from rdflib.plugins.stores.sparqlstore import SPARQLStore
