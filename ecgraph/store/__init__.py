@@ -117,9 +117,15 @@ class GraphStore(abc.ABC):
             additions.extend((g, _lines(t)) for g, t in dict(insert or {}).items())
             blocks = [f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}" for g, lines in additions if lines]
             if blocks:
-                operations.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
+                operations.append(self.insert_data(blocks, blank=any(not _ground(line) for _, lines in additions
+                                                                     for line in lines)))
             if operations:
                 self.update(" ;\n".join(operations))
+
+    def insert_data(self, blocks: list[str], *, blank: bool) -> str:
+        """The operation that adds ``blocks`` (``GRAPH <g> { ... }``); ``blank``: some triples have
+        blank nodes (a store whose dialect refuses them in INSERT DATA says it another way)."""
+        return "INSERT DATA {\n" + "\n".join(blocks) + "\n}"
 
     @abc.abstractmethod
     def update(self, sparql: str) -> None:

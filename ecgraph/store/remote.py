@@ -38,6 +38,7 @@ import base64
 import http.client
 import json
 import logging
+import re
 import socket
 import stat
 import threading
@@ -95,6 +96,17 @@ class AnswerTruncated(errors.Unavailable):
 
 class AnswerTooLarge(errors.Unavailable):
     title, retry_after = "query too large", 1
+
+
+class StoreTooSmall(errors.BadGateway):
+    """The store refuses an update for its size (not for anything the client did)."""
+
+    title = "change too large for the store"
+
+
+#: a store's 400 answers that mean "too large for me", not "wrong" (Virtuoso's SPARQL compiler:
+#: "generated SQL text has exceeded 10000 lines", "memory exhausted")
+STORE_LIMITS = (b"exceeded 10000 lines", b"memory exhausted")
 
 
 class StoreMisconfigured(errors.Error):
@@ -439,11 +451,66 @@ class RemoteStore(GraphStore):
 
     # --- writes -----------------------------------------------------------------------------
 
+    def insert_data(self, blocks: list[str], *, blank: bool) -> str:
+        """Virtuoso refuses blank nodes in INSERT DATA ("not allowed in a constant clause") and
+        compiles an INSERT template into SQL that may not pass 10,000 lines (a few hundred
+        triples). So ground triples go in one INSERT DATA, and the triples with blank nodes in
+        INSERTs with an empty WHERE (standard SPARQL 1.1 that every store takes), of at most
+        :data:`TEMPLATE_TRIPLES` triples each, grouped so that all the triples of one blank node
+        (across graphs too) are in the same operation: a label means one node per operation, as
+        in one INSERT DATA. All of it stays one update request."""
+        if not blank:
+            return super().insert_data(blocks, blank=blank)
+        ground: dict[str, list[str]] = {}
+        pending: list[tuple[str, str, list[str]]] = []  # (graph, line, its blank labels)
+        for block in blocks:
+            head, *lines, _ = block.split("\n")
+            graph = head[len("GRAPH "):-len(" {")]
+            for line in lines:
+                labels = _BLANK_LABEL.findall(_without_literals(line))
+                if labels:
+                    pending.append((graph, line, labels))
+                else:
+                    ground.setdefault(graph, []).append(line)
+        parent: dict[str, str] = {}
+
+        def root(label: str) -> str:
+            while parent.setdefault(label, label) != label:
+                parent[label] = parent[parent[label]]
+                label = parent[label]
+            return label
+
+        for _, _, labels in pending:
+            for other in labels[1:]:
+                parent[root(other)] = root(labels[0])
+        components: dict[str, list[tuple[str, str]]] = {}
+        for graph, line, labels in pending:
+            components.setdefault(root(labels[0]), []).append((graph, line))
+        operations = []
+        if ground:
+            operations.append(super().insert_data([f"GRAPH {g} {{\n" + "\n".join(lines) + "\n}"
+                                                   for g, lines in ground.items()], blank=False))
+        chunk: list[tuple[str, str]] = []
+        for component in components.values():
+            if chunk and len(chunk) + len(component) > TEMPLATE_TRIPLES:
+                operations.append(_template(chunk))
+                chunk = []
+            chunk.extend(component)
+        if chunk:
+            operations.append(_template(chunk))
+        return " ;\n".join(operations)
+
     def update(self, sparql: str, notify: bool = True) -> None:
         """One SPARQL Update, one request: the store applies it as one transaction."""
         with self._write_lock:
             answer = self.client.request("POST", self.endpoints.update, body=sparql.encode("utf-8"),
                                          headers={"Content-Type": "application/sparql-update"}, what="an update")
+            if answer.status == 400 and any(code in answer.body[:300] for code in STORE_LIMITS):
+                raise StoreTooSmall(f"the store cannot take this change in one update request "
+                                    f"({_problem(answer)[:200]}); the node does not split it, since a split change "
+                                    "would no longer be atomic. Virtuoso 7 compiles one SPARQL update into at most "
+                                    "10,000 lines of SQL (about 1,000 triples): see the README, 'Running on an "
+                                    "existing SPARQL store'")
             if answer.status == 400:
                 raise SyntaxError(f"the store refused the update: {_problem(answer)[:2000]}")
             if answer.status in (401, 403):
@@ -478,7 +545,9 @@ class RemoteStore(GraphStore):
                 size += len(str(q))
                 end += 1
             blocks = [f"GRAPH {_iri(g)} {{\n{ntriples(triples)}\n}}" for g, triples in batch.items()]
-            self.update("INSERT DATA {\n" + "\n".join(blocks) + "\n}", notify=False)
+            blank = any(t.subject.__class__ is ox.BlankNode or t.object.__class__ is ox.BlankNode
+                        for triples in batch.values() for t in triples)
+            self.update(self.insert_data(blocks, blank=blank), notify=False)
             written += end - position
             position = end
             rate = written / max(time.perf_counter() - started, 1e-6)
@@ -498,6 +567,24 @@ class RemoteStore(GraphStore):
 
     def snapshot_spec(self) -> tuple[str, str]:
         return ("remote", json.dumps(asdict(self.endpoints)))
+
+
+#: triples in one INSERT template (Virtuoso compiles one into SQL of at most 10,000 lines)
+TEMPLATE_TRIPLES = 100
+_BLANK_LABEL = re.compile(r"(?:^|\s)(_:[^\s<>\"{};,]+)")
+_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _without_literals(line: str) -> str:
+    return _LITERAL.sub('""', line)
+
+
+def _template(items: list[tuple[str, str]]) -> str:
+    by_graph: dict[str, list[str]] = {}
+    for graph, line in items:
+        by_graph.setdefault(graph, []).append(line)
+    blocks = [f"GRAPH {g} {{\n" + "\n".join(lines) + "\n}" for g, lines in by_graph.items()]
+    return "INSERT {\n" + "\n".join(blocks) + "\n} WHERE {}"
 
 
 def open_engine(where: str) -> RemoteEngine:
