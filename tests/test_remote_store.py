@@ -284,3 +284,35 @@ def test_many_sigkills_while_publishing_to_a_remote_store(tmp_path):
     figures = sigkill_rounds(tmp_path, rounds=20)
     print(f"\nremote store: {figures['kills']} SIGKILLs survived, {figures['publishes']} publishes acknowledged")
     assert figures["kills"] == 20 and figures["publishes"] > 0
+
+
+def test_blank_nodes_are_written_as_virtuoso_takes_them_and_stay_one_node_across_graphs(tmp_path, oxigraph,
+                                                                                         monkeypatch):
+    import pyoxigraph as ox
+
+    from ecgraph.store.memory import MemoryStore
+    from ecgraph.store.remote import RemoteStore
+
+    monkeypatch.setattr(remote, "TEMPLATE_TRIPLES", 5)
+    sent: list[str] = []
+    store = RemoteStore(Endpoints(query=oxigraph.url + "/query", update=oxigraph.url + "/update",
+                                  graph_store=oxigraph.url + "/store"))
+    original = store.update
+    store.update = lambda sparql, notify=True: (sent.append(sparql), original(sparql, notify))  # type: ignore
+    p, lit = "<urn:p>", '"_:not-a-node \\" _:x"'
+    data = "\n".join([f"<urn:a> {p} _:b{i} ." for i in range(12)] + [f"_:b{i} {p} {lit} ." for i in range(12)]
+                     + ["<urn:a> <urn:q> \"ground\" ."])
+    inferred = "\n".join(f"_:b{i} {p} <urn:Inferred> ." for i in range(12))
+    memory = MemoryStore()
+    for target in (store, memory):
+        target.commit(replace={"urn:twin": data, "urn:twin-inferred": inferred})
+    insert = sent[-1]
+    assert "_:" not in insert.split("INSERT DATA", 1)[1].split("INSERT {", 1)[0].replace(lit, "")
+    for template in insert.split("INSERT {")[1:]:
+        assert sum(line.endswith(" .") for line in template.splitlines()) <= 5  # small templates
+    for graph in ("urn:twin", "urn:twin-inferred"):
+        assert len(store.graph_triples(graph)) == len(memory.graph_triples(graph))
+    # each blank node is one node in both graphs: 12 nodes, each with its literal and its inferred type
+    answer = store.query("SELECT (COUNT(DISTINCT ?b) AS ?n) WHERE { GRAPH <urn:twin> { <urn:a> <urn:p> ?b . "
+                         "?b <urn:p> ?l } GRAPH <urn:twin-inferred> { ?b <urn:p> <urn:Inferred> } }")
+    assert next(iter(answer))["n"] == ox.Literal("12", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
