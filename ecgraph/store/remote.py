@@ -63,7 +63,21 @@ BULK_BATCH_BYTES = 4 * 1024 * 1024
 #: the largest answer read from the store for one query; above it the query is refused as too large
 MAX_ANSWER_BYTES = 512 * 1024 * 1024
 #: the Accept header of queries: SPARQL JSON for SELECT and ASK, N-Triples for CONSTRUCT and DESCRIBE
-ACCEPT = f"{formats.JSON.media_types[0]}, {formats.NTRIPLES.media_types[0]};q=0.9"
+#: (each alone: given both, Virtuoso answers a CONSTRUCT as a table of ?s ?p ?o)
+ACCEPT_RESULTS = formats.JSON.media_types[0]
+ACCEPT_GRAPH = formats.NTRIPLES.media_types[0]
+#: what cannot hold a query form's keyword: strings, IRIs, comments
+_NOT_KEYWORDS = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+                           r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*')
+_FORM = re.compile(r"(?<![\w:])(SELECT|ASK|CONSTRUCT|DESCRIBE)(?![\w:-])", re.IGNORECASE)
+
+
+def accept_for(sparql: str) -> str:
+    """The Accept header for a query: its form is the first form keyword outside strings, IRIs
+    and comments (the node's parser has read the query before; this only picks a format)."""
+    found = _FORM.search(_NOT_KEYWORDS.sub(" ", sparql))
+    form = found.group(1).upper() if found else "SELECT"
+    return ACCEPT_GRAPH if form in ("CONSTRUCT", "DESCRIBE") else ACCEPT_RESULTS
 #: a graph that only the start-up check writes (and removes at once)
 PROBE_GRAPH = "urn:ecgraph:store-probe"
 
@@ -299,7 +313,10 @@ class RemoteEngine:
 
     def fetch(self, sparql: str, *, default_graph: list | None = None, named_graphs: list | None = None,
               base_iri: str | None = None, timeout: float | None = None) -> Answer:
-        params: list[tuple[str, str]] = [("query", (f"BASE {_iri(base_iri)}\n" if base_iri else "") + sparql)]
+        # ``timeout`` (ms) asks the store to stop at the node's limit too, where it understands it
+        # (Virtuoso: then its "anytime" answer comes back marked incomplete, and is refused below)
+        params: list[tuple[str, str]] = [("query", (f"BASE {_iri(base_iri)}\n" if base_iri else "") + sparql),
+                                         ("timeout", str(int(self.endpoints.query_timeout * 1000)))]
         params += [("default-graph-uri", g.value if isinstance(g, ox.NamedNode) else str(g))
                    for g in default_graph or ()]
         params += [("named-graph-uri", g.value if isinstance(g, ox.NamedNode) else str(g)) for g in named_graphs or ()]
@@ -307,7 +324,7 @@ class RemoteEngine:
         try:
             answer = self.client.request("POST", self.endpoints.query, body=urlencode(params).encode("utf-8"),
                                          headers={"Content-Type": "application/x-www-form-urlencoded",
-                                                  "Accept": ACCEPT},
+                                                  "Accept": accept_for(sparql)},
                                          timeout=seconds, what="a query")
         except OutcomeUnknown as exc:  # a query changes nothing: its unknown outcome is a timeout
             raise QueryTimedOut(f"the query ran past the {seconds:g} s time limit and was stopped "
