@@ -95,6 +95,10 @@ class OutcomeUnknown(errors.Unavailable):
 
     title, retry_after = "store timeout", 5
 
+    def __init__(self, message: str, *, expired: bool = True):
+        super().__init__(message)
+        self.expired = expired
+
 
 class QueryTimedOut(errors.Unavailable):
     """The store's answer did not come within the node's time limit (the node's own cut-off)."""
@@ -219,17 +223,21 @@ class Client:
             conn.close()
 
     def request(self, method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str] | None = None,
-                timeout: float | None = None, max_bytes: int = MAX_ANSWER_BYTES, what: str = "the request") -> Answer:
+                timeout: float | None = None, max_bytes: int = MAX_ANSWER_BYTES, what: str = "the request",
+                idempotent: bool = True) -> Answer:
         """One request with a deadline of ``timeout`` seconds for all of it. Raises
         :class:`StoreUnreachable` when nothing could be sent, :class:`OutcomeUnknown` when the
-        answer did not come (in time, or whole)."""
+        answer did not come (in time, or whole). A request that is not ``idempotent`` (an update)
+        goes on a fresh connection and is never sent twice: a kept-alive connection that the store
+        closed meanwhile would otherwise leave its outcome unknown."""
+        if not idempotent:
+            self._drop(url)
         seconds = self.endpoints.timeout if timeout is None else timeout
         all_headers = {"User-Agent": "ecgraph", **(headers or {})}
         if self.authorization:
             all_headers["Authorization"] = self.authorization
         for attempt in range(2):  # a kept-alive connection the store closed meanwhile is opened again once
             conn, path = self._connection(url)
-            started = time.monotonic()
             expired = threading.Event()
             timer = threading.Timer(seconds, self._expire, (conn, expired))
             timer.daemon = True
@@ -256,9 +264,7 @@ class Client:
                               {k.lower(): v for k, v in response.getheaders()}, data)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
                 self._drop(url)
-                if attempt == 0 and not expired.is_set() and time.monotonic() - started < 1 and method == "GET":
-                    continue
-                if attempt == 0 and not sent and not expired.is_set():
+                if attempt == 0 and not expired.is_set() and (idempotent or not sent):
                     continue
                 raise self._failure(exc, sent, expired.is_set(), seconds, what) from None
             except (OSError, http.client.HTTPException) as exc:
@@ -284,8 +290,9 @@ class Client:
             return StoreUnreachable(f"the store at {where} could not be reached for {what} "
                                     f"({type(exc).__name__}: {exc}); is it running?")
         if expired or isinstance(exc, TimeoutError):
-            return OutcomeUnknown(f"the store at {where} did not answer {what} within {seconds:g} s")
-        return OutcomeUnknown(f"the store at {where} broke off its answer to {what} ({type(exc).__name__})")
+            return OutcomeUnknown(f"the store at {where} did not answer {what} within {seconds:g} s", expired=True)
+        return OutcomeUnknown(f"the store at {where} broke off its answer to {what} ({type(exc).__name__})",
+                              expired=False)
 
 
 def _problem(answer: Answer) -> str:
@@ -326,7 +333,9 @@ class RemoteEngine:
                                          headers={"Content-Type": "application/x-www-form-urlencoded",
                                                   "Accept": accept_for(sparql)},
                                          timeout=seconds, what="a query")
-        except OutcomeUnknown as exc:  # a query changes nothing: its unknown outcome is a timeout
+        except OutcomeUnknown as exc:  # a query changes nothing: its unknown outcome is a timeout or a cut
+            if not exc.expired:
+                raise AnswerTruncated(f"{exc.detail}; a partial answer is not passed on") from None
             raise QueryTimedOut(f"the query ran past the {seconds:g} s time limit and was stopped "
                                 f"({exc.detail}); narrow it (LIMIT, more selective patterns)") from None
         if answer.status == 400:
@@ -521,7 +530,8 @@ class RemoteStore(GraphStore):
         """One SPARQL Update, one request: the store applies it as one transaction."""
         with self._write_lock:
             answer = self.client.request("POST", self.endpoints.update, body=sparql.encode("utf-8"),
-                                         headers={"Content-Type": "application/sparql-update"}, what="an update")
+                                         headers={"Content-Type": "application/sparql-update"}, what="an update",
+                                         idempotent=False)
             if answer.status == 400 and any(code in answer.body[:300] for code in STORE_LIMITS):
                 raise StoreTooSmall(f"the store cannot take this change in one update request "
                                     f"({_problem(answer)[:200]}); the node does not split it, since a split change "
