@@ -316,3 +316,17 @@ def test_blank_nodes_are_written_as_virtuoso_takes_them_and_stay_one_node_across
     answer = store.query("SELECT (COUNT(DISTINCT ?b) AS ?n) WHERE { GRAPH <urn:twin> { <urn:a> <urn:p> ?b . "
                          "?b <urn:p> ?l } GRAPH <urn:twin-inferred> { ?b <urn:p> <urn:Inferred> } }")
     assert next(iter(answer))["n"] == ox.Literal("12", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
+
+
+@pytest.mark.parametrize(("query", "form"), [
+    ("SELECT * WHERE { ?s ?p ?o }", "results"),
+    ("PREFIX construct: <urn:x> # CONSTRUCT in a comment\nSELECT ?s { ?s construct:y 'CONSTRUCT' }", "results"),
+    ('PREFIX a: <urn:a> ASK { ?s a:p """DESCRIBE "quoted" """ }', "results"),
+    ("prefix : <urn:select> construct { ?s ?p ?o } where { ?s ?p ?o }", "graph"),
+    ("BASE <http://example.org/select/> DESCRIBE <a>", "graph"),
+])
+def test_the_store_is_asked_for_one_format_chosen_by_the_query_form(query, form):
+    """Offered SPARQL JSON and N-Triples together, Virtuoso answers a CONSTRUCT as a table of
+    ?s ?p ?o (blank nodes as IRIs): each query asks for the one format of its form."""
+    expected = "application/sparql-results+json" if form == "results" else "application/n-triples"
+    assert remote.accept_for(query) == expected
