@@ -300,22 +300,39 @@ class Node:
         the data the store holds; versions a crash left unpruned are pruned. (The other way round,
         a version archived whose commit never came, is already harmless: see :meth:`versions`.)"""
         for twin_id, entry in self._entries.items():
-            twin = self.registry.twin(twin_id)
-            if twin is None:
-                continue
-            stale_report = self.registry.report_version(twin_id) != entry.version
-            unclaimed = not twin.namespaces
-            if not (stale_report or unclaimed):
-                continue
-            triples = self.store.graph_triples(entry.graph)
-            if unclaimed:
-                self.registry.claim(twin_id, authority.derive(triples))
-            if stale_report:
-                report = validate(triples, "all", profiles=self.pipeline.profiles)
-                self.registry.save_report(twin_id, entry.version, report.to_dict())
-            self.registry.prune(twin_id)
-            log.warning("reconciled twin %r with the store after an interrupted write (version %d%s%s)", twin_id,
-                        entry.version, ", report again" if stale_report else "", ", namespaces" if unclaimed else "")
+            self._reconcile_twin(twin_id, entry)
+
+    def _reconcile_twin(self, twin_id: str, entry: catalog.Entry) -> None:
+        twin = self.registry.twin(twin_id)
+        if twin is None:
+            return
+        stale_report = self.registry.report_version(twin_id) != entry.version
+        unclaimed = not twin.namespaces
+        if not (stale_report or unclaimed):
+            return
+        triples = self.store.graph_triples(entry.graph)
+        if unclaimed:
+            self.registry.claim(twin_id, authority.derive(triples))
+        if stale_report:
+            report = validate(triples, "all", profiles=self.pipeline.profiles)
+            self.registry.save_report(twin_id, entry.version, report.to_dict())
+        self.registry.prune(twin_id)
+        log.warning("reconciled twin %r with the store after an interrupted write (version %d%s%s)", twin_id,
+                    entry.version, ", report again" if stale_report else "", ", namespaces" if unclaimed else "")
+
+    def _settle(self, twin_id: str) -> None:
+        """After a write whose outcome is unknown (a remote store that did not answer in time):
+        take the store's word for the twin's state, and bring the registry in line with it."""
+        try:
+            entry = catalog.read(self.store, twin_id)
+            if entry is None:
+                self._entries.pop(twin_id, None)
+            else:
+                self._entries[twin_id] = entry
+                self._reconcile_twin(twin_id, entry)
+        except errors.Error:
+            log.warning("the store could not say whether a write to twin %r was applied; the next start "
+                        "reads its state again", twin_id)
 
     def _refresh(self, twin_id: str) -> None:
         """Infer and validate a stored twin again under the current standard."""
@@ -525,11 +542,15 @@ class Node:
                     content_hash=prepared.content_hash, format=prepared.format,
                     profile=standard.profile_version_iri("core", prepared.version), warnings=prepared.warnings,
                     published_by=catalog.publisher_agent(twin_id, admin))
-                self.store.commit(
-                    replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: inferred},
-                    known={entry.graph: old} if old is not None else {},
-                    delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
-                    insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]})
+                try:
+                    self.store.commit(
+                        replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: inferred},
+                        known={entry.graph: old} if old is not None else {},
+                        delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
+                        insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]})
+                except errors.Unavailable:  # a remote store's answer did not come: was it applied?
+                    self._settle(twin_id)
+                    raise
                 self._entries[twin_id] = entry
                 if not twin.namespaces:
                     self.registry.claim(twin_id, prepared.namespaces)

@@ -330,3 +330,46 @@ def test_the_store_is_asked_for_one_format_chosen_by_the_query_form(query, form)
     ?s ?p ?o (blank nodes as IRIs): each query asks for the one format of its form."""
     expected = "application/sparql-results+json" if form == "results" else "application/n-triples"
     assert remote.accept_for(query) == expected
+
+
+class SlowToAnswerUpdates(LoopbackServer):
+    """A proxy in front of a real store that passes every request on, but answers an update of the
+    twin "late" only after ``delay`` seconds: the store has applied it, the node has stopped waiting."""
+
+    def __init__(self, store_url: str, delay: float):
+        super().__init__()
+        self.store_url, self.delay = store_url, delay
+
+    def answer(self, method, path, body):
+        from urllib.parse import parse_qs
+
+        if path.startswith("/update"):
+            r = requests.post(self.store_url + "/update", data=body,
+                              headers={"Content-Type": "application/sparql-update"})
+            if b"twin/late" in body:
+                time.sleep(self.delay)
+            return r.status_code, {}, r.content
+        query = parse_qs(body.decode())["query"][0]
+        r = requests.post(self.store_url + "/query", data=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Accept": remote.accept_for(query)})
+        return r.status_code, {"Content-Type": r.headers["Content-Type"]}, r.content
+
+
+def test_a_publish_whose_answer_never_came_takes_the_stores_word_for_what_happened(tmp_path, oxigraph):
+    node = node_on(oxigraph.url, tmp_path / "data")
+    node.register("late")
+    node.publish("late", node.upload_for("late", make_twin("late", tag="A"), filename="t.ttl"))
+    node.close()
+    proxy = SlowToAnswerUpdates(oxigraph.url, delay=2.5)
+    node = node_on(proxy.url, tmp_path / "data", publish_timeout=1)
+    try:
+        with pytest.raises(errors.Unavailable) as unknown:
+            node.publish("late", node.upload_for("late", make_twin("late", tag="B", members=20), filename="t.ttl"))
+        assert unknown.value.title == "store timeout" and "1 s" in unknown.value.detail
+        # the store did apply it: the node says so at once, with the report of what it holds
+        assert node.entry("late").version == 2
+        assert node.registry.report_version("late") == 2
+        assert node.twin_info("late")["triples"] == node.entry("late").triples
+    finally:
+        node.close()
+        proxy.close()

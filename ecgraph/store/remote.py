@@ -431,10 +431,13 @@ class RemoteStore(GraphStore):
         marker = "<urn:ecgraph:probe> <urn:ecgraph:probe> \"probe\" ."
         try:
             self.update(f"INSERT DATA {{ GRAPH {probe} {{ {marker} }} }}", notify=False)
-        except errors.Error as exc:
+        except StoreRefused as exc:
             raise StoreMisconfigured(f"the store at {self.endpoints.update} refused the node's write: {exc.detail}; "
                                      "the node needs SPARQL Update rights there (Virtuoso: grant SPARQL_UPDATE "
                                      "to the SPARQL user, or use /sparql-auth with credentials)") from None
+        except (errors.Error, SyntaxError) as exc:
+            raise StoreMisconfigured(f"the store at {self.endpoints.update} could not be used: "
+                                     f"{getattr(exc, 'detail', exc)}") from None
         try:
             union = bool(self._engine.query("ASK { <urn:ecgraph:probe> <urn:ecgraph:probe> \"probe\" }"))
         finally:
