@@ -1,4 +1,4 @@
-"""A remote SPARQL 1.1 store (``--store URL``): the second implementation of the store interface.
+"""A remote SPARQL 1.1 store (``--store URL``): the second on-disk implementation of the store interface.
 
 The node keeps everything but the graph on its own disk (tokens, versions, reports, namespaces:
 :mod:`ecgraph.store.registry` in ``--data``) and puts the graph in a store that already scales
@@ -7,10 +7,11 @@ What each promise of :class:`ecgraph.store.GraphStore` becomes here:
 
 * **atomic commit**: :meth:`GraphStore.commit` builds one SPARQL Update and this store sends it as
   **one** request; a store that applies one update request as one transaction (oxigraph serve,
-  Virtuoso, Fuseki/TDB2) gives readers the twin whole before or whole after. An update whose answer
-  never came (a timeout, a dropped connection) has an *unknown* outcome: it is reported as such
-  (503), and the node's startup reconciliation (:meth:`ecgraph.node.Node.reconcile`) settles the
-  registry with what the store holds;
+  Fuseki/TDB2) gives readers the twin whole before or whole after. (Virtuoso 7 takes no update
+  request of more than about 1,000 triples: :class:`StoreTooSmall` says so rather than splitting
+  a change.) An update whose answer never came (a timeout, a dropped connection) has an *unknown*
+  outcome: it is reported as such (503) and the node reads the twin back from the store
+  (:meth:`ecgraph.node.Node.reconcile` at each start settles the registry with what the store holds);
 * **queries**: public queries still run in the node's killable worker processes (the wall-clock
   limit, the memory ceiling and the fair sharing are the node's), but a worker's "snapshot" is
   :class:`RemoteEngine`, an HTTP client of the store's query endpoint with the same ``query()``
@@ -25,7 +26,13 @@ What each promise of :class:`ecgraph.store.GraphStore` becomes here:
   --union-default-graph``; Virtuoso does it by default); :class:`RemoteStore` checks it at start
   and refuses to run otherwise, naming the setting;
 * **bulk loading**: in batches of about :data:`BULK_BATCH_BYTES` of ``INSERT DATA`` each, with
-  progress logged (and given to ``on_progress``).
+  progress logged (and given to ``on_progress``);
+* **the dialect**: triples with blank nodes are written as ``INSERT { ... } WHERE {}`` in small
+  groups (:meth:`RemoteStore.insert_data`), and each query asks for one answer format, chosen by its
+  form (:func:`accept_for`), as Virtuoso needs.
+
+Only the Query and Update endpoints are used; the Graph Store endpoint (``--store-graph-store``)
+is configured for the contract's sake and not used by this release.
 
 The store's URLs are the operator's own configuration, usually a private address; they are the
 only place this client connects to, it never follows a redirect, and credentials (HTTP Basic
