@@ -1,4 +1,4 @@
-"""A remote SPARQL 1.1 store (``--store URL``): the second on-disk implementation of the store interface.
+"""A remote SPARQL 1.1 store (``--store URL``): the store interface implemented over HTTP.
 
 The node keeps everything but the graph on its own disk (tokens, versions, reports, namespaces:
 :mod:`ecgraph.store.registry` in ``--data``) and puts the graph in a store that already scales
