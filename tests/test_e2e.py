@@ -41,7 +41,7 @@ def server(request, tmp_path_factory):
         yield node
         node.stop()
         return
-    node, store = node_over_oxigraph(where, *args)
+    node, store = node_over_oxigraph(where, *args, store_args=("--timeout-s", "2"))  # the store's limit = the node's
     yield node
     node.stop()
     store.stop()
