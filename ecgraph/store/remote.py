@@ -60,7 +60,7 @@ import pyoxigraph as ox
 
 from ecgraph import errors, formats
 from ecgraph.formats import ntriples
-from ecgraph.store import GraphStore, _iri
+from ecgraph.store import GraphStore, _iri, _named
 
 log = logging.getLogger("ecgraph.store.remote")
 
@@ -87,6 +87,9 @@ def accept_for(sparql: str) -> str:
     return ACCEPT_GRAPH if form in ("CONSTRUCT", "DESCRIBE") else ACCEPT_RESULTS
 #: a graph that only the start-up check writes (and removes at once)
 PROBE_GRAPH = "urn:ecgraph:store-probe"
+PROBE_WRITE = 'INSERT DATA { GRAPH <urn:ecgraph:store-probe> { <urn:ecgraph:probe> <urn:ecgraph:probe> "probe" } }'
+PROBE_ASK = 'ASK { <urn:ecgraph:probe> <urn:ecgraph:probe> "probe" }'
+PROBE_DROP = "DROP SILENT GRAPH <urn:ecgraph:store-probe>"
 
 
 class StoreUnreachable(errors.BadGateway):
@@ -410,7 +413,7 @@ def select_quads(engine: RemoteEngine, graph: str | None, timeout: float | None 
         answer = engine.query("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }", timeout=timeout)
         return iter([ox.Quad(s["s"], s["p"], s["o"], s["g"]) for s in answer])
     g = ox.NamedNode(graph)
-    triples = engine.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {g} {{ ?s ?p ?o }} }}", timeout=timeout)
+    triples = engine.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}", timeout=timeout)
     return iter([ox.Quad(t.subject, t.predicate, t.object, g) for t in triples])
 
 
@@ -434,10 +437,8 @@ class RemoteStore(GraphStore):
     def check(self) -> None:
         """Refuse a store that is unreachable, that refuses the node's updates, or whose default
         graph is not the union of its named graphs (the node's queries rely on it)."""
-        probe = ox.NamedNode(PROBE_GRAPH)
-        marker = "<urn:ecgraph:probe> <urn:ecgraph:probe> \"probe\" ."
         try:
-            self.update(f"INSERT DATA {{ GRAPH {probe} {{ {marker} }} }}", notify=False)
+            self.update(PROBE_WRITE, notify=False)
         except StoreRefused as exc:
             raise StoreMisconfigured(f"the store at {self.endpoints.update} refused the node's write: {exc.detail}; "
                                      "the node needs SPARQL Update rights there (Virtuoso: grant SPARQL_UPDATE "
@@ -446,9 +447,9 @@ class RemoteStore(GraphStore):
             raise StoreMisconfigured(f"the store at {self.endpoints.update} could not be used: "
                                      f"{getattr(exc, 'detail', exc)}") from None
         try:
-            union = bool(self._engine.query("ASK { <urn:ecgraph:probe> <urn:ecgraph:probe> \"probe\" }"))
+            union = bool(self._engine.query(PROBE_ASK))
         finally:
-            self.update(f"DROP SILENT GRAPH {probe}", notify=False)
+            self.update(PROBE_DROP, notify=False)
         if not union:
             raise StoreMisconfigured(f"the default graph of the store at {self.endpoints.query} is not the union "
                                      "of its named graphs, which the node's queries rely on: start oxigraph with "
@@ -475,8 +476,8 @@ class RemoteStore(GraphStore):
         return sorted(s["g"].value for s in answer if isinstance(s["g"], ox.NamedNode))
 
     def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]:
-        s = str(ox.NamedNode(subject.value))
-        return list(self._engine.query(f"CONSTRUCT {{ {s} ?p ?o }} WHERE {{ GRAPH {_iri(graph)} {{ {s} ?p ?o }} }}"))
+        return list(self._engine.query(f"CONSTRUCT {{ {_named(subject)} ?p ?o }} "
+                                       f"WHERE {{ GRAPH {_iri(graph)} {{ {_named(subject)} ?p ?o }} }}"))
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         return select_quads(self._engine, graph)
@@ -501,7 +502,7 @@ class RemoteStore(GraphStore):
         pending: list[tuple[str, str, list[str]]] = []  # (graph, line, its blank labels)
         for block in blocks:
             head, *lines, _ = block.split("\n")
-            graph = head[len("GRAPH "):-len(" {")]
+            graph = head[len("GRAPH <"):-len("> {")]  # the IRI, validated again where it is written
             for line in lines:
                 labels = _BLANK_LABEL.findall(_without_literals(line))
                 if labels:
@@ -524,7 +525,7 @@ class RemoteStore(GraphStore):
             components.setdefault(root(labels[0]), []).append((graph, line))
         operations = []
         if ground:
-            operations.append(super().insert_data([f"GRAPH {g} {{\n" + "\n".join(lines) + "\n}"
+            operations.append(super().insert_data([f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}"
                                                    for g, lines in ground.items()], blank=False))
         chunk: list[tuple[str, str]] = []
         for component in components.values():
@@ -581,7 +582,7 @@ class RemoteStore(GraphStore):
                 batch.setdefault(q.graph_name.value, []).append(q.triple)
                 size += len(str(q))
                 end += 1
-            blocks = [f"GRAPH {_iri(g)} {{\n{ntriples(triples)}\n}}" for g, triples in batch.items()]
+            blocks = [f"GRAPH {_iri(g)} {{\n" + ntriples(triples) + "\n}" for g, triples in batch.items()]
             blank = any(t.subject.__class__ is ox.BlankNode or t.object.__class__ is ox.BlankNode
                         for triples in batch.values() for t in triples)
             self.update(self.insert_data(blocks, blank=blank), notify=False)
@@ -620,7 +621,7 @@ def _template(items: list[tuple[str, str]]) -> str:
     by_graph: dict[str, list[str]] = {}
     for graph, line in items:
         by_graph.setdefault(graph, []).append(line)
-    blocks = [f"GRAPH {g} {{\n" + "\n".join(lines) + "\n}" for g, lines in by_graph.items()]
+    blocks = [f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}" for g, lines in by_graph.items()]
     return "INSERT {\n" + "\n".join(blocks) + "\n} WHERE {}"
 
 
