@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import inference, network, publish, queries, validation
+from . import inference, network, publish, queries, remote, validation
 from .common import ROOT, Row
 
 SECTIONS = {
@@ -26,6 +26,7 @@ SECTIONS = {
     "inference": inference.inference,
     "scale": queries.scale,
     "network": network.network_queries,
+    "remote": remote.remote,
 }
 
 

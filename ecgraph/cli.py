@@ -21,6 +21,9 @@ from ecgraph.network import commands as _network_commands
 from ecgraph.validation import messages
 from ecgraph.validation import validate as validation
 
+#: the commands that open the node's store take the remote store's settings too
+STORE_SETTINGS = ("store", "store_query", "store_update", "store_graph_store")
+
 CONFIG_OPTION = click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
                              default=None, help="A TOML file of settings [env ECGRAPH_CONFIG].")
 
@@ -125,7 +128,7 @@ def serve(config_file, **options):
 # --- load -----------------------------------------------------------------------------------------
 
 @main.command()
-@settings.options("data", "peers", "allow_hosts")
+@settings.options("data", *STORE_SETTINGS, "peers", "allow_hosts")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--twin", "twin_id", default=None, help="Twin id (default: each file's name without extension).")
 @click.option("--title", default=None, help="Title when the twin is registered by this load.")
@@ -229,7 +232,7 @@ def _bulk_load(node, paths: list[Path], title, format_name, jobs) -> int:
 # --- query ----------------------------------------------------------------------------------------
 
 @main.command()
-@settings.options("data")
+@settings.options("data", *STORE_SETTINGS)
 @click.argument("query", required=False)
 @click.option("--file", "query_file", type=click.File("r"), default=None, help="Read the query from a file.")
 @click.option("--format", "fmt", type=click.Choice([f.key for f in (*formats.RESULTS, *formats.GRAPH)]),
@@ -417,7 +420,7 @@ def kit(fmt, engine, profile_version):
 # --- export ---------------------------------------------------------------------------------------
 
 @main.command()
-@settings.options("data")
+@settings.options("data", *STORE_SETTINGS)
 @click.option("--format", "fmt", type=click.Choice([f.key for f in formats.DATASET if f.key != "jsonld"]),
               default="nquads", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -452,7 +455,7 @@ def _offline(options):
 
 
 @twins.command("list")
-@settings.options("data")
+@settings.options("data", *STORE_SETTINGS)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def twins_list(as_json, **options):
     """Registered twins and what they have published."""
@@ -476,7 +479,7 @@ def twins_list(as_json, **options):
 
 
 @twins.command("register")
-@settings.options("data")
+@settings.options("data", *STORE_SETTINGS)
 @click.argument("twin_id")
 @click.option("--title", default=None)
 @click.option("--namespace", "namespaces", multiple=True, help="An IRI prefix the twin speaks for (repeatable; "
@@ -502,7 +505,7 @@ def twins_register(twin_id, title, namespaces, source, interval, **options):
 
 
 @twins.command("rotate")
-@settings.options("data")
+@settings.options("data", *STORE_SETTINGS)
 @click.argument("twin_id")
 def twins_rotate(twin_id, **options):
     """Issue a new publisher token (the old one stops working) and print it."""
@@ -518,7 +521,7 @@ def twins_rotate(twin_id, **options):
 
 
 @twins.command("revoke")
-@settings.options("data")
+@settings.options("data", *STORE_SETTINGS)
 @click.argument("twin_id")
 def twins_revoke(twin_id, **options):
     """Revoke a twin's publisher token (only the admin can then write it, or issue a new one)."""

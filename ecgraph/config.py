@@ -91,6 +91,19 @@ class Config:
     min_body_rate: int = setting(10_000, "Bytes per second a request body must average after that grace (408).",
                                  minimum=0)
     max_connections: int = setting(1000, "Open HTTP connections (the open-files limit is raised to fit).", minimum=1)
+    store: str | None = setting(None, "A remote SPARQL 1.1 store to keep the graph in, by its base URL (its "
+                                      "/query, /update and /store below it unless overridden); the registry, "
+                                      "versions and tokens stay in --data.", metavar="URL",
+                                shown="the embedded store in --data")
+    store_query: str | None = setting(None, "The remote store's query endpoint, where it is not BASE/query "
+                                            "(a URL, or a path below --store).", metavar="URL", shown="STORE/query")
+    store_update: str | None = setting(None, "The remote store's update endpoint, where it is not BASE/update.",
+                                       metavar="URL", shown="STORE/update")
+    store_graph_store: str | None = setting(None, "The remote store's Graph Store Protocol endpoint, where it is "
+                                                  "not BASE/store.", metavar="URL", shown="STORE/store")
+    store_credentials_file: Path | None = setting(None, "A file (mode 600) with the remote store's credentials: "
+                                                        "user:password (HTTP Basic) or 'Bearer TOKEN'.",
+                                                  env_only=True, metavar="PATH", shown="none")
 
     @classmethod
     def load(cls, environ: dict | None = None, file: str | os.PathLike | None = None, **options: Any) -> Config:

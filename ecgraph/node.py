@@ -123,8 +123,7 @@ class Node:
         self.fetch_policy = FetchPolicy(self.peers, tuple(h.lower() for h in config.allow_hosts),
                                         timeout=config.fetch_timeout, max_bytes=config.max_upload_bytes)
         self.generation = shared_counter()
-        self.store: GraphStore = store if store is not None else EmbeddedStore(
-            self.data_dir, on_commit=self._committed, read_only=read_only)
+        self.store: GraphStore = store if store is not None else self._open_store(read_only)
         self.query_pool: QueryPool | None = None
         self.federation_pool: QueryPool | None = None
         self.pipeline_pool: WorkerPool | None = None
@@ -142,12 +141,15 @@ class Node:
         self._entries = catalog.read_all(self.store)
         if not read_only:
             self._drop_orphans()
+            self.reconcile()
         self.network = Network(self)
         if not read_only:
             self.network.install_configured()
         if workers:
+            # Workers over a remote store reach it over the network; they only ever talk to it
+            # (the SERVICE check runs before a query is sent; see ecgraph.store.remote).
             self.query_pool = QueryPool(self.store.snapshot_spec(), self.generation, workers=config.query_workers,
-                                        timeout=config.query_timeout, isolate_network=True,
+                                        timeout=config.query_timeout, isolate_network=not self.store.remote,
                                         memory_limit_mb=config.query_memory_mb).start()
             # Publishing and the anonymous validator have pools of their own: nobody's upload
             # queues behind strangers' validations. Neither needs the network.
@@ -167,6 +169,14 @@ class Node:
             if isolation is not None and not sandbox.isolated(isolation):
                 log.warning("this system offers no way to cut query workers off the network (no network "
                             "namespace, no seccomp): the SERVICE check is the only layer against SSRF")
+
+    def _open_store(self, read_only: bool) -> GraphStore:
+        """The embedded store in the data directory, or the remote SPARQL store of ``--store``."""
+        if self.config.store:
+            from ecgraph.store.remote import open_store
+
+            return open_store(self.config, on_commit=self._committed, check=not read_only)
+        return EmbeddedStore(self.data_dir, on_commit=self._committed, read_only=read_only)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -293,6 +303,47 @@ class Node:
                         ", ".join(orphans[:5]) + (" …" if len(orphans) > 5 else ""))
             self.store.commit(drop=orphans)
         self.registry.clear_bulk()
+
+    def reconcile(self) -> None:
+        """Make the registry agree with the store after a crash between writing one and the other
+        (the store commit of a publish comes before its registry updates): a twin the store holds
+        at a version whose report or namespace claim never reached the registry gets them now, from
+        the data the store holds; versions a crash left unpruned are pruned. (The other way round,
+        a version archived whose commit never came, is already harmless: see :meth:`versions`.)"""
+        for twin_id, entry in self._entries.items():
+            self._reconcile_twin(twin_id, entry)
+
+    def _reconcile_twin(self, twin_id: str, entry: catalog.Entry) -> None:
+        twin = self.registry.twin(twin_id)
+        if twin is None:
+            return
+        stale_report = self.registry.report_version(twin_id) != entry.version
+        unclaimed = not twin.namespaces
+        if not (stale_report or unclaimed):
+            return
+        triples = self.store.graph_triples(entry.graph)
+        if unclaimed:
+            self.registry.claim(twin_id, authority.derive(triples))
+        if stale_report:
+            report = validate(triples, "all", profiles=self.pipeline.profiles)
+            self.registry.save_report(twin_id, entry.version, report.to_dict())
+        self.registry.prune(twin_id)
+        log.warning("reconciled twin %r with the store after an interrupted write (version %d%s%s)", twin_id,
+                    entry.version, ", report again" if stale_report else "", ", namespaces" if unclaimed else "")
+
+    def _settle(self, twin_id: str) -> None:
+        """After a write whose outcome is unknown (a remote store that did not answer in time):
+        take the store's word for the twin's state, and bring the registry in line with it."""
+        try:
+            entry = catalog.read(self.store, twin_id)
+            if entry is None:
+                self._entries.pop(twin_id, None)
+            else:
+                self._entries[twin_id] = entry
+                self._reconcile_twin(twin_id, entry)
+        except errors.Error:
+            log.warning("the store could not say whether a write to twin %r was applied; the next start "
+                        "reads its state again", twin_id)
 
     def _refresh(self, twin_id: str) -> None:
         """Infer and validate a stored twin again under the current standard."""
@@ -506,11 +557,15 @@ class Node:
                     content_hash=prepared.content_hash, format=prepared.format,
                     profile=standard.profile_version_iri("core", prepared.version), warnings=prepared.warnings,
                     published_by=catalog.publisher_agent(twin_id, admin))
-                self.store.commit(
-                    replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: inferred},
-                    known={entry.graph: old} if old is not None else {},
-                    delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
-                    insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]})
+                try:
+                    self.store.commit(
+                        replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: inferred},
+                        known={entry.graph: old} if old is not None else {},
+                        delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
+                        insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]})
+                except errors.Unavailable:  # a remote store's answer did not come: was it applied?
+                    self._settle(twin_id)
+                    raise
                 self._entries[twin_id] = entry
                 self.registry.record_change(twin_id, version, prepared.content_hash,
                                             change or ("replaced" if previous else "published"))

@@ -270,14 +270,15 @@ class OxigraphProcess:
     """``oxigraph serve`` (PyPI package ``oxigraph``, a test extra) over an empty on-disk store: the
     reference server the W3C protocol suites run against beside the node, in its default setting
     (its default graph is a graph of its own). Its endpoints are ``/query``, ``/update`` and
-    ``/store``."""
+    ``/store``. ``args`` go to ``oxigraph serve`` (``--union-default-graph`` for a node's store,
+    ``--timeout-s``)."""
 
-    def __init__(self, location: Path):
+    def __init__(self, location: Path, *args: str):
         binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        command = [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"]
+        command = [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}", *args]
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = Path(str(location) + ".log")
         with self.log_path.open("wb") as log:
@@ -305,3 +306,15 @@ class OxigraphProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=20)
+
+
+def node_over_oxigraph(where: Path, *args: str,
+                       store_args: tuple[str, ...] = ()) -> tuple[NodeProcess, OxigraphProcess]:
+    """A node whose graph lives in a real ``oxigraph serve`` (``--store URL``), both started here."""
+    store = OxigraphProcess(where / "store", "--union-default-graph", *store_args)
+    try:
+        node = NodeProcess(where / "data", "--store", store.url, *args).start()
+    except Exception:
+        store.stop()
+        raise
+    return node, store

@@ -162,7 +162,8 @@ _SPARQL = re.compile(r"\b(SELECT|INSERT|DELETE|CONSTRUCT|ASK|DESCRIBE|GRAPH|WHER
 #: the only places that put values into SPARQL text, and what they put there: validated IRIs
 #: (``_iri`` goes through NamedNode), subjects checked to be NamedNodes, and triples written from terms
 _ALLOWED = {("store/__init__.py", "_iri(graph)"), ("store/__init__.py", "_iri(g)"),
-            ("store/__init__.py", "_named(subject)")}
+            ("store/__init__.py", "_named(subject)"),
+            ("store/remote.py", "_iri(graph)"), ("store/remote.py", "_iri(g)"), ("store/remote.py", "_named(subject)")}
 
 
 def test_no_sparql_is_built_by_formatting_user_input():

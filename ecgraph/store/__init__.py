@@ -7,10 +7,10 @@ Update, so that a reader sees a twin, its inferences and its catalog entry all b
 a change, never a twin that is empty or half-replaced. The commit is written once, here, from the
 primitives; an implementation supplies the primitives and how its workers open a snapshot.
 
-Implementations: :mod:`ecgraph.store.embedded` (pyoxigraph on disk, the default) and
-:mod:`ecgraph.store.memory` (pyoxigraph in memory, for unit tests and scratch nodes). Issue 18's
-remote SPARQL store plugs in beside them. ``registry`` keeps tokens, versions, reports and
-namespaces in SQLite next to the store.
+Implementations: :mod:`ecgraph.store.embedded` (pyoxigraph on disk, the default),
+:mod:`ecgraph.store.memory` (pyoxigraph in memory, for unit tests and scratch nodes) and
+:mod:`ecgraph.store.remote` (a SPARQL 1.1 store over HTTP, ``--store URL``). ``registry`` keeps
+tokens, versions, reports and namespaces in SQLite in the data directory, whichever the store.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from ecgraph.formats import ntriples
 
 class GraphStore(abc.ABC):
     """A read-write graph store; query workers read it through :meth:`snapshot_spec`."""
+
+    #: whether query workers reach the store over the network (and so cannot be cut off from it)
+    remote = False
 
     def __init__(self) -> None:
         self._write_lock = threading.RLock()
@@ -114,9 +117,15 @@ class GraphStore(abc.ABC):
             additions.extend((g, _lines(t)) for g, t in dict(insert or {}).items())
             blocks = [f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}" for g, lines in additions if lines]
             if blocks:
-                operations.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
+                operations.append(self.insert_data(blocks, blank=any(not _ground(line) for _, lines in additions
+                                                                     for line in lines)))
             if operations:
                 self.update(" ;\n".join(operations))
+
+    def insert_data(self, blocks: list[str], *, blank: bool) -> str:
+        """The operation that adds ``blocks`` (``GRAPH <g> { ... }``); ``blank``: some triples have
+        blank nodes (a store whose dialect refuses them in INSERT DATA says it another way)."""
+        return "INSERT DATA {\n" + "\n".join(blocks) + "\n}"
 
     @abc.abstractmethod
     def update(self, sparql: str) -> None:
@@ -152,6 +161,10 @@ def open_snapshot(spec: tuple[str, str]):
         from ecgraph.store.embedded import open_read_only
 
         return open_read_only(where)
+    if kind == "remote":
+        from ecgraph.store.remote import open_engine
+
+        return open_engine(where)
     raise ValueError(f"a {kind} store has no snapshots for worker processes; run the node without workers")
 
 

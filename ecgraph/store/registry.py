@@ -307,6 +307,11 @@ class Registry:
             db.executemany("INSERT OR REPLACE INTO reports (twin_id, version, created, report) VALUES (?, ?, ?, ?)",
                            [(twin_id, version, stamp, json.dumps(report)) for twin_id, version, report in items])
 
+    def report_version(self, twin_id: str) -> int | None:
+        """The version the saved report is of (None: no report, or a report of no version)."""
+        row = next(iter(self._read("SELECT version FROM reports WHERE twin_id = ?", (twin_id,))), None)
+        return row[0] if row else None
+
     def report(self, twin_id: str) -> dict | None:
         row = next(iter(self._read("SELECT report FROM reports WHERE twin_id = ?", (twin_id,))), None)
         return json.loads(row[0]) if row else None

@@ -1,0 +1,642 @@
+"""A remote SPARQL 1.1 store (``--store URL``): the store interface implemented over HTTP.
+
+The node keeps everything but the graph on its own disk (tokens, versions, reports, namespaces:
+:mod:`ecgraph.store.registry` in ``--data``) and puts the graph in a store that already scales
+(oxigraph serve, Virtuoso, Fuseki, GraphDB, ...), reached only through SPARQL 1.1 Query and Update.
+What each promise of :class:`ecgraph.store.GraphStore` becomes here:
+
+* **atomic commit**: :meth:`GraphStore.commit` builds one SPARQL Update and this store sends it as
+  **one** request; a store that applies one update request as one transaction (oxigraph serve,
+  Fuseki/TDB2) gives readers the twin whole before or whole after. (Virtuoso 7 takes no update
+  request of more than about 1,000 triples: :class:`StoreTooSmall` says so rather than splitting
+  a change.) An update whose answer never came (a timeout, a dropped connection) has an *unknown*
+  outcome: it is reported as such (503) and the node reads the twin back from the store
+  (:meth:`ecgraph.node.Node.reconcile` at each start settles the registry with what the store holds);
+* **queries**: public queries still run in the node's killable worker processes (the wall-clock
+  limit, the memory ceiling and the fair sharing are the node's), but a worker's "snapshot" is
+  :class:`RemoteEngine`, an HTTP client of the store's query endpoint with the same ``query()``
+  API as pyoxigraph's ``Store``, so :func:`ecgraph.query.pool.execute` and the row caps and
+  formats of :mod:`ecgraph.query.results` are unchanged. The node's SERVICE check runs before a
+  query is sent (a query the node's parser cannot read is refused, so the store never evaluates
+  what the node did not check). Answers are read whole under a deadline and a byte cap and parsed
+  completely before anything is passed on: a store that cuts a query short and still answers
+  200 (Virtuoso's "anytime" queries, announced in ``X-SQL-State``/``X-SQL-Message`` headers; an
+  answer cut mid-stream) is detected and reported as a timeout, never as a complete answer;
+* **the default graph as the union of all graphs**: the store must be set up so (``oxigraph serve
+  --union-default-graph``; Virtuoso does it by default); :class:`RemoteStore` checks it at start
+  and refuses to run otherwise, naming the setting;
+* **bulk loading**: in batches of about :data:`BULK_BATCH_BYTES` of ``INSERT DATA`` each, with
+  progress logged (and given to ``on_progress``);
+* **the dialect**: triples with blank nodes are written as ``INSERT { ... } WHERE {}`` in small
+  groups (:meth:`RemoteStore.insert_data`), and each query asks for one answer format, chosen by its
+  form (:func:`accept_for`), as Virtuoso needs.
+
+Only the Query and Update endpoints are used; the Graph Store endpoint (``--store-graph-store``)
+is configured for the contract's sake and not used by this release.
+
+The store's URLs are the operator's own configuration, usually a private address; they are the
+only place this client connects to, it never follows a redirect, and credentials (HTTP Basic
+``user:password`` or ``Bearer TOKEN``, one line) come from a file only.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import logging
+import re
+import socket
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
+
+import pyoxigraph as ox
+
+from ecgraph import errors, formats
+from ecgraph.formats import ntriples
+from ecgraph.store import GraphStore, _iri, _named
+
+log = logging.getLogger("ecgraph.store.remote")
+
+#: the size of one ``INSERT DATA`` request of a bulk load (a batch a store takes in one request
+#: without hitting its request-size limit: Virtuoso's default is 10 MB for a form post)
+BULK_BATCH_BYTES = 4 * 1024 * 1024
+#: the largest answer read from the store for one query; above it the query is refused as too large
+MAX_ANSWER_BYTES = 512 * 1024 * 1024
+#: the Accept header of queries: SPARQL JSON for SELECT and ASK, N-Triples for CONSTRUCT and DESCRIBE
+#: (each alone: given both, Virtuoso answers a CONSTRUCT as a table of ?s ?p ?o)
+ACCEPT_RESULTS = formats.JSON.media_types[0]
+ACCEPT_GRAPH = formats.NTRIPLES.media_types[0]
+#: what cannot hold a query form's keyword: strings, IRIs, comments
+_NOT_KEYWORDS = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+                           r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*')
+_FORM = re.compile(r"(?<![\w:])(SELECT|ASK|CONSTRUCT|DESCRIBE)(?![\w:-])", re.IGNORECASE)
+
+
+def accept_for(sparql: str) -> str:
+    """The Accept header for a query: its form is the first form keyword outside strings, IRIs
+    and comments (the node's parser has read the query before; this only picks a format)."""
+    found = _FORM.search(_NOT_KEYWORDS.sub(" ", sparql))
+    form = found.group(1).upper() if found else "SELECT"
+    return ACCEPT_GRAPH if form in ("CONSTRUCT", "DESCRIBE") else ACCEPT_RESULTS
+#: a graph that only the start-up check writes (and removes at once)
+PROBE_GRAPH = "urn:ecgraph:store-probe"
+PROBE_WRITE = 'INSERT DATA { GRAPH <urn:ecgraph:store-probe> { <urn:ecgraph:probe> <urn:ecgraph:probe> "probe" } }'
+PROBE_ASK = 'ASK { <urn:ecgraph:probe> <urn:ecgraph:probe> "probe" }'
+PROBE_DROP = "DROP SILENT GRAPH <urn:ecgraph:store-probe>"
+
+
+class StoreUnreachable(errors.BadGateway):
+    title = "store unreachable"
+
+
+class StoreRefused(errors.BadGateway):
+    title = "store error"
+
+
+class OutcomeUnknown(errors.Unavailable):
+    """An update was sent but its answer never came: the store may or may not have applied it."""
+
+    title, retry_after = "store timeout", 5
+
+    def __init__(self, message: str, *, expired: bool = True):
+        super().__init__(message)
+        self.expired = expired
+
+
+class QueryTimedOut(errors.Unavailable):
+    """The store's answer did not come within the node's time limit (the node's own cut-off)."""
+
+    title, retry_after = "query timeout", 1
+
+
+class AnswerTruncated(errors.Unavailable):
+    """The store answered 200 with an answer it had cut short (its own timeout or result limit)."""
+
+    title, retry_after = "query timeout", 1
+
+
+class AnswerTooLarge(errors.Unavailable):
+    title, retry_after = "query too large", 1
+
+
+class StoreTooSmall(errors.BadGateway):
+    """The store refuses an update for its size (not for anything the client did)."""
+
+    title = "change too large for the store"
+
+
+#: a store's 400 answers that mean "too large for me", not "wrong" (Virtuoso's SPARQL compiler:
+#: "generated SQL text has exceeded 10000 lines", "memory exhausted")
+STORE_LIMITS = (b"exceeded 10000 lines", b"memory exhausted")
+
+
+class StoreMisconfigured(errors.Error):
+    status, title = 500, "store misconfigured"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a remote store answers, and how to authenticate (picklable, for query workers)."""
+
+    query: str
+    update: str
+    graph_store: str
+    credentials_file: str | None = None
+    #: seconds an update or a bulk batch may take
+    timeout: float = 120.0
+    #: seconds a query may take, when the node's worker pool does not stop it first
+    query_timeout: float = 10.0
+
+    @classmethod
+    def from_config(cls, config) -> Endpoints:
+        base = config.store.rstrip("/") + "/"
+        for name, url in (("--store", config.store), ("--store-query", config.store_query),
+                          ("--store-update", config.store_update), ("--store-graph-store", config.store_graph_store)):
+            if url and urlsplit(urljoin(base, url)).scheme not in ("http", "https"):
+                raise ValueError(f"{name}: {url!r} is not an http(s) URL")
+            if url and "@" in urlsplit(urljoin(base, url)).netloc:
+                raise ValueError(f"{name}: no credentials in the URL; put them in the file named by "
+                                 "ECGRAPH_STORE_CREDENTIALS_FILE")
+        return cls(query=urljoin(base, config.store_query or "query"),
+                   update=urljoin(base, config.store_update or "update"),
+                   graph_store=urljoin(base, config.store_graph_store or "store"),
+                   credentials_file=str(config.store_credentials_file) if config.store_credentials_file else None,
+                   timeout=float(config.publish_timeout), query_timeout=float(config.query_timeout))
+
+
+def _authorization(credentials_file: str | None) -> str | None:
+    """The Authorization header from the credentials file: ``user:password`` (Basic) or ``Bearer
+    TOKEN``. The file must not be readable by others."""
+    if not credentials_file:
+        return None
+    path = Path(credentials_file)
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise StoreMisconfigured(f"cannot read the store credentials file {path}: {exc.strerror}") from None
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        raise StoreMisconfigured(f"the store credentials file {path} is readable by other users; "
+                                 f"make it private: chmod 600 {path}")
+    if not text:
+        raise StoreMisconfigured(f"the store credentials file {path} is empty")
+    if text.lower().startswith("bearer "):
+        return "Bearer " + text[7:].strip()
+    if ":" not in text:
+        raise StoreMisconfigured(f"the store credentials file {path} holds neither user:password nor "
+                                 "'Bearer TOKEN'")
+    return "Basic " + base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+@dataclass
+class Answer:
+    status: int
+    media_type: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Client:
+    """An HTTP/1.1 client of one store: one wall-clock deadline for each request (a watchdog shuts
+    the socket at the deadline, which wakes a blocked read), a cap on the answer's size, no
+    redirects. One connection per thread, kept alive."""
+
+    def __init__(self, endpoints: Endpoints):
+        self.endpoints = endpoints
+        self.authorization = _authorization(endpoints.credentials_file)
+        self._local = threading.local()
+
+    def _connection(self, url: str) -> tuple[http.client.HTTPConnection, str]:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        pool = getattr(self._local, "pool", None)
+        if pool is None:
+            pool = self._local.pool = {}
+        conn = pool.get(key)
+        if conn is None:
+            cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+            conn = pool[key] = cls(parts.hostname or "", parts.port)
+        path = parts.path or "/"
+        return conn, path + ("?" + parts.query if parts.query else "")
+
+    def _drop(self, url: str) -> None:
+        parts = urlsplit(url)
+        conn = getattr(self._local, "pool", {}).pop((parts.scheme, parts.netloc), None)
+        if conn is not None:
+            conn.close()
+
+    def request(self, method: str, url: str, *, body: bytes | None = None, headers: Mapping[str, str] | None = None,
+                timeout: float | None = None, max_bytes: int = MAX_ANSWER_BYTES, what: str = "the request",
+                idempotent: bool = True) -> Answer:
+        """One request with a deadline of ``timeout`` seconds for all of it. Raises
+        :class:`StoreUnreachable` when nothing could be sent, :class:`OutcomeUnknown` when the
+        answer did not come (in time, or whole). A request that is not ``idempotent`` (an update)
+        goes on a fresh connection and is never sent twice: a kept-alive connection that the store
+        closed meanwhile would otherwise leave its outcome unknown."""
+        if not idempotent:
+            self._drop(url)
+        seconds = self.endpoints.timeout if timeout is None else timeout
+        all_headers = {"User-Agent": "ecgraph", **(headers or {})}
+        if self.authorization:
+            all_headers["Authorization"] = self.authorization
+        for attempt in range(2):  # a kept-alive connection the store closed meanwhile is opened again once
+            conn, path = self._connection(url)
+            expired = threading.Event()
+            timer = threading.Timer(seconds, self._expire, (conn, expired))
+            timer.daemon = True
+            timer.start()
+            sent = False
+            try:
+                conn.timeout = seconds
+                if conn.sock is None:
+                    conn.connect()
+                conn.sock.settimeout(seconds)
+                conn.request(method, path, body=body, headers=all_headers)
+                sent = True
+                response = conn.getresponse()
+                data = response.read(max_bytes + 1)
+                if len(data) > max_bytes:
+                    self._drop(url)
+                    raise AnswerTooLarge(f"the store's answer to {what} is larger than "
+                                                 f"{max_bytes // (1024 * 1024)} MB; narrow the query")
+                if response.will_close or not response.isclosed():
+                    # not read to its end (capped) or the store closes: do not reuse
+                    if not response.isclosed():
+                        self._drop(url)
+                return Answer(response.status, (response.getheader("Content-Type") or "").split(";")[0].strip().lower(),
+                              {k.lower(): v for k, v in response.getheaders()}, data)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+                self._drop(url)
+                if attempt == 0 and not expired.is_set() and (idempotent or not sent):
+                    continue
+                raise self._failure(exc, sent, expired.is_set(), seconds, what) from None
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop(url)
+                raise self._failure(exc, sent, expired.is_set(), seconds, what) from None
+            finally:
+                timer.cancel()
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _expire(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
+        expired.set()
+        sock = conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _failure(self, exc: Exception, sent: bool, expired: bool, seconds: float, what: str) -> errors.Error:
+        where = urlsplit(self.endpoints.query).netloc
+        if not sent and not expired:
+            return StoreUnreachable(f"the store at {where} could not be reached for {what} "
+                                    f"({type(exc).__name__}: {exc}); is it running?")
+        if expired or isinstance(exc, TimeoutError):
+            return OutcomeUnknown(f"the store at {where} did not answer {what} within {seconds:g} s", expired=True)
+        return OutcomeUnknown(f"the store at {where} broke off its answer to {what} ({type(exc).__name__})",
+                              expired=False)
+
+
+def _problem(answer: Answer) -> str:
+    text = answer.body[:2000].decode("utf-8", "replace").strip()
+    return text or f"HTTP {answer.status}"
+
+
+def truncation(answer: Answer) -> str | None:
+    """Why a 200 answer is not the whole answer, if the store says so in its headers: Virtuoso's
+    anytime queries answer ``X-SQL-State: S1TAT`` with "Returning incomplete results"."""
+    state = answer.headers.get("x-sql-state", "")
+    message = answer.headers.get("x-sql-message", "")
+    if state or "incomplete" in message.lower():
+        return f"{state} {message}".strip()
+    return None
+
+
+class RemoteEngine:
+    """The store's query endpoint behind pyoxigraph's ``Store.query`` API: what
+    :func:`ecgraph.query.pool.execute` runs a query on, in a worker or in the node's process."""
+
+    def __init__(self, endpoints: Endpoints, client: Client | None = None):
+        self.endpoints = endpoints
+        self.client = client or Client(endpoints)
+
+    def fetch(self, sparql: str, *, default_graph: list | None = None, named_graphs: list | None = None,
+              base_iri: str | None = None, timeout: float | None = None) -> Answer:
+        # ``timeout`` (ms) asks the store to stop at the node's limit too, where it understands it
+        # (Virtuoso: then its "anytime" answer comes back marked incomplete, and is refused below)
+        params: list[tuple[str, str]] = [("query", (f"BASE {_iri(base_iri)}\n" if base_iri else "") + sparql),
+                                         ("timeout", str(int(self.endpoints.query_timeout * 1000)))]
+        params += [("default-graph-uri", g.value if isinstance(g, ox.NamedNode) else str(g))
+                   for g in default_graph or ()]
+        params += [("named-graph-uri", g.value if isinstance(g, ox.NamedNode) else str(g)) for g in named_graphs or ()]
+        seconds = self.endpoints.query_timeout if timeout is None else timeout
+        try:
+            answer = self.client.request("POST", self.endpoints.query, body=urlencode(params).encode("utf-8"),
+                                         headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                  "Accept": accept_for(sparql)},
+                                         timeout=seconds, what="a query")
+        except OutcomeUnknown as exc:  # a query changes nothing: its unknown outcome is a timeout or a cut
+            if not exc.expired:
+                raise AnswerTruncated(f"{exc.detail}; a partial answer is not passed on") from None
+            raise QueryTimedOut(f"the query ran past the {seconds:g} s time limit and was stopped "
+                                f"({exc.detail}); narrow it (LIMIT, more selective patterns)") from None
+        if answer.status == 400:
+            raise SyntaxError(f"the store refused the query: {_problem(answer)}")
+        if answer.status in (503, 504) or (answer.status == 500 and b"timeout" in answer.body[:2000].lower()):
+            raise AnswerTruncated(f"the store stopped the query at its own time limit: {_problem(answer)[:300]}")
+        if answer.status != 200:
+            raise StoreRefused(f"the store answered {answer.status} to a query: {_problem(answer)[:500]}")
+        cut = truncation(answer)
+        if cut:
+            raise AnswerTruncated(f"the store cut its answer short ({cut}); a partial answer is not passed "
+                                  "on as complete: narrow the query")
+        return answer
+
+    def query(self, sparql: str, *, default_graph: Any = None, named_graphs: Any = None,
+              use_default_graph_as_union: bool = False, base_iri: str | None = None,
+              substitutions: Mapping | None = None, timeout: float | None = None):
+        """A query's answer as pyoxigraph objects (``QuerySolutions``, ``QueryBoolean`` or an
+        iterator of triples), parsed whole first: an answer that does not parse to its end was cut
+        short and is refused as such."""
+        if substitutions:
+            raise ValueError("substitutions are not supported by a remote store; write the values into the query")
+        if isinstance(default_graph, (ox.NamedNode, str)):
+            default_graph = [default_graph]
+        answer = self.fetch(sparql, default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri,
+                            timeout=timeout)
+        return parse_answer(answer)
+
+    def dump(self, format: ox.RdfFormat) -> bytes:  # noqa: A002 - pyoxigraph's name
+        """Every quad of the store in a dataset format (``ecgraph export``)."""
+        return ox.serialize(list(select_quads(self, None)), format=format) or b""
+
+    def quads_for_pattern(self, subject, predicate, obj, graph) -> Iterator[ox.Quad]:
+        """Every quad of the store (the Graph Store Protocol's dataset GET): only the full pattern."""
+        if (subject, predicate, obj, graph) != (None, None, None, None):
+            raise ValueError("a remote store serves only the full quad pattern here")
+        return select_quads(self, None)
+
+
+def parse_answer(answer: Answer):
+    results_format = formats.of_media_type(answer.media_type, formats.RESULTS)
+    graph_format = formats.of_media_type(answer.media_type, formats.GRAPH)
+    try:
+        if results_format is not None and results_format.results is not None:
+            if results_format in (formats.CSV, formats.TSV):  # CSV loses term kinds; TSV cannot show a cut
+                raise StoreRefused(f"the store answered a query with {answer.media_type}, which cannot show a "
+                                   "cut answer; it must honour Accept: application/sparql-results+json")
+            complete = ox.parse_query_results(answer.body, format=results_format.results)
+            if isinstance(complete, ox.QuerySolutions):
+                for _ in complete:  # to its end: a cut answer fails here, before anything is passed on
+                    pass
+            return ox.parse_query_results(answer.body, format=results_format.results)
+        if graph_format is None or graph_format.rdf is None:
+            raise StoreRefused(f"the store answered a query with {answer.media_type or 'no media type'}, "
+                               "which the node cannot read")
+        return [q.triple for q in ox.parse(answer.body, format=graph_format.rdf)]
+    except SyntaxError as exc:
+        raise AnswerTruncated(f"the store's answer ends before it is complete ({exc}); a partial answer "
+                              "is not passed on: the store may have stopped the query at its own time "
+                              "limit") from None
+
+
+def select_quads(engine: RemoteEngine, graph: str | None, timeout: float | None = None) -> Iterator[ox.Quad]:
+    if graph is None:
+        answer = engine.query("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }", timeout=timeout)
+        return iter([ox.Quad(s["s"], s["p"], s["o"], s["g"]) for s in answer])
+    g = ox.NamedNode(graph)
+    triples = engine.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}", timeout=timeout)
+    return iter([ox.Quad(t.subject, t.predicate, t.object, g) for t in triples])
+
+
+class RemoteStore(GraphStore):
+    """A SPARQL 1.1 store over HTTP, as the node's graph."""
+
+    remote = True
+
+    def __init__(self, endpoints: Endpoints, *, on_commit: Callable[[], None] | None = None,
+                 on_progress: Callable[[int, int], None] | None = None, check: bool = True):
+        super().__init__()
+        self.endpoints = endpoints
+        self.client = Client(endpoints)
+        self._engine = RemoteEngine(endpoints, self.client)
+        self._on_commit = on_commit
+        #: called with (quads written, quads in the load) after each batch of a bulk load
+        self.on_progress = on_progress
+        if check:
+            self.check()
+
+    def check(self) -> None:
+        """Refuse a store that is unreachable, that refuses the node's updates, or whose default
+        graph is not the union of its named graphs (the node's queries rely on it)."""
+        try:
+            self.update(PROBE_WRITE, notify=False)
+        except StoreRefused as exc:
+            raise StoreMisconfigured(f"the store at {self.endpoints.update} refused the node's write: {exc.detail}; "
+                                     "the node needs SPARQL Update rights there (Virtuoso: grant SPARQL_UPDATE "
+                                     "to the SPARQL user, or use /sparql-auth with credentials)") from None
+        except (errors.Error, SyntaxError) as exc:
+            raise StoreMisconfigured(f"the store at {self.endpoints.update} could not be used: "
+                                     f"{getattr(exc, 'detail', exc)}") from None
+        try:
+            union = bool(self._engine.query(PROBE_ASK))
+        finally:
+            self.update(PROBE_DROP, notify=False)
+        if not union:
+            raise StoreMisconfigured(f"the default graph of the store at {self.endpoints.query} is not the union "
+                                     "of its named graphs, which the node's queries rely on: start oxigraph with "
+                                     "'oxigraph serve --union-default-graph', set Fuseki's tdb2:unionDefaultGraph "
+                                     "true, or GraphDB's ... (Virtuoso does it by default)")
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def query(self, sparql: str, *, union: bool = True, substitutions: Mapping | None = None, **options: Any):
+        if not union and "default_graph" not in options:
+            raise ValueError("a remote store's default graph is always the union of its graphs")
+        options.pop("use_default_graph_as_union", None)
+        return self._engine.query(sparql, substitutions=substitutions, **options)
+
+    def graph_ntriples(self, graph: str) -> str:
+        triples = [q.triple for q in select_quads(self._engine, graph)]
+        return ntriples(triples) if triples else ""
+
+    def has_graph(self, graph: str) -> bool:
+        return bool(self._engine.query(f"ASK {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}"))
+
+    def named_graphs(self) -> list[str]:
+        answer = self._engine.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return sorted(s["g"].value for s in answer if isinstance(s["g"], ox.NamedNode))
+
+    def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]:
+        return list(self._engine.query(f"CONSTRUCT {{ {_named(subject)} ?p ?o }} "
+                                       f"WHERE {{ GRAPH {_iri(graph)} {{ {_named(subject)} ?p ?o }} }}"))
+
+    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
+        return select_quads(self._engine, graph)
+
+    def __len__(self) -> int:
+        answer = self._engine.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return int(next(iter(answer))["n"].value)
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def insert_data(self, blocks: list[str], *, blank: bool) -> str:
+        """Virtuoso refuses blank nodes in INSERT DATA ("not allowed in a constant clause") and
+        compiles an INSERT template into SQL that may not pass 10,000 lines (a few hundred
+        triples). So ground triples go in one INSERT DATA, and the triples with blank nodes in
+        INSERTs with an empty WHERE (standard SPARQL 1.1 that every store takes), of at most
+        :data:`TEMPLATE_TRIPLES` triples each, grouped so that all the triples of one blank node
+        (across graphs too) are in the same operation: a label means one node per operation, as
+        in one INSERT DATA. All of it stays one update request."""
+        if not blank:
+            return super().insert_data(blocks, blank=blank)
+        ground: dict[str, list[str]] = {}
+        pending: list[tuple[str, str, list[str]]] = []  # (graph, line, its blank labels)
+        for block in blocks:
+            head, *lines, _ = block.split("\n")
+            graph = head[len("GRAPH <"):-len("> {")]  # the IRI, validated again where it is written
+            for line in lines:
+                labels = _BLANK_LABEL.findall(_without_literals(line))
+                if labels:
+                    pending.append((graph, line, labels))
+                else:
+                    ground.setdefault(graph, []).append(line)
+        parent: dict[str, str] = {}
+
+        def root(label: str) -> str:
+            while parent.setdefault(label, label) != label:
+                parent[label] = parent[parent[label]]
+                label = parent[label]
+            return label
+
+        for _, _, labels in pending:
+            for other in labels[1:]:
+                parent[root(other)] = root(labels[0])
+        components: dict[str, list[tuple[str, str]]] = {}
+        for graph, line, labels in pending:
+            components.setdefault(root(labels[0]), []).append((graph, line))
+        operations = []
+        if ground:
+            operations.append(super().insert_data([f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}"
+                                                   for g, lines in ground.items()], blank=False))
+        chunk: list[tuple[str, str]] = []
+        for component in components.values():
+            if chunk and len(chunk) + len(component) > TEMPLATE_TRIPLES:
+                operations.append(_template(chunk))
+                chunk = []
+            chunk.extend(component)
+        if chunk:
+            operations.append(_template(chunk))
+        return " ;\n".join(operations)
+
+    def update(self, sparql: str, notify: bool = True) -> None:
+        """One SPARQL Update, one request: the store applies it as one transaction."""
+        with self._write_lock:
+            answer = self.client.request("POST", self.endpoints.update, body=sparql.encode("utf-8"),
+                                         headers={"Content-Type": "application/sparql-update"}, what="an update",
+                                         idempotent=False)
+            if answer.status == 400 and any(code in answer.body[:300] for code in STORE_LIMITS):
+                raise StoreTooSmall(f"the store cannot take this change in one update request "
+                                    f"({_problem(answer)[:200]}); the node does not split it, since a split change "
+                                    "would no longer be atomic. Virtuoso 7 compiles one SPARQL update into at most "
+                                    "10,000 lines of SQL (about 1,000 triples): see the README, 'Running on an "
+                                    "existing SPARQL store'")
+            if answer.status == 400:
+                raise SyntaxError(f"the store refused the update: {_problem(answer)[:2000]}")
+            if answer.status in (401, 403):
+                raise StoreRefused(f"the store refused the node's update ({answer.status}): check "
+                                   "ECGRAPH_STORE_CREDENTIALS_FILE and the store's update rights")
+            if answer.status >= 300:
+                raise StoreRefused(f"the store answered {answer.status} to an update: {_problem(answer)[:500]}")
+            cut = truncation(answer)
+            if cut:
+                raise StoreRefused(f"the store reported a problem with an update: {cut}")
+        if notify and self._on_commit:
+            self._on_commit()
+
+    def bulk_load(self, nquads: bytes) -> None:
+        """New quads in batches of about :data:`BULK_BATCH_BYTES` of ``INSERT DATA``, each batch one
+        request (NOT atomic as a whole, as the embedded bulk loader is not): progress is logged and
+        given to ``on_progress``."""
+        quads = list(ox.parse(nquads, format=ox.RdfFormat.N_QUADS))
+        total = len(quads)
+        written = 0
+        started = time.perf_counter()
+        position = 0
+        while position < total:
+            size = 0
+            batch: dict[str, list[ox.Triple]] = {}
+            end = position
+            while end < total and size < BULK_BATCH_BYTES:
+                q = quads[end]
+                if not isinstance(q.graph_name, ox.NamedNode):
+                    raise ValueError("a bulk load writes named graphs only")
+                batch.setdefault(q.graph_name.value, []).append(q.triple)
+                size += len(str(q))
+                end += 1
+            blocks = [f"GRAPH {_iri(g)} {{\n" + ntriples(triples) + "\n}" for g, triples in batch.items()]
+            blank = any(t.subject.__class__ is ox.BlankNode or t.object.__class__ is ox.BlankNode
+                        for triples in batch.values() for t in triples)
+            self.update(self.insert_data(blocks, blank=blank), notify=False)
+            written += end - position
+            position = end
+            rate = written / max(time.perf_counter() - started, 1e-6)
+            log.info("bulk load into the store: %s of %s quads (%.0f quads/s)", f"{written:,}", f"{total:,}", rate)
+            if self.on_progress:
+                self.on_progress(written, total)
+        if self._on_commit:
+            self._on_commit()
+
+    def close(self) -> None:
+        pass
+
+    # --- queries in workers -----------------------------------------------------------------
+
+    def engine(self) -> RemoteEngine:
+        return self._engine
+
+    def snapshot_spec(self) -> tuple[str, str]:
+        return ("remote", json.dumps(asdict(self.endpoints)))
+
+
+#: triples in one INSERT template (Virtuoso compiles one into SQL of at most 10,000 lines)
+TEMPLATE_TRIPLES = 100
+_BLANK_LABEL = re.compile(r"(?:^|\s)(_:[^\s<>\"{};,]+)")
+_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _without_literals(line: str) -> str:
+    return _LITERAL.sub('""', line)
+
+
+def _template(items: list[tuple[str, str]]) -> str:
+    by_graph: dict[str, list[str]] = {}
+    for graph, line in items:
+        by_graph.setdefault(graph, []).append(line)
+    blocks = [f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}" for g, lines in by_graph.items()]
+    return "INSERT {\n" + "\n".join(blocks) + "\n} WHERE {}"
+
+
+def open_engine(where: str) -> RemoteEngine:
+    """A query worker's view of the store: an HTTP client of its query endpoint (there is no
+    snapshot to reopen; the store itself is always current)."""
+    return RemoteEngine(Endpoints(**json.loads(where)))
+
+
+def open_store(config, *, on_commit: Callable[[], None] | None = None, check: bool = True) -> RemoteStore:
+    """The remote store of ``config.store``; ``check`` (not for read-only use) proves at once that
+    the node can write there and that its default graph is the union of its graphs."""
+    try:
+        endpoints = Endpoints.from_config(config)
+    except ValueError as exc:
+        raise StoreMisconfigured(str(exc)) from None
+    return RemoteStore(endpoints, on_commit=on_commit, check=check)
+

@@ -1,0 +1,375 @@
+"""A node on an existing SPARQL 1.1 store (``--store URL``), against a real ``oxigraph serve``.
+
+The node's end-to-end behaviours run on this backend in ``tests/test_e2e.py`` (parametrised over
+the backends); here are the promises that only a remote store puts at risk: a store that is not
+set up as the node needs is refused at start with the setting to change; an answer the store cut
+at its own time limit (``oxigraph serve --timeout-s`` answers 200 and appends a message to the cut
+body; Virtuoso's anytime queries answer 200 with ``X-SQL-State``) is never passed on as complete;
+the registry is reconciled with the store after a crash between the two (a simulated death in the
+window, and real SIGKILLs of a publishing node); bulk loads go in batches with progress; the
+credentials file stays private.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import threading
+import time
+
+import pytest
+import requests
+
+from ecgraph import errors
+from ecgraph.config import Config
+from ecgraph.node import Node
+from ecgraph.query.pool import QueryRequest
+from ecgraph.store import remote
+from ecgraph.store.remote import AnswerTruncated, Endpoints, RemoteEngine, StoreMisconfigured
+from tests.helpers import TEST, make_twin
+from tests.servers import LoopbackServer, NodeProcess, OxigraphProcess, node_over_oxigraph
+
+VERSIONS = (f"PREFIX t: <{TEST}> SELECT ?v (COUNT(*) AS ?n) "
+            "WHERE {{ GRAPH <https://w3id.org/ecgraph/twin/{twin}> {{ ?x t:version ?v }} }} GROUP BY ?v")
+SIZES = {"A": 5, "B": 21}  # the community and its members carry the tag
+
+
+@pytest.fixture()
+def oxigraph(tmp_path):
+    server = OxigraphProcess(tmp_path / "store", "--union-default-graph")
+    yield server
+    server.stop()
+
+
+def node_on(url: str, data, **settings) -> Node:
+    return Node(Config.load(environ={}, data=data, store=url, no_demo=True, **settings), workers=False)
+
+
+def test_a_store_whose_default_graph_is_not_the_union_is_refused_at_start_naming_the_setting(tmp_path):
+    plain = OxigraphProcess(tmp_path / "plain")  # oxigraph's default: the default graph is a graph of its own
+    try:
+        with pytest.raises(StoreMisconfigured) as refused:
+            node_on(plain.url, tmp_path / "data")
+        assert "--union-default-graph" in refused.value.detail
+        # the probe it wrote to find out is gone again
+        r = requests.get(plain.url + "/query", params={"query": "ASK { GRAPH ?g { ?s ?p ?o } }"},
+                         headers={"Accept": "application/sparql-results+json"})
+        assert r.json()["boolean"] is False
+    finally:
+        plain.stop()
+
+
+def test_a_store_that_cannot_be_reached_is_named_at_start(tmp_path):
+    canary = LoopbackServer()
+    url = canary.url
+    canary.close()  # nothing listens there any more
+    with pytest.raises(StoreMisconfigured) as refused:
+        node_on(url, tmp_path / "data")
+    assert "could not be reached" in refused.value.detail and url.split("//")[1] in refused.value.detail
+
+
+def test_an_answer_the_store_cut_at_its_own_timeout_is_never_passed_on_as_complete(tmp_path):
+    node, store = node_over_oxigraph(tmp_path, "--no-demo", "--query-timeout", "30",
+                                     store_args=("--timeout-s", "1"))
+    try:
+        triples = " ".join(f"<urn:s{i}> <urn:p> {i} ." for i in range(2000))
+        r = requests.post(node.url + "/update", data={"update": f"INSERT DATA {{ GRAPH <urn:big> {{ {triples} }} }}"},
+                          headers=node.admin)
+        assert r.status_code in (200, 204), r.text
+        cartesian = "SELECT * WHERE { GRAPH <urn:big> { ?a ?b ?c . ?d ?e ?f } }"
+        # the anchor: the store itself answers 200 with a body it cut short
+        direct = requests.post(store.url + "/query", data={"query": cartesian},
+                               headers={"Accept": "application/sparql-results+json"})
+        assert direct.status_code == 200 and b"cancelled" in direct.content[-100:]
+        # (the node asks the store for SPARQL JSON whatever the client asked for; TSV is the format
+        # in which the store's appended message would read as one more row)
+        for accept in ("application/sparql-results+json", "text/tab-separated-values"):
+            started = time.perf_counter()
+            r = requests.post(node.url + "/sparql", data={"query": cartesian}, headers={"Accept": accept})
+            assert r.status_code == 503, (accept, r.status_code, r.content[:200])
+            assert r.json()["error"] == "query timeout"
+            assert "partial answer" in r.json()["detail"]
+            assert time.perf_counter() - started < 25
+        # and a query within the limit still answers, whole
+        r = requests.post(node.url + "/sparql", data={"query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <urn:big> "
+                                                               "{ ?s ?p ?o } }"},
+                          headers={"Accept": "application/sparql-results+json"})
+        assert r.json()["results"]["bindings"][0]["n"]["value"] == "2000"
+    finally:
+        node.stop()
+        store.stop()
+
+
+class AnytimeStore(LoopbackServer):
+    """Answers as Virtuoso does when an "anytime" query hits its time limit: 200, a well-formed
+    but partial result, and the news in headers only."""
+
+    def answer(self, method, path, body):
+        partial = b'{"head":{"vars":["s"]},"results":{"bindings":[{"s":{"type":"uri","value":"urn:a"}}]}}'
+        return 200, {"Content-Type": "application/sparql-results+json", "X-SQL-State": "S1TAT",
+                     "X-SQL-Message": "RC...: Returning incomplete results, query interrupted by result timeout.  "
+                                      "Activity: 1R rnd  0R seq"}, partial
+
+
+def test_a_well_formed_answer_that_the_store_marks_incomplete_is_refused():
+    store = AnytimeStore()
+    try:
+        engine = RemoteEngine(Endpoints(query=store.url + "/sparql", update=store.url + "/sparql",
+                                        graph_store=store.url + "/sparql-graph-crud"))
+        with pytest.raises(AnswerTruncated) as refused:
+            engine.query("SELECT ?s WHERE { ?s ?p ?o }")
+        assert "S1TAT" in refused.value.detail and refused.value.title == "query timeout"
+    finally:
+        store.close()
+
+
+def test_a_crash_between_the_store_commit_and_the_registry_is_reconciled_at_the_next_start(tmp_path, oxigraph):
+    node = node_on(oxigraph.url, tmp_path / "data")
+    node.register("crashed", "Crashed")
+
+    class Killed(BaseException):
+        pass
+
+    def die(*args, **kwargs):
+        raise Killed()  # the process dies here: after the store commit, before the registry heard of it
+
+    node.registry.claim = die  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        node.publish("crashed", node.upload_for("crashed", make_twin("crashed", members=3), filename="t.ttl"))
+    node.close()
+    registry = sqlite3.connect(tmp_path / "data" / "registry.sqlite3")
+    assert registry.execute("SELECT count(*) FROM namespaces WHERE twin_id = 'crashed'").fetchone() == (0,)
+    assert registry.execute("SELECT count(*) FROM reports WHERE twin_id = 'crashed'").fetchone() == (0,)
+
+    node = node_on(oxigraph.url, tmp_path / "data")  # the restart
+    try:
+        assert node.entry("crashed").version == 1
+        assert node.registry.report_version("crashed") == 1
+        assert node.report("crashed")["conforms"] is True
+        assert node.registry.namespaces("crashed") == ["https://crashed.example/id/"]
+        # the claim holds: another twin cannot now speak for the crashed twin's namespace
+        node.register("squatter")
+        with pytest.raises(errors.Error) as refused:
+            node.publish("squatter", node.upload_for("squatter", make_twin("crashed"), filename="t.ttl"))
+        assert refused.value.status in (403, 409, 422)
+    finally:
+        node.close()
+
+
+def test_bulk_loading_goes_in_batches_sized_for_the_store_with_progress(tmp_path, oxigraph, monkeypatch):
+    monkeypatch.setattr(remote, "BULK_BATCH_BYTES", 8_000)
+    node = node_on(oxigraph.url, tmp_path / "data")
+    progress: list[tuple[int, int]] = []
+    node.store.on_progress = lambda done, total: progress.append((done, total))  # type: ignore[attr-defined]
+    try:
+        ids = [f"bulk-{i}" for i in range(4)]
+        for twin_id in ids:
+            node.register(twin_id)
+        results = node.bulk_publish([(i, node.upload_for(i, make_twin(i, members=6), filename="t.ttl"))
+                                     for i in ids], jobs=1)
+        assert all(not isinstance(r, Exception) for r in results.values()), results
+        assert len(progress) > 2
+        assert [done for done, _ in progress] == sorted(done for done, _ in progress)
+        assert progress[-1][0] == progress[-1][1]
+        answer = node.query(QueryRequest(query="SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+                                               "FILTER(STRSTARTS(STR(?g), 'https://w3id.org/ecgraph/twin/bulk-')) }",
+                                         result_format="csv"))
+        assert answer.body.split(b"\r\n")[1] == b"8"  # each twin's graph and its inferences
+        assert sorted(node.entries()) == ids
+    finally:
+        node.close()
+
+
+def test_the_credentials_file_must_be_private_and_is_sent_to_the_store_only(tmp_path):
+    seen: list[str | None] = []
+
+    class Recorder(LoopbackServer):
+        def answer(self, method, path, body):
+            return 200, {"Content-Type": "application/sparql-results+json"}, b'{"head":{},"boolean":true}'
+
+    store = Recorder()
+    original = store.server.RequestHandlerClass.parse_request
+
+    def parse_request(handler):
+        ok = original(handler)
+        seen.append(handler.headers.get("Authorization"))
+        return ok
+
+    store.server.RequestHandlerClass.parse_request = parse_request  # type: ignore[method-assign]
+    try:
+        secret = tmp_path / "credentials"
+        secret.write_text("ecgraph:s3cret\n")
+        os.chmod(secret, 0o644)
+        endpoints = Endpoints(query=store.url + "/query", update=store.url + "/update",
+                              graph_store=store.url + "/store", credentials_file=str(secret))
+        with pytest.raises(StoreMisconfigured) as refused:
+            RemoteEngine(endpoints)
+        assert "chmod 600" in refused.value.detail
+        os.chmod(secret, 0o600)
+        assert bool(RemoteEngine(endpoints).query("ASK { ?s ?p ?o }")) is True
+        assert seen == ["Basic ZWNncmFwaDpzM2NyZXQ="]
+    finally:
+        store.close()
+
+
+def sigkill_rounds(tmp_path, rounds: int) -> dict:
+    """Publish versions of a twin in a loop while the node is SIGKILLed at random moments and
+    started again over the same store and data directory; after each start the registry and the
+    store agree."""
+    rng = random.Random(int(os.environ.get("ECGRAPH_CRASH_SEED", "18")))
+    store = OxigraphProcess(tmp_path / "store", "--union-default-graph")
+    args = ("--no-demo", "--store", store.url, "--query-workers", "1")
+    node = NodeProcess(tmp_path / "data", *args).start()
+    figures = {"kills": 0, "publishes": 0}
+    try:
+        r = requests.post(node.url + "/api/twins", json={"id": "crash"}, headers=node.admin)
+        token = r.json()["token"]
+        headers = {"Content-Type": "text/turtle", "Authorization": f"Bearer {token}"}
+        for _ in range(rounds):
+            stop = threading.Event()
+
+            def publish(url=node.url, stop=stop):
+                i = 0
+                while not stop.is_set():
+                    tag = "B" if i % 2 else "A"
+                    try:
+                        r = requests.put(url + "/api/twins/crash", headers=headers, timeout=30,
+                                         data=make_twin("crash", tag=tag, members=20 if tag == "B" else 4))
+                        if r.status_code in (200, 201):
+                            figures["publishes"] += 1
+                    except requests.RequestException:
+                        return
+                    i += 1
+
+            thread = threading.Thread(target=publish)
+            thread.start()
+            time.sleep(rng.uniform(0.3, 2.0))
+            node.kill()
+            figures["kills"] += 1
+            stop.set()
+            thread.join()
+            node = NodeProcess(tmp_path / "data", *args).start()
+            info = requests.get(node.url + "/api/twins/crash").json()
+            if not info["published"]:
+                continue
+            answer = requests.get(node.url + "/sparql", params={"query": VERSIONS.format(twin="crash")}).json()
+            tags = {b["v"]["value"]: int(b["n"]["value"]) for b in answer["results"]["bindings"]}
+            assert len(tags) == 1, f"mixed or empty twin after a kill: {tags}"
+            (tag, n), = tags.items()
+            assert SIZES[tag] == n
+            with sqlite3.connect(tmp_path / "data" / "registry.sqlite3") as registry:
+                reported = registry.execute("SELECT version FROM reports WHERE twin_id = 'crash'").fetchone()
+                claimed = registry.execute("SELECT count(*) FROM namespaces WHERE twin_id = 'crash'").fetchone()
+            assert reported == (info["version"],), (reported, info["version"])
+            assert claimed[0] >= 1
+            versions = requests.get(node.url + "/api/twins/crash/versions").json()["versions"]
+            assert [v["version"] for v in versions if v["current"]] == [info["version"]]
+            assert len({v["version"] for v in versions}) == len(versions)
+        r = requests.put(node.url + "/api/twins/crash", headers=headers, data=make_twin("crash", tag="A", members=4))
+        assert r.status_code in (200, 201), r.text
+    finally:
+        node.stop()
+        store.stop()
+    return figures
+
+
+def test_sigkill_while_publishing_to_a_remote_store_then_restart_leaves_registry_and_store_agreeing(tmp_path):
+    figures = sigkill_rounds(tmp_path, rounds=1)
+    assert figures["kills"] == 1
+
+
+@pytest.mark.slow
+def test_many_sigkills_while_publishing_to_a_remote_store(tmp_path):
+    figures = sigkill_rounds(tmp_path, rounds=20)
+    print(f"\nremote store: {figures['kills']} SIGKILLs survived, {figures['publishes']} publishes acknowledged")
+    assert figures["kills"] == 20 and figures["publishes"] > 0
+
+
+def test_blank_nodes_are_written_as_virtuoso_takes_them_and_stay_one_node_across_graphs(tmp_path, oxigraph,
+                                                                                         monkeypatch):
+    import pyoxigraph as ox
+
+    from ecgraph.store.memory import MemoryStore
+    from ecgraph.store.remote import RemoteStore
+
+    monkeypatch.setattr(remote, "TEMPLATE_TRIPLES", 5)
+    sent: list[str] = []
+    store = RemoteStore(Endpoints(query=oxigraph.url + "/query", update=oxigraph.url + "/update",
+                                  graph_store=oxigraph.url + "/store"))
+    original = store.update
+    store.update = lambda sparql, notify=True: (sent.append(sparql), original(sparql, notify))  # type: ignore
+    p, lit = "<urn:p>", '"_:not-a-node \\" _:x"'
+    data = "\n".join([f"<urn:a> {p} _:b{i} ." for i in range(12)] + [f"_:b{i} {p} {lit} ." for i in range(12)]
+                     + ["<urn:a> <urn:q> \"ground\" ."])
+    inferred = "\n".join(f"_:b{i} {p} <urn:Inferred> ." for i in range(12))
+    memory = MemoryStore()
+    for target in (store, memory):
+        target.commit(replace={"urn:twin": data, "urn:twin-inferred": inferred})
+    insert = sent[-1]
+    assert "_:" not in insert.split("INSERT DATA", 1)[1].split("INSERT {", 1)[0].replace(lit, "")
+    for template in insert.split("INSERT {")[1:]:
+        assert sum(line.endswith(" .") for line in template.splitlines()) <= 5  # small templates
+    for graph in ("urn:twin", "urn:twin-inferred"):
+        assert len(store.graph_triples(graph)) == len(memory.graph_triples(graph))
+    # each blank node is one node in both graphs: 12 nodes, each with its literal and its inferred type
+    answer = store.query("SELECT (COUNT(DISTINCT ?b) AS ?n) WHERE { GRAPH <urn:twin> { <urn:a> <urn:p> ?b . "
+                         "?b <urn:p> ?l } GRAPH <urn:twin-inferred> { ?b <urn:p> <urn:Inferred> } }")
+    assert next(iter(answer))["n"] == ox.Literal("12", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
+
+
+@pytest.mark.parametrize(("query", "form"), [
+    ("SELECT * WHERE { ?s ?p ?o }", "results"),
+    ("PREFIX construct: <urn:x> # CONSTRUCT in a comment\nSELECT ?s { ?s construct:y 'CONSTRUCT' }", "results"),
+    ('PREFIX a: <urn:a> ASK { ?s a:p """DESCRIBE "quoted" """ }', "results"),
+    ("prefix : <urn:select> construct { ?s ?p ?o } where { ?s ?p ?o }", "graph"),
+    ("BASE <http://example.org/select/> DESCRIBE <a>", "graph"),
+])
+def test_the_store_is_asked_for_one_format_chosen_by_the_query_form(query, form):
+    """Offered SPARQL JSON and N-Triples together, Virtuoso answers a CONSTRUCT as a table of
+    ?s ?p ?o (blank nodes as IRIs): each query asks for the one format of its form."""
+    expected = "application/sparql-results+json" if form == "results" else "application/n-triples"
+    assert remote.accept_for(query) == expected
+
+
+class SlowToAnswerUpdates(LoopbackServer):
+    """A proxy in front of a real store that passes every request on, but answers an update of the
+    twin "late" only after ``delay`` seconds: the store has applied it, the node has stopped waiting."""
+
+    def __init__(self, store_url: str, delay: float):
+        super().__init__()
+        self.store_url, self.delay = store_url, delay
+
+    def answer(self, method, path, body):
+        from urllib.parse import parse_qs
+
+        if path.startswith("/update"):
+            r = requests.post(self.store_url + "/update", data=body,
+                              headers={"Content-Type": "application/sparql-update"})
+            if b"twin/late" in body:
+                time.sleep(self.delay)
+            return r.status_code, {}, r.content
+        query = parse_qs(body.decode())["query"][0]
+        r = requests.post(self.store_url + "/query", data=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded", "Accept": remote.accept_for(query)})
+        return r.status_code, {"Content-Type": r.headers["Content-Type"]}, r.content
+
+
+def test_a_publish_whose_answer_never_came_takes_the_stores_word_for_what_happened(tmp_path, oxigraph):
+    node = node_on(oxigraph.url, tmp_path / "data")
+    node.register("late")
+    node.publish("late", node.upload_for("late", make_twin("late", tag="A"), filename="t.ttl"))
+    node.close()
+    proxy = SlowToAnswerUpdates(oxigraph.url, delay=2.5)
+    node = node_on(proxy.url, tmp_path / "data", publish_timeout=1)
+    try:
+        with pytest.raises(errors.Unavailable) as unknown:
+            node.publish("late", node.upload_for("late", make_twin("late", tag="B", members=20), filename="t.ttl"))
+        assert unknown.value.title == "store timeout" and "1 s" in unknown.value.detail
+        # the store did apply it: the node says so at once, with the report of what it holds
+        assert node.entry("late").version == 2
+        assert node.registry.report_version("late") == 2
+        assert node.twin_info("late")["triples"] == node.entry("late").triples
+    finally:
+        node.close()
+        proxy.close()
