@@ -76,18 +76,28 @@ def yarrrml_to_rml(text: str, *, name: str = "mapping") -> str:
         raise MappingError(f"{name} is not a YARRRML mapping: it needs a 'mappings:' section with at least one mapping")
     import yatter
 
-    logger = logging.getLogger("yatter.constants")  # yatter's own logger, with its own handler
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)  # yatter logs its progress and errors; we raise ours
+    # yatter logs its progress and its errors on a logger with its own handler: keep the errors for
+    # our message, print nothing
+    logger = logging.getLogger("yatter.constants")
+    errors: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record):
+            if record.levelno >= logging.ERROR:
+                errors.append(record.getMessage().replace("ERROR: ", ""))
+
+    handlers, logger.handlers = logger.handlers, [_Keep()]
+    propagate, logger.propagate = logger.propagate, False
     try:
         rml = yatter.translate(data)
     except Exception as exc:  # yatter raises whatever its parser meets
         raise MappingError(f"{name}: the YARRRML translator failed: {exc}") from None
     finally:
-        logger.setLevel(level)
-    if not rml:
-        raise MappingError(f"{name}: the YARRRML translator could not translate it (check prefixes, "
-                           "sources and the po: entries; an undeclared prefix is the usual cause)")
+        logger.handlers, logger.propagate = handlers, propagate
+    if not rml or errors:
+        detail = "; ".join(e for e in errors if "has not been translated" not in e) or \
+            "check prefixes, sources and the po: entries"
+        raise MappingError(f"{name}: the YARRRML translator could not translate it: {detail}")
     return _keep_declared_prefixes(rml, data.get("prefixes") or {})
 
 
@@ -424,16 +434,25 @@ class Output:
     and errors of records (row, message, graph names of the record where known)."""
 
     graphs: dict[str | None, list[ox.Triple]] = field(default_factory=dict)
-    rows: dict[str | None, set[int]] = field(default_factory=dict)
-    errors: dict[tuple[int, str, str], None] = field(default_factory=dict)  # (row, source, message), in order
+    #: graph -> the records it came from, as (source, row)
+    rows: dict[str | None, set[tuple[str, int]]] = field(default_factory=dict)
+    #: (source, row) -> its error messages, in order
+    errors: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    #: source -> columns the mapping reads that the table does not have (read as empty)
+    missing: dict[str, set[str]] = field(default_factory=dict)
     _seen: dict[str | None, set] = field(default_factory=dict)
 
-    def add(self, graph: str | None, triple: ox.Triple, row: int) -> None:
+    def add(self, graph: str | None, triple: ox.Triple, where: tuple[str, int]) -> None:
         seen = self._seen.setdefault(graph, set())
         if triple not in seen:
             seen.add(triple)
             self.graphs.setdefault(graph, []).append(triple)
-        self.rows.setdefault(graph, set()).add(row)
+        self.rows.setdefault(graph, set()).add(where)
+
+    def error(self, where: tuple[str, int], message: str) -> None:
+        messages = self.errors.setdefault(where, [])
+        if message not in messages:
+            messages.append(message)
 
 
 class RecordError(Exception):
@@ -468,32 +487,39 @@ def _text(value: object) -> str | None:
 class Engine:
     """Run triples maps over records given by source name."""
 
-    def __init__(self, maps: list[TriplesMap], sources: dict[str, list[Record]]):
+    def __init__(self, maps: list[TriplesMap], sources: dict[str, list[Record]], variables: dict[str, str]):
         self.maps = {m.name: m for m in maps}
         self.sources = sources
+        self.variables = variables
         self._subjects: dict[tuple[str, int], list] = {}
         self._parent_index: dict = {}
+        self.out = Output()
 
     def records(self, tm: TriplesMap) -> list[Record]:
         return self.sources[tm.name]
 
     def run(self) -> Output:
-        out = Output()
+        out = self.out = Output()
         for tm in self.maps.values():
             for record in self.records(tm):
                 try:
                     self._run_record(tm, record, out)
                 except RecordError as exc:
-                    out.errors[(record.row, tm.source, str(exc))] = None
+                    out.error((tm.source, record.row), str(exc))
         return out
 
     # values of a record
 
     def _values(self, tm: TriplesMap, record: Record, reference: str) -> list[str]:
+        if reference == "_row":
+            return [str(record.row)]
+        if reference in self.variables:
+            return [self.variables[reference]] if self.variables[reference] else []
         if tm.formulation == "csv":
             if reference not in record.values:
-                raise RecordError(f"column {reference!r} is not in {tm.source} (its columns: "
-                                  f"{', '.join(list(record.values)[:40])})")
+                # a column left out of a file is empty; the importer lists such columns once
+                self.out.missing.setdefault(tm.source, set()).add(reference)
+                return []
             text = _text(record.values[reference])
             return [text] if text is not None else []
         found = json_path(record.values, reference)
@@ -528,7 +554,8 @@ class Engine:
                 values = self._values(tm, record, part)
                 if not values:
                     return []  # a null value makes no term
-                results = [r + (_iri_safe(v) if as_iri else v) for r in results for v in values]
+                raw = not as_iri or part in self.variables  # --base is an IRI already
+                results = [r + (v if raw else _iri_safe(v)) for r in results for v in values]
         return results
 
     # terms
@@ -605,7 +632,7 @@ class Engine:
                         triples.append((ox.Triple(s, p, o), graphs))
         for triple, graphs in triples:  # the record's triples all or none: errors raised before this
             for graph in graphs or [None]:
-                out.add(graph, triple, record.row)
+                out.add(graph, triple, (tm.source, record.row))
 
     def _joined(self, tm: TriplesMap, record: Record, ref: RefObject) -> list:
         parent = self.maps.get(ref.parent)
@@ -629,8 +656,21 @@ class Engine:
                     index.setdefault(combination, []).extend(subjects)
             self._parent_index[(ref.parent, tuple(p for _, p in ref.joins))] = index
         found = []
-        for combination in _product([self._values(tm, record, c) for c, _ in ref.joins]):
+        wanted = _product([self._values(tm, record, c) for c, _ in ref.joins])
+        for combination in wanted:
             found.extend(index.get(combination, []))
+        if wanted and not found:
+            # stricter than RML, which writes nothing: a value that matches no row of the table it
+            # is looked up in (a code list) is a mistake of its row, reported, never dropped
+            child, par = ref.joins[0]
+            value = wanted[0][0]
+            known = sorted({k[0] for k in index})
+            import difflib
+
+            close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else \
+                (f" (one of: {', '.join(known[:30])}{' …' if len(known) > 30 else ''})" if known else "")
+            raise RecordError(f"{child} {value!r} is not in {parent.source}{hint}")
         return found
 
 
@@ -649,9 +689,10 @@ def source_names(maps: list[TriplesMap]) -> set[str]:
     return {m.source for m in maps}
 
 
-def run(maps: list[TriplesMap], tables: dict[str, object]) -> Output:
+def run(maps: list[TriplesMap], tables: dict[str, object], variables: dict[str, str] | None = None) -> Output:
     """Execute ``maps`` over sources given by name: a list of :class:`Record` for a table, a parsed
-    JSON document for a JSON source (iterated with each map's iterator)."""
+    JSON document for a JSON source (iterated with each map's iterator). ``variables`` are
+    references every record has (besides ``_row``, the record's row number)."""
     records: dict[str, list[Record]] = {}
     for tm in maps:
         source = tables[tm.source]
@@ -663,7 +704,7 @@ def run(maps: list[TriplesMap], tables: dict[str, object]) -> Output:
             if not isinstance(source, list) or (source and not isinstance(source[0], Record)):
                 raise MappingError(f"mapping {tm.name} reads {tm.source} as a table, but it is JSON: use ~jsonpath")
             records[tm.name] = source
-    return Engine(maps, records).run()
+    return Engine(maps, records, variables or {}).run()
 
 
 def load_mapping(path: Path) -> list[TriplesMap]:
