@@ -578,5 +578,8 @@ def twins_revoke(data, twin_id):
     click.echo(f"token of {twin_id} revoked")
 
 
+from .importing.cli import import_command  # noqa: E402  (issue 16: registered with one line)
+main.add_command(import_command)
+
 if __name__ == "__main__":
     main()

@@ -208,6 +208,15 @@ class Mapped:
     notes: list[str] = field(default_factory=list)
 
 
+def _json_counts(maps: list[rml.TriplesMap], tables: dict[str, object]) -> list[int]:
+    """Records of JSON inputs: the most any map iterates over (a map per twin part reads the same)."""
+    counts: dict[str, int] = {}
+    for tm in maps:
+        if tm.formulation == "json" and not _is_lookup(tm.source):
+            counts[tm.source] = max(counts.get(tm.source, 0), len(rml.json_path(tables[tm.source], tm.iterator or "$")))
+    return list(counts.values())
+
+
 def twin_id_of(graph: str) -> str | None:
     """The twin id a graph name ``urn:ecgraph:twin:<key>`` gives: the key, percent-decoded, made a
     slug (lower case, runs of other characters one hyphen); None when nothing is left of it."""
@@ -226,7 +235,8 @@ def map_file(path: Path, mapping: Path, *, base: str | None = None, max_bytes: i
                            "e.g. --base https://network.example/id/ (each twin gets its own part of it)")
     variables = {"_base": base or ""}
     output = rml.run(maps, tables, variables=variables)
-    records = max((len(v) for v in tables.values() if isinstance(v, list)), default=0)
+    records = sum(len(v) for name, v in tables.items() if not _is_lookup(name) and isinstance(v, list))
+    records += sum(_json_counts(maps, tables))
     stray = [g for g in output.graphs if g is None or not g.startswith(TWIN_GRAPH_PREFIX)]
     if stray:
         count = sum(len(output.graphs[g]) for g in stray)

@@ -562,7 +562,12 @@ class Engine:
 
     def _terms(self, tm: TriplesMap, record: Record, term_map: TermMap, position: str) -> list:
         if term_map.kind == "constant":
-            return [term_map.value]
+            value = term_map.value
+            if isinstance(value, ox.Literal) and term_map.language:
+                return [ox.Literal(value.value, language=term_map.language)]
+            if isinstance(value, ox.Literal) and term_map.datatype:
+                return [ox.Literal(value.value, datatype=ox.NamedNode(term_map.datatype))]
+            return [value]
         if term_map.kind == "blank":
             return [ox.BlankNode(_blank_id(tm.name, record.row, ""))]
         term_type = term_map.term_type
