@@ -308,7 +308,13 @@ def _fixed_zip(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, src.read(info.filename))
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the time of saving
+                import re
+
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + _STAMP.strftime(
+                    "%Y-%m-%dT%H:%M:%SZ").encode(), content)
+            dst.writestr(fixed, content)
     return out.getvalue()
 
 
@@ -371,7 +377,7 @@ def csvw_metadata(st: Standard) -> dict:
 def _regex_escape(text: str) -> str:
     import re
 
-    return re.escape(text)
+    return re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", text)
 
 
 # --- the mapping --------------------------------------------------------------------------------
