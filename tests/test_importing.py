@@ -248,14 +248,16 @@ def test_a_mapping_that_reads_a_database_or_an_unknown_function_is_refused_by_na
 
 # --- the command line, end to end ----------------------------------------------------------------
 
-def test_ecgraph_import_of_a_generated_1000_row_register_through_the_template_mapping_then_served(tmp_path):
+@pytest.mark.parametrize("rows", [pytest.param(1000, marks=pytest.mark.slow), 120])
+def test_ecgraph_import_of_a_generated_register_through_the_template_mapping_then_served(tmp_path, rows):
+    """1,000 rows in the slow suite (about 90 s on 2 shared cores), 120 in the default one."""
     path = tmp_path / "register.csv"
-    path.write_bytes(template_register(1000, bad_code_every=97, bad_date_every=89))
+    path.write_bytes(template_register(rows, bad_code_every=97, bad_date_every=89))
     result = ecgraph("import", str(path), "--mapping", "template", "--base", BASE, "--data", str(tmp_path / "data"),
                      cwd=tmp_path)
-    bad = {i for i in range(1, 1001) if i % 97 == 0 or i % 89 == 0}
+    bad = {i for i in range(1, rows + 1) if i % 97 == 0 or i % 89 == 0}
     assert result.returncode == 1, result.stderr[-2000:]
-    assert f"{1000 - len(bad)} twins published ({1000 - len(bad)} new, 0 updated), {len(bad)} refused" in result.stdout
+    assert f"{rows - len(bad)} twins published ({rows - len(bad)} new, 0 updated), {len(bad)} refused" in result.stdout
     refused = [line for line in result.stderr.splitlines() if line.startswith("refused: ")]
     assert len(refused) == len(bad)
     assert any(line.startswith("refused: community row 98 (twin community-0097): legalForm 'coperative'")
@@ -263,7 +265,7 @@ def test_ecgraph_import_of_a_generated_1000_row_register_through_the_template_ma
     assert any(line.startswith("refused: community row 90 (twin community-0089): not conformant") for line in refused)
     tokens = tmp_path / "register.tokens.tsv"
     assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
-    assert len(tokens.read_text().splitlines()) == 1000 - len(bad)
+    assert len(tokens.read_text().splitlines()) == rows - len(bad)
     assert "ecg_" not in result.stdout + result.stderr  # no token on the terminal
     print(f"\ntemplate mapping: {result.stdout.strip().splitlines()[0]}")
     node = NodeProcess(tmp_path / "data", "--no-demo").start()
@@ -271,12 +273,13 @@ def test_ecgraph_import_of_a_generated_1000_row_register_through_the_template_ma
         answer = requests.post(node.url + "/sparql", data={"query": (
             "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?c a <https://w3id.org/ecgraph/ns#EnergyCommunity> }")},
             headers={"Accept": "application/sparql-results+json"}, timeout=60).json()
-        assert int(answer["results"]["bindings"][0]["n"]["value"]) == 1000 - len(bad)
+        assert int(answer["results"]["bindings"][0]["n"]["value"]) == rows - len(bad)
         assert requests.get(node.url + "/api/twins/community-0097", timeout=10).status_code == 404
     finally:
         node.stop()
 
 
+@pytest.mark.slow
 def test_ecgraph_import_of_a_generated_1000_row_uk_register(tmp_path):
     path = tmp_path / "uk.csv"
     path.write_bytes(uk_register(1000, bad_structure_every=50))

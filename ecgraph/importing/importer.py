@@ -11,9 +11,10 @@ Sources a mapping may read, by the name in its ``sources:``:
 
 * ``input.csv`` (or ``input.json``): the file given to the import (a CSV, the first sheet of an
   XLSX, or a JSON document);
-* ``input/<name>.csv``: the sheet ``<name>`` of an XLSX, or the file ``<name>.csv`` beside a CSV
-  input (the CSV templates are one file per sheet, described together by their CSVW metadata); a
-  sheet that is not there is an empty table (the template's optional sheets);
+* ``input/<name>.csv``: the sheet ``<name>`` of an XLSX; for a CSV input, the first such sheet the
+  mapping reads is the input file itself (whatever its name) and the others are the files
+  ``<name>.csv`` beside it (the CSV templates are one file per sheet, described together by their
+  CSVW metadata); a sheet that is not there is an empty table (the template's optional sheets);
 * any other bare file name: a file shipped beside the mapping (lookup tables of codes).
 
 References a mapping may use besides the columns: ``_row`` (the record's row number in the file)
@@ -125,6 +126,7 @@ def read_sources(path: Path, maps: list[rml.TriplesMap], mapping_dir: Path, *, m
     suffix = path.suffix.lower()
     workbook = read_xlsx(read(path), path.name) if suffix in (".xlsx", ".xlsm") else None
     tables: dict[str, object] = {}
+    main_sheet = next((tm.source for tm in maps if tm.source.startswith("input/")), None)
     for tm in maps:
         name = tm.source
         if name in tables:
@@ -138,7 +140,7 @@ def read_sources(path: Path, maps: list[rml.TriplesMap], mapping_dir: Path, *, m
             elif not sheet:
                 tables[name] = _read_file(path, tm, read)
             else:
-                target = path if path.stem == sheet else path.with_name(f"{sheet}.csv")
+                target = path if name == main_sheet else path.with_name(f"{sheet}.csv")
                 tables[name] = _read_file(target, tm, read) if target.is_file() else []
         else:
             if "/" in name or "\\" in name or name.startswith("."):
@@ -237,6 +239,9 @@ def map_file(path: Path, mapping: Path, *, base: str | None = None, max_bytes: i
     output = rml.run(maps, tables, variables=variables)
     records = sum(len(v) for name, v in tables.items() if not _is_lookup(name) and isinstance(v, list))
     records += sum(_json_counts(maps, tables))
+    if records == 0:
+        raise MappingError(f"{path.name}: the mapping read no row from it (is it the file the mapping expects? "
+                           f"the mapping reads {', '.join(sorted({tm.source for tm in maps if not _is_lookup(tm.source)}))})")
     stray = [g for g in output.graphs if g is None or not g.startswith(TWIN_GRAPH_PREFIX)]
     if stray:
         count = sum(len(output.graphs[g]) for g in stray)
