@@ -266,7 +266,8 @@ def test_ecgraph_import_of_a_generated_register_through_the_template_mapping_the
     tokens = tmp_path / "register.tokens.tsv"
     assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
     assert len(tokens.read_text().splitlines()) == rows - len(bad)
-    assert "ecg_" not in result.stdout + result.stderr  # no token on the terminal
+    issued = [line.split("\t")[1] for line in tokens.read_text().splitlines()]
+    assert not any(token in result.stdout + result.stderr for token in issued)  # no token on the terminal
     print(f"\ntemplate mapping: {result.stdout.strip().splitlines()[0]}")
     node = NodeProcess(tmp_path / "data", "--no-demo").start()
     try:
@@ -366,3 +367,41 @@ def test_twin_from_source_refuses_a_source_the_fetch_rules_forbid(node):
               "twin": "t", "base": "https://t.example/id/"}
     with pytest.raises(SourceError, match="cannot read the source"):
         twin_from_source(config, node.fetch_policy)
+
+
+# --- the JSON Schema of a twin in plain JSON ------------------------------------------------------
+
+def _twin_schema_validator():
+    import jsonschema
+
+    schema = json.loads((Path(importer.__file__).parent / "twin.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_every_json_ld_twin_of_the_demo_network_validates_against_the_generated_json_schema():
+    from ecgraph import standard
+
+    validator = _twin_schema_validator()
+    files = sorted(standard.demo_twins_dir().glob("*.jsonld"))
+    assert len(files) >= 8
+    for path in files:
+        errors = [e.message for e in validator.iter_errors(json.loads(path.read_text()))]
+        assert not errors, f"{path.name}: {errors[:3]}"
+
+
+def test_a_twin_with_a_wrong_code_or_without_a_required_field_fails_the_json_schema():
+    from ecgraph import standard
+
+    validator = _twin_schema_validator()
+    twin = json.loads((standard.demo_twins_dir() / "atelier-solaire.jsonld").read_text())
+    community = next(n for n in twin["@graph"] if n["type"] == "EnergyCommunity")
+    community["legalForm"] = "coperative"
+    assert any("coperative" in e.message for e in validator.iter_errors(twin))
+    community["legalForm"] = "company"
+    del community["name"]
+    assert any("'name' is a required property" in e.message for e in validator.iter_errors(twin))
+    twin_node = next(n for n in twin["@graph"] if n["type"] == "DigitalTwin")
+    community["name"] = {"en": "back"}
+    del twin_node["publisher"]
+    assert any("'publisher' is a required property" in e.message for e in validator.iter_errors(twin))

@@ -32,6 +32,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .. import standard
+from .schema import twin_schema
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
@@ -562,6 +563,7 @@ def generate(st: Standard | None = None) -> dict[Path, bytes]:
         TEMPLATES_DIR / "template.csv-metadata.json":
             (json.dumps(csvw_metadata(st), indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
         MAPPINGS_DIR / "template.yml": mapping_yarrrml(st).encode("utf-8"),
+        HERE / "twin.schema.json": (json.dumps(twin_schema(st), indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
     }
     for sheet in SHEETS:
         files[TEMPLATES_DIR / f"{sheet}.csv"] = csv_bytes(sheet)
