@@ -414,3 +414,31 @@ def test_a_twin_with_a_wrong_code_or_without_a_required_field_fails_the_json_sch
     community["name"] = {"en": "back"}
     del twin_node["publisher"]
     assert any("'publisher' is a required property" in m for m in _messages(validator.iter_errors(twin)))
+
+
+# --- personal data --------------------------------------------------------------------------------
+
+def test_the_standard_marks_personal_data_and_the_function_lists_a_twins_personal_statements():
+    import pyoxigraph as ox
+
+    from ecgraph import standard
+    from ecgraph.importing.personal import marked_terms, personal_triples
+
+    marked = marked_terms()
+    assert {standard.EC + "Person", standard.EC + "Household", standard.EC + "contactPoint",
+            "http://www.w3.org/2006/vcard/ns#hasEmail", "https://schema.org/address"} <= marked
+    twin = (b'@prefix ec: <https://w3id.org/ecgraph/ns#> . @prefix schema: <https://schema.org/> .\n'
+            b'@prefix vcard: <http://www.w3.org/2006/vcard/ns#> .\n'
+            b'<https://c.example/community> a ec:EnergyCommunity ; schema:name "C" ;\n'
+            b'  ec:contactPoint [ vcard:fn "Ann Smith" ; vcard:hasEmail <mailto:ann@c.example> ] ;\n'
+            b'  ec:hasMember <https://c.example/p/1> , <https://c.example/school> .\n'
+            b'<https://c.example/p/1> a ec:Person ; schema:name "Bob Jones" .\n'
+            b'<https://c.example/school> a ec:School ; schema:name "De Zon" .\n')
+    triples = [q.triple for q in ox.parse(twin, format=ox.RdfFormat.TURTLE)]
+    found = personal_triples(triples, marked)
+    values = {t.object.value for t in found}
+    assert {"Ann Smith", "mailto:ann@c.example", "Bob Jones"} <= values
+    assert "De Zon" not in values and "C" not in values
+    # the demo network's contact points are found too
+    demo = [q.triple for q in ox.parse(path=str(standard.demo_twins_dir() / "boerenzon.ttl"), format=ox.RdfFormat.TURTLE)]
+    assert any(t.predicate.value.endswith("hasEmail") for t in personal_triples(demo, marked))
