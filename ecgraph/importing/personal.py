@@ -1,8 +1,9 @@
 """Which statements of a twin can be personal data, as the standard marks them.
 
 The ontology marks with ``ec:personalData true`` the properties whose values can be personal data
-(contact points, addresses, e-mails, telephones) and the classes whose instances are people
-(``ec:Person``, ``ec:Household``). :func:`personal_triples` lists a twin's statements that fall
+(``ec:contactPoint``) and the classes whose instances are people (``ec:Person``, ``ec:Household``);
+it says nothing about other vocabularies' terms (vCard, schema.org), so their statements are found
+through the nodes they hang on. :func:`personal_triples` lists a twin's statements that fall
 under those marks: every statement with a marked property, every statement about an instance of a
 marked class, and every statement about a node reached through a marked property (the name and
 e-mail of a contact point, the lines of an address), so that erasing them leaves nothing of it.
@@ -17,12 +18,19 @@ from .. import standard
 PERSONAL_DATA = standard.EC + "personalData"
 
 
+#: Until the ontology carries the marks (tests/test_ontology.py asks every ec: term to be documented
+#: and aligned, and every axiom to be one the reasoner implements: an annotation property needs the
+#: lead's decision there), the marks are these.
+MARKED = {standard.EC + "Person", standard.EC + "Household", standard.EC + "contactPoint"}
+
+
 def marked_terms(ontology: list[ox.Triple] | None = None) -> set[str]:
-    """IRIs of the properties and classes the ontology marks ``ec:personalData true``."""
+    """IRIs of the properties and classes marked ``ec:personalData true`` in the ontology, and
+    :data:`MARKED`."""
     if ontology is None:
         ontology = [q.triple for q in ox.parse(path=str(standard.ontology_file()), format=ox.RdfFormat.TURTLE)]
-    return {t.subject.value for t in ontology if t.predicate.value == PERSONAL_DATA
-            and isinstance(t.object, ox.Literal) and t.object.value == "true"}
+    return MARKED | {t.subject.value for t in ontology if t.predicate.value == PERSONAL_DATA
+                     and isinstance(t.object, ox.Literal) and t.object.value == "true"}
 
 
 def personal_triples(triples: list[ox.Triple], marked: set[str] | None = None) -> list[ox.Triple]:
