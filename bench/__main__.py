@@ -12,7 +12,7 @@ import os
 import platform
 import time
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import inference, publish, queries, validation
@@ -39,23 +39,26 @@ def machine() -> str:
         pass
     memory = ""
     try:
-        kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+        total = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        kb = int(total.split()[1])
         memory = f", {kb / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration):
         pass
     return f"{os.cpu_count()} cores ({cpu}){memory}, Python {platform.python_version()}"
 
 
+def _figure(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    return (f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}") + f" {unit}"
+
+
 def table(rows: list[Row]) -> str:
     lines = ["| section | case | ecgraph | anchor | ratio | anchor is | note |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        def fmt(v):
-            if v is None:
-                return "n/a"
-            return (f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}") + f" {r.unit}"
         ratio = (f"{r.ratio:.2f}" if r.ratio >= 0.1 else f"{r.ratio:.2g}") if r.ratio is not None else "n/a"
-        lines.append(f"| {r.section} | {r.case} | {fmt(r.ecgraph)} | {fmt(r.anchor)} | "
+        lines.append(f"| {r.section} | {r.case} | {_figure(r.ecgraph, r.unit)} | {_figure(r.anchor, r.unit)} | "
                      f"{ratio} | {r.anchor_name} | {r.note} |")
     return "\n".join(lines)
 
@@ -79,15 +82,16 @@ def main(argv=None) -> None:
         rows.extend(section(args.quick))
     text = table(rows)
     header = (f"ecgraph benchmarks, {'quick' if args.quick else 'full'} run, "
-              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {machine()}, {time.time() - started:.0f} s")
+              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {time.time() - started:.0f} s")
     print()
     print(header)
     print()
     print(text)
     out = args.results
     out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    payload = {"header": header, "machine": machine(), "quick": args.quick, "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    payload = {"header": header, "machine": machine(), "quick": args.quick,
+               "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
     (out / f"{stamp}.json").write_text(json.dumps(payload, indent=2))
     (out / "latest.json").write_text(json.dumps(payload, indent=2))
     (out / "latest.md").write_text(header + "\n\n" + text + "\n")

@@ -72,7 +72,8 @@ def community_twin(i: int, rng: random.Random, gbns: int, target: int, violation
     legal = rng.choice(LEGAL_FORMS)
     activities = rng.sample(ACTIVITIES, rng.randint(1, 4))
     out = [PREFIXES, f"@base <{base}> ."]
-    out.append(f'<twin> a ec:DigitalTwin ; dcterms:title "Benchmark community {i}"@en ; dcterms:publisher <community> ;')
+    out.append(f'<twin> a ec:DigitalTwin ; dcterms:title "Benchmark community {i}"@en ; '
+               'dcterms:publisher <community> ;')
     out.append('  dcterms:conformsTo <https://w3id.org/ecgraph/profile/core/1.0.0> ; ec:describes <community> ;')
     out.append(f'  dcterms:modified "2025-0{1 + i % 9}-1{i % 10}"^^xsd:date ; prov:wasAttributedTo <community> .')
     community = [f'<community> a ec:EnergyCommunity ; schema:name "Benchmark community {i}"@en ;']
@@ -115,9 +116,10 @@ def community_twin(i: int, rng: random.Random, gbns: int, target: int, violation
             out.append(f'<asset/{a}> a ec:PVInstallation ; schema:name "PV {a}"@en ; ec:peakPower {value} ; '
                        f'ec:installationDate "20{15 + a % 10}-06-01"^^xsd:date .')
         elif kind == "battery":
-            out.append(f'<asset/{a}> a ec:Battery ; ec:storageCapacity [ qudt:numericValue {rng.uniform(10, 500):.1f} ; '
-                       f'qudt:unit unit:KiloW-HR ] ; ec:ratedPower [ qudt:numericValue {rng.uniform(5, 250):.1f} ; '
-                       f"qudt:unit unit:KiloW ] .")
+            out.append(f'<asset/{a}> a ec:Battery ; '
+                       f'ec:storageCapacity [ qudt:numericValue {rng.uniform(10, 500):.1f} ; '
+                       'qudt:unit unit:KiloW-HR ] ; '
+                       f'ec:ratedPower [ qudt:numericValue {rng.uniform(5, 250):.1f} ; qudt:unit unit:KiloW ] .')
         else:
             out.append(f'<asset/{a}> a ec:EVCharger ; ec:chargingPoints {rng.randint(1, 8)} ; '
                        f"ec:ratedPower [ qudt:numericValue 22.0 ; qudt:unit unit:KiloW ] .")
@@ -172,7 +174,7 @@ def generate(out: Path, communities: int, seed: int = 7, triples_per_twin: int =
     if nquads:
         import pyoxigraph as ox
 
-        from ecgraph.ingest import label_blank_nodes
+        from ecgraph.publish.ingest import label_blank_nodes
 
         with open(out / "network.nq", "wb") as fh:
             for twin_id, text in documents:

@@ -7,9 +7,9 @@ import time
 
 import pyoxigraph as ox
 
-from ecgraph.pipeline import load_schema
-from ecgraph.reason import Reasoner
-from ecgraph.reference import owlrl_entailed, rdflib_triples, restrict
+from ecgraph.publish.pipeline import load_schema
+from ecgraph.publish.reason import Reasoner
+from tests.reference import owlrl_entailed, rdflib_triples, restrict
 
 from .common import Row, single_twin
 

@@ -5,7 +5,7 @@ with the text whatever the text is (its predecessor took 124 s of CPU on 80 KB o
 Each shape below is an input that would make a naive scanner rescan from every occurrence of a
 keyword to the end of the text. Two figures per shape and size:
 
-* as deployed (with the caps of :mod:`ecgraph.federate`): the CPU time to answer (most hostile
+* as deployed (with the caps of :mod:`ecgraph.query.federate`): the CPU time to answer (most hostile
   shapes are refused once a cap is reached, in bounded time);
 * without the caps (``uncapped``): the CPU time and the work per character (``Scan.steps``), which
   show that the algorithm itself is linear: a constant number of steps per character at every size.
@@ -18,7 +18,7 @@ import time
 from contextlib import contextmanager
 from unittest import mock
 
-from ecgraph import federate
+from ecgraph.query import federate
 
 SIZES = (64 * 1024, 256 * 1024, 1024 * 1024)
 PEERS = federate.PeerPolicy(["http://127.0.0.1:5000/sparql"])

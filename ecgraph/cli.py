@@ -1,6 +1,7 @@
 """The ``ecgraph`` command: thin over the library (parse options, call the node, print).
 
-Every option has an environment variable (see CONTRACT.md); the option wins.
+Settings come from the one table in :mod:`ecgraph.config` (options, environment variables, an
+optional TOML file); failures are :mod:`ecgraph.errors`, printed as their detail.
 """
 
 from __future__ import annotations
@@ -13,28 +14,46 @@ from pathlib import Path
 
 import click
 
-from . import standard
-from .config import Config
+from ecgraph import config as settings
+from ecgraph import errors, formats, standard
+from ecgraph.config import Config
 
-DATA_OPTION = click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
-                           help="Data directory [env ECGRAPH_DATA; default ./ecgraph-data].")
+CONFIG_OPTION = click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+                             default=None, help="A TOML file of settings [env ECGRAPH_CONFIG].")
 
 
-def _config(**options) -> Config:
+def _config(config_file: Path | None = None, **options) -> Config:
     try:
-        return Config.load(**options)
+        return Config.load(file=config_file, **options)
     except (ValueError, TypeError) as exc:
         raise click.UsageError(str(exc)) from None
 
 
-def _open_node(config: Config, *, workers: bool = False):
-    from .node import Node
-    from .store import StoreLocked
+def _open_node(config: Config, *, workers: bool = False, read_only: bool = False):
+    from ecgraph.node import Node
 
     try:
-        return Node(config, workers=workers)
-    except StoreLocked as exc:
-        raise click.ClickException(str(exc)) from None
+        return Node(config, workers=workers, read_only=read_only)
+    except errors.Error as exc:
+        raise click.ClickException(exc.detail) from None
+
+
+def _exit(exc: errors.Error) -> click.ClickException:
+    """A refusal as the command line says it: a mistake in what was typed exits 2, others 1."""
+    return click.UsageError(exc.detail) if isinstance(exc, errors.BadRequest) else click.ClickException(exc.detail)
+
+
+def _fail(subject: str, exc: errors.Error) -> None:
+    """One line (and the blocking violations) for a refused twin, on standard error."""
+    from ecgraph.publish.pipeline import NotConformant
+
+    where = f" at line {exc.extra['line']}, column {exc.extra.get('column')}" if "line" in exc.extra else ""
+    detail = exc.detail.replace("; nothing was stored", "")
+    click.echo(f"{subject}: {exc.title}: {detail}{where}; nothing stored", err=True)
+    if isinstance(exc, NotConformant):
+        for r in exc.report["results"][:10]:
+            if r["severity"] == "Violation":
+                click.echo(f"  - {r['focus']}: {r['message']}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -51,58 +70,22 @@ def main():
 # --- serve ----------------------------------------------------------------------------------------
 
 @main.command()
-@DATA_OPTION
-@click.option("--host", default=None, help="Interface to listen on [env ECGRAPH_HOST; default 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port (0 picks a free one) [env ECGRAPH_PORT; default 8080].")
-@click.option("--admin-token", default=None, help="Admin token, at least 32 characters (visible in ps: prefer "
-                                                  "--admin-token-file) [env ECGRAPH_ADMIN_TOKEN; default: generated "
-                                                  "on first start into DATA/admin-token, mode 0600].")
-@click.option("--admin-token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Read the admin token from this file [env ECGRAPH_ADMIN_TOKEN_FILE].")
-@click.option("--query-timeout", type=float, default=None, help="Seconds before a query is stopped "
-                                                                "[env ECGRAPH_QUERY_TIMEOUT; default 10].")
-@click.option("--max-upload-bytes", type=int, default=None, help="Request body cap [env "
-                                                                 "ECGRAPH_MAX_UPLOAD_BYTES; default 50 MB].")
-@click.option("--max-result-rows", type=int, default=None, help="Result row cap [env "
-                                                                "ECGRAPH_MAX_RESULT_ROWS; default 100000].")
-@click.option("--peer", "peers", multiple=True, help="A peer endpoint URL that SERVICE and URL pulls may "
-                                                     "reach (repeatable) [env ECGRAPH_PEERS, space-separated].")
-@click.option("--no-demo", is_flag=True, default=None, help="Do not load the demo network into an empty "
-                                                            "store [env ECGRAPH_NO_DEMO=1].")
-@click.option("--query-workers", type=int, default=None, help="Query worker processes [default 2].")
-@click.option("--pipeline-workers", type=int, default=None, help="Publishing worker processes [default 1].")
-@click.option("--validate-workers", type=int, default=None, help="Worker processes of the anonymous validator, "
-                                                                 "apart from publishing [env ECGRAPH_VALIDATE_WORKERS; default 1].")
-@click.option("--query-memory-mb", type=int, default=None, help="Memory ceiling of one query worker in MB; a query "
-                                                                "past it is stopped with a 503 [env "
-                                                                "ECGRAPH_QUERY_MEMORY_MB; default 1024].")
-@click.option("--max-query-bytes", type=int, default=None, help="Largest query or update text accepted (413 above "
-                                                                "it) [env ECGRAPH_MAX_QUERY_BYTES; default 1 MiB].")
-@click.option("--publish-timeout", type=float, default=None, help="Seconds one upload may take to prepare "
-                                                                  "[default 120].")
-@click.option("--threads", type=int, default=None, help="HTTP server threads [default 16].")
-@click.option("--allow-host", "allow_hosts", multiple=True, help="A private or loopback host URL pulls may "
-                                                                 "reach (repeatable) [env ECGRAPH_ALLOW_HOSTS].")
-@click.option("--public-url", default=None, help="The URL clients reach this node at [env ECGRAPH_PUBLIC_URL].")
-@click.option("--header-timeout", type=float, default=None, help="Seconds a client has to send a request's "
-                                                                 "headers [env ECGRAPH_HEADER_TIMEOUT; default 10].")
-@click.option("--min-body-rate", type=int, default=None, help="Bytes/s a request body must average after that "
-                                                              "grace [env ECGRAPH_MIN_BODY_RATE; default 10000].")
-@click.option("--max-connections", type=int, default=None, help="Open HTTP connections [env "
-                                                                 "ECGRAPH_MAX_CONNECTIONS; default 1000].")
-def serve(**options):
+@settings.options()
+@CONFIG_OPTION
+def serve(config_file, **options):
     """Start a node: create the store if needed, load the standard and (into an empty store) the
-    demo network, and serve HTTP with a production WSGI server (waitress, see ecgraph/server.py)."""
-    from .server import create_server
-    from .web import create_app
+    demo network, and serve HTTP with a production WSGI server (waitress, with the deadlines of
+    ecgraph/web/server.py)."""
+    from ecgraph.web import create_app
+    from ecgraph.web.server import create_server
 
-    config = _config(**options)
+    config = _config(config_file, **options)
     if options.get("admin_token") is not None:
         logging.getLogger("ecgraph").warning(
             "the admin token was given on the command line, where any user of this machine can read it "
             "(ps, /proc); give it with --admin-token-file or ECGRAPH_ADMIN_TOKEN_FILE instead")
     node = _open_node(config, workers=True)
-    if not config.no_demo and not node.entries() and not node.registry.twins():
+    if not config.no_demo and not node.entries() and not node.titles():
         click.echo("loading the demo network…")
         loaded = node.load_demo()
         click.echo(f"loaded {len(loaded)} demo twins")
@@ -139,42 +122,37 @@ def serve(**options):
 # --- load -----------------------------------------------------------------------------------------
 
 @main.command()
-@DATA_OPTION
+@settings.options("data", "peers", "allow_hosts")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--twin", "twin_id", default=None, help="Twin id (default: each file's name without extension).")
 @click.option("--title", default=None, help="Title when the twin is registered by this load.")
 @click.option("--from", "url", default=None, help="Publish the twin from this URL (pulled safely).")
-@click.option("--format", "format_name", default=None, help="Input format (turtle, jsonld, ntriples, rdfxml, "
-                                                            "trig, nquads); default: from the extension.")
-@click.option("--peer", "peers", multiple=True, help="A peer URL the pull may reach.")
-@click.option("--allow-host", "allow_hosts", multiple=True, help="A private host the pull may reach.")
-@click.option("--bulk", is_flag=True, help="Fast path for many new twins: prepared in parallel and written with "
-                                           "the store's bulk loader (not atomic per twin: if interrupted, run it again).")
+@click.option("--format", "format_name", type=click.Choice([f.key for f in formats.INPUT]), default=None,
+              help="Input format; default: from the extension.")
+@click.option("--bulk", is_flag=True,
+              help="Fast path for many new twins: prepared in parallel and written with the store's bulk loader "
+                   "(not atomic per twin: if interrupted, run it again).")
 @click.option("--jobs", type=int, default=None, help="Worker processes for --bulk [default: the CPU count].")
-def load(data, files, twin_id, title, url, format_name, peers, allow_hosts, bulk, jobs):
+def load(files, twin_id, title, url, format_name, bulk, jobs, **options):
     """Publish twins from files (or a directory of them), or one twin from a URL.
 
     Each twin goes through the whole pipeline (validated, inferred, archived, committed
     atomically). A twin that is not registered yet is registered, and its publisher token printed.
     """
-    from .fetch import FetchRefused
-    from .ingest import EXTENSIONS, IngestError
-    from .node import NotFound
-    from .pipeline import NotConformant
-
     if not files and not url:
         raise click.UsageError("give FILES or --from URL")
     if url and not twin_id:
         raise click.UsageError("--from needs --twin ID")
     paths: list[Path] = []
+    suffixes = formats.input_extensions()
     for f in files:
         if f.is_dir():
-            paths.extend(sorted(p for p in f.iterdir() if p.suffix in EXTENSIONS))
+            paths.extend(sorted(p for p in f.iterdir() if p.suffix in suffixes))
         else:
             paths.append(f)
     if twin_id and len(paths) > 1:
         raise click.UsageError("--twin names one twin: give one file")
-    node = _open_node(_config(data=data, peers=list(peers), allow_hosts=list(allow_hosts)))
+    node = _open_node(_config(**options))
     failures = 0
     try:
         if bulk:
@@ -185,53 +163,40 @@ def load(data, files, twin_id, title, url, format_name, peers, allow_hosts, bulk
         with click.progressbar(length=max(total, 1), label="publishing", file=sys.stderr,
                                show_pos=False, hidden=total < 5_000_000 and len(work) < 4) as bar:
             for tid, path in work:
-                if node.registry.twin(tid) is None:
-                    token = node.register(tid, title or tid)
-                    click.echo(f"registered twin {tid}; publisher token (shown once): {token}")
                 try:
+                    _register_if_new(node, tid, title)
                     if path is None:
-                        published = node.publish_from_url(tid, url, admin=True)
+                        published, _ = node.publish_from_url(tid, url)
                     else:
-                        upload = node.upload_for(tid, path.read_bytes(), filename=path.name,
-                                                 format_name=format_name)
-                        published = node.publish(tid, upload, admin=True)
+                        upload = node.upload_for(tid, path.read_bytes(), filename=path.name, format_name=format_name)
+                        published = node.publish(tid, upload)
                         bar.update(path.stat().st_size)
                     e = published.entry
                     click.echo(f"{tid}: version {e.version}, {e.triples:,} triples (+{e.inferred:,} inferred), "
                                f"{e.conformance}" + (f" ({e.warnings} warnings)" if e.warnings else ""))
-                except IngestError as exc:
+                except errors.Error as exc:
                     failures += 1
-                    where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
-                    click.echo(f"{tid}: {exc.message}{where}; nothing stored", err=True)
-                except NotConformant as exc:
-                    failures += 1
-                    v = exc.report["summary"]["counts"]["Violation"]
-                    click.echo(f"{tid}: not conformant to the core profile ({v} violations); nothing stored", err=True)
-                    for r in exc.report["results"][:10]:
-                        if r["severity"] == "Violation":
-                            click.echo(f"  - {r['focus']}: {r['message']}", err=True)
-                except (FetchRefused, NotFound) as exc:
-                    failures += 1
-                    click.echo(f"{tid}: {exc}", err=True)
+                    _fail(tid, exc)
     finally:
         node.close()
     sys.exit(1 if failures else 0)
+
+
+def _register_if_new(node, twin_id: str, title: str | None) -> None:
+    if twin_id not in {t for t, _, _ in node.titles()}:
+        token = node.register(twin_id, title or twin_id)
+        click.echo(f"registered twin {twin_id}; publisher token (shown once): {token}")
 
 
 def _bulk_load(node, paths: list[Path], title, format_name, jobs) -> int:
     """Register what is new, bulk-publish the twins without data, publish the others normally."""
     import os
 
-    from .ingest import IngestError
-    from .pipeline import NotConformant
-
-    fresh, existing = [], []
+    fresh: list[Path] = []
+    existing: list[Path] = []
     for path in paths:
-        tid = path.stem
-        if node.registry.twin(tid) is None:
-            token = node.register(tid, title or tid)
-            click.echo(f"registered twin {tid}; publisher token (shown once): {token}")
-        (existing if node.entry(tid) is not None else fresh).append(path)
+        _register_if_new(node, path.stem, title)
+        (existing if node.entry(path.stem) is not None else fresh).append(path)
     failures = 0
     items = [(p.stem, node.upload_for(p.stem, p.read_bytes(), filename=p.name, format_name=format_name))
              for p in fresh]
@@ -239,61 +204,55 @@ def _bulk_load(node, paths: list[Path], title, format_name, jobs) -> int:
                            hidden=len(items) < 20) as bar:
         results = node.bulk_publish(items, jobs=jobs or os.cpu_count() or 2, progress=bar.update)
     for tid, outcome in results.items():
-        if isinstance(outcome, Exception):
+        if isinstance(outcome, errors.Error):
             failures += 1
-            detail = outcome.message if isinstance(outcome, IngestError) else (
-                "not conformant to the core profile" if isinstance(outcome, NotConformant) else str(outcome))
-            click.echo(f"{tid}: {detail}; nothing stored", err=True)
+            _fail(tid, outcome)
+        elif isinstance(outcome, Exception):
+            failures += 1
+            click.echo(f"{tid}: {outcome}; nothing stored", err=True)
     published = sum(1 for o in results.values() if not isinstance(o, Exception))
     triples = sum(o.entry.triples for o in results.values() if not isinstance(o, Exception))
     click.echo(f"bulk-published {published} twins, {triples:,} triples")
     for path in existing:
         try:
-            upload = node.upload_for(path.stem, path.read_bytes(), filename=path.name, format_name=format_name)
-            node.publish(path.stem, upload, admin=True)
-        except (IngestError, NotConformant) as exc:
+            node.publish(path.stem, node.upload_for(path.stem, path.read_bytes(), filename=path.name,
+                                                    format_name=format_name))
+        except errors.Error as exc:
             failures += 1
-            click.echo(f"{path.stem}: {getattr(exc, 'message', exc)}; nothing stored", err=True)
+            _fail(path.stem, exc)
     return failures
 
 
 # --- query ----------------------------------------------------------------------------------------
 
 @main.command()
-@DATA_OPTION
+@settings.options("data")
 @click.argument("query", required=False)
 @click.option("--file", "query_file", type=click.File("r"), default=None, help="Read the query from a file.")
-@click.option("--format", "fmt", default=None,
-              help="json, xml, csv, tsv (SELECT/ASK; default tsv) or turtle, ntriples, jsonld, rdfxml "
-                   "(CONSTRUCT/DESCRIBE; default turtle).")
+@click.option("--format", "fmt", type=click.Choice([f.key for f in (*formats.RESULTS, *formats.GRAPH)]),
+              default=None, help="Default: tsv for SELECT and ASK, turtle for CONSTRUCT and DESCRIBE.")
 @click.option("--limit", type=int, default=None, help="Row cap.")
-def query(data, query, query_file, fmt, limit):
+def query(query, query_file, fmt, limit, **options):
     """Run a SPARQL query over the node's data (works beside a running node: it reads a snapshot)."""
-    from .federate import QueryRefused, inspect
-    from .query import QueryFailed, QueryRequest, execute
-    from .store import open_read_only
+    from ecgraph.query.pool import QueryRequest
 
     text = query_file.read() if query_file else query
     if not text:
         raise click.UsageError("give a QUERY or --file")
-    config = _config(data=data)
+    node = _open_node(_config(**options), read_only=True)
     try:
-        form = inspect(text).form
-    except QueryRefused as exc:
-        raise click.ClickException(str(exc)) from None
-    if form == "UPDATE":
-        raise click.ClickException("this is an update; ecgraph query only runs queries")
-    if fmt is None:
-        fmt = "tsv" if form in ("SELECT", "ASK") else "turtle"
-    if not (config.data / "oxigraph").exists():
-        raise click.ClickException(f"no store in {config.data}; start a node or load twins first")
-    store = open_read_only(config.data)
-    try:
-        result = execute(store, QueryRequest(query=text, result_format=fmt, max_rows=limit))
-    except QueryFailed as exc:
-        raise click.ClickException(exc.message) from None
-    except KeyError:
-        raise click.UsageError(f"format {fmt!r} does not fit a {form} query") from None
+        form = node.inspect(text).form
+        if form == "UPDATE":
+            raise click.ClickException("this is an update; ecgraph query only runs queries")
+        offers = formats.RESULTS if form in ("SELECT", "ASK") else formats.GRAPH
+        fmt = fmt or ("tsv" if form in ("SELECT", "ASK") else "turtle")
+        if fmt not in {f.key for f in offers}:
+            raise click.UsageError(f"format {fmt!r} does not fit a {form} query")
+        result = node.query(QueryRequest(query=text, result_format=fmt, max_rows=limit))
+    except errors.Error as exc:
+        raise _exit(exc) from None
+    finally:
+        node.close()
     sys.stdout.buffer.write(result.body)
     if result.truncated:
         click.echo(f"(cut at {limit} rows)", err=True)
@@ -307,10 +266,10 @@ def query(data, query, query_file, fmt, limit):
               help="core: MUST rules only; recommended (= all): core plus the SHOULD rules, as warnings.")
 @click.option("--profile-version", default=None, help="The release to check against (this validator has "
               f"{', '.join(standard.VERSIONS)}); default: the one each twin claims.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle", "jsonld", "junit", "csv", "sarif"]),
+@click.option("--format", "fmt", type=click.Choice([f.key for f in formats.REPORTS]),
               default="text", show_default=True, help="Report format.")
-@click.option("--input-format", default=None, help="turtle, jsonld, ntriples, rdfxml, trig, nquads "
-                                                   "(default: from the extension; required for -).")
+@click.option("--input-format", type=click.Choice([f.key for f in formats.INPUT]), default=None,
+              help="Default: from the extension; required for -.")
 @click.option("--max-results", type=int, default=100, show_default=True, help="Results listed per input.")
 @click.option("--fail-on", type=click.Choice(["violation", "warning"]), default="violation", show_default=True,
               help="Exit 1 on violations only, or on warnings too.")
@@ -331,9 +290,8 @@ def validate(inputs, profile, profile_version, fmt, input_format, max_results, f
     over a limit). With several inputs, structured formats hold one report per input (JSON: a
     list under "reports"; JUnit: one test suite each; SARIF: one run each).
     """
-    from . import reports
-    from .ingest import IngestError
-    from .pipeline import Pipeline, Upload
+    from ecgraph.publish.pipeline import Pipeline, Upload
+    from ecgraph.validation import reports
 
     try:
         profile_version = standard.resolve_version(profile_version)
@@ -356,10 +314,10 @@ def validate(inputs, profile, profile_version, fmt, input_format, max_results, f
                         max_triples=max_triples, max_results=max_results)
         try:
             with _time_limit(timeout, name):
-                report = pipeline.validate(upload)
-        except IngestError as exc:
-            where = f":{exc.line}:{exc.column}" if exc.line else ""
-            click.echo(f"{name}{where}: {exc.message}", err=True)
+                report = pipeline.report(upload)
+        except errors.Error as exc:
+            where = f":{exc.extra['line']}:{exc.extra.get('column')}" if "line" in exc.extra else ""
+            click.echo(f"{name}{where}: {exc.detail}", err=True)
             worst = 2
             continue
         except TimeoutError as exc:
@@ -426,8 +384,8 @@ def kit(fmt, engine, profile_version):
     Exit 0 when every case passes. A vendor can read the manifest (shapes/kit/manifest.ttl) to run
     the same cases through their own exporter or validator.
     """
-    from . import kit as kit_module
-    from .pipeline import Pipeline, Upload
+    from ecgraph.publish.pipeline import Pipeline, Upload
+    from ecgraph.standard import kit as kit_module
 
     try:
         version = standard.resolve_version(profile_version)
@@ -437,7 +395,7 @@ def kit(fmt, engine, profile_version):
     pipeline = Pipeline()
     rows = []
     for case in cases:
-        report = pipeline.validate(Upload(data=case.path.read_bytes(), filename=case.path.name, profile=case.profile,
+        report = pipeline.report(Upload(data=case.path.read_bytes(), filename=case.path.name, profile=case.profile,
                                           profile_version=case.version, refuse_violations=False, engine=engine,
                                           base_iri=case.path.as_uri()))
         got = case.outcome(report.results)
@@ -456,129 +414,116 @@ def kit(fmt, engine, profile_version):
 # --- export ---------------------------------------------------------------------------------------
 
 @main.command()
-@DATA_OPTION
-@click.option("--format", "fmt", type=click.Choice(["nquads", "trig"]), default="nquads", show_default=True)
+@settings.options("data")
+@click.option("--format", "fmt", type=click.Choice([f.key for f in formats.DATASET if f.key != "jsonld"]),
+              default="nquads", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here instead of standard output.")
-def export(data, fmt, output):
+def export(fmt, output, **options):
     """Dump every graph of the store (twins, inferences, catalog, ontology) as N-Quads or TriG."""
-    import pyoxigraph as ox
-
-    from .store import open_read_only
-
-    config = _config(data=data)
-    if not (config.data / "oxigraph").exists():
-        raise click.ClickException(f"no store in {config.data}")
-    store = open_read_only(config.data)
-    rdf_format = ox.RdfFormat.N_QUADS if fmt == "nquads" else ox.RdfFormat.TRIG
+    node = _open_node(_config(**options), read_only=True)
+    try:
+        rdf_format = formats.by_key(formats.DATASET)[fmt].rdf
+        data = node.store.engine().dump(format=rdf_format)
+    finally:
+        node.close()
     if output:
-        store.dump(str(output), format=rdf_format)
+        output.write_bytes(data)
     else:
-        sys.stdout.buffer.write(store.dump(format=rdf_format))
+        sys.stdout.buffer.write(data)
 
 
 # --- twins ----------------------------------------------------------------------------------------
 
 @main.group()
 def twins():
-    """List twins, register them, rotate or revoke their publisher tokens."""
+    """List twins, register them, rotate or revoke their publisher tokens (beside a running node too)."""
 
 
-def _registry(data):
-    from .registry import Registry
-
-    config = _config(data=data)
+def _offline(options):
+    config = _config(**options)
     config.data.mkdir(parents=True, exist_ok=True)
-    return Registry(config.data / "registry.sqlite3"), config
+    if not (config.data / "oxigraph").exists():  # a registry without a store yet: create the store
+        _open_node(config).close()
+    return _open_node(config, read_only=True)
 
 
 @twins.command("list")
-@DATA_OPTION
+@settings.options("data")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def twins_list(data, as_json):
+def twins_list(as_json, **options):
     """Registered twins and what they have published."""
-    from . import catalog
-    from .store import open_read_only
-
-    registry, config = _registry(data)
-    entries = {}
-    if (config.data / "oxigraph").exists():
-        entries = catalog.read_all(_ReadOnly(open_read_only(config.data)))
-    rows = []
-    for twin in registry.twins():
-        entry = entries.get(twin.id)
-        row = twin.to_dict()
-        row["graph"] = standard.twin_graph(twin.id)
-        if entry:
-            row.update(version=entry.version, triples=entry.triples, conformance=entry.conformance,
-                       warnings=entry.warnings, modified=entry.modified)
-        rows.append(row)
+    node = _offline(options)
+    try:
+        rows = []
+        for twin_id, _, _ in node.titles():
+            row = node.twin_info(twin_id)
+            row.pop("links", None)
+            rows.append(row)
+    finally:
+        node.close()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
         state = (f"v{row['version']}, {row['triples']:,} triples, {row['conformance']}"
-                 if "version" in row else "not published")
-        revoked = " [token revoked]" if row["token_revoked"] else ""
+                 if row["published"] else "not published")
+        revoked = " [token revoked]" if row.get("token_revoked") else ""
         click.echo(f"{row['id']:<40} {state}{revoked}")
 
 
-class _ReadOnly:
-    """Adapts a read-only pyoxigraph store to what :mod:`ecgraph.catalog` reads."""
-
-    def __init__(self, store):
-        self._store = store
-
-    def subjects_triples(self, graph, subject):
-        import pyoxigraph as ox
-
-        return [q.triple for q in self._store.quads_for_pattern(subject, None, None, ox.NamedNode(graph))]
-
-
 @twins.command("register")
-@DATA_OPTION
+@settings.options("data")
 @click.argument("twin_id")
 @click.option("--title", default=None)
-def twins_register(data, twin_id, title):
+@click.option("--namespace", "namespaces", multiple=True, help="An IRI prefix the twin speaks for (repeatable; "
+                                                                "default: fixed by its first upload).")
+def twins_register(twin_id, title, namespaces, **options):
     """Register a twin and print its publisher token (shown once)."""
-    from .registry import valid_twin_id
-
-    if not valid_twin_id(twin_id):
-        raise click.UsageError("twin ids are slugs: [a-z0-9][a-z0-9-]{0,62}")
-    registry, _ = _registry(data)
+    node = _offline(options)
     try:
-        token = registry.register(twin_id, title or twin_id)
-    except KeyError:
-        raise click.ClickException(f"twin {twin_id!r} is already registered") from None
-    click.echo(token)
+        click.echo(node.register(twin_id, title or twin_id, list(namespaces)))
+    except errors.Error as exc:
+        raise _exit(exc) from None
+    finally:
+        node.close()
 
 
 @twins.command("rotate")
-@DATA_OPTION
+@settings.options("data")
 @click.argument("twin_id")
-def twins_rotate(data, twin_id):
+def twins_rotate(twin_id, **options):
     """Issue a new publisher token (the old one stops working) and print it."""
-    registry, _ = _registry(data)
+    from ecgraph.node import LOCAL
+
+    node = _offline(options)
     try:
-        click.echo(registry.rotate_token(twin_id))
-    except KeyError:
-        raise click.ClickException(f"no twin {twin_id!r}") from None
+        click.echo(node.rotate_token(twin_id, caller=LOCAL))
+    except errors.Error as exc:
+        raise _exit(exc) from None
+    finally:
+        node.close()
 
 
 @twins.command("revoke")
-@DATA_OPTION
+@settings.options("data")
 @click.argument("twin_id")
-def twins_revoke(data, twin_id):
+def twins_revoke(twin_id, **options):
     """Revoke a twin's publisher token (only the admin can then write it, or issue a new one)."""
-    registry, _ = _registry(data)
+    from ecgraph.node import LOCAL
+
+    node = _offline(options)
     try:
-        registry.revoke_token(twin_id)
-    except KeyError:
-        raise click.ClickException(f"no twin {twin_id!r}") from None
+        node.revoke_token(twin_id, caller=LOCAL)
+    except errors.Error as exc:
+        raise _exit(exc) from None
+    finally:
+        node.close()
     click.echo(f"token of {twin_id} revoked")
 
 
-from .importing.cli import import_command  # noqa: E402  (issue 16: registered with one line)
+from ecgraph.importing.cli import import_command  # noqa: E402  (issue 16: registered with one line)
+
 main.add_command(import_command)
 
 if __name__ == "__main__":

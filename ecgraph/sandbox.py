@@ -1,7 +1,7 @@
 """Cutting a worker process off the network: the second layer behind the SERVICE check.
 
 pyoxigraph follows ``SERVICE`` and ``LOAD`` to any URL and offers no switch to turn that off, so
-the node checks every query before it runs (:mod:`ecgraph.federate`). One parsing mistake in that
+the node checks every query before it runs (:mod:`ecgraph.query.federate`). One parsing mistake in that
 check would make a public endpoint an open proxy into the server's network. So the worker
 processes that run public queries, parse uploads and validate them, none of which needs the
 network, are cut off from it when they start, by two independent mechanisms of the Linux kernel:
@@ -19,7 +19,7 @@ a kernel without seccomp), the SERVICE check is the only layer, the node logs it
 the README says so.
 
 Only queries whose every ``SERVICE`` target is an allowed peer run in workers that keep the
-network (see :mod:`ecgraph.query`); with no peers configured there are none.
+network (see :mod:`ecgraph.query.pool`); with no peers configured there are none.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ or language tag cannot be lost on the way between them.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import pyoxigraph as ox
 import rdflib

@@ -30,7 +30,10 @@ import threading
 import time
 import traceback
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Self
+
+from ecgraph import errors
 
 log = logging.getLogger("ecgraph.workers")
 
@@ -38,36 +41,28 @@ _CTX = mp.get_context("spawn")
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-class TaskTimeout(Exception):
+class TaskTimeout(errors.Unavailable):
     """The request ran past its time limit; its worker was stopped."""
 
-    status = 503
+    title, retry_after = "timeout", 1
 
 
-class WorkerDied(Exception):
+class WorkerDied(errors.Error):
     """The worker process stopped unexpectedly (a crash in a parser or the engine)."""
 
-    status = 500
+    title = "worker failed"
 
 
-class MemoryCeiling(WorkerDied):
+class MemoryCeiling(errors.Unavailable):
     """The request made its worker grow past the memory ceiling; the worker was stopped."""
 
-    status = 503
-
-    def __init__(self, limit_mb: int):
-        super().__init__(f"the request needed more than the {limit_mb:,} MB memory ceiling of a worker "
-                         "and was stopped")
-        self.limit_mb = limit_mb
-
-    def __reduce__(self):
-        return (MemoryCeiling, (self.limit_mb,))
+    title, retry_after = "too large", 1
 
 
-class PoolBusy(Exception):
+class PoolBusy(errors.Unavailable):
     """No worker became free before the request's deadline."""
 
-    status = 503
+    title, retry_after = "busy", 2
 
 
 def shared_counter(initial: int = 0):
@@ -102,7 +97,7 @@ def _worker_main(conn, init: Callable[..., Any], init_args: tuple, handler: Call
                  parent: int | None = None, isolate_network: bool = False) -> None:
     isolation = None
     if isolate_network:  # first, while the process is still single-threaded
-        from .sandbox import isolate
+        from ecgraph.sandbox import isolate
 
         isolation = isolate()
     if parent is not None:
@@ -304,7 +299,7 @@ class WorkerPool:
     def _new_worker(self) -> _Worker:
         return _Worker(self.init, self.init_args, self.handler, self.name, self.isolate_network)
 
-    def start(self, wait: bool = True) -> "WorkerPool":
+    def start(self, wait: bool = True) -> Self:
         workers = [self._new_worker() for _ in range(self.size)]
         for worker in workers:
             if wait:
@@ -345,7 +340,7 @@ class WorkerPool:
             threading.Thread(target=self._admit, args=(self._new_worker(),), daemon=True).start()
 
     def _watch_memory(self) -> None:
-        limit = self.memory_limit_mb * 1024 * 1024
+        limit = (self.memory_limit_mb or 0) * 1024 * 1024
         while not self._closed:
             time.sleep(self.WATCH_INTERVAL)
             with self._lock:
@@ -394,7 +389,8 @@ class WorkerPool:
             self._replace(worker)
             if worker.killed_for == "memory":
                 self.memory_kills += 1
-                raise MemoryCeiling(self.memory_limit_mb or 0) from None
+                raise MemoryCeiling(f"the request needed more than the {self.memory_limit_mb:,} MB memory "
+                                    "ceiling of a worker and was stopped") from None
             self.deaths += 1
             log.error("%s died while working; replacing it", self.name)
             raise WorkerDied("the worker process stopped unexpectedly while handling this request") from None

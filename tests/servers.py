@@ -39,7 +39,7 @@ class NodeProcess:
         self.url = ""
         self.output: list[str] = []
 
-    def start(self, timeout: float = 120) -> "NodeProcess":
+    def start(self, timeout: float = 120) -> NodeProcess:
         token = ["--admin-token-file", str(self.token_file)] if self.token_file else ["--admin-token", self.admin_token]
         command = [sys.executable, "-m", "ecgraph.cli", "serve", "--data", str(self.data), "--port", "0",
                    *token, *self.args]
@@ -157,7 +157,8 @@ class Canary(LoopbackServer):
     """Answers like an empty SPARQL endpoint; its ``hits`` prove whether anything reached it."""
 
     def answer(self, method, path, body):
-        return 200, {"Content-Type": "application/sparql-results+json"}, b'{"head":{"vars":[]},"results":{"bindings":[]}}'
+        empty = b'{"head":{"vars":[]},"results":{"bindings":[]}}'
+        return 200, {"Content-Type": "application/sparql-results+json"}, empty
 
 
 class Redirector(LoopbackServer):
@@ -263,3 +264,44 @@ class Dripper:
     def close(self) -> None:
         self._closed.set()
         self._listener.close()
+
+
+class OxigraphProcess:
+    """``oxigraph serve`` (PyPI package ``oxigraph``, a test extra) over an empty on-disk store: the
+    reference server the W3C protocol suites run against beside the node, in its default setting
+    (its default graph is a graph of its own). Its endpoints are ``/query``, ``/update`` and
+    ``/store``."""
+
+    def __init__(self, location: Path):
+        binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        command = [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"]
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = Path(str(location) + ".log")
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("oxigraph serve exited: " + self.log())
+            try:
+                requests.get(self.url + "/query", params={"query": "ASK {}"}, timeout=2)
+                return
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("oxigraph serve did not start: " + self.log())
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=20)

@@ -341,7 +341,7 @@ class Generator:
                 value = self.pick(roots)
                 written = value
                 if self.base and self.chance(0.3):
-                    rel = self.pick(["sparql/", "./", "../", "//127.0.0.1:%d/" % self.cport, "x/"])
+                    rel = self.pick(["sparql/", "./", "../", f"//127.0.0.1:{self.cport}/", "x/"])
                     resolved = engine_resolve(self.base, rel)
                     if resolved:
                         value, written = resolved, rel
@@ -354,7 +354,7 @@ class Generator:
                 value = self.pick(roots + [self.peer_root, self.peer + "/"])
                 written = value
                 if self.base and self.chance(0.2):
-                    rel = self.pick(["sparql/", "//127.0.0.1:%d/" % self.cport, "x/", ""])
+                    rel = self.pick(["sparql/", f"//127.0.0.1:{self.cport}/", "x/", ""])
                     resolved = engine_resolve(self.base, rel)
                     if resolved:
                         value, written = resolved, rel
@@ -583,9 +583,9 @@ def run_engine(case: Case, store: ox.Store) -> str:
 def fuzz(seed: int, count: int, examples: int = 5, federate=None) -> dict:
     """Generate ``count`` cases from ``seed``, check each, run each on the engine, watch the servers.
     Returns the counts (see test_service_fuzz.py) and a few examples of each outcome. ``federate``
-    is the module whose check is tried (ecgraph.federate; another to compare with)."""
+    is the module whose check is tried (ecgraph.query.federate; another to compare with)."""
     if federate is None:
-        from ecgraph import federate
+        from ecgraph.query import federate
     PeerPolicy, QueryRefused = federate.PeerPolicy, federate.QueryRefused
 
     def inspect(text, base_iri, update):

@@ -4,14 +4,14 @@ Everything expensive is computed once per test session (``functools.lru_cache``)
 can share it without a conftest fixture. Validation follows the procedure the standard documents
 for vendors (shapes/core.ttl): the data graph is the twin plus every ``rdfs:subClassOf`` triple of
 the ontology, and pyshacl runs with ``inference="none"`` and ``advanced=False``. Files are read
-with the node's own ingestion (``ecgraph.ingest``), which resolves the published JSON-LD context
+with the node's own ingestion (``ecgraph.publish.ingest``), which resolves the published JSON-LD context
 to the local file and never fetches anything.
 """
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -19,7 +19,9 @@ import rdflib
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS, XSD
 
-from ecgraph import ingest, standard
+from ecgraph import standard
+from ecgraph.publish import ingest
+from ecgraph.terms import to_rdflib_graph
 
 EC = rdflib.Namespace(standard.EC)
 QUDT = rdflib.Namespace("http://qudt.org/schema/qudt/")
@@ -45,7 +47,7 @@ QUERIES_DIR = ROOT / "docs" / "queries"
 def parse_file(path: Path) -> rdflib.Graph:
     """A Turtle or JSON-LD file as an rdflib Graph, read the way the node reads uploads."""
     parsed = ingest.parse(path.read_bytes(), filename=path.name, base_iri=path.as_uri())
-    return parsed.to_rdflib()
+    return to_rdflib_graph(parsed.triples)
 
 
 def parse_triples(path: Path) -> list[ox.Triple]:
@@ -71,13 +73,13 @@ def standard_graph() -> rdflib.Graph:
     return graph
 
 
-@lru_cache(maxsize=None)
+@cache
 def shapes(name: str) -> rdflib.Graph:
     path = standard.shapes_file(name)
     return rdflib.Graph().parse(path, format="turtle", publicID=path.as_uri())
 
 
-@lru_cache(maxsize=None)
+@cache
 def profile_shapes(profile: str) -> rdflib.Graph:
     """The shapes graph of a profile: recommended is a profile of core, so it includes core."""
     graph = rdflib.Graph()
@@ -113,11 +115,12 @@ def shacl(data: rdflib.Graph, profile: str = "core", version: str | None = None,
           problems=()) -> tuple[bool, set[tuple[str, str]], list[dict]]:
     """Validate like the standard says a vendor should: SHACL Core on the twin plus the ontology's
     subclass axioms (here with pyshacl, handed literals as SHACL reads them: see
-    ecgraph.validate._rdflib_data), no inference, plus the checks beside the shapes
-    (ecgraph.checks). Returns (sh:conforms, {(source shape, severity)}, results)."""
-    from ecgraph import checks, shacl as engine
+    ecgraph.validation.validate._rdflib_data), no inference, plus the checks beside the shapes
+    (ecgraph.validation.rules). Returns (sh:conforms, {(source shape, severity)}, results)."""
     from ecgraph.terms import from_rdflib_graph
-    from ecgraph.validate import default_profiles, findings
+    from ecgraph.validation import rules as checks
+    from ecgraph.validation import shacl as engine
+    from ecgraph.validation.validate import default_profiles, findings
 
     triples = from_rdflib_graph(data)
     version = version or standard.judging_version(triples)
@@ -148,9 +151,9 @@ def raw_pyshacl(data: rdflib.Graph, profile: str = "core") -> tuple[bool, set[tu
 
 
 def node_validate(path: Path, profile: str = "core"):
-    """The node's own validator (ecgraph.validate) on a file, for cross-checking the reference
+    """The node's own validator (ecgraph.validation.validate) on a file, for cross-checking the reference
     procedure. The node names core + recommended together "all"."""
-    from ecgraph.validate import validate
+    from ecgraph.validation.validate import validate
 
     parsed = ingest.parse(path.read_bytes(), filename=path.name, base_iri=path.as_uri())
     return validate(parsed.triples, {"core": "core", "recommended": "all"}[profile], problems=parsed.problems)
@@ -190,7 +193,7 @@ def owlrl_closure() -> rdflib.Graph:
 def demo_store(*, inferred: bool = False) -> ox.Store:
     """The demo network in an in-memory store, one named graph per twin, the standard in graphs of
     its own, queried with the union of all graphs as default graph. With ``inferred``, what the
-    node's reasoner (ecgraph.reason) derives for each twin is added beside it."""
+    node's reasoner (ecgraph.publish.reason) derives for each twin is added beside it."""
     store = ox.Store()
     quads = []
     for path in demo_files():
@@ -207,14 +210,15 @@ def demo_store(*, inferred: bool = False) -> ox.Store:
             quads.append(ox.Quad(triple.subject, triple.predicate, triple.object, ox.NamedNode(name)))
     if inferred:
         for triple in node_reasoner().schema_closure():
-            quads.append(ox.Quad(triple.subject, triple.predicate, triple.object, ox.NamedNode(standard.ONTOLOGY_GRAPH)))
+            quads.append(ox.Quad(triple.subject, triple.predicate, triple.object,
+                                 ox.NamedNode(standard.ONTOLOGY_GRAPH)))
     store.extend(quads)
     return store
 
 
 @lru_cache(maxsize=1)
 def node_reasoner():
-    from ecgraph.reason import Reasoner
+    from ecgraph.publish.reason import Reasoner
 
     return Reasoner(ox.parse(standard.ontology_file().read_bytes(), format=ox.RdfFormat.TURTLE))
 

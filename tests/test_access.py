@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from checks import record, state_digest, store_digest
-from conftest import make_twin
 from ecgraph import standard
-from servers import Document, NodeProcess
+from tests.checks import record, state_digest, store_digest
+from tests.helpers import make_twin
+from tests.servers import Document, NodeProcess
 
 TURTLE = {"Content-Type": "text/turtle"}
 
@@ -222,14 +222,14 @@ def test_sparql_refuses_updates_in_every_form(access):
     before = store_digest(a.url)
     graph = standard.twin_graph("alpha")
     updates = [
-        "DROP ALL", "drop all", "CLEAR DEFAULT", "CLEAR GRAPH <%s>" % graph, "DROP SILENT GRAPH <%s>" % graph,
+        "DROP ALL", "drop all", "CLEAR DEFAULT", f"CLEAR GRAPH <{graph}>", f"DROP SILENT GRAPH <{graph}>",
         "INSERT DATA { GRAPH <http://e.example/g> { <http://e.example/s> <http://e.example/p> 1 } }",
         "insert data { <http://e.example/s> <http://e.example/p> 1 }",
         "PREFIX e: <http://e.example/> INSERT DATA { e:s e:p 1 }",
         "DELETE WHERE { GRAPH ?g { ?s ?p ?o } }", "DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
-        "WITH <%s> DELETE { ?s ?p ?o } INSERT { ?s ?p 1 } WHERE { ?s ?p ?o }" % graph,
+        f"WITH <{graph}> DELETE {{ ?s ?p ?o }} INSERT {{ ?s ?p 1 }} WHERE {{ ?s ?p ?o }}",
         "CREATE GRAPH <http://e.example/g>", "ADD DEFAULT TO <http://e.example/g>",
-        "MOVE <%s> TO <http://e.example/g>" % graph, "COPY <%s> TO <http://e.example/g>" % graph,
+        f"MOVE <{graph}> TO <http://e.example/g>", f"COPY <{graph}> TO <http://e.example/g>",
         "LOAD <http://e.example/x.ttl>", "# SELECT\nDROP ALL", "BASE <http://e.example/> DROP ALL",
         "SELECT * WHERE { ?s ?p ?o } ; DROP ALL", "ASK {} DROP ALL", "\\u0044ROP ALL",
     ]

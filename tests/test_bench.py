@@ -20,7 +20,7 @@ import pytest
 from bench.__main__ import table
 from bench.common import Row
 from bench.generate import generate
-from ecgraph.validate import validate
+from ecgraph.validation.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 EC = "https://w3id.org/ecgraph/ns#"

@@ -9,9 +9,9 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from conftest import demo_files, make_twin
 from ecgraph.cli import main
-from servers import FileServer
+from tests.helpers import demo_files, make_twin
+from tests.servers import FileServer
 
 COMMANDS = [[], ["serve"], ["load"], ["query"], ["validate"], ["export"], ["twins"], ["twins", "list"],
             ["twins", "register"], ["twins", "rotate"], ["twins", "revoke"]]
@@ -81,7 +81,8 @@ def test_load_from_url_follows_the_fetch_rules(runner, tmp_path):
     server = FileServer(served)
     try:
         data = tmp_path / "data"
-        refused = runner.invoke(main, ["load", "--data", str(data), "--twin", "pulled", "--from", server.url + "/twin.ttl"])
+        refused = runner.invoke(main, ["load", "--data", str(data), "--twin", "pulled",
+                                       "--from", server.url + "/twin.ttl"])
         assert refused.exit_code == 1 and "loopback" in refused.output
         allowed = runner.invoke(main, ["load", "--data", str(data), "--twin", "pulled", "--from",
                                        server.url + "/twin.ttl", "--allow-host", "127.0.0.1"])

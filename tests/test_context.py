@@ -12,12 +12,13 @@ import rdflib
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDF, SKOS
 
-from ecgraph import ingest, standard
-
-import standard_support as s
+from ecgraph import standard
+from ecgraph.publish import ingest
+from tests import standard_support as s
 
 CODE_PROPERTIES = {
-    "legalForm": "LegalForms", "ownershipModel": "OwnershipModels", "euType": "EUCommunityTypes", "status": "Statuses", "activity": "Activities",
+    "legalForm": "LegalForms", "ownershipModel": "OwnershipModels", "euType": "EUCommunityTypes", "status": "Statuses",
+    "activity": "Activities",
     "role": "Roles", "indicator": "KPIs", "topic": "Topics", "vehicleType": "VehicleTypes",
     "toolCategory": "ToolCategories", "fundingType": "FundingTypes",
 }
@@ -76,7 +77,7 @@ def test_every_term_expands_to_a_declared_iri():
         assert iri in known, f"{term} -> {iri} is not declared in the ontology or vocabularies"
         definition = ctx[term]
         if isinstance(definition, dict):
-            for scoped_term, scoped in definition.get("@context", {}).items():
+            for scoped_term in definition.get("@context", {}):
                 scoped_iri = _expand(scoped_term, {**ctx, **definition["@context"]})
                 assert scoped_iri in known, f"{term}/{scoped_term} -> {scoped_iri} undeclared"
 
@@ -218,7 +219,7 @@ def test_plain_json_example_expands_as_documented(no_network):
 def test_node_ingest_stores_json_numbers_as_valid_decimals():
     """A JSON number 12.5 coerced to xsd:decimal becomes the lexical form 1.25E1 under JSON-LD 1.1,
     which oxigraph treats as an invalid decimal (SUM and arithmetic give no result). The context
-    invites plain numbers, so a node must canonicalise them (ecgraph.ingest does)."""
+    invites plain numbers, so a node must canonicalise them (ecgraph.publish.ingest does)."""
     document = {"@context": standard.CONTEXT_URL, "id": "https://x.example/id/q", "value": 12.5}
     triples = ingest.parse(json.dumps(document).encode(), "application/ld+json").triples
     store = ox.Store()

@@ -20,11 +20,12 @@ import pytest
 import requests
 from SPARQLWrapper import CSV, JSON, XML, SPARQLWrapper
 
-from conftest import TEST, make_twin
-from servers import NodeProcess
+from tests.helpers import TEST, make_twin
+from tests.servers import NodeProcess
 
 GRAPH = "https://w3id.org/ecgraph/twin/e2e"
-VERSIONS = ("PREFIX t: <%s> SELECT ?v (COUNT(*) AS ?n) WHERE { GRAPH <%s> { ?x t:version ?v } } GROUP BY ?v" % (TEST, GRAPH))
+VERSIONS = (f"PREFIX t: <{TEST}> SELECT ?v (COUNT(*) AS ?n) "
+            f"WHERE {{ GRAPH <{GRAPH}> {{ ?x t:version ?v }} }} GROUP BY ?v")
 SCHOOLS = "PREFIX ec: <https://w3id.org/ecgraph/ns#> SELECT DISTINCT ?c WHERE { ?c ec:hasMember/a ec:School }"
 
 

@@ -35,11 +35,21 @@ from pathlib import Path
 import pytest
 import requests
 
-from checks import (alive, children, cpu_ticks, expected_triples, graph_size, percentiles, record, rss_kb,
-                    sha256, twin_data)
-from conftest import TEST, make_twin
 from ecgraph import standard
-from servers import NodeProcess
+from tests.checks import (
+    alive,
+    children,
+    cpu_ticks,
+    expected_triples,
+    graph_size,
+    percentiles,
+    record,
+    rss_kb,
+    sha256,
+    twin_data,
+)
+from tests.helpers import TEST, make_twin
+from tests.servers import NodeProcess
 
 CATALOG = standard.CATALOG_GRAPH
 CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
@@ -689,10 +699,12 @@ def test_a_crash_between_archiving_and_committing_keeps_the_last_ten_versions(tm
     node.close()
     # a publisher killed right after archiving version 12, before its commit
     script = ("import os, signal, sys\n"
-              "from ecgraph.config import Config\nfrom ecgraph.node import Node\nfrom ecgraph import catalog\n"
+              "from ecgraph.config import Config\nfrom ecgraph.node import Node\nfrom ecgraph.publish import catalog\n"
               f"node = Node(Config.load(environ={{}}, data={str(tmp_path / 'data')!r}, admin_token={token!r},"
               " no_demo=True), workers=False)\n"
-              "node._archive(catalog.read(node.store, 'kept'))\n"
+              "entry = catalog.read(node.store, 'kept')\n"
+              "node.registry.archive('kept', entry.version, entry.to_dict(),"
+              " (node.store.graph_ntriples(entry.graph) + '\\n').encode())\n"
               "os.kill(os.getpid(), signal.SIGKILL)\n")
     assert subprocess.run([sys.executable, "-c", script]).returncode == -signal.SIGKILL
     node = Node(config, workers=False)

@@ -10,9 +10,9 @@ import pyoxigraph as ox
 import pytest
 
 from bench.service_check import shapes, uncapped
-from ecgraph import federate
-from ecgraph.federate import PeerPolicy, QueryRefused, Scan, inspect
-from servers import Canary
+from ecgraph.query import federate
+from ecgraph.query.federate import PeerPolicy, QueryRefused, Scan, inspect
+from tests.servers import Canary
 
 PEERS = PeerPolicy(["http://peer.example:8080/sparql"])
 
@@ -316,7 +316,7 @@ def test_the_cost_of_the_check_by_size_and_hostile_shape():
     """The figure behind the linearity claim (also ``python -m bench.service_check``): CPU time as
     deployed and with the caps lifted, and steps per character, at 64 KB, 256 KB and 1 MB."""
     from bench.service_check import linearity, render
-    from checks import record
+    from tests.checks import record
 
     table = linearity()
     print("\n" + render(table))

@@ -19,11 +19,11 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from conftest import ADMIN, auth, fingerprint, make_twin
 from ecgraph.cli import main
 from ecgraph.config import Config
 from ecgraph.web.common import SECURITY_HEADERS
-from servers import ADMIN_TOKEN, NodeProcess
+from tests.helpers import ADMIN, auth, fingerprint, make_twin
+from tests.servers import ADMIN_TOKEN, NodeProcess
 
 TTL = "text/turtle"
 BROKEN_URLS = ["http://[::1", "http://[::1/twin.ttl", "https://[fe80::1%25eth0/x", "http://exa mple.org:80x/"]

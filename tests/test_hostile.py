@@ -30,10 +30,11 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checks import record, state_digest
-from conftest import fingerprint, make_twin
-from ecgraph import ingest, standard
-from servers import NodeProcess
+from ecgraph import standard
+from ecgraph.publish import ingest
+from tests.checks import record, state_digest
+from tests.helpers import fingerprint, make_twin
+from tests.servers import NodeProcess
 
 LIMIT = 20 * 1024 * 1024     # the node's --max-upload-bytes here
 MAX_TRIPLES = 50_000         # and its triple cap (ECGRAPH_MAX_TRIPLES)
@@ -195,11 +196,11 @@ def corpus() -> list[tuple[str, str, str, bytes, str]]:
         ("json-ld lone surrogate beside the standard context", "application/ld+json", ".jsonld",
          b'{"@context": "' + standard.CONTEXT_URL.encode() + b'", "@id": "http://e.example/\\ud800"}', REFUSED),
         ("json-ld 1.5E999999999 as a decimal", "application/ld+json", ".jsonld",
-         ('{"@context": {"n": {"@id": "http://e.example/n", "@type": "%sdecimal"}}, "@id": "http://e.example/a", '
-          '"n": 1.5E999999999}' % XSD).encode(), PARSES),
+         (f'{{"@context": {{"n": {{"@id": "http://e.example/n", "@type": "{XSD}decimal"}}}}, '
+          '"@id": "http://e.example/a", "n": 1.5E999999999}').encode(), PARSES),
         ("json-ld 1E-999999999 as an integer", "application/ld+json", ".jsonld",
-         ('{"@context": {"n": {"@id": "http://e.example/n", "@type": "%sinteger"}}, "@id": "http://e.example/a", '
-          '"n": 1E-999999999}' % XSD).encode(), PARSES),
+         (f'{{"@context": {{"n": {{"@id": "http://e.example/n", "@type": "{XSD}integer"}}}}, '
+          '"@id": "http://e.example/a", "n": 1E-999999999}').encode(), PARSES),
         ("json top-level string", "application/ld+json", ".jsonld", b'"hello"', PARSES),
         # values no machine number holds, where the shapes check them
         ("xsd:integer of 100,000 digits in a checked property", "text/turtle", ".ttl",
@@ -386,8 +387,8 @@ def test_json_number_with_a_huge_exponent_is_not_written_out():
     import time
 
     for datatype, number in (("integer", "1.5E999999999"), ("decimal", "1E-999999999"), ("integer", "1.0E5000")):
-        document = ('{"@context": {"n": {"@id": "http://e.example/n", "@type": "%s%s"}}, '
-                    '"@id": "http://e.example/a", "n": %s}' % (XSD, datatype, number)).encode()
+        document = (f'{{"@context": {{"n": {{"@id": "http://e.example/n", "@type": "{XSD}{datatype}"}}}}, '
+                    f'"@id": "http://e.example/a", "n": {number}}}').encode()
         started = time.perf_counter()
         parsed = ingest.parse(document, "application/ld+json")
         assert time.perf_counter() - started < 1
@@ -399,7 +400,7 @@ def test_json_number_with_a_huge_exponent_is_not_written_out():
 def test_numbers_and_dates_beyond_python_are_judged_not_crashed():
     """Regression: the SHACL engine raised on an xsd:integer of more than 4300 digits (ValueError)
     and on dates past year 9999 (OverflowError): 500 instead of a report."""
-    from ecgraph import shacl
+    from ecgraph.validation import shacl
 
     assert shacl.well_typed(ox.Literal("9" * 100_000, datatype=ox.NamedNode(XSD + "integer")))
     assert not shacl.well_typed(ox.Literal("9" * 100_000, datatype=ox.NamedNode(XSD + "int")))
@@ -635,7 +636,7 @@ def _cli_load(tmp_path, count: int):
     good = tmp_path / "fuzz.ttl"
     good.write_bytes(make_twin(TWIN, tag="stored"))
     assert _cli("load", "--data", str(data), str(good)).returncode == 0
-    from ecgraph.store import open_read_only
+    from ecgraph.store.embedded import open_read_only
 
     before = fingerprint(open_read_only(data))
     inputs = tmp_path / "inputs"

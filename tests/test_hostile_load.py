@@ -19,9 +19,9 @@ import pytest
 import requests
 import urllib3
 
-from checks import percentiles, record
-from conftest import make_twin
-from servers import NodeProcess
+from tests.checks import percentiles, record
+from tests.helpers import make_twin
+from tests.servers import NodeProcess
 
 SHAPES = {
     "non-ascii letters": "SELECT * WHERE { ?s ?p \"" + "é" * 10 + "\" } #",

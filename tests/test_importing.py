@@ -19,7 +19,7 @@ import requests
 
 from ecgraph.importing import importer, rml, templates
 from ecgraph.importing.rml import MappingError
-from tests.conftest import fingerprint
+from tests.helpers import fingerprint
 from tests.servers import LoopbackServer, NodeProcess
 
 SAMPLES = Path(importer.__file__).parent / "samples"
@@ -74,7 +74,8 @@ def test_the_shipped_templates_and_mappings_are_what_the_generator_makes_from_th
     assert len(generated) > 10
     for path, data in generated.items():
         assert path.exists(), f"{path} is not shipped: run python -m ecgraph.importing.templates"
-        assert path.read_bytes() == data, f"{path} differs from the generator's: run python -m ecgraph.importing.templates"
+        assert path.read_bytes() == data, \
+            f"{path} differs from the generator's: run python -m ecgraph.importing.templates"
 
 
 def test_the_xlsx_template_has_the_code_lists_as_drop_downs_and_help_in_english_french_and_dutch():
@@ -126,7 +127,8 @@ def test_a_filled_template_publishes_valid_rows_and_refuses_each_bad_row_with_it
     assert published == {"community-0001", "community-0002", "community-0003", "community-0006"}
     refused = {r.twin: importer.describe(r) for r in summary.refused}
     assert refused["community-0004"].startswith("community row 5 (twin community-0004)")
-    assert "legalForm 'coperative' is not in code-legalForm.csv; did you mean 'cooperative'?" in refused["community-0004"]
+    assert ("legalForm 'coperative' is not in code-legalForm.csv; did you mean 'cooperative'?"
+            in refused["community-0004"])
     assert refused["community-0005"].startswith("community row 6 ")
     assert "31/12/2019" in refused["community-0005"] and "xsd:date" in refused["community-0005"]
     # the refused rows left nothing: no data, no registration
@@ -195,7 +197,7 @@ def test_new_publisher_tokens_go_to_a_file_only_its_owner_can_read(node, tmp_pat
     assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
     lines = [line.split("\t") for line in tokens.read_text().splitlines()]
     assert [twin for twin, _ in lines] == ["community-0001", "community-0002", "community-0003"]
-    assert all(node.registry.check_token(twin, token) for twin, token in lines)
+    assert all(node.registry.twin(twin).grants(token) for twin, token in lines)
     # a second import updates the twins and registers nothing: no new token
     summary = importer.import_file(node, path, "template", base=BASE, tokens_path=tokens)
     assert all(not r.created for r in summary.published) and len(tokens.read_text().splitlines()) == 3
@@ -352,10 +354,11 @@ def test_twin_from_source_reads_every_page_of_an_ngsi_ld_broker_through_the_enti
     assert [h for h in broker.hits if "offset=" in h] == [
         f"GET /ngsi-ld/v1/entities?type=PhotovoltaicInstallation&limit=2&offset={o}" for o in (0, 2, 4)]
     node.register("roofs", "Roofs")
-    published = node.publish("roofs", node.upload_for("roofs", turtle, media_type="text/turtle"), admin=True)
+    published = node.publish("roofs", node.upload_for("roofs", turtle, media_type="text/turtle"))
     assert published.entry.triples > 0
     values = sorted(float(r["v"].value) for r in node.store.query(
-        "SELECT ?v WHERE { GRAPH <https://w3id.org/ecgraph/twin/roofs> { ?a a <https://w3id.org/ecgraph/ns#PVInstallation> ; "
+        "SELECT ?v WHERE { GRAPH <https://w3id.org/ecgraph/twin/roofs> { "
+        "?a a <https://w3id.org/ecgraph/ns#PVInstallation> ; "
         "<https://w3id.org/ecgraph/ns#peakPower>/<http://qudt.org/schema/qudt/numericValue> ?v } }"))
     assert values == [11.0, 12.0, 13.0, 14.0, 15.0]  # every page, both spellings of the peak power
 
@@ -439,5 +442,6 @@ def test_the_standard_marks_personal_data_and_the_function_lists_a_twins_persona
     assert {"Ann Smith", "mailto:ann@c.example", "Bob Jones"} <= values
     assert "De Zon" not in values and "C" not in values
     # the demo network's contact points are found too
-    demo = [q.triple for q in ox.parse(path=str(standard.demo_twins_dir() / "boerenzon.ttl"), format=ox.RdfFormat.TURTLE)]
+    demo = [q.triple for q in ox.parse(path=str(standard.demo_twins_dir() / "boerenzon.ttl"),
+                                       format=ox.RdfFormat.TURTLE)]
     assert any(t.predicate.value.endswith("hasEmail") for t in personal_triples(demo, marked))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from conftest import demo_files
 from ecgraph import standard
-from ecgraph.pipeline import Pipeline, Upload, load_schema
-from ecgraph.reference import owlrl_entailed, rdflib_triples, restrict
+from ecgraph.publish.pipeline import Pipeline, Upload, load_schema
+from tests.helpers import demo_files
+from tests.reference import owlrl_entailed, rdflib_triples, restrict
 
 
 @pytest.fixture(scope="module")

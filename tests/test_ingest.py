@@ -5,8 +5,9 @@ import json
 import pyoxigraph as ox
 import pytest
 
-from ecgraph import ingest, standard
-from ecgraph.ingest import IngestError, parse
+from ecgraph import standard
+from ecgraph.publish import ingest
+from ecgraph.publish.ingest import IngestError, parse
 
 TTL = b"@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:d \"x\" .\n"
 

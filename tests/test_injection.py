@@ -16,11 +16,11 @@ import pytest
 import requests
 
 import ecgraph
-from checks import record, state_digest
-from conftest import make_twin
 from ecgraph import standard
-from ecgraph.store import Store
-from servers import NodeProcess
+from ecgraph.store.embedded import EmbeddedStore as Store
+from tests.checks import record, state_digest
+from tests.helpers import make_twin
+from tests.servers import NodeProcess
 
 BREAKOUTS = ["> } ; DROP ALL ; INSERT DATA { GRAPH <urn:x> { <urn:a> <urn:b> <urn:c> } } #",
              '" } ; DROP ALL ; #', "' } ; DROP ALL ; #", "\\u003E } ; DROP ALL #", "\n} ; DROP ALL ; #"]
@@ -161,8 +161,8 @@ def test_strings_that_would_break_out_are_stored_as_written(node):
 _SPARQL = re.compile(r"\b(SELECT|INSERT|DELETE|CONSTRUCT|ASK|DESCRIBE|GRAPH|WHERE|DROP|CLEAR|PREFIX)\b")
 #: the only places that put values into SPARQL text, and what they put there: validated IRIs
 #: (``_iri`` goes through NamedNode), subjects checked to be NamedNodes, and triples written from terms
-_ALLOWED = {("store.py", "_iri(graph)"), ("store.py", "_iri(g)"), ("store.py", "_named(subject)"),
-            ("store.py", "_ntriples(t)")}
+_ALLOWED = {("store/__init__.py", "_iri(graph)"), ("store/__init__.py", "_iri(g)"),
+            ("store/__init__.py", "_named(subject)")}
 
 
 def test_no_sparql_is_built_by_formatting_user_input():
@@ -176,13 +176,13 @@ def test_no_sparql_is_built_by_formatting_user_input():
                 if _SPARQL.search(text) and ("{" in text or "<" in text):
                     for value in node.values:
                         if isinstance(value, ast.FormattedValue):
-                            found.append((path.name, ast.unparse(value.value), node.lineno))
+                            found.append((str(path.relative_to(root)), ast.unparse(value.value), node.lineno))
             elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) \
                     and isinstance(node.left.value, str) and _SPARQL.search(node.left.value):
-                found.append((path.name, "%-formatting", node.lineno))
+                found.append((str(path.relative_to(root)), "%-formatting", node.lineno))
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format" \
                     and isinstance(node.func.value, ast.Constant) and _SPARQL.search(str(node.func.value.value)):
-                found.append((path.name, ".format()", node.lineno))
+                found.append((str(path.relative_to(root)), ".format()", node.lineno))
     assert found, "the scan found nothing: it is broken"
     unexpected = [f for f in found if (f[0], f[1]) not in _ALLOWED]
     assert not unexpected, f"SPARQL built by formatting something other than validated terms: {unexpected}"

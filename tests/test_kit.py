@@ -10,15 +10,15 @@ import pytest
 import rdflib
 from rdflib.namespace import RDF, SH
 
-from ecgraph import kit, standard
-
-import standard_support as s
+from ecgraph import standard
+from ecgraph.standard import kit
+from tests import standard_support as s
 
 MANIFEST = standard.kit_manifest()
 
 
 def _entries() -> list[dict]:
-    """The kit's cases (read by ecgraph.kit, as vendors and the ecgraph kit command read them)."""
+    """The kit's cases (read by ecgraph.standard.kit, as vendors and the ecgraph kit command read them)."""
     return [{"id": c.id, "name": c.name, "comment": c.comment, "file": c.path, "profile": c.profile,
              "conforms": c.conforms, "expected": set(c.expected), "case": c} for c in kit.cases()]
 
@@ -28,7 +28,7 @@ ENTRIES = _entries()
 
 def _reference(entry):
     """The documented procedure: SHACL Core with pyshacl + the checks beside the shapes."""
-    from ecgraph import ingest
+    from ecgraph.publish import ingest
 
     path = entry["file"]
     problems = ingest.parse(path.read_bytes(), filename=path.name, base_iri=path.as_uri()).problems
@@ -157,7 +157,7 @@ def test_the_documented_examples_are_kit_cases():
 
 
 def test_the_node_validator_agrees_with_the_reference_procedure():
-    """ecgraph.validate (the node's validator, fast engine, one result per mistake) gives every kit
+    """ecgraph.validation.validate (the node's validator, fast engine, one result per mistake) gives every kit
     case the expected outcome once its folded results are counted."""
     for e in ENTRIES:
         report = s.node_validate(e["file"], e["profile"])
@@ -239,7 +239,8 @@ def test_the_register_mapping_of_the_documentation_is_a_conformant_twin():
     location lies in the country of its address), and they show every kind of column."""
     import re
 
-    from ecgraph import ingest, validate
+    from ecgraph.publish import ingest
+    from ecgraph.validation import validate
 
     doc = (s.ROOT / "docs" / "standard.md").read_text(encoding="utf-8")
     section = doc.split("## 3. From a register row to a twin", 1)[1].split("\n## 4.", 1)[0]

@@ -9,10 +9,12 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from conftest import ADMIN, auth
-from ecgraph import ingest, kit, standard
+from ecgraph import standard
 from ecgraph.cli import main
-from ecgraph.validate import validate
+from ecgraph.publish import ingest
+from ecgraph.standard import kit
+from ecgraph.validation.validate import validate
+from tests.helpers import ADMIN, auth
 
 CASES = {c.id: c for c in kit.cases()}
 
@@ -83,8 +85,10 @@ def test_one_mistake_is_reported_once():
     report = case_report("ill-typed-values")
     assert len(report.results) == 2
     by_shape = {r.shape.rsplit("#", 1)[1]: r for r in report.results}
-    assert [a["shape"].rsplit("#", 1)[1] for a in by_shape["MembershipShape-startDate"].also] == ["MembershipShape-dateOrder"]
-    assert [a["component"] for a in by_shape["QuantityValueShape-numericValue"].also] == ["MinInclusiveConstraintComponent"]
+    also_dates = by_shape["MembershipShape-startDate"].also
+    assert [a["shape"].rsplit("#", 1)[1] for a in also_dates] == ["MembershipShape-dateOrder"]
+    also_quantities = by_shape["QuantityValueShape-numericValue"].also
+    assert [a["component"] for a in also_quantities] == ["MinInclusiveConstraintComponent"]
     # and SHACL's own results are all still there for whoever counts them
     assert kit.Case.outcome(report.results) == CASES["ill-typed-values"].expected
 
@@ -112,7 +116,8 @@ def test_the_cli_and_the_api_take_the_language():
 
 def test_the_api_answers_in_the_asked_language(client):
     case = CASES["year-as-date"]
-    for headers, query, words in (({}, {"lang": "fr"}, "valide"), ({"Accept-Language": "nl-BE,nl;q=0.9"}, {}, "geldige")):
+    for headers, query, words in (({}, {"lang": "fr"}, "valide"),
+                                  ({"Accept-Language": "nl-BE,nl;q=0.9"}, {}, "geldige")):
         r = client.post("/api/validate", query_string=query, data=case.path.read_bytes(), content_type="text/turtle",
                         headers=headers)
         assert words in r.get_json()["results"][0]["message"]

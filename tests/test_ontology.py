@@ -7,6 +7,7 @@ tests/test_vocabularies.py.)"""
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import pytest
 import rdflib
@@ -14,8 +15,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, SKOS
 
 from ecgraph import standard
-
-import standard_support as s
+from tests import standard_support as s
 
 EC = s.EC
 DECLARATION_TYPES = {OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty, RDFS.Datatype}
@@ -33,7 +33,7 @@ def is_builtin(term) -> bool:
 
 
 def labels(g, term, lang):
-    return [l for l in g.objects(term, RDFS.label) if getattr(l, "language", None) == lang]
+    return [label for label in g.objects(term, RDFS.label) if getattr(label, "language", None) == lang]
 
 
 # --- parsing and metadata -----------------------------------------------------------------------
@@ -52,7 +52,7 @@ def test_ontology_header():
     assert g.value(onto, OWL.versionIRI) == rdflib.URIRef(standard.ONTOLOGY_VERSION_IRI)
     assert str(g.value(onto, OWL.versionInfo)) == standard.STANDARD_VERSION
     assert g.value(onto, DCTERMS.license) == rdflib.URIRef("https://creativecommons.org/licenses/by/4.0/")
-    assert {l.language for l in g.objects(onto, DCTERMS.title)} >= {"en", "fr", "nl"}
+    assert {title.language for title in g.objects(onto, DCTERMS.title)} >= {"en", "fr", "nl"}
     assert not list(g.objects(None, OWL.imports)), "alignments are declared locally, never imported"
 
 
@@ -107,7 +107,7 @@ def _terms_used_by_vocabularies() -> set:
 
 def test_every_term_used_is_declared_with_labels():
     used = _terms_used_by_shapes() | _terms_used_by_data(s.demo_union()) | _terms_used_by_vocabularies()
-    from ecgraph import kit
+    from ecgraph.standard import kit
 
     for case in kit.cases():
         # cases about terms the standard does not define use such terms on purpose
@@ -147,7 +147,8 @@ def test_every_ec_term_of_the_ontology_is_documented_and_aligned():
         changed = False
         for term in ours - aligned:
             for pred in ALIGNMENT_PREDICATES | {OWL.inverseOf}:
-                for target in set(g.objects(term, pred)) | (set(g.subjects(OWL.inverseOf, term)) if pred == OWL.inverseOf else set()):
+                inverses = set(g.subjects(OWL.inverseOf, term)) if pred == OWL.inverseOf else set()
+                for target in set(g.objects(term, pred)) | inverses:
                     if not str(target).startswith(standard.EC) or target in aligned:
                         aligned.add(term)
                         changed = True
@@ -197,7 +198,7 @@ def test_ontology_only_uses_axioms_the_node_reasoner_implements():
     g = s.ontology()
     assert set(g.predicates()) <= ALLOWED_PREDICATES, set(g.predicates()) - ALLOWED_PREDICATES
     assert set(g.objects(None, RDF.type)) <= ALLOWED_TYPES, set(g.objects(None, RDF.type)) - ALLOWED_TYPES
-    for prop, head in g.subject_objects(OWL.propertyChainAxiom):
+    for head in g.objects(None, OWL.propertyChainAxiom):
         assert len(list(Collection(g, head))) == 2
     # The node's reasoner compiles it.
     assert s.node_reasoner().chains
@@ -207,7 +208,7 @@ def test_domains_and_ranges_are_sparing():
     g = s.ontology()
     for prop in g.subjects(RDF.type, OWL.DatatypeProperty):
         assert g.value(prop, RDFS.range) is None, f"{prop}: datatype ranges are checked by SHACL, not inferred"
-    for prop, cls in g.subject_objects(RDFS.range):
+    for cls in g.objects(None, RDFS.range):
         assert (cls, RDF.type, OWL.Class) in g
     for prop in set(g.subjects(RDFS.domain, None)) | set(g.subjects(RDFS.range, None)):
         assert str(prop).startswith(standard.EC), f"{prop}: no domain or range on external terms"
@@ -226,7 +227,8 @@ def test_membership_and_one_line_school_question_axioms():
     assert (EC.DigitalTwin, RDFS.subClassOf, rdflib.URIRef("http://www.w3.org/ns/dcat#Dataset")) in g
     # an indicator value carries its number itself: related to a SOSA observation, not one
     assert (EC.IndicatorValue, SKOS.relatedMatch, rdflib.URIRef("http://www.w3.org/ns/sosa/Observation")) in g
-    assert (EC.IndicatorValue, SKOS.closeMatch, rdflib.URIRef("https://saref.etsi.org/saref4city/KeyPerformanceIndicatorAssessment")) in g
+    kpi_assessment = rdflib.URIRef("https://saref.etsi.org/saref4city/KeyPerformanceIndicatorAssessment")
+    assert (EC.IndicatorValue, SKOS.closeMatch, kpi_assessment) in g
 
 
 def test_naming_conventions():
@@ -252,9 +254,9 @@ SCHEME_PREFIXES = {
 CLASS_SCHEMES = {"MemberTypes": {"Household", "Person", "School", "Municipality", "PublicBody", "Business", "NGO",
                                  "ResearchInstitution"},
                  "AssetTypes": {"PVInstallation", "WindTurbine", "Battery", "HeatPump", "EVCharger", "HeatNetwork",
-                                "Meter", "SharedVehicle", "HydroPlant", "BiomassPlant", "BiogasPlant", "LandfillGasPlant",
-                                "SolarThermalInstallation", "CHPPlant", "GeothermalInstallation", "MixedGeneration",
-                                "EnergyStorage", "ThermalStorage"}}
+                                "Meter", "SharedVehicle", "HydroPlant", "BiomassPlant", "BiogasPlant",
+                                "LandfillGasPlant", "SolarThermalInstallation", "CHPPlant", "GeothermalInstallation",
+                                "MixedGeneration", "EnergyStorage", "ThermalStorage"}}
 
 
 def test_every_scheme_and_concept_is_well_formed():
@@ -262,7 +264,7 @@ def test_every_scheme_and_concept_is_well_formed():
     schemes = set(g.subjects(RDF.type, SKOS.ConceptScheme))
     assert {str(x)[len(standard.EC):] for x in schemes} == set(SCHEME_PREFIXES) | set(CLASS_SCHEMES)
     for scheme in schemes:
-        assert {l.language for l in g.objects(scheme, SKOS.prefLabel)} >= {"en", "fr", "nl"}, scheme
+        assert {label.language for label in g.objects(scheme, SKOS.prefLabel)} >= {"en", "fr", "nl"}, scheme
         assert g.value(scheme, SKOS.definition) is not None
     for concept in g.subjects(RDF.type, SKOS.Concept):
         in_schemes = set(g.objects(concept, SKOS.inScheme))
@@ -275,8 +277,9 @@ def test_every_scheme_and_concept_is_well_formed():
         else:
             assert re.fullmatch(SCHEME_PREFIXES[scheme] + r"-[a-z0-9]+(-[a-z0-9]+)*", local), concept
             assert g.value(concept, SKOS.notation) is not None, concept
-        assert {l.language for l in g.objects(concept, SKOS.prefLabel)} >= {"en", "fr", "nl"}, concept
-        assert {getattr(d, "language", None) for d in g.objects(concept, SKOS.definition)} >= {"en", "fr", "nl"}, concept
+        assert {label.language for label in g.objects(concept, SKOS.prefLabel)} >= {"en", "fr", "nl"}, concept
+        definitions = g.objects(concept, SKOS.definition)
+        assert {getattr(d, "language", None) for d in definitions} >= {"en", "fr", "nl"}, concept
     for scheme, members in CLASS_SCHEMES.items():
         assert {str(c)[len(standard.EC):] for c in g.subjects(SKOS.inScheme, EC[scheme])} == members
 
@@ -284,7 +287,8 @@ def test_every_scheme_and_concept_is_well_formed():
 def test_notations_are_unique_within_a_scheme():
     g = s.standard_graph()
     for scheme in g.subjects(RDF.type, SKOS.ConceptScheme):
-        notations = [str(g.value(c, SKOS.notation)) for c in g.subjects(SKOS.inScheme, scheme) if g.value(c, SKOS.notation)]
+        notations = [str(g.value(c, SKOS.notation)) for c in g.subjects(SKOS.inScheme, scheme)
+                     if g.value(c, SKOS.notation)]
         assert len(notations) == len(set(notations)), scheme
 
 
@@ -295,13 +299,15 @@ def test_kpi_families_partition_the_kpis_and_units_fit():
     assert set().union(*members) == s.scheme_members(EC.KPIs)
     assert sum(len(m) for m in members) == len(s.scheme_members(EC.KPIs)), "a KPI is in two families"
     units = [EC.EnergyUnits, EC.RateUnits, EC.MassUnits, EC.CountUnits, EC.DistanceUnits]
-    assert set(g.objects(EC.IndicatorUnits, SKOS.member)) == set().union(*(set(g.objects(u, SKOS.member)) for u in units))
+    in_families = set().union(*(set(g.objects(u, SKOS.member)) for u in units))
+    assert set(g.objects(EC.IndicatorUnits, SKOS.member)) == in_families
 
 
 def test_units_carry_their_conversion_to_si():
     g = s.standard_graph()
     expected = {  # value in the SI base unit of the dimension: W, J, kg, m, 1
-        "W": 1, "KiloW": 1000, "MegaW": 10**6, "GigaW": 10**9, "W-HR": 3600, "KiloW-HR": 3.6e6, "MegaW-HR": 3.6e9, "GigaW-HR": 3.6e12,
+        "W": 1, "KiloW": 1000, "MegaW": 10**6, "GigaW": 10**9,
+        "W-HR": 3600, "KiloW-HR": 3.6e6, "MegaW-HR": 3.6e9, "GigaW-HR": 3.6e12,
         "PERCENT": 0.01, "KiloGM": 1, "TONNE": 1000, "NUM": 1, "M": 1, "KiloM": 1000,
     }
     units = set()
@@ -313,7 +319,7 @@ def test_units_carry_their_conversion_to_si():
         multiplier = g.value(unit, s.QUDT.conversionMultiplier)
         assert multiplier.datatype == rdflib.URIRef("http://www.w3.org/2001/XMLSchema#decimal")
         assert float(multiplier.toPython()) == pytest.approx(expected[str(unit)[len(str(s.UNIT)):]])
-        assert {l.language for l in g.objects(unit, RDFS.label)} >= {"en", "fr", "nl"}
+        assert {label.language for label in g.objects(unit, RDFS.label)} >= {"en", "fr", "nl"}
         assert g.value(unit, SKOS.notation) is not None
 
 
@@ -366,10 +372,9 @@ WRONG_ALIGNMENTS = [
 ]
 
 
-def _ontology_1_0_0(cache={}):
-    if not cache:
-        cache["g"] = rdflib.Graph().parse(standard.ontology_file("1.0.0"))
-    return cache["g"]
+@cache
+def _ontology_1_0_0():
+    return rdflib.Graph().parse(standard.ontology_file("1.0.0"))
 
 
 @pytest.mark.parametrize("triple", WRONG_ALIGNMENTS, ids=lambda t: f"{t[0].split('#')[-1]} {t[2].split('/')[-1]}")
@@ -408,8 +413,8 @@ def test_the_translations_the_review_found_wrong_are_fixed():
     # property labels are noun phrases in French, not sentences ("a pour ...", "est ...")
     for prop in g.subjects(RDF.type, OWL.ObjectProperty):
         if str(prop).startswith(str(EC)):
-            for l in label(prop, "fr"):
-                assert not re.match(r"(a |a pour|est |possède )", l), (prop, l)
+            for french in label(prop, "fr"):
+                assert not re.match(r"(a |a pour|est |possède )", french), (prop, french)
 
 
 def test_legal_forms_are_national_forms_under_the_generic_kinds():
@@ -434,7 +439,8 @@ def test_legal_forms_are_national_forms_under_the_generic_kinds():
         assert g.value(concept, SKOS.notation) is not None, concept
         country = str(concept).split("legalform-")[1][:2]
         national_language = {"uk": "en", "nl": "nl", "de": "de", "fr": "fr", "be": "fr"}[country]
-        assert any(l.language == national_language for l in g.objects(concept, SKOS.prefLabel)), concept
+        assert any(name.language == national_language for name in g.objects(concept, SKOS.prefLabel)), concept
     asked_either_way = g.query("""PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
         SELECT ?form WHERE { ?form skos:broader* <https://w3id.org/ecgraph/ns#legalform-cooperative> }""")
-    assert {EC["legalform-uk-community-benefit-society"], EC["legalform-nl-cooperatie"]} <= {r.form for r in asked_either_way}
+    forms = {r.form for r in asked_either_way}
+    assert {EC["legalform-uk-community-benefit-society"], EC["legalform-nl-cooperatie"]} <= forms

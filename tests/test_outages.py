@@ -33,11 +33,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from checks import cpu_ticks, percentiles, record
-from conftest import make_twin
-from ecgraph.federate import PeerPolicy
-from ecgraph.fetch import FetchPolicy, FetchRefused, fetch
-from servers import Dripper, NodeProcess
+from ecgraph.publish.fetch import FetchPolicy, FetchRefused, fetch
+from ecgraph.query.federate import PeerPolicy
+from tests.checks import cpu_ticks, percentiles, record
+from tests.helpers import make_twin
+from tests.servers import Dripper, NodeProcess
 
 MiB = 1024 * 1024
 ASK = "ASK { ?s ?p ?o }"
@@ -59,7 +59,7 @@ def read_answer(sock: socket.socket, timeout: float) -> bytes:
             if not data:
                 break
             out += data
-    except (socket.timeout, OSError):
+    except (TimeoutError, OSError):
         pass
     return out
 
@@ -493,7 +493,7 @@ def test_redirect_hops_share_one_deadline():
 
 
 def test_a_resolver_that_hangs_is_given_up_at_the_deadline(monkeypatch):
-    import ecgraph.fetch as fetch_module
+    import ecgraph.publish.fetch as fetch_module
 
     real = socket.getaddrinfo
 

@@ -2,22 +2,24 @@
 
 from pathlib import Path
 
+import ecgraph
 from ecgraph import standard
 
-PACKAGED = Path(standard.__file__).parent / "_standard"
+PACKAGE = Path(ecgraph.__file__).parent
+PACKAGED = PACKAGE / "_standard"
 
 
 def test_the_package_links_to_every_standard_directory():
     for name in ("ontology", "shapes", "data", "docs"):
-        assert (PACKAGED / name).resolve() == (Path(standard.__file__).parent.parent / name).resolve()
+        assert (PACKAGED / name).resolve() == (PACKAGE.parent / name).resolve()
 
 
 def test_package_data_covers_the_standards_files():
     import tomllib
 
-    config = tomllib.loads((Path(standard.__file__).parent.parent / "pyproject.toml").read_text())
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
     patterns = config["tool"]["setuptools"]["package-data"]["ecgraph"]
-    root = Path(standard.__file__).parent
+    root = PACKAGE
     needed = [standard.ontology_file(), standard.vocabularies_file(), standard.context_file(),
               standard.shapes_file("core"), standard.shapes_file("recommended"), standard.kit_manifest(),
               *sorted((standard.shapes_dir() / "kit" / "cases").iterdir()),

@@ -12,9 +12,9 @@ import xml.etree.ElementTree as ET
 import pyoxigraph as ox
 import pytest
 
-from ecgraph import results
-from ecgraph.query import QueryFailed, QueryPool, QueryRequest, execute
-from ecgraph.store import Store
+from ecgraph.query import results
+from ecgraph.query.pool import QueryFailed, QueryPool, QueryRequest, bump, execute
+from ecgraph.store.embedded import EmbeddedStore as Store
 from ecgraph.workers import TaskTimeout
 
 G = "https://w3id.org/ecgraph/twin/q"
@@ -73,7 +73,8 @@ def test_row_cap_is_reported(memory_store):
 def test_ask_and_construct(memory_store):
     assert json.loads(run(memory_store, "ASK { ?s ?p ?o }", "json").body)["boolean"] is True
     out = run(memory_store, "CONSTRUCT WHERE { ?s <http://example.org/size> ?o }", "ntriples")
-    assert out.body.strip() == b'<http://example.org/a> <http://example.org/size> "12"^^<http://www.w3.org/2001/XMLSchema#integer> .'
+    assert out.body.strip() == (b'<http://example.org/a> <http://example.org/size> '
+                                b'"12"^^<http://www.w3.org/2001/XMLSchema#integer> .')
 
 
 def test_syntax_error_is_marked(memory_store):
@@ -84,8 +85,8 @@ def test_syntax_error_is_marked(memory_store):
 
 @pytest.fixture()
 def pool(tmp_path):
-    pool = QueryPool(str(tmp_path), workers=2, timeout=10)
-    store = Store(tmp_path, on_commit=pool.bump)
+    pool = QueryPool(("embedded", str(tmp_path)), workers=2, timeout=10)
+    store = Store(tmp_path, on_commit=lambda: bump(pool.generation))
     quads = [ox.Triple(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
                        ox.Literal(str(i))) for i in range(2000)]
     store.commit(replace={G: quads})
@@ -163,8 +164,10 @@ def test_a_crashing_worker_is_replaced(pool):
 
 
 def test_results_module_offers_the_contracts_formats():
-    assert set(results.SELECT_FORMATS) == {"json", "xml", "csv", "tsv"}
-    assert set(results.GRAPH_FORMATS) == {"turtle", "ntriples", "jsonld", "rdfxml"}
+    from ecgraph import formats
+
+    assert {f.key for f in formats.RESULTS} == {"json", "xml", "csv", "tsv"}
+    assert {f.key for f in formats.GRAPH} == {"turtle", "ntriples", "jsonld", "rdfxml"}
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])

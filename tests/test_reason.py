@@ -3,8 +3,8 @@
 import pyoxigraph as ox
 import pytest
 
-from ecgraph.reason import Reasoner
-from ecgraph.reference import owlrl_entailed, rdflib_triples, restrict
+from ecgraph.publish.reason import Reasoner
+from tests.reference import owlrl_entailed, rdflib_triples, restrict
 
 ONTOLOGY = """
 @prefix : <http://example.org/> .

@@ -23,11 +23,11 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from checks import percentiles, record
-from conftest import ADMIN, auth, fingerprint, make_twin
 from ecgraph import standard
 from ecgraph.config import Config
-from servers import Canary, Document, NodeProcess
+from tests.checks import record
+from tests.helpers import ADMIN, auth, fingerprint, make_twin
+from tests.servers import Canary, Document, NodeProcess
 
 TURTLE = {"Content-Type": "text/turtle"}
 EC = standard.EC
@@ -74,7 +74,7 @@ def test_each_isolation_layer_alone_keeps_the_engine_off_the_network(mode, canar
 def test_query_workers_stay_off_the_network_even_if_the_check_is_bypassed(tmp_path, canary):
     """The SERVICE check is bypassed by calling the pool directly: the worker itself refuses."""
     from ecgraph.node import Node
-    from ecgraph.query import QueryRequest, ServiceFailed
+    from ecgraph.query.pool import QueryRequest, ServiceFailed
 
     config = Config.load(environ={}, data=tmp_path / "data", admin_token=ADMIN, no_demo=True,
                          query_workers=1, pipeline_workers=1)
@@ -205,14 +205,14 @@ def concurrent_merges(writer, twin_id: str, rounds: int) -> dict:
     for round_ in range(rounds):
         results = {}
 
-        def merge(i):
+        def merge(i, round_, results):
             value = f"r{round_}-c{i}"
             body = f'<https://{twin_id}.example/id/member/0> <http://example.org/test#added> "{value}" .'
             r = requests.post(writer.url + "/store", params={"graph": graph}, data=body.encode(),
                               headers=_bearer(token, **TURTLE))
             results[value] = r.status_code
 
-        threads = [threading.Thread(target=merge, args=(i,)) for i in range(3)]
+        threads = [threading.Thread(target=merge, args=(i, round_, results)) for i in range(3)]
         for t in threads:
             t.start()
         for t in threads:
@@ -254,7 +254,8 @@ def test_a_stale_if_match_is_refused_with_412_and_nothing_changes(writer):
                                ("POST", "/store?graph=" + standard.twin_graph("etags"), b""),
                                ("DELETE", "/api/twins/etags/data", None),
                                ("DELETE", "/store?graph=" + standard.twin_graph("etags"), None)):
-        r = requests.request(method, writer.url + path, data=body, headers=_bearer(token, **TURTLE, **{"If-Match": tag_a}))
+        r = requests.request(method, writer.url + path, data=body,
+                             headers=_bearer(token, **TURTLE, **{"If-Match": tag_a}))
         assert r.status_code == 412, (method, path, r.text)
         assert r.json()["etag"] == tag_b
     after = requests.get(writer.url + "/api/twins/etags/data", headers={"Accept": "application/n-triples"}).text
@@ -273,15 +274,16 @@ def delete_put_races(writer, prefix: str, rounds: int) -> dict:
                             headers=_bearer(token, **TURTLE)).status_code == 201
         statuses = {}
 
-        def put():
+        def put(twin_id, token, statuses):
             statuses["put"] = requests.put(f"{writer.url}/api/twins/{twin_id}", data=make_twin(twin_id, tag="B"),
                                            headers=_bearer(token, **TURTLE)).status_code
 
-        def delete():
+        def delete(twin_id, round_, statuses):
             time.sleep(0.005 * (round_ % 4))
             statuses["delete"] = requests.delete(f"{writer.url}/api/twins/{twin_id}", headers=writer.admin).status_code
 
-        threads = [threading.Thread(target=put), threading.Thread(target=delete)]
+        threads = [threading.Thread(target=put, args=(twin_id, token, statuses)),
+                   threading.Thread(target=delete, args=(twin_id, round_, statuses))]
         for t in threads:
             t.start()
         for t in threads:
@@ -499,7 +501,7 @@ def test_inferences_about_another_twins_resources_are_not_kept(client, node, net
     about that network (its types from the property's range, the inverse ec:includesCommunity)
     would speak for the victim."""
     extra = "<https://mallory.example/id/community> ec:network <https://victim.example/id/network> ."
-    from ecgraph.pipeline import Pipeline, Upload
+    from ecgraph.publish.pipeline import Pipeline, Upload
 
     upload = Upload(data=_mallory(extra), media_type="text/turtle", base_iri=standard.twin_graph("mallory"))
     raw = Pipeline().prepare(upload).inferred_ntriples
@@ -534,7 +536,7 @@ def test_namespaces_the_admin_registers_are_the_twins(client, node):
 
 
 def test_the_school_question_only_hears_the_community_itself(client, network):
-    from conftest import make_twin as twin
+    from tests.helpers import make_twin as twin
 
     attack = _mallory("<https://victim.example/id/community> ec:hasMember <https://mallory.example/id/member/0> .")
     assert _publish(client, "mallory", attack, network["mallory"]).status_code == 422

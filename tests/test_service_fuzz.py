@@ -24,8 +24,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from checks import record
-from sparql_fuzz import fuzz
+from tests.checks import record
+from tests.sparql_fuzz import fuzz
 
 CASES = int(os.environ.get("ECGRAPH_SERVICE_FUZZ", "3000"))
 CASES_LONG = int(os.environ.get("ECGRAPH_SERVICE_FUZZ_LONG", "100000"))

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from conftest import demo_files
-from ecgraph import ingest, standard
-from ecgraph.validate import findings_key, validate
+from ecgraph import standard
+from ecgraph.publish import ingest
+from ecgraph.validation.validate import findings_key, validate
+from tests.helpers import demo_files
 
 KIT_CASES = sorted((standard.shapes_dir() / "kit" / "cases").iterdir())
 

@@ -3,14 +3,13 @@ and explained, code lists equal to the SKOS schemes, and severities as the profi
 
 from __future__ import annotations
 
-import rdflib
 import pytest
+import rdflib
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH
 
 from ecgraph import standard
-
-import standard_support as s
+from tests import standard_support as s
 
 SEVERITY = {"core": SH.Violation, "recommended": SH.Warning}
 
@@ -55,7 +54,7 @@ def test_every_shape_has_an_iri_label_and_message(profile):
     for shape in shapes:
         assert isinstance(shape, rdflib.URIRef), f"blank-node shape in {profile}: {list(g.predicate_objects(shape))}"
         assert str(shape).startswith(ns), shape
-        assert any(l.language == "en" for l in g.objects(shape, RDFS.label)), f"{shape}: no rdfs:label@en"
+        assert any(label.language == "en" for label in g.objects(shape, RDFS.label)), f"{shape}: no rdfs:label@en"
         messages = [m for m in g.objects(shape, SH.message) if m.language == "en"]
         assert len(messages) == 1, f"{shape}: needs exactly one English sh:message"
 
@@ -140,7 +139,7 @@ def test_every_message_is_in_english_french_and_dutch():
 
 def test_checks_beside_the_shapes_are_declared_and_skipped_by_shacl_engines():
     """A check SHACL Core cannot express is a deactivated shape that says how it is checked."""
-    from ecgraph import checks
+    from ecgraph.validation import rules as checks
 
     declared = set()
     for profile in standard.PROFILES:

@@ -26,10 +26,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from checks import record
-from conftest import make_twin
 from ecgraph import standard
-from servers import Canary, FileServer, NodeProcess, Redirector
+from tests.checks import record
+from tests.helpers import make_twin
+from tests.servers import Canary, FileServer, NodeProcess, Redirector
 
 HOSTS_NAME = "ecgraph-canary.test"
 TRIED: Counter = Counter()
@@ -40,8 +40,10 @@ class PeerEndpoint(Canary):
 
     def answer(self, method, path, body):
         if path.endswith(".ttl"):
-            return 200, {"Content-Type": "text/turtle"}, b"<http://peer.example/s> <http://peer.example/p> \"loaded\" .\n"
-        rows = {"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "literal", "value": "from the peer"}}]}}
+            triple = b"<http://peer.example/s> <http://peer.example/p> \"loaded\" .\n"
+            return 200, {"Content-Type": "text/turtle"}, triple
+        binding = {"x": {"type": "literal", "value": "from the peer"}}
+        rows = {"head": {"vars": ["x"]}, "results": {"bindings": [binding]}}
         return 200, {"Content-Type": "application/sparql-results+json"}, json.dumps(rows).encode()
 
 
@@ -361,7 +363,7 @@ def test_a_peer_admits_its_own_endpoint_only(allowed, peer):
 
 
 def test_peer_policy_refuses_dot_segments():
-    from ecgraph.federate import PeerPolicy
+    from ecgraph.query.federate import PeerPolicy
 
     policy = PeerPolicy(["http://peer.example/gbn/sparql"])
     assert policy.admits("http://peer.example/gbn/sparql")

@@ -14,11 +14,12 @@ import pytest
 import rdflib
 from click.testing import CliRunner
 
-from conftest import ADMIN, auth, make_twin
-from ecgraph import kit, standard
+from ecgraph import standard
 from ecgraph.cli import main
-from ecgraph.validate import default_profiles
-from servers import Canary, FileServer, Redirector
+from ecgraph.standard import kit
+from ecgraph.validation.validate import default_profiles
+from tests.helpers import ADMIN, auth, make_twin
+from tests.servers import Canary, FileServer, Redirector
 
 CASES = kit.cases()
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
@@ -281,7 +282,8 @@ def test_url_validation_refuses_loopback_and_never_fetches_imports(client, node)
         r = client.post("/api/validate", data={"url": f"http://localhost:{canary.port}/twin.ttl"},
                         content_type="multipart/form-data")
         assert r.status_code == 403
-        with_imports = make_twin().decode() + f"<https://x.example/o> <http://www.w3.org/2002/07/owl#imports> <{canary.url}/onto.ttl> .\n"
+        imports = f"<https://x.example/o> <http://www.w3.org/2002/07/owl#imports> <{canary.url}/onto.ttl> .\n"
+        with_imports = make_twin().decode() + imports
         assert client.post("/api/validate", data=with_imports, content_type="text/turtle").status_code == 200
         context = json.dumps({"@context": canary.url + "/ctx.jsonld", "@id": "https://x.example/a"})
         assert client.post("/api/validate", data=context, content_type="application/ld+json").status_code == 400

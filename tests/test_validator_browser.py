@@ -11,9 +11,9 @@ import shutil
 import pytest
 import requests
 
-from conftest import make_twin
-from ecgraph import kit
-from servers import NodeProcess
+from ecgraph.standard import kit
+from tests.helpers import make_twin
+from tests.servers import NodeProcess
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.browser,
@@ -104,7 +104,8 @@ def test_pasted_text_and_downloads(page, server):
         assert content, fmt
         if fmt == "json":
             report = json.loads(content)
-            api = requests.post(server.url + "/api/validate", data=broken, headers={"Content-Type": "text/turtle"}).json()
+            api = requests.post(server.url + "/api/validate", data=broken,
+                                headers={"Content-Type": "text/turtle"}).json()
             assert [r["message"] for r in report["results"]] == [r["message"] for r in api["results"]]
 
 

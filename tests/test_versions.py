@@ -9,10 +9,11 @@ import json
 
 from click.testing import CliRunner
 
-from conftest import ADMIN, auth
-from ecgraph import ingest, standard
+from ecgraph import standard
 from ecgraph.cli import main
-from ecgraph.validate import validate
+from ecgraph.publish import ingest
+from ecgraph.validation.validate import validate
+from tests.helpers import ADMIN, auth
 
 TWIN = """@prefix ec: <https://w3id.org/ecgraph/ns#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 @prefix dcterms: <http://purl.org/dc/terms/> . @prefix schema: <https://schema.org/> .
@@ -43,7 +44,8 @@ def test_the_release_a_twin_claims_judges_it():
 
 def test_a_node_accepts_a_1_0_0_twin_and_records_the_release(client):
     token = client.post("/api/twins", json={"id": "old-claim"}, headers=auth(ADMIN)).get_json()["token"]
-    r = client.put("/api/twins/old-claim", data=twin("1.0.0", "old-claim"), content_type="text/turtle", headers=auth(token))
+    r = client.put("/api/twins/old-claim", data=twin("1.0.0", "old-claim"), content_type="text/turtle",
+                   headers=auth(token))
     assert r.status_code == 201, r.get_json()
     summary = r.get_json()["report"]["summary"]
     assert summary["standard_version"] == "1.0.0" and summary["claimed_versions"] == ["1.0.0"]
@@ -51,7 +53,8 @@ def test_a_node_accepts_a_1_0_0_twin_and_records_the_release(client):
     assert info["profile"] == standard.profile_version_iri("core", "1.0.0")
     assert b"ecgraph core 1.0.0" in client.get("/api/twins/old-claim/badge.svg").data
     # the same twin claiming the current release is refused: its name is empty
-    r = client.put("/api/twins/old-claim", data=twin("1.1.0", "old-claim"), content_type="text/turtle", headers=auth(token))
+    r = client.put("/api/twins/old-claim", data=twin("1.1.0", "old-claim"), content_type="text/turtle",
+                   headers=auth(token))
     assert r.status_code == 422 and "core profile 1.1.0" in r.get_json()["detail"]
     assert client.get("/api/twins/old-claim").get_json()["version"] == 1  # nothing stored
 
@@ -84,7 +87,7 @@ def test_json_ld_with_the_unversioned_context_is_read_with_the_claimed_release()
 def test_a_claim_of_an_unknown_release_is_judged_by_the_current_one_and_says_so():
     report = validate(ingest.parse(twin("9.0.0"), "text/turtle").triples, "core")
     assert report.version == standard.STANDARD_VERSION and report.claimed == ["9.0.0"]
-    from ecgraph.reports import render
+    from ecgraph.validation.reports import render
 
     assert "claims 9.0.0, a release this validator does not have" in render(report, "text")
 
@@ -100,7 +103,7 @@ def test_the_validator_can_be_asked_for_a_release(tmp_path):
 
 
 def test_text_reports_say_an_older_release_judged():
-    from ecgraph.reports import render
+    from ecgraph.validation.reports import render
 
     report = validate(ingest.parse(twin("1.0.0"), "text/turtle").triples, "core")
     text = render(report, "text")

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
-import pytest
 
 from ecgraph import standard
-
-import standard_support as s
+from tests import standard_support as s
 
 HERE = Path(__file__).resolve().parent / "vocabularies"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -27,7 +25,8 @@ QUDT = "http://qudt.org/schema/qudt/"
 #: namespace -> pinned index
 PINNED = {
     "https://schema.org/": "schemaorg", "http://www.w3.org/ns/dcat#": "dcat", "http://purl.org/dc/terms/": "dcterms",
-    "http://www.w3.org/ns/org#": "org", "http://www.w3.org/ns/prov#": "prov", "http://www.w3.org/2006/vcard/ns#": "vcard",
+    "http://www.w3.org/ns/org#": "org", "http://www.w3.org/ns/prov#": "prov",
+    "http://www.w3.org/2006/vcard/ns#": "vcard",
     "http://www.opengis.net/ont/geosparql#": "geo", "http://www.w3.org/2004/02/skos/core#": "skos",
     "http://rdfs.org/ns/void#": "void", "http://www.w3.org/ns/dqv#": "dqv", "http://www.w3.org/ns/earl#": "earl",
     "http://www.w3.org/ns/sosa/": "sosa", QUDT: "qudt-schema", "http://qudt.org/vocab/unit/": "qudt-units",
@@ -49,7 +48,7 @@ NOT_PINNED = {
 REMOVED = {QUDT + "unit": "removed in QUDT 3 (2025): qudt:hasUnit replaces it; 1.1.0 accepts it with a warning"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def index(name: str) -> dict:
     out: dict = {}
     for q in ox.parse(path=str(HERE / f"{name}.nt"), format=ox.RdfFormat.N_TRIPLES):
@@ -103,7 +102,7 @@ def _context_iris() -> set[str]:
         if isinstance(definition, dict):
             for kind in (definition.get("@type", ""),):
                 out.add(expand(kind, ctx))
-            for scoped, value in definition.get("@context", {}).items():
+            for value in definition.get("@context", {}).values():
                 out.add(expand(value if isinstance(value, str) else value.get("@id", ""), ctx))
     return {i for i in out if i.startswith("http")}
 
@@ -157,11 +156,11 @@ def test_unpinned_vocabularies_are_the_known_few():
 
 
 def test_no_term_the_owner_deprecated_is_used():
+    true = ox.Literal("true", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean"))
     deprecated = []
     for iri in used():
         decl = owner(iri) or {}
-        if ox.Literal("true", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean")) in decl.get(OWL + "deprecated", set()) \
-                or decl.get(SCHEMA + "supersededBy"):
+        if true in decl.get(OWL + "deprecated", set()) or decl.get(SCHEMA + "supersededBy"):
             deprecated.append(iri)
     assert not deprecated, deprecated
 
@@ -198,7 +197,9 @@ def test_local_declarations_are_what_the_owners_declare():
     is an object property in SKOS, not an annotation; qudt:numericValue an annotation property in
     QUDT 3, not a datatype property)."""
     g = s.ontology()
-    from rdflib.namespace import OWL as O, RDF as R, RDFS as RS
+    from rdflib.namespace import OWL as O
+    from rdflib.namespace import RDF as R
+    from rdflib.namespace import RDFS as RS
 
     wrong = []
     for kind in (O.Class, O.ObjectProperty, O.DatatypeProperty, O.AnnotationProperty, RS.Datatype):
@@ -208,7 +209,8 @@ def test_local_declarations_are_what_the_owners_declare():
                 theirs = owner(iri)
                 assert theirs is not None, iri
                 if not _compatible(str(kind), theirs):
-                    wrong.append((iri, str(kind).rsplit("#")[-1], sorted(t.value for t in theirs.get(RDF + "type", ()))))
+                    their_types = sorted(t.value for t in theirs.get(RDF + "type", ()))
+                    wrong.append((iri, str(kind).rsplit("#")[-1], their_types))
     assert not wrong, "\n".join(map(str, wrong))
 
 

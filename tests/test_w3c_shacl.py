@@ -9,8 +9,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import w3c_shacl
 from ecgraph.cli import main
+from tests import w3c_shacl
 
 TESTS = w3c_shacl.tests()
 
@@ -46,7 +46,7 @@ def test_pyshacl_engine_passes(test):
 
 def test_the_runner_notices_a_missing_result(monkeypatch):
     """A runner that passes everything proves nothing: drop one result and the test fails."""
-    import ecgraph.validate as v
+    import ecgraph.validation.validate as v
 
     real = v.findings
     test = next(t for t in TESTS if t.id == "property/datatype-ill-formed")

@@ -137,7 +137,7 @@ def _key(g: _Graph, manifest: Path, r) -> tuple:
 
 def run(test: Test, engine: str) -> tuple[bool, str]:
     """(passed, what differed)."""
-    from ecgraph.validate import findings
+    from ecgraph.validation.validate import findings
 
     data = graph(test.data)
     shapes = graph(test.shapes)
@@ -162,7 +162,8 @@ def run(test: Test, engine: str) -> tuple[bool, str]:
         return True, ""
     missing = test.expected - got
     extra = got - test.expected
-    return False, f"missing {sorted(missing.elements(), key=repr)[:3]}, unexpected {sorted(extra.elements(), key=repr)[:3]}"
+    return False, (f"missing {sorted(missing.elements(), key=repr)[:3]}, "
+                   f"unexpected {sorted(extra.elements(), key=repr)[:3]}")
 
 
 def _wildcards(got: Counter, expected: Counter) -> Counter:

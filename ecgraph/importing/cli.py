@@ -8,10 +8,13 @@ tokens of the twins it registers to a file only its owner can read (never to the
 from __future__ import annotations
 
 import sys
-
 from pathlib import Path
 
 import click
+
+from ecgraph import config as settings
+from ecgraph import errors
+from ecgraph.config import Config
 
 
 @click.command("import")
@@ -24,28 +27,32 @@ import click
 @click.option("--tokens", "tokens_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where the publisher tokens of newly registered twins go (mode 0600) "
                    "[default: FILE's name + .tokens.tsv, beside the current directory's files].")
-@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Data directory [env ECGRAPH_DATA; default ./ecgraph-data].")
-def import_command(file: Path, mapping: str, base: str | None, tokens_path: Path | None, data: Path | None):
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A TOML file of settings [env ECGRAPH_CONFIG].")
+@settings.options("data", "max_upload_bytes", "max_triples", "keep_versions")
+def import_command(file: Path, mapping: str, base: str | None, tokens_path: Path | None, config_file: Path | None,
+                   **options):
     """Turn a filled template, or a register in another layout, into twins through a mapping.
 
     Each twin is published like an upload (validated, the authority rule, archived, committed
     atomically). A row that fails is reported with its row number and the reason, and changes
     nothing; the other rows still publish. Exit status: 0 all published, 1 some refused, 2 error.
+    Run it on the node's data directory while the node is stopped (the store takes one writer).
     """
-    from ..config import Config
-    from ..node import Node
-    from . import importer
+    from ecgraph.importing import importer
+    from ecgraph.node import LOCAL, Node
 
     try:
-        config = Config.load(data=data)
+        config = Config.load(file=config_file, **options)
     except (ValueError, TypeError) as exc:
         raise click.UsageError(str(exc)) from None
     tokens_path = tokens_path or Path.cwd() / f"{file.stem}.tokens.tsv"
     try:
         node = Node(config, workers=False)
-    except Exception as exc:  # a locked store (a serving node holds it), an unreadable directory
-        raise click.ClickException(str(exc)) from None
+    except errors.Error as exc:  # a locked store (a serving node holds it), an unreadable directory
+        raise click.ClickException(exc.detail) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot open the node's data directory {config.data}: {exc}") from None
     bar = None
     try:
         def start(total: int) -> None:
@@ -59,10 +66,10 @@ def import_command(file: Path, mapping: str, base: str | None, tokens_path: Path
                 bar.update(n)
 
         try:
-            summary = importer.import_file(node, file, mapping, base=base, tokens_path=tokens_path,
+            summary = importer.import_file(node, file, mapping, caller=LOCAL, base=base, tokens_path=tokens_path,
                                            progress_start=start, progress=step)
-        except importer.MappingError as exc:
-            click.echo(f"error: {exc}", err=True)
+        except errors.Error as exc:  # the mapping or the file as a whole: nothing was imported
+            click.echo(f"error: {exc.detail}; nothing was imported", err=True)
             sys.exit(2)
         finally:
             if bar is not None:

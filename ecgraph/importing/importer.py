@@ -28,13 +28,20 @@ import os
 import re
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from . import rml
-from .rml import MappingError
+from ecgraph import errors
+from ecgraph.importing import rml
+from ecgraph.importing.rml import MappingError
+from ecgraph.node import LOCAL, Caller
+
+if TYPE_CHECKING:
+    from ecgraph.node import Node
 
 TWIN_GRAPH_PREFIX = "urn:ecgraph:twin:"
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
@@ -92,7 +99,7 @@ def read_xlsx(data: bytes, name: str) -> dict[str, list[rml.Record]]:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
         raise MappingError(f"{name} is not an XLSX workbook: {exc}") from None
-    sheets = {}
+    sheets: dict[str, list[rml.Record]] = {}
     try:
         for sheet in workbook.worksheets:
             rows = sheet.iter_rows(values_only=True)
@@ -103,7 +110,7 @@ def read_xlsx(data: bytes, name: str) -> dict[str, list[rml.Record]]:
             columns = [(_cell(h) or "") for h in header]
             records = []
             for number, cells in enumerate(rows, start=2):
-                values = {c: _cell(v) for c, v in zip(columns, cells) if c}
+                values = {c: _cell(v) for c, v in zip(columns, cells, strict=False) if c}
                 if any(v is not None for v in values.values()):
                     records.append(rml.Record(number, values))
                     if len(records) > MAX_ROWS:
@@ -240,8 +247,9 @@ def map_file(path: Path, mapping: Path, *, base: str | None = None, max_bytes: i
     records = sum(len(v) for name, v in tables.items() if not _is_lookup(name) and isinstance(v, list))
     records += sum(_json_counts(maps, tables))
     if records == 0:
+        read = ", ".join(sorted({tm.source for tm in maps if not _is_lookup(tm.source)}))
         raise MappingError(f"{path.name}: the mapping read no row from it (is it the file the mapping expects? "
-                           f"the mapping reads {', '.join(sorted({tm.source for tm in maps if not _is_lookup(tm.source)}))})")
+                           f"the mapping reads {read})")
     stray = [g for g in output.graphs if g is None or not g.startswith(TWIN_GRAPH_PREFIX)]
     if stray:
         count = sum(len(output.graphs[g]) for g in stray)
@@ -251,6 +259,8 @@ def map_file(path: Path, mapping: Path, *, base: str | None = None, max_bytes: i
     twins: dict[str, Twin] = {}
     refused: list[tuple[list[Where], str | None, str]] = []
     for graph, triples in output.graphs.items():
+        if graph is None:  # refused above (stray)
+            continue
         rows = sorted(output.rows[graph])
         twin_id = twin_id_of(graph)
         if twin_id is None:
@@ -322,7 +332,7 @@ def describe(result: Result) -> str:
 
 def reason(exc: Exception) -> str:
     """What a refusal says, for a person who fixes the row."""
-    from ..pipeline import NotConformant
+    from ecgraph.publish.pipeline import NotConformant
 
     if isinstance(exc, NotConformant):
         blocking = [r for r in exc.report.get("results", []) if r.get("severity") == "Violation"]
@@ -345,7 +355,7 @@ class TokenFile:
     def __init__(self, path: Path):
         self.path = path
         self.count = 0
-        self._fh = None
+        self._fh: IO[str] | None = None
 
     def write(self, twin_id: str, token: str) -> None:
         if self._fh is None:
@@ -361,23 +371,33 @@ class TokenFile:
             self._fh.close()
 
 
-def publish_all(node, mapped: Mapped, *, tokens: TokenFile | None = None, progress=None) -> list[Result]:
-    """Publish each twin through :meth:`Node.publish` (admin); a refused twin changes nothing."""
-    from ..pipeline import twin_title
+def _registered(node: Node, twin_id: str) -> bool:
+    try:
+        return bool(node.twin_info(twin_id)["registered"])
+    except errors.NotFound:
+        return False
+
+
+def publish_all(node: Node, mapped: Mapped, *, caller: Caller = LOCAL, tokens: TokenFile | None = None,
+                progress: Callable[[int], None] | None = None) -> list[Result]:
+    """Publish each twin through :meth:`Node.publish` as ``caller`` (the admin registers the twins
+    that are new); a refused twin changes nothing, and one this import registered is deleted again."""
+    from ecgraph.publish.pipeline import twin_title
 
     results = [Result(rows, twin, "refused", detail) for rows, twin, detail in mapped.refused]
     for twin in mapped.twins:
-        data = ox.serialize(twin.triples, format=ox.RdfFormat.N_TRIPLES)
+        data = ox.serialize(twin.triples, format=ox.RdfFormat.N_TRIPLES) or b""
         registered_here = False
+        token = ""
         try:
-            if node.registry.twin(twin.id) is None:
-                token = node.register(twin.id, twin_title(twin.triples) or twin.id)
+            if not _registered(node, twin.id):
+                token = node.register(twin.id, twin_title(twin.triples) or twin.id, caller=caller)
                 registered_here = True
             upload = node.upload_for(twin.id, data, media_type="application/n-triples")
-            published = node.publish(twin.id, upload, admin=True)
-        except Exception as exc:  # every refusal (parse, conformance, authority, claim) is the row's
+            published = node.publish(twin.id, upload, caller=caller)
+        except errors.Error as exc:  # every refusal (parse, conformance, authority, claim) is the row's
             if registered_here:
-                node.delete(twin.id)
+                node.delete(twin.id, caller=caller)
             results.append(Result(twin.rows, twin.id, "refused", reason(exc)))
         else:
             if registered_here and tokens is not None:
@@ -393,8 +413,9 @@ def publish_all(node, mapped: Mapped, *, tokens: TokenFile | None = None, progre
     return results
 
 
-def import_file(node, path: Path, mapping: str | Path, *, base: str | None = None,
-                tokens_path: Path | None = None, progress_start=None, progress=None) -> Summary:
+def import_file(node: Node, path: Path, mapping: str | Path, *, caller: Caller = LOCAL, base: str | None = None,
+                tokens_path: Path | None = None, progress_start: Callable[[int], None] | None = None,
+                progress: Callable[[int], None] | None = None) -> Summary:
     """Import ``path`` through ``mapping`` (a shipped name or a file) into ``node``."""
     started = time.monotonic()
     mapping_path = resolve_mapping(str(mapping))
@@ -403,7 +424,7 @@ def import_file(node, path: Path, mapping: str | Path, *, base: str | None = Non
         progress_start(len(mapped.twins))
     tokens = TokenFile(tokens_path) if tokens_path is not None else None
     try:
-        results = publish_all(node, mapped, tokens=tokens, progress=progress)
+        results = publish_all(node, mapped, caller=caller, tokens=tokens, progress=progress)
     finally:
         if tokens is not None:
             tokens.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from .. import standard
+from ecgraph import standard
 
 PERSONAL_DATA = standard.EC + "personalData"
 
@@ -30,6 +30,7 @@ def marked_terms(ontology: list[ox.Triple] | None = None) -> set[str]:
     if ontology is None:
         ontology = [q.triple for q in ox.parse(path=str(standard.ontology_file()), format=ox.RdfFormat.TURTLE)]
     return MARKED | {t.subject.value for t in ontology if t.predicate.value == PERSONAL_DATA
+                     and isinstance(t.subject, ox.NamedNode)
                      and isinstance(t.object, ox.Literal) and t.object.value == "true"}
 
 
@@ -37,7 +38,8 @@ def personal_triples(triples: list[ox.Triple], marked: set[str] | None = None) -
     """The statements of ``triples`` that can be personal data, in their order."""
     marked = marked if marked is not None else marked_terms()
     type_ = standard.RDF_TYPE.value
-    people = {t.subject for t in triples if t.predicate.value == type_ and t.object.value in marked}
+    people = {t.subject for t in triples if t.predicate.value == type_ and isinstance(t.object, ox.NamedNode)
+              and t.object.value in marked}
     by_subject: dict = {}
     for t in triples:
         by_subject.setdefault(t.subject, []).append(t)

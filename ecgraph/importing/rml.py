@@ -37,8 +37,11 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
+
+from ecgraph import errors
 
 RR = "http://www.w3.org/ns/r2rml#"
 RML = "http://semweb.mmlab.be/ns/rml#"
@@ -51,10 +54,11 @@ GREL = "http://users.ugent.be/~bjdmeest/function/grel.ttl#"
 IDLAB = "https://w3id.org/imec/idlab/function#"
 
 
-class MappingError(Exception):
-    """The mapping itself is wrong (not a row of the data): nothing is imported."""
+class MappingError(errors.BadRequest):
+    """The mapping itself is wrong, or the input is not what it reads (not a row of the data):
+    nothing is imported."""
 
-    status = 400
+    title = "mapping error"
 
 
 # --- YARRRML ----------------------------------------------------------------------------------
@@ -123,7 +127,7 @@ def _keep_declared_prefixes(rml: str, declared: dict) -> str:
 @dataclass
 class TermMap:
     kind: str  # constant | reference | template | function
-    value: object  # the constant term, the reference, the template text, or a Function
+    value: Any  # the constant term, the reference, the template text, or a Function
     term_type: str | None = None  # IRI | BlankNode | Literal
     datatype: str | None = None
     language: str | None = None
@@ -340,7 +344,7 @@ class Record:
     JSON object (``row`` is its position, from 1)."""
 
     row: int
-    values: object  # dict for tables, any JSON value for JSON
+    values: Any  # dict for tables, any JSON value for JSON
 
 
 def read_csv(data: bytes, *, first_row: int = 2) -> list[Record]:
@@ -363,7 +367,7 @@ def read_csv(data: bytes, *, first_row: int = 2) -> list[Record]:
     for number, cells in enumerate(reader, start=first_row):
         if not any(c.strip() for c in cells):
             continue
-        rows.append(Record(number, {h: (c.strip() or None) for h, c in zip(header, cells) if h}))
+        rows.append(Record(number, {h: (c.strip() or None) for h, c in zip(header, cells, strict=False) if h}))
     return rows
 
 
@@ -413,7 +417,7 @@ def json_path(value: object, path: str) -> list:
                 elif isinstance(v, dict):
                     following.extend(v.values())
             elif isinstance(v, list):
-                i = int(arg)
+                i = int(str(arg))
                 if -len(v) <= i < len(v):
                     following.append(v[i])
         current = following
@@ -455,8 +459,11 @@ class Output:
             messages.append(message)
 
 
-class RecordError(Exception):
-    pass
+class RecordError(errors.Unprocessable):
+    """One record cannot be mapped (a code not in its list, a value not of its datatype): that
+    record's twin is refused, the others go on."""
+
+    title = "row refused"
 
 
 _IRI_SAFE = re.compile(r"[A-Za-z0-9\-._~]")
@@ -577,8 +584,8 @@ class Engine:
                 term_type = "Literal"
             else:
                 term_type = "IRI"
-        out = []
-        for value, from_template in self._strings(tm, record, term_map):
+        out: list[ox.NamedNode | ox.BlankNode | ox.Literal] = []
+        for value, _from_template in self._strings(tm, record, term_map):
             if term_type == "IRI" and value.startswith("_:"):  # YARRRML's blank node notation
                 out.append(ox.BlankNode(_blank_id("", 0, value[2:])))
             elif term_type == "IRI":
@@ -680,14 +687,14 @@ class Engine:
 
 
 def _product(lists: list[list[str]]) -> list[tuple]:
-    out = [()]
+    out: list[tuple] = [()]
     for values in lists:
         out = [o + (v,) for o in out for v in values]
     return out
 
 
 def _blank_id(map_name: str, row: int, value: str) -> str:
-    return "b" + hashlib.sha1(f"{map_name}\0{row}\0{value}".encode("utf-8")).hexdigest()[:24]
+    return "b" + hashlib.sha1(f"{map_name}\0{row}\0{value}".encode()).hexdigest()[:24]
 
 
 def source_names(maps: list[TriplesMap]) -> set[str]:

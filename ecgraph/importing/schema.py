@@ -12,7 +12,7 @@ Written by ``python -m ecgraph.importing.templates`` to ``ecgraph/importing/twin
 
 from __future__ import annotations
 
-from .. import standard
+from ecgraph import standard
 
 SCHEMA_ID = "https://w3id.org/ecgraph/schema/twin.json"
 _SH = "http://www.w3.org/ns/shacl#"

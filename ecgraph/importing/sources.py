@@ -38,11 +38,11 @@ from __future__ import annotations
 import json
 import urllib.parse
 
-
 import pyoxigraph as ox
 
-from . import importer, rml
-from .rml import MappingError
+from ecgraph import errors
+from ecgraph.importing import importer, rml
+from ecgraph.importing.rml import MappingError
 
 NGSI_CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
 #: NGSI-LD members that are not attributes
@@ -50,10 +50,10 @@ _RESERVED = {"id", "type", "@context", "scope", "location", "observationSpace", 
              "createdAt", "modifiedAt", "deletedAt"}
 
 
-class SourceError(Exception):
+class SourceError(errors.BadGateway):
     """The source could not be read or mapped into a twin; the twin keeps its current version."""
 
-    status = 502
+    title = "source unreadable"
 
 
 def _term_map(context: object, known: dict[str, dict]) -> dict[str, str]:
@@ -96,7 +96,7 @@ def normalise_entity(entity: dict, mapping_terms: dict[str, str], known: dict[st
 
 
 def _fetch_json(url: str, policy) -> tuple[object, str]:
-    from ..fetch import FetchRefused, fetch
+    from ecgraph.publish.fetch import FetchRefused, fetch
 
     try:
         fetched = fetch(url, policy)
@@ -170,11 +170,11 @@ def twin_from_source(source_config: dict, fetch_policy) -> bytes:
     triples = [t for graph, ts in output.graphs.items() for t in ts]
     if not triples:
         raise SourceError("the mapping made no triple from the source")
-    return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=_prefixes())
+    return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=_prefixes()) or b""
 
 
 def _prefixes() -> dict[str, str]:
-    from .. import standard
+    from ecgraph import standard
 
     return {k: v for k, v in standard.PREFIXES.items() if k not in ("sh", "ecsh", "ecrec")}
 

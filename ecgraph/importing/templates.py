@@ -28,11 +28,12 @@ import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
-from .. import standard
-from .schema import twin_schema
+from ecgraph import standard
+from ecgraph.importing.schema import twin_schema
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
@@ -94,8 +95,10 @@ SHEETS: dict[str, list[Column]] = {
         Column("country", "country"),
         Column("latitude", None, "latitude", help="Latitude of the community's main site, WGS 84 decimal degrees "
                "(with longitude, it becomes the geo:asWKT point)."),
-        Column("longitude", None, "longitude", help="Longitude of the community's main site, WGS 84 decimal degrees."),
-        Column("contactName", "fn", help="Name of the contact point (a role or a person: personal data when a person)."),
+        Column("longitude", None, "longitude",
+               help="Longitude of the community's main site, WGS 84 decimal degrees."),
+        Column("contactName", "fn",
+               help="Name of the contact point (a role or a person: personal data when a person)."),
         Column("contactEmail", "email", "email", help="E-mail address of the contact point (written without "
                "mailto:; personal data when it names a person)."),
         Column("license", "license", "iri", help="The licence of the twin: an SPDX or Creative Commons IRI such as "
@@ -185,9 +188,9 @@ class Standard:
     def codes(self, column: Column) -> list[tuple[str, str]]:
         """(short name, IRI) of a code or class column, in the standard's order."""
         if column.kind == "class":
-            shape = standard.SHAPES_NS["core"] + column.classes_from
+            shape = standard.SHAPES_NS["core"] + (column.classes_from or "")
             return [(o.value.rsplit("#", 1)[-1], o.value) for o in self._list(shape)]
-        scoped = self.term(column.term).get("@context") or {}
+        scoped = self.term(column.term or "").get("@context") or {}
         return sorted(((k, self.expand(v)) for k, v in scoped.items()), key=lambda kv: kv[0].lower())
 
     def _list(self, shape: str) -> list:
@@ -202,7 +205,7 @@ class Standard:
         """Label in each language and the English definition of a column."""
         if column.help:
             return {"en": column.key, "definition": column.help}
-        prop = self.term(column.term)["@id"]
+        prop = self.term(column.term or "")["@id"]
         out = dict(self.texts(prop, _RDFS + "label"))
         comment = self.texts(prop, _RDFS + "comment").get("en")
         out["definition"] = comment or out.get("en", column.key)
@@ -344,7 +347,7 @@ def csvw_metadata(st: Standard) -> dict:
         described = []
         for column in columns:
             help_ = st.help(column)
-            entry = {"name": column.key, "titles": column.key,
+            entry: dict[str, Any] = {"name": column.key, "titles": column.key,
                      "dc:description": help_["definition"],
                      "rdfs:label": [{"@value": help_[lang], "@language": lang} for lang in LANGS if lang in help_]}
             datatype = column_datatype(st, column)
@@ -356,7 +359,7 @@ def csvw_metadata(st: Standard) -> dict:
             if column.required:
                 entry["required"] = True
             described.append(entry)
-        schema = {"columns": described}
+        schema: dict[str, Any] = {"columns": described}
         if name == "community":
             schema["primaryKey"] = "twin"
         else:
@@ -440,7 +443,7 @@ def mapping_yarrrml(st: Standard) -> str:
                 f"    graphs: {graph}", "    po:", *pos]
 
     def prop_of(column: Column) -> str:
-        iri = st.term(column.term)["@id"]
+        iri = st.term(column.term or "")["@id"]
         for prefix, ns in (("ec", EC), ("sdo", "https://schema.org/"), ("dcterms", "http://purl.org/dc/terms/"),
                            ("vcard", "http://www.w3.org/2006/vcard/ns#"), ("qudt", "http://qudt.org/schema/qudt/")):
             if iri.startswith(ns):

@@ -6,22 +6,34 @@
 * :mod:`.validator`: the conformance validator for tool vendors (and :mod:`.openapi`, its description);
 * :mod:`.catalog`: the DCAT catalog;
 * :mod:`.pages`: the HTML pages (home, query editor);
-* :mod:`.ops`: health and metrics.
+* :mod:`.ops`: health and metrics;
+* :mod:`.server`: the HTTP server, with its deadlines.
 
-Nothing happens at import time; ``create_app(node)`` builds an app over an open node.
+The views talk to :class:`ecgraph.node.Node` only. Every failure is an :class:`ecgraph.errors.Error`
+that knows its status; :func:`create_app` renders them all in one handler, beside the framework's
+own (unknown paths, wrong methods) and the unexpected. Nothing happens at import time.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from ..node import Node
-from .common import FORM_FRAMING, SECURITY_HEADERS, ApiError, node_url, remove_temp_files, too_large_detail
+from ecgraph import errors
+from ecgraph.node import Node
+from ecgraph.web.common import FORM_FRAMING, SECURITY_HEADERS, node_url, remove_temp_files, too_large_detail
 
 log = logging.getLogger("ecgraph.web")
+
+
+def error_response(error: errors.Error) -> Response:
+    """The answer to a failure: ``{"error": title, "detail": ..., **extra}`` with its status."""
+    out = jsonify(error.to_dict())
+    out.status_code = error.status
+    out.headers.update(error.http_headers())
+    return out
 
 
 def create_app(node: Node) -> Flask:
@@ -29,11 +41,10 @@ def create_app(node: Node) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = node.config.max_upload_bytes + FORM_FRAMING
     # a pasted document is a form field: the upload limit applies, not Flask's 500 KB default
     app.config["MAX_FORM_MEMORY_SIZE"] = node.config.max_upload_bytes
-    app.config["JSON_SORT_KEYS"] = False
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["ecgraph.node"] = node
 
-    from . import api, catalog, graphstore, openapi, ops, pages, sparql, validator
+    from ecgraph.web import api, catalog, graphstore, openapi, ops, pages, sparql, validator
 
     ops.install(app)
     app.teardown_request(remove_temp_files)
@@ -50,27 +61,25 @@ def create_app(node: Node) -> Flask:
     def _node_url():
         return {"node_url": node_url()}
 
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return exc.response()
+    @app.errorhandler(errors.Error)
+    def _error(exc: errors.Error):
+        ops.count_error(exc)
+        return error_response(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        error, detail = exc.name.lower(), exc.description or ""
         if exc.code == 413:  # the body, or a form field of it (a pasted document), is over the limit
-            error, detail = "too large", too_large_detail(node.config.max_upload_bytes)
-        out = jsonify({"error": error, "detail": detail})
+            return error_response(errors.TooLarge(too_large_detail(node.config.max_upload_bytes)))
+        out = jsonify({"error": (exc.name or "error").lower(), "detail": exc.description or ""})
         out.status_code = exc.code or 500
-        if exc.code == 405 and getattr(exc, "valid_methods", None):
-            out.headers["Allow"] = ", ".join(exc.valid_methods)
+        allowed = getattr(exc, "valid_methods", None)
+        if exc.code == 405 and allowed:
+            out.headers["Allow"] = ", ".join(allowed)
         return out
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unexpected error")
-        out = jsonify({"error": "internal error", "detail": f"{type(exc).__name__}: the node could not "
-                                                             "answer; nothing was changed"})
-        out.status_code = 500
-        return out
+        return error_response(errors.Error(f"{type(exc).__name__}: the node could not answer; nothing was changed"))
 
     return app

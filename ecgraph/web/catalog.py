@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
-from .. import results, standard
-from .common import negotiate, node
-from .sparql import FORMAT_ALIASES, GRAPH_OFFERS
+from ecgraph import formats
+from ecgraph.query import results
+from ecgraph.web.common import negotiate, node
 
 bp = Blueprint("catalog", __name__)
 
 
 @bp.get("/catalog")
 def catalog():
-    fmt = negotiate(GRAPH_OFFERS, "turtle", format_param=request.args.get("format"), aliases=FORMAT_ALIASES)
-    triples = node().store.graph_triples(standard.CATALOG_GRAPH)
-    out = results.graph(triples, fmt, None)
+    out = results.graph(node().catalog_triples(), negotiate(formats.GRAPH).key, None)
     response = Response(out.body, content_type=out.media_type)
     response.vary.add("Accept")
     return response

@@ -1,17 +1,21 @@
-"""What every blueprint shares: the node and its URL, JSON errors and the headers every answer
-carries, bearer tokens and content negotiation."""
+"""What every blueprint shares: the node and its URL, who is calling, the headers every answer
+carries, request bodies, conditional requests and content negotiation.
+
+Errors are not handled here: views raise :mod:`ecgraph.errors` and ``create_app`` renders them, all
+in one handler.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from typing import Iterable
+from collections.abc import Iterable
 
-from flask import Response, current_app, g, jsonify, request
+import pyoxigraph as ox
+from flask import current_app, g, request
 
-from ..ingest import IngestError
-from ..node import Node, Precondition
-
+from ecgraph import errors, formats
+from ecgraph.node import Caller, Node, Precondition
 
 #: room for multipart framing (boundaries, part headers) above the upload limit in a request body
 FORM_FRAMING = 64 * 1024
@@ -42,37 +46,17 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
-class ApiError(Exception):
-    """An error answer: ``{"error": ..., "detail": ...}`` with an HTTP status (see CONTRACT.md)."""
-
-    def __init__(self, status: int, error: str, detail: str = "", *, retry_after: int | None = None, **extra):
-        super().__init__(detail or error)
-        self.status = status
-        self.error = error
-        self.detail = detail
-        self.extra = extra
-        self.headers: dict[str, str] = {}
-        if retry_after is not None:  # a 503 tells the client when trying again makes sense
-            self.headers["Retry-After"] = str(retry_after)
-
-    def response(self) -> Response:
-        body = {"error": self.error, "detail": self.detail}
-        body.update(self.extra)
-        out = jsonify(body)
-        out.status_code = self.status
-        for key, value in self.headers.items():
-            out.headers[key] = value
-        return out
-
-
 def node() -> Node:
     return current_app.extensions["ecgraph.node"]
 
 
-def client_key() -> str:
-    """Who is asking, for sharing workers fairly: the client's address (as the HTTP server, or a
-    proxy it trusts, reports it)."""
-    return request.remote_addr or ""
+def caller() -> Caller:
+    """Who asks: the bearer token (if any) and the client's address (as the HTTP server, or a proxy
+    it trusts, reports it; workers are shared fairly between addresses)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return Caller(token=bearer, address=request.remote_addr or "")
 
 
 def node_url() -> str:
@@ -83,128 +67,7 @@ def node_url() -> str:
     return public.rstrip("/") if public else request.url_root.rstrip("/")
 
 
-def from_ingest(exc: IngestError) -> ApiError:
-    extra = {}
-    if exc.line is not None:
-        extra["line"] = exc.line
-    if exc.column is not None:
-        extra["column"] = exc.column
-    if exc.hint:
-        extra["hint"] = exc.hint
-    title = {400: "parse error", 413: "too large", 415: "unsupported media type"}.get(exc.status, "invalid input")
-    return ApiError(exc.status, title, exc.message, **extra)
-
-
-# --- tokens -------------------------------------------------------------------------------------
-
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
-def require_admin() -> None:
-    token = bearer_token()
-    if token is None:
-        raise _unauthorized("this operation needs the node's admin token")
-    if not node().is_admin(token):
-        raise ApiError(403, "forbidden", "the token is not the node's admin token")
-
-
-def require_writer(twin_id: str) -> bool:
-    """Allow the twin's own publisher token or the admin token; return whether it was admin."""
-    token = bearer_token()
-    if token is None:
-        raise _unauthorized(f"writing twin {twin_id!r} needs its publisher token or the admin token")
-    n = node()
-    if n.is_admin(token):
-        return True
-    if n.registry.check_token(twin_id, token):
-        return False
-    raise ApiError(403, "forbidden", f"the token does not grant writes to twin {twin_id!r}")
-
-
-def _unauthorized(detail: str) -> ApiError:
-    error = ApiError(401, "unauthorized", detail)
-    error.headers["WWW-Authenticate"] = 'Bearer realm="ecgraph"'
-    return error
-
-
-# --- content negotiation ------------------------------------------------------------------------
-
-def _accept_entries(header: str) -> list[tuple[str, float, int]]:
-    entries = []
-    for position, part in enumerate(header.split(",")):
-        fields = [f.strip() for f in part.split(";")]
-        media = fields[0].lower()
-        if not media:
-            continue
-        q = 1.0
-        for param in fields[1:]:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        entries.append((media, q, position))
-    return entries
-
-
-def negotiate(offers: dict[str, str], default: str, *, format_param: str | None = None,
-              aliases: dict[str, str] | None = None) -> str:
-    """Pick a format key from ``offers`` (media type -> key) by ``?format=`` or the Accept header.
-
-    Specific media types beat wildcards, then higher q, then the client's order. ``*/*`` or no
-    header gives ``default``. Nothing acceptable is a 406 that lists what we offer.
-    """
-    if format_param:
-        wanted = format_param.strip().lower()
-        keys = set(offers.values())
-        if wanted in keys:
-            return wanted
-        if aliases and wanted in aliases:
-            return aliases[wanted]
-        if wanted in offers:
-            return offers[wanted]
-        raise ApiError(406, "not acceptable", f"unknown format {format_param!r}; use one of "
-                                              f"{', '.join(sorted(keys))}")
-    header = request.headers.get("Accept", "")
-    if not header.strip():
-        return default
-    best = None
-    for media, q, position in _accept_entries(header):
-        if q <= 0:
-            continue
-        if media in offers:
-            key = offers[media]
-            rank = (0, -q, position)
-        elif media in ("*/*", "*"):
-            key = default
-            rank = (2, -q, position)
-        elif media.endswith("/*"):
-            family = media[:-1]
-            key = next((k for m, k in offers.items() if m.startswith(family)), None)
-            if key is None:
-                continue
-            if offers_default_in_family(offers, default, family):
-                key = default
-            rank = (1, -q, position)
-        else:
-            continue
-        if best is None or rank < best[0]:
-            best = (rank, key)
-    if best is None:
-        raise ApiError(406, "not acceptable", "none of the requested media types can be produced; "
-                                              f"available: {', '.join(sorted(set(offers)))}")
-    return best[1]
-
-
-def offers_default_in_family(offers: dict[str, str], default: str, family: str) -> bool:
-    return any(m.startswith(family) and k == default for m, k in offers.items())
-
+# --- parameters ---------------------------------------------------------------------------------
 
 def multi(name: str) -> list[str]:
     """A repeatable parameter from the query string and, for form posts, the body."""
@@ -215,15 +78,47 @@ def multi(name: str) -> list[str]:
 
 
 def iri_list(values: Iterable[str], name: str) -> list[str]:
-    import pyoxigraph as ox
-
     out = []
     for value in values:
         try:
             out.append(ox.NamedNode(value).value)
         except ValueError:
-            raise ApiError(400, "bad request", f"{name} {value!r} is not a valid IRI") from None
+            raise errors.BadRequest(f"{name} {value!r} is not a valid IRI") from None
     return out
+
+
+def whole(value: str | None, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole-number parameter, ASCII digits only (``int()`` also takes ``²`` and ``٣``)."""
+    if value is None or value == "":
+        return default
+    if not (value.isascii() and value.isdigit() and len(value) <= 40) or int(value) < minimum:
+        raise errors.BadRequest(f"{name} must be a whole number of at least {minimum}, not {value!r}")
+    number = int(value)
+    return number if maximum is None else min(number, maximum)
+
+
+def text(value, name: str, limit: int) -> str:
+    """A required piece of text from a JSON body: a non-empty string of valid Unicode."""
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise errors.BadRequest(f"{name} must be a non-empty string of at most {limit} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise errors.BadRequest(f"{name} holds a character that is not valid Unicode text (a lone "
+                                "surrogate); send it as UTF-8 text") from None
+    return value
+
+
+#: the parameters clients name a result format with (Fuseki's output=, SPARQLWrapper's format=
+#: and results=)
+FORMAT_PARAMETERS = ("format", "output", "results")
+
+
+def negotiate(offers: tuple[formats.Format, ...]) -> formats.Format:
+    """The format to answer in, by a format parameter or the Accept header (see
+    :func:`formats.negotiate`)."""
+    values = [v for name in FORMAT_PARAMETERS for v in request.values.getlist(name)]
+    return formats.negotiate(offers, request.accept_mimetypes, format_param=values)
 
 
 # --- request bodies -----------------------------------------------------------------------------
@@ -233,8 +128,8 @@ def iri_list(values: Iterable[str], name: str) -> list[str]:
 SPOOL_ABOVE = 1024 * 1024
 
 
-def upload_limit_error() -> ApiError:
-    return ApiError(413, "too large", too_large_detail(node().config.max_upload_bytes) + "; nothing was stored")
+def upload_limit_error() -> errors.TooLarge:
+    return errors.TooLarge(too_large_detail(node().config.max_upload_bytes) + "; nothing was stored")
 
 
 def request_body() -> tuple[bytes, str | None]:
@@ -250,8 +145,7 @@ def request_body() -> tuple[bytes, str | None]:
         if len(data) > limit:
             raise upload_limit_error()
         return data, None
-    directory = node().tmp_dir
-    fd, path = tempfile.mkstemp(dir=directory, suffix=".upload")
+    fd, path = tempfile.mkstemp(dir=node().tmp_dir, suffix=".upload")
     g.setdefault("ecgraph_temp_files", []).append(path)
     size = 0
     with os.fdopen(fd, "wb") as out:
@@ -292,7 +186,7 @@ def precondition() -> Precondition | None:
         out.if_match = {t for t in tags if not t.startswith("W/")}
     if if_none_match is not None:
         if if_none_match.strip() != "*":
-            raise ApiError(400, "bad request", "a write accepts only If-None-Match: * (create only if the twin "
-                                               "has no data); use If-Match with the ETag you read to update")
+            raise errors.BadRequest("a write accepts only If-None-Match: * (create only if the twin has no "
+                                    "data); use If-Match with the ETag you read to update")
         out.if_none_match_any = True
     return out

@@ -9,60 +9,91 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from .. import standard
-from .common import node_url
+from ecgraph import formats, standard
+from ecgraph.web.common import node_url
 
 bp = Blueprint("openapi", __name__)
 
-RDF_TYPES = ["text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml",
-             "application/trig", "application/n-quads"]
-REPORT_TYPES = ["application/json", "text/turtle", "application/ld+json", "text/csv", "application/xml",
-                "application/sarif+json", "text/plain"]
+RDF_TYPES = [f.media_types[0] for f in formats.INPUT]
+GRAPH_TYPES = [f.media_types[0] for f in formats.GRAPH]
+REPORT_TYPES = list(dict.fromkeys(f.media_types[0] for f in formats.REPORTS))
 
 
 def _error(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _rdf_body(description: str) -> dict:
-    return {"required": True, "description": description,
-            "content": {t: {"schema": {"type": "string"}} for t in RDF_TYPES}}
+    return {
+        "required": True,
+        "description": description,
+        "content": {t: {"schema": {"type": "string"}} for t in RDF_TYPES},
+    }
 
 
 def _rdf_response(description: str) -> dict:
-    return {"description": description, "content": {t: {"schema": {"type": "string"}} for t in RDF_TYPES[:4]}}
+    return {"description": description, "content": {t: {"schema": {"type": "string"}} for t in GRAPH_TYPES}}
 
 
-TWIN_ID = {"name": "id", "in": "path", "required": True,
-           "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"}}
-BEARER = [{"bearer": []}]
+TWIN_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+}
+BEARER: list[dict[str, list]] = [{"bearer": []}]
 
 
 def document(base_url: str) -> dict:
-    errors = {"400": _error("Bad request or parse error (with line and column)"),
-              "401": _error("No token"), "403": _error("The token does not allow this"),
-              "404": _error("No such twin"), "413": _error("Too large"), "415": _error("Unsupported media type"),
-              "422": _error("Not conformant to the core profile; the body holds the report"),
-              "503": _error("Timeout or busy")}
+    errors = {
+        "400": _error("Bad request or parse error (with line and column)"),
+        "401": _error("No token"),
+        "403": _error("The token does not allow this"),
+        "404": _error("No such twin"),
+        "413": _error("Too large"),
+        "415": _error("Unsupported media type"),
+        "422": _error("Not conformant to the core profile; the body holds the report"),
+        "503": _error("Timeout or busy"),
+    }
     publish_responses = {
-        "200": {"description": "Replaced; the conformance report",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Published"}}}},
-        "201": {"description": "Published for the first time; the conformance report",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Published"}}}},
+        "200": {
+            "description": "Replaced; the conformance report",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Published"}}},
+        },
+        "201": {
+            "description": "Published for the first time; the conformance report",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Published"}}},
+        },
         **{k: errors[k] for k in ("400", "401", "403", "404", "413", "415", "422", "503")},
     }
     validate_params = [
-        {"name": "profile", "in": "query", "schema": {"type": "string", "enum": ["core", "recommended", "all"],
-                                                       "default": "core"}},
+        {
+            "name": "profile",
+            "in": "query",
+            "schema": {"type": "string", "enum": ["core", "recommended", "all"], "default": "core"},
+        },
         {"name": "profile-version", "in": "query", "schema": {"type": "string", "example": standard.STANDARD_VERSION}},
-        {"name": "input-format", "in": "query", "schema": {"type": "string", "enum": [
-            "turtle", "jsonld", "ntriples", "rdfxml", "trig", "nquads"]}},
-        {"name": "format", "in": "query", "description": "Report format (overrides Accept)",
-         "schema": {"type": "string", "enum": ["json", "turtle", "jsonld", "csv", "junit", "sarif", "text"]}},
+        {
+            "name": "input-format",
+            "in": "query",
+            "schema": {"type": "string", "enum": ["turtle", "jsonld", "ntriples", "rdfxml", "trig", "nquads"]},
+        },
+        {
+            "name": "format",
+            "in": "query",
+            "description": "Report format (overrides Accept)",
+            "schema": {"type": "string", "enum": ["json", "turtle", "jsonld", "csv", "junit", "sarif", "text"]},
+        },
         {"name": "max-results", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 1000}},
-        {"name": "url", "in": "query", "description": "Validate the document at this URL (fetched safely)",
-         "schema": {"type": "string", "format": "uri"}},
+        {
+            "name": "url",
+            "in": "query",
+            "description": "Validate the document at this URL (fetched safely)",
+            "schema": {"type": "string", "format": "uri"},
+        },
     ]
     return {
         "openapi": "3.1.0",
@@ -70,160 +101,406 @@ def document(base_url: str) -> dict:
             "title": "ecgraph node",
             "version": standard.STANDARD_VERSION,
             "description": "Energy communities' digital twins as one knowledge graph: publish twins, validate "
-                           "them against the ecgraph profiles, query them all with SPARQL.",
+            "them against the ecgraph profiles, query them all with SPARQL.",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": [{"url": base_url}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "The node's admin token or a twin's publisher token"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The node's admin token or a twin's publisher token",
+                }
+            },
             "schemas": {
-                "Error": {"type": "object", "required": ["error", "detail"], "properties": {
-                    "error": {"type": "string"}, "detail": {"type": "string"},
-                    "line": {"type": "integer"}, "column": {"type": "integer"}, "report": {"type": "object"}}},
-                "Result": {"type": "object", "properties": {
-                    k: {"type": ["string", "null"]} for k in (
-                        "severity", "shape", "shape_label", "focus", "path", "value", "message", "component",
-                        "docs", "focus_nt", "path_nt", "value_nt", "written_id", "focus_triples")}},
-                "Report": {"type": "object", "required": ["conforms", "summary", "groups", "results"], "properties": {
-                    "conforms": {"type": "boolean", "description": "No violation (warnings allowed)"},
-                    "summary": {"type": "object"},
-                    "groups": {"type": "array", "items": {"type": "object"}},
-                    "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}}}},
-                "Twin": {"type": "object", "properties": {
-                    "id": {"type": "string"}, "title": {"type": "string"}, "graph": {"type": "string"},
-                    "published": {"type": "boolean"}, "version": {"type": "integer"},
-                    "triples": {"type": "integer"}, "inferred": {"type": "integer"},
-                    "conformance": {"type": "string", "enum": ["conforms", "warnings", "fails"]},
-                    "warnings": {"type": "integer"}, "content_hash": {"type": "string"},
-                    "profile": {"type": "string"}, "modified": {"type": "string"}}},
-                "Published": {"type": "object", "properties": {
-                    "twin": {"$ref": "#/components/schemas/Twin"}, "report": {"$ref": "#/components/schemas/Report"}}},
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "detail"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "detail": {"type": "string"},
+                        "line": {"type": "integer"},
+                        "column": {"type": "integer"},
+                        "report": {"type": "object"},
+                    },
+                },
+                "Result": {
+                    "type": "object",
+                    "properties": {
+                        k: {"type": ["string", "null"]}
+                        for k in (
+                            "severity",
+                            "shape",
+                            "shape_label",
+                            "focus",
+                            "path",
+                            "value",
+                            "message",
+                            "component",
+                            "docs",
+                            "focus_nt",
+                            "path_nt",
+                            "value_nt",
+                            "written_id",
+                            "focus_triples",
+                        )
+                    },
+                },
+                "Report": {
+                    "type": "object",
+                    "required": ["conforms", "summary", "groups", "results"],
+                    "properties": {
+                        "conforms": {"type": "boolean", "description": "No violation (warnings allowed)"},
+                        "summary": {"type": "object"},
+                        "groups": {"type": "array", "items": {"type": "object"}},
+                        "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
+                    },
+                },
+                "Twin": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "title": {"type": "string"},
+                        "graph": {"type": "string"},
+                        "published": {"type": "boolean"},
+                        "version": {"type": "integer"},
+                        "triples": {"type": "integer"},
+                        "inferred": {"type": "integer"},
+                        "conformance": {"type": "string", "enum": ["conforms", "warnings", "fails"]},
+                        "warnings": {"type": "integer"},
+                        "content_hash": {"type": "string"},
+                        "profile": {"type": "string"},
+                        "modified": {"type": "string"},
+                    },
+                },
+                "Published": {
+                    "type": "object",
+                    "properties": {
+                        "twin": {"$ref": "#/components/schemas/Twin"},
+                        "report": {"$ref": "#/components/schemas/Report"},
+                    },
+                },
             },
         },
         "paths": {
             "/sparql": {
-                "get": {"summary": "SPARQL 1.1 query over the union of every twin (no query: service description)",
-                        "parameters": [
-                            {"name": "query", "in": "query", "schema": {"type": "string"}},
-                            {"name": "default-graph-uri", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
-                            {"name": "named-graph-uri", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
-                            {"name": "timeout", "in": "query", "schema": {"type": "number"}},
-                            {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
-                        "responses": {"200": {"description": "Results (SPARQL JSON/XML/CSV/TSV or RDF)"},
-                                      "400": errors["400"], "403": _error("SERVICE to a non-peer"),
-                                      "406": _error("No acceptable format"), "503": errors["503"]}},
-                "post": {"summary": "SPARQL 1.1 query (form or application/sparql-query)",
-                         "requestBody": {"content": {"application/sparql-query": {"schema": {"type": "string"}},
-                                                     "application/x-www-form-urlencoded": {"schema": {
-                                                         "type": "object", "properties": {"query": {"type": "string"}}}}}},
-                         "responses": {"200": {"description": "Results"}, "400": errors["400"], "503": errors["503"]}},
+                "get": {
+                    "summary": "SPARQL 1.1 query over the union of every twin (no query: service description)",
+                    "parameters": [
+                        {"name": "query", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "default-graph-uri",
+                            "in": "query",
+                            "schema": {"type": "array", "items": {"type": "string"}},
+                        },
+                        {
+                            "name": "named-graph-uri",
+                            "in": "query",
+                            "schema": {"type": "array", "items": {"type": "string"}},
+                        },
+                        {"name": "timeout", "in": "query", "schema": {"type": "number"}},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                    ],
+                    "responses": {
+                        "200": {"description": "Results (SPARQL JSON/XML/CSV/TSV or RDF)"},
+                        "400": errors["400"],
+                        "403": _error("SERVICE to a non-peer"),
+                        "406": _error("No acceptable format"),
+                        "503": errors["503"],
+                    },
+                },
+                "post": {
+                    "summary": "SPARQL 1.1 query (form or application/sparql-query)",
+                    "requestBody": {
+                        "content": {
+                            "application/sparql-query": {"schema": {"type": "string"}},
+                            "application/x-www-form-urlencoded": {
+                                "schema": {"type": "object", "properties": {"query": {"type": "string"}}}
+                            },
+                        }
+                    },
+                    "responses": {"200": {"description": "Results"}, "400": errors["400"], "503": errors["503"]},
+                },
             },
-            "/update": {"post": {"summary": "SPARQL 1.1 Update (admin)", "security": BEARER,
-                                 "requestBody": {"content": {"application/sparql-update": {"schema": {"type": "string"}}}},
-                                 "responses": {"204": {"description": "Done"}, "400": errors["400"],
-                                               "401": errors["401"], "403": errors["403"]}}},
+            "/update": {
+                "post": {
+                    "summary": "SPARQL 1.1 Update (admin)",
+                    "security": BEARER,
+                    "requestBody": {"content": {"application/sparql-update": {"schema": {"type": "string"}}}},
+                    "responses": {
+                        "204": {"description": "Done"},
+                        "400": errors["400"],
+                        "401": errors["401"],
+                        "403": errors["403"],
+                    },
+                }
+            },
             "/store": {
-                "get": {"summary": "Graph Store Protocol: a graph (?graph=IRI), the union (?default) or every graph",
-                        "parameters": [{"name": "graph", "in": "query", "schema": {"type": "string"}},
-                                       {"name": "default", "in": "query", "schema": {"type": "string"}}],
-                        "responses": {"200": _rdf_response("The graph"), "404": errors["404"]}},
-                "put": {"summary": "Replace a twin's graph (publishes through the pipeline)", "security": BEARER,
-                        "parameters": [{"name": "graph", "in": "query", "required": True, "schema": {"type": "string"}}],
-                        "requestBody": _rdf_body("The twin"), "responses": publish_responses},
-                "post": {"summary": "Add triples to a twin's graph (the merged twin is validated)", "security": BEARER,
-                         "parameters": [{"name": "graph", "in": "query", "required": True, "schema": {"type": "string"}}],
-                         "requestBody": _rdf_body("Triples to add"), "responses": publish_responses},
-                "delete": {"summary": "Remove a twin's data (its versions stay archived)", "security": BEARER,
-                           "parameters": [{"name": "graph", "in": "query", "required": True, "schema": {"type": "string"}}],
-                           "responses": {"204": {"description": "Removed"}, "401": errors["401"], "403": errors["403"],
-                                         "404": errors["404"]}},
+                "get": {
+                    "summary": "Graph Store Protocol: a graph (?graph=IRI), the union (?default) or every graph",
+                    "parameters": [
+                        {"name": "graph", "in": "query", "schema": {"type": "string"}},
+                        {"name": "default", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {"200": _rdf_response("The graph"), "404": errors["404"]},
+                },
+                "put": {
+                    "summary": "Replace a twin's graph (publishes through the pipeline)",
+                    "security": BEARER,
+                    "parameters": [{"name": "graph", "in": "query", "required": True, "schema": {"type": "string"}}],
+                    "requestBody": _rdf_body("The twin"),
+                    "responses": publish_responses,
+                },
+                "post": {
+                    "summary": "Add triples to a twin's graph (the merged twin is validated)",
+                    "security": BEARER,
+                    "parameters": [{"name": "graph", "in": "query", "required": True, "schema": {"type": "string"}}],
+                    "requestBody": _rdf_body("Triples to add"),
+                    "responses": publish_responses,
+                },
+                "delete": {
+                    "summary": "Remove a twin's data (its versions stay archived)",
+                    "security": BEARER,
+                    "parameters": [{"name": "graph", "in": "query", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "204": {"description": "Removed"},
+                        "401": errors["401"],
+                        "403": errors["403"],
+                        "404": errors["404"],
+                    },
+                },
             },
             "/api/twins": {
-                "get": {"summary": "List twins with their catalog metadata",
-                        "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}},
-                                       {"name": "offset", "in": "query", "schema": {"type": "integer"}}],
-                        "responses": {"200": {"description": "Twins", "content": {"application/json": {"schema": {
-                            "type": "object", "properties": {"total": {"type": "integer"}, "twins": {
-                                "type": "array", "items": {"$ref": "#/components/schemas/Twin"}}}}}}}}},
-                "post": {"summary": "Register a twin and issue its publisher token (admin)", "security": BEARER,
-                         "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                             "type": "object", "required": ["id"], "properties": {
-                                 "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
-                                 "title": {"type": "string"}}}}}},
-                         "responses": {"201": {"description": "Registered; the token is shown once",
-                                               "content": {"application/json": {"schema": {"type": "object", "properties": {
-                                                   "id": {"type": "string"}, "graph": {"type": "string"},
-                                                   "token": {"type": "string"}}}}}},
-                                       "400": errors["400"], "401": errors["401"], "403": errors["403"],
-                                       "409": _error("Already registered")}},
+                "get": {
+                    "summary": "List twins with their catalog metadata",
+                    "parameters": [
+                        {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                        {"name": "offset", "in": "query", "schema": {"type": "integer"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Twins",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "total": {"type": "integer"},
+                                            "twins": {"type": "array", "items": {"$ref": "#/components/schemas/Twin"}},
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                    },
+                },
+                "post": {
+                    "summary": "Register a twin and issue its publisher token (admin)",
+                    "security": BEARER,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["id"],
+                                    "properties": {
+                                        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+                                        "title": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Registered; the token is shown once",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": {"type": "string"},
+                                            "graph": {"type": "string"},
+                                            "token": {"type": "string"},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": errors["400"],
+                        "401": errors["401"],
+                        "403": errors["403"],
+                        "409": _error("Already registered"),
+                    },
+                },
             },
             "/api/twins/{id}": {
                 "parameters": [TWIN_ID],
-                "get": {"summary": "A twin's metadata", "responses": {
-                    "200": {"description": "The twin", "content": {"application/json": {"schema": {
-                        "$ref": "#/components/schemas/Twin"}}}}, "404": errors["404"]}},
-                "put": {"summary": "Publish or replace the twin's data", "security": BEARER,
-                        "requestBody": _rdf_body("The twin, in any supported RDF format"),
-                        "responses": publish_responses},
-                "delete": {"summary": "Remove the twin (data archived, registration and token removed)",
-                           "security": BEARER, "responses": {"204": {"description": "Removed"},
-                                                             "401": errors["401"], "403": errors["403"],
-                                                             "404": errors["404"]}},
+                "get": {
+                    "summary": "A twin's metadata",
+                    "responses": {
+                        "200": {
+                            "description": "The twin",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Twin"}}},
+                        },
+                        "404": errors["404"],
+                    },
+                },
+                "put": {
+                    "summary": "Publish or replace the twin's data",
+                    "security": BEARER,
+                    "requestBody": _rdf_body("The twin, in any supported RDF format"),
+                    "responses": publish_responses,
+                },
+                "delete": {
+                    "summary": "Remove the twin (data archived, registration and token removed)",
+                    "security": BEARER,
+                    "responses": {
+                        "204": {"description": "Removed"},
+                        "401": errors["401"],
+                        "403": errors["403"],
+                        "404": errors["404"],
+                    },
+                },
             },
-            "/api/twins/{id}/data": {"parameters": [TWIN_ID], "get": {
-                "summary": "The twin's current data", "responses": {"200": _rdf_response("The data"),
-                                                                    "404": errors["404"]}}},
-            "/api/twins/{id}/versions": {"parameters": [TWIN_ID], "get": {
-                "summary": "Current and archived versions", "responses": {"200": {"description": "Versions"},
-                                                                          "404": errors["404"]}}},
+            "/api/twins/{id}/data": {
+                "parameters": [TWIN_ID],
+                "get": {
+                    "summary": "The twin's current data",
+                    "responses": {"200": _rdf_response("The data"), "404": errors["404"]},
+                },
+            },
+            "/api/twins/{id}/versions": {
+                "parameters": [TWIN_ID],
+                "get": {
+                    "summary": "Current and archived versions",
+                    "responses": {"200": {"description": "Versions"}, "404": errors["404"]},
+                },
+            },
             "/api/twins/{id}/versions/{version}": {
-                "parameters": [TWIN_ID, {"name": "version", "in": "path", "required": True,
-                                         "schema": {"type": "integer"}}],
-                "get": {"summary": "One version's data", "responses": {"200": _rdf_response("The data"),
-                                                                       "404": errors["404"]}}},
-            "/api/twins/{id}/report": {"parameters": [TWIN_ID], "get": {
-                "summary": "The last conformance report", "responses": {
-                    "200": {"description": "Report", "content": {"application/json": {"schema": {
-                        "$ref": "#/components/schemas/Report"}}}}, "404": errors["404"]}}},
+                "parameters": [
+                    TWIN_ID,
+                    {"name": "version", "in": "path", "required": True, "schema": {"type": "integer"}},
+                ],
+                "get": {
+                    "summary": "One version's data",
+                    "responses": {"200": _rdf_response("The data"), "404": errors["404"]},
+                },
+            },
+            "/api/twins/{id}/report": {
+                "parameters": [TWIN_ID],
+                "get": {
+                    "summary": "The last conformance report",
+                    "responses": {
+                        "200": {
+                            "description": "Report",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}},
+                        },
+                        "404": errors["404"],
+                    },
+                },
+            },
             "/api/twins/{id}/token": {
                 "parameters": [TWIN_ID],
-                "post": {"summary": "Issue a new publisher token (the old one stops working)", "security": BEARER,
-                         "responses": {"200": {"description": "The new token"}, "401": errors["401"],
-                                       "403": errors["403"]}},
-                "delete": {"summary": "Revoke the publisher token", "security": BEARER,
-                           "responses": {"204": {"description": "Revoked"}, "401": errors["401"],
-                                         "403": errors["403"]}}},
-            "/api/twins/{id}/pull": {"parameters": [TWIN_ID], "post": {
-                "summary": "Publish the twin from a URL the node fetches (public addresses, peers, allowed hosts)",
-                "security": BEARER,
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["url"], "properties": {"url": {"type": "string", "format": "uri"}}}}}},
-                "responses": publish_responses}},
-            "/api/twins/{id}/badge.svg": {"parameters": [TWIN_ID], "get": {
-                "summary": "Conformance badge of the published twin", "responses": {
-                    "200": {"description": "SVG", "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
-                    "404": errors["404"]}}},
-            "/api/validate": {"post": {
-                "summary": "Conformance report for posted RDF; nothing is stored",
-                "parameters": validate_params,
-                "requestBody": {"content": {**{t: {"schema": {"type": "string"}} for t in RDF_TYPES},
-                                            "multipart/form-data": {"schema": {"type": "object", "properties": {
-                                                "file": {"type": "string", "format": "binary"},
-                                                "text": {"type": "string"},
-                                                "url": {"type": "string", "format": "uri"},
-                                                "profile": {"type": "string"}}}}}},
-                "responses": {"200": {"description": "The report (conforming or not)",
-                                      "content": {t: {"schema": {"$ref": "#/components/schemas/Report"}
-                                                      if t == "application/json" else {"type": "string"}}
-                                                  for t in REPORT_TYPES}},
-                              **{k: errors[k] for k in ("400", "413", "415", "503")}}}},
-            "/catalog": {"get": {"summary": "DCAT catalog of the twins", "responses": {
-                "200": _rdf_response("The catalog")}}},
-            "/health": {"get": {"summary": "Liveness and basic figures", "responses": {
-                "200": {"description": "Healthy"}, "503": {"description": "Degraded"}}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {
-                "200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+                "post": {
+                    "summary": "Issue a new publisher token (the old one stops working)",
+                    "security": BEARER,
+                    "responses": {"200": {"description": "The new token"}, "401": errors["401"], "403": errors["403"]},
+                },
+                "delete": {
+                    "summary": "Revoke the publisher token",
+                    "security": BEARER,
+                    "responses": {"204": {"description": "Revoked"}, "401": errors["401"], "403": errors["403"]},
+                },
+            },
+            "/api/twins/{id}/pull": {
+                "parameters": [TWIN_ID],
+                "post": {
+                    "summary": "Publish the twin from a URL the node fetches (public addresses, peers, allowed hosts)",
+                    "security": BEARER,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["url"],
+                                    "properties": {"url": {"type": "string", "format": "uri"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": publish_responses,
+                },
+            },
+            "/api/twins/{id}/badge.svg": {
+                "parameters": [TWIN_ID],
+                "get": {
+                    "summary": "Conformance badge of the published twin",
+                    "responses": {
+                        "200": {"description": "SVG", "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+                        "404": errors["404"],
+                    },
+                },
+            },
+            "/api/validate": {
+                "post": {
+                    "summary": "Conformance report for posted RDF; nothing is stored",
+                    "parameters": validate_params,
+                    "requestBody": {
+                        "content": {
+                            **{t: {"schema": {"type": "string"}} for t in RDF_TYPES},
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "file": {"type": "string", "format": "binary"},
+                                        "text": {"type": "string"},
+                                        "url": {"type": "string", "format": "uri"},
+                                        "profile": {"type": "string"},
+                                    },
+                                }
+                            },
+                        }
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "The report (conforming or not)",
+                            "content": {
+                                t: {
+                                    "schema": {"$ref": "#/components/schemas/Report"}
+                                    if t == "application/json"
+                                    else {"type": "string"}
+                                }
+                                for t in REPORT_TYPES
+                            },
+                        },
+                        **{k: errors[k] for k in ("400", "413", "415", "503")},
+                    },
+                }
+            },
+            "/catalog": {
+                "get": {"summary": "DCAT catalog of the twins", "responses": {"200": _rdf_response("The catalog")}}
+            },
+            "/health": {
+                "get": {
+                    "summary": "Liveness and basic figures",
+                    "responses": {"200": {"description": "Healthy"}, "503": {"description": "Degraded"}},
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text format",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
         },
     }
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from .. import sandbox
-from .common import node
+from ecgraph import sandbox
+from ecgraph.web.common import node
 
 bp = Blueprint("ops", __name__)
 
@@ -24,6 +30,8 @@ class Metrics:
         self.latency = Histogram("ecgraph_http_request_duration_seconds", "Time to answer a request",
                                  ["endpoint"], registry=self.registry,
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+        self.errors = Counter("ecgraph_errors_total", "Failures answered to clients, by kind",
+                              ["error", "status"], registry=self.registry)
         self.query_timeouts = Counter("ecgraph_query_timeouts_total", "Queries stopped at their time limit",
                                       registry=self.registry)
         self.worker_deaths = Gauge("ecgraph_worker_deaths", "Worker processes that died and were replaced",
@@ -37,6 +45,16 @@ class Metrics:
         self.registered = Gauge("ecgraph_registered_twins", "Registered twins", registry=self.registry)
         self.triples = Gauge("ecgraph_triples", "Triples published by twins", registry=self.registry)
         self.inferred = Gauge("ecgraph_inferred_triples", "Triples inferred for twins", registry=self.registry)
+
+
+def count_error(error) -> None:
+    """Count a failure answered to a client (and the queries stopped at their time limit)."""
+    metrics = current_app.extensions.get("ecgraph.metrics")
+    if metrics is None:
+        return
+    metrics.errors.labels(error.title, str(error.status)).inc()
+    if error.title == "query timeout":
+        metrics.query_timeouts.inc()
 
 
 def install(app) -> Metrics:

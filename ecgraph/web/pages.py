@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from ..examples import example_queries
-from .common import node, node_url
+from ecgraph.standard.examples import example_queries
+from ecgraph.web.common import node, node_url
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -16,11 +16,7 @@ bp = Blueprint("pages", __name__, template_folder="templates", static_folder="st
 @bp.get("/")
 def home():
     n = node()
-    entries = n.entries()
-    twins = []
-    for twin in n.registry.twins():
-        entry = entries.get(twin.id)
-        twins.append({"id": twin.id, "title": entry.title if entry else twin.title, "entry": entry})
+    twins = [{"id": twin_id, "title": title, "entry": entry} for twin_id, title, entry in n.titles()]
     return render_template("home.html", stats=n.stats(), twins=twins, examples=example_queries(),
                            query=request.args.get("query", ""), base=node_url(),
                            peers=n.peers.describe())

@@ -17,28 +17,26 @@ from xml.sax.saxutils import escape
 import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request
 
-from .. import reports, shacl, standard
-from ..fetch import FetchRefused, fetch
-from ..ingest import FORMAT_NAMES, IngestError
-from ..pipeline import Upload
-from ..validate import (PROFILE_CHOICES, Report, default_profiles, render_path, shape_anchor, shape_docs_url,
-                        shape_label, shape_message)
-from ..workers import PoolBusy, TaskTimeout, WorkerDied
-from .common import ApiError, client_key, from_ingest, negotiate, node, node_url
+from ecgraph import errors, formats, standard
+from ecgraph.publish.fetch import fetch
+from ecgraph.publish.pipeline import Upload
+from ecgraph.validation import reports, shacl
+from ecgraph.validation.validate import (
+    PROFILE_CHOICES,
+    Report,
+    default_profiles,
+    render_path,
+    shape_anchor,
+    shape_docs_url,
+    shape_label,
+    shape_message,
+)
+from ecgraph.web.common import caller, negotiate, node, node_url, whole
 
 bp = Blueprint("validator", __name__, template_folder="templates")
 
-REPORT_OFFERS = {
-    "application/json": "json",
-    "text/turtle": "turtle",
-    "application/ld+json": "jsonld",
-    "text/csv": "csv",
-    "application/xml": "junit",
-    "text/xml": "junit",
-    "application/junit+xml": "junit",
-    "application/sarif+json": "sarif",
-    "text/plain": "text",
-}
+#: the input formats the page offers
+INPUT_NAMES = sorted(name for f in formats.INPUT for name in f.names)
 
 
 class RecentReports:
@@ -70,23 +68,10 @@ class RecentReports:
 _recent = RecentReports()
 
 
-def _int_param(name: str, default: int | None, ceiling: int) -> int | None:
-    value = request.values.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ApiError(400, "bad request", f"{name} {value!r} is not a whole number") from None
-    if number < 0:
-        raise ApiError(400, "bad request", f"{name} must not be negative")
-    return min(number, ceiling)
-
-
 def _profile() -> str:
     profile = request.values.get("profile", "core") or "core"
     if profile not in PROFILE_CHOICES:
-        raise ApiError(400, "bad request", f"profile must be one of {', '.join(PROFILE_CHOICES)}")
+        raise errors.BadRequest(f"profile must be one of {', '.join(PROFILE_CHOICES)}")
     return profile
 
 
@@ -95,7 +80,7 @@ def _profile_version() -> str | None:
     try:
         return standard.resolve_version(request.values.get("profile-version"))
     except ValueError as exc:
-        raise ApiError(400, "bad request", str(exc)) from None
+        raise errors.BadRequest(str(exc)) from None
 
 
 def _input() -> tuple[bytes, str | None, str | None, str]:
@@ -105,68 +90,52 @@ def _input() -> tuple[bytes, str | None, str | None, str]:
         if upload is not None and upload.filename:
             return upload.read(), upload.mimetype if upload.mimetype != "application/octet-stream" else None, \
                 upload.filename, upload.filename
-        text = request.form.get("text", "")
-        if text.strip():
-            return text.encode("utf-8"), None, None, "pasted text"
-        url = request.form.get("url", "").strip()
-        if url:
-            return _fetched(url)
-        raise ApiError(400, "bad request", "give a file, some text or a URL to validate")
+        pasted = request.form.get("text", "")
+        if pasted.strip():
+            return pasted.encode("utf-8"), None, None, "pasted text"
+        given = request.form.get("url", "").strip()
+        if given:
+            return _fetched(given)
+        raise errors.BadRequest("give a file, some text or a URL to validate")
     url = request.args.get("url")
     if url:
         return _fetched(url)
     data = request.get_data()
     if not data:
-        raise ApiError(400, "bad request", "send the RDF as the request body (with its Content-Type), as a "
-                                           "multipart upload, or give ?url=")
+        raise errors.BadRequest("send the RDF as the request body (with its Content-Type), as a multipart upload, "
+                                "or give ?url=")
     return data, request.content_type, None, "request body"
 
 
 def _fetched(url: str) -> tuple[bytes, str | None, str | None, str]:
-    try:
-        fetched = fetch(url, node().fetch_policy)
-    except FetchRefused as exc:
-        raise ApiError(exc.status, "fetch refused" if exc.status in (400, 403) else "fetch failed",
-                       exc.message) from None
+    fetched = fetch(url, node().fetch_policy)
     return fetched.data, fetched.media_type, fetched.url.split("?", 1)[0].rsplit("/", 1)[-1], fetched.url
 
 
 def run_validation() -> tuple[str, Report, int | None]:
     n = node()
     data, media_type, filename, source = _input()
-    format_name = request.values.get("input-format") or None
-    if format_name and format_name.lower() not in FORMAT_NAMES:
-        raise ApiError(415, "unsupported media type", f"unknown input format {format_name!r}")
-    max_results = _int_param("max-results", 1000, 100_000)
-    upload = Upload(data=data, media_type=media_type, filename=filename, format_name=format_name,
+    engine = request.values.get("engine") or "fast"
+    upload = Upload(data=data, media_type=media_type, filename=filename,
+                    format_name=request.values.get("input-format") or None,
                     profile=_profile(), profile_version=_profile_version(), refuse_violations=False,
-                    lang=request.values.get("lang") or request.accept_languages.best_match(("en", "fr", "nl")) or "en", max_bytes=n.config.max_upload_bytes,
-                    max_triples=n.config.max_triples, max_results=max_results,
-                    engine=request.values.get("engine", "fast") if request.values.get("engine") in ("fast", "pyshacl")
-                    else "fast")
-    try:
-        report = n.check(upload, client=client_key())
-    except IngestError as exc:
-        raise from_ingest(exc) from None
-    except TaskTimeout:
-        raise ApiError(503, "timeout", f"validation took longer than the {n.config.publish_timeout:g} s limit") from None
-    except PoolBusy as exc:
-        raise ApiError(503, "busy", f"{exc}; try again shortly", retry_after=5) from None
-    except WorkerDied as exc:
-        raise ApiError(500, "validation failed", str(exc)) from None
+                    lang=request.values.get("lang") or request.accept_languages.best_match(("en", "fr", "nl")) or "en",
+                    max_bytes=n.config.max_upload_bytes, max_triples=n.config.max_triples,
+                    max_results=whole(request.values.get("max-results"), "max-results", 1000, maximum=100_000),
+                    engine=engine if engine in ("fast", "pyshacl") else "fast")
+    report = n.validate(upload, caller=caller())
     base = node_url() + "/"
     for r in report.results:
         r.docs = shape_docs_url(r.shape, base)
-    return source, report, max_results
+    return source, report, upload.max_results
 
 
 @bp.post("/api/validate")
 def api_validate():
-    fmt = negotiate(REPORT_OFFERS, "json", format_param=request.args.get("format"),
-                    aliases={"ttl": "turtle", "json-ld": "jsonld", "xml": "junit"})
+    fmt = negotiate(formats.REPORTS)
     source, report, max_results = run_validation()
-    body = reports.render(report, fmt, source=source, max_results=max_results)
-    response = Response(body, content_type=reports.MEDIA_TYPES[fmt])
+    body = reports.render(report, fmt.key, source=source, max_results=max_results)
+    response = Response(body, content_type=fmt.media_type)
     response.headers["X-ECGraph-Conforms"] = "true" if report.conforms else "false"
     response.vary.add("Accept")
     return response
@@ -176,23 +145,22 @@ def api_validate():
 
 @bp.get("/validate")
 def page():
-    return render_template("validate.html", profiles=PROFILE_CHOICES, formats=sorted(FORMAT_NAMES),
-                           report=None, error=None)
+    return render_template("validate.html", profiles=PROFILE_CHOICES, formats=INPUT_NAMES, report=None, error=None)
 
 
 @bp.post("/validate")
 def page_submit():
     try:
         source, report, max_results = run_validation()
-    except ApiError as exc:
+    except errors.Error as exc:
         extra = f" (line {exc.extra['line']}, column {exc.extra.get('column')})" if "line" in exc.extra else ""
-        return render_template("validate.html", profiles=PROFILE_CHOICES, formats=sorted(FORMAT_NAMES),
-                               report=None, error=f"{exc.error}: {exc.detail}{extra}"), exc.status
+        return render_template("validate.html", profiles=PROFILE_CHOICES, formats=INPUT_NAMES,
+                               report=None, error=f"{exc.title}: {exc.detail}{extra}"), exc.status
     key = _recent.add(source, report)
     shown = report.results if max_results is None else report.results[:max_results]
-    return render_template("validate.html", profiles=PROFILE_CHOICES, formats=sorted(FORMAT_NAMES),
+    return render_template("validate.html", profiles=PROFILE_CHOICES, formats=INPUT_NAMES,
                            report=report, source=source, key=key, results=shown, groups=report.groups(),
-                           downloads=[(f, reports.EXTENSIONS[f]) for f in reports.FORMATS],
+                           downloads=[(f.key, f.extension) for f in formats.REPORTS],
                            selected=request.values.get("profile", "core"), error=None)
 
 
@@ -200,12 +168,12 @@ def page_submit():
 def download(key: str, extension: str):
     found = _recent.get(key)
     if found is None:
-        raise ApiError(404, "not found", "this report has expired; validate again")
+        raise errors.NotFound("this report has expired; validate again")
     source, report = found
-    fmt = next((f for f, ext in reports.EXTENSIONS.items() if ext == extension), None)
+    fmt = next((f for f in formats.REPORTS if f.extension == extension), None)
     if fmt is None:
-        raise ApiError(404, "not found", f"no report format {extension!r}")
-    response = Response(reports.render(report, fmt, source=source), content_type=reports.MEDIA_TYPES[fmt])
+        raise errors.NotFound(f"no report format {extension!r}")
+    response = Response(reports.render(report, fmt.key, source=source), content_type=fmt.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="ecgraph-report.{extension}"'
     return response
 
@@ -247,8 +215,7 @@ _BADGE_COLOURS = {"conforms": "#2e7d32", "warnings": "#c77c02", "fails": "#c6282
 @bp.get("/api/twins/<twin_id>/badge.svg")
 def badge(twin_id: str):
     n = node()
-    if n.registry.twin(twin_id) is None and n.entry(twin_id) is None:
-        raise ApiError(404, "not found", f"no twin {twin_id!r} on this node")
+    n.twin_info(twin_id)  # 404 when there is no such twin
     entry = n.entry(twin_id)
     label = f"ecgraph core {entry.profile.rsplit('/', 1)[-1] if entry else standard.STANDARD_VERSION}"
     if entry is None:

@@ -1,0 +1,170 @@
+"""The catalog graph: what the node knows about each twin it serves, in DCAT and PROV-O.
+
+Each twin's entry says who published it and when, how many triples it holds (asserted and
+inferred), the hash of what was uploaded, the profile version it was validated against and the
+outcome (conforms, or conforms with N warnings). The entry is written in the same SPARQL Update
+as the twin's data, so the catalog and the data never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import pyoxigraph as ox
+
+from ecgraph import standard
+from ecgraph.standard import RDF_TYPE
+
+DCAT = "http://www.w3.org/ns/dcat#"
+DCT = "http://purl.org/dc/terms/"
+PROV = "http://www.w3.org/ns/prov#"
+VOID = "http://rdfs.org/ns/void#"
+SPDX = "http://spdx.org/rdf/terms#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+EC = standard.EC
+
+CATALOG = ox.NamedNode(standard.CATALOG_GRAPH)
+CONFORMS = EC + "conformance-conforms"
+CONFORMS_WITH_WARNINGS = EC + "conformance-warnings"
+FAILS = EC + "conformance-fails"
+
+
+def _n(iri: str) -> ox.NamedNode:
+    return ox.NamedNode(iri)
+
+
+def _lit(value, datatype: str | None = None) -> ox.Literal:
+    if datatype:
+        return ox.Literal(str(value), datatype=_n(XSD + datatype))
+    return ox.Literal(str(value))
+
+
+@dataclass
+class Entry:
+    id: str
+    title: str
+    version: int
+    issued: str
+    modified: str
+    triples: int
+    inferred: int
+    content_hash: str
+    format: str
+    profile: str
+    warnings: int
+    published_by: str
+    #: 0 when published (violations are refused); more if a newer profile finds violations later
+    violations: int = 0
+
+    @property
+    def graph(self) -> str:
+        return standard.twin_graph(self.id)
+
+    @property
+    def inferred_graph(self) -> str:
+        return standard.inferred_graph(self.id)
+
+    @property
+    def conformance(self) -> str:
+        if self.violations:
+            return "fails"
+        return "warnings" if self.warnings else "conforms"
+
+    def subjects(self) -> list[ox.NamedNode]:
+        """Every subject the entry writes, so that rewriting an entry can delete it whole."""
+        return [_n(self.graph), _n(self.graph + "#publication"), _n(self.graph + "#checksum")]
+
+    def listing(self) -> ox.Triple:
+        return ox.Triple(CATALOG, _n(DCAT + "dataset"), _n(self.graph))
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out.update(graph=self.graph, inferred_graph=self.inferred_graph, conformance=self.conformance)
+        return out
+
+    def to_triples(self) -> list[ox.Triple]:
+        g = _n(self.graph)
+        activity = _n(self.graph + "#publication")
+        checksum = _n(self.graph + "#checksum")
+        status = {"fails": FAILS, "warnings": CONFORMS_WITH_WARNINGS, "conforms": CONFORMS}[self.conformance]
+        return [
+            ox.Triple(CATALOG, RDF_TYPE, _n(DCAT + "Catalog")),
+            ox.Triple(CATALOG, _n(DCAT + "dataset"), g),
+            ox.Triple(g, RDF_TYPE, _n(DCAT + "Dataset")),
+            ox.Triple(g, RDF_TYPE, _n(EC + "PublishedTwin")),
+            ox.Triple(g, _n(DCT + "identifier"), _lit(self.id)),
+            ox.Triple(g, _n(DCT + "title"), _lit(self.title)),
+            ox.Triple(g, _n(DCAT + "version"), _lit(self.version)),
+            ox.Triple(g, _n(DCT + "issued"), _lit(self.issued, "dateTime")),
+            ox.Triple(g, _n(DCT + "modified"), _lit(self.modified, "dateTime")),
+            ox.Triple(g, _n(VOID + "triples"), _lit(self.triples, "integer")),
+            ox.Triple(g, _n(EC + "inferredTriples"), _lit(self.inferred, "integer")),
+            ox.Triple(g, _n(EC + "inferredGraph"), _n(self.inferred_graph)),
+            ox.Triple(g, _n(DCT + "format"), _lit(self.format)),
+            ox.Triple(g, _n(DCT + "conformsTo"), _n(self.profile)),
+            ox.Triple(g, _n(EC + "conformanceStatus"), _n(status)),
+            ox.Triple(g, _n(EC + "warningCount"), _lit(self.warnings, "integer")),
+            ox.Triple(g, _n(EC + "violationCount"), _lit(self.violations, "integer")),
+            ox.Triple(g, _n(SPDX + "checksum"), checksum),
+            ox.Triple(checksum, RDF_TYPE, _n(SPDX + "Checksum")),
+            ox.Triple(checksum, _n(SPDX + "algorithm"), _n(SPDX + "checksumAlgorithm_sha256")),
+            ox.Triple(checksum, _n(SPDX + "checksumValue"), _lit(self.content_hash.split(":", 1)[-1], "hexBinary")),
+            ox.Triple(g, _n(PROV + "wasGeneratedBy"), activity),
+            ox.Triple(activity, RDF_TYPE, _n(PROV + "Activity")),
+            ox.Triple(activity, _n(PROV + "endedAtTime"), _lit(self.modified, "dateTime")),
+            ox.Triple(activity, _n(PROV + "wasAssociatedWith"), _n(self.published_by)),
+        ]
+
+
+def publisher_agent(twin_id: str, admin: bool) -> str:
+    """Who published: the node's admin, or the holder of the twin's publisher token."""
+    return standard.NODE_GRAPH_BASE + ("agent/admin" if admin else f"agent/publisher/{twin_id}")
+
+
+_FIELDS = {
+    DCT + "identifier": "id",
+    DCT + "title": "title",
+    DCAT + "version": "version",
+    DCT + "issued": "issued",
+    DCT + "modified": "modified",
+    VOID + "triples": "triples",
+    EC + "inferredTriples": "inferred",
+    DCT + "format": "format",
+    DCT + "conformsTo": "profile",
+    EC + "warningCount": "warnings",
+    EC + "violationCount": "violations",
+}
+
+
+def read(store, twin_id: str) -> Entry | None:
+    """A twin's catalog entry as committed, or ``None`` if it has never been published."""
+    g = _n(standard.twin_graph(twin_id))
+    values: dict = {}
+    for t in store.subjects_triples(standard.CATALOG_GRAPH, g):
+        name = _FIELDS.get(t.predicate.value)
+        if name:
+            values[name] = t.object.value
+    if "version" not in values:
+        return None
+    activity = store.subjects_triples(standard.CATALOG_GRAPH, _n(standard.twin_graph(twin_id) + "#publication"))
+    checksum = store.subjects_triples(standard.CATALOG_GRAPH, _n(standard.twin_graph(twin_id) + "#checksum"))
+    by = next((t.object.value for t in activity if t.predicate.value == PROV + "wasAssociatedWith"), "")
+    digest = next((t.object.value for t in checksum if t.predicate.value == SPDX + "checksumValue"), "")
+    return Entry(id=values["id"], title=values.get("title", ""), version=int(values["version"]),
+                 issued=values.get("issued", ""), modified=values.get("modified", ""),
+                 triples=int(values.get("triples", 0)), inferred=int(values.get("inferred", 0)),
+                 content_hash="sha256:" + digest if digest else "", format=values.get("format", ""),
+                 profile=values.get("profile", ""), warnings=int(values.get("warnings", 0)),
+                 published_by=by, violations=int(values.get("violations", 0)))
+
+
+def read_all(store) -> dict[str, Entry]:
+    ids = [t.object.value for t in store.subjects_triples(standard.CATALOG_GRAPH, CATALOG)
+           if t.predicate.value == DCAT + "dataset"]
+    out = {}
+    for graph in ids:
+        twin_id = graph[len(standard.TWIN_GRAPH_BASE):]
+        entry = read(store, twin_id)
+        if entry:
+            out[twin_id] = entry
+    return out

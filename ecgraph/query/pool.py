@@ -1,0 +1,195 @@
+"""Running public queries with a hard time limit, on read-only snapshots in worker processes.
+
+pyoxigraph has no query timeout and no cancel, so public queries run in a :class:`WorkerPool`
+(see :mod:`ecgraph.workers`): a query past its deadline has its worker killed and the client gets
+a clear 503 while the other workers keep answering.
+
+Snapshots: a read-only pyoxigraph store does not see later writes, so the writer bumps a shared
+*generation* after every commit and a worker reopens its snapshot (about 10 ms) when it holds an
+older one. A reader therefore sees each commit whole or not at all, and a client that got its
+upload acknowledged sees it in its next query.
+
+Two kinds of query workers: the ones that answer the public (cut off from the network, see
+:mod:`ecgraph.sandbox`), and, only when peers are configured, a small pool that keeps the network
+for the queries whose every ``SERVICE`` names an allowed peer (the check in
+:mod:`ecgraph.query.federate` decides which pool a query goes to). A failed SERVICE call answers one
+uniform error that says nothing about the target, so that the endpoint cannot be used to tell a
+closed port from an open one.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import time
+from dataclasses import dataclass, field
+
+from ecgraph import errors
+from ecgraph.query import results
+from ecgraph.store import open_snapshot
+from ecgraph.store.embedded import vanished_file
+from ecgraph.workers import WorkerPool, shared_counter
+
+
+class QueryFailed(errors.BadRequest):
+    """The engine rejected the query; ``syntax`` tells a parse error from an evaluation error."""
+
+    def __init__(self, message: str, syntax: bool):
+        super().__init__(message, title="query syntax error" if syntax else "query evaluation error")
+        self.syntax = syntax
+
+
+#: The one answer to every failed SERVICE call, whatever the reason: the engine's own messages
+#: echo the remote server's answer and tell "connection refused" from "not SPARQL".
+SERVICE_FAILED = ("a SERVICE call to a peer failed (the peer could not be reached in time or did not "
+                  "answer with SPARQL results); details are not shown. Use SERVICE SILENT to go on "
+                  "without that peer's answer.")
+
+
+class ServiceFailed(errors.BadGateway):
+    title = "service call failed"
+
+    def __init__(self, message: str = SERVICE_FAILED):
+        super().__init__(message)
+
+
+@dataclass
+class QueryRequest:
+    query: str
+    #: the key of a results format (if the query is a SELECT or ASK) or a graph format (CONSTRUCT,
+    #: DESCRIBE), see :mod:`ecgraph.formats`
+    result_format: str
+    default_graphs: list[str] = field(default_factory=list)
+    named_graphs: list[str] = field(default_factory=list)
+    max_rows: int | None = None
+    base_iri: str | None = None
+    #: no query: dump every quad of the store (the Graph Store Protocol's dataset GET)
+    dataset_dump: bool = False
+    #: the SERVICE targets the check found (all allowed peers); non-empty means the query goes to
+    #: a worker that can reach the network
+    services: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QueryResult:
+    body: bytes
+    media_type: str
+    rows: int
+    truncated: bool
+    elapsed: float = 0.0
+
+
+log = logging.getLogger("ecgraph.query.pool")
+
+_NETWORK_ERRNOS = {errno.EPERM, errno.EACCES, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNREFUSED,
+                   errno.ECONNRESET, errno.ETIMEDOUT, errno.EAFNOSUPPORT}
+
+
+def _network_error(exc: OSError) -> bool:
+    text = str(exc)
+    return exc.errno in _NETWORK_ERRNOS or "os error" in text and ("network" in text.lower()
+                                                                   or "not permitted" in text)
+
+
+def execute(store, request: QueryRequest) -> QueryResult:
+    """Evaluate one request against an open pyoxigraph store (in a worker, or in-process)."""
+    import pyoxigraph as ox
+
+    options: dict = {}
+    if request.default_graphs:
+        options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
+    else:
+        options["use_default_graph_as_union"] = True
+    if request.named_graphs:
+        options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
+    if request.base_iri:
+        options["base_iri"] = request.base_iri
+    started = time.perf_counter()
+    if request.dataset_dump:
+        out = results.quads(store.quads_for_pattern(None, None, None, None), request.result_format,
+                            request.max_rows)
+        return QueryResult(out.body, out.media_type, out.rows, out.truncated, time.perf_counter() - started)
+    try:
+        answer = store.query(request.query, **options)
+        if isinstance(answer, ox.QuerySolutions):
+            native = results.solutions_native(answer, request.result_format, request.max_rows)
+            if native is not None:
+                out = native
+            else:  # rare: a quoted CSV line break at the cap, or a huge output
+                answer = store.query(request.query, **options)
+                out = results.solutions(answer, request.result_format, request.max_rows)
+        elif isinstance(answer, ox.QueryBoolean):
+            out = results.boolean(bool(answer), request.result_format)
+        else:
+            out = results.graph(answer, request.result_format, request.max_rows)
+    except SyntaxError as exc:
+        raise QueryFailed(str(exc), syntax=True) from None
+    except (RuntimeError, ValueError, OSError) as exc:
+        if request.services:
+            raise ServiceFailed() from None
+        if isinstance(exc, OSError) and _network_error(exc):
+            # The query reached for the network although the check found no SERVICE in it: the
+            # worker's isolation stopped it. Say nothing about the target; the node logs it.
+            log.error("blocked a network call from a query the SERVICE check passed: %r", request.query[:500])
+            raise ServiceFailed() from None
+        raise QueryFailed(str(exc), syntax=False) from None
+    return QueryResult(out.body, out.media_type, out.rows, out.truncated, time.perf_counter() - started)
+
+
+# --- worker side ------------------------------------------------------------------------------
+
+class _Snapshot:
+    def __init__(self, spec: tuple[str, str], generation):
+        self.spec = spec
+        self.generation = generation
+        self.store = None
+        self.held = None
+
+    def current(self):
+        generation = self.generation.value
+        if self.store is None or generation != self.held:
+            self.store = None  # release the old snapshot's files first
+            self.store = open_snapshot(self.spec)
+            self.held = generation
+        return self.store
+
+    def reopen(self):
+        self.held = None
+        return self.current()
+
+
+def _init(spec: tuple[str, str], generation) -> _Snapshot:
+    return _Snapshot(spec, generation)
+
+
+def _handle(snapshot: _Snapshot, request: QueryRequest) -> QueryResult:
+    store = snapshot.current()
+    for attempt in range(3):
+        try:
+            return execute(store, request)
+        except QueryFailed as exc:
+            if attempt == 2 or exc.syntax or not vanished_file(exc):
+                raise
+            store = snapshot.reopen()
+    raise AssertionError("unreachable")
+
+
+class QueryPool(WorkerPool):
+    """Query workers over snapshots of a store (``spec``, from :meth:`GraphStore.snapshot_spec`),
+    sharing the store's ``generation`` counter (one counter for every pool over the same store).
+    ``isolate_network`` cuts the workers off the network (the public pool); the federation pool
+    keeps it."""
+
+    def __init__(self, spec: tuple[str, str], generation=None, *, workers: int = 2, timeout: float = 10.0,
+                 isolate_network: bool = True, memory_limit_mb: int | None = None,
+                 name: str = "ecgraph-query"):
+        self.generation = generation if generation is not None else shared_counter()
+        super().__init__(_init, (spec, self.generation), _handle, size=workers,
+                         timeout=timeout, name=name, isolate_network=isolate_network,
+                         memory_limit_mb=memory_limit_mb)
+
+
+def bump(generation) -> None:
+    """Tell workers their snapshot is stale (the writer calls it after each commit)."""
+    with generation.get_lock():
+        generation.value += 1

@@ -1,0 +1,31 @@
+"""The example questions (SPARQL files in ``docs/queries``) shown by the query editor, used in the
+README and measured by the benchmarks: one set of queries, kept in one place.
+
+Each file starts with ``# title: ...`` (and optionally more ``#`` lines describing it).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ecgraph import standard
+
+
+@lru_cache(maxsize=1)
+def example_queries() -> list[dict]:
+    try:
+        directory = standard.docs_dir() / "queries"
+    except FileNotFoundError:
+        return []
+    if not directory.is_dir():
+        return []
+    out = []
+    for path in sorted(directory.glob("*.rq")):
+        text = path.read_text(encoding="utf-8")
+        title = path.stem.replace("-", " ")
+        for line in text.splitlines():
+            if line.lower().startswith("# title:"):
+                title = line.split(":", 1)[1].strip()
+                break
+        out.append({"name": path.stem, "title": title, "query": text})
+    return out

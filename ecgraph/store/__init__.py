@@ -1,0 +1,198 @@
+"""Where the graph lives, behind one interface: what everything above the store uses.
+
+:class:`GraphStore` is that interface. Its reads are a few primitives (a graph as N-Triples text,
+whether a graph exists, the named graphs, a subject's triples, any SPARQL query); its one write
+that matters is :meth:`GraphStore.commit`, a change of several graphs applied as **one** SPARQL
+Update, so that a reader sees a twin, its inferences and its catalog entry all before or all after
+a change, never a twin that is empty or half-replaced. The commit is written once, here, from the
+primitives; an implementation supplies the primitives and how its workers open a snapshot.
+
+Implementations: :mod:`ecgraph.store.embedded` (pyoxigraph on disk, the default) and
+:mod:`ecgraph.store.memory` (pyoxigraph in memory, for unit tests and scratch nodes). Issue 18's
+remote SPARQL store plugs in beside them. ``registry`` keeps tokens, versions, reports and
+namespaces in SQLite next to the store.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import pyoxigraph as ox
+
+from ecgraph.formats import ntriples
+
+
+class GraphStore(abc.ABC):
+    """A read-write graph store; query workers read it through :meth:`snapshot_spec`."""
+
+    def __init__(self) -> None:
+        self._write_lock = threading.RLock()
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def query(self, sparql: str, *, union: bool = True, substitutions: Mapping | None = None, **options: Any):
+        """Run a query in this process (the node's own bookkeeping, the command line; public
+        queries run in killable workers over a snapshot)."""
+
+    @abc.abstractmethod
+    def graph_ntriples(self, graph: str) -> str:
+        """A graph as N-Triples text, one triple per line as pyoxigraph writes it (so that lines
+        compare equal when triples do), without the final newline."""
+
+    def graph_triples(self, graph: str) -> list[ox.Triple]:
+        return [q.triple for q in self.quads(graph)]
+
+    @abc.abstractmethod
+    def has_graph(self, graph: str) -> bool: ...
+
+    @abc.abstractmethod
+    def named_graphs(self) -> list[str]: ...
+
+    @abc.abstractmethod
+    def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]: ...
+
+    @abc.abstractmethod
+    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]: ...
+
+    @abc.abstractmethod
+    def __len__(self) -> int: ...
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    def commit(self, *, replace: Mapping[str, Sequence[ox.Triple] | str] | None = None,
+               drop: Iterable[str] = (),
+               delete_subjects: Mapping[str, Iterable[ox.NamedNode]] | None = None,
+               delete: Mapping[str, Sequence[ox.Triple]] | None = None,
+               insert: Mapping[str, Sequence[ox.Triple] | str] | None = None,
+               known: Mapping[str, str] | None = None) -> None:
+        """Apply one change atomically: all of it is one SPARQL Update.
+
+        ``replace`` maps graph IRIs to their new content; ``drop`` removes graphs;
+        ``delete_subjects`` removes every triple of the given subjects from a graph (how a catalog
+        entry is rewritten); ``delete`` and ``insert`` remove and add triples. Content is a
+        sequence of triples or N-Triples text as :func:`ecgraph.publish.pipeline.ntriples` writes it.
+        ``known`` gives graphs' current text when the caller has just read it (under its lock:
+        a publish reads the old twin once, for the archive and for this difference).
+
+        A replace writes only the difference with what the graph holds (a twin re-published with
+        a few changes costs a few writes, not a full rewrite). Triples with blank nodes cannot be
+        matched across uploads, so those are always removed and written anew. The difference is
+        taken on N-Triples lines, not on terms: a large twin costs its text, not millions of
+        small objects.
+        """
+        with self._write_lock:
+            operations: list[str] = []
+            removals: list[tuple[str, list[str]]] = [(g, _lines(t)) for g, t in dict(delete or {}).items()]
+            additions: list[tuple[str, list[str]]] = []
+            for graph in drop:
+                operations.append(f"DROP SILENT GRAPH {_iri(graph)}")
+            for graph, content in dict(replace or {}).items():
+                new = _lines(content)
+                if not self.has_graph(graph):
+                    additions.append((graph, new))
+                    continue
+                text = dict(known or {}).get(graph)
+                old = [line for line in (self.graph_ntriples(graph) if text is None else text).split("\n") if line]
+                new_set = set(new)
+                old_ground = {line for line in old if _ground(line)}
+                removals.append((graph, [line for line in old_ground if line not in new_set]))
+                if len(old_ground) != len(old):
+                    operations.append(f"DELETE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {_iri(graph)} "
+                                      "{ ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) } }")
+                additions.append((graph, [line for line in new if not _ground(line) or line not in old_ground]))
+            for graph, subjects in dict(delete_subjects or {}).items():
+                for subject in subjects:
+                    operations.append(f"DELETE WHERE {{ GRAPH {_iri(graph)} {{ {_named(subject)} ?p ?o }} }}")
+            blocks = [f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}" for g, lines in removals if lines]
+            if blocks:
+                operations.append("DELETE DATA {\n" + "\n".join(blocks) + "\n}")
+            additions.extend((g, _lines(t)) for g, t in dict(insert or {}).items())
+            blocks = [f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}" for g, lines in additions if lines]
+            if blocks:
+                operations.append("INSERT DATA {\n" + "\n".join(blocks) + "\n}")
+            if operations:
+                self.update(" ;\n".join(operations))
+
+    @abc.abstractmethod
+    def update(self, sparql: str) -> None:
+        """Run one SPARQL Update as one transaction, and make it visible to readers."""
+
+    @abc.abstractmethod
+    def bulk_load(self, nquads: bytes) -> None:
+        """A fast, NOT atomic load of new quads (``ecgraph load --bulk`` of new twins only)."""
+
+    def optimize(self) -> None:  # noqa: B027 - a hook: a store with nothing to compact keeps it empty
+        """Compact after a bulk load, where the store has anything to compact."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    # --- snapshots for workers -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def engine(self):
+        """What :func:`ecgraph.query.pool.execute` runs a query on in this process (the command
+        line, a node without workers): the same API as a worker's snapshot."""
+
+    @abc.abstractmethod
+    def snapshot_spec(self) -> tuple[str, str]:
+        """How a worker process opens a read-only view of this store: a picklable (kind, where)
+        for :func:`open_snapshot`."""
+
+
+def open_snapshot(spec: tuple[str, str]):
+    """A read-only view of a store, in a worker process (pyoxigraph's ``Store`` API)."""
+    kind, where = spec
+    if kind == "embedded":
+        from ecgraph.store.embedded import open_read_only
+
+        return open_read_only(where)
+    raise ValueError(f"a {kind} store has no snapshots for worker processes; run the node without workers")
+
+
+def _iri(value: str) -> str:
+    return str(ox.NamedNode(value))  # validates and escapes: no string formatting of raw input
+
+
+#: a line whose object is a blank node: `` _:label .`` at its end (a literal cannot end so: it
+#: ends with a quote, a language tag after a quote, or a datatype IRI)
+_BLANK_OBJECT = re.compile(r' _:[^\s"<>]+ \.$')
+
+
+def _ground(line: str) -> bool:
+    return not line.startswith("_:") and _BLANK_OBJECT.search(line) is None
+
+
+_IRI = r'<[^\x00-\x20<>"{}|^`\\]*+>'
+_BLANK = r'_:[^\s<>"{};,]++'
+_LITERAL = r'"[^"\\\n\r]*+(?:\\.[^"\\\n\r]*+)*+"(?:@[a-zA-Z]++(?:-[a-zA-Z0-9]++)*+|\^\^' + _IRI + ')?'
+_LINE = f'(?:{_IRI}|{_BLANK}) {_IRI} (?:{_IRI}|{_BLANK}|{_LITERAL}) \\.'
+#: N-Triples as the store's writer produces it, one triple per line: checked in one pass of the
+#: regex engine (about 7 ns a byte) before text goes into an update, so that nothing in it can
+#: close the data block and run as SPARQL
+_NTRIPLES = re.compile(f"(?:{_LINE}\n)*+(?:{_LINE})?")
+
+
+def _lines(content: Sequence[ox.Triple] | str) -> list[str]:
+    """N-Triples lines. Text (from the pipeline's writer, in a worker) must be N-Triples exactly
+    as the store writes it, one triple per line, or it is refused with a SyntaxError; terms are
+    written with the same writer."""
+    if isinstance(content, str):
+        text = content.strip("\n")
+        if _NTRIPLES.fullmatch(text) is None:
+            raise SyntaxError("the text to store is not N-Triples, one triple per line; nothing was written")
+        return [line for line in text.split("\n") if line]
+    if not content:
+        return []
+    return ntriples(content).split("\n")
+
+
+def _named(term: ox.NamedNode) -> str:
+    if not isinstance(term, ox.NamedNode):
+        raise TypeError(f"expected a NamedNode, not {type(term).__name__}")
+    return str(term)
