@@ -33,6 +33,7 @@ import pyoxigraph as ox
 from ecgraph import errors, formats, sandbox, standard
 from ecgraph.config import Config
 from ecgraph.publish import authority, catalog, ingest
+from ecgraph.publish import dump as dump_module
 from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
 from ecgraph.publish.pipeline import Pipeline, Prepared, Upload
@@ -490,7 +491,7 @@ class Node:
                     triples=prepared.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
                     content_hash=prepared.content_hash, format=prepared.format,
                     profile=standard.profile_version_iri("core", prepared.version), warnings=prepared.warnings,
-                    published_by=catalog.publisher_agent(twin_id, admin))
+                    published_by=catalog.publisher_agent(twin_id, admin), license=prepared.license)
                 self.store.commit(
                     replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: inferred},
                     known={entry.graph: old} if old is not None else {},
@@ -589,7 +590,7 @@ class Node:
                     triples=p.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
                     content_hash=p.content_hash, format=p.format,
                     profile=standard.profile_version_iri("core", p.version), warnings=p.warnings,
-                    published_by=catalog.publisher_agent(twin_id, True))
+                    published_by=catalog.publisher_agent(twin_id, True), license=p.license)
                 entries[twin_id] = entry
                 for text, graph in ((p.data_ntriples, entry.graph), (inferred, entry.inferred_graph)):
                     suffix = f" <{graph}> ."
@@ -650,6 +651,36 @@ class Node:
                 if twin_id in self._entries:
                     self._unpublish(twin_id)
                 self.registry.unregister(twin_id)
+
+    # --- open data: the bulk dump (issue 16) --------------------------------------------------
+
+    @property
+    def dump_dir(self) -> Path:
+        return self.data_dir / "dumps"
+
+    def dump(self) -> dump_module.Dump:
+        """The node's bulk dump (N-Quads, gzipped) as of now: the last one if nothing was published,
+        unpublished or erased since, else a new one with the next version number. Writes wait for
+        it (it reads the twins and the catalog as one state)."""
+        with self._write_lock:
+            personal_data = self.config.dump_personal_data
+            entries = dict(self._entries)
+            state = dump_module.state_of(entries, personal_data)
+            current = dump_module.read(self.dump_dir)
+            if current is not None and current.state == state:
+                return current
+            version = max(current.version if current else 0, int(self.registry.setting("dump_version") or 0)) + 1
+            made = dump_module.write(self.dump_dir, self.store, entries, version=version, state=state,
+                                     issued=now(), personal_data=personal_data)
+            self.registry.set_setting("dump_version", str(version))
+            return made
+
+    def dump_file(self, made: dump_module.Dump) -> Path:
+        return self.dump_dir / made.file
+
+    def dump_description(self, base_url: str) -> list[ox.Triple]:
+        """The DCAT description of the current dump (version, size, checksum, licences)."""
+        return dump_module.description(self.dump(), base_url.rstrip("/"))
 
     # --- validation ---------------------------------------------------------------------------
 

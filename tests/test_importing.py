@@ -271,7 +271,8 @@ def test_ecgraph_import_of_a_generated_register_through_the_template_mapping_the
     issued = [line.split("\t")[1] for line in tokens.read_text().splitlines()]
     assert not any(token in result.stdout + result.stderr for token in issued)  # no token on the terminal
     print(f"\ntemplate mapping: {result.stdout.strip().splitlines()[0]}")
-    node = NodeProcess(tmp_path / "data", "--no-demo").start()
+    # a node opening 1,000 twins on 2 shared cores may need more than the usual two minutes to be healthy
+    node = NodeProcess(tmp_path / "data", "--no-demo").start(timeout=600)
     try:
         answer = requests.post(node.url + "/sparql", data={"query": (
             "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?c a <https://w3id.org/ecgraph/ns#EnergyCommunity> }")},
@@ -292,6 +293,39 @@ def test_ecgraph_import_of_a_generated_1000_row_uk_register(tmp_path):
     assert "980 twins published (980 new, 0 updated), 20 refused" in result.stdout
     assert "refused: row 51 (twin rs100050): Legal structure 'Limited Partnership'" in result.stderr
     print(f"\nuk-community-energy mapping: {result.stdout.strip().splitlines()[0]}")
+
+
+def test_ecgraph_import_shows_a_progress_bar_on_a_terminal_then_the_summary(tmp_path):
+    """On a terminal (a pseudo-terminal here) the bar counts the twins up to the total; the
+    summary and the refused row's line follow."""
+    import pty
+
+    path = tmp_path / "register.csv"
+    path.write_bytes(template_register(6, bad_code_every=4))
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run([sys.executable, "-m", "ecgraph.cli", "import", str(path), "--mapping", "template",
+                                 "--base", BASE, "--data", str(tmp_path / "data")], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=follower, timeout=600,
+                                env=dict(os.environ, COLUMNS="100"))
+        os.close(follower)
+        terminal = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            terminal += chunk
+    finally:
+        os.close(leader)
+    shown = terminal.decode(errors="replace")
+    assert result.returncode == 1
+    assert "publishing  [####################################]  5/5" in shown, shown
+    assert "1/5" in shown and "4/5" in shown  # it moved on the way
+    assert "refused: community row 5 (twin community-0004)" in shown
+    assert "5 twins published (5 new, 0 updated), 1 refused, from 6 rows" in result.stdout.decode()
 
 
 def test_ecgraph_import_says_what_to_do_when_the_mapping_needs_a_base(tmp_path):
@@ -425,7 +459,7 @@ def test_the_standard_marks_personal_data_and_the_function_lists_a_twins_persona
     import pyoxigraph as ox
 
     from ecgraph import standard
-    from ecgraph.importing.personal import marked_terms, personal_triples
+    from ecgraph.publish.personal import marked_terms, personal_triples
 
     marked = marked_terms()
     assert {standard.EC + "Person", standard.EC + "Household", standard.EC + "contactPoint"} <= marked

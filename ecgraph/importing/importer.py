@@ -35,7 +35,7 @@ from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from ecgraph import errors
+from ecgraph import errors, formats
 from ecgraph.importing import rml
 from ecgraph.importing.rml import MappingError
 from ecgraph.node import LOCAL, Caller
@@ -393,7 +393,7 @@ def publish_all(node: Node, mapped: Mapped, *, caller: Caller = LOCAL, tokens: T
             if not _registered(node, twin.id):
                 token = node.register(twin.id, twin_title(twin.triples) or twin.id, caller=caller)
                 registered_here = True
-            upload = node.upload_for(twin.id, data, media_type="application/n-triples")
+            upload = node.upload_for(twin.id, data, media_type=formats.NTRIPLES.media_type)
             published = node.publish(twin.id, upload, caller=caller)
         except errors.Error as exc:  # every refusal (parse, conformance, authority, claim) is the row's
             if registered_here:

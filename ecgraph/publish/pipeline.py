@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from ecgraph import errors, formats, standard
-from ecgraph.publish import authority, ingest
+from ecgraph.publish import authority, ingest, licences
 from ecgraph.publish.reason import Reasoner
 from ecgraph.validation.validate import PREFIXES, Profiles, Report, validate
 
@@ -96,6 +96,8 @@ class Prepared:
     timings: dict = field(default_factory=dict)
     #: the release whose profiles judged the twin
     version: str = standard.STANDARD_VERSION
+    #: the licence IRI the twin states (``dcterms:license`` of its ec:DigitalTwin), or ""
+    license: str = ""
 
 
 def content_hash(data: bytes) -> str:
@@ -168,6 +170,7 @@ class Pipeline:
             warnings=report.warnings,
             timings=timings,
             version=report.version,
+            license=licences.twin_licence(parsed.triples) or "",
         )
 
 
