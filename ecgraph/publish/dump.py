@@ -109,6 +109,13 @@ def write(directory: Path, store, entries: dict[str, catalog.Entry], *, version:
     return dump
 
 
+def discard(directory: Path) -> None:
+    """Delete every dump (after an erasure: the next request writes a new one without it)."""
+    for old in directory.glob("ecgraph-dump-*"):
+        old.unlink(missing_ok=True)
+    (directory / "dump.json").unlink(missing_ok=True)
+
+
 def _belongs(t: ox.Triple, listed: set) -> bool:
     """Catalog statements about a listed twin (its record, publication and checksum nodes)."""
     subject = t.subject
@@ -181,4 +188,4 @@ def catalog_links(base_url: str) -> Iterable[ox.Triple]:
     return [ox.Triple(cat, ox.NamedNode(DCAT + "dataset"), ox.NamedNode(base_url + "/dump"))]
 
 
-__all__ = ["Dump", "state_of", "write", "read", "description", "catalog_links"]
+__all__ = ["Dump", "state_of", "write", "read", "discard", "description", "catalog_links"]

@@ -30,6 +30,25 @@ BASIS = standard.EC + "personalDataBasis"
 #: the concepts of ec:PersonalDataBases (ontology/vocabularies.ttl)
 BASES = frozenset({standard.EC + "basis-consent", standard.EC + "basis-public-role"})
 _TWIN_CLASS = standard.EC + "DigitalTwin"
+#: the first release in which a twin can state a basis: twins judged by an earlier one (1.0.0)
+#: cannot, and are published as they were before (see docs/standard.md, "Personal data")
+FIRST_RELEASE = "1.1.0"
+
+
+def enforced(version: str) -> bool:
+    """Whether twins judged by release ``version`` publish personal data only with a basis."""
+    if version not in standard.VERSIONS:
+        return True
+    return standard.VERSIONS.index(version) >= standard.VERSIONS.index(FIRST_RELEASE)
+
+
+def withheld_note(count: int) -> dict:
+    """What a publishing report says of the personal statements it left out."""
+    return {"withheld": count,
+            "detail": f"{count} statement{'s' if count != 1 else ''} of personal data (members typed ec:Person or "
+                      "ec:Household, contact points) were not published: the twin states no basis for them. State "
+                      "one with ec:personalDataBasis ec:basis-consent or ec:basis-public-role on the ec:DigitalTwin, "
+                      "or on the person, household or contact point."}
 
 
 #: Until the ontology carries the marks (tests/test_ontology.py asks every ec: term to be documented
@@ -58,8 +77,9 @@ def _marked() -> set[str]:
     return _MARKED
 
 
-def personal_triples(triples: list[ox.Triple], marked: set[str] | None = None) -> list[ox.Triple]:
-    """The statements of ``triples`` that can be personal data, in their order."""
+def personal_nodes(triples: list[ox.Triple], marked: set[str] | None = None) -> set:
+    """The nodes of a twin that are personal data as a whole: instances of a marked class, nodes
+    reached through a marked property, and the blank nodes reached from those."""
     marked = marked if marked is not None else _marked()
     type_ = standard.RDF_TYPE.value
     people = {t.subject for t in triples if t.predicate.value == type_ and isinstance(t.object, ox.NamedNode)
@@ -67,15 +87,24 @@ def personal_triples(triples: list[ox.Triple], marked: set[str] | None = None) -
     by_subject: dict = {}
     for t in triples:
         by_subject.setdefault(t.subject, []).append(t)
-    # nodes reached through a marked property (blank or not) are personal data as a whole
-    reached = set(people)
-    frontier = [t.object for t in triples if t.predicate.value in marked and not isinstance(t.object, ox.Literal)]
+    reached: set = set()
+    frontier = list(people) + [t.object for t in triples
+                               if t.predicate.value in marked and not isinstance(t.object, ox.Literal)]
     while frontier:
         node = frontier.pop()
         if node in reached:
             continue
         reached.add(node)
-        frontier.extend(t.object for t in by_subject.get(node, []) if not isinstance(t.object, ox.Literal))
+        # what hangs on it as blank nodes (an address, a telephone entry) is part of it; a named
+        # node it points at (the community a person is a member of) is not
+        frontier.extend(t.object for t in by_subject.get(node, []) if isinstance(t.object, ox.BlankNode))
+    return reached
+
+
+def personal_triples(triples: list[ox.Triple], marked: set[str] | None = None) -> list[ox.Triple]:
+    """The statements of ``triples`` that can be personal data, in their order."""
+    marked = marked if marked is not None else _marked()
+    reached = personal_nodes(triples, marked)
     return [t for t in triples if t.predicate.value in marked or t.subject in reached]
 
 
@@ -97,7 +126,7 @@ def withhold(triples: list[ox.Triple], marked: set[str] | None = None) -> list[o
              and t.object.value == _TWIN_CLASS}
     if twins & based:
         return []
-    # a basis on a person, household or contact point covers it and the nodes reached from it
+    # a basis on a person, household or contact point covers it and the blank nodes reached from it
     covered = set(based)
     by_subject: dict = {}
     for t in triples:
@@ -106,7 +135,7 @@ def withhold(triples: list[ox.Triple], marked: set[str] | None = None) -> list[o
     while frontier:
         node = frontier.pop()
         for t in by_subject.get(node, []):
-            if not isinstance(t.object, ox.Literal) and t.object not in covered and t.predicate != standard.RDF_TYPE:
+            if isinstance(t.object, ox.BlankNode) and t.object not in covered:
                 covered.add(t.object)
                 frontier.append(t.object)
     return [t for t in personal if t.subject not in covered
@@ -119,3 +148,48 @@ def without(triples: list[ox.Triple], drop: list[ox.Triple]) -> list[ox.Triple]:
         return triples
     gone = set(drop)
     return [t for t in triples if t not in gone]
+
+
+def _values(target: str) -> set[str]:
+    """The forms a person's value may take in a twin: as given, and an e-mail or a telephone
+    number as the mailto: or tel: IRI the standard asks for."""
+    value = target.strip()
+    out = {value}
+    if "@" in value and not value.startswith("mailto:"):
+        out.add("mailto:" + value)
+    if value.startswith("mailto:"):
+        out.add(value[len("mailto:"):])
+    if value.startswith("+") or value.replace(" ", "").isdigit():
+        out.add("tel:" + value.replace(" ", ""))
+    return out
+
+
+def erase(triples: list[ox.Triple], target: str) -> tuple[list[ox.Triple], int]:
+    """A twin without a person's data: ``target`` is the IRI of a person, household or contact
+    point, or a value of one (a name, an e-mail address, a telephone number). Every personal node
+    that is the target or holds the value goes whole (with what hangs on it), with every statement
+    pointing at it, and any other personal statement with the value. Returns the triples kept and
+    how many were removed. Only personal data is erased: the same value on a node that is not
+    personal data (a community's own name or e-mail) stays."""
+    values = _values(target)
+    personal = personal_nodes(triples)
+    doomed: set = {n for n in personal if isinstance(n, ox.NamedNode) and n.value in values}
+    for t in triples:
+        if t.subject in personal and isinstance(t.object, (ox.Literal, ox.NamedNode)) and t.object.value in values:
+            doomed.add(t.subject)
+    # what hangs on an erased node goes with it (its blank nodes: an address, a telephone entry)
+    by_subject: dict = {}
+    for t in triples:
+        by_subject.setdefault(t.subject, []).append(t)
+    frontier: list = list(doomed)
+    while frontier:
+        node = frontier.pop()
+        for t in by_subject.get(node, []):
+            if isinstance(t.object, ox.BlankNode) and t.object not in doomed:
+                doomed.add(t.object)
+                frontier.append(t.object)
+    statements = set(personal_triples(triples))
+    kept = [t for t in triples if t.subject not in doomed and t.object not in doomed
+            and not (t in statements and isinstance(t.object, (ox.Literal, ox.NamedNode))
+                     and t.object.value in values and t.predicate != standard.RDF_TYPE)]
+    return kept, len(triples) - len(kept)

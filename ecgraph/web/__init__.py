@@ -44,11 +44,11 @@ def create_app(node: Node) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["ecgraph.node"] = node
 
-    from ecgraph.web import api, catalog, graphstore, openapi, opendata, ops, pages, sparql, validator
+    from ecgraph.web import api, catalog, erasure, graphstore, openapi, opendata, ops, pages, sparql, validator
 
     ops.install(app)
     app.teardown_request(remove_temp_files)
-    for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages, opendata):
+    for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages, opendata, erasure):
         app.register_blueprint(module.bp)
 
     @app.after_request
