@@ -295,6 +295,23 @@ def test_ecgraph_import_of_a_generated_1000_row_uk_register(tmp_path):
     print(f"\nuk-community-energy mapping: {result.stdout.strip().splitlines()[0]}")
 
 
+def test_the_template_states_a_basis_for_the_contact_and_only_then_the_node_publishes_it(node, tmp_path):
+    path = tmp_path / "community.csv"
+    head = "twin,name,legalForm,euType,status,activity1,locality,country,license,contactName,contactEmail," \
+           "personalDataBasis\n"
+    rows = ["with-basis,With basis,cooperative,renewable-energy-community,active,energy-sharing,Utrecht,NL,"
+            "https://creativecommons.org/licenses/by/4.0/,Ann Smith,ann@with.example,public-role",
+            "without-basis,Without basis,cooperative,renewable-energy-community,active,energy-sharing,Utrecht,NL,"
+            "https://creativecommons.org/licenses/by/4.0/,Bob Jones,bob@without.example,"]
+    path.write_text(head + "\n".join(rows) + "\n")
+    summary = importer.import_file(node, path, "template", base=BASE)
+    assert not summary.refused, [importer.describe(r) for r in summary.refused]
+    text = "\n".join(str(t) for t in node.twin_data("with-basis") + node.twin_data("without-basis"))
+    assert "Ann Smith" in text and "with.example" in text
+    assert "Bob Jones" not in text and "without.example" not in text
+    assert "ec:personalDataBasis" in node.report("without-basis")["personalData"]["detail"]
+
+
 def test_ecgraph_import_shows_a_progress_bar_on_a_terminal_then_the_summary(tmp_path):
     """On a terminal (a pseudo-terminal here) the bar counts the twins up to the total; the
     summary and the refused row's line follow."""

@@ -103,6 +103,9 @@ SHEETS: dict[str, list[Column]] = {
                "mailto:; personal data when it names a person)."),
         Column("license", "license", "iri", help="The licence of the twin: an SPDX or Creative Commons IRI such as "
                "https://creativecommons.org/licenses/by/4.0/."),
+        Column("personalDataBasis", "personalDataBasis", "code",
+               help="Why the twin may publish the names and contacts it holds: consent (the people agreed) or "
+                    "public-role (a role held in public); without it the node publishes none of them."),
     ],
     "members": [
         TWIN,
@@ -459,7 +462,8 @@ def mapping_yarrrml(st: Standard) -> str:
                 "      - [dcterms:license, $(license)~iri]"]
     community_pos = ["      - [a, ec:EnergyCommunity]"]
     flattened = {"twin", "latitude", "longitude", "contactName", "contactEmail", "license", "registrationNumber",
-                 "registrar", "streetAddress", "postalCode", "locality", "region", "country"}
+                 "registrar", "streetAddress", "postalCode", "locality", "region", "country", "personalDataBasis"}
+    twin_pos += code_po("ec:personalDataBasis", cols["personalDataBasis"], src)
     for column in SHEETS["community"]:
         if column.key in flattened:
             continue

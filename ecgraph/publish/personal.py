@@ -157,6 +157,7 @@ def _values(target: str) -> set[str]:
     out = {value}
     if "@" in value and not value.startswith("mailto:"):
         out.add("mailto:" + value)
+        out.add("mailto:" + value.replace("@", "%40"))  # as an IRI template writes it
     if value.startswith("mailto:"):
         out.add(value[len("mailto:"):])
     if value.startswith("+") or value.replace(" ", "").isdigit():
