@@ -17,6 +17,8 @@ import click
 from ecgraph import config as settings
 from ecgraph import errors, formats, standard
 from ecgraph.config import Config
+from ecgraph.validation import messages
+from ecgraph.validation import validate as validation
 
 CONFIG_OPTION = click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
                              default=None, help="A TOML file of settings [env ECGRAPH_CONFIG].")
@@ -262,7 +264,7 @@ def query(query, query_file, fmt, limit, **options):
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--profile", type=click.Choice(["core", "recommended", "all"]), default="core", show_default=True,
+@click.option("--profile", type=click.Choice(validation.PROFILE_CHOICES), default="core", show_default=True,
               help="core: MUST rules only; recommended (= all): core plus the SHOULD rules, as warnings.")
 @click.option("--profile-version", default=None, help="The release to check against (this validator has "
               f"{', '.join(standard.VERSIONS)}); default: the one each twin claims.")
@@ -273,14 +275,14 @@ def query(query, query_file, fmt, limit, **options):
 @click.option("--max-results", type=int, default=100, show_default=True, help="Results listed per input.")
 @click.option("--fail-on", type=click.Choice(["violation", "warning"]), default="violation", show_default=True,
               help="Exit 1 on violations only, or on warnings too.")
-@click.option("--engine", type=click.Choice(["fast", "pyshacl"]), default="fast", show_default=True,
+@click.option("--engine", type=click.Choice(validation.ENGINES), default="fast", show_default=True,
               help="ecgraph's SHACL engine, or pyshacl (the reference; same results, slower).")
 @click.option("--max-bytes", type=int, default=500 * 1024 * 1024, show_default=True, help="Size cap per input.")
 @click.option("--max-triples", type=int, default=10_000_000, show_default=True, help="Triple cap per input.")
 @click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds allowed per input.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report here instead of standard output.")
-@click.option("--lang", type=click.Choice(["en", "fr", "nl"]), default="en", show_default=True,
+@click.option("--lang", type=click.Choice(messages.LANGUAGES), default="en", show_default=True,
               help="The language of the report's messages.")
 def validate(inputs, profile, profile_version, fmt, input_format, max_results, fail_on, engine, max_bytes,
              max_triples, timeout, output, lang):
@@ -375,7 +377,7 @@ class _time_limit:
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--engine", type=click.Choice(["fast", "pyshacl"]), default="fast", show_default=True)
+@click.option("--engine", type=click.Choice(validation.ENGINES), default="fast", show_default=True)
 @click.option("--profile-version", default=standard.STANDARD_VERSION, show_default=True,
               help=f"The release whose kit to run ({', '.join(standard.VERSIONS)}).")
 def kit(fmt, engine, profile_version):

@@ -120,6 +120,3 @@ class BadGateway(Error):
 class Unavailable(Error):
     status, title = 503, "unavailable"
 
-
-class GatewayTimeout(Error):
-    status, title = 504, "gateway timeout"

@@ -62,15 +62,3 @@ def to_rdflib_graph(triples: Iterable[ox.Triple], graph: rdflib.Graph | None = N
     for triple in triples:
         add((conv(triple.subject), conv(triple.predicate), conv(triple.object)))
     return graph
-
-
-def from_rdflib_graph(graph: rdflib.Graph) -> list[ox.Triple]:
-    cache: dict = {}
-
-    def conv(term):
-        converted = cache.get(term)
-        if converted is None:
-            converted = cache[term] = from_rdflib(term)
-        return converted
-
-    return [ox.Triple(conv(s), conv(p), conv(o)) for s, p, o in graph]

@@ -21,7 +21,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS, XSD
 
 from ecgraph import standard
 from ecgraph.publish import ingest
-from ecgraph.terms import to_rdflib_graph
+from ecgraph.terms import from_rdflib, to_rdflib_graph
 
 EC = rdflib.Namespace(standard.EC)
 QUDT = rdflib.Namespace("http://qudt.org/schema/qudt/")
@@ -117,12 +117,11 @@ def shacl(data: rdflib.Graph, profile: str = "core", version: str | None = None,
     subclass axioms (here with pyshacl, handed literals as SHACL reads them: see
     ecgraph.validation.validate._rdflib_data), no inference, plus the checks beside the shapes
     (ecgraph.validation.rules). Returns (sh:conforms, {(source shape, severity)}, results)."""
-    from ecgraph.terms import from_rdflib_graph
     from ecgraph.validation import rules as checks
     from ecgraph.validation import shacl as engine
     from ecgraph.validation.validate import default_profiles, findings
 
-    triples = from_rdflib_graph(data)
+    triples = [ox.Triple(*(from_rdflib(x) for x in triple)) for triple in data]
     version = version or standard.judging_version(triples)
     name = {"core": "core", "recommended": "all"}[profile]
     profiles = default_profiles()

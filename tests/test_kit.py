@@ -50,7 +50,7 @@ def test_case_gives_exactly_its_expected_outcome(entry, outcomes):
     assert conforms is entry["conforms"]
 
 
-@pytest.mark.parametrize("engine", ["fast", "pyshacl"])
+@pytest.mark.parametrize("engine", ["fast", pytest.param("pyshacl", marks=pytest.mark.slow)])
 def test_the_kit_passes_under_both_engines(engine):
     """What ecgraph kit --engine fast|pyshacl runs: the node's validator, results folded or not."""
     from click.testing import CliRunner
@@ -156,6 +156,7 @@ def test_the_documented_examples_are_kit_cases():
     assert isomorphic(turtle, jsonld)
 
 
+@pytest.mark.slow
 def test_the_node_validator_agrees_with_the_reference_procedure():
     """ecgraph.validation.validate (the node's validator, fast engine, one result per mistake) gives every kit
     case the expected outcome once its folded results are counted."""

@@ -11,8 +11,19 @@ import pytest
 from bench.generate import generate
 from ecgraph import standard
 from ecgraph.publish import ingest
-from ecgraph.validation.validate import findings_key, validate
+from ecgraph.validation.validate import Report, validate
 from tests.helpers import demo_files
+
+
+def findings_key(report: Report) -> set:
+    """What two engines must agree on: (focus, path, value, shape, component, severity), folded
+    results included."""
+    out: set[tuple] = set()
+    for r in report.results:
+        out.add((r.focus, r.path, r.value, r.shape, r.component, r.severity))
+        out.update(("also", r.focus, a["shape"], a["component"], a["severity"]) for a in r.also)
+    return out
+
 
 KIT_CASES = sorted((standard.shapes_dir() / "kit" / "cases").iterdir())
 

@@ -22,6 +22,22 @@ pytestmark = [pytest.mark.browser,
 CASES = kit.cases()
 
 
+def _sample(cases):
+    """A few cases that exercise each way the page shows a result: a conformant twin, a violation,
+    a warning of the recommended profile, a JSON-LD file and a result folded into its cause. The
+    unit tests run every case through the same validator; the slow suite walks them all here."""
+    picked: dict[str, object] = {}
+    for case in cases:
+        severities = {sev for _, _, sev in case.expected}
+        kinds = [("conformant", not case.expected), ("violation", "Violation" in severities),
+                 ("warning", "Warning" in severities and "Violation" not in severities),
+                 ("json-ld", case.path.suffix == ".jsonld"), ("many", len(case.expected) > 2)]
+        for kind, matches in kinds:
+            if matches and kind not in picked:
+                picked[kind] = case
+    return list(dict.fromkeys(picked.values()))
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     node = NodeProcess(tmp_path_factory.mktemp("browser") / "data", "--no-demo").start()
@@ -69,9 +85,9 @@ def _validate_file(page, server, path, profile):
     page.wait_for_selector("#verdict, #error")
 
 
-def test_every_kit_case_through_the_page(page, server):
+def _walk(page, server, cases):
     failures = []
-    for case in CASES:
+    for case in cases:
         _validate_file(page, server, case.path, case.profile)
         assert page.locator("#error").count() == 0, (case.id, page.inner_text("#error"))
         rows = page.locator("#results tr.result, #results li.also-result")  # consequences inside their cause
@@ -82,6 +98,17 @@ def test_every_kit_case_through_the_page(page, server):
         if got != set(case.shapes) or conforms != (not any(s == "Violation" for _, _, s in case.expected)):
             failures.append((case.id, sorted(got ^ set(case.shapes)), verdict))
     assert failures == []
+
+
+def test_a_sample_of_kit_cases_through_the_page(page, server):
+    sample = _sample(CASES)
+    assert len(sample) >= 4
+    _walk(page, server, sample)
+
+
+@pytest.mark.slow
+def test_every_kit_case_through_the_page(page, server):
+    _walk(page, server, CASES)
 
 
 def test_pasted_text_and_downloads(page, server):

@@ -45,10 +45,6 @@ OWL_SYMMETRIC = ox.NamedNode(OWL + "SymmetricProperty")
 OWL_TRANSITIVE = ox.NamedNode(OWL + "TransitiveProperty")
 OWL_CHAIN = ox.NamedNode(OWL + "propertyChainAxiom")
 
-#: The rules this reasoner implements, by their OWL 2 RL names (reported in the catalog and docs).
-RULES = ("cax-sco", "cax-eqc1", "cax-eqc2", "prp-spo1", "prp-eqp1", "prp-eqp2", "prp-inv1",
-         "prp-inv2", "prp-symp", "prp-trp", "prp-spo2", "prp-dom", "prp-rng")
-
 #: Predicates whose triples are schema, not data: the reasoner reads them from the ontology only.
 SCHEMA_PREDICATES = frozenset({RDFS_SUBCLASS, RDFS_SUBPROPERTY, RDFS_DOMAIN, RDFS_RANGE, OWL_EQ_CLASS,
                                OWL_EQ_PROPERTY, OWL_INVERSE, OWL_CHAIN})

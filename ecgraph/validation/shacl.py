@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
@@ -37,7 +38,6 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 
 RDF_LANGSTRING = ox.NamedNode(RDF + "langString")
 RDFS_CLASS = ox.NamedNode(RDFS + "Class")
-XSD_STRING = ox.NamedNode(XSD + "string")
 
 
 def _sh(name: str) -> ox.NamedNode:
@@ -46,8 +46,7 @@ def _sh(name: str) -> ox.NamedNode:
 
 SH_NODE_SHAPE, SH_PROPERTY_SHAPE = _sh("NodeShape"), _sh("PropertyShape")
 SH_PATH, SH_PROPERTY = _sh("path"), _sh("property")
-SH_VIOLATION, SH_WARNING, SH_INFO = _sh("Violation"), _sh("Warning"), _sh("Info")
-SH_IRI, SH_BNODE, SH_LITERAL = _sh("IRI"), _sh("BlankNode"), _sh("Literal")
+SH_VIOLATION = _sh("Violation")
 NODE_KINDS = {
     _sh("IRI"): (ox.NamedNode,),
     _sh("BlankNode"): (ox.BlankNode,),
@@ -70,6 +69,14 @@ class Finding:
     severity: object
     #: what a check beside the shapes (ecgraph.validation.rules) found, in words
     detail: str | None = None
+
+
+class AtPath(NamedTuple):
+    """A value a constraint found at a path other than its shape's own: ``sh:closed`` reports each
+    predicate it does not allow as the result's path."""
+
+    path: object
+    value: object
 
 
 # --- the data --------------------------------------------------------------------------------------
@@ -678,7 +685,7 @@ def _closed(allowed):
             for predicate, objects in engine.data.out.get(v, {}).items():
                 if predicate not in allowed:
                     for o in objects:
-                        yield ("closed", predicate, o), "ClosedConstraintComponent"
+                        yield AtPath(predicate, o), "ClosedConstraintComponent"
     return check
 
 
@@ -782,9 +789,8 @@ class Engine:
                 if sink is None:
                     return False
                 ok = False
-                if isinstance(value, tuple) and value and value[0] == "closed":
-                    _, predicate, obj = value
-                    sink.append(Finding(focus, predicate, obj, shape.node, component, shape.severity))
+                if isinstance(value, AtPath):
+                    sink.append(Finding(focus, value.path, value.value, shape.node, component, shape.severity))
                 else:
                     sink.append(Finding(focus, shape.path if shape.is_property else None,
                                         value if shape.is_property or value is not None else None,

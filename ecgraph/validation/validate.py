@@ -167,16 +167,6 @@ class Report:
             "results": [asdict(r) for r in shown],
         }
 
-    @classmethod
-    def from_dict(cls, data: dict) -> Report:
-        s = data["summary"]
-        return cls(conforms=data["conforms"], profile=s["profile"], profile_version=s["profile_version"],
-                   shapes_hash=s["shapes_hash"], validator=s["validator"], input_hash=s["input_hash"],
-                   triples=s["triples"], elapsed=s["elapsed_seconds"], engine=s.get("engine", "fast"),
-                   version=s.get("standard_version", standard.STANDARD_VERSION),
-                   claimed=s.get("claimed_versions", []),
-                   results=[Result(**r) for r in data["results"]])
-
 
 class Profiles:
     """The shapes of each profile of each release, read once, in the form each engine needs."""
@@ -196,8 +186,12 @@ class Profiles:
         # recommended is a profile of core: checking it means checking core too
         return ("core",) if profile == "core" else ("core", "recommended")
 
+    def _key(self, profile: str, version: str) -> tuple:
+        """"all" is another name of "recommended": one key, so their shapes are read and compiled once."""
+        return (self.files(profile), version)
+
     def triples(self, profile: str, version: str = standard.STANDARD_VERSION) -> list[ox.Triple]:
-        key = (profile, version)
+        key = self._key(profile, version)
         with self._lock:
             found = self._triples.get(key)
             if found is None:
@@ -213,25 +207,27 @@ class Profiles:
 
     def compiled(self, profile: str, version: str = standard.STANDARD_VERSION) -> shacl.ShapesGraph:
         triples = self.triples(profile, version)
+        key = self._key(profile, version)
         with self._lock:
-            found = self._compiled.get((profile, version))
+            found = self._compiled.get(key)
             if found is None:
-                found = self._compiled[(profile, version)] = shacl.ShapesGraph(triples)
+                found = self._compiled[key] = shacl.ShapesGraph(triples)
             return found
 
     def rdflib_shapes(self, profile: str, version: str = standard.STANDARD_VERSION):
         from ecgraph.terms import to_rdflib_graph
 
         triples = self.triples(profile, version)
+        key = self._key(profile, version)
         with self._lock:
-            found = self._rdflib.get((profile, version))
+            found = self._rdflib.get(key)
             if found is None:
-                found = self._rdflib[(profile, version)] = to_rdflib_graph(triples)
+                found = self._rdflib[key] = to_rdflib_graph(triples)
             return found
 
     def shapes_hash(self, profile: str, version: str = standard.STANDARD_VERSION) -> str:
         self.triples(profile, version)
-        return self._hashes[(profile, version)]
+        return self._hashes[self._key(profile, version)]
 
     @staticmethod
     def profile_version(profile: str, version: str = standard.STANDARD_VERSION) -> str:
@@ -549,13 +545,3 @@ _COMPONENT_TEXT = {
     "QualifiedMinCountConstraintComponent": "too few values of the required kind",
     "ClosedConstraintComponent": "property not allowed here",
 }
-
-
-def findings_key(report: Report) -> set:
-    """What two engines must agree on: (focus, path, value, shape, component, severity), folded
-    results included."""
-    out: set[tuple] = set()
-    for r in report.results:
-        out.add((r.focus, r.path, r.value, r.shape, r.component, r.severity))
-        out.update(("also", r.focus, a["shape"], a["component"], a["severity"]) for a in r.also)
-    return out

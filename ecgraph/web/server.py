@@ -129,6 +129,13 @@ class _Channel(HTTPChannel):
         self.idle_since = time.monotonic()
         return super().received(data)
 
+    def write_soon(self, data):
+        # An answer that took the application longer than the deadline to produce is not a
+        # client that stopped reading: its clock starts when the answer is first queued.
+        if data and not self.total_outbufs_len:
+            self.idle_since = time.monotonic()
+        return super().write_soon(data)
+
     def _flush_some(self, do_close=True):
         sent = super()._flush_some(do_close=do_close)
         if sent:
@@ -151,7 +158,9 @@ class _Channel(HTTPChannel):
             return None  # the application is working on an answer: its own limits apply
         request = self.request
         if request is None:
-            return "idle" if now - self.idle_since > limits.header_timeout else None
+            if now - self.idle_since <= limits.header_timeout or self._bytes_waiting():
+                return None  # a request the loop has not read yet (a busy process) is not idleness
+            return "idle"
         if request.headers_done_at is None:
             if now - request.started > limits.header_timeout:
                 return (f"the request's headers did not arrive within {limits.header_timeout:g} s "
@@ -163,6 +172,12 @@ class _Channel(HTTPChannel):
                     f"{limits.header_timeout:g} s of grace (the node's --min-body-rate / "
                     "ECGRAPH_MIN_BODY_RATE)")
         return None
+
+    def _bytes_waiting(self) -> bool:
+        try:
+            return bool(self.socket.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        except OSError:  # nothing to read (EAGAIN), or the socket is gone
+            return False
 
     def abort(self) -> None:
         try:

@@ -21,7 +21,9 @@ from ecgraph import errors, formats, standard
 from ecgraph.publish.fetch import fetch
 from ecgraph.publish.pipeline import Upload
 from ecgraph.validation import reports, shacl
+from ecgraph.validation.messages import LANGUAGES
 from ecgraph.validation.validate import (
+    ENGINES,
     PROFILE_CHOICES,
     Report,
     default_profiles,
@@ -119,10 +121,10 @@ def run_validation() -> tuple[str, Report, int | None]:
     upload = Upload(data=data, media_type=media_type, filename=filename,
                     format_name=request.values.get("input-format") or None,
                     profile=_profile(), profile_version=_profile_version(), refuse_violations=False,
-                    lang=request.values.get("lang") or request.accept_languages.best_match(("en", "fr", "nl")) or "en",
+                    lang=request.values.get("lang") or request.accept_languages.best_match(LANGUAGES) or "en",
                     max_bytes=n.config.max_upload_bytes, max_triples=n.config.max_triples,
                     max_results=whole(request.values.get("max-results"), "max-results", 1000, maximum=100_000),
-                    engine=engine if engine in ("fast", "pyshacl") else "fast")
+                    engine=engine if engine in ENGINES else "fast")
     report = n.validate(upload, caller=caller())
     base = node_url() + "/"
     for r in report.results:
