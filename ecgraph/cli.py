@@ -537,6 +537,36 @@ def twins_revoke(twin_id, **options):
     click.echo(f"token of {twin_id} revoked")
 
 
+@twins.command("erase")
+@settings.options("data")
+@click.argument("twin_id")
+@click.argument("target")
+def twins_erase(twin_id, target, **options):
+    """Erase a person's data from a twin's current data and every archived version (issue 16).
+
+    TARGET is the IRI of a person, household or contact point, or a value of one (a name, an
+    e-mail address, a telephone number). Run it with the node stopped, or ask the running node:
+    POST /api/twins/TWIN_ID/erasure.
+    """
+    from ecgraph.node import LOCAL
+
+    node = _open_node(_config(**options))
+    try:
+        erased = node.erase(twin_id, target, caller=LOCAL)
+    except errors.Error as exc:
+        raise _exit(exc) from None
+    finally:
+        node.close()
+    versions = ", ".join(f"v{v}: {n}" for v, n in sorted(erased.versions.items())) or "none"
+    click.echo(f"erased from {twin_id}: {erased.current} statements of the current data"
+               f"{f' (now version {erased.version})' if erased.current else ''}; archived versions: {versions}")
+
+
+from ecgraph.importing.cli import import_command  # noqa: E402  (issue 16: registered with one line)
+
+main.add_command(import_command)
+
+
 _network_commands.register(main)  # ecgraph peers, ecgraph harvest
 
 if __name__ == "__main__":

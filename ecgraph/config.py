@@ -90,6 +90,8 @@ class Config:
                                           "byte), and to send anything on an open connection (408).", minimum=0.1)
     min_body_rate: int = setting(10_000, "Bytes per second a request body must average after that grace (408).",
                                  minimum=0)
+    dump_personal_data: bool = setting(False, "Put personal data (where a twin states a basis for it) in the bulk "
+                                              "dump too; by default the dump leaves every personal statement out.")
     max_connections: int = setting(1000, "Open HTTP connections (the open-files limit is raised to fit).", minimum=1)
     store: str | None = setting(None, "A remote SPARQL 1.1 store to keep the graph in, by its base URL (its "
                                       "/query, /update and /store below it unless overridden); the registry, "

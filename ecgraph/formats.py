@@ -88,6 +88,9 @@ REPORT_JUNIT = Format("junit", frozenset({"report"}), ("application/xml", "text/
 REPORT_SARIF = Format("sarif", frozenset({"report"}), ("application/sarif+json",), "sarif")
 
 #: every format, by kind, in the order of preference when a client accepts anything
+#: a compressed download (the bulk dump of ``/dump.nq.gz``): not a format of data, an envelope
+GZIP_MEDIA_TYPE = "application/gzip"
+
 GRAPH = (TURTLE, NTRIPLES, JSONLD, RDFXML)
 DATASET = (TRIG, NQUADS, JSONLD)
 RESULTS = (JSON, XML, CSV, TSV)

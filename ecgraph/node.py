@@ -35,7 +35,8 @@ from ecgraph.config import Config
 from ecgraph.network import Network, sources
 from ecgraph.network.harvest import NETWORK_GRAPH
 from ecgraph.network.peers import LivePeers
-from ecgraph.publish import authority, catalog, ingest
+from ecgraph.publish import authority, catalog, ingest, personal
+from ecgraph.publish import dump as dump_module
 from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
 from ecgraph.publish.pipeline import Pipeline, Prepared, Upload
@@ -92,6 +93,21 @@ def etag(entry: catalog.Entry | None) -> str | None:
     if entry is None:
         return None
     return f'"{entry.version}-{entry.content_hash.split(":", 1)[-1][:16]}"'
+
+
+@dataclass
+class Erasure:
+    """What an erasure removed: statements from the current data, and from each archived version."""
+
+    twin: str
+    current: int
+    versions: dict[int, int]
+    #: the twin's version after it (None when it has no current data)
+    version: int | None
+
+    def to_dict(self) -> dict:
+        return {"twin": self.twin, "current": self.current,
+                "versions": {str(v): n for v, n in sorted(self.versions.items())}, "version": self.version}
 
 
 @dataclass
@@ -556,7 +572,7 @@ class Node:
                     triples=prepared.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
                     content_hash=prepared.content_hash, format=prepared.format,
                     profile=standard.profile_version_iri("core", prepared.version), warnings=prepared.warnings,
-                    published_by=catalog.publisher_agent(twin_id, admin))
+                    published_by=catalog.publisher_agent(twin_id, admin), license=prepared.license)
                 try:
                     self.store.commit(
                         replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: inferred},
@@ -661,7 +677,7 @@ class Node:
                     triples=p.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
                     content_hash=p.content_hash, format=p.format,
                     profile=standard.profile_version_iri("core", p.version), warnings=p.warnings,
-                    published_by=catalog.publisher_agent(twin_id, True))
+                    published_by=catalog.publisher_agent(twin_id, True), license=p.license)
                 entries[twin_id] = entry
                 for text, graph in ((p.data_ntriples, entry.graph), (inferred, entry.inferred_graph)):
                     suffix = f" <{graph}> ."
@@ -725,6 +741,102 @@ class Node:
                 if twin_id in self._entries:
                     self._unpublish(twin_id)
                 self.registry.unregister(twin_id)
+
+    # --- open data: the bulk dump (issue 16) --------------------------------------------------
+
+    @property
+    def dump_dir(self) -> Path:
+        return self.data_dir / "dumps"
+
+    def dump(self) -> dump_module.Dump:
+        """The node's bulk dump (N-Quads, gzipped) as of now: the last one if nothing was published,
+        unpublished or erased since, else a new one with the next version number. Writes wait for
+        it (it reads the twins and the catalog as one state)."""
+        with self._write_lock:
+            personal_data = self.config.dump_personal_data
+            entries = dict(self._entries)
+            state = dump_module.state_of(entries, personal_data)
+            current = dump_module.read(self.dump_dir)
+            if current is not None and current.state == state:
+                return current
+            version = max(current.version if current else 0, int(self.registry.setting("dump_version") or 0)) + 1
+            made = dump_module.write(self.dump_dir, self.store, entries, version=version, state=state,
+                                     issued=now(), personal_data=personal_data)
+            self.registry.set_setting("dump_version", str(version))
+            return made
+
+    def dump_file(self, made: dump_module.Dump) -> Path:
+        return self.dump_dir / made.file
+
+    def dump_description(self, base_url: str) -> list[ox.Triple]:
+        """The DCAT description of the current dump (version, size, checksum, licences)."""
+        return dump_module.description(self.dump(), base_url.rstrip("/"))
+
+    # --- personal data: erasure (issue 16) ------------------------------------------------------
+
+    def erase(self, twin_id: str, target: str, *, caller: Caller = LOCAL) -> Erasure:
+        """Erase a person's data from a twin: from its current data and from every archived
+        version (the twin's own token or the admin). ``target`` is the IRI of a person, household
+        or contact point, or a value of one (a name, an e-mail address, a telephone number); see
+        :func:`ecgraph.publish.personal.erase` for what goes. The current data is rewritten as a
+        new version without archiving the one it replaces (that would keep what is erased); it is
+        inferred and validated again like a twin after a new release (a twin the erasure leaves
+        non-conformant stays served, flagged "fails"). The bulk dump is discarded, the store
+        compacted and the registry's freed pages zeroed, so no copy stays on disk.
+
+        Hooks for what comes after the web and network issues merge: pages read the same data,
+        so they show nothing erased; :meth:`_erased` is where the change stream tells peers to
+        erase their harvested copies."""
+        if not target or not target.strip():
+            raise errors.BadRequest("say what to erase: the IRI of a person, household or contact point, or a "
+                                    "value of one (a name, an e-mail address, a telephone number)")
+        with self._twin_lock(twin_id):
+            twin = self.registry.twin(twin_id)
+            self._writer(caller, twin_id, twin)
+            self._registered(twin_id, twin)
+
+            def scrub(data: bytes) -> tuple[bytes, int]:
+                triples = [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
+                kept, removed = personal.erase(triples, target)
+                return ((formats.ntriples(kept) + "\n").encode() if removed else data), removed
+
+            with self._write_lock:
+                entry = self._entries.get(twin_id)
+                current = 0
+                if entry is not None:
+                    kept, current = personal.erase(self.store.graph_triples(entry.graph), target)
+                versions = self.registry.rewrite_versions(twin_id, scrub)
+                if not current and not versions:
+                    raise errors.NotFound(f"twin {twin_id!r} holds no personal data matching {target!r} in its "
+                                          "current data or its archived versions; nothing was changed")
+                if entry is not None and current:
+                    report = validate(kept, "all", profiles=self.pipeline.profiles)
+                    inferred = authority.keep_inferred(formats.ntriples(self.pipeline.reasoner.infer(kept)), twin_id,
+                                                       twin.namespaces if twin else [], self.claims())
+                    data = formats.ntriples(kept)
+                    new = catalog.Entry(**{**entry.__dict__})
+                    new.version = max(entry.version, twin.last_archived if twin else 0) + 1
+                    new.modified = now()
+                    new.triples = len(kept)
+                    new.inferred = inferred.count("\n") + 1 if inferred else 0
+                    new.content_hash = pipeline_module.content_hash((data + "\n").encode())
+                    new.warnings, new.violations = report.warnings, report.violations
+                    self.store.commit(replace={new.graph: data, new.inferred_graph: inferred},
+                                      delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
+                                      insert={standard.CATALOG_GRAPH: new.to_triples()})
+                    self._entries[twin_id] = new
+                    self.registry.save_report(twin_id, new.version, report.to_dict())
+                    entry = new
+                dump_module.discard(self.dump_dir)
+                self.store.optimize()
+        erasure = Erasure(twin=twin_id, current=current, versions=versions,
+                          version=entry.version if entry is not None else None)
+        self._erased(erasure)
+        return erasure
+
+    def _erased(self, erasure: Erasure) -> None:
+        """An erasure is done on this node. Issue 14's change stream announces it here, so that
+        every peer holding a harvested copy of the twin erases the same data."""
 
     # --- validation ---------------------------------------------------------------------------
 

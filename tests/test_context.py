@@ -20,7 +20,7 @@ CODE_PROPERTIES = {
     "legalForm": "LegalForms", "ownershipModel": "OwnershipModels", "euType": "EUCommunityTypes", "status": "Statuses",
     "activity": "Activities",
     "role": "Roles", "indicator": "KPIs", "topic": "Topics", "vehicleType": "VehicleTypes",
-    "toolCategory": "ToolCategories", "fundingType": "FundingTypes",
+    "toolCategory": "ToolCategories", "fundingType": "FundingTypes", "personalDataBasis": "PersonalDataBases",
 }
 
 

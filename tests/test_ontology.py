@@ -249,7 +249,7 @@ SCHEME_PREFIXES = {
     "LegalForms": "legalform", "EUCommunityTypes": "eutype", "Statuses": "status", "Activities": "activity",
     "Roles": "role", "KPIs": "kpi", "Topics": "topic", "VehicleTypes": "vehicle", "ToolCategories": "tool",
     "ConformanceStatuses": "conformance",
-    "FundingTypes": "funding", "OwnershipModels": "ownership",
+    "FundingTypes": "funding", "OwnershipModels": "ownership", "PersonalDataBases": "basis",
 }
 CLASS_SCHEMES = {"MemberTypes": {"Household", "Person", "School", "Municipality", "PublicBody", "Business", "NGO",
                                  "ResearchInstitution"},

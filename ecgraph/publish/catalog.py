@@ -55,6 +55,8 @@ class Entry:
     published_by: str
     #: 0 when published (violations are refused); more if a newer profile finds violations later
     violations: int = 0
+    #: the licence IRI the twin states (its ec:DigitalTwin's dcterms:license), "" when none
+    license: str = ""
 
     @property
     def graph(self) -> str:
@@ -113,7 +115,7 @@ class Entry:
             ox.Triple(activity, RDF_TYPE, _n(PROV + "Activity")),
             ox.Triple(activity, _n(PROV + "endedAtTime"), _lit(self.modified, "dateTime")),
             ox.Triple(activity, _n(PROV + "wasAssociatedWith"), _n(self.published_by)),
-        ]
+        ] + ([ox.Triple(g, _n(DCT + "license"), _n(self.license))] if self.license else [])
 
 
 def publisher_agent(twin_id: str, admin: bool) -> str:
@@ -133,6 +135,7 @@ _FIELDS = {
     DCT + "conformsTo": "profile",
     EC + "warningCount": "warnings",
     EC + "violationCount": "violations",
+    DCT + "license": "license",
 }
 
 
@@ -155,7 +158,7 @@ def read(store, twin_id: str) -> Entry | None:
                  triples=int(values.get("triples", 0)), inferred=int(values.get("inferred", 0)),
                  content_hash="sha256:" + digest if digest else "", format=values.get("format", ""),
                  profile=values.get("profile", ""), warnings=int(values.get("warnings", 0)),
-                 published_by=by, violations=int(values.get("violations", 0)))
+                 published_by=by, violations=int(values.get("violations", 0)), license=values.get("license", ""))
 
 
 def read_all(store) -> dict[str, Entry]:

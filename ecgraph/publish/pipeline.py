@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from ecgraph import errors, formats, standard
-from ecgraph.publish import authority, ingest
+from ecgraph.publish import authority, ingest, licences, personal
 from ecgraph.publish.reason import Reasoner
 from ecgraph.validation.validate import PREFIXES, Profiles, Report, validate
 
@@ -96,6 +96,8 @@ class Prepared:
     timings: dict = field(default_factory=dict)
     #: the release whose profiles judged the twin
     version: str = standard.STANDARD_VERSION
+    #: the licence IRI the twin states (``dcterms:license`` of its ec:DigitalTwin), or ""
+    license: str = ""
 
 
 def content_hash(data: bytes) -> str:
@@ -147,12 +149,17 @@ class Pipeline:
         report_dict = report.to_dict()
         if upload.refuse_violations and not report.conforms:
             raise NotConformant(report_dict)
+        # Personal data no basis covers is not published (ecgraph.publish.personal); the report says how much.
+        withheld = personal.withhold(parsed.triples) if personal.enforced(report.version) else []
+        if withheld:
+            parsed.triples = personal.without(parsed.triples, withheld)
+            report_dict["personalData"] = personal.withheld_note(len(withheld))
         started = time.perf_counter()
         inferred = self.reasoner.infer(parsed.triples) if upload.infer else []
         timings["infer"] = time.perf_counter() - started
         data_ntriples = ntriples(parsed.triples)
-        # A merge publishes more than was uploaded: hash what the twin now holds.
-        digest = content_hash(data_ntriples.encode("utf-8") if upload.merge_ntriples else data)
+        # A merge, or personal data withheld, publishes other than what was uploaded: hash what the twin now holds.
+        digest = content_hash(data_ntriples.encode("utf-8") if upload.merge_ntriples or withheld else data)
         namespaces = upload.namespaces if upload.namespaces is not None else authority.derive(parsed.triples)
         return Prepared(
             data_ntriples=data_ntriples,
@@ -168,6 +175,7 @@ class Pipeline:
             warnings=report.warnings,
             timings=timings,
             version=report.version,
+            license=licences.twin_licence(parsed.triples) or "",
         )
 
 

@@ -293,6 +293,30 @@ class Registry:
                                    (twin_id, version))), None)
         return gzip.decompress(row[0]) if row else None
 
+    def rewrite_versions(self, twin_id: str, rewrite) -> dict[int, int]:
+        """Rewrite the data of a twin's archived versions (an erasure): ``rewrite(ntriples)``
+        returns ``(new ntriples, statements removed)``. One transaction, with SQLite's
+        secure_delete on so that the old pages are zeroed, and the write-ahead log truncated after
+        it, so that no copy of the erased data stays in the file. Returns the versions changed and
+        how many statements each lost."""
+        changed: dict[int, int] = {}
+        with self._lock:
+            rows = self._db.execute("SELECT version, data FROM versions WHERE twin_id = ?", (twin_id,)).fetchall()
+        updates = []
+        for version, blob in rows:
+            data, removed = rewrite(gzip.decompress(blob))
+            if removed:
+                updates.append((gzip.compress(data, compresslevel=5), twin_id, version))
+                changed[version] = removed
+        if updates:
+            with self._lock:
+                self._db.execute("PRAGMA secure_delete = ON")
+            with self._tx() as db:
+                db.executemany("UPDATE versions SET data = ? WHERE twin_id = ? AND version = ?", updates)
+            with self._lock:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return changed
+
     # --- reports ------------------------------------------------------------------------------
 
     def save_report(self, twin_id: str, version: int | None, report: dict) -> None:

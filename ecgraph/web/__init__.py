@@ -45,11 +45,11 @@ def create_app(node: Node) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["ecgraph.node"] = node
 
-    from ecgraph.web import api, catalog, graphstore, network, openapi, ops, pages, sparql, validator
+    from ecgraph.web import api, catalog, erasure, graphstore, network, openapi, opendata, ops, pages, sparql, validator
 
     ops.install(app)
     app.teardown_request(remove_temp_files)
-    for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages):
+    for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages, opendata, erasure):
         app.register_blueprint(module.bp)
     app.register_blueprint(network.bp)
 

@@ -435,6 +435,32 @@ def document(base_url: str) -> dict:
                     "responses": publish_responses,
                 },
             },
+            "/api/twins/{id}/erasure": {
+                "parameters": [TWIN_ID],
+                "post": {
+                    "summary": "Erase a person's data from the twin's current data and every archived version",
+                    "security": BEARER,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["erase"],
+                                    "properties": {"erase": {"type": "string", "description": (
+                                        "The IRI of a person, household or contact point, or a value of one "
+                                        "(a name, an e-mail address, a telephone number)")}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {"description": "Statements erased from the current data and from each archived "
+                                               "version, and the twin's version after it"},
+                        **{k: errors[k] for k in ("400", "401", "403", "404")},
+                    },
+                },
+            },
             "/api/twins/{id}/badge.svg": {
                 "parameters": [TWIN_ID],
                 "get": {
@@ -483,6 +509,16 @@ def document(base_url: str) -> dict:
             },
             "/catalog": {
                 "get": {"summary": "DCAT catalog of the twins", "responses": {"200": _rdf_response("The catalog")}}
+            },
+            "/dump": {
+                "get": {"summary": "DCAT description of the bulk dump (version, size, SHA-256 checksum, licences)",
+                        "responses": {"200": _rdf_response("The description")}}
+            },
+            "/dump.nq.gz": {
+                "get": {"summary": "The bulk dump: every twin in its named graph and the catalog records, gzipped "
+                                   "N-Quads; no personal data unless the operator opts in",
+                        "responses": {"200": {"description": "The dump (ETag: its SHA-256)"},
+                                      "304": {"description": "Not modified"}}}
             },
             "/health": {
                 "get": {
