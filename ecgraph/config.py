@@ -83,6 +83,9 @@ class Config:
     min_body_rate: int = setting(10_000, "Bytes per second a request body must average after that grace (408).",
                                  minimum=0)
     max_connections: int = setting(1000, "Open HTTP connections (the open-files limit is raised to fit).", minimum=1)
+    tile_url: str | None = setting(None, "Map tiles for the directory's map, as a Leaflet URL template "
+                                         "(https://tile.example.org/{z}/{x}/{y}.png); without it the map draws "
+                                         "the bundled country outlines and needs no network.", metavar="URL")
 
     @classmethod
     def load(cls, environ: dict | None = None, file: str | os.PathLike | None = None, **options: Any) -> Config:

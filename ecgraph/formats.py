@@ -87,6 +87,10 @@ REPORT_JUNIT = Format("junit", frozenset({"report"}), ("application/xml", "text/
                       "junit.xml", aliases=("xml",))
 REPORT_SARIF = Format("sarif", frozenset({"report"}), ("application/sarif+json",), "sarif")
 
+# Pages for people (the web face); each has a machine twin among the formats above.
+HTML = Format("html", frozenset({"page"}), ("text/html", "application/xhtml+xml"), "html")
+PAGE_JSON = Format("json", frozenset({"page"}), ("application/json",), "json")
+
 #: every format, by kind, in the order of preference when a client accepts anything
 GRAPH = (TURTLE, NTRIPLES, JSONLD, RDFXML)
 DATASET = (TRIG, NQUADS, JSONLD)
