@@ -183,6 +183,14 @@ def download(key: str, extension: str):
 @bp.get("/shapes")
 def shapes_page():
     version = _profile_version() or standard.STANDARD_VERSION
+    chosen = negotiate((formats.HTML, *formats.GRAPH))  # the rules for people; the shapes for machines
+    if chosen is not formats.HTML and chosen.rdf is not None:
+        shapes = [q.triple for profile in standard.PROFILES
+                  for q in ox.parse(path=str(standard.shapes_file(profile, version)), format=ox.RdfFormat.TURTLE)]
+        response = Response(formats.write(shapes, chosen.rdf, prefixes=standard.PREFIXES),
+                            content_type=chosen.media_type)
+        response.vary.add("Accept")
+        return response
     compiled = default_profiles().compiled("all", version)
     entries = []
     for shape in compiled.reporting_shapes():

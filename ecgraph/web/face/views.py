@@ -228,6 +228,14 @@ def context():
     return Response(standard.context_file().read_bytes(), content_type=formats.JSONLD.media_type)
 
 
+@bp.get("/context/<version>.jsonld")
+def context_release(version: str):
+    """The JSON-LD context of one release (``https://w3id.org/ecgraph/context/1.0.0.jsonld``)."""
+    if version not in standard.VERSIONS:
+        raise errors.NotFound(f"no release {version!r}; this node has {', '.join(standard.VERSIONS)}")
+    return Response(standard.context_file(version).read_bytes(), content_type=formats.JSONLD.media_type)
+
+
 @bp.get("/ns/<path:term>")
 def ns_term(term: str):
     """``https://w3id.org/ecgraph/ns#X`` cannot reach a server with its fragment; ``/ns/X`` is the
