@@ -37,6 +37,7 @@ from ecgraph.publish import authority, catalog, ingest
 from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
 from ecgraph.publish.pipeline import Pipeline, Prepared, Upload
+from ecgraph.query import explain
 from ecgraph.query.federate import Inspection, PeerPolicy, QueryRefused, inspect
 from ecgraph.query.pool import QueryPool, QueryRequest, QueryResult, bump, execute
 from ecgraph.store import GraphStore
@@ -710,7 +711,7 @@ class Node:
             try:
                 self.store.update(sparql)
             except SyntaxError as exc:
-                raise errors.BadRequest(str(exc), title="update syntax error") from None
+                raise errors.BadRequest(explain.syntax_error(str(exc), sparql), title="update syntax error") from None
             except (RuntimeError, OSError, ValueError) as exc:
                 raise errors.BadRequest(str(exc)[:2000], title="update failed") from None
             self._entries = catalog.read_all(self.store)
