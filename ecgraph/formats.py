@@ -15,6 +15,7 @@ by a ``format=`` parameter.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -169,6 +170,29 @@ def input_format(media_type: str | None = None, filename: str | None = None, nam
     raise errors.UnsupportedMediaType(
         "no Content-Type given; send text/turtle, application/ld+json, application/n-triples, "
         "application/rdf+xml, application/trig or application/n-quads")
+
+
+_TERM = rb'(?:<[^>]*>|_:\S+)'
+_NQUAD_LINE = re.compile(rb"^\s*" + _TERM + rb"\s+<[^>]*>\s+(?:" + _TERM + rb'|"(?:[^"\\]|\\.)*"\S*)\s+'
+                         + _TERM + rb"\s*\.\s*$")
+
+
+def sniff(data: bytes) -> Format:
+    """The format of a document by its first characters, for text a person pasted into a form
+    (which has no Content-Type and no file name): JSON-LD, RDF/XML, N-Quads, TriG, else Turtle
+    (which also reads N-Triples). The parser still judges the whole text."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    # a JSON object or array; "[ ... ]" alone is a Turtle blank node
+    if head[:1] == b"{" or (head[:1] == b"[" and head[1:].lstrip()[:1] in (b"{", b"]")):
+        return JSONLD
+    if head.startswith((b"<?xml", b"<rdf:RDF", b"<!DOCTYPE rdf")):
+        return RDFXML
+    lines = [line for line in head.splitlines() if line.strip() and not line.lstrip().startswith(b"#")][:5]
+    if lines and all(_NQUAD_LINE.match(line) for line in lines[:-1] or lines):
+        return NQUADS
+    if re.search(rb"(?im)^\s*(GRAPH\s+)?(<[^>]*>|[A-Za-z][\w-]*:[\w-]*)\s*\{", head):
+        return TRIG
+    return TURTLE
 
 
 def input_extensions() -> set[str]:

@@ -255,3 +255,41 @@ def test_pages_load_nothing_from_elsewhere(client):
         sources = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"', html)
         assert sources and all(s.startswith("/") for s in sources), (path, sources)
         assert " style=" not in html  # the Content-Security-Policy forbids inline styles
+
+
+# --- the validator page ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    (b"@prefix ec: <https://w3id.org/ecgraph/ns#> .\nec:a ec:b ec:c .", "turtle"),
+    (b'  {"@context": "https://w3id.org/ecgraph/context.jsonld"}', "jsonld"),
+    (b'[{"@id": "https://a.example/x"}]', "jsonld"),
+    (b"[ a <https://a.example/T> ] .", "turtle"),
+    (b'<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>', "rdfxml"),
+    (b"<https://a.example/s> <https://a.example/p> <https://a.example/o> <https://a.example/g> .\n", "nquads"),
+    (b"<https://a.example/s> <https://a.example/p> \"x\" .\n", "turtle"),  # N-Triples is Turtle
+    (b"<https://a.example/g> { <https://a.example/s> <https://a.example/p> 1 }", "trig"),
+])
+def test_pasted_text_says_its_format(text, expected):
+    from ecgraph import formats
+
+    assert formats.sniff(text).key == expected
+
+
+def test_pasted_turtle_is_validated_without_a_format_and_stays_in_the_form(client):
+    text = make_twin("pasted").decode()
+    page = client.post("/validate", data={"text": text, "profile": "core"}).get_data(as_text=True)
+    assert 'id="verdict"' in page and "conforms" in page
+    assert "no Content-Type" not in page
+    assert 'id="detected"' in page and "<strong>turtle</strong>" in page
+    assert "Test community pasted" in page.split('id="text"', 1)[1].split("</textarea>", 1)[0]
+
+
+def test_pasted_json_ld_is_recognised_and_a_mistake_keeps_the_text(client):
+    text = ('{"@context": "https://w3id.org/ecgraph/context.jsonld", "id": "https://x.example/c", '
+            '"type": "EnergyCommunity"')  # no closing brace
+    response = client.post("/validate", data={"text": text})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'id="error"' in page
+    assert "no Content-Type" not in page
+    assert "https://x.example/c" in page.split('id="text"', 1)[1].split("</textarea>", 1)[0]
+    assert "<strong>jsonld</strong>" in page

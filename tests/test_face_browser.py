@@ -175,19 +175,46 @@ def test_a_teacher_finds_schools_their_lessons_and_network_and_the_same_data_as_
 
 def test_the_school_question_runs_in_the_editor_and_downloads_as_csv(page, server, artefacts):
     page.goto(server.url + "/")
-    page.select_option("#examples", "0")
-    assert "ec:School" in page.input_value("#query-text")  # the school question comes first
-    page.click("#run")
-    page.wait_for_selector("#result-table")
+    page.click("header nav >> text=Query")
+    page.wait_for_selector("#yasgui .CodeMirror")
+    query = page.evaluate("window.ecgraphYasgui.getTab().getQuery()")
+    assert "ec:School" in query  # the editor opens with the school question
+    page.click("#yasgui .yasqe_queryButton")
+    page.wait_for_selector("#yasgui .yasr table.dataTable tbody tr td")
     _shot(page, artefacts, "05-query")
-    cells = page.locator("#result-table tbody tr td:first-child").all_inner_texts()
-    assert {c.strip() for c in cells} == _school_communities(server)
-    page.select_option("#query-format", "csv")
-    query = page.input_value("#query-text")
-    response = page.request.get(server.url + "/sparql?format=csv&query=" + quote(query))
-    assert response.status == 200 and response.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.text())))
+    links = set(page.locator("#yasgui .yasr table.dataTable tbody a").evaluate_all("links => links.map(a => a.href)"))
+    assert _school_communities(server) <= links  # every community a link
+    with page.expect_download() as download:
+        page.click("#yasgui .yasr_downloadIcon")
+    path = download.value.path()
+    rows = list(csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8"))))
     assert {r["community"] for r in rows} == _school_communities(server)
+    assert download.value.suggested_filename.endswith(".csv")
+
+
+def test_a_query_error_is_said_in_plain_words_in_the_editor(page, server):
+    page.goto(server.url + "/query")
+    page.wait_for_selector("#yasgui .CodeMirror")
+    page.evaluate("window.ecgraphYasgui.getTab().setQuery('SELECT * WHERE { ?c a ec:School }'); undefined")
+    page.click("#yasgui .yasqe_queryButton")
+    page.wait_for_selector("#yasgui .yasr .errorResult")
+    text = page.inner_text("#yasgui .yasr .errorResult")
+    assert "prefix `ec:` is not declared" in text and "PREFIX ec: <https://w3id.org/ecgraph/ns#>" in text
+
+
+def test_pasted_turtle_is_recognised_and_stays_in_the_validator_form(page, server, artefacts):
+    from tests.helpers import make_twin
+
+    page.goto(server.url + "/validate")
+    text = make_twin("pasted").decode()
+    page.fill("#text", text)  # no input format chosen: the page recognises it
+    page.click("#validate-button")
+    page.wait_for_selector("#verdict, #error")
+    _shot(page, artefacts, "08-validator")
+    assert page.locator("#error").count() == 0
+    assert "conforms" in page.inner_text("#verdict")
+    assert "turtle" in page.inner_text("#detected")
+    assert page.input_value("#text") == text.replace("\r\n", "\n")
 
 
 def test_the_language_switch_and_accept_language_choose_the_chrome_and_the_labels(browser, server, artefacts):
@@ -213,7 +240,7 @@ def test_the_language_switch_and_accept_language_choose_the_chrome_and_the_label
     watch.check()
 
 
-PAGES = ["/", "/communities", "/communities?member=" + quote(EC + "School", safe=""),
+PAGES = ["/", "/communities", "/query", "/communities?member=" + quote(EC + "School", safe=""),
          "/resource?iri=" + quote(CANAL_SUD, safe=""), "/resource?iri=" + quote(CANAL_SUD_NETWORK, safe=""),
          "/resource?iri=" + quote("https://institut-saint-amand.example/id/school", safe=""),
          "/resource?iri=" + quote("https://w3id.org/ecgraph/twin/canal-sud-energie", safe=""),
@@ -255,6 +282,17 @@ def test_axe_finds_no_serious_or_critical_issue_on_any_page(browser, server, art
                if v["impact"] in ("serious", "critical")]
         if bad:
             found[path] = bad
+    # the query editor with its results drawn
+    page.goto(server.url + "/query")
+    page.click("#yasgui .yasqe_queryButton")
+    page.wait_for_selector("#yasgui .yasr table.dataTable tbody tr td")
+    page.evaluate(axe_source + "\n;undefined")
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    summary["/query (results)"] = {v["id"]: {"impact": v["impact"], "nodes": len(v["nodes"])}
+                                   for v in result["violations"]}
+    bad = [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    if bad:
+        found["/query (results)"] = bad
     context.close()
     (artefacts / "axe.json").write_text(json.dumps(summary, indent=2))
     print("axe violations by page (all impacts):", json.dumps(summary))

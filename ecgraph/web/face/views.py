@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 
 from ecgraph import errors, formats, standard
 from ecgraph.directory import FACETS, PAGE_SIZE, local, pick
-from ecgraph.web.common import negotiate, node, whole
+from ecgraph.web.common import SECURITY_HEADERS, negotiate, node, whole
 from ecgraph.web.face import charts, i18n, ontology
 
 bp = Blueprint("face", __name__)
@@ -76,8 +76,6 @@ def _tiles_csp(response: Response) -> Response:
 
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(url.replace("{s}", "a")))
         csp = response.headers.get("Content-Security-Policy") or ""
-        from ecgraph.web.common import SECURITY_HEADERS
-
         csp = csp or SECURITY_HEADERS["Content-Security-Policy"]
         response.headers["Content-Security-Policy"] = csp.replace("img-src 'self'", f"img-src 'self' {origin}")
     return response
@@ -207,6 +205,19 @@ def triples_page(title: str, triples, path: str) -> Response:
 
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+# --- the query editor ---------------------------------------------------------------------------------
+
+@bp.get("/query")
+def query_editor():
+    from ecgraph.standard.examples import example_queries
+
+    response = Response(render_template("face/query.html", examples=example_queries(), prefixes=standard.PREFIXES))
+    # YASGUI's editor and table set inline styles as they draw; scripts stay 'self' only
+    response.headers["Content-Security-Policy"] = SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'")
+    return response
 
 
 # --- the standard -----------------------------------------------------------------------------------
