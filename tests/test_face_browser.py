@@ -297,3 +297,14 @@ def test_axe_finds_no_serious_or_critical_issue_on_any_page(browser, server, art
     (artefacts / "axe.json").write_text(json.dumps(summary, indent=2))
     print("axe violations by page (all impacts):", json.dumps(summary))
     assert found == {}
+
+
+def test_the_editor_completes_the_standard_s_prefixes(page, server):
+    page.goto(server.url + "/query")
+    page.wait_for_selector("#yasgui .CodeMirror")
+    page.evaluate("window.ecgraphYasgui.getTab().setQuery(''); undefined")
+    page.click("#yasgui .CodeMirror-lines")
+    page.keyboard.type("PREFIX e")
+    page.keyboard.press("Control+Space")
+    hints = page.wait_for_selector(".CodeMirror-hints")
+    assert "ec: <https://w3id.org/ecgraph/ns#>" in hints.inner_text()

@@ -220,6 +220,13 @@ def query_editor():
     return response
 
 
+@bp.get("/query/prefixes.json")
+def query_prefixes():
+    """The prefixes the editor completes after ``PREFIX``: the standard's and those it aligns with
+    (in place of prefix.cc, which a node never calls)."""
+    return Response(_json(standard.PREFIXES), content_type=formats.PAGE_JSON.media_type)
+
+
 # --- the standard -----------------------------------------------------------------------------------
 
 @bp.get("/ns")

@@ -17,7 +17,8 @@
     endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
     persistenceId: null,
     populateFromUrl: true,
-    yasqe: { value: examples.length ? examples[0].query : "SELECT * WHERE { ?s ?p ?o } LIMIT 10" },
+    yasqe: { value: examples.length ? examples[0].query : "SELECT * WHERE { ?s ?p ?o } LIMIT 10",
+             prefixCcApi: root.getAttribute("data-prefixes") },
     yasr: { prefixes: prefixes }
   });
   window.ecgraphYasgui = yasgui;
