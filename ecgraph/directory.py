@@ -355,6 +355,14 @@ class Directory:
         incoming = self._select("SELECT DISTINCT ?x ?p WHERE { ?x ?p ?s } LIMIT 200", s=iri)
         return {"outgoing": outgoing, "incoming": incoming}
 
+    def described_by(self, twin: str, lang: str) -> list[dict[str, str]]:
+        """What a twin says it describes (its communities, its network), with their names."""
+        graph = standard.twin_graph(twin)
+        rows = self._select("SELECT DISTINCT ?x WHERE { GRAPH ?g { ?t ec:describes ?x } }", g=graph)
+        iris = [r["x"].value for r in rows if isinstance(r["x"], ox.NamedNode)]
+        names = self.names(iris)
+        return [{"iri": i, "name": pick(names.get(i), lang, local(i))} for i in sorted(iris)]
+
     def types(self, iri: str) -> set[str]:
         return {r["t"].value for r in self._select("SELECT ?t WHERE { ?s a ?t }", s=iri)}
 

@@ -293,3 +293,16 @@ def test_pasted_json_ld_is_recognised_and_a_mistake_keeps_the_text(client):
     assert "no Content-Type" not in page
     assert "https://x.example/c" in page.split('id="text"', 1)[1].split("</textarea>", 1)[0]
     assert "<strong>jsonld</strong>" in page
+
+
+def test_the_standard_s_own_terms_open_their_section_of_the_ontology(client):
+    response = client.get("/resource?iri=" + quote(EC + "School"), headers={"Accept": "text/html"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/ns#School")
+    rdf = client.get("/resource?iri=" + quote(EC + "School"), headers={"Accept": "text/turtle"})
+    assert rdf.status_code == 200 and b"school" in rdf.data
+
+
+def test_a_network_twin_names_the_network_it_describes(client):
+    page = client.get("/resource?iri=" + quote("https://w3id.org/ecgraph/twin/gbn-canal-sud"),
+                      headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert NETWORK in page and "Canal-Sud" in page

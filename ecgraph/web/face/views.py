@@ -141,12 +141,12 @@ def resource():
     if twin_id and "/" not in twin_id and n.entry(twin_id) is not None:
         if chosen is not formats.HTML:  # a twin graph's IRI gives the twin's data
             return _rdf(n.twin_data(twin_id), chosen)
-        entry = n.entry(twin_id)
-        described = [c for c in directory.index().communities if c.twin == twin_id]
-        return _vary(Response(render_template("face/twin.html", iri=iri, twin=twin_id, entry=entry,
+        return _vary(Response(render_template("face/twin.html", iri=iri, twin=twin_id, entry=n.entry(twin_id),
                                               provenance=directory.provenance(twin_id),
-                                              communities=[directory.card(c, lang) for c in described],
+                                              described=directory.described_by(twin_id, lang),
                                               formats=formats.GRAPH)))
+    if chosen is formats.HTML and iri.startswith(standard.EC):  # the standard's own terms: their section of /ns
+        return redirect(url_for("face.ns") + "#" + iri[len(standard.EC):], code=303)
     if chosen is not formats.HTML:
         triples = directory.triples(iri)
         if not triples:
