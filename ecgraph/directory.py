@@ -313,7 +313,8 @@ class Directory:
         shown = results[(page - 1) * page_size: page * page_size]
         return {"total": len(results), "page": page, "pages": pages, "page_size": page_size,
                 "results": [self.card(c, lang) for c in shown],
-                "points": [self.card(c, lang) for c in results if c.point],
+                "points": [{"iri": c.iri, "name": pick(c.names, lang, local(c.iri)), "lat": c.point[0],
+                            "lon": c.point[1]} for c in results if c.point],
                 "facets": facets, "countries": sorted({c.country for c in index.communities if c.country})}
 
     def facet_label(self, facet: str, value: str, lang: str) -> str:
@@ -351,7 +352,7 @@ class Directory:
     def describe(self, iri: str) -> dict[str, Any]:
         """Every statement about ``iri`` (by graph, inferred ones marked) and the statements that
         point to it, for the generic resource page."""
-        outgoing = self._select("SELECT ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?p ?o", s=iri)
+        outgoing = self._select("SELECT ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?p ?o LIMIT 5000", s=iri)
         incoming = self._select("SELECT DISTINCT ?x ?p WHERE { ?x ?p ?s } LIMIT 200", s=iri)
         return {"outgoing": outgoing, "incoming": incoming}
 
@@ -371,7 +372,8 @@ class Directory:
         bounded description, two levels deep), from every graph."""
         rows = self._select("SELECT DISTINCT ?p ?o ?p2 ?o2 ?p3 ?o3 WHERE { ?s ?p ?o "
                             "OPTIONAL { FILTER(isBlank(?o)) ?o ?p2 ?o2 "
-                            "OPTIONAL { FILTER(isBlank(?o2)) ?o2 ?p3 ?o3 } } }", s=iri)
+                            "OPTIONAL { FILTER(isBlank(?o2)) ?o2 ?p3 ?o3 } } } LIMIT "
+                            + str(self.node.config.max_result_rows), s=iri)
         subject = ox.NamedNode(iri)
         out: set[ox.Triple] = set()
         for row in rows:
