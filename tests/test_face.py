@@ -306,3 +306,27 @@ def test_a_network_twin_names_the_network_it_describes(client):
     page = client.get("/resource?iri=" + quote("https://w3id.org/ecgraph/twin/gbn-canal-sud"),
                       headers={"Accept": "text/html"}).get_data(as_text=True)
     assert NETWORK in page and "Canal-Sud" in page
+
+
+def test_a_slow_directory_is_rebuilt_in_the_background_while_readers_get_the_previous_one(tmp_path):
+    import time
+
+    from ecgraph.node import Node
+
+    config = Config.load(environ={}, data=tmp_path / "data", admin_token=ADMIN, no_demo=True)
+    node = Node(config, workers=False)
+    try:
+        node.register("alpha", "Alpha")
+        node.publish("alpha", node.upload_for("alpha", make_twin("alpha"), media_type="text/turtle"))
+        directory = node.directory
+        assert directory.search()["total"] == 1
+        directory.wait_below = 0.0  # as if the last build had been slow
+        node.register("beta", "Beta")
+        node.publish("beta", node.upload_for("beta", make_twin("beta"), media_type="text/turtle"))
+        assert directory.search()["total"] == 1  # the previous directory, at once
+        deadline = time.monotonic() + 30
+        while directory.search()["total"] != 2:
+            assert time.monotonic() < deadline, "the background rebuild never arrived"
+            time.sleep(0.05)
+    finally:
+        node.close()
