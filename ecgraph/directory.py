@@ -119,14 +119,23 @@ class Community:
     point: tuple[float, float] | None = None  # (latitude, longitude)
     text: str = ""  # what search looks in, folded
 
-    def facet_values(self, facet: str) -> set[str]:
+    #: the values of each facet, fixed once the index is built (search reads them thousands of times)
+    facets: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def facet_values(self, facet: str) -> frozenset[str]:
+        return self.facets[facet]
+
+    def freeze(self) -> None:
+        self.facets = {name: frozenset(values) for name, values in self._facet_sets().items()}
+
+    def _facet_sets(self) -> dict[str, set[str]]:
         return {
             "network": self.networks, "country": {self.country} if self.country else set(),
             "region": {self.region} if self.region else set(), "legal": self.legal_kinds,
             "member": self.member_types, "tech": self.technologies, "activity": self.activities,
             "size": {size_band(self.members)} if self.members else set(),
             "conformance": {self.conformance} if self.conformance else set(),
-        }[facet]
+        }
 
 
 def size_band(members: int) -> str:
@@ -316,6 +325,7 @@ class Directory:
                 words.extend(labels.get(term, {}).values())
                 words.append(local(term).replace("-", " "))
             c.text = fold(" ".join(words))
+            c.freeze()
         ordered = sorted(found.values(), key=lambda c: (fold(pick(c.names, "en", local(c.iri))), c.iri))
         return Index(key, ordered, {c.iri: c for c in ordered}, labels)
 
@@ -330,16 +340,17 @@ class Directory:
         words = fold(text).split()
         matching = [c for c in index.communities if all(w in c.text for w in words)]
 
+        wanted = {f: frozenset(values) for f, values in filters.items()}
+
         def passes(c: Community, skip: str | None = None) -> bool:
-            return all(c.facet_values(f) & set(values) for f, values in filters.items() if f != skip)
+            return all(not c.facets[f].isdisjoint(values) for f, values in wanted.items() if f != skip)
 
         results = [c for c in matching if passes(c)]
         facets = []
         for name, title in FACETS:
             counts: Counter[str] = Counter()
-            for c in matching:
-                if passes(c, skip=name):
-                    counts.update(c.facet_values(name))
+            for c in (results if name not in wanted else [c for c in matching if passes(c, skip=name)]):
+                counts.update(c.facets[name])
             values: list[dict[str, Any]] = [
                 {"value": v, "label": self.facet_label(name, v, lang), "count": n,
                  "selected": v in filters.get(name, [])} for v, n in counts.items()]
