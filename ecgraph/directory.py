@@ -44,6 +44,10 @@ PREFIX vcard: <http://www.w3.org/2006/vcard/ns#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 """
 
+#: the texts a page shows about a thing, by what they are
+TEXT_PATHS = {"purpose": "ec:purpose|schema:description|dcterms:description",
+              "description": "schema:description|dcterms:description"}
+
 #: the name of a thing, in the order a page prefers them
 NAME_PATH = "schema:name|dcterms:title|skos:prefLabel|rdfs:label|vcard:fn"
 
@@ -171,7 +175,7 @@ class Directory:
             if not _safe_iri(iri):
                 return []
             ox.NamedNode(iri)  # raises ValueError for what is not an IRI
-            body = re.sub(r"\?" + name + r"\b", "<" + iri + ">", body)  # no backslash: _safe_iri
+            body = re.sub(r"\?" + name + r"\b", _iri(iri).replace("\\", "\\\\"), body)
         result = self.node.store.query(PREFIXES + body)
         names = [v.value for v in result.variables]
         return [{n: row[n] for n in names} for row in result]
@@ -186,7 +190,7 @@ class Directory:
         """Labels of every term the ontology and the code lists name, by language."""
         labels: dict[str, dict[str, str]] = defaultdict(dict)
         for graph in (standard.ONTOLOGY_GRAPH, standard.VOCABULARY_GRAPH):
-            rows = self._select(f"SELECT ?s ?l WHERE {{ GRAPH <{graph}> {{ ?s skos:prefLabel|rdfs:label ?l }} }}")
+            rows = self._select(f"SELECT ?s ?l WHERE {{ GRAPH {_iri(graph)} {{ ?s skos:prefLabel|rdfs:label ?l }} }}")
             for row in rows:
                 labels[row["s"].value].setdefault(_lang(row["l"]), row["l"].value)
         return dict(labels)
@@ -286,7 +290,7 @@ class Directory:
         # derives ec:hasMember from every way a twin states a membership.
         def typed(scheme: str) -> dict[str, set[str]]:
             out: dict[str, set[str]] = defaultdict(set)
-            for row in self._select(f"SELECT ?x ?t WHERE {{ ?t skos:inScheme ec:{scheme} . ?x a ?t }}"):
+            for row in self._select(f"SELECT ?x ?t WHERE {{ ?t skos:inScheme {_iri(EC + scheme)} . ?x a ?t }}"):
                 out[row["x"].value].add(row["t"].value)
             return out
 
@@ -395,10 +399,9 @@ class Directory:
         wanted = [i for i in set(iris) if i not in out]
         for start in range(0, len(wanted), 200):
             chunk = wanted[start:start + 200]
-            values = " ".join(f"<{i}>" for i in chunk if _safe_iri(i))
-            if not values:
+            if not any(_safe_iri(i) for i in chunk):
                 continue
-            for row in self._select(f"SELECT ?s ?l WHERE {{ VALUES ?s {{ {values} }} ?s {NAME_PATH} ?l }}"):
+            for row in self._select(f"SELECT ?s ?l WHERE {{ VALUES ?s {{ {_iris(chunk)} }} ?s {NAME_PATH} ?l }}"):
                 out.setdefault(row["s"].value, {}).setdefault(_lang(row["l"]), row["l"].value)
         return out
 
@@ -452,8 +455,9 @@ class Directory:
             "OPTIONAL { ?ms ec:role ?r } OPTIONAL { ?ms ec:groupSize ?n } OPTIONAL { ?ms ec:startDate ?start } } "
             "UNION { ?s ec:hasMember ?m } UNION { ?m ec:memberOf ?s } }", s=iri)
         member_iris = sorted({_value(r["m"]) for r in members if isinstance(r["m"], ox.NamedNode)})
-        listed = " ".join(f"<{m}>" for m in member_iris if _safe_iri(m))
-        type_rows = self._select("SELECT ?m ?t WHERE { VALUES ?m { " + listed + " } ?m a ?t }") if listed else []
+        listed = _iris(member_iris)
+        type_rows = self._select(f"SELECT ?m ?t WHERE {{ VALUES ?m {{ {_iris(member_iris)} }} ?m a ?t }}") \
+            if listed else []
         member_types = {r["t"].value for r in self._select("SELECT ?t WHERE { ?t skos:inScheme ec:MemberTypes }")}
         types: dict[str, set[str]] = defaultdict(set)
         for row in type_rows:
@@ -487,14 +491,14 @@ class Directory:
         out["tools"] = self._things("?s ec:usesTool ?x", iri, lang)
         out["funding"] = self._funding(iri, lang)
         out["contact"] = self._contact(iri)
-        out["purpose"] = self._text(iri, "ec:purpose|schema:description|dcterms:description", lang)
+        out["purpose"] = self._text(iri, "purpose", lang)
         out["url"] = [_value(r["u"]) for r in self._select("SELECT ?u WHERE { ?s schema:url ?u }", s=iri)]
         out["provenance"] = self.provenance(c.twin)
         return out
 
-    def _text(self, iri: str, path: str, lang: str) -> str:
+    def _text(self, iri: str, kind: str, lang: str) -> str:
         texts: dict[str, str] = {}
-        for row in self._select(f"SELECT ?t WHERE {{ ?s {path} ?t }}", s=iri):
+        for row in self._select(f"SELECT ?t WHERE {{ ?s {TEXT_PATHS[kind]} ?t }}", s=iri):
             texts.setdefault(_lang(row["t"]), row["t"].value)
         return pick(texts, lang)
 
@@ -530,11 +534,10 @@ class Directory:
     def indicators(self, iris: list[str], lang: str) -> list[dict]:
         """Indicator series of one or more subjects (a network's communities add up, in one unit
         per indicator), as points over periods for a chart."""
-        values = " ".join(f"<{i}>" for i in iris if _safe_iri(i))
-        if not values:
+        if not _iris(iris):
             return []
         rows = self._select(
-            "SELECT ?k ?start ?end ?v ?u WHERE { VALUES ?s { " + values + " } ?s ec:hasIndicator ?i . "
+            f"SELECT ?k ?start ?end ?v ?u WHERE {{ VALUES ?s {{ {_iris(iris)} }} ?s ec:hasIndicator ?i . "
             "?i ec:indicator ?k ; ec:periodStart ?start ; qudt:numericValue ?v OPTIONAL { ?i ec:periodEnd ?end } "
             "OPTIONAL { ?i qudt:hasUnit ?u } }")
         series: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -633,7 +636,7 @@ class Directory:
         twin = next((r["g"].value[len(standard.TWIN_GRAPH_BASE):] for r in home
                      if r["g"].value.startswith(standard.TWIN_GRAPH_BASE)), None)
         return {"iri": iri, "name": self.label(iri, lang), "twin": twin,
-                "description": self._text(iri, "schema:description|dcterms:description", lang),
+                "description": self._text(iri, "description", lang),
                 "communities": cards, "points": [c for c in cards if c["lat"] is not None],
                 "indicators": self.indicators([c.iri for c in members], lang),
                 "own_indicators": self.indicators([iri], lang),
@@ -656,6 +659,16 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _iri(iri: str) -> str:
+    """An IRI as a SPARQL term, as pyoxigraph writes it (raises ValueError for what is not one)."""
+    return str(ox.NamedNode(iri))
+
+
+def _iris(iris: Iterable[str]) -> str:
+    """IRIs as SPARQL terms for a VALUES block; those that cannot be written as they are left out."""
+    return " ".join(_iri(i) for i in iris if _safe_iri(i))
 
 
 def _safe_iri(iri: str) -> bool:
