@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import inference, network, publish, queries, remote, validation
+from . import inference, network, pages, publish, queries, remote, validation
 from .common import ROOT, Row
 
 SECTIONS = {
@@ -27,6 +27,7 @@ SECTIONS = {
     "scale": queries.scale,
     "network": network.network_queries,
     "remote": remote.remote,
+    "pages": pages.pages,
 }
 
 

@@ -106,6 +106,9 @@ class Config:
     store_credentials_file: Path | None = setting(None, "A file (mode 600) with the remote store's credentials: "
                                                         "user:password (HTTP Basic) or 'Bearer TOKEN'.",
                                                   env_only=True, metavar="PATH", shown="none")
+    tile_url: str | None = setting(None, "Map tiles for the directory's map, as a Leaflet URL template "
+                                         "(https://tile.example.org/{z}/{x}/{y}.png); without it the map draws "
+                                         "the bundled country outlines and needs no network.", metavar="URL")
 
     @classmethod
     def load(cls, environ: dict | None = None, file: str | os.PathLike | None = None, **options: Any) -> Config:

@@ -15,6 +15,7 @@ by a ``format=`` parameter.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -86,6 +87,10 @@ REPORT_CSV = Format("csv", frozenset({"report"}), ("text/csv",), "csv")
 REPORT_JUNIT = Format("junit", frozenset({"report"}), ("application/xml", "text/xml", "application/junit+xml"),
                       "junit.xml", aliases=("xml",))
 REPORT_SARIF = Format("sarif", frozenset({"report"}), ("application/sarif+json",), "sarif")
+
+# Pages for people (the web face); each has a machine twin among the formats above.
+HTML = Format("html", frozenset({"page"}), ("text/html", "application/xhtml+xml"), "html")
+PAGE_JSON = Format("json", frozenset({"page"}), ("application/json",), "json")
 
 #: every format, by kind, in the order of preference when a client accepts anything
 #: a compressed download (the bulk dump of ``/dump.nq.gz``): not a format of data, an envelope
@@ -168,6 +173,29 @@ def input_format(media_type: str | None = None, filename: str | None = None, nam
     raise errors.UnsupportedMediaType(
         "no Content-Type given; send text/turtle, application/ld+json, application/n-triples, "
         "application/rdf+xml, application/trig or application/n-quads")
+
+
+_TERM = rb'(?:<[^>]*>|_:\S+)'
+_NQUAD_LINE = re.compile(rb"^\s*" + _TERM + rb"\s+<[^>]*>\s+(?:" + _TERM + rb'|"(?:[^"\\]|\\.)*"\S*)\s+'
+                         + _TERM + rb"\s*\.\s*$")
+
+
+def sniff(data: bytes) -> Format:
+    """The format of a document by its first characters, for text a person pasted into a form
+    (which has no Content-Type and no file name): JSON-LD, RDF/XML, N-Quads, TriG, else Turtle
+    (which also reads N-Triples). The parser still judges the whole text."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    # a JSON object or array; "[ ... ]" alone is a Turtle blank node
+    if head[:1] == b"{" or (head[:1] == b"[" and head[1:].lstrip()[:1] in (b"{", b"]")):
+        return JSONLD
+    if head.startswith((b"<?xml", b"<rdf:RDF", b"<!DOCTYPE rdf")):
+        return RDFXML
+    lines = [line for line in head.splitlines() if line.strip() and not line.lstrip().startswith(b"#")][:5]
+    if lines and all(_NQUAD_LINE.match(line) for line in lines[:-1] or lines):
+        return NQUADS
+    if re.search(rb"(?im)^\s*(GRAPH\s+)?(<[^>]*>|[A-Za-z][\w-]*:[\w-]*)\s*\{", head):
+        return TRIG
+    return TURTLE
 
 
 def input_extensions() -> set[str]:

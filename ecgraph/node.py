@@ -32,6 +32,7 @@ import pyoxigraph as ox
 
 from ecgraph import errors, formats, sandbox, standard
 from ecgraph.config import Config
+from ecgraph.directory import Directory
 from ecgraph.network import Network, sources
 from ecgraph.network.harvest import NETWORK_GRAPH
 from ecgraph.network.peers import LivePeers
@@ -40,6 +41,7 @@ from ecgraph.publish import dump as dump_module
 from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
 from ecgraph.publish.pipeline import Pipeline, Prepared, Upload
+from ecgraph.query import explain
 from ecgraph.query.federate import Inspection, QueryRefused, inspect
 from ecgraph.query.pool import QueryPool, QueryRequest, QueryResult, bump, execute
 from ecgraph.store import GraphStore
@@ -150,6 +152,7 @@ class Node:
         self._twin_locks_guard = threading.Lock()
         self._pools_guard = threading.Lock()
         self._entries: dict[str, catalog.Entry] = {}
+        self._directory: Directory | None = None
         self.admin_token_file = self.data_dir / ADMIN_TOKEN_FILE
         self._admin_hash = self._admin_token_hash()
         if not read_only:
@@ -895,10 +898,18 @@ class Node:
             try:
                 self.store.update(sparql)
             except SyntaxError as exc:
-                raise errors.BadRequest(str(exc), title="update syntax error") from None
+                raise errors.BadRequest(explain.syntax_error(str(exc), sparql), title="update syntax error") from None
             except (RuntimeError, OSError, ValueError) as exc:
                 raise errors.BadRequest(str(exc)[:2000], title="update failed") from None
             self._entries = catalog.read_all(self.store)
+
+    @property
+    def directory(self) -> Directory:
+        """What the pages for people read: the directory of communities, a community's, network's
+        or any resource's description (:mod:`ecgraph.directory`)."""
+        if self._directory is None:
+            self._directory = Directory(self)
+        return self._directory
 
     def stats(self) -> dict:
         entries = self._entries

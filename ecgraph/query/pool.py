@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 
 from ecgraph import errors
-from ecgraph.query import results
+from ecgraph.query import explain, results
 from ecgraph.store import open_snapshot
 from ecgraph.store.embedded import vanished_file
 from ecgraph.workers import WorkerPool, shared_counter
@@ -123,7 +123,7 @@ def execute(store, request: QueryRequest) -> QueryResult:
         else:
             out = results.graph(answer, request.result_format, request.max_rows)
     except SyntaxError as exc:
-        raise QueryFailed(str(exc), syntax=True) from None
+        raise QueryFailed(explain.syntax_error(str(exc), request.query), syntax=True) from None
     except (RuntimeError, ValueError, OSError) as exc:
         if request.services:
             raise ServiceFailed() from None

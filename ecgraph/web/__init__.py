@@ -6,6 +6,7 @@
 * :mod:`.validator`: the conformance validator for tool vendors (and :mod:`.openapi`, its description);
 * :mod:`.catalog`: the DCAT catalog;
 * :mod:`.pages`: the HTML pages (home, query editor);
+* :mod:`.face`: the pages for people (directory, community, network and resource pages, ``/ns``);
 * :mod:`.ops`: health and metrics;
 * :mod:`.network`: the change stream, the peers, harvest and network queries;
 * :mod:`.server`: the HTTP server, with its deadlines.
@@ -45,11 +46,24 @@ def create_app(node: Node) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["ecgraph.node"] = node
 
-    from ecgraph.web import api, catalog, erasure, graphstore, network, openapi, opendata, ops, pages, sparql, validator
+    from ecgraph.web import (
+        api,
+        catalog,
+        erasure,
+        face,
+        graphstore,
+        network,
+        openapi,
+        opendata,
+        ops,
+        pages,
+        sparql,
+        validator,
+    )
 
     ops.install(app)
     app.teardown_request(remove_temp_files)
-    for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages, opendata, erasure):
+    for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages, opendata, erasure, face):
         app.register_blueprint(module.bp)
     app.register_blueprint(network.bp)
 

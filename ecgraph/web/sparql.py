@@ -15,6 +15,7 @@ from ecgraph import errors, formats, standard
 from ecgraph.query import results
 from ecgraph.query.pool import QueryRequest, QueryResult
 from ecgraph.web.common import caller, iri_list, multi, negotiate, node, node_url
+from ecgraph.web.face.views import triples_page
 
 bp = Blueprint("sparql", __name__)
 
@@ -181,7 +182,7 @@ DCT = "http://purl.org/dc/terms/"
 def service_description() -> Response:
     """The endpoint described in the SPARQL Service Description vocabulary, as triples."""
     n = node()
-    fmt = negotiate(formats.GRAPH)
+    fmt = negotiate((*formats.GRAPH, formats.HTML))  # browsers get a page; other clients RDF as before
     endpoint = ox.NamedNode(node_url() + "/sparql")
     sd = {name: ox.NamedNode(SD + name) for name in (
         "Service", "endpoint", "supportedLanguage", "SPARQL11Query", "feature", "UnionDefaultGraph",
@@ -217,5 +218,7 @@ def service_description() -> Response:
         named = ox.BlankNode(f"g{i}")
         triples += [ox.Triple(dataset, sd["namedGraph"], named), ox.Triple(named, rdf_type, sd["NamedGraph"]),
                     ox.Triple(named, sd["name"], ox.NamedNode(graph))]
+    if fmt is formats.HTML:
+        return triples_page("Service description", triples, "/sparql")
     out = results.graph(triples, fmt.key, None)
     return Response(out.body, content_type=out.media_type)

@@ -93,8 +93,9 @@ def _input() -> tuple[bytes, str | None, str | None, str]:
             return upload.read(), upload.mimetype if upload.mimetype != "application/octet-stream" else None, \
                 upload.filename, upload.filename
         pasted = request.form.get("text", "")
-        if pasted.strip():
-            return pasted.encode("utf-8"), None, None, "pasted text"
+        if pasted.strip():  # no Content-Type, no file name: the text says what it is
+            data = pasted.encode("utf-8")
+            return data, formats.sniff(data).media_types[0], None, "pasted text"
         given = request.form.get("url", "").strip()
         if given:
             return _fetched(given)
@@ -156,14 +157,27 @@ def page_submit():
         source, report, max_results = run_validation()
     except errors.Error as exc:
         extra = f" (line {exc.extra['line']}, column {exc.extra.get('column')})" if "line" in exc.extra else ""
-        return render_template("validate.html", profiles=PROFILE_CHOICES, formats=INPUT_NAMES,
-                               report=None, error=f"{exc.title}: {exc.detail}{extra}"), exc.status
+        detail = exc.detail
+        if isinstance(exc, errors.UnsupportedMediaType):  # a form has no Content-Type to fix: say what to choose
+            detail = ("the node cannot tell which RDF format this is. Choose it in the \u201cInput format\u201d list "
+                      f"(Turtle, JSON-LD, N-Triples, RDF/XML, TriG or N-Quads) and validate again. ({exc.detail})")
+        return render_template("validate.html", profiles=PROFILE_CHOICES, formats=INPUT_NAMES, report=None,
+                               error=f"{exc.title}: {detail}{extra}", **_kept()), exc.status
     key = _recent.add(source, report)
     shown = report.results if max_results is None else report.results[:max_results]
     return render_template("validate.html", profiles=PROFILE_CHOICES, formats=INPUT_NAMES,
                            report=report, source=source, key=key, results=shown, groups=report.groups(),
-                           downloads=[(f.key, f.extension) for f in formats.REPORTS],
-                           selected=request.values.get("profile", "core"), error=None)
+                           downloads=[(f.key, f.extension) for f in formats.REPORTS], error=None, **_kept())
+
+
+def _kept() -> dict:
+    """What the reader gave, shown again after a submit: the pasted text, the URL, the choices,
+    and the format the pasted text was read as."""
+    text = request.form.get("text", "")
+    chosen = request.form.get("input-format", "")
+    detected = formats.sniff(text.encode("utf-8")).key if text.strip() and not chosen else ""
+    return {"text": text, "url": request.form.get("url", ""), "chosen_format": chosen, "detected": detected,
+            "selected": request.values.get("profile", "core")}
 
 
 @bp.get("/validate/reports/<key>/ecgraph-report.<path:extension>")
@@ -185,6 +199,14 @@ def download(key: str, extension: str):
 @bp.get("/shapes")
 def shapes_page():
     version = _profile_version() or standard.STANDARD_VERSION
+    chosen = negotiate((formats.HTML, *formats.GRAPH))  # the rules for people; the shapes for machines
+    if chosen is not formats.HTML and chosen.rdf is not None:
+        shapes = [q.triple for profile in standard.PROFILES
+                  for q in ox.parse(path=str(standard.shapes_file(profile, version)), format=ox.RdfFormat.TURTLE)]
+        response = Response(formats.write(shapes, chosen.rdf, prefixes=standard.PREFIXES),
+                            content_type=chosen.media_type)
+        response.vary.add("Accept")
+        return response
     compiled = default_profiles().compiled("all", version)
     entries = []
     for shape in compiled.reporting_shapes():

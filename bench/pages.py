@@ -1,0 +1,84 @@
+"""Pages for people over HTTP at N communities (the issue's targets at N = 1,000: a community page
+p95 < 100 ms, the directory with facets p95 < 200 ms).
+
+The generated network is loaded into a node (``ecgraph load --bulk``) that serves it; one client
+with a keep-alive session asks, in turn, community pages of communities spread over the network,
+the directory (all facets counted, first page of cards and the map's points), the directory
+filtered and searched, and a network page. The first directory request after a load builds the
+directory's index once (reported on its own); the figures after it are what readers wait. Each page
+is measured beside its machine twin (the same resource as Turtle, the same directory as JSON), so
+the table shows what rendering the page costs over reading its data.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+from .common import Node, Row, median, network, percentile
+
+SCHOOL = "https://w3id.org/ecgraph/ns#School"
+
+
+def _get(session: requests.Session, url: str, accept: str) -> float:
+    started = time.perf_counter()
+    response = session.get(url, headers={"Accept": accept, "Accept-Language": "en"}, timeout=120)
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    return elapsed
+
+
+def pages(quick: bool) -> list[Row]:
+    communities = 100 if quick else 1000
+    repeats = 10 if quick else 40
+    tmp = Path(tempfile.mkdtemp(prefix="ecgraph-bench-pages-"))
+    net = network(communities)
+    data = tmp / "node"
+    subprocess.run([sys.executable, "-m", "ecgraph.cli", "load", "--bulk", "--data", str(data), str(net / "twins")],
+                   check=True, capture_output=True)
+    node = Node(data)
+    try:
+        session = requests.Session()
+        base = node.url
+        first = _get(session, base + "/communities", "text/html")
+        cards = session.get(base + "/communities?page_size=100", headers={"Accept": "application/json"}).json()
+        total = cards["total"]
+        iris = [c["iri"] for c in cards["results"]]
+        networks = sorted({n["iri"] for c in cards["results"] for n in c["networks"]})
+        cases = [
+            ("community page", [f"/resource?iri={quote(iris[i % len(iris)], safe='')}" for i in range(repeats)],
+             "text/html", "text/turtle", "the same resource as Turtle"),
+            ("directory with facets", ["/communities"] * repeats, "text/html", "application/json",
+             "the same directory as JSON"),
+            ("directory: schools in one network, page 2",
+             [f"/communities?member={quote(SCHOOL, safe='')}&network={quote(networks[0], safe='')}&page=2"] * repeats,
+             "text/html", "application/json", "the same directory as JSON"),
+            ("directory: search 'school'", ["/communities?q=school"] * repeats, "text/html", "application/json",
+             "the same directory as JSON"),
+            ("network page", [f"/resource?iri={quote(networks[i % len(networks)], safe='')}" for i in range(repeats)],
+             "text/html", "text/turtle", "the same resource as Turtle"),
+        ]
+        rows = [Row("pages", f"N={communities}: directory, first request after a load (builds its index)",
+                    first * 1000, None, "ms", note=f"{total:,} communities")]
+        for label, paths, page_type, twin_type, anchor_name in cases:
+            for path in paths[:2]:  # warm
+                _get(session, base + path, page_type)
+            ours, theirs = [], []
+            for path in paths:
+                ours.append(_get(session, base + path, page_type))
+                theirs.append(_get(session, base + path, twin_type))
+            rows.append(Row("pages", f"N={communities}: {label}", median(ours) * 1000, median(theirs) * 1000, "ms",
+                            anchor_name, note=f"p95 {percentile(ours, 95) * 1000:.1f} vs "
+                                              f"{percentile(theirs, 95) * 1000:.1f} ms",
+                            extra={"p95": percentile(ours, 95) * 1000, "anchor_p95": percentile(theirs, 95) * 1000}))
+        return rows
+    finally:
+        node.stop()
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,263 @@
+"""The routes of the web face (see :mod:`ecgraph.web.face`).
+
+* ``/communities``: the directory (search, facets with counts, cards, a map, pages); JSON twin.
+* ``/resource?iri=``: any IRI the node knows; a community's and a network's page are its
+  specialisations; a twin graph's IRI shows the twin. RDF twin in every graph format.
+* ``/ns``: the ontology and code lists (Turtle, JSON-LD, RDF/XML by negotiation); ``/context.jsonld``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+
+from ecgraph import errors, formats, standard
+from ecgraph.directory import FACETS, PAGE_SIZE, local, pick
+from ecgraph.web.common import SECURITY_HEADERS, negotiate, node, whole
+from ecgraph.web.face import charts, i18n, ontology
+
+bp = Blueprint("face", __name__)
+
+#: a page and its JSON twin; a resource and its RDF twins
+PAGE = (formats.HTML, formats.PAGE_JSON)
+RESOURCE = (formats.HTML, *formats.GRAPH)
+
+
+@bp.app_context_processor
+def _chrome():
+    lang = i18n.current()
+
+    def lang_url(code: str) -> str:
+        args = request.args.to_dict(flat=False)
+        args["lang"] = [code]
+        return request.path + "?" + urlencode(args, doseq=True)
+
+    return {"_": lambda text: i18n.translate(text, lang), "lang": lang, "languages": i18n.LANGUAGE_NAMES,
+            "lang_url": lang_url, "resource_url": resource_url, "label_of": label_of, "local": local,
+            "chart": charts.bar_chart}
+
+
+@bp.after_app_request
+def _remember_language(response: Response) -> Response:
+    asked = request.args.get("lang")
+    if asked in i18n.LANGUAGES and request.cookies.get(i18n.COOKIE) != asked:
+        response.set_cookie(i18n.COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    if response.mimetype == "text/html":
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+    return response
+
+
+def resource_url(iri: str) -> str:
+    return url_for("face.resource", iri=iri)
+
+
+def label_of(iri: str) -> str:
+    return node().directory.label(iri, i18n.current())
+
+
+def _page(offers=PAGE):
+    chosen = negotiate(offers)
+    return chosen
+
+
+def _vary(response: Response) -> Response:
+    response.vary.add("Accept")
+    return response
+
+
+def _tiles_csp(response: Response) -> Response:
+    """The map pages may load tiles from the configured tile server, and nothing else outside."""
+    url = node().config.tile_url
+    if url:
+        from urllib.parse import urlsplit
+
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(url.replace("{s}", "a")))
+        csp = response.headers.get("Content-Security-Policy") or ""
+        csp = csp or SECURITY_HEADERS["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = csp.replace("img-src 'self'", f"img-src 'self' {origin}")
+    return response
+
+
+# --- the directory ----------------------------------------------------------------------------------
+
+def _filters() -> dict[str, list[str]]:
+    return {name: [v for v in request.args.getlist(name) if v][:50] for name, _ in FACETS}
+
+
+@bp.get("/communities")
+def communities():
+    chosen = _page()
+    lang = i18n.current()
+    query = request.args.get("q", "")[:200]
+    filters = _filters()
+    page = whole(request.args.get("page"), "page", 1, minimum=1)
+    page_size = whole(request.args.get("page_size"), "page_size", PAGE_SIZE, minimum=1, maximum=100)
+    found = node().directory.search(query, filters, page=page, page_size=page_size, lang=lang)
+
+    def page_url(number: int) -> str:
+        args = {k: v for k, v in request.args.to_dict(flat=False).items() if k not in ("page", "format")}
+        args["page"] = [str(number)]
+        return request.path + "?" + urlencode(args, doseq=True)
+
+    if chosen is formats.PAGE_JSON:
+        body = {"query": query, "filters": filters, **{k: v for k, v in found.items() if k != "points"}}
+        body["links"] = {"self": page_url(found["page"]),
+                         "next": page_url(found["page"] + 1) if found["page"] < found["pages"] else None,
+                         "prev": page_url(found["page"] - 1) if found["page"] > 1 else None}
+        for card in body["results"]:
+            card["page"] = resource_url(card["iri"])
+        return _vary(Response(_json(body), content_type=formats.PAGE_JSON.media_type))
+    active = [(name, v) for name, values in filters.items() for v in values]
+    response = Response(render_template(
+        "face/communities.html", found=found, query=query, filters=filters, active=active, page_url=page_url,
+        tile_url=node().config.tile_url or ""))
+    return _tiles_csp(_vary(response))
+
+
+def _json(body) -> str:
+    import json
+
+    return json.dumps(body, ensure_ascii=False)
+
+
+# --- any resource -----------------------------------------------------------------------------------
+
+@bp.get("/resource")
+def resource():
+    iri = request.args.get("iri", "").strip()
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        raise errors.BadRequest(f"iri must be an absolute IRI, like /resource?iri=https://example.org/id/x, "
+                                f"not {iri[:200]!r}") from None
+    chosen = _page(RESOURCE)
+    n = node()
+    lang = i18n.current()
+    directory = n.directory
+    twin_id = iri[len(standard.TWIN_GRAPH_BASE):] if iri.startswith(standard.TWIN_GRAPH_BASE) else None
+    if twin_id and "/" not in twin_id and n.entry(twin_id) is not None:
+        if chosen is not formats.HTML:  # a twin graph's IRI gives the twin's data
+            return _rdf(n.twin_data(twin_id), chosen)
+        return _vary(Response(render_template("face/twin.html", iri=iri, twin=twin_id, entry=n.entry(twin_id),
+                                              provenance=directory.provenance(twin_id),
+                                              described=directory.described_by(twin_id, lang),
+                                              formats=formats.GRAPH)))
+    if chosen is formats.HTML and iri.startswith(standard.EC):  # the standard's own terms: their section of /ns
+        return redirect(url_for("face.ns") + "#" + iri[len(standard.EC):], code=303)
+    if chosen is not formats.HTML:
+        triples = directory.triples(iri)
+        if not triples:
+            raise errors.NotFound(f"this node knows nothing about {iri}")
+        return _rdf(triples, chosen)
+    community = directory.community(iri, lang)
+    if community is not None:
+        return _tiles_csp(_vary(Response(render_template("face/community.html", c=community, formats=formats.GRAPH,
+                                                         tile_url=n.config.tile_url or ""))))
+    network = directory.network(iri, lang)
+    if network is not None:
+        return _tiles_csp(_vary(Response(render_template("face/network.html", net=network, formats=formats.GRAPH,
+                                                         tile_url=n.config.tile_url or ""))))
+    described = directory.describe(iri)
+    iris = {r["p"].value for r in described["outgoing"]} | {r["p"].value for r in described["incoming"]}
+    iris |= {r["o"].value for r in described["outgoing"] if isinstance(r["o"], ox.NamedNode)}
+    iris |= {r["x"].value for r in described["incoming"] if isinstance(r["x"], ox.NamedNode)}
+    names = directory.names([*iris, iri])
+    rows = []
+    for r in described["outgoing"]:
+        graph = r["g"].value
+        rows.append({"p": r["p"].value, "o": r["o"], "graph": graph,
+                     "inferred": graph.endswith(standard.INFERRED_SUFFIX)})
+    status = 200 if rows or described["incoming"] else 404
+    return _vary(Response(render_template(
+        "face/resource.html", iri=iri, title=pick(names.get(iri), lang, local(iri)), rows=rows,
+        incoming=described["incoming"], names={k: pick(v, lang, local(k)) for k, v in names.items()},
+        formats=formats.GRAPH), status=status))
+
+
+def _rdf(triples, chosen: formats.Format) -> Response:
+    assert chosen.rdf is not None
+    body = formats.write(triples, chosen.rdf, prefixes=standard.PREFIXES)
+    return _vary(Response(body, content_type=chosen.media_type))
+
+
+def triples_page(title: str, triples, path: str) -> Response:
+    """RDF a node describes itself with (its catalog, its service description) as a page: one
+    section per subject, every IRI a link, the RDF formats beside it."""
+    lang = i18n.current()
+    subjects: dict[str, list] = {}
+    for t in triples:
+        subjects.setdefault(str(t.subject), []).append(t)
+    iris = {t.predicate.value for t in triples}
+    iris |= {t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
+    names = node().directory.names(iris)
+    groups = []
+    for rows in subjects.values():
+        rows.sort(key=lambda t: (t.predicate.value != RDF_TYPE, t.predicate.value, str(t.object)))
+        groups.append({"subject": rows[0].subject, "rows": rows})
+    groups.sort(key=lambda g: (not isinstance(g["subject"], ox.NamedNode), str(g["subject"])))
+    response = Response(render_template("face/triples.html", title=title, groups=groups, path=path,
+                                        names={k: pick(v, lang, local(k)) for k, v in names.items()},
+                                        formats=formats.GRAPH))
+    return _vary(response)
+
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+# --- the query editor ---------------------------------------------------------------------------------
+
+@bp.get("/query")
+def query_editor():
+    from ecgraph.standard.examples import example_queries
+
+    response = Response(render_template("face/query.html", examples=example_queries(), prefixes=standard.PREFIXES))
+    # YASGUI's editor and table set inline styles as they draw; scripts stay 'self' only
+    response.headers["Content-Security-Policy"] = SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'")
+    return response
+
+
+@bp.get("/query/prefixes.json")
+def query_prefixes():
+    """The prefixes the editor completes after ``PREFIX``: the standard's and those it aligns with
+    (in place of prefix.cc, which a node never calls)."""
+    return Response(_json(standard.PREFIXES), content_type=formats.PAGE_JSON.media_type)
+
+
+# --- the standard -----------------------------------------------------------------------------------
+
+@bp.get("/ns")
+def ns():
+    chosen = _page(RESOURCE)
+    if chosen is not formats.HTML:
+        return _rdf(ontology.triples(), chosen)
+    lang = i18n.current()
+    model = ontology.sections(lang)
+    classes = {c["iri"] for c in model["classes"]}
+    return _vary(Response(render_template("face/ns.html", model=model, classes=classes, formats=formats.GRAPH,
+                                          version=standard.STANDARD_VERSION, ontology=standard.ONTOLOGY_IRI)))
+
+
+@bp.get("/context.jsonld")
+def context():
+    return Response(standard.context_file().read_bytes(), content_type=formats.JSONLD.media_type)
+
+
+@bp.get("/context/<version>.jsonld")
+def context_release(version: str):
+    """The JSON-LD context of one release (``https://w3id.org/ecgraph/context/1.0.0.jsonld``)."""
+    if version not in standard.VERSIONS:
+        raise errors.NotFound(f"no release {version!r}; this node has {', '.join(standard.VERSIONS)}")
+    return Response(standard.context_file(version).read_bytes(), content_type=formats.JSONLD.media_type)
+
+
+@bp.get("/ns/<path:term>")
+def ns_term(term: str):
+    """``https://w3id.org/ecgraph/ns#X`` cannot reach a server with its fragment; ``/ns/X`` is the
+    same term's section."""
+    if not term.replace("-", "").replace("_", "").isalnum():
+        abort(404)
+    return redirect(url_for("face.ns") + "#" + term, code=303)

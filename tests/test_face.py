@@ -1,0 +1,332 @@
+"""The web face over a real node holding the demo network (Flask's test client, one node for the
+module): the directory's search, facets, pages and shareable URLs; each page's machine twin by
+content negotiation; every IRI a link; the three languages. The same journey in a browser, with
+axe-core and a phone-sized run, is tests/test_face_browser.py."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import pyoxigraph as ox
+import pytest
+
+from ecgraph.config import Config
+from ecgraph.web.face import i18n
+from tests.helpers import ADMIN, make_twin
+
+EC = "https://w3id.org/ecgraph/ns#"
+CANAL_SUD = "https://canal-sud-energie.example/id/community"
+NETWORK = "https://canal-sud.example/id/network"
+SCHOOL_QUERY = """PREFIX ec: <https://w3id.org/ecgraph/ns#>
+SELECT DISTINCT ?c WHERE { ?c a ec:EnergyCommunity ; ec:hasMember ?m . ?m a ec:School }"""
+TEMPLATES = Path(__file__).resolve().parent.parent / "ecgraph" / "web" / "templates"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from ecgraph.node import Node
+
+    config = Config.load(environ={}, data=tmp_path_factory.mktemp("face") / "data", admin_token=ADMIN,
+                         no_demo=True)
+    node = Node(config, workers=False)
+    node.load_demo()
+    yield node
+    node.close()
+
+
+@pytest.fixture(scope="module")
+def client(demo):
+    from ecgraph.web import create_app
+
+    app = create_app(demo)
+    app.testing = True
+    return app.test_client()
+
+
+def _json(client, url: str) -> dict:
+    response = client.get(url, headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.data[:500]
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+def _schools(demo) -> set[str]:
+    return {row["c"].value for row in demo.store.query(SCHOOL_QUERY)}
+
+
+# --- the directory ------------------------------------------------------------------------------------
+
+def test_the_school_facet_comes_first_and_finds_what_the_school_question_finds(client, demo):
+    body = _json(client, "/communities")
+    member = next(f for f in body["facets"] if f["name"] == "member")
+    assert member["values"][0]["value"] == EC + "School"
+    assert member["values"][0]["count"] == len(_schools(demo))
+    chosen = _json(client, "/communities?member=" + quote(EC + "School"))
+    assert {c["iri"] for c in chosen["results"]} == _schools(demo)
+    assert chosen["filters"]["member"] == [EC + "School"]
+
+
+def test_searching_for_school_in_any_of_the_three_languages_finds_the_same_communities(client, demo):
+    found = [{c["iri"] for c in _json(client, "/communities?q=" + quote(word))["results"]}
+             for word in ("school", "école", "ECOLE")]
+    assert found[0] == found[1] == found[2] == _schools(demo)
+
+
+def test_facet_counts_leave_their_own_choice_out_and_every_choice_narrows(client):
+    everything = _json(client, "/communities")
+    facet = next(f for f in everything["facets"] if f["name"] == "country")
+    countries = {v["value"]: v["count"] for v in facet["values"]}
+    unplaced = [c for c in _json(client, "/communities?page_size=100")["results"] if not c["country"]]
+    assert sum(countries.values()) == everything["total"] - len(unplaced)  # one demo twin gives no address
+    be = _json(client, "/communities?country=BE")
+    assert be["total"] == countries["BE"]
+    assert {c["country"] for c in be["results"]} == {"BE"}
+    # the country facet still offers the other countries, with their own counts
+    assert {v["value"]: v["count"] for v in next(f for f in be["facets"] if f["name"] == "country")["values"]} \
+        == countries
+    both = _json(client, "/communities?country=BE&country=NL")
+    assert both["total"] == countries["BE"] + countries["NL"]
+    narrower = _json(client, "/communities?country=BE&member=" + quote(EC + "School"))
+    assert 0 < narrower["total"] < be["total"]
+
+
+def test_pages_are_stable_and_cover_every_result_once(demo):
+    directory = demo.directory
+    total = directory.search()["total"]
+    seen = []
+    for page in range(1, 10):
+        found = directory.search(page=page, page_size=5)
+        seen.extend(c["iri"] for c in found["results"])
+        if page >= found["pages"]:
+            break
+    assert len(seen) == len(set(seen)) == total
+    assert seen == [c["iri"] for c in directory.search(page_size=1000)["results"]]
+
+
+def test_the_json_twin_links_the_next_page_with_the_same_filters(client):
+    body = _json(client, "/communities?country=BE&page=1")
+    assert body["links"]["self"] == "/communities?country=BE&page=1"
+    assert body["links"]["prev"] is None
+    if body["pages"] > 1:
+        assert body["links"]["next"] == "/communities?country=BE&page=2"
+    assert all(card["page"].startswith("/resource?iri=") for card in body["results"])
+
+
+def test_the_directory_follows_a_new_publish(tmp_path):
+    from ecgraph.node import Node
+
+    config = Config.load(environ={}, data=tmp_path / "data", admin_token=ADMIN, no_demo=True)
+    node = Node(config, workers=False)
+    try:
+        assert node.directory.search()["total"] == 0
+        node.register("alpha", "Alpha")
+        node.publish("alpha", node.upload_for("alpha", make_twin("alpha", schools=1), media_type="text/turtle"))
+        found = node.directory.search("alpha")
+        assert [c["iri"] for c in found["results"]] == ["https://alpha.example/id/community"]
+        assert found["results"][0]["member_types"][0]["school"] is True
+    finally:
+        node.close()
+
+
+def test_a_page_number_that_is_not_a_number_is_a_clear_400(client):
+    response = client.get("/communities?page=two", headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert "page" in response.get_json()["detail"]
+
+
+# --- pages and their machine twins -------------------------------------------------------------------
+
+def test_a_community_page_shows_what_people_ask_for(client):
+    page = client.get("/resource?iri=" + quote(CANAL_SUD), headers={"Accept": "text/html"})
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    for expected in ("Canal-Sud Citizen Energy", "Institut Saint-Amand", 'data-school="yes"', "What worked",
+                     "What did not work", "withdraw it within a day", "210 kW", "<svg class=\"chart\"",
+                     "General assembly 2024", "cooperateurs@canal-sud-energie.example",
+                     "/api/twins/canal-sud-energie/badge.svg",
+                     'id="provenance"', 'data-format="turtle"', 'data-format="rdfxml"'):
+        assert expected in html, expected
+
+
+def test_every_iri_on_a_resource_page_is_a_link(client):
+    html = client.get("/resource?iri=" + quote("https://institut-saint-amand.example/id/school"),
+                      headers={"Accept": "text/html"}).get_data(as_text=True)
+    table = html.split('id="statements"', 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r"<td>(.*?)</td>", table, re.S)
+    assert cells
+    for cell in cells:
+        if "http" in cell and "<a " not in cell:
+            pytest.fail(f"an IRI that is not a link: {cell}")
+
+
+@pytest.mark.parametrize("fmt,media_type", [("turtle", "text/turtle"), ("ntriples", "application/n-triples"),
+                                             ("jsonld", "application/ld+json"), ("rdfxml", "application/rdf+xml")])
+def test_a_resource_gives_its_rdf_in_every_graph_format(client, fmt, media_type):
+    response = client.get("/resource?iri=" + quote(CANAL_SUD), headers={"Accept": media_type})
+    assert response.status_code == 200 and response.mimetype == media_type
+    rdf_format = ox.RdfFormat.from_media_type(media_type)
+    triples = [q.triple for q in ox.parse(response.data, format=rdf_format)]
+    assert ox.Triple(ox.NamedNode(CANAL_SUD), ox.NamedNode("https://schema.org/name"),
+                     ox.Literal("Canal-Sud Citizen Energy", language="en")) in triples
+    assert client.get(f"/resource?iri={quote(CANAL_SUD)}&format={fmt}").mimetype == media_type
+
+
+def test_a_twin_graph_iri_resolves_to_the_twin(client, demo):
+    iri = "https://w3id.org/ecgraph/twin/canal-sud-energie"
+    page = client.get("/resource?iri=" + quote(iri), headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert CANAL_SUD in page
+    data = client.get("/resource?iri=" + quote(iri), headers={"Accept": "application/n-triples"})
+    assert {q.triple for q in ox.parse(data.data, format=ox.RdfFormat.N_TRIPLES)} == \
+        set(demo.twin_data("canal-sud-energie"))
+
+
+def test_the_network_page_adds_up_its_communities(client):
+    html = client.get("/resource?iri=" + quote(NETWORK), headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert 'id="network"' in html and CANAL_SUD in html
+    assert "<svg class=\"chart\"" in html.split('id="indicators"', 1)[1]
+
+
+def test_an_unknown_or_invalid_iri_is_said_plainly(client):
+    unknown = client.get("/resource?iri=" + quote("https://nowhere.example/x"), headers={"Accept": "text/html"})
+    assert unknown.status_code == 404 and "Nothing is known" in unknown.get_data(as_text=True)
+    assert client.get("/resource?iri=" + quote("https://nowhere.example/x"),
+                      headers={"Accept": "text/turtle"}).status_code == 404
+    bad = client.get("/resource?iri=not%20an%20iri", headers={"Accept": "text/html"})
+    assert bad.status_code == 400 and "absolute IRI" in bad.get_json()["detail"]
+
+
+def test_the_ontology_is_a_page_for_people_and_rdf_for_machines(client):
+    html = client.get("/ns", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert 'id="School"' in html and "école" in html and "energiegemeenschap" in html
+    for media_type in ("text/turtle", "application/ld+json", "application/rdf+xml"):
+        response = client.get("/ns", headers={"Accept": media_type})
+        assert response.mimetype == media_type
+        triples = [q.triple for q in ox.parse(response.data, format=ox.RdfFormat.from_media_type(media_type))]
+        assert ox.Triple(ox.NamedNode(EC + "School"), ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+                         ox.Literal("école", language="fr")) in triples
+    context = client.get("/context.jsonld")
+    assert context.mimetype == "application/ld+json" and "@context" in context.get_json()
+    assert client.get("/ns/School").headers["Location"].endswith("/ns#School")
+
+
+def test_catalog_and_service_description_are_pages_for_browsers_and_rdf_for_everyone_else(client):
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    for path in ("/catalog", "/sparql"):
+        assert client.get(path, headers={"Accept": browser}).mimetype == "text/html"
+        assert client.get(path).mimetype == "text/turtle"  # no Accept: RDF as before
+        assert client.get(path, headers={"Accept": "*/*"}).mimetype == "text/turtle"
+        assert client.get(path, headers={"Accept": "application/ld+json"}).mimetype == "application/ld+json"
+
+
+# --- languages ---------------------------------------------------------------------------------------
+
+def test_accept_language_and_the_switch_choose_the_language(client):
+    nl = client.get("/communities", headers={"Accept": "text/html", "Accept-Language": "nl-BE,nl;q=0.9"})
+    assert '<html lang="nl">' in nl.get_data(as_text=True) and "Gemeenschappen" in nl.get_data(as_text=True)
+    assert "Accept-Language" in nl.headers["Vary"]
+    fr = client.get("/communities?lang=fr", headers={"Accept": "text/html", "Accept-Language": "nl"})
+    assert '<html lang="fr">' in fr.get_data(as_text=True) and "école" in fr.get_data(as_text=True)
+    assert "ecgraph_lang=fr" in fr.headers["Set-Cookie"]
+    # the cookie keeps the choice on the next page
+    kept = client.get("/ns", headers={"Accept": "text/html", "Accept-Language": "nl"})
+    assert '<html lang="fr">' in kept.get_data(as_text=True)
+    client.delete_cookie("ecgraph_lang")
+
+
+def test_every_string_the_templates_translate_has_french_and_dutch():
+    keys: set[str] = set()
+    for path in TEMPLATES.rglob("*.html"):
+        keys |= set(re.findall(r"""_\(\s*["']([^"']+)["']\s*\)""", path.read_text(encoding="utf-8")))
+    from ecgraph.directory import FACETS
+
+    keys |= {title for _, title in FACETS}
+    keys |= {"Data catalog", "Service description"}
+    assert len(keys) > 50
+    for lang in ("fr", "nl"):
+        missing = sorted(k for k in keys if k not in i18n.MESSAGES[lang])
+        assert missing == [], f"{lang}: {missing}"
+
+
+def test_pages_load_nothing_from_elsewhere(client):
+    for path in ("/", "/communities", "/resource?iri=" + quote(CANAL_SUD), "/ns"):
+        html = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
+        sources = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"', html)
+        assert sources and all(s.startswith("/") for s in sources), (path, sources)
+        assert " style=" not in html  # the Content-Security-Policy forbids inline styles
+
+
+# --- the validator page ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    (b"@prefix ec: <https://w3id.org/ecgraph/ns#> .\nec:a ec:b ec:c .", "turtle"),
+    (b'  {"@context": "https://w3id.org/ecgraph/context.jsonld"}', "jsonld"),
+    (b'[{"@id": "https://a.example/x"}]', "jsonld"),
+    (b"[ a <https://a.example/T> ] .", "turtle"),
+    (b'<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>', "rdfxml"),
+    (b"<https://a.example/s> <https://a.example/p> <https://a.example/o> <https://a.example/g> .\n", "nquads"),
+    (b"<https://a.example/s> <https://a.example/p> \"x\" .\n", "turtle"),  # N-Triples is Turtle
+    (b"<https://a.example/g> { <https://a.example/s> <https://a.example/p> 1 }", "trig"),
+])
+def test_pasted_text_says_its_format(text, expected):
+    from ecgraph import formats
+
+    assert formats.sniff(text).key == expected
+
+
+def test_pasted_turtle_is_validated_without_a_format_and_stays_in_the_form(client):
+    text = make_twin("pasted").decode()
+    page = client.post("/validate", data={"text": text, "profile": "core"}).get_data(as_text=True)
+    assert 'id="verdict"' in page and "conforms" in page
+    assert "no Content-Type" not in page
+    assert 'id="detected"' in page and "<strong>turtle</strong>" in page
+    assert "Test community pasted" in page.split('id="text"', 1)[1].split("</textarea>", 1)[0]
+
+
+def test_pasted_json_ld_is_recognised_and_a_mistake_keeps_the_text(client):
+    text = ('{"@context": "https://w3id.org/ecgraph/context.jsonld", "id": "https://x.example/c", '
+            '"type": "EnergyCommunity"')  # no closing brace
+    response = client.post("/validate", data={"text": text})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'id="error"' in page
+    assert "no Content-Type" not in page
+    assert "https://x.example/c" in page.split('id="text"', 1)[1].split("</textarea>", 1)[0]
+    assert "<strong>jsonld</strong>" in page
+
+
+def test_the_standard_s_own_terms_open_their_section_of_the_ontology(client):
+    response = client.get("/resource?iri=" + quote(EC + "School"), headers={"Accept": "text/html"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/ns#School")
+    rdf = client.get("/resource?iri=" + quote(EC + "School"), headers={"Accept": "text/turtle"})
+    assert rdf.status_code == 200 and b"school" in rdf.data
+
+
+def test_a_network_twin_names_the_network_it_describes(client):
+    page = client.get("/resource?iri=" + quote("https://w3id.org/ecgraph/twin/gbn-canal-sud"),
+                      headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert NETWORK in page and "Canal-Sud" in page
+
+
+def test_a_slow_directory_is_rebuilt_in_the_background_while_readers_get_the_previous_one(tmp_path):
+    import time
+
+    from ecgraph.node import Node
+
+    config = Config.load(environ={}, data=tmp_path / "data", admin_token=ADMIN, no_demo=True)
+    node = Node(config, workers=False)
+    try:
+        node.register("alpha", "Alpha")
+        node.publish("alpha", node.upload_for("alpha", make_twin("alpha"), media_type="text/turtle"))
+        directory = node.directory
+        assert directory.search()["total"] == 1
+        directory.wait_below = 0.0  # as if the last build had been slow
+        node.register("beta", "Beta")
+        node.publish("beta", node.upload_for("beta", make_twin("beta"), media_type="text/turtle"))
+        assert directory.search()["total"] == 1  # the previous directory, at once
+        deadline = time.monotonic() + 30
+        while directory.search()["total"] != 2:
+            assert time.monotonic() < deadline, "the background rebuild never arrived"
+            time.sleep(0.05)
+    finally:
+        node.close()

@@ -1,0 +1,310 @@
+"""The web face in a real browser (headless Chromium driven by Playwright) against a real
+``ecgraph serve`` holding the demo network: the school journey a teacher would take, the language
+switch, a phone-sized run, and axe-core's accessibility rules on every page.
+
+One server and one browser for the whole module. Screenshots of every page are kept in
+``tests/artefacts/face/`` (git-ignored; the path is printed) and the axe results beside them in
+``axe.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pyoxigraph as ox
+import pytest
+import requests
+
+from tests.servers import NodeProcess
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")]
+
+ARTEFACTS = Path(__file__).resolve().parent / "artefacts" / "face"
+NODE_DIR = Path(__file__).resolve().parent / ".node"
+AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+EC = "https://w3id.org/ecgraph/ns#"
+SCHOOL_QUERY = """PREFIX ec: <https://w3id.org/ecgraph/ns#>
+SELECT DISTINCT ?c WHERE { ?c a ec:EnergyCommunity ; ec:hasMember ?m . ?m a ec:School }"""
+CANAL_SUD = "https://canal-sud-energie.example/id/community"
+CANAL_SUD_NETWORK = "https://canal-sud.example/id/network"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    node = NodeProcess(tmp_path_factory.mktemp("face") / "data").start()  # with the demo network
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def artefacts():
+    shutil.rmtree(ARTEFACTS, ignore_errors=True)
+    ARTEFACTS.mkdir(parents=True)
+    print(f"\nscreenshots and axe results: {ARTEFACTS}")
+    return ARTEFACTS
+
+
+@pytest.fixture(scope="module")
+def axe_source():
+    """axe-core from tests/.node (installed with ``npm ci`` from the committed lock file when it is
+    not there yet)."""
+    if not AXE.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("axe-core is an npm package: this machine has no npm (.ci/run installs it into tests/.node)")
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True, text=True,
+                              timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+    return AXE.read_text(encoding="utf-8")
+
+
+class Watch:
+    """What a page did that it must not: reach outside the node, need what the Content-Security-
+    Policy forbids, or throw."""
+
+    def __init__(self, page, base: str):
+        self.outside: list[str] = []
+        self.refused: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda r: self.outside.append(r.url)
+                if not r.url.startswith(base) and not r.url.startswith("data:") else None)
+        page.on("console", lambda m: self.refused.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def check(self):
+        assert self.outside == [], f"the page reached outside the node: {self.outside}"
+        assert self.refused == [], f"the page needs what its Content-Security-Policy forbids: {self.refused}"
+        assert self.errors == [], f"the page threw: {self.errors}"
+
+
+@pytest.fixture()
+def page(browser, server):
+    context = browser.new_context(accept_downloads=True, locale="en-GB")
+    page = context.new_page()
+    watch = Watch(page, server.url)
+    yield page
+    context.close()
+    watch.check()
+
+
+def _shot(page, artefacts: Path, name: str) -> None:
+    page.screenshot(path=str(artefacts / f"{name}.png"), full_page=True)
+
+
+def _school_communities(server) -> set[str]:
+    answer = requests.get(server.url + "/sparql", params={"query": SCHOOL_QUERY},
+                          headers={"Accept": "application/sparql-results+json"}, timeout=30).json()
+    return {b["c"]["value"] for b in answer["results"]["bindings"]}
+
+
+def test_a_teacher_finds_schools_their_lessons_and_network_and_the_same_data_as_turtle(page, server, artefacts):
+    expected = _school_communities(server)
+    assert len(expected) >= 3  # the demo network has several communities with a school
+
+    page.goto(server.url + "/")
+    _shot(page, artefacts, "01-home")
+    page.fill("#home-q", "school")
+    page.click("#home-search-button")
+    page.wait_for_selector("#results")
+    page.wait_for_selector("#map[data-outline-drawn]")
+    _shot(page, artefacts, "02-directory-schools")
+    listed = set(page.locator("#results li.card").evaluate_all("cards => cards.map(c => c.dataset.iri)"))
+    assert listed == expected
+    on_map = set(page.locator("#map path[data-iri]").evaluate_all("paths => paths.map(p => p.dataset.iri)"))
+    assert on_map == expected
+    assert int(page.get_attribute("#map", "data-outline-drawn")) >= 1  # the bundled outline, no tiles
+    assert "q=school" in page.url  # the search is a URL to share
+
+    # the member-type facet lists schools first, with the same count
+    first = page.locator("#facet-member label").first
+    assert first.locator("input").get_attribute("value") == EC + "School"
+    assert int(first.locator(".count").inner_text()) == len(expected)
+
+    page.click(f'#results li.card[data-iri="{CANAL_SUD}"] h3 a')
+    page.wait_for_selector("#community")
+    _shot(page, artefacts, "03-community")
+    schools = page.locator('#members li.member[data-school="yes"]')
+    assert schools.count() >= 1
+    assert "Institut Saint-Amand" in schools.first.inner_text()
+    assert "school" in page.locator("#members h3").first.inner_text().lower()  # schools come first
+    lesson = page.locator("#lessons .lesson").first
+    assert "general assembly approved" in lesson.locator(".worked").inner_text()
+    assert "withdraw" in lesson.locator(".notworked").inner_text()
+    assert page.locator("#indicators svg.chart").count() >= 3
+    assert page.locator("#assets td").filter(has_text="210 kW").count() == 1
+
+    page.click("#networks a")
+    page.wait_for_selector("#network")
+    page.wait_for_selector("#map[data-markers]")
+    _shot(page, artefacts, "04-network")
+    assert parse_qs(urlsplit(page.url).query)["iri"] == [CANAL_SUD_NETWORK]  # the page of its IRI
+    members = set(page.locator("#results li.card").evaluate_all("cards => cards.map(c => c.dataset.iri)"))
+    assert CANAL_SUD in members and len(members) >= 3
+    assert int(page.get_attribute("#map", "data-markers")) == len(members)
+    assert page.locator("#indicators svg.chart").count() >= 1
+
+    page.go_back()
+    page.wait_for_selector("#community")
+    href = page.get_attribute('#raw-data a[data-format="turtle"]', "href")
+    turtle = page.request.get(server.url + href)
+    assert turtle.status == 200 and turtle.headers["content-type"].startswith("text/turtle")
+    triples = [q.triple for q in ox.parse(turtle.body(), format=ox.RdfFormat.TURTLE)]
+    assert ox.Triple(ox.NamedNode(CANAL_SUD), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                     ox.NamedNode(EC + "EnergyCommunity")) in triples
+
+
+def test_the_school_question_runs_in_the_editor_and_downloads_as_csv(page, server, artefacts):
+    page.goto(server.url + "/")
+    page.click("header nav >> text=Query")
+    page.wait_for_selector("#yasgui .CodeMirror")
+    query = page.evaluate("window.ecgraphYasgui.getTab().getQuery()")
+    assert "ec:School" in query  # the editor opens with the school question
+    page.click("#yasgui .yasqe_queryButton")
+    page.wait_for_selector("#yasgui .yasr table.dataTable tbody tr td")
+    _shot(page, artefacts, "05-query")
+    links = set(page.locator("#yasgui .yasr table.dataTable tbody a").evaluate_all("links => links.map(a => a.href)"))
+    assert _school_communities(server) <= links  # every community a link
+    with page.expect_download() as download:
+        page.click("#yasgui .yasr_downloadIcon")
+    path = download.value.path()
+    rows = list(csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8"))))
+    assert {r["community"] for r in rows} == _school_communities(server)
+    assert download.value.suggested_filename.endswith(".csv")
+
+
+def test_a_query_error_is_said_in_plain_words_in_the_editor(page, server):
+    page.goto(server.url + "/query")
+    page.wait_for_selector("#yasgui .CodeMirror")
+    page.evaluate("window.ecgraphYasgui.getTab().setQuery('SELECT * WHERE { ?c a ec:School }'); undefined")
+    page.click("#yasgui .yasqe_queryButton")
+    page.wait_for_selector("#yasgui .yasr .errorResult")
+    text = page.inner_text("#yasgui .yasr .errorResult")
+    assert "prefix `ec:` is not declared" in text and "PREFIX ec: <https://w3id.org/ecgraph/ns#>" in text
+
+
+def test_pasted_turtle_is_recognised_and_stays_in_the_validator_form(page, server, artefacts):
+    from tests.helpers import make_twin
+
+    page.goto(server.url + "/validate")
+    text = make_twin("pasted").decode()
+    page.fill("#text", text)  # no input format chosen: the page recognises it
+    page.click("#validate-button")
+    page.wait_for_selector("#verdict, #error")
+    _shot(page, artefacts, "08-validator")
+    assert page.locator("#error").count() == 0
+    assert "conforms" in page.inner_text("#verdict")
+    assert "turtle" in page.inner_text("#detected")
+    assert page.input_value("#text") == text.replace("\r\n", "\n")
+
+
+def test_the_language_switch_and_accept_language_choose_the_chrome_and_the_labels(browser, server, artefacts):
+    context = browser.new_context(locale="nl-BE", extra_http_headers={"Accept-Language": "nl-BE,nl;q=0.9"})
+    page = context.new_page()
+    watch = Watch(page, server.url)
+    page.goto(server.url + "/communities")
+    assert page.get_attribute("html", "lang") == "nl"
+    assert "Gemeenschappen" in page.inner_text("header nav")
+    assert page.locator("#facet-member legend").inner_text() == "Soorten leden"
+    page.click('.languages a[hreflang="fr"]')
+    page.wait_for_selector('html[lang="fr"]')
+    assert "Communautés" in page.inner_text("header nav")
+    assert "école" in page.inner_text("#facet-member")  # the ontology's own French label
+    _shot(page, artefacts, "06-directory-fr")
+    page.click("header nav a >> nth=0")  # the choice is kept while browsing
+    page.goto(server.url + "/resource?iri=" + quote(CANAL_SUD, safe=""))
+    assert page.get_attribute("html", "lang") == "fr"
+    assert "Ce qui a marché" in page.inner_text("#lessons")
+    assert page.locator("#community h1").inner_text() == "Canal-Sud Énergie Citoyenne"  # its French name
+    _shot(page, artefacts, "07-community-fr")
+    context.close()
+    watch.check()
+
+
+PAGES = ["/", "/communities", "/query", "/communities?member=" + quote(EC + "School", safe=""),
+         "/resource?iri=" + quote(CANAL_SUD, safe=""), "/resource?iri=" + quote(CANAL_SUD_NETWORK, safe=""),
+         "/resource?iri=" + quote("https://institut-saint-amand.example/id/school", safe=""),
+         "/resource?iri=" + quote("https://w3id.org/ecgraph/twin/canal-sud-energie", safe=""),
+         "/ns", "/validate", "/catalog", "/sparql"]
+
+
+def test_every_page_is_usable_390_px_wide(browser, server, artefacts):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    watch = Watch(page, server.url)
+    too_wide, hidden = [], []
+    for i, path in enumerate(PAGES):
+        page.goto(server.url + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            too_wide.append((path, width))
+        for box in page.locator("header nav a, header .languages a").evaluate_all(
+                "links => links.map(a => { const r = a.getBoundingClientRect(); return [r.left, r.right, r.width]; })"):
+            if box[0] < 0 or box[1] > 390 or box[2] == 0:
+                hidden.append((path, box))
+        page.screenshot(path=str(artefacts / f"390-{i:02d}.png"), full_page=False)
+    context.close()
+    watch.check()
+    assert too_wide == [], too_wide
+    assert hidden == []
+
+
+def test_axe_finds_no_serious_or_critical_issue_on_any_page(browser, server, artefacts, axe_source):
+    context = browser.new_context()
+    page = context.new_page()
+    found, summary = {}, {}
+    for path in PAGES:
+        page.goto(server.url + path)
+        page.evaluate(axe_source + "\n;undefined")  # through the DevTools protocol: the page's CSP does not apply
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        summary[path] = {v["id"]: {"impact": v["impact"], "nodes": len(v["nodes"])} for v in result["violations"]}
+        bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+               if v["impact"] in ("serious", "critical")]
+        if bad:
+            found[path] = bad
+    # the query editor with its results drawn
+    page.goto(server.url + "/query")
+    page.click("#yasgui .yasqe_queryButton")
+    page.wait_for_selector("#yasgui .yasr table.dataTable tbody tr td")
+    page.evaluate(axe_source + "\n;undefined")
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    summary["/query (results)"] = {v["id"]: {"impact": v["impact"], "nodes": len(v["nodes"])}
+                                   for v in result["violations"]}
+    bad = [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    if bad:
+        found["/query (results)"] = bad
+    context.close()
+    (artefacts / "axe.json").write_text(json.dumps(summary, indent=2))
+    print("axe violations by page (all impacts):", json.dumps(summary))
+    assert found == {}
+
+
+def test_the_editor_completes_the_standard_s_prefixes(page, server):
+    page.goto(server.url + "/query")
+    page.wait_for_selector("#yasgui .CodeMirror")
+    page.evaluate("window.ecgraphYasgui.getTab().setQuery(''); undefined")
+    page.click("#yasgui .CodeMirror-lines")
+    page.keyboard.type("PREFIX e")
+    page.keyboard.press("Control+Space")
+    hints = page.wait_for_selector(".CodeMirror-hints")
+    assert "ec: <https://w3id.org/ecgraph/ns#>" in hints.inner_text()
