@@ -660,11 +660,12 @@ class Node:
 
     # --- queries ------------------------------------------------------------------------------
 
-    def inspect(self, text: str, *, update: bool = False) -> Inspection:
+    def inspect(self, text: str, *, update: bool = False, base_iri: str | None = None) -> Inspection:
         """Check a query (or, with ``update``, an update) before it runs: every place that could
-        reach out must name a peer (:mod:`ecgraph.query.federate`)."""
+        reach out must name a peer (:mod:`ecgraph.query.federate`). ``base_iri`` is the base the
+        text will run with, so that the check resolves relative IRIs as the engine will."""
         try:
-            inspection = inspect(text, update=update)
+            inspection = inspect(text, update=update, base_iri=base_iri)
             self.peers.check(inspection)
         except QueryRefused as exc:
             if update:
@@ -700,13 +701,14 @@ class Node:
                     name="ecgraph-federation").start()
             return self.federation_pool
 
-    def update(self, sparql: str, *, caller: Caller = LOCAL) -> None:
+    def update(self, sparql: str, *, caller: Caller = LOCAL, base_iri: str | None = None) -> None:
         """An admin's SPARQL Update, as one transaction. It bypasses the publishing pipeline (no
-        validation, no inference), so the catalog cache is reread afterwards."""
+        validation, no inference), so the catalog cache is reread afterwards. ``base_iri``
+        resolves its relative IRIs (the caller checked the text with the same base)."""
         self.require_admin(caller, "a SPARQL update")
         with self._write_lock:
             try:
-                self.store.update(sparql)
+                self.store.update(sparql, base_iri=base_iri)
             except SyntaxError as exc:
                 raise errors.BadRequest(str(exc), title="update syntax error") from None
             except (RuntimeError, OSError, ValueError) as exc:

@@ -119,8 +119,9 @@ class GraphStore(abc.ABC):
                 self.update(" ;\n".join(operations))
 
     @abc.abstractmethod
-    def update(self, sparql: str) -> None:
-        """Run one SPARQL Update as one transaction, and make it visible to readers."""
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+        """Run one SPARQL Update as one transaction, and make it visible to readers; ``base_iri``
+        resolves its relative IRIs (none: they are an error)."""
 
     @abc.abstractmethod
     def bulk_load(self, nquads: bytes) -> None:

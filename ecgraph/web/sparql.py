@@ -12,7 +12,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, request
 
 from ecgraph import errors, formats, standard
-from ecgraph.query import results
+from ecgraph.query import dataset, results
 from ecgraph.query.pool import QueryRequest, QueryResult
 from ecgraph.web.common import caller, iri_list, multi, negotiate, node, node_url
 
@@ -71,7 +71,15 @@ def _body_text(what: str) -> str:
     return data.decode("utf-8", "replace")
 
 
+def _one(name: str) -> None:
+    """Refuse a request that gives a parameter the protocol allows once more than once."""
+    if len(multi(name)) > 1:
+        raise errors.BadRequest(f"the request gives '{name}' more than once; the SPARQL 1.1 Protocol takes "
+                                f"exactly one {name} per request")
+
+
 def _query_text() -> str | None:
+    _one("query")
     if request.method in ("GET", "HEAD"):
         return sized(request.args.get("query"))
     if request.mimetype == "application/sparql-query":
@@ -125,7 +133,8 @@ def sparql():
             raise errors.BadRequest("SPARQL updates are not accepted on /sparql; the admin sends them to /update")
         return service_description()
     n = node()
-    inspection = n.inspect(text)
+    base = node_url() + "/sparql"  # relative IRIs are resolved against the endpoint (protocol, 2.1.4)
+    inspection = n.inspect(text, base_iri=base)
     if inspection.form == "UPDATE":
         raise errors.BadRequest("this is a SPARQL update: /sparql only answers queries; the admin sends "
                                 "updates to /update")
@@ -137,6 +146,7 @@ def sparql():
         named_graphs=iri_list(multi("named-graph-uri"), "named-graph-uri"),
         max_rows=_limit(request.values.get("limit"), n.config.max_result_rows),
         services=list(inspection.services),
+        base_iri=base,
     )
     timeout = _timeout(request.values.get("timeout"), n.config.query_timeout)
     return result_response(n.query(query_request, timeout=timeout, caller=caller()), query_request.max_rows)
@@ -146,6 +156,7 @@ def sparql():
 def update():
     n = node()
     n.require_admin(caller(), "a SPARQL update")
+    _one("update")
     if request.mimetype == "application/sparql-update":
         text = _body_text("update")
     elif request.mimetype == "application/x-www-form-urlencoded":
@@ -154,9 +165,13 @@ def update():
         raise errors.UnsupportedMediaType("POST an update as application/sparql-update or as the form field 'update'")
     if not text or not text.strip():
         raise errors.BadRequest("no update given")
-    if n.inspect(text, update=True).form != "UPDATE":
+    base = node_url() + "/update"  # relative IRIs are resolved against the endpoint (protocol, 2.2.4)
+    # the protocol's dataset becomes USING clauses; the check then sees the text that will run
+    text = dataset.with_dataset(text, iri_list(multi("using-graph-uri"), "using-graph-uri"),
+                                iri_list(multi("using-named-graph-uri"), "using-named-graph-uri"))
+    if n.inspect(text, base_iri=base, update=True).form != "UPDATE":
         raise errors.BadRequest("this is a query; send it to /sparql")
-    n.update(text, caller=caller())
+    n.update(text, caller=caller(), base_iri=base)
     return Response(status=204)
 
 
