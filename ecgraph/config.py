@@ -83,6 +83,11 @@ class Config:
     min_body_rate: int = setting(10_000, "Bytes per second a request body must average after that grace (408).",
                                  minimum=0)
     max_connections: int = setting(1000, "Open HTTP connections (the open-files limit is raised to fit).", minimum=1)
+    default_graph: str = setting("union", "The default graph of queries: 'union' of every graph (read-only), or "
+                                 "'own', a real graph the admin writes, as in a plain store.",
+                                 choices=("union", "own"))
+    log_format: str = setting("text", "Log lines as 'text' or as 'json' (one object a line: access log, publish, "
+                              "reject, refresh, harvest).", choices=("text", "json"))
 
     @classmethod
     def load(cls, environ: dict | None = None, file: str | os.PathLike | None = None, **options: Any) -> Config:

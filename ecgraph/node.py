@@ -715,6 +715,56 @@ class Node:
                 raise errors.BadRequest(str(exc)[:2000], title="update failed") from None
             self._entries = catalog.read_all(self.store)
 
+    # --- other named graphs (reference data) and the default graph ---------------------------
+
+    def graph_role(self, graph: str) -> str:
+        """Who writes ``graph``: ``"twin"`` (a twin's own graph, through the publishing pipeline),
+        ``"node"`` (the node's own: ontology, vocabularies, catalog, inferences; read-only) or
+        ``"reference"`` (any other named graph: reference data the admin manages)."""
+        if graph.startswith(standard.TWIN_GRAPH_BASE) and valid_twin_id(graph[len(standard.TWIN_GRAPH_BASE):]):
+            return "twin"
+        if graph.startswith(standard.NODE_NAMESPACE):
+            return "node"
+        return "reference"
+
+    def check_graph_writer(self, graph: str | None, caller: Caller) -> None:
+        """Refuse a caller who may not write ``graph`` (``None``: the default graph): only the
+        admin writes, a reference graph or a default graph of the node's own."""
+        if graph is None:
+            if self.config.default_graph != "own":
+                raise errors.MethodNotAllowed(
+                    "the default graph of this node is the union of all its graphs (--default-graph union), so "
+                    "it cannot be written; write a named graph with ?graph=IRI, or run the node with "
+                    "--default-graph own (ECGRAPH_DEFAULT_GRAPH=own) to give it a default graph of its own",
+                    headers={"Allow": "GET, HEAD"})
+            self.require_admin(caller, "writing the default graph")
+            return
+        role = self.graph_role(graph)
+        if role == "node":
+            raise errors.Forbidden(f"<{graph}> is one of the node's own graphs ({standard.NODE_NAMESPACE}...), which "
+                                   f"are read-only; twins live under {standard.TWIN_GRAPH_BASE}<id>, reference "
+                                   "data in graphs outside that namespace")
+        if role == "twin":
+            raise errors.Conflict(f"<{graph}> is a twin's graph: publish it through the publishing pipeline")
+        self.require_admin(caller, f"writing the graph <{graph}> (reference data)")
+
+    def write_graph(self, graph: str | None, triples: list[ox.Triple], *, caller: Caller = LOCAL,
+                    merge: bool = False) -> bool:
+        """Replace (``merge``: add to) a reference graph, or the default graph where it is the
+        node's own (``graph=None``), in one transaction; the admin only. Returns whether the
+        graph is new. No validation and no inference: reference data is the admin's."""
+        self.check_graph_writer(graph, caller)
+        with self._write_lock:
+            return self.store.put_graph(graph, triples, merge=merge)
+
+    def drop_graph(self, graph: str | None, *, caller: Caller = LOCAL) -> None:
+        """Remove a reference graph (or empty a default graph of the node's own); the admin only."""
+        self.check_graph_writer(graph, caller)
+        with self._write_lock:
+            if graph is not None and not self.store.has_graph(graph):
+                raise errors.NotFound(f"no graph <{graph}> on this node")
+            self.store.drop_graph(graph)
+
     def stats(self) -> dict:
         entries = self._entries
         return {

@@ -147,6 +147,7 @@ def sparql():
         max_rows=_limit(request.values.get("limit"), n.config.max_result_rows),
         services=list(inspection.services),
         base_iri=base,
+        union_default=n.config.default_graph == "union",
     )
     timeout = _timeout(request.values.get("timeout"), n.config.query_timeout)
     return result_response(n.query(query_request, timeout=timeout, caller=caller()), query_request.max_rows)
