@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+import ecgraph
 from ecgraph import formats, standard
 from ecgraph.web.common import node_url
 
@@ -99,7 +100,8 @@ def document(base_url: str) -> dict:
         "openapi": "3.1.0",
         "info": {
             "title": "ecgraph node",
-            "version": standard.STANDARD_VERSION,
+            "version": ecgraph.__version__,
+            "x-ecgraph-standard-version": standard.STANDARD_VERSION,
             "description": "Energy communities' digital twins as one knowledge graph: publish twins, validate "
             "them against the ecgraph profiles, query them all with SPARQL.",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
