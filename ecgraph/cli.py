@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from ecgraph import config as settings
-from ecgraph import errors, formats, standard
+from ecgraph import errors, formats, logs, standard
 from ecgraph.config import Config
 
 CONFIG_OPTION = click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -80,6 +80,7 @@ def serve(config_file, **options):
     from ecgraph.web.server import create_server
 
     config = _config(config_file, **options)
+    logs.configure(config.log_format, secrets=[config.admin_token or ""])
     if options.get("admin_token") is not None:
         logging.getLogger("ecgraph").warning(
             "the admin token was given on the command line, where any user of this machine can read it "

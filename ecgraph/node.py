@@ -30,7 +30,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from ecgraph import errors, formats, sandbox, standard
+from ecgraph import errors, formats, logs, sandbox, standard
 from ecgraph.config import Config
 from ecgraph.publish import authority, catalog, ingest
 from ecgraph.publish import pipeline as pipeline_module
@@ -459,6 +459,21 @@ class Node:
 
     def publish(self, twin_id: str, upload: Upload, *, caller: Caller = LOCAL, merge: bool = False,
                 precondition: Precondition | None = None) -> Published:
+        """:meth:`_publish`, with one log line for what became of it (``publish`` or ``reject``)."""
+        try:
+            published = self._publish(twin_id, upload, caller=caller, merge=merge, precondition=precondition)
+        except errors.Error as exc:
+            logs.event("reject", f"refused an upload to twin {twin_id}: {exc.title}", logging.WARNING,
+                       twin=twin_id, status=exc.status, reason=exc.title, detail=str(exc)[:500], merge=merge)
+            raise
+        entry = published.entry
+        logs.event("publish", f"published twin {twin_id} version {entry.version}", twin=twin_id,
+                   version=entry.version, triples=entry.triples, inferred=entry.inferred, warnings=entry.warnings,
+                   created=published.created, merge=merge, by=entry.published_by)
+        return published
+
+    def _publish(self, twin_id: str, upload: Upload, *, caller: Caller = LOCAL, merge: bool = False,
+                 precondition: Precondition | None = None) -> Published:
         """Replace a registered twin's data (or, with ``merge``, add to it): prepare, check who
         speaks for what, archive what it replaces, commit atomically. The twin's lock is held from
         reading its current state to the commit, so concurrent writes never overwrite each other;
