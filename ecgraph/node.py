@@ -780,6 +780,29 @@ class Node:
                 raise errors.NotFound(f"no graph <{graph}> on this node")
             self.store.drop_graph(graph)
 
+    def dataset_statistics(self) -> dict:
+        """What a VoID description states of the node's dataset: triples, instances per class,
+        triples per property (over the union of all graphs), each twin's triples. Computed by two
+        aggregate queries in the query workers (under their time limit), kept until the store
+        changes."""
+        generation = self.generation.value
+        cached = getattr(self, "_dataset_statistics", None)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        import json
+
+        def rows(text: str) -> dict[str, int]:
+            result = self.query(QueryRequest(query=text, result_format="json"))
+            return {b["k"]["value"]: int(b["n"]["value"]) for b in json.loads(result.body)["results"]["bindings"]
+                    if "k" in b and b["k"]["type"] == "uri"}
+
+        classes = rows("SELECT ?k (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?k } GROUP BY ?k")
+        properties = rows("SELECT ?k (COUNT(*) AS ?n) WHERE { ?s ?k ?o } GROUP BY ?k")
+        statistics = {"triples": sum(properties.values()), "classes": classes, "properties": properties,
+                      "twins": {e.graph: (e.id, e.triples) for e in self._entries.values()}}
+        self._dataset_statistics = (generation, statistics)
+        return statistics
+
     def stats(self) -> dict:
         entries = self._entries
         return {

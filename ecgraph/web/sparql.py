@@ -12,6 +12,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, request
 
 from ecgraph import errors, formats, standard
+from ecgraph.publish import linked
 from ecgraph.query import dataset, results
 from ecgraph.query.pool import QueryRequest, QueryResult
 from ecgraph.web.common import caller, iri_list, multi, negotiate, node, node_url
@@ -198,9 +199,21 @@ def service_description() -> Response:
         ox.Triple(endpoint, ox.NamedNode(DCT + "title"),
                   ox.Literal("ecgraph: energy communities' digital twins as one knowledge graph")),
         ox.Triple(endpoint, sd["supportedLanguage"], sd["SPARQL11Query"]),
-        ox.Triple(endpoint, sd["feature"], sd["UnionDefaultGraph"]),
         ox.Triple(endpoint, sd["feature"], sd["BasicFederatedQuery"]),
+        # what the node's dataset holds (VoID), and the limits every query meets
+        ox.Triple(endpoint, ox.NamedNode(linked.RDFS + "seeAlso"), ox.NamedNode(node_url() + "/void")),
+        *linked.limits(endpoint, {
+            "queryTimeout": (n.config.query_timeout, "decimal", "seconds a query may run before it is stopped"),
+            "maxResultRows": (n.config.max_result_rows, "integer", "rows or triples an answer holds at most; the "
+                              "cut is announced in the X-ECGraph-Truncated header"),
+            "maxQueryBytes": (n.config.max_query_bytes, "integer", "the largest query or update text accepted"),
+            "maxUploadBytes": (n.config.max_upload_bytes, "integer", "the largest upload a write accepts"),
+            "federatesOnlyWithPeers": (str(bool(n.config.peers)).lower(), "boolean", "SERVICE reaches only "
+                                       "the node's configured peers (none: no SERVICE at all)"),
+        }),
     ]
+    if n.config.default_graph == "union":
+        triples.append(ox.Triple(endpoint, sd["feature"], sd["UnionDefaultGraph"]))
     for f in (*formats.RESULTS, *formats.GRAPH):
         library_format = f.results or f.rdf
         if library_format is not None:
@@ -211,7 +224,9 @@ def service_description() -> Response:
         ox.Triple(dataset, rdf_type, sd["Dataset"]),
         ox.Triple(dataset, sd["defaultGraph"], default),
         ox.Triple(default, rdf_type, sd["Graph"]),
-        ox.Triple(default, ox.NamedNode(DCT + "description"), ox.Literal("the union of every named graph")),
+        ox.Triple(default, ox.NamedNode(DCT + "description"),
+                  ox.Literal("the union of every named graph" if n.config.default_graph == "union"
+                             else "a graph of its own, which the admin writes (--default-graph own)")),
     ]
     graphs = [standard.ONTOLOGY_GRAPH, standard.ONTOLOGY_GRAPH + standard.INFERRED_SUFFIX,
               standard.VOCABULARY_GRAPH, standard.CATALOG_GRAPH]
