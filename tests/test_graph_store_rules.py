@@ -138,3 +138,11 @@ def test_with_its_own_default_graph_the_admin_writes_it_and_queries_see_only_it(
 def test_the_setting_is_one_of_two_values():
     with pytest.raises(ValueError, match="union, own"):
         Config.load(environ={}, default_graph="mixed")
+
+
+def test_the_service_description_says_which_default_graph_the_node_has(own_client, client):
+    union = client.get("/sparql", headers={"Accept": "application/n-triples"}).text
+    own = own_client[0].get("/sparql", headers={"Accept": "application/n-triples"}).text
+    feature = "<http://www.w3.org/ns/sparql-service-description#UnionDefaultGraph>"
+    assert feature in union and feature not in own
+    assert "--default-graph own" in own

@@ -157,3 +157,9 @@ def test_the_counts_are_reported(union, own, oxigraph):
         counts[name] = f"{len(tests) - len(failed)}/{len(tests)}"
         assert failed == set(known) & {t.id for t in tests}, f"{name}: the expected failures are out of date"
     checks.record("w3c graph store protocol", **counts)
+    readme = checks.readme()
+    own, total_own = counts["ecgraph_own"].split("/")
+    union, total_union = counts["ecgraph_union"].split("/")
+    oxigraph = counts["oxigraph"].split("/")[0]
+    assert f"`--default-graph own` (indirect and direct identification) | {own} | {oxigraph} " in readme
+    assert f"{total_own} |\n" in readme and f"its 405 is checked instead) | {union} | | {total_union} |" in readme

@@ -103,3 +103,5 @@ def test_the_counts_are_reported(node, oxigraph):
         assert failed == set(known), f"{endpoint.name}: the expected failures are out of date"
     checks.record("w3c sparql 1.1 protocol", total=len(TESTS), ecgraph=counts["ecgraph serve"],
                   oxigraph=counts["oxigraph serve"])
+    row = f"| SPARQL 1.1 Protocol | {counts['ecgraph serve']} | {counts['oxigraph serve']} "
+    assert row in checks.readme(), "the README's conformance table is out of date"
