@@ -66,6 +66,8 @@ def main():
     (validate) and take the data out (export).
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the commands say what became of each twin themselves; a serving node logs the events
+    logs.EVENTS.setLevel(logging.ERROR)
 
 
 # --- serve ----------------------------------------------------------------------------------------

@@ -102,6 +102,7 @@ def configure(log_format: str = "text", secrets: Iterable[str] = (), level: int 
     if not root.handlers:
         root.addHandler(logging.StreamHandler())
     root.setLevel(level)
+    EVENTS.setLevel(logging.NOTSET)
     formatter = JsonFormatter() if log_format == "json" else TextFormatter()
     for handler in root.handlers:
         handler.setFormatter(formatter)

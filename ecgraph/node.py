@@ -131,6 +131,7 @@ class Node:
         self._twin_locks: dict[str, threading.Lock] = {}
         self._twin_locks_guard = threading.Lock()
         self._pools_guard = threading.Lock()
+        self._statistics_lock = threading.Lock()
         self._entries: dict[str, catalog.Entry] = {}
         self.admin_token_file = self.data_dir / ADMIN_TOKEN_FILE
         self._admin_hash = self._admin_token_hash()
@@ -789,6 +790,13 @@ class Node:
         cached = getattr(self, "_dataset_statistics", None)
         if cached is not None and cached[0] == generation:
             return cached[1]
+        with self._statistics_lock:  # many clients asking at once after a change: one computes
+            cached = getattr(self, "_dataset_statistics", None)
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+            return self._compute_statistics(generation)
+
+    def _compute_statistics(self, generation: int) -> dict:
         import json
 
         def rows(text: str) -> dict[str, int]:
