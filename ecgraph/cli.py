@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import click
 
 from ecgraph import config as settings
-from ecgraph import errors, formats, standard
+from ecgraph import errors, formats, logs, standard
 from ecgraph.config import Config
 from ecgraph.network import commands as _network_commands
 from ecgraph.validation import messages
@@ -71,6 +72,8 @@ def main():
     (validate) and take the data out (export).
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the commands say what became of each twin themselves; a serving node logs the events
+    logs.EVENTS.setLevel(logging.ERROR)
 
 
 # --- serve ----------------------------------------------------------------------------------------
@@ -86,6 +89,7 @@ def serve(config_file, **options):
     from ecgraph.web.server import create_server
 
     config = _config(config_file, **options)
+    logs.configure(config.log_format, secrets=[config.admin_token or ""])
     if options.get("admin_token") is not None:
         logging.getLogger("ecgraph").warning(
             "the admin token was given on the command line, where any user of this machine can read it "
@@ -139,11 +143,16 @@ def serve(config_file, **options):
               help="Fast path for many new twins: prepared in parallel and written with the store's bulk loader "
                    "(not atomic per twin: if interrupted, run it again).")
 @click.option("--jobs", type=int, default=None, help="Worker processes for --bulk [default: the CPU count].")
-def load(files, twin_id, title, url, format_name, bulk, jobs, **options):
+@click.option("--tokens-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where the publisher tokens of twins this load registers are appended (created readable by "
+                   "you only) [default: new-tokens.txt in the data directory].")
+def load(files, twin_id, title, url, format_name, bulk, jobs, tokens_file, **options):
     """Publish twins from files (or a directory of them), or one twin from a URL.
 
     Each twin goes through the whole pipeline (validated, inferred, archived, committed
-    atomically). A twin that is not registered yet is registered, and its publisher token printed.
+    atomically). A twin that is not registered yet is registered; its publisher token goes to the
+    tokens file (never to the terminal). The load ends with a summary: what was published, what
+    was refused and why.
     """
     if not files and not url:
         raise click.UsageError("give FILES or --from URL")
@@ -158,11 +167,12 @@ def load(files, twin_id, title, url, format_name, bulk, jobs, **options):
             paths.append(f)
     if twin_id and len(paths) > 1:
         raise click.UsageError("--twin names one twin: give one file")
-    node = _open_node(_config(**options))
-    failures = 0
+    config = _config(**options)
+    node = _open_node(config)
+    summary = LoadSummary(TokenFile(tokens_file or Path(config.data) / "new-tokens.txt"))
     try:
         if bulk:
-            failures = _bulk_load(node, paths, title, format_name, jobs)
+            _bulk_load(node, paths, title, format_name, jobs, summary)
             paths = []
         work = [(twin_id or p.stem, p) for p in paths] + ([(twin_id, None)] if url else [])
         total = sum(p.stat().st_size for p in paths)
@@ -170,7 +180,7 @@ def load(files, twin_id, title, url, format_name, bulk, jobs, **options):
                                show_pos=False, hidden=total < 5_000_000 and len(work) < 4) as bar:
             for tid, path in work:
                 try:
-                    _register_if_new(node, tid, title)
+                    _register_if_new(node, tid, title, summary)
                     if path is None:
                         published, _ = node.publish_from_url(tid, url)
                     else:
@@ -180,53 +190,106 @@ def load(files, twin_id, title, url, format_name, bulk, jobs, **options):
                     e = published.entry
                     click.echo(f"{tid}: version {e.version}, {e.triples:,} triples (+{e.inferred:,} inferred), "
                                f"{e.conformance}" + (f" ({e.warnings} warnings)" if e.warnings else ""))
+                    summary.published.append((tid, published.created))
                 except errors.Error as exc:
-                    failures += 1
-                    _fail(tid, exc)
+                    summary.refuse(tid, exc)
     finally:
         node.close()
-    sys.exit(1 if failures else 0)
+    summary.report()
+    sys.exit(1 if summary.refused else 0)
 
 
-def _register_if_new(node, twin_id: str, title: str | None) -> None:
+class TokenFile:
+    """Where a load puts the publisher tokens it issues: appended, one ``id<TAB>token<TAB>time``
+    line each, written and synced before the twin is published (a load that is stopped loses
+    none), in a file only its owner may read (0600; a symbolic link there is refused)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.written = 0
+
+    def add(self, twin_id: str, token: str) -> None:
+        from ecgraph.store.registry import now
+
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write the tokens file {self.path}: {exc.strerror}; give another "
+                                       "with --tokens-file") from None
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            os.fchmod(fd, 0o600)
+            fh.write(f"{twin_id}\t{token}\t{now()}\n")
+            fh.flush()
+            os.fsync(fd)
+        self.written += 1
+
+
+class LoadSummary:
+    """What a load did, for the lines that end it."""
+
+    def __init__(self, tokens: TokenFile):
+        self.tokens = tokens
+        self.published: list[tuple[str, bool]] = []     # (twin, created)
+        self.refused: list[tuple[str, errors.Error | Exception]] = []
+
+    def refuse(self, twin_id: str, exc: errors.Error | Exception) -> None:
+        self.refused.append((twin_id, exc))
+        if isinstance(exc, errors.Error):
+            _fail(twin_id, exc)
+        else:
+            click.echo(f"{twin_id}: {exc}; nothing stored", err=True)
+
+    def report(self) -> None:
+        created = sum(1 for _, new in self.published if new)
+        click.echo(f"summary: {len(self.published)} twins published ({created} new, "
+                   f"{len(self.published) - created} replaced), {len(self.refused)} refused")
+        reasons: dict[str, list[str]] = {}
+        for twin_id, exc in self.refused:
+            reason = f"{exc.status} {exc.title}" if isinstance(exc, errors.Error) else type(exc).__name__
+            reasons.setdefault(reason, []).append(twin_id)
+        for reason, twins in sorted(reasons.items()):
+            click.echo(f"  refused, {reason}: {', '.join(twins)}")
+        if self.tokens.written:
+            click.echo(f"the publisher tokens of {self.tokens.written} new twins are in {self.tokens.path} "
+                       "(readable by you only): hand each to its community, then delete the file")
+
+
+def _register_if_new(node, twin_id: str, title: str | None, summary: LoadSummary) -> None:
     if twin_id not in {t for t, _, _ in node.titles()}:
         token = node.register(twin_id, title or twin_id)
-        click.echo(f"registered twin {twin_id}; publisher token (shown once): {token}")
+        summary.tokens.add(twin_id, token)
+        click.echo(f"registered twin {twin_id}; its publisher token is in {summary.tokens.path}")
 
 
-def _bulk_load(node, paths: list[Path], title, format_name, jobs) -> int:
+def _bulk_load(node, paths: list[Path], title, format_name, jobs, summary: LoadSummary) -> None:
     """Register what is new, bulk-publish the twins without data, publish the others normally."""
     import os
 
     fresh: list[Path] = []
     existing: list[Path] = []
     for path in paths:
-        _register_if_new(node, path.stem, title)
+        _register_if_new(node, path.stem, title, summary)
         (existing if node.entry(path.stem) is not None else fresh).append(path)
-    failures = 0
     items = [(p.stem, node.upload_for(p.stem, p.read_bytes(), filename=p.name, format_name=format_name))
              for p in fresh]
     with click.progressbar(length=max(len(items), 1), label="bulk publishing", file=sys.stderr,
                            hidden=len(items) < 20) as bar:
         results = node.bulk_publish(items, jobs=jobs or os.cpu_count() or 2, progress=bar.update)
     for tid, outcome in results.items():
-        if isinstance(outcome, errors.Error):
-            failures += 1
-            _fail(tid, outcome)
-        elif isinstance(outcome, Exception):
-            failures += 1
-            click.echo(f"{tid}: {outcome}; nothing stored", err=True)
+        if isinstance(outcome, Exception):
+            summary.refuse(tid, outcome)
+        else:
+            summary.published.append((tid, True))
     published = sum(1 for o in results.values() if not isinstance(o, Exception))
     triples = sum(o.entry.triples for o in results.values() if not isinstance(o, Exception))
     click.echo(f"bulk-published {published} twins, {triples:,} triples")
     for path in existing:
         try:
-            node.publish(path.stem, node.upload_for(path.stem, path.read_bytes(), filename=path.name,
-                                                    format_name=format_name))
+            done = node.publish(path.stem, node.upload_for(path.stem, path.read_bytes(), filename=path.name,
+                                                           format_name=format_name))
+            summary.published.append((path.stem, done.created))
         except errors.Error as exc:
-            failures += 1
-            _fail(path.stem, exc)
-    return failures
+            summary.refuse(path.stem, exc)
 
 
 # --- query ----------------------------------------------------------------------------------------

@@ -109,6 +109,11 @@ class Config:
     tile_url: str | None = setting(None, "Map tiles for the directory's map, as a Leaflet URL template "
                                          "(https://tile.example.org/{z}/{x}/{y}.png); without it the map draws "
                                          "the bundled country outlines and needs no network.", metavar="URL")
+    default_graph: str = setting("union", "The default graph of queries: 'union' of every graph (read-only), or "
+                                 "'own', a real graph the admin writes, as in a plain store.",
+                                 choices=("union", "own"))
+    log_format: str = setting("text", "Log lines as 'text' or as 'json' (one object a line: access log, publish, "
+                              "reject, refresh, harvest).", choices=("text", "json"))
 
     @classmethod
     def load(cls, environ: dict | None = None, file: str | os.PathLike | None = None, **options: Any) -> Config:

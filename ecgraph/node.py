@@ -30,7 +30,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from ecgraph import errors, formats, sandbox, standard
+from ecgraph import errors, formats, logs, sandbox, standard
 from ecgraph.config import Config
 from ecgraph.directory import Directory
 from ecgraph.network import Network, sources
@@ -151,6 +151,7 @@ class Node:
         self._twin_locks: dict[str, threading.Lock] = {}
         self._twin_locks_guard = threading.Lock()
         self._pools_guard = threading.Lock()
+        self._statistics_lock = threading.Lock()
         self._entries: dict[str, catalog.Entry] = {}
         self._directory: Directory | None = None
         self.admin_token_file = self.data_dir / ADMIN_TOKEN_FILE
@@ -544,6 +545,22 @@ class Node:
 
     def publish(self, twin_id: str, upload: Upload, *, caller: Caller = LOCAL, merge: bool = False,
                 precondition: Precondition | None = None, change: str | None = None) -> Published:
+        """:meth:`_publish`, with one log line for what became of it (``publish`` or ``reject``)."""
+        try:
+            published = self._publish(twin_id, upload, caller=caller, merge=merge, precondition=precondition,
+                                       change=change)
+        except errors.Error as exc:
+            logs.event("reject", f"refused an upload to twin {twin_id}: {exc.title}", logging.WARNING,
+                       twin=twin_id, status=exc.status, reason=exc.title, detail=str(exc)[:500], merge=merge)
+            raise
+        entry = published.entry
+        logs.event("publish", f"published twin {twin_id} version {entry.version}", twin=twin_id,
+                   version=entry.version, triples=entry.triples, inferred=entry.inferred, warnings=entry.warnings,
+                   created=published.created, merge=merge, by=entry.published_by)
+        return published
+
+    def _publish(self, twin_id: str, upload: Upload, *, caller: Caller = LOCAL, merge: bool = False,
+                 precondition: Precondition | None = None, change: str | None = None) -> Published:
         """Replace a registered twin's data (or, with ``merge``, add to it): prepare, check who
         speaks for what, archive what it replaces, commit atomically. The twin's lock is held from
         reading its current state to the commit, so concurrent writes never overwrite each other;
@@ -850,11 +867,12 @@ class Node:
 
     # --- queries ------------------------------------------------------------------------------
 
-    def inspect(self, text: str, *, update: bool = False) -> Inspection:
+    def inspect(self, text: str, *, update: bool = False, base_iri: str | None = None) -> Inspection:
         """Check a query (or, with ``update``, an update) before it runs: every place that could
-        reach out must name a peer (:mod:`ecgraph.query.federate`)."""
+        reach out must name a peer (:mod:`ecgraph.query.federate`). ``base_iri`` is the base the
+        text will run with, so that the check resolves relative IRIs as the engine will."""
         try:
-            inspection = inspect(text, update=update)
+            inspection = inspect(text, update=update, base_iri=base_iri)
             self.peers.check(inspection)
         except QueryRefused as exc:
             if update:
@@ -890,13 +908,14 @@ class Node:
                     name="ecgraph-federation").start()
             return self.federation_pool
 
-    def update(self, sparql: str, *, caller: Caller = LOCAL) -> None:
+    def update(self, sparql: str, *, caller: Caller = LOCAL, base_iri: str | None = None) -> None:
         """An admin's SPARQL Update, as one transaction. It bypasses the publishing pipeline (no
-        validation, no inference), so the catalog cache is reread afterwards."""
+        validation, no inference), so the catalog cache is reread afterwards. ``base_iri``
+        resolves its relative IRIs (the caller checked the text with the same base)."""
         self.require_admin(caller, "a SPARQL update")
         with self._write_lock:
             try:
-                self.store.update(sparql)
+                self.store.update(sparql, base_iri=base_iri)
             except SyntaxError as exc:
                 raise errors.BadRequest(explain.syntax_error(str(exc), sparql), title="update syntax error") from None
             except (RuntimeError, OSError, ValueError) as exc:
@@ -910,6 +929,90 @@ class Node:
         if self._directory is None:
             self._directory = Directory(self)
         return self._directory
+
+    # --- other named graphs (reference data) and the default graph ---------------------------
+
+    def graph_role(self, graph: str) -> str:
+        """Who writes ``graph``: ``"twin"`` (a twin's own graph, through the publishing pipeline),
+        ``"node"`` (the node's own: ontology, vocabularies, catalog, inferences; read-only) or
+        ``"reference"`` (any other named graph: reference data the admin manages)."""
+        if graph.startswith(standard.TWIN_GRAPH_BASE) and valid_twin_id(graph[len(standard.TWIN_GRAPH_BASE):]):
+            return "twin"
+        if graph.startswith(standard.NODE_NAMESPACE):
+            return "node"
+        return "reference"
+
+    def check_graph_writer(self, graph: str | None, caller: Caller) -> None:
+        """Refuse a caller who may not write ``graph`` (``None``: the default graph): only the
+        admin writes, a reference graph or a default graph of the node's own."""
+        if graph is None:
+            if self.config.default_graph != "own":
+                raise errors.MethodNotAllowed(
+                    "the default graph of this node is the union of all its graphs (--default-graph union), so "
+                    "it cannot be written; write a named graph with ?graph=IRI, or run the node with "
+                    "--default-graph own (ECGRAPH_DEFAULT_GRAPH=own) to give it a default graph of its own",
+                    headers={"Allow": "GET, HEAD"})
+            self.require_admin(caller, "writing the default graph")
+            return
+        role = self.graph_role(graph)
+        if role == "node":
+            raise errors.Forbidden(f"<{graph}> is one of the node's own graphs ({standard.NODE_NAMESPACE}...), which "
+                                   f"are read-only; twins live under {standard.TWIN_GRAPH_BASE}<id>, reference "
+                                   "data in graphs outside that namespace")
+        if role == "twin":
+            raise errors.Conflict(f"<{graph}> is a twin's graph: publish it through the publishing pipeline")
+        self.require_admin(caller, f"writing the graph <{graph}> (reference data)")
+
+    def write_graph(self, graph: str | None, triples: list[ox.Triple], *, caller: Caller = LOCAL,
+                    merge: bool = False) -> bool:
+        """Replace (``merge``: add to) a reference graph, or the default graph where it is the
+        node's own (``graph=None``), in one transaction; the admin only. Returns whether the
+        graph is new. No validation and no inference: reference data is the admin's."""
+        self.check_graph_writer(graph, caller)
+        with self._write_lock:
+            return self.store.put_graph(graph, triples, merge=merge)
+
+    def drop_graph(self, graph: str | None, *, caller: Caller = LOCAL) -> None:
+        """Remove a reference graph (or empty a default graph of the node's own); the admin only."""
+        self.check_graph_writer(graph, caller)
+        with self._write_lock:
+            if graph is not None and not self.store.has_graph(graph):
+                raise errors.NotFound(f"no graph <{graph}> on this node")
+            self.store.drop_graph(graph)
+
+    def peer_urls(self) -> list[str]:
+        """The URLs of the peers this node may reach: ``--peer`` and the approved peers table."""
+        return [peer.url for peer in self.peers.peers]
+
+    def dataset_statistics(self) -> dict:
+        """What a VoID description states of the node's dataset: triples, instances per class,
+        triples per property (over the union of all graphs), each twin's triples. Computed by two
+        aggregate queries in the query workers (under their time limit), kept until the store
+        changes."""
+        generation = self.generation.value
+        cached = getattr(self, "_dataset_statistics", None)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        with self._statistics_lock:  # many clients asking at once after a change: one computes
+            cached = getattr(self, "_dataset_statistics", None)
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+            return self._compute_statistics(generation)
+
+    def _compute_statistics(self, generation: int) -> dict:
+        import json
+
+        def rows(text: str) -> dict[str, int]:
+            result = self.query(QueryRequest(query=text, result_format="json"))
+            return {b["k"]["value"]: int(b["n"]["value"]) for b in json.loads(result.body)["results"]["bindings"]
+                    if "k" in b and b["k"]["type"] == "uri"}
+
+        classes = rows("SELECT ?k (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?k } GROUP BY ?k")
+        properties = rows("SELECT ?k (COUNT(*) AS ?n) WHERE { ?s ?k ?o } GROUP BY ?k")
+        statistics = {"triples": sum(properties.values()), "classes": classes, "properties": properties,
+                      "twins": {e.graph: (e.id, e.triples) for e in self._entries.values()}}
+        self._dataset_statistics = (generation, statistics)
+        return statistics
 
     def stats(self) -> dict:
         entries = self._entries

@@ -26,6 +26,13 @@ def record(name: str, **values) -> None:
     print(f"\nFIGURE {name}: {json.dumps(values, sort_keys=True)}")
 
 
+def readme() -> str:
+    """The README's text (its conformance table is checked against the counts the suites measure)."""
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
 def expected_failure(reason: str | None) -> list:
     """The marks of a conformance case the node fails today (none when ``reason`` is None): a
     strict xfail, so that the case fails as soon as it passes and its entry must be removed."""

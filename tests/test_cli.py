@@ -35,7 +35,8 @@ def test_load_query_export_and_list(runner, tmp_path):
     twin.write_bytes(make_twin("solar-school", schools=1))
     result = runner.invoke(main, ["load", "--data", str(data), str(twin)])
     assert result.exit_code == 0, result.output
-    assert "registered twin solar-school; publisher token (shown once): ecg_" in result.output
+    assert f"registered twin solar-school; its publisher token is in {data / 'new-tokens.txt'}" in result.output
+    assert "ecg_" not in result.output   # the token is in the file, not on the terminal
     assert "solar-school: version 1" in result.output
 
     query = "PREFIX ec: <https://w3id.org/ecgraph/ns#> SELECT DISTINCT ?c WHERE { ?c ec:hasMember/a ec:School }"
@@ -63,6 +64,44 @@ def test_load_refuses_a_non_conformant_file_and_stores_nothing(runner, tmp_path)
     assert "not conformant" in result.output and "legalForm" in result.output
     dump = runner.invoke(main, ["export", "--data", str(data)]).stdout_bytes
     assert b"twin/bad>" not in dump
+
+
+def test_load_ends_with_a_summary_and_puts_new_tokens_in_a_private_file(runner, tmp_path):
+    import os
+    import stat
+
+    from ecgraph.config import Config
+    from ecgraph.node import Caller, Node
+
+    data, source = tmp_path / "data", tmp_path / "twins"
+    source.mkdir()
+    for twin_id in ("good-one", "good-two"):
+        (source / f"{twin_id}.ttl").write_bytes(make_twin(twin_id))
+    unconformant = make_twin("unconformant").replace(b"ec:legalForm ec:legalform-cooperative ;", b"")
+    (source / "unconformant.ttl").write_bytes(unconformant)
+    (source / "broken.ttl").write_bytes(b"<a> <b> .")
+    tokens = tmp_path / "tokens.txt"
+    result = runner.invoke(main, ["load", "--data", str(data), str(source), "--tokens-file", str(tokens)])
+    assert result.exit_code == 1
+    assert "summary: 2 twins published (2 new, 0 replaced), 2 refused" in result.output
+    assert "  refused, 400 parse error: broken" in result.output
+    assert any(line.startswith("  refused, 422 ") and line.endswith(": unconformant")
+               for line in result.output.splitlines())
+    assert "ecg_" not in result.output
+    assert stat.S_IMODE(os.stat(tokens).st_mode) == 0o600
+    lines = [line.split("\t") for line in tokens.read_text().splitlines()]
+    assert sorted(row[0] for row in lines) == ["broken", "good-one", "good-two", "unconformant"]
+    node = Node(Config.load(environ={}, data=data, no_demo=True), workers=False)
+    try:
+        for twin_id, token, _ in lines:   # each token written is the one that writes its twin
+            node.check_writer(twin_id, Caller(token=token))
+    finally:
+        node.close()
+    again = runner.invoke(main, ["load", "--data", str(data), str(source / "good-one.ttl"),
+                                 "--tokens-file", str(tokens)])
+    assert again.exit_code == 0
+    assert "summary: 1 twins published (0 new, 1 replaced), 0 refused" in again.output
+    assert len(tokens.read_text().splitlines()) == 4   # nothing new registered, nothing appended
 
 
 def test_load_a_directory(runner, tmp_path):

@@ -7,8 +7,8 @@ reference. The counts are printed with the run's figures.
 ``--default-graph union`` (the default): the default graph is the union of all graphs and cannot
 be written, so the test that writes it does not apply (the node's refusal is checked instead);
 ``--default-graph own``: the default graph is a graph of its own, as in a plain store, and every test
-applies. A test that fails today is an expected failure that names the cause (strict: once the
-node is fixed it fails as "XPASS", and its entry must go).
+applies. A test that fails is an expected failure that names the cause (strict: once the node is
+fixed it fails as "XPASS", and its entry must go); the node has none.
 """
 
 from __future__ import annotations
@@ -23,26 +23,11 @@ from tests.servers import NodeProcess, OxigraphProcess
 
 TESTS = w3c_protocol.graph_store_tests()
 
-_OUTSIDE = "writes to a graph outside the twins' namespace are refused 403, even with the admin token"
-_DIRECT = "no direct identification: /store/<path> answers 404 (only ?graph= and ?default are read)"
+#: what the node fails with --default-graph union, and why (none since issue 13)
+UNION_FAILS: dict[str, str] = {}
 
-#: what the node fails today with --default-graph union (issue 13, section 2), and why
-UNION_FAILS = {
-    "put_get_repeat_direct": _DIRECT,
-    "put_delete_get_delete_direct": _DIRECT,
-    "post_get_post_get_direct": _DIRECT + "; no multipart/form-data POST",
-    "head_existing_direct": _DIRECT,
-    "put_get_repeat_indirect": _OUTSIDE,
-    "put_delete_get_delete_indirect": _OUTSIDE,
-    "post_get_post_get_indirect": _OUTSIDE + "; no multipart/form-data POST",
-    "post_get_new_graph": "POST /store (create a graph, 201 with Location) answers 405",
-    "head_existing_indirect": _OUTSIDE,
-    "put_get_uri_pct_encoded_indirect": _OUTSIDE,
-    "put_get_uri_pct_encoded_twice": _OUTSIDE,
-}
-
-#: with --default-graph own, every test fails today: the setting does not exist
-OWN_FAILS = {t.id: "the node has no --default-graph own yet: it does not start with it" for t in TESTS}
+#: what the node fails with --default-graph own, and why (none since issue 13)
+OWN_FAILS: dict[str, str] = {}
 
 #: what oxigraph serve 0.5 fails, and why
 OXIGRAPH_FAILS = {
@@ -68,7 +53,7 @@ def _node(tmp_path_factory, setting: str):
 
 @pytest.fixture(scope="module")
 def union(tmp_path_factory):
-    """A node with the default --default-graph union (today's behaviour): or why it did not start."""
+    """A node with the default --default-graph union: or why it did not start."""
     process, endpoint = _node(tmp_path_factory, "union")
     yield endpoint
     process.stop()
@@ -133,8 +118,6 @@ def test_oxigraph_serve_passes(oxigraph, test):
     assert ok, why
 
 
-@pytest.mark.xfail(strict=True, reason="the 405 does not name the setting that makes the default graph writable "
-                                       "(--default-graph own does not exist yet)")
 def test_writing_the_union_default_graph_is_refused_and_names_the_setting(union):
     """Where the default graph is the union, the test that writes it does not apply: the node
     refuses the write with a 405 that says why and what to change, and nothing is written."""
@@ -174,3 +157,9 @@ def test_the_counts_are_reported(union, own, oxigraph):
         counts[name] = f"{len(tests) - len(failed)}/{len(tests)}"
         assert failed == set(known) & {t.id for t in tests}, f"{name}: the expected failures are out of date"
     checks.record("w3c graph store protocol", **counts)
+    readme = checks.readme()
+    own, total_own = counts["ecgraph_own"].split("/")
+    union, total_union = counts["ecgraph_union"].split("/")
+    oxigraph = counts["oxigraph"].split("/")[0]
+    assert f"`--default-graph own` (indirect and direct identification) | {own} | {oxigraph} " in readme
+    assert f"{total_own} |\n" in readme and f"its 405 is checked instead) | {union} | | {total_union} |" in readme

@@ -18,21 +18,8 @@ from tests.servers import NodeProcess, OxigraphProcess
 
 TESTS = w3c_protocol.protocol_tests()
 
-#: the tests the node fails today (issue 13, section 1), and why
-NODE_FAILS = {
-    "query_content_type_construct": "a relative IRI in a query (<s>) is refused ('expected IRI'): /sparql "
-                                    "gives the engine no base IRI",
-    "update_base_uri": "a relative IRI in an update (<test>) is refused ('expected IRI'): /update gives the "
-                       "engine no base IRI",
-    "update_dataset_default_graph": "using-graph-uri on /update is ignored",
-    "update_dataset_default_graphs": "using-graph-uri on /update is ignored",
-    "update_dataset_named_graphs": "using-named-graph-uri on /update is ignored",
-    "update_dataset_full": "using-graph-uri and using-named-graph-uri on /update are ignored",
-    "bad_multiple_queries": "two 'query' parameters are answered 200 (the first one runs) instead of 400",
-    "bad_multiple_updates": "two 'update' parameters are answered 204 (the first one runs) instead of 400",
-    "bad_update_dataset_conflict": "WITH in the update together with using-named-graph-uri is answered 204 "
-                                   "(and runs) instead of 400",
-}
+#: the tests the node fails today, and why (none: issue 13 made all 34 pass)
+NODE_FAILS: dict[str, str] = {}
 
 #: what oxigraph serve 0.5 fails, and why
 OXIGRAPH_FAILS = {
@@ -116,3 +103,5 @@ def test_the_counts_are_reported(node, oxigraph):
         assert failed == set(known), f"{endpoint.name}: the expected failures are out of date"
     checks.record("w3c sparql 1.1 protocol", total=len(TESTS), ecgraph=counts["ecgraph serve"],
                   oxigraph=counts["oxigraph serve"])
+    row = f"| SPARQL 1.1 Protocol | {counts['ecgraph serve']} | {counts['oxigraph serve']} "
+    assert row in checks.readme(), "the README's conformance table is out of date"

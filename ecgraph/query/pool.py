@@ -63,6 +63,9 @@ class QueryRequest:
     named_graphs: list[str] = field(default_factory=list)
     max_rows: int | None = None
     base_iri: str | None = None
+    #: the default graph is the union of all graphs (``--default-graph union``); else the store's
+    #: own default graph (``own``)
+    union_default: bool = True
     #: no query: dump every quad of the store (the Graph Store Protocol's dataset GET)
     dataset_dump: bool = False
     #: the SERVICE targets the check found (all allowed peers); non-empty means the query goes to
@@ -98,7 +101,7 @@ def execute(store, request: QueryRequest) -> QueryResult:
     options: dict = {}
     if request.default_graphs:
         options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
-    else:
+    elif request.union_default:
         options["use_default_graph_as_union"] = True
     if request.named_graphs:
         options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]

@@ -127,9 +127,36 @@ class GraphStore(abc.ABC):
         blank nodes (a store whose dialect refuses them in INSERT DATA says it another way)."""
         return "INSERT DATA {\n" + "\n".join(blocks) + "\n}"
 
+    def put_graph(self, graph: str | None, content: Sequence[ox.Triple] | str, *, merge: bool = False) -> bool:
+        """Replace a whole graph (``merge``: add to it) as one update, the graph created even when
+        empty; ``graph=None`` is the default graph. For reference data, which is written as sent
+        (a twin's graph goes through :meth:`commit`). Returns whether the graph is new."""
+        lines = _lines(content)
+        data = "\n".join(lines)
+        with self._write_lock:
+            if graph is None:
+                created = not bool(self.query("ASK { ?s ?p ?o }", union=False))
+                operations = [] if merge else ["CLEAR SILENT DEFAULT"]
+                if lines:
+                    operations.append("INSERT DATA {\n" + data + "\n}")
+            else:
+                created = not self.has_graph(graph)
+                operations = [] if merge else [f"DROP SILENT GRAPH {_iri(graph)}"]
+                operations.append(f"CREATE SILENT GRAPH {_iri(graph)}")
+                if lines:
+                    operations.append(f"INSERT DATA {{ GRAPH {_iri(graph)} {{\n" + data + "\n} }")
+            if operations:
+                self.update(" ;\n".join(operations))
+        return created
+
+    def drop_graph(self, graph: str | None) -> None:
+        """Remove a named graph, or empty the default graph (``None``)."""
+        self.update("CLEAR DEFAULT" if graph is None else f"DROP GRAPH {_iri(graph)}")
+
     @abc.abstractmethod
-    def update(self, sparql: str) -> None:
-        """Run one SPARQL Update as one transaction, and make it visible to readers."""
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+        """Run one SPARQL Update as one transaction, and make it visible to readers; ``base_iri``
+        resolves its relative IRIs (none: they are an error)."""
 
     @abc.abstractmethod
     def bulk_load(self, nquads: bytes) -> None:

@@ -88,7 +88,7 @@ class EmbeddedStore(GraphStore):
         if self.read_only:
             raise errors.Conflict("this is a read-only view of the store; write through the running node")
 
-    def update(self, sparql: str) -> None:
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
         """Run one SPARQL Update as one transaction, then make it visible to query workers.
 
         The engine holds a whole transaction in memory (about 2.5 KB a quad at its peak: a twin of
@@ -96,7 +96,7 @@ class EmbeddedStore(GraphStore):
         handing the freed memory back to the system, which glibc does not do by itself."""
         self._writable()
         with self._write_lock:
-            self._store.update(sparql)
+            self._store.update(sparql, base_iri=base_iri)
             self._store.flush()
             if len(sparql) > LARGE_WRITE:
                 release_memory()

@@ -46,9 +46,9 @@ class MemoryStore(GraphStore):
     def __len__(self) -> int:
         return len(self._store)
 
-    def update(self, sparql: str) -> None:
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
         with self._write_lock:
-            self._store.update(sparql)
+            self._store.update(sparql, base_iri=base_iri)
         if self._on_commit:
             self._on_commit()
 

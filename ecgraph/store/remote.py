@@ -537,8 +537,11 @@ class RemoteStore(GraphStore):
             operations.append(_template(chunk))
         return " ;\n".join(operations)
 
-    def update(self, sparql: str, notify: bool = True) -> None:
-        """One SPARQL Update, one request: the store applies it as one transaction."""
+    def update(self, sparql: str, *, base_iri: str | None = None, notify: bool = True) -> None:
+        """One SPARQL Update, one request: the store applies it as one transaction; ``base_iri``
+        becomes the update's ``BASE``, so its relative IRIs resolve as on the embedded store."""
+        if base_iri is not None:
+            sparql = f"BASE {ox.NamedNode(base_iri)}\n{sparql}"
         with self._write_lock:
             answer = self.client.request("POST", self.endpoints.update, body=sparql.encode("utf-8"),
                                          headers={"Content-Type": "application/sparql-update"}, what="an update",

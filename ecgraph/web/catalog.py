@@ -1,12 +1,13 @@
-"""``/catalog``: the node's DCAT catalog of twins, in any RDF format by content negotiation (a page
-for browsers)."""
+"""``/catalog``: the node's DCAT catalog of twins, each with a distribution per RDF syntax, and
+``/void``: the VoID description of the node's dataset; both in any RDF format by content
+negotiation (see :mod:`ecgraph.publish.linked`), and pages for browsers."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response
 
 from ecgraph import formats
-from ecgraph.publish import dump
+from ecgraph.publish import dump, linked
 from ecgraph.query import results
 from ecgraph.web.common import negotiate, node, node_url
 from ecgraph.web.face.views import triples_page
@@ -14,14 +15,29 @@ from ecgraph.web.face.views import triples_page
 bp = Blueprint("catalog", __name__)
 
 
-@bp.get("/catalog")
-def catalog():
-    # the bulk dump is a dataset of the catalog too (issue 16): listed here, described at /dump
-    triples = node().catalog_triples() + list(dump.catalog_links(node_url()))
+def _graph(triples, title: str, path: str) -> Response:
     chosen = negotiate((*formats.GRAPH, formats.HTML))
     if chosen is formats.HTML:
-        return triples_page("Data catalog", triples, "/catalog")
+        return triples_page(title, triples, path)
     out = results.graph(triples, chosen.key, None)
     response = Response(out.body, content_type=out.media_type)
     response.vary.add("Accept")
     return response
+
+
+@bp.get("/catalog")
+def catalog():
+    triples = node().catalog_triples()
+    # each twin's distributions; the bulk dump is a dataset of the catalog too, described at /dump
+    return _graph(triples + linked.distributions(triples, node_url()) + list(dump.catalog_links(node_url())),
+                  "Data catalog", "/catalog")
+
+
+@bp.get("/void")
+def void():
+    n = node()
+    statistics = n.dataset_statistics()
+    return _graph(linked.void(node_url(), title="ecgraph: energy communities' digital twins",
+                              triples=statistics["triples"], classes=statistics["classes"],
+                              properties=statistics["properties"], twins=statistics["twins"],
+                              peers=n.peer_urls()), "VoID description", "/void")

@@ -7,10 +7,11 @@ validator and publishers for the REST API.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify, render_template
 
+import ecgraph
 from ecgraph import formats, standard
-from ecgraph.web.common import node_url
+from ecgraph.web.common import SECURITY_HEADERS, node_url
 
 bp = Blueprint("openapi", __name__)
 
@@ -99,7 +100,8 @@ def document(base_url: str) -> dict:
         "openapi": "3.1.0",
         "info": {
             "title": "ecgraph node",
-            "version": standard.STANDARD_VERSION,
+            "version": ecgraph.__version__,
+            "x-ecgraph-standard-version": standard.STANDARD_VERSION,
             "description": "Energy communities' digital twins as one knowledge graph: publish twins, validate "
             "them against the ecgraph profiles, query them all with SPARQL.",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
@@ -246,23 +248,27 @@ def document(base_url: str) -> dict:
                     "responses": {"200": _rdf_response("The graph"), "404": errors["404"]},
                 },
                 "put": {
-                    "summary": "Replace a twin's graph (publishes through the pipeline)",
+                    "summary": "Replace a graph: a twin's (its token or the admin; published through the pipeline), "
+                               "a reference graph outside the node's namespace (the admin), or the default graph "
+                               "(?default, the admin, only with --default-graph own: else 405)",
                     "security": BEARER,
                     "parameters": [{"name": "graph", "in": "query", "required": True, "schema": {"type": "string"}}],
                     "requestBody": _rdf_body("The twin"),
                     "responses": publish_responses,
                 },
                 "post": {
-                    "summary": "Add triples to a twin's graph (the merged twin is validated)",
+                    "summary": "Add triples to a graph (a twin's merged twin is validated; multipart/form-data takes "
+                               "one document a part); without ?graph= or ?default, create a new graph (201 with "
+                               "Location, the admin)",
                     "security": BEARER,
-                    "parameters": [{"name": "graph", "in": "query", "required": True, "schema": {"type": "string"}}],
+                    "parameters": [{"name": "graph", "in": "query", "schema": {"type": "string"}}],
                     "requestBody": _rdf_body("Triples to add"),
                     "responses": publish_responses,
                 },
                 "delete": {
-                    "summary": "Remove a twin's data (its versions stay archived)",
+                    "summary": "Remove a graph (a twin's data: its versions stay archived)",
                     "security": BEARER,
-                    "parameters": [{"name": "graph", "in": "query", "required": True, "schema": {"type": "string"}}],
+                    "parameters": [{"name": "graph", "in": "query", "schema": {"type": "string"}}],
                     "responses": {
                         "204": {"description": "Removed"},
                         "401": errors["401"],
@@ -508,7 +514,27 @@ def document(base_url: str) -> dict:
                 }
             },
             "/catalog": {
-                "get": {"summary": "DCAT catalog of the twins", "responses": {"200": _rdf_response("The catalog")}}
+                "get": {"summary": "DCAT catalog of the twins, each with a distribution per RDF syntax",
+                        "responses": {"200": _rdf_response("The catalog")}}
+            },
+            "/void": {
+                "get": {"summary": "VoID description of the node's dataset: triples, classes, properties, twins, "
+                                   "linksets to peers", "responses": {"200": _rdf_response("The description")}}
+            },
+            "/store/{path}": {
+                "get": {
+                    "summary": "Graph Store Protocol, direct identification: the graph whose IRI is this URL "
+                               "(PUT, POST, DELETE as on /store, by the admin)",
+                    "parameters": [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": _rdf_response("The graph"), "404": errors["404"]},
+                },
+            },
+            "/api/docs": {
+                "get": {
+                    "summary": "This document in an API explorer (Swagger UI, served by the node)",
+                    "responses": {"200": {"description": "HTML",
+                                          "content": {"text/html": {"schema": {"type": "string"}}}}},
+                }
             },
             "/dump": {
                 "get": {"summary": "DCAT description of the bulk dump (version, size, SHA-256 checksum, licences)",
@@ -539,6 +565,16 @@ def document(base_url: str) -> dict:
             },
         },
     }
+
+
+@bp.get("/api/docs")
+def explorer():
+    """The API explorer: Swagger UI, vendored in the package (static/swagger-ui, with its licence),
+    on this document. Its stylesheet sets images as data: URLs, which this page alone allows."""
+    response = Response(render_template("docs.html", openapi=node_url() + "/api/openapi.json"))
+    response.headers["Content-Security-Policy"] = SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "img-src 'self'", "img-src 'self' data:")
+    return response
 
 
 @bp.get("/api/openapi.json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -10,11 +11,12 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from ecgraph import sandbox
+from ecgraph import logs, sandbox
 from ecgraph.web.common import node
 
 bp = Blueprint("ops", __name__)
@@ -41,6 +43,12 @@ class Metrics:
         self.worker_memory_kills = Gauge("ecgraph_worker_memory_kills",
                                          "Requests stopped at the worker memory ceiling", ["pool"],
                                          registry=self.registry)
+        # the node's own process: CPU seconds, resident and virtual memory, open and maximum files
+        ProcessCollector(registry=self.registry)
+        self.worker_memory = Gauge("ecgraph_worker_resident_memory_bytes", "Resident memory of a pool's worker "
+                                   "processes, summed", ["pool"], registry=self.registry)
+        self.worker_open_files = Gauge("ecgraph_worker_open_fds", "Open files of a pool's worker processes, summed",
+                                       ["pool"], registry=self.registry)
         self.twins = Gauge("ecgraph_twins", "Twins with published data", registry=self.registry)
         self.registered = Gauge("ecgraph_registered_twins", "Registered twins", registry=self.registry)
         self.triples = Gauge("ecgraph_triples", "Triples published by twins", registry=self.registry)
@@ -72,6 +80,10 @@ def install(app) -> Metrics:
         started = g.get("ecgraph_started")
         if started is not None:
             metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+            logs.access(client=request.remote_addr or "", method=request.method, path=request.path,
+                        query=request.query_string.decode("latin-1"), status=response.status_code,
+                        size=response.calculate_content_length(), started=started,
+                        agent=request.user_agent.string)
         return response
 
     return metrics
@@ -107,4 +119,21 @@ def metrics():
         m.worker_deaths.labels(name).set(pool.deaths)
         m.worker_timeouts.labels(name).set(pool.timeouts)
         m.worker_memory_kills.labels(name).set(pool.memory_kills)
+        memory, files = _processes(pool.pids())
+        m.worker_memory.labels(name).set(memory)
+        m.worker_open_files.labels(name).set(files)
     return Response(generate_latest(m.registry), content_type=CONTENT_TYPE_LATEST)
+
+
+def _processes(pids) -> tuple[int, int]:
+    """Resident bytes and open files of processes, summed, from /proc (0 where there is none)."""
+    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    memory = files = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                memory += int(fh.read().split()[1]) * page
+            files += len(os.listdir(f"/proc/{pid}/fd"))
+        except (OSError, ValueError, IndexError):  # gone meanwhile, or no /proc
+            continue
+    return memory, files

@@ -12,7 +12,8 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, request
 
 from ecgraph import errors, formats, standard
-from ecgraph.query import results
+from ecgraph.publish import linked
+from ecgraph.query import dataset, results
 from ecgraph.query.pool import QueryRequest, QueryResult
 from ecgraph.web.common import caller, iri_list, multi, negotiate, node, node_url
 from ecgraph.web.face.views import triples_page
@@ -74,7 +75,15 @@ def _body_text(what: str) -> str:
     return data.decode("utf-8", "replace")
 
 
+def _one(name: str) -> None:
+    """Refuse a request that gives a parameter the protocol allows once more than once."""
+    if len(multi(name)) > 1:
+        raise errors.BadRequest(f"the request gives '{name}' more than once; the SPARQL 1.1 Protocol takes "
+                                f"exactly one {name} per request")
+
+
 def _query_text() -> str | None:
+    _one("query")
     if request.method in ("GET", "HEAD"):
         return sized(request.args.get("query"))
     if request.mimetype == "application/sparql-query":
@@ -131,7 +140,8 @@ def sparql(scope: str | None = None):
             raise errors.BadRequest("SPARQL updates are not accepted on /sparql; the admin sends them to /update")
         return service_description()
     n = node()
-    inspection = n.inspect(text)
+    base = node_url() + "/sparql"  # relative IRIs are resolved against the endpoint (protocol, 2.1.4)
+    inspection = n.inspect(text, base_iri=base)
     if inspection.form == "UPDATE":
         raise errors.BadRequest("this is a SPARQL update: /sparql only answers queries; the admin sends "
                                 "updates to /update")
@@ -143,6 +153,8 @@ def sparql(scope: str | None = None):
         named_graphs=iri_list(multi("named-graph-uri"), "named-graph-uri"),
         max_rows=_limit(request.values.get("limit"), n.config.max_result_rows),
         services=list(inspection.services),
+        base_iri=base,
+        union_default=n.config.default_graph == "union",
     )
     timeout = _timeout(request.values.get("timeout"), n.config.query_timeout)
     scope = scope or request.values.get("scope") or "local"
@@ -159,6 +171,7 @@ def sparql(scope: str | None = None):
 def update():
     n = node()
     n.require_admin(caller(), "a SPARQL update")
+    _one("update")
     if request.mimetype == "application/sparql-update":
         text = _body_text("update")
     elif request.mimetype == "application/x-www-form-urlencoded":
@@ -167,9 +180,13 @@ def update():
         raise errors.UnsupportedMediaType("POST an update as application/sparql-update or as the form field 'update'")
     if not text or not text.strip():
         raise errors.BadRequest("no update given")
-    if n.inspect(text, update=True).form != "UPDATE":
+    base = node_url() + "/update"  # relative IRIs are resolved against the endpoint (protocol, 2.2.4)
+    # the protocol's dataset becomes USING clauses; the check then sees the text that will run
+    text = dataset.with_dataset(text, iri_list(multi("using-graph-uri"), "using-graph-uri"),
+                                iri_list(multi("using-named-graph-uri"), "using-named-graph-uri"))
+    if n.inspect(text, base_iri=base, update=True).form != "UPDATE":
         raise errors.BadRequest("this is a query; send it to /sparql")
-    n.update(text, caller=caller())
+    n.update(text, caller=caller(), base_iri=base)
     return Response(status=204)
 
 
@@ -195,9 +212,21 @@ def service_description() -> Response:
         ox.Triple(endpoint, ox.NamedNode(DCT + "title"),
                   ox.Literal("ecgraph: energy communities' digital twins as one knowledge graph")),
         ox.Triple(endpoint, sd["supportedLanguage"], sd["SPARQL11Query"]),
-        ox.Triple(endpoint, sd["feature"], sd["UnionDefaultGraph"]),
         ox.Triple(endpoint, sd["feature"], sd["BasicFederatedQuery"]),
+        # what the node's dataset holds (VoID), and the limits every query meets
+        ox.Triple(endpoint, ox.NamedNode(linked.RDFS + "seeAlso"), ox.NamedNode(node_url() + "/void")),
+        *linked.limits(endpoint, {
+            "queryTimeout": (n.config.query_timeout, "decimal", "seconds a query may run before it is stopped"),
+            "maxResultRows": (n.config.max_result_rows, "integer", "rows or triples an answer holds at most; the "
+                              "cut is announced in the X-ECGraph-Truncated header"),
+            "maxQueryBytes": (n.config.max_query_bytes, "integer", "the largest query or update text accepted"),
+            "maxUploadBytes": (n.config.max_upload_bytes, "integer", "the largest upload a write accepts"),
+            "federatesOnlyWithPeers": (str(bool(n.config.peers)).lower(), "boolean", "SERVICE reaches only "
+                                       "the node's configured peers (none: no SERVICE at all)"),
+        }),
     ]
+    if n.config.default_graph == "union":
+        triples.append(ox.Triple(endpoint, sd["feature"], sd["UnionDefaultGraph"]))
     for f in (*formats.RESULTS, *formats.GRAPH):
         library_format = f.results or f.rdf
         if library_format is not None:
@@ -208,7 +237,9 @@ def service_description() -> Response:
         ox.Triple(dataset, rdf_type, sd["Dataset"]),
         ox.Triple(dataset, sd["defaultGraph"], default),
         ox.Triple(default, rdf_type, sd["Graph"]),
-        ox.Triple(default, ox.NamedNode(DCT + "description"), ox.Literal("the union of every named graph")),
+        ox.Triple(default, ox.NamedNode(DCT + "description"),
+                  ox.Literal("the union of every named graph" if n.config.default_graph == "union"
+                             else "a graph of its own, which the admin writes (--default-graph own)")),
     ]
     graphs = [standard.ONTOLOGY_GRAPH, standard.ONTOLOGY_GRAPH + standard.INFERRED_SUFFIX,
               standard.VOCABULARY_GRAPH, standard.CATALOG_GRAPH]
