@@ -36,6 +36,7 @@ from ecgraph.publish import authority, catalog, ingest
 from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
 from ecgraph.publish.pipeline import Pipeline, Prepared, Upload
+from ecgraph.query import cache as answer_cache
 from ecgraph.query.federate import Inspection, PeerPolicy, QueryRefused, inspect
 from ecgraph.query.pool import QueryPool, QueryRequest, QueryResult, bump, execute
 from ecgraph.store import GraphStore
@@ -122,6 +123,9 @@ class Node:
         self.generation = shared_counter()
         self.store: GraphStore = store if store is not None else EmbeddedStore(
             self.data_dir, on_commit=self._committed, read_only=read_only)
+        self.store.generation = self.generation
+        #: finished answers of the current generation, served without a worker
+        self.answers = answer_cache.AnswerCache(config.answer_cache_mb * 2**20)
         self.query_pool: QueryPool | None = None
         self.federation_pool: QueryPool | None = None
         self.pipeline_pool: WorkerPool | None = None
@@ -173,7 +177,8 @@ class Node:
         return {name: pool for name, pool in named.items() if pool is not None}
 
     def _committed(self) -> None:
-        bump(self.generation)
+        if not self.store.manages_generation:  # a store that only says it committed
+            bump(self.generation)
 
     def _twin_lock(self, twin_id: str) -> threading.Lock:
         """The lock every write to one twin holds from reading its current state to committing:
@@ -677,8 +682,36 @@ class Node:
         (``request.services``, filled by the SERVICE check), fairly shared between clients."""
         if request.max_rows is None:
             request.max_rows = self.config.max_result_rows
+        key = answer_cache.cache_key(request)
+        if key is not None and self.answers.max_bytes:
+            generation = answer_cache.stable(self.generation.value)
+            hit = self.answers.get(key, generation)
+            if hit is not None:  # served here: no worker, no pipe
+                return hit
+        result = self._run_query(request, timeout, caller)
+        if key is not None and result.generation is not None:
+            result.etag = answer_cache.etag(result.generation, key)
+            if self.answers.max_bytes:
+                self.answers.put(key, result)
+        return result
+
+    def answer_etag(self, request: QueryRequest) -> str | None:
+        """The ETag an answer to ``request`` would carry now, without running it (for
+        ``If-None-Match``): None for a query whose answer is not kept (see :mod:`ecgraph.query.cache`)."""
+        if request.max_rows is None:
+            request.max_rows = self.config.max_result_rows
+        key = answer_cache.cache_key(request)
+        if key is None:
+            return None
+        return answer_cache.etag(answer_cache.stable(self.generation.value), key)
+
+    def _run_query(self, request: QueryRequest, timeout: float | None, caller: Caller) -> QueryResult:
         if self.query_pool is None:
-            return execute(self.store.engine(), request)
+            before = self.generation.value
+            result = execute(self.store.engine(), request)
+            if not before & 1 and self.generation.value == before:  # no write moved under it
+                result.generation = before
+            return result
         pool = self._federation_pool() if request.services else self.query_pool
         try:
             return self._in_workers(pool, request, lambda: None, what="the query", client=caller.address,

@@ -16,7 +16,7 @@ from ecgraph.node import etag
 from ecgraph.query.pool import QueryRequest
 from ecgraph.store.registry import valid_twin_id
 from ecgraph.web.common import caller, iri_list, negotiate, node, precondition, request_body
-from ecgraph.web.sparql import result_response
+from ecgraph.web.sparql import not_modified, result_response
 
 bp = Blueprint("graphstore", __name__)
 
@@ -66,7 +66,7 @@ def read():
     tag = etag(n.entry(twin_of(graph) or "")) if kind == "graph" else None
     if tag:
         response.headers["ETag"] = tag
-    return response
+    return not_modified(response.headers.get("ETag")) or response
 
 
 def _writable_twin(graph: str | None, kind: str) -> str:

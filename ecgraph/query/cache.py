@@ -1,0 +1,126 @@
+"""Answers kept per store generation: the same question over the same data is answered once.
+
+A network's traffic is the same few questions (the pages' and the examples') asked again and
+again over data that changes a few times a day. So the web process keeps finished answers, keyed
+by what decides their bytes (the query text with its whitespace runs shortened, the dataset, the
+result format, the row cap, the base IRI) and labelled with the store *generation* they were
+computed at. A hit is served in the web process: no worker, no pipe.
+
+**Why an answer is never stale, and reads never go back in time.** The generation is a counter
+shared with the workers (:func:`ecgraph.workers.shared_counter`). Every write makes it odd before
+it touches the store and even again once the write is durable (:meth:`GraphStore._committing`),
+before the write is acknowledged. A worker only opens a snapshot while the counter is even and
+keeps it only if the counter did not move while it opened, so a snapshot labelled ``g`` holds
+exactly the state after commit ``g`` (see :mod:`ecgraph.query.pool`). The cache answers only
+with entries of the current stable generation (the counter, or one below it while a write is in
+flight: that write is not acknowledged yet, so nobody may expect it). A commit therefore
+invalidates every entry at once; finer invalidation is not worth its risk over a union default
+graph, where any twin can change any answer.
+
+Not kept: queries whose answer changes between two runs over the same data (``NOW()``, ``RAND()``,
+``UUID()``, ``STRUUID()``, ``BNODE()``), federated ones (``SERVICE``: a peer's data has its own
+life), failures, and answers above an eighth of the cache (one huge answer must not evict
+everything). The cache is bounded in bytes (``--answer-cache-mb``), least recently used first out.
+
+Every answer with a generation carries a weak ``ETag`` from (generation, key): a client that sends
+it back in ``If-None-Match`` gets ``304 Not Modified`` while nothing was committed, without the
+query running at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+
+from ecgraph.query.pool import QueryRequest, QueryResult
+
+#: functions whose value differs between two evaluations of the same query on the same data
+_VOLATILE = re.compile(r"\b(?:now|rand|uuid|struuid|bnode)\s*\(", re.IGNORECASE)
+_SPACES = re.compile(r"[ \t\r\n]+")
+#: part of the cache one answer may take at most
+LARGEST_SHARE = 8
+
+
+def stable(generation: int) -> int:
+    """The last acknowledged generation: while a write is in flight (odd) the one before it."""
+    return generation - (generation & 1)
+
+
+def normalise(text: str) -> str:
+    """The query text as a key: runs of whitespace shortened to one space (one line break where
+    the run holds one, so a ``#`` comment still ends where it did). Text with a quote in it is
+    only stripped: whitespace inside a string literal is part of the question."""
+    text = text.strip()
+    if '"' in text or "'" in text:
+        return text
+    return _SPACES.sub(lambda m: "\n" if "\n" in m.group(0) or "\r" in m.group(0) else " ", text)
+
+
+def cache_key(request: QueryRequest) -> str | None:
+    """What decides an answer's bytes, or None when the answer must not be kept."""
+    if request.services or (not request.dataset_dump and _VOLATILE.search(request.query)):
+        return None
+    parts = [normalise(request.query), request.result_format, str(request.max_rows), request.base_iri or "",
+             "\x1f".join(request.default_graphs), "\x1f".join(request.named_graphs),
+             "dump" if request.dataset_dump else ""]
+    return hashlib.sha256("\x1e".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def etag(generation: int, key: str) -> str:
+    """A weak ETag (equal answers, not necessarily equal bytes: blank node labels may differ)."""
+    return f'W/"g{generation}-{key[:20]}"'
+
+
+class AnswerCache:
+    """Finished answers of one generation, bounded by ``max_bytes`` (0 keeps nothing)."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, QueryResult] = OrderedDict()
+        self._generation = -1
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def _turn(self, generation: int) -> None:
+        """Forget everything of an older generation (under the lock)."""
+        if generation != self._generation:
+            if generation < self._generation:
+                return  # a late answer of an older generation: nothing to forget, nothing to keep
+            self._entries.clear()
+            self._bytes = 0
+            self._generation = generation
+
+    def get(self, key: str, generation: int) -> QueryResult | None:
+        with self._lock:
+            self._turn(generation)
+            found = self._entries.get(key) if generation == self._generation else None
+            if found is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return found
+
+    def put(self, key: str, result: QueryResult) -> None:
+        size = len(result.body) + len(key) + 200
+        if result.generation is None or size * LARGEST_SHARE > self.max_bytes:
+            return
+        with self._lock:
+            self._turn(result.generation)
+            if result.generation != self._generation or key in self._entries:
+                return
+            self._entries[key] = dataclasses.replace(result, cached=True)
+            self._bytes += size
+            while self._bytes > self.max_bytes and self._entries:
+                old_key, old = self._entries.popitem(last=False)
+                self._bytes -= len(old.body) + len(old_key) + 200
+
+    def stats(self) -> dict:
+        with self._lock:
+            return {"entries": len(self._entries), "bytes": self._bytes, "max_bytes": self.max_bytes,
+                    "generation": self._generation, "hits": self.hits, "misses": self.misses}
