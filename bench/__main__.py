@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import inference, publish, queries, validation
+from . import inference, publish, queries, trace, validation
 from .common import ROOT, Row
 
 SECTIONS = {
@@ -25,6 +25,7 @@ SECTIONS = {
     "validation": validation.validation,
     "inference": inference.inference,
     "scale": queries.scale,
+    "trace": trace.trace,
 }
 
 

@@ -683,16 +683,30 @@ class Node:
         if request.max_rows is None:
             request.max_rows = self.config.max_result_rows
         key = answer_cache.cache_key(request)
-        if key is not None and self.answers.max_bytes:
-            generation = answer_cache.stable(self.generation.value)
-            hit = self.answers.get(key, generation)
-            if hit is not None:  # served here: no worker, no pipe
-                return hit
-        result = self._run_query(request, timeout, caller)
-        if key is not None and result.generation is not None:
-            result.etag = answer_cache.etag(result.generation, key)
-            if self.answers.max_bytes:
+        if key is None or not self.answers.max_bytes:
+            result = self._run_query(request, timeout, caller)
+            if key is not None and result.generation is not None:
+                result.etag = answer_cache.etag(result.generation, key)
+            return result
+        generation = answer_cache.stable(self.generation.value)
+        hit = self.answers.get(key, generation)
+        if hit is not None:  # served here: no worker, no pipe
+            return hit
+        flight, leader = self.answers.join(key, generation)
+        if not leader:  # the same question is being answered: share that answer
+            shared = flight.wait(timeout or self.config.query_timeout)
+            if shared is not None and shared.generation is not None and shared.generation >= generation:
+                return shared
+        landed: QueryResult | None = None  # None: followers run the query themselves
+        try:
+            result = self._run_query(request, timeout, caller)
+            if result.generation is not None:
+                result.etag = answer_cache.etag(result.generation, key)
                 self.answers.put(key, result)
+                landed = result
+        finally:
+            if leader:
+                self.answers.land(key, generation, flight, landed)
         return result
 
     def answer_etag(self, request: QueryRequest) -> str | None:

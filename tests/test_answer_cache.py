@@ -110,6 +110,38 @@ def test_a_write_in_flight_is_not_yet_the_generation_answers_are_served_at(node)
     assert not ask(node).cached
 
 
+def test_concurrent_misses_of_one_question_are_computed_once(node, monkeypatch):
+    publish(node, "one", "one:1")
+    real = node._run_query
+    runs = []
+
+    def slow(*args):
+        runs.append(1)
+        time.sleep(0.3)  # a heavy aggregate: the others ask while it runs
+        return real(*args)
+
+    monkeypatch.setattr(node, "_run_query", slow)
+    answers: list[QueryResult] = []
+    threads = [threading.Thread(target=lambda: answers.append(ask(node))) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(runs) == 1 and len({a.body for a in answers}) == 1 and b"one:1" in answers[0].body
+    assert node.answers.stats()["joined"] == 4
+
+
+def test_flights_are_per_generation_and_gone_once_landed():
+    answers = cache.AnswerCache(1 << 20)
+    flight, leader = answers.join("k", 2)
+    newer, leads_newer = answers.join("k", 4)
+    assert leader and leads_newer and newer is not flight  # an asker after a commit never joins an older flight
+    answers.land("k", 2, flight, QueryResult(b"x", "text/csv", 1, False, generation=2))
+    assert flight.wait(0) is not None
+    again, leads = answers.join("k", 2)
+    assert leads and again is not flight
+
+
 # --- the workers' snapshots -------------------------------------------------------------------
 
 def test_a_worker_never_keeps_a_snapshot_opened_while_a_write_began(monkeypatch):

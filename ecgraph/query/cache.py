@@ -22,6 +22,10 @@ Not kept: queries whose answer changes between two runs over the same data (``NO
 life), failures, and answers above an eighth of the cache (one huge answer must not evict
 everything). The cache is bounded in bytes (``--answer-cache-mb``), least recently used first out.
 
+Concurrent misses of one key and generation are computed once (single flight): after a commit,
+the clients that all ask the network's favourite aggregate wait for one worker's answer instead of
+each taking a worker; a follower takes the answer only if it is of its own generation or newer.
+
 Every answer with a generation carries a weak ``ETag`` from (generation, key): a client that sends
 it back in ``If-None-Match`` gets ``304 Not Modified`` while nothing was committed, without the
 query running at all.
@@ -74,6 +78,19 @@ def etag(generation: int, key: str) -> str:
     return f'W/"g{generation}-{key[:20]}"'
 
 
+class Flight:
+    """One computation that concurrent askers of the same key and generation share."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: QueryResult | None = None
+
+    def wait(self, seconds: float) -> QueryResult | None:
+        """The leader's answer, or None if it failed or took longer than ``seconds``."""
+        self.done.wait(seconds)
+        return self.result
+
+
 class AnswerCache:
     """Finished answers of one generation, bounded by ``max_bytes`` (0 keeps nothing)."""
 
@@ -83,8 +100,27 @@ class AnswerCache:
         self._generation = -1
         self._bytes = 0
         self._lock = threading.Lock()
+        self._flights: dict[tuple[str, int], Flight] = {}
         self.hits = 0
         self.misses = 0
+        self.joined = 0
+
+    def join(self, key: str, generation: int) -> tuple[Flight, bool]:
+        """The flight computing ``key`` at ``generation``, and whether the caller leads it (and
+        must :meth:`land` it, whatever happens)."""
+        with self._lock:
+            flight = self._flights.get((key, generation))
+            if flight is not None:
+                self.joined += 1
+                return flight, False
+            flight = self._flights[(key, generation)] = Flight()
+            return flight, True
+
+    def land(self, key: str, generation: int, flight: Flight, result: QueryResult | None) -> None:
+        with self._lock:
+            self._flights.pop((key, generation), None)
+        flight.result = result
+        flight.done.set()
 
     def _turn(self, generation: int) -> None:
         """Forget everything of an older generation (under the lock)."""
@@ -123,4 +159,5 @@ class AnswerCache:
     def stats(self) -> dict:
         with self._lock:
             return {"entries": len(self._entries), "bytes": self._bytes, "max_bytes": self.max_bytes,
-                    "generation": self._generation, "hits": self.hits, "misses": self.misses}
+                    "generation": self._generation, "hits": self.hits, "misses": self.misses,
+                    "joined": self.joined}
