@@ -22,6 +22,7 @@ import os
 import secrets
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
 from ecgraph.publish.pipeline import Pipeline, Prepared, Upload
 from ecgraph.query import cache as answer_cache
+from ecgraph.query import figures as network_figures
 from ecgraph.query.federate import Inspection, PeerPolicy, QueryRefused, inspect
 from ecgraph.query.pool import QueryPool, QueryRequest, QueryResult, bump, execute
 from ecgraph.store import GraphStore
@@ -143,6 +145,10 @@ class Node:
         self._entries = catalog.read_all(self.store)
         if not read_only:
             self._drop_orphans()
+        #: the network aggregates, kept up to date at each commit (built in the background at start)
+        self.figures = network_figures.Figures(self.store.engine, lambda: list(self._entries))
+        if workers:
+            self.figures.rebuild()
         if workers:
             self.query_pool = QueryPool(self.store.snapshot_spec(), self.generation, workers=config.query_workers,
                                         timeout=config.query_timeout, isolate_network=True,
@@ -179,6 +185,12 @@ class Node:
     def _committed(self) -> None:
         if not self.store.manages_generation:  # a store that only says it committed
             bump(self.generation)
+
+    def _figures_changed(self, twin_ids: list[str], gone: tuple | list = ()) -> None:
+        """After a commit, before it is acknowledged: the twins' shares of the network figures."""
+        figures = getattr(self, "figures", None)  # None while the node opens (the standard's refresh)
+        if figures is not None:
+            figures.update(twin_ids, gone=gone)
 
     def _twin_lock(self, twin_id: str) -> threading.Lock:
         """The lock every write to one twin holds from reading its current state to committing:
@@ -303,6 +315,7 @@ class Node:
         self.store.commit(replace={entry.inferred_graph: inferred},
                           delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
                           insert={standard.CATALOG_GRAPH: entry.to_triples()})
+        self._figures_changed([twin_id])
         self.registry.save_report(twin_id, entry.version, report.to_dict())
 
     # --- twins: reads -------------------------------------------------------------------------
@@ -502,6 +515,7 @@ class Node:
                     delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
                     insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]})
                 self._entries[twin_id] = entry
+                self._figures_changed([twin_id])
                 if not twin.namespaces:
                     self.registry.claim(twin_id, prepared.namespaces)
                 self.registry.prune(twin_id)
@@ -610,6 +624,7 @@ class Node:
                 catalog_triples.append(entry.listing())
             self.store.commit(insert={standard.CATALOG_GRAPH: catalog_triples})
             self._entries.update(entries)
+            self._figures_changed(list(entries))
             for twin_id in entries:
                 self.registry.claim(twin_id, prepared[twin_id].namespaces)  # no-op where they were fixed
             self.registry.clear_bulk(graphs)
@@ -639,6 +654,7 @@ class Node:
                               delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
                               delete={standard.CATALOG_GRAPH: [entry.listing()]})
             self._entries.pop(twin_id, None)
+            self._figures_changed([], gone=[twin_id])
             self.registry.prune(twin_id)
         return entry
 
@@ -682,6 +698,11 @@ class Node:
         (``request.services``, filled by the SERVICE check), fairly shared between clients."""
         if request.max_rows is None:
             request.max_rows = self.config.max_result_rows
+        named = self._aggregate_of(request)
+        if named is not None:
+            kept = self.aggregate(named, request.result_format, request.max_rows, raw=False)
+            if kept is not None:
+                return kept
         key = answer_cache.cache_key(request)
         if key is None or not self.answers.max_bytes:
             result = self._run_query(request, timeout, caller)
@@ -709,11 +730,43 @@ class Node:
                 self.answers.land(key, generation, flight, landed)
         return result
 
+    @staticmethod
+    def _aggregate_of(request: QueryRequest) -> str | None:
+        if request.default_graphs or request.named_graphs or request.base_iri or request.dataset_dump:
+            return None
+        return network_figures.recognise(request.query)
+
+    def aggregate(self, name: str, result_format: str = "json", max_rows: int | None = None, *,
+                  raw: bool = True, caller: Caller = LOCAL) -> QueryResult | None:
+        """A named network aggregate (:data:`ecgraph.query.figures.AGGREGATES`), from the figures
+        kept at publishing; while they are being built, by its raw query (``raw``) or None."""
+        if name not in network_figures.AGGREGATES:
+            raise errors.NotFound(f"no aggregate {name!r}; the aggregates are "
+                                  + ", ".join(sorted(network_figures.AGGREGATES)))
+        max_rows = self.config.max_result_rows if max_rows is None else max_rows
+        started = time.perf_counter()
+        version = self.figures.version
+        out = self.figures.answer(name, result_format, max_rows)
+        if out is not None:
+            return QueryResult(out.body, out.media_type, out.rows, out.truncated, time.perf_counter() - started,
+                               cached=True, etag=self.aggregate_etag(name, result_format, max_rows, version))
+        if not raw:
+            return None
+        request = QueryRequest(network_figures.AGGREGATES[name].raw, result_format, max_rows=max_rows)
+        return self.query(request, caller=caller)
+
+    def aggregate_etag(self, name: str, result_format: str, max_rows: int | None, version: int | None = None) -> str:
+        version = self.figures.version if version is None else version
+        return f'W/"{answer_cache.RUN}-f{version}-{name}-{result_format}-{max_rows}"'
+
     def answer_etag(self, request: QueryRequest) -> str | None:
         """The ETag an answer to ``request`` would carry now, without running it (for
         ``If-None-Match``): None for a query whose answer is not kept (see :mod:`ecgraph.query.cache`)."""
         if request.max_rows is None:
             request.max_rows = self.config.max_result_rows
+        named = self._aggregate_of(request)
+        if named is not None and self.figures.ready:
+            return self.aggregate_etag(named, request.result_format, request.max_rows)
         key = answer_cache.cache_key(request)
         if key is None:
             return None
@@ -759,6 +812,7 @@ class Node:
             except (RuntimeError, OSError, ValueError) as exc:
                 raise errors.BadRequest(str(exc)[:2000], title="update failed") from None
             self._entries = catalog.read_all(self.store)
+            self.figures.rebuild()  # an update may change anything: every share again
 
     def stats(self) -> dict:
         entries = self._entries

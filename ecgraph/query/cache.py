@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import secrets
 import threading
 from collections import OrderedDict
 
@@ -73,9 +74,14 @@ def cache_key(request: QueryRequest) -> str | None:
     return hashlib.sha256("\x1e".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
+#: the generation starts again at 0 with every start of the node (and data may change while it is
+#: stopped): ETags name the run too, so that no tag of an earlier run ever matches
+RUN = secrets.token_hex(4)
+
+
 def etag(generation: int, key: str) -> str:
     """A weak ETag (equal answers, not necessarily equal bytes: blank node labels may differ)."""
-    return f'W/"g{generation}-{key[:20]}"'
+    return f'W/"{RUN}-g{generation}-{key[:20]}"'
 
 
 class Flight:

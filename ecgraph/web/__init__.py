@@ -7,6 +7,7 @@
 * :mod:`.catalog`: the DCAT catalog;
 * :mod:`.pages`: the HTML pages (home, query editor);
 * :mod:`.ops`: health and metrics;
+* :mod:`.aggregates`: the named network aggregates kept up to date at publishing;
 * :mod:`.server`: the HTTP server, with its deadlines.
 
 The views talk to :class:`ecgraph.node.Node` only. Every failure is an :class:`ecgraph.errors.Error`
@@ -44,11 +45,11 @@ def create_app(node: Node) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["ecgraph.node"] = node
 
-    from ecgraph.web import api, catalog, graphstore, openapi, ops, pages, sparql, validator
+    from ecgraph.web import aggregates, api, catalog, graphstore, openapi, ops, pages, sparql, validator
 
     ops.install(app)
     app.teardown_request(remove_temp_files)
-    for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages):
+    for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages, aggregates):
         app.register_blueprint(module.bp)
 
     @app.after_request
