@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import inference, publish, queries, trace, validation
+from . import aggregates, inference, publish, queries, trace, validation
 from .common import ROOT, Row
 
 SECTIONS = {
@@ -26,6 +26,7 @@ SECTIONS = {
     "inference": inference.inference,
     "scale": queries.scale,
     "trace": trace.trace,
+    "aggregates": aggregates.aggregates,
 }
 
 
@@ -77,7 +78,7 @@ def main(argv=None) -> None:
     for name, section in SECTIONS.items():
         if (args.only and name not in args.only) or name in args.skip:
             continue
-        if name == "scale" and args.quick and not args.only:
+        if name in ("scale", "aggregates") and args.quick and not args.only:
             continue  # N = 10,000 takes a while: the full run, or --only scale
         print(f"… {name}", flush=True)
         rows.extend(section(args.quick))
