@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import aggregates, inference, publish, queries, trace, validation
+from . import aggregates, inference, overhead, publish, queries, trace, validation
 from .common import ROOT, Row
 
 SECTIONS = {
@@ -27,6 +27,7 @@ SECTIONS = {
     "scale": queries.scale,
     "trace": trace.trace,
     "aggregates": aggregates.aggregates,
+    "overhead": overhead.overhead,
 }
 
 
