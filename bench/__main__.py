@@ -79,8 +79,8 @@ def main(argv=None) -> None:
     for name, section in SECTIONS.items():
         if (args.only and name not in args.only) or name in args.skip:
             continue
-        if name in ("scale", "aggregates") and args.quick and not args.only:
-            continue  # N = 10,000 takes a while: the full run, or --only scale
+        if name in ("scale", "aggregates", "trace", "overhead") and args.quick and not args.only:
+            continue  # N = 10,000 and the trace take a while: the full run, or --only SECTION
         print(f"… {name}", flush=True)
         rows.extend(section(args.quick))
     text = table(rows)

@@ -80,10 +80,10 @@ def replay(url: str, publish, population_: list[tuple[str, str]], *, seconds: fl
                 continue
             elapsed = time.perf_counter() - started
             with lock:
+                latencies.append((kind, elapsed))  # a failure counts too, with the time it took
                 if r.status_code != 200:
                     failures.append(f"{r.status_code} {r.text[:200]}")
                     continue
-                latencies.append((kind, elapsed))
                 caches.append(r.headers.get("X-ECGraph-Cache", ""))
 
     def publisher() -> None:

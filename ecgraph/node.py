@@ -50,6 +50,9 @@ from ecgraph.workers import MemoryCeiling, PoolBusy, TaskTimeout, WorkerDied, Wo
 
 log = logging.getLogger("ecgraph.node")
 
+#: the SERVICE check is a pure function of the text: a page's query asked again is checked once
+_inspect = answer_cache.TextMemo(lambda text, update: inspect(text, update=update))
+
 ADMIN_TOKEN_FILE = "admin-token"
 #: a publishing or validation worker that holds more than this after an upload is replaced
 PIPELINE_RECYCLE_MB = 768
@@ -686,7 +689,7 @@ class Node:
         """Check a query (or, with ``update``, an update) before it runs: every place that could
         reach out must name a peer (:mod:`ecgraph.query.federate`)."""
         try:
-            inspection = inspect(text, update=update)
+            inspection = _inspect(text, update)
             self.peers.check(inspection)
         except QueryRefused as exc:
             if update:

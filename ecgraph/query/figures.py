@@ -33,6 +33,7 @@ import pyoxigraph as ox
 
 from ecgraph import standard
 from ecgraph.query import results
+from ecgraph.query.cache import TextMemo
 
 log = logging.getLogger("ecgraph.query.figures")
 
@@ -112,9 +113,12 @@ def _normal(text: str) -> str:
 _RAW_TEXTS = {_normal(a.raw): a.name for a in AGGREGATES.values()}
 
 
-def recognise(query: str) -> str | None:
-    """The aggregate a query text is (whitespace aside), or None."""
+def _recognise(query: str) -> str | None:
     return _RAW_TEXTS.get(_normal(query))
+
+
+#: the aggregate a query text is (comment lines and whitespace aside), or None
+recognise = TextMemo(_recognise)
 
 
 def _share_graph(twin_id: str) -> ox.NamedNode:
