@@ -491,9 +491,8 @@ def document(base_url: str) -> dict:
                     "summary": "A network aggregate kept up to date at publishing (equal to its raw query's answer)",
                     "responses": {
                         "200": {"description": "SPARQL results (JSON, XML, CSV, TSV by Accept)",
-                                "content": {t: {"schema": {"type": "string"}} for t in (
-                                    "application/sparql-results+json", "application/sparql-results+xml",
-                                    "text/csv", "text/tab-separated-values")}},
+                                "content": {f.media_types[0]: {"schema": {"type": "string"}}
+                                            for f in formats.RESULTS}},
                         "304": {"description": "Not modified since the ETag sent in If-None-Match"},
                         "404": errors["404"],
                     },
