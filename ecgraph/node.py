@@ -150,7 +150,8 @@ class Node:
         if not read_only:
             self._drop_orphans()
         #: the network aggregates, kept up to date at each commit (built in the background at start)
-        self.figures = network_figures.Figures(self.store.engine, lambda: list(self._entries))
+        self.figures = network_figures.Figures(self.store.engine, lambda: list(self._entries),
+                                               lambda: answer_cache.stable(self.generation.value))
         if workers:
             self.figures.rebuild()
         if workers:
@@ -195,6 +196,7 @@ class Node:
         figures = getattr(self, "figures", None)  # None while the node opens (the standard's refresh)
         if figures is not None:
             figures.update(twin_ids, gone=gone)
+            figures.at = answer_cache.stable(self.generation.value)  # under the write lock: this commit's
 
     def _twin_lock(self, twin_id: str) -> threading.Lock:
         """The lock every write to one twin holds from reading its current state to committing:
@@ -769,7 +771,7 @@ class Node:
         if request.max_rows is None:
             request.max_rows = self.config.max_result_rows
         named = self._aggregate_of(request)
-        if named is not None and self.figures.ready:
+        if named is not None and self.figures.current():
             return self.aggregate_etag(named, request.result_format, request.max_rows)
         key = answer_cache.cache_key(request)
         if key is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pyoxigraph as ox
 import pytest
 import requests
 
@@ -116,3 +117,23 @@ def test_over_http_an_aggregate_equals_its_raw_query_and_holds_an_acknowledged_p
         assert requests.get(f"{server.url}/api/aggregates/nothing").status_code == 404
     finally:
         server.stop()
+
+
+def test_between_a_commit_and_the_update_of_its_shares_the_raw_query_answers(node, network):
+    for twin_id in sorted(network)[:4]:
+        publish(node, twin_id, network[twin_id].read_bytes())
+    node.figures.rebuild(background=False)
+    assert node.aggregate("indicators", raw=False) is not None
+    # a commit whose shares are not updated yet (as in the moment before the node updates them)
+    community = next(t for t in sorted(network)[:4] if t.startswith("community-"))
+    subject = ox.NamedNode(f"https://{community}.bench.example/id/indicator/extra")
+    decimal = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
+    node.store.commit(insert={f"https://w3id.org/ecgraph/twin/{community}": [
+        ox.Triple(subject, ox.NamedNode("https://w3id.org/ecgraph/ns#indicator"),
+                  ox.NamedNode("https://w3id.org/ecgraph/ns#kpi-new")),
+        ox.Triple(subject, ox.NamedNode("http://qudt.org/schema/qudt/numericValue"),
+                  ox.Literal("5", datatype=decimal))]})
+    assert node.aggregate("indicators", raw=False) is None
+    answer = node.query(QueryRequest(AGGREGATES["indicators"].raw, "json"))
+    assert "kpi-new" in answer.body.decode()
+    assert json.loads(answer.body)["results"]["bindings"] == raw(node, "indicators")

@@ -14,8 +14,10 @@ different twins: the authority rule keeps each twin to statements about its own 
 PV installation and its power, or an indicator value and its number, are in that twin.
 
 Kept in step with commits: the node updates a twin's share after each commit that touches it and
-before the write is acknowledged, so an acknowledged write is in the figures; the figures carry a
-``version`` that moves with every change, which keys their answers in the answer cache. The
+before the write is acknowledged, so an acknowledged write is in the figures, and records the
+store generation the shares now hold (``at``): in the moment between a commit and that update, the
+raw query answers instead, so the figures never show less than the store does. They carry a
+``version`` that moves with every change, which keys their own memo of answers and their ETags. The
 shares are rebuilt from the store in a background thread at start (and after an admin's SPARQL
 update, which may change anything); until that finishes, a named aggregate is answered by its raw
 query (slower, never different).
@@ -132,9 +134,15 @@ def _term(value: ox.NamedNode | ox.Literal | ox.BlankNode) -> str:
 class Figures:
     """The shares of every twin, in memory; ``engine`` runs ``part`` queries on the node's store."""
 
-    def __init__(self, engine: Callable[[], object], twin_ids: Callable[[], Iterable[str]]):
+    def __init__(self, engine: Callable[[], object], twin_ids: Callable[[], Iterable[str]],
+                 generation: Callable[[], int] = lambda: 0):
         self._engine = engine
         self._twin_ids = twin_ids
+        self._generation = generation
+        #: the store generation the shares hold (set by the node after each commit's update): the
+        #: figures answer only while it is the store's, never in the moment between a commit and
+        #: the update of its shares
+        self.at: int | None = None
         self._store = ox.Store()
         self._lock = threading.RLock()
         self.version = 0
@@ -188,6 +196,7 @@ class Figures:
         with self._lock:
             self.ready = False
             self.version += 1
+        started_at = self._generation()
 
         def build() -> None:
             # Batch by batch, so that answers and the updates of commits go on meanwhile: every
@@ -199,6 +208,8 @@ class Figures:
                 for start in range(0, len(ids), 100):
                     self.update(ids[start:start + 100])
                 with self._lock:
+                    if self._generation() == started_at and not started_at & 1:
+                        self.at = started_at  # no commit since: the shares hold this generation
                     self.ready = True
                     self.version += 1
             except Exception:  # the raw query keeps answering; say why in the log
@@ -210,6 +221,10 @@ class Figures:
         else:
             build()
 
+    def current(self) -> bool:
+        """Whether the shares are built and hold the store's current generation."""
+        return self.ready and self.at == self._generation()
+
     def wait(self, seconds: float = 60) -> bool:
         if self._building is not None:
             self._building.join(seconds)
@@ -218,10 +233,10 @@ class Figures:
     def answer(self, name: str, result_format: str, max_rows: int | None):
         """The aggregate's answer from the shares, or None while they are being built."""
         aggregate = AGGREGATES[name]
-        if not self.ready:
+        if not self.current():
             return None
         with self._lock:
-            if not self.ready:
+            if not self.current():
                 return None
             memo = (self.version, name, result_format, max_rows)
             if memo in self._answers:

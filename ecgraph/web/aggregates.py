@@ -28,7 +28,7 @@ def aggregate(name: str):
     n = node()
     fmt = negotiate(formats.RESULTS).key
     limit = _limit(request.args.get("limit"), n.config.max_result_rows)
-    if n.figures.ready:
+    if n.figures.current():
         unchanged = not_modified(n.aggregate_etag(name, fmt, limit)) if name in AGGREGATES else None
         if unchanged is not None:
             return unchanged
