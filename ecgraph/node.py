@@ -825,7 +825,8 @@ class Node:
             except (RuntimeError, OSError, ValueError) as exc:
                 raise errors.BadRequest(str(exc)[:2000], title="update failed") from None
             self._entries = catalog.read_all(self.store)
-            self.figures.rebuild()  # an update may change anything: every share again
+            if self.figures.ready or self.query_pool is not None:  # a serving node: every share again
+                self.figures.rebuild()  # (an update may change anything)
 
     def stats(self) -> dict:
         entries = self._entries

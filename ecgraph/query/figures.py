@@ -148,6 +148,7 @@ class Figures:
         self.version = 0
         self.ready = False
         self._building: threading.Thread | None = None
+        self._build = 0
         self._answers: dict[tuple, results.Serialized] = {}
 
     def _dataset(self, twin_id: str) -> list[ox.NamedNode]:
@@ -196,6 +197,8 @@ class Figures:
         with self._lock:
             self.ready = False
             self.version += 1
+            self._build += 1
+            mine = self._build  # a newer rebuild stops this one
         started_at = self._generation()
 
         def build() -> None:
@@ -204,10 +207,17 @@ class Figures:
             try:
                 ids = list(self._twin_ids())
                 with self._lock:
+                    if self._build != mine:
+                        return
                     self._store.clear()
                 for start in range(0, len(ids), 100):
-                    self.update(ids[start:start + 100])
+                    with self._lock:
+                        if self._build != mine:
+                            return
+                        self.update(ids[start:start + 100])
                 with self._lock:
+                    if self._build != mine:
+                        return
                     if self._generation() == started_at and not started_at & 1:
                         self.at = started_at  # no commit since: the shares hold this generation
                     self.ready = True
