@@ -49,6 +49,12 @@ def overhead(quick: bool, communities: int | None = None, repeats: int | None = 
     servers = Servers(communities)
     floor = None
     try:
+        deadline = time.time() + 600
+        while time.time() < deadline:  # the figures are built at start (in the web process): not measured
+            r = requests.get(servers.node.url + "/api/aggregates", timeout=30)
+            if r.status_code == 404 or r.json().get("ready"):
+                break
+            time.sleep(0.5)
         session = requests.Session()
         rows = []
         body = b""

@@ -39,7 +39,6 @@ from ecgraph.publish.fetch import FetchPolicy, fetch
 from ecgraph.publish.pipeline import Pipeline, Prepared, Upload
 from ecgraph.query import cache as answer_cache
 from ecgraph.query import figures as network_figures
-from ecgraph.query.bounded import bounded as bounded_query
 from ecgraph.query.federate import Inspection, PeerPolicy, QueryRefused, inspect
 from ecgraph.query.pool import QueryPool, QueryRequest, QueryResult, bump, execute
 from ecgraph.store import GraphStore
@@ -785,13 +784,6 @@ class Node:
             if not before & 1 and self.generation.value == before:  # no write moved under it
                 result.generation = before
             return result
-        if self.store.manages_generation and bounded_query(request):
-            before = self.generation.value
-            if not before & 1:  # no write in flight: the store holds exactly this generation
-                result = execute(self.store.engine(), request)
-                if self.generation.value == before:  # and none began while it ran
-                    result.generation = before
-                    return result
         pool = self._federation_pool() if request.services else self.query_pool
         try:
             return self._in_workers(pool, request, lambda: None, what="the query", client=caller.address,
