@@ -41,7 +41,7 @@ log = logging.getLogger("ecgraph.query.figures")
 
 FIG = "https://w3id.org/ecgraph/figures#"
 _PREFIXES = ("PREFIX ec: <https://w3id.org/ecgraph/ns#>\nPREFIX qudt: <http://qudt.org/schema/qudt/>\n"
-             f"PREFIX fig: <{FIG}>\n")
+             "PREFIX fig: <https://w3id.org/ecgraph/figures#>\n")
 
 
 @dataclass(frozen=True)
@@ -157,10 +157,11 @@ class Figures:
                                           standard.ONTOLOGY_GRAPH + standard.INFERRED_SUFFIX,
                                           standard.VOCABULARY_GRAPH)]
 
-    def _share(self, twin_id: str) -> str:
-        """The N-Triples of one twin's share, from the store as it is now."""
+    def _share(self, twin_id: str) -> list[ox.Quad]:
+        """One twin's share, from the store as it is now, as quads of its share graph."""
         store = self._engine()
-        lines: list[str] = []
+        graph = _share_graph(twin_id)
+        quads: list[ox.Quad] = []
         dataset = self._dataset(twin_id)
         for name, aggregate in AGGREGATES.items():
             variables = _ROW_KINDS[name]
@@ -172,23 +173,22 @@ class Figures:
                 key = "\x1f".join(_term(v) for v in values)
                 if name == "indicators":
                     key = twin_id + "\x1f" + key  # a twin's partial sums: never merged with another's
-                row = f"<urn:ecgraph:figure:{name}:{hashlib.sha256(key.encode()).hexdigest()[:32]}>"
-                lines.extend(f"{row} <{FIG}{v}> {_term(value)} ." for v, value in zip(variables, values, strict=True))
-        return "\n".join(lines)
+                row = ox.NamedNode(f"urn:ecgraph:figure:{name}:{hashlib.sha256(key.encode()).hexdigest()[:32]}")
+                quads.extend(ox.Quad(row, ox.NamedNode(FIG + v), value, graph)
+                             for v, value in zip(variables, values, strict=True))
+        return quads
 
     def update(self, twin_ids: Iterable[str], *, gone: Iterable[str] = ()) -> None:
         """Recompute the shares of ``twin_ids`` from the store (after their commit) and drop those
-        of ``gone`` twins; one update of the figures store, then a new version."""
+        of ``gone`` twins, then a new version. Every read of the shares holds the same lock, so
+        nobody sees a share half replaced (no SPARQL text is built: terms go in as terms)."""
         with self._lock:
-            operations = [f"DROP SILENT GRAPH {_share_graph(t)}" for t in gone]
-            for twin_id in twin_ids:
+            for twin_id in [*gone, *twin_ids]:
                 graph = _share_graph(twin_id)
-                operations.append(f"DROP SILENT GRAPH {graph}")
-                text = self._share(twin_id)
-                if text:
-                    operations.append(f"INSERT DATA {{ GRAPH {graph} {{\n{text}\n}} }}")
-            if operations:
-                self._store.update(" ;\n".join(operations))
+                if self._store.contains_named_graph(graph):
+                    self._store.remove_graph(graph)
+            for twin_id in twin_ids:
+                self._store.extend(self._share(twin_id))
             self.version += 1
 
     def rebuild(self, background: bool = True) -> None:
