@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import inference, network, pages, publish, queries, remote, validation
+from . import aggregates, inference, network, overhead, pages, publish, queries, remote, trace, validation
 from .common import ROOT, Row
 
 SECTIONS = {
@@ -28,6 +28,9 @@ SECTIONS = {
     "network": network.network_queries,
     "remote": remote.remote,
     "pages": pages.pages,
+    "trace": trace.trace,
+    "aggregates": aggregates.aggregates,
+    "overhead": overhead.overhead,
 }
 
 
@@ -79,8 +82,8 @@ def main(argv=None) -> None:
     for name, section in SECTIONS.items():
         if (args.only and name not in args.only) or name in args.skip:
             continue
-        if name in ("scale", "network") and args.quick and not args.only:
-            continue  # N = 10,000, or four nodes: the full run, or --only scale / network
+        if name in ("scale", "network", "aggregates", "trace", "overhead") and args.quick and not args.only:
+            continue  # N = 10,000, four nodes, the trace: the full run, or --only SECTION
         print(f"… {name}", flush=True)
         rows.extend(section(args.quick))
     text = table(rows)

@@ -56,6 +56,7 @@ class Servers:
     def __init__(self, communities: int):
         self.tmp = Path(tempfile.mkdtemp(prefix="ecgraph-bench-queries-"))
         net = network(communities)
+        self.net = net
         data = self.tmp / "node"
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "ecgraph.cli", "load", "--bulk", "--data", str(data),

@@ -65,6 +65,8 @@ class Config:
     query_memory_mb: int = setting(1024, "Memory ceiling of one query worker in MB: a query whose worker grows "
                                          "past it is stopped (503).", minimum=64)
     query_workers: int = setting(2, "Query worker processes (each holds a store snapshot).", minimum=1)
+    answer_cache_mb: int = setting(64, "Memory in MB for finished query answers, kept until the next commit and "
+                                       "served without a worker (0 keeps none).", minimum=0)
     max_upload_bytes: int = setting(50 * 1024 * 1024, "The largest upload, validator request or form field; a "
                                                       "body declared larger is refused (413) before it is read.",
                                     minimum=1, shown="50 MiB")

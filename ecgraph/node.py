@@ -22,6 +22,7 @@ import os
 import secrets
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,7 +42,9 @@ from ecgraph.publish import dump as dump_module
 from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
 from ecgraph.publish.pipeline import Pipeline, Prepared, Upload
+from ecgraph.query import cache as answer_cache
 from ecgraph.query import explain
+from ecgraph.query import figures as network_figures
 from ecgraph.query.federate import Inspection, QueryRefused, inspect
 from ecgraph.query.pool import QueryPool, QueryRequest, QueryResult, bump, execute
 from ecgraph.store import GraphStore
@@ -51,6 +54,9 @@ from ecgraph.validation.validate import Report, validate
 from ecgraph.workers import MemoryCeiling, PoolBusy, TaskTimeout, WorkerDied, WorkerPool, shared_counter
 
 log = logging.getLogger("ecgraph.node")
+
+#: the SERVICE check is a pure function of the text: a page's query asked again is checked once
+_inspect = answer_cache.TextMemo(lambda text, update, base_iri: inspect(text, update=update, base_iri=base_iri))
 
 ADMIN_TOKEN_FILE = "admin-token"
 #: a publishing or validation worker that holds more than this after an upload is replaced
@@ -142,6 +148,9 @@ class Node:
                                         timeout=config.fetch_timeout, max_bytes=config.max_upload_bytes)
         self.generation = shared_counter()
         self.store: GraphStore = store if store is not None else self._open_store(read_only)
+        self.store.generation = self.generation
+        #: finished answers of the current generation, served without a worker
+        self.answers = answer_cache.AnswerCache(config.answer_cache_mb * 2**20)
         self.query_pool: QueryPool | None = None
         self.federation_pool: QueryPool | None = None
         self.pipeline_pool: WorkerPool | None = None
@@ -165,6 +174,14 @@ class Node:
         self.network = Network(self)
         if not read_only:
             self.network.install_configured()
+        #: the network aggregates, kept up to date at each commit (built in the background at start)
+        # They hold this node's twins only: while it keeps harvested copies (which the raw queries
+        # count too), the generation they are compared with is never theirs, so the raw query answers.
+        self.figures = network_figures.Figures(
+            self.store.engine, lambda: list(self._entries),
+            lambda: -1 if self._holds_copies() else answer_cache.stable(self.generation.value))
+        if workers:
+            self.figures.rebuild()
         if workers:
             # Workers over a remote store reach it over the network; they only ever talk to it
             # (the SERVICE check runs before a query is sent; see ecgraph.store.remote).
@@ -214,7 +231,19 @@ class Node:
         return {name: pool for name, pool in named.items() if pool is not None}
 
     def _committed(self) -> None:
-        bump(self.generation)
+        if not self.store.manages_generation:  # a store that only says it committed
+            bump(self.generation)
+
+    def _holds_copies(self) -> bool:
+        """Whether the store holds twins harvested from peers."""
+        return any(self.registry.harvested(peer["id"]) for peer in self.registry.peers())
+
+    def _figures_changed(self, twin_ids: list[str], gone: tuple | list = ()) -> None:
+        """After a commit, before it is acknowledged: the twins' shares of the network figures."""
+        figures = getattr(self, "figures", None)  # None while the node opens (the standard's refresh)
+        if figures is not None:
+            figures.update(twin_ids, gone=gone)
+            figures.at = answer_cache.stable(self.generation.value)  # under the write lock: this commit's
 
     def _twin_lock(self, twin_id: str) -> threading.Lock:
         """The lock every write to one twin holds from reading its current state to committing:
@@ -380,6 +409,7 @@ class Node:
         self.store.commit(replace={entry.inferred_graph: inferred},
                           delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
                           insert={standard.CATALOG_GRAPH: entry.to_triples()})
+        self._figures_changed([twin_id])
         self.registry.save_report(twin_id, entry.version, report.to_dict())
 
     # --- twins: reads -------------------------------------------------------------------------
@@ -605,6 +635,7 @@ class Node:
                 self._entries[twin_id] = entry
                 self.registry.record_change(twin_id, version, prepared.content_hash,
                                             change or ("replaced" if previous else "published"))
+                self._figures_changed([twin_id])
                 if not twin.namespaces:
                     self.registry.claim(twin_id, prepared.namespaces)
                 self.registry.prune(twin_id)
@@ -713,6 +744,7 @@ class Node:
                 catalog_triples.append(entry.listing())
             self.store.commit(insert={standard.CATALOG_GRAPH: catalog_triples})
             self._entries.update(entries)
+            self._figures_changed(list(entries))
             for twin_id in entries:
                 self.registry.claim(twin_id, prepared[twin_id].namespaces)  # no-op where they were fixed
                 self.registry.record_change(twin_id, entries[twin_id].version, entries[twin_id].content_hash,
@@ -745,6 +777,7 @@ class Node:
                               delete={standard.CATALOG_GRAPH: [entry.listing()]})
             self._entries.pop(twin_id, None)
             self.registry.record_change(twin_id, entry.version, entry.content_hash, "deleted")
+            self._figures_changed([], gone=[twin_id])
             self.registry.prune(twin_id)
         return entry
 
@@ -872,7 +905,7 @@ class Node:
         reach out must name a peer (:mod:`ecgraph.query.federate`). ``base_iri`` is the base the
         text will run with, so that the check resolves relative IRIs as the engine will."""
         try:
-            inspection = inspect(text, update=update, base_iri=base_iri)
+            inspection = _inspect(text, update, base_iri)
             self.peers.check(inspection)
         except QueryRefused as exc:
             if update:
@@ -885,8 +918,87 @@ class Node:
         (``request.services``, filled by the SERVICE check), fairly shared between clients."""
         if request.max_rows is None:
             request.max_rows = self.config.max_result_rows
+        named = self._aggregate_of(request)
+        if named is not None:
+            kept = self.aggregate(named, request.result_format, request.max_rows, raw=False)
+            if kept is not None:
+                return kept
+        key = answer_cache.cache_key(request)
+        if key is None or not self.answers.max_bytes:
+            result = self._run_query(request, timeout, caller)
+            if key is not None and result.generation is not None:
+                result.etag = answer_cache.etag(result.generation, key)
+            return result
+        generation = answer_cache.stable(self.generation.value)
+        hit = self.answers.get(key, generation)
+        if hit is not None:  # served here: no worker, no pipe
+            return hit
+        flight, leader = self.answers.join(key, generation)
+        if not leader:  # the same question is being answered: share that answer
+            shared = flight.wait(timeout or self.config.query_timeout)
+            if shared is not None and shared.generation is not None and shared.generation >= generation:
+                return shared
+        landed: QueryResult | None = None  # None: followers run the query themselves
+        try:
+            result = self._run_query(request, timeout, caller)
+            if result.generation is not None:
+                result.etag = answer_cache.etag(result.generation, key)
+                self.answers.put(key, result)
+                landed = result
+        finally:
+            if leader:
+                self.answers.land(key, generation, flight, landed)
+        return result
+
+    @staticmethod
+    def _aggregate_of(request: QueryRequest) -> str | None:
+        if request.default_graphs or request.named_graphs or request.base_iri or request.dataset_dump:
+            return None
+        return network_figures.recognise(request.query)
+
+    def aggregate(self, name: str, result_format: str = "json", max_rows: int | None = None, *,
+                  raw: bool = True, caller: Caller = LOCAL) -> QueryResult | None:
+        """A named network aggregate (:data:`ecgraph.query.figures.AGGREGATES`), from the figures
+        kept at publishing; while they are being built, by its raw query (``raw``) or None."""
+        if name not in network_figures.AGGREGATES:
+            raise errors.NotFound(f"no aggregate {name!r}; the aggregates are "
+                                  + ", ".join(sorted(network_figures.AGGREGATES)))
+        max_rows = self.config.max_result_rows if max_rows is None else max_rows
+        started = time.perf_counter()
+        version = self.figures.version
+        out = self.figures.answer(name, result_format, max_rows)
+        if out is not None:
+            return QueryResult(out.body, out.media_type, out.rows, out.truncated, time.perf_counter() - started,
+                               cached=True, etag=self.aggregate_etag(name, result_format, max_rows, version))
+        if not raw:
+            return None
+        request = QueryRequest(network_figures.AGGREGATES[name].raw, result_format, max_rows=max_rows)
+        return self.query(request, caller=caller)
+
+    def aggregate_etag(self, name: str, result_format: str, max_rows: int | None, version: int | None = None) -> str:
+        version = self.figures.version if version is None else version
+        return f'W/"{answer_cache.RUN}-f{version}-{name}-{result_format}-{max_rows}"'
+
+    def answer_etag(self, request: QueryRequest) -> str | None:
+        """The ETag an answer to ``request`` would carry now, without running it (for
+        ``If-None-Match``): None for a query whose answer is not kept (see :mod:`ecgraph.query.cache`)."""
+        if request.max_rows is None:
+            request.max_rows = self.config.max_result_rows
+        named = self._aggregate_of(request)
+        if named is not None and self.figures.current():
+            return self.aggregate_etag(named, request.result_format, request.max_rows)
+        key = answer_cache.cache_key(request)
+        if key is None:
+            return None
+        return answer_cache.etag(answer_cache.stable(self.generation.value), key)
+
+    def _run_query(self, request: QueryRequest, timeout: float | None, caller: Caller) -> QueryResult:
         if self.query_pool is None:
-            return execute(self.store.engine(), request)
+            before = self.generation.value
+            result = execute(self.store.engine(), request)
+            if not before & 1 and self.generation.value == before:  # no write moved under it
+                result.generation = before
+            return result
         pool = self._federation_pool() if request.services else self.query_pool
         try:
             return self._in_workers(pool, request, lambda: None, what="the query", client=caller.address,
@@ -921,6 +1033,8 @@ class Node:
             except (RuntimeError, OSError, ValueError) as exc:
                 raise errors.BadRequest(str(exc)[:2000], title="update failed") from None
             self._entries = catalog.read_all(self.store)
+            if self.figures.ready or self.query_pool is not None:  # a serving node: every share again
+                self.figures.rebuild()  # (an update may change anything)
 
     @property
     def directory(self) -> Directory:

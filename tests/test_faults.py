@@ -414,12 +414,11 @@ def soak(tmp_path: Path, seconds: float, query_clients: int = 8, publishers: int
             problems.append(("partial or catalog disagrees", twin_id, row, uploads.size[tag]))
         seq = int(tag.rsplit(":", 1)[1])
         if seq < seen.get(twin_id, 0):
-            # Not a defect of the contract: two query workers can hold snapshots opened either side
-            # of a commit that is written but not yet announced (flush, then the generation bump),
-            # so one client may see the new twin and then, from the other worker, the old one, in
-            # that window. Each answer is still whole; acknowledged uploads are always seen.
+            # A read older than one this client finished before: workers open snapshots only at a
+            # generation no write is moving (ecgraph.query.pool._Snapshot), so this must not happen.
             with lock:
                 backwards.append((twin_id, seq, seen[twin_id]))
+                problems.append(("older than a read before it", twin_id, seq, seen[twin_id]))
         seen[twin_id] = max(seq, seen.get(twin_id, 0))
         return seq
 

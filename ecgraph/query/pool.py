@@ -4,10 +4,13 @@ pyoxigraph has no query timeout and no cancel, so public queries run in a :class
 (see :mod:`ecgraph.workers`): a query past its deadline has its worker killed and the client gets
 a clear 503 while the other workers keep answering.
 
-Snapshots: a read-only pyoxigraph store does not see later writes, so the writer bumps a shared
-*generation* after every commit and a worker reopens its snapshot (about 10 ms) when it holds an
-older one. A reader therefore sees each commit whole or not at all, and a client that got its
-upload acknowledged sees it in its next query.
+Snapshots: a read-only pyoxigraph store does not see later writes, so the writer moves a shared
+*generation* around every commit (odd while it writes, even once it is durable) and a worker
+reopens its snapshot (about 10 ms) when it holds an older one, at an even generation only
+(:class:`_Snapshot`). A reader therefore sees each commit whole or not at all, a client that got
+its upload acknowledged sees it in its next query, and no answer is older than one that finished
+before it was asked. Each answer says which generation it was computed at, which keys the answer
+cache of :mod:`ecgraph.query.cache`.
 
 Two kinds of query workers: the ones that answer the public (cut off from the network, see
 :mod:`ecgraph.sandbox`), and, only when peers are configured, a small pool that keeps the network
@@ -80,6 +83,12 @@ class QueryResult:
     rows: int
     truncated: bool
     elapsed: float = 0.0
+    #: the store generation the answer was computed at (its snapshot's), when known
+    generation: int | None = None
+    #: served from the answer cache (:mod:`ecgraph.query.cache`)
+    cached: bool = False
+    #: the weak ETag of the answer, from (generation, cache key)
+    etag: str | None = None
 
 
 log = logging.getLogger("ecgraph.query.pool")
@@ -142,19 +151,40 @@ def execute(store, request: QueryRequest) -> QueryResult:
 # --- worker side ------------------------------------------------------------------------------
 
 class _Snapshot:
+    """A worker's read-only view, labelled with the generation it holds exactly.
+
+    The writer makes the generation odd before a write and even once it is durable
+    (:meth:`ecgraph.store.GraphStore._committing`). A snapshot is opened only while the counter is
+    even and kept only if the counter did not move while it opened, so it holds the state of that
+    commit and no later one: two workers never show one generation with different data, and a read
+    never shows less than a read that finished before it (monotonic reads across clients). While a
+    write is in flight, a worker that holds the last acknowledged generation goes on answering from
+    it; one that holds an older one waits for the write to be acknowledged (under its deadline)."""
+
     def __init__(self, spec: tuple[str, str], generation):
         self.spec = spec
         self.generation = generation
         self.store = None
-        self.held = None
+        self.held: int | None = None
 
     def current(self):
-        generation = self.generation.value
-        if self.store is None or generation != self.held:
+        pause = 0.001
+        while True:
+            generation = self.generation.value
+            if generation & 1:  # a write is in flight
+                if self.store is not None and self.held == generation - 1:
+                    return self.store
+                time.sleep(pause)
+                pause = min(pause * 2, 0.02)
+                continue
+            if self.store is not None and self.held == generation:
+                return self.store
             self.store = None  # release the old snapshot's files first
-            self.store = open_snapshot(self.spec)
-            self.held = generation
-        return self.store
+            store = open_snapshot(self.spec)
+            if self.generation.value == generation:
+                self.store, self.held = store, generation
+                return store
+            del store  # a write began while it opened: it may hold that write or not; open again
 
     def reopen(self):
         self.held = None
@@ -169,7 +199,9 @@ def _handle(snapshot: _Snapshot, request: QueryRequest) -> QueryResult:
     store = snapshot.current()
     for attempt in range(3):
         try:
-            return execute(store, request)
+            result = execute(store, request)
+            result.generation = snapshot.held
+            return result
         except QueryFailed as exc:
             if attempt == 2 or exc.syntax or not vanished_file(exc):
                 raise
@@ -192,7 +224,9 @@ class QueryPool(WorkerPool):
                          memory_limit_mb=memory_limit_mb)
 
 
-def bump(generation) -> None:
-    """Tell workers their snapshot is stale (the writer calls it after each commit)."""
+def bump(generation, by: int = 2) -> None:
+    """Move the generation on: to odd before a write, to even once it is durable (see
+    :meth:`ecgraph.store.GraphStore._committing`); by 2 (the default) after a commit from a store that
+    only says it committed."""
     with generation.get_lock():
-        generation.value += 1
+        generation.value += by

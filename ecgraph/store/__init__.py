@@ -16,6 +16,7 @@ tokens, versions, reports and namespaces in SQLite in the data directory, whiche
 from __future__ import annotations
 
 import abc
+import contextlib
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -31,9 +32,32 @@ class GraphStore(abc.ABC):
 
     #: whether query workers reach the store over the network (and so cannot be cut off from it)
     remote = False
+    #: the node's generation counter (:func:`ecgraph.workers.shared_counter`), when the node hands
+    #: it over; a store that moves it itself around each write (:meth:`_committing`) says so here
+    generation: Any = None
+    manages_generation = False
 
     def __init__(self) -> None:
         self._write_lock = threading.RLock()
+
+    @contextlib.contextmanager
+    def _committing(self) -> Iterator[None]:
+        """Around every write (under the write lock): the generation is odd while the write is in
+        flight and even again once it is durable, before anyone is told. Query workers open
+        snapshots only at an even generation that did not move while they opened
+        (:mod:`ecgraph.query.pool`), and the answer cache keys on it (:mod:`ecgraph.query.cache`):
+        so no answer mixes a commit in without its number, and none outlives it."""
+        counter = self.generation
+        if counter is None:
+            yield
+            return
+        with counter.get_lock():
+            counter.value += 1 + (counter.value & 1)  # odd (a failed write before may have left it odd)
+        try:
+            yield
+        finally:
+            with counter.get_lock():
+                counter.value += 1
 
     # --- reads -----------------------------------------------------------------------------------
 

@@ -34,6 +34,8 @@ class EmbeddedStore(GraphStore):
     """A pyoxigraph store over a data directory: read-write, or ``read_only`` (a snapshot beside a
     running node, for the command line's reads)."""
 
+    manages_generation = True
+
     def __init__(self, path: str | os.PathLike, *, on_commit: Callable[[], None] | None = None,
                  read_only: bool = False):
         super().__init__()
@@ -95,7 +97,7 @@ class EmbeddedStore(GraphStore):
         400,000 triples with its inferences peaks near 3 GB), so a large write is followed by
         handing the freed memory back to the system, which glibc does not do by itself."""
         self._writable()
-        with self._write_lock:
+        with self._write_lock, self._committing():
             self._store.update(sparql, base_iri=base_iri)
             self._store.flush()
             if len(sparql) > LARGE_WRITE:
@@ -108,7 +110,7 @@ class EmbeddedStore(GraphStore):
         interrupted load leaves part of its quads). Only for ``ecgraph load --bulk`` of new twins,
         whose catalog entries are written last (see :meth:`ecgraph.node.Node.bulk_publish`)."""
         self._writable()
-        with self._write_lock:
+        with self._write_lock, self._committing():
             self._store.bulk_load(nquads, format=ox.RdfFormat.N_QUADS)
             self._store.flush()
         if self._on_commit:

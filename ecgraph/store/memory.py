@@ -16,6 +16,8 @@ from ecgraph.store import GraphStore
 
 
 class MemoryStore(GraphStore):
+    manages_generation = True
+
     def __init__(self, *, on_commit: Callable[[], None] | None = None):
         super().__init__()
         self._store = ox.Store()
@@ -47,13 +49,13 @@ class MemoryStore(GraphStore):
         return len(self._store)
 
     def update(self, sparql: str, *, base_iri: str | None = None) -> None:
-        with self._write_lock:
+        with self._write_lock, self._committing():
             self._store.update(sparql, base_iri=base_iri)
         if self._on_commit:
             self._on_commit()
 
     def bulk_load(self, nquads: bytes) -> None:
-        with self._write_lock:
+        with self._write_lock, self._committing():
             self._store.bulk_load(nquads, format=ox.RdfFormat.N_QUADS)
         if self._on_commit:
             self._on_commit()

@@ -421,6 +421,7 @@ class RemoteStore(GraphStore):
     """A SPARQL 1.1 store over HTTP, as the node's graph."""
 
     remote = True
+    manages_generation = True  # every update moves the node's generation around it (_committing)
 
     def __init__(self, endpoints: Endpoints, *, on_commit: Callable[[], None] | None = None,
                  on_progress: Callable[[int, int], None] | None = None, check: bool = True):
@@ -542,7 +543,7 @@ class RemoteStore(GraphStore):
         becomes the update's ``BASE``, so its relative IRIs resolve as on the embedded store."""
         if base_iri is not None:
             sparql = f"BASE {ox.NamedNode(base_iri)}\n{sparql}"
-        with self._write_lock:
+        with self._write_lock, self._committing():
             answer = self.client.request("POST", self.endpoints.update, body=sparql.encode("utf-8"),
                                          headers={"Content-Type": "application/sparql-update"}, what="an update",
                                          idempotent=False)

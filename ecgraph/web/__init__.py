@@ -9,6 +9,7 @@
 * :mod:`.face`: the pages for people (directory, community, network and resource pages, ``/ns``);
 * :mod:`.ops`: health and metrics;
 * :mod:`.network`: the change stream, the peers, harvest and network queries;
+* :mod:`.aggregates`: the named network aggregates kept up to date at publishing;
 * :mod:`.server`: the HTTP server, with its deadlines.
 
 The views talk to :class:`ecgraph.node.Node` only. Every failure is an :class:`ecgraph.errors.Error`
@@ -47,6 +48,7 @@ def create_app(node: Node) -> Flask:
     app.extensions["ecgraph.node"] = node
 
     from ecgraph.web import (
+        aggregates,
         api,
         catalog,
         erasure,
@@ -63,9 +65,9 @@ def create_app(node: Node) -> Flask:
 
     ops.install(app)
     app.teardown_request(remove_temp_files)
-    for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages, opendata, erasure, face):
+    for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages, opendata, erasure, face,
+                   aggregates, network):
         app.register_blueprint(module.bp)
-    app.register_blueprint(network.bp)
 
     @app.after_request
     def _security_headers(response):

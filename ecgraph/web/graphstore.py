@@ -26,7 +26,7 @@ from ecgraph.publish import ingest
 from ecgraph.query.pool import QueryRequest
 from ecgraph.store.registry import valid_twin_id
 from ecgraph.web.common import caller, iri_list, negotiate, node, node_url, precondition, request_body
-from ecgraph.web.sparql import result_response
+from ecgraph.web.sparql import not_modified, result_response
 
 bp = Blueprint("graphstore", __name__)
 
@@ -85,7 +85,7 @@ def read(rest: str | None = None):
     tag = etag(n.entry(twin_of(graph) or "")) if kind == "graph" else None
     if tag:
         response.headers["ETag"] = tag
-    return response
+    return not_modified(response.headers.get("ETag")) or response
 
 
 def _documents() -> list[tuple[bytes, str | None, str | None]]:

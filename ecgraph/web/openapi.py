@@ -513,6 +513,23 @@ def document(base_url: str) -> dict:
                     },
                 }
             },
+            "/api/aggregates": {
+                "get": {"summary": "The named network aggregates, each with its raw SPARQL query",
+                        "responses": {"200": {"description": "JSON: name, title, url and query of each"}}},
+            },
+            "/api/aggregates/{name}": {
+                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "get": {
+                    "summary": "A network aggregate kept up to date at publishing (equal to its raw query's answer)",
+                    "responses": {
+                        "200": {"description": "SPARQL results (JSON, XML, CSV, TSV by Accept)",
+                                "content": {f.media_types[0]: {"schema": {"type": "string"}}
+                                            for f in formats.RESULTS}},
+                        "304": {"description": "Not modified since the ETag sent in If-None-Match"},
+                        "404": errors["404"],
+                    },
+                },
+            },
             "/catalog": {
                 "get": {"summary": "DCAT catalog of the twins, each with a distribution per RDF syntax",
                         "responses": {"200": _rdf_response("The catalog")}}

@@ -53,6 +53,8 @@ class Metrics:
         self.registered = Gauge("ecgraph_registered_twins", "Registered twins", registry=self.registry)
         self.triples = Gauge("ecgraph_triples", "Triples published by twins", registry=self.registry)
         self.inferred = Gauge("ecgraph_inferred_triples", "Triples inferred for twins", registry=self.registry)
+        self.answer_cache = Gauge("ecgraph_answer_cache", "The answer cache: hits, misses, bytes held",
+                                  ["figure"], registry=self.registry)
 
 
 def count_error(error) -> None:
@@ -98,6 +100,7 @@ def health():
         workers[name] = {"alive": len(pool.pids()), "size": pool.size,
                          "network": "open" if not pool.isolate_network else sandbox.describe(pool.isolation)}
     status["workers"] = workers
+    status["answer_cache"] = n.answers.stats()
     healthy = all(w["alive"] > 0 for w in workers.values())
     if not healthy:
         status["status"] = "degraded"
@@ -115,6 +118,8 @@ def metrics():
     m.registered.set(stats["registered"])
     m.triples.set(stats["triples"])
     m.inferred.set(stats["inferred_triples"])
+    for figure, value in n.answers.stats().items():
+        m.answer_cache.labels(figure).set(value)
     for name, pool in n.pools().items():
         m.worker_deaths.labels(name).set(pool.deaths)
         m.worker_timeouts.labels(name).set(pool.timeouts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, request
+from werkzeug.http import unquote_etag
 
 from ecgraph import errors, formats, standard
 from ecgraph.publish import linked
@@ -24,8 +25,8 @@ CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Allow-Headers": "Content-Type, Accept, Authorization",
-    "Access-Control-Expose-Headers": ("X-ECGraph-Rows, X-ECGraph-Truncated, X-ECGraph-Elapsed, ECGraph-Partial, "
-                                      "ECGraph-Freshness"),
+    "Access-Control-Expose-Headers": ("X-ECGraph-Rows, X-ECGraph-Truncated, X-ECGraph-Elapsed, X-ECGraph-Cache, ETag, "
+                                      "ECGraph-Partial, ECGraph-Freshness"),
     "Access-Control-Max-Age": "86400",
 }
 
@@ -125,6 +126,23 @@ def result_response(result: QueryResult, limit: int | None) -> Response:
     response.headers["X-ECGraph-Elapsed"] = f"{result.elapsed:.4f}"
     if result.truncated:
         response.headers["X-ECGraph-Truncated"] = f"true; limit={limit}"
+    response.headers["X-ECGraph-Cache"] = "hit" if result.cached else "miss"
+    if result.etag:
+        response.headers["ETag"] = result.etag
+    response.vary.add("Accept")
+    return response
+
+
+def not_modified(tag: str | None) -> Response | None:
+    """``304 Not Modified`` when the request's ``If-None-Match`` names ``tag`` (weakly, as RFC 9110
+    compares for GET), else None."""
+    if not tag or not request.if_none_match:
+        return None
+    value, _weak = unquote_etag(tag)
+    if value is None or not request.if_none_match.contains_weak(value):
+        return None
+    response = Response(status=304)
+    response.headers["ETag"] = tag
     response.vary.add("Accept")
     return response
 
@@ -164,6 +182,9 @@ def sparql(scope: str | None = None):
         from ecgraph.web.network import network_answer
 
         return network_answer(query_request, timeout)
+    unchanged = not_modified(n.answer_etag(query_request))
+    if unchanged is not None:  # the client holds this answer already: nothing runs
+        return unchanged
     return result_response(n.query(query_request, timeout=timeout, caller=caller()), query_request.max_rows)
 
 

@@ -1,0 +1,120 @@
+"""The cold per-request price: lookups and DESCRIBEs of IRIs never asked before (so no answer cache
+helps), against ``oxigraph serve`` on the same quads, and the floor a bare Flask app behind the same
+HTTP server (waitress) pays to answer a fixed body of the same size.
+
+    python -m bench.overhead [--communities N] [--repeats R]
+
+Each request names another community, in the same order on both servers, alternating between
+them. To measure an older ecgraph beside this one, run it with that ecgraph first on
+``PYTHONPATH`` (its node is started with this interpreter and that path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+import requests
+
+from .common import Row, _free_port, median, percentile
+from .queries import Servers
+
+FLASK_FLOOR = """
+import sys
+from flask import Flask, Response
+from waitress import serve
+body = open(sys.argv[2], "rb").read()
+app = Flask("floor")
+@app.post("/sparql")
+def answer():
+    return Response(body, content_type="application/sparql-results+json")
+serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=16, _quiet=True)
+"""
+
+
+def _time(session: requests.Session, url: str, text: str, accept: str) -> tuple[float, bytes]:
+    started = time.perf_counter()
+    r = session.post(url, data={"query": text}, headers={"Accept": accept}, timeout=60)
+    elapsed = time.perf_counter() - started
+    if r.status_code != 200:
+        raise RuntimeError(f"{url}: {r.status_code} {r.text[:200]}")
+    return elapsed, r.content
+
+
+def overhead(quick: bool, communities: int | None = None, repeats: int | None = None) -> list[Row]:
+    communities = communities or (100 if quick else 1000)
+    repeats = min(repeats or (100 if quick else 300), communities)
+    servers = Servers(communities)
+    floor = None
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline:  # the figures are built at start (in the web process): not measured
+            r = requests.get(servers.node.url + "/api/aggregates", timeout=30)
+            if r.status_code == 404 or r.json().get("ready"):
+                break
+            time.sleep(0.5)
+        session = requests.Session()
+        rows = []
+        body = b""
+        for kind, template, accept in (
+                ("lookup by IRI", "SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }}", "application/sparql-results+json"),
+                ("DESCRIBE", "DESCRIBE <{iri}>", "text/turtle")):
+            ours, theirs = [], []
+            for k in range(repeats + 5):
+                i = (k * 7919) % communities
+                text = template.format(iri=f"https://community-{i:05d}.bench.example/id/community")
+                a, body_here = _time(session, servers.ecgraph_url, text, accept)
+                b, _ = _time(session, servers.oxigraph_url, text, accept)
+                if k >= 5:  # the first few warm both
+                    ours.append(a)
+                    theirs.append(b)
+                if kind == "lookup by IRI":
+                    body = body_here
+            rows.append(Row("overhead", f"N={communities}: {kind}, cold (each IRI asked once), median",
+                            median(ours) * 1000, median(theirs) * 1000, "ms", "oxigraph serve",
+                            note=f"p95 {percentile(ours, 95) * 1000:.2f} vs {percentile(theirs, 95) * 1000:.2f} ms; "
+                                 "target: ratio <= 1.3"))
+        path = servers.tmp / "floor-body.json"
+        path.write_bytes(body)
+        port = _free_port()
+        floor = subprocess.Popen([sys.executable, "-c", FLASK_FLOOR, str(port), str(path)])
+        url = f"http://127.0.0.1:{port}/sparql"
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                requests.post(url, timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        bare, theirs = [], []
+        for k in range(repeats):
+            i = (k * 7919) % communities
+            text = f"SELECT ?p ?o WHERE {{ <https://community-{i:05d}.bench.example/id/community> ?p ?o }}"
+            bare.append(_time(session, url, text, "application/sparql-results+json")[0])
+            theirs.append(_time(session, servers.oxigraph_url, text, "application/sparql-results+json")[0])
+        rows.append(Row("overhead", f"a bare Flask app behind waitress, the same {len(body):,}-byte answer, median",
+                        median(bare) * 1000, median(theirs) * 1000, "ms", "oxigraph serve (the lookup)",
+                        note=f"p95 {percentile(bare, 95) * 1000:.2f} vs {percentile(theirs, 95) * 1000:.2f} ms: "
+                             "the floor of any Flask node"))
+        return rows
+    finally:
+        if floor is not None:
+            floor.terminate()
+            floor.wait(10)
+        servers.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--communities", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=100)
+    args = parser.parse_args()
+    for row in overhead(True, args.communities, args.repeats):  # bench.__main__ needs this ecgraph
+        ratio = f"{row.ratio:.2f}" if row.ratio is not None else "n/a"
+        print(f"| {row.case} | {row.ecgraph:.3f} ms | {row.anchor:.3f} ms | {ratio} | {row.note} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Network aggregates kept at publishing (ecgraph.query.figures): always equal to their raw query's
+answer over every twin, after publishes, replaces, unpublishes and an admin's update, in process
+and over HTTP (with the acknowledged write already in them)."""
+
+from __future__ import annotations
+
+import json
+
+import pyoxigraph as ox
+import pytest
+import requests
+
+from bench.generate import generate
+from ecgraph.node import Caller
+from ecgraph.query.figures import AGGREGATES, recognise
+from ecgraph.query.pool import QueryRequest, execute
+from tests.helpers import ADMIN
+from tests.servers import NodeProcess
+
+
+def raw(node, name: str) -> list[dict]:
+    """The raw query's answer, run on the node's store directly (no cache, no figures)."""
+    answer = execute(node.store.engine(), QueryRequest(AGGREGATES[name].raw, "json"))
+    return json.loads(answer.body)["results"]["bindings"]
+
+
+def kept(node, name: str) -> list[dict]:
+    answer = node.aggregate(name, "json", raw=False)
+    assert answer is not None, "the figures are not built"
+    return json.loads(answer.body)["results"]["bindings"]
+
+
+@pytest.fixture()
+def network(tmp_path):
+    files = generate(tmp_path / "net", 12, seed=3, triples_per_twin=300)
+    return {p.stem: p for p in files}
+
+
+def publish(node, twin_id: str, data: bytes) -> None:
+    if node.registry.twin(twin_id) is None:
+        node.register(twin_id)
+    node.publish(twin_id, node.upload_for(twin_id, data, filename=f"{twin_id}.ttl"))
+
+
+def test_the_kept_aggregates_equal_their_raw_queries_through_every_kind_of_write(node, network):
+    for twin_id, path in network.items():
+        publish(node, twin_id, path.read_bytes())
+    node.figures.rebuild(background=False)
+    for name in AGGREGATES:
+        assert kept(node, name) == raw(node, name) and raw(node, name), name
+    communities = sorted(t for t in network if t.startswith("community-"))
+    # a replace that changes its PV capacity and indicators
+    changed = network[communities[0]].read_text().replace("qudt:numericValue 1", "qudt:numericValue 7")
+    assert changed != network[communities[0]].read_text()
+    publish(node, communities[0], changed.encode())
+    before = kept(node, "indicators")
+    # an unpublish, then an admin's SPARQL update that adds a PV installation by hand
+    node.unpublish(communities[1])
+    for name in AGGREGATES:
+        assert kept(node, name) == raw(node, name), name
+    assert kept(node, "indicators") != before
+    node.update("PREFIX ec: <https://w3id.org/ecgraph/ns#> PREFIX qudt: <http://qudt.org/schema/qudt/> "
+                f"INSERT DATA {{ GRAPH <https://w3id.org/ecgraph/twin/{communities[2]}> {{ "
+                f"<https://{communities[2]}.bench.example/id/community> ec:hasAsset <urn:pv:new> . "
+                "<urn:pv:new> a ec:PVInstallation ; ec:peakPower <urn:pv:new-power> . "
+                "<urn:pv:new-power> qudt:numericValue 3.5 ; qudt:unit <http://qudt.org/vocab/unit/MegaW> } }",
+                caller=Caller(token=ADMIN))
+    assert node.figures.wait(60)
+    assert kept(node, "pv-capacity-per-network") == raw(node, "pv-capacity-per-network")
+
+
+def test_only_the_exact_raw_queries_are_recognised():
+    for name, aggregate in AGGREGATES.items():
+        assert recognise("# a comment\n" + aggregate.raw.replace("\n", "\n\n  ")) == name
+        assert recognise(aggregate.raw.replace("ORDER BY", "LIMIT 1 ORDER BY")) is None
+    assert recognise("SELECT * WHERE { ?s ?p ?o }") is None
+
+
+def test_over_http_an_aggregate_equals_its_raw_query_and_holds_an_acknowledged_publish(tmp_path, network):
+    server = NodeProcess(tmp_path / "data", "--no-demo").start()
+    try:
+        ids = sorted(network)
+        for twin_id in ids[:-1]:
+            assert requests.post(server.url + "/api/twins", json={"id": twin_id}, headers=server.admin).ok
+            r = requests.put(f"{server.url}/api/twins/{twin_id}", data=network[twin_id].read_bytes(),
+                             headers={**server.admin, "Content-Type": "text/turtle"})
+            assert r.status_code == 201, r.text
+        listing = requests.get(server.url + "/api/aggregates").json()
+        assert {a["name"] for a in listing["aggregates"]} == set(AGGREGATES)
+
+        def both(name: str) -> tuple[list, list]:
+            ours = requests.get(f"{server.url}/api/aggregates/{name}")
+            assert ours.status_code == 200 and ours.headers.get("ETag"), ours.text
+            theirs = requests.post(server.url + "/sparql", data={"query": AGGREGATES[name].raw + " # raw"},
+                                   headers={"Accept": "application/sparql-results+json"})
+            assert theirs.status_code == 200
+            return ours.json()["results"]["bindings"], theirs.json()["results"]["bindings"]
+
+        for name in AGGREGATES:
+            ours, theirs = both(name)
+            assert ours == theirs and ours, name
+        tag = requests.get(f"{server.url}/api/aggregates/indicators").headers["ETag"]
+        assert requests.get(f"{server.url}/api/aggregates/indicators",
+                            headers={"If-None-Match": tag}).status_code == 304
+        last = ids[-1]
+        assert requests.post(server.url + "/api/twins", json={"id": last}, headers=server.admin).ok
+        r = requests.put(f"{server.url}/api/twins/{last}", data=network[last].read_bytes(),
+                         headers={**server.admin, "Content-Type": "text/turtle"})
+        assert r.status_code == 201
+        after = requests.get(f"{server.url}/api/aggregates/indicators", headers={"If-None-Match": tag})
+        assert after.status_code == 200  # the acknowledged publish is in the figures at once
+        for name in AGGREGATES:
+            ours, theirs = both(name)
+            assert ours == theirs, name
+        csv = requests.get(f"{server.url}/api/aggregates/pv-capacity-per-network", headers={"Accept": "text/csv"})
+        assert csv.status_code == 200 and csv.text.startswith("network,installations,totalKW")
+        assert requests.get(f"{server.url}/api/aggregates/nothing").status_code == 404
+    finally:
+        server.stop()
+
+
+def test_between_a_commit_and_the_update_of_its_shares_the_raw_query_answers(node, network):
+    for twin_id in sorted(network)[:4]:
+        publish(node, twin_id, network[twin_id].read_bytes())
+    node.figures.rebuild(background=False)
+    assert node.aggregate("indicators", raw=False) is not None
+    # a commit whose shares are not updated yet (as in the moment before the node updates them)
+    community = next(t for t in sorted(network)[:4] if t.startswith("community-"))
+    subject = ox.NamedNode(f"https://{community}.bench.example/id/indicator/extra")
+    decimal = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
+    node.store.commit(insert={f"https://w3id.org/ecgraph/twin/{community}": [
+        ox.Triple(subject, ox.NamedNode("https://w3id.org/ecgraph/ns#indicator"),
+                  ox.NamedNode("https://w3id.org/ecgraph/ns#kpi-new")),
+        ox.Triple(subject, ox.NamedNode("http://qudt.org/schema/qudt/numericValue"),
+                  ox.Literal("5", datatype=decimal))]})
+    assert node.aggregate("indicators", raw=False) is None
+    answer = node.query(QueryRequest(AGGREGATES["indicators"].raw, "json"))
+    assert "kpi-new" in answer.body.decode()
+    assert json.loads(answer.body)["results"]["bindings"] == raw(node, "indicators")
