@@ -298,7 +298,7 @@ def test_blank_nodes_are_written_as_virtuoso_takes_them_and_stay_one_node_across
     store = RemoteStore(Endpoints(query=oxigraph.url + "/query", update=oxigraph.url + "/update",
                                   graph_store=oxigraph.url + "/store"))
     original = store.update
-    store.update = lambda sparql, notify=True: (sent.append(sparql), original(sparql, notify))  # type: ignore
+    store.update = lambda sparql, notify=True: (sent.append(sparql), original(sparql, notify=notify))  # type: ignore
     p, lit = "<urn:p>", '"_:not-a-node \\" _:x"'
     data = "\n".join([f"<urn:a> {p} _:b{i} ." for i in range(12)] + [f"_:b{i} {p} {lit} ." for i in range(12)]
                      + ["<urn:a> <urn:q> \"ground\" ."])
