@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import inference, publish, queries, validation
+from . import discovery, inference, publish, queries, validation
 from .common import ROOT, Row
 
 SECTIONS = {
@@ -25,6 +25,7 @@ SECTIONS = {
     "validation": validation.validation,
     "inference": inference.inference,
     "scale": queries.scale,
+    "discovery": discovery.discovery,
 }
 
 

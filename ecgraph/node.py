@@ -32,6 +32,7 @@ import pyoxigraph as ox
 
 from ecgraph import errors, formats, sandbox, standard
 from ecgraph.config import Config
+from ecgraph.discovery import Discovery, NotIndexed, Pins
 from ecgraph.publish import authority, catalog, ingest
 from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
@@ -139,6 +140,10 @@ class Node:
         self._entries = catalog.read_all(self.store)
         if not read_only:
             self._drop_orphans()
+        #: the discovery index (features, lessons, indicators, tools), kept in step with publishing
+        self.discovery = Discovery(self.data_dir / "discovery.sqlite3")
+        if not read_only:
+            self._sync_discovery()
         if workers:
             self.query_pool = QueryPool(self.store.snapshot_spec(), self.generation, workers=config.query_workers,
                                         timeout=config.query_timeout, isolate_network=True,
@@ -165,6 +170,7 @@ class Node:
             pool.close()
         self.store.close()
         self.registry.close()
+        self.discovery.close()
 
     def pools(self) -> dict[str, WorkerPool]:
         """The worker pools that run, by name (for /health and /metrics)."""
@@ -501,6 +507,7 @@ class Node:
                     self.registry.claim(twin_id, prepared.namespaces)
                 self.registry.prune(twin_id)
                 self.registry.save_report(twin_id, version, prepared.report)
+                self._index(entry, prepared.data_ntriples, inferred)
         return Published(entry=entry, created=previous is None, report=prepared.report, timings=prepared.timings)
 
     def publish_from_url(self, twin_id: str, url: str, *, caller: Caller = LOCAL) -> tuple[Published, str]:
@@ -570,6 +577,7 @@ class Node:
         lines: list[str] = []
         entries: dict[str, catalog.Entry] = {}
         results: dict[str, object] = {}
+        kept: dict[str, str] = {}
         with self._write_lock:
             claims = self.claims()
             for twin_id, p in prepared.items():
@@ -584,6 +592,7 @@ class Node:
                 if not twin.namespaces:
                     claims.add(twin_id, p.namespaces)
                 inferred = authority.keep_inferred(p.inferred_ntriples, twin_id, p.namespaces, claims)
+                kept[twin_id] = inferred
                 entry = catalog.Entry(
                     id=twin_id, title=twin.title, version=twin.last_archived + 1, issued=stamp, modified=stamp,
                     triples=p.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
@@ -607,6 +616,7 @@ class Node:
             self._entries.update(entries)
             for twin_id in entries:
                 self.registry.claim(twin_id, prepared[twin_id].namespaces)  # no-op where they were fixed
+                self._index(entries[twin_id], prepared[twin_id].data_ntriples, kept[twin_id])
             self.registry.clear_bulk(graphs)
         self.registry.save_reports([(twin_id, entries[twin_id].version, prepared[twin_id].report)
                                     for twin_id in entries])
@@ -635,6 +645,7 @@ class Node:
                               delete={standard.CATALOG_GRAPH: [entry.listing()]})
             self._entries.pop(twin_id, None)
             self.registry.prune(twin_id)
+            self.discovery.remove(twin_id)
         return entry
 
     def delete(self, twin_id: str, *, caller: Caller = LOCAL) -> None:
@@ -712,6 +723,7 @@ class Node:
             except (RuntimeError, OSError, ValueError) as exc:
                 raise errors.BadRequest(str(exc)[:2000], title="update failed") from None
             self._entries = catalog.read_all(self.store)
+            self._sync_discovery(force=True)  # an update may have changed any twin's data
 
     def stats(self) -> dict:
         entries = self._entries
@@ -721,6 +733,76 @@ class Node:
             "triples": sum(e.triples for e in entries.values()),
             "inferred_triples": sum(e.inferred for e in entries.values()),
         }
+
+    # --- discovery ----------------------------------------------------------------------------
+
+    def _index(self, entry: catalog.Entry, data_ntriples: str, inferred_ntriples: str) -> None:
+        """Index a twin just committed. A failure here must not undo a publish that is stored: it
+        is logged, and the next start re-indexes the twin (its indexed version differs)."""
+        try:
+            triples = [q.triple for text in (data_ntriples, inferred_ntriples) if text
+                       for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
+            self.discovery.index(entry.id, entry.version, entry.content_hash, triples, entry.modified)
+        except Exception:
+            log.exception("could not index twin %r for discovery; the next start indexes it again", entry.id)
+
+    def _sync_discovery(self, force: bool = False) -> dict[str, int]:
+        """Bring the discovery index in line with the published twins (at start: whatever a crash,
+        a deleted index file or an older node left behind)."""
+        entries = self._entries
+
+        def read(twin_id: str) -> list[ox.Triple]:
+            entry = entries[twin_id]
+            return self.store.graph_triples(entry.graph) + self.store.graph_triples(entry.inferred_graph)
+
+        return self.discovery.sync({t: (e.version, e.content_hash) for t, e in entries.items()}, read, force=force)
+
+    def reindex_discovery(self, *, caller: Caller = LOCAL) -> dict[str, int]:
+        """Rebuild the discovery index from the store (the admin)."""
+        self.require_admin(caller, "rebuilding the discovery index")
+        with self._write_lock:
+            return self._sync_discovery(force=True)
+
+    @staticmethod
+    def _not_indexed(iri: str, what: str = "community") -> errors.NotFound:
+        return errors.NotFound(f"{iri!r} is not a {what} published on this node: give the IRI of an "
+                               f"ec:EnergyCommunity a twin describes (GET /api/discovery/communities lists them)")
+
+    def similar(self, iri: str, *, weights: dict[str, float] | None = None, pins: Pins | None = None,
+                limit: int = 10, lang: str = "en", distance_scale_km: float | None = None) -> dict:
+        """Communities like ``iri``, ranked, with reasons (see :mod:`ecgraph.discovery.similar`)."""
+        from ecgraph.discovery.similar import DISTANCE_SCALE_KM
+
+        try:
+            return self.discovery.similar(iri, weights=weights, pins=pins, limit=limit, lang=lang,
+                                          distance_scale_km=distance_scale_km or DISTANCE_SCALE_KM)
+        except NotIndexed:
+            raise self._not_indexed(iri) from None
+
+    def search_knowledge(self, text: str = "", **filters: Any) -> dict:
+        """Lessons, best practices, initiatives and events (see :meth:`Discovery.search`)."""
+        return self.discovery.search(text, **filters)
+
+    def compare(self, iri: str, *, lang: str = "en", indicator: str | None = None) -> dict:
+        try:
+            return self.discovery.compare(iri, lang=lang, indicator=indicator)
+        except NotIndexed:
+            raise self._not_indexed(iri) from None
+
+    def compare_network(self, network: str, *, lang: str = "en") -> dict:
+        try:
+            return self.discovery.network(network, lang=lang)
+        except NotIndexed:
+            raise self._not_indexed(network, "network with communities") from None
+
+    def tools(self, *, place: str | None = None, category: str | None = None, lang: str = "en") -> dict:
+        return self.discovery.tools(place=place, category=category, lang=lang)
+
+    def areas(self) -> dict:
+        return self.discovery.areas()
+
+    def communities(self, *, place: str | None = None, lang: str = "en") -> list[dict]:
+        return self.discovery.communities(place=place, lang=lang)
 
     # --- demo network -------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@
 * :mod:`.catalog`: the DCAT catalog;
 * :mod:`.pages`: the HTML pages (home, query editor);
 * :mod:`.ops`: health and metrics;
+* :mod:`.discovery`: similar communities, lessons, comparisons, tools and places (JSON);
 * :mod:`.server`: the HTTP server, with its deadlines.
 
 The views talk to :class:`ecgraph.node.Node` only. Every failure is an :class:`ecgraph.errors.Error`
@@ -44,12 +45,13 @@ def create_app(node: Node) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["ecgraph.node"] = node
 
-    from ecgraph.web import api, catalog, graphstore, openapi, ops, pages, sparql, validator
+    from ecgraph.web import api, catalog, discovery, graphstore, openapi, ops, pages, sparql, validator
 
     ops.install(app)
     app.teardown_request(remove_temp_files)
     for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages):
         app.register_blueprint(module.bp)
+    app.register_blueprint(discovery.bp)
 
     @app.after_request
     def _security_headers(response):
