@@ -39,15 +39,25 @@ def community_iri(twin_id: str) -> str:
     return f"https://{twin_id}.bench.example/id/community"
 
 
-def build(out: Path, db: Path):
+def _extract(path: Path):
+    from ecgraph.discovery.features import extract
+
+    return path.stem, extract(path.stem, [q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)])
+
+
+def build(out: Path, db: Path, jobs: int = 2):
+    """Index every twin file: parsed and extracted in ``jobs`` processes (as the node's pipeline
+    workers would), written to the index here."""
+    from concurrent.futures import ProcessPoolExecutor
+
     from ecgraph.discovery import Discovery
 
     discovery = Discovery(db)
     started = time.perf_counter()
     files = sorted((out / "twins").glob("*.ttl"))
-    for version, path in enumerate(files, 1):
-        triples = [q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
-        discovery.index(path.stem, version, "", triples)
+    with ProcessPoolExecutor(jobs) as pool:
+        for version, (twin_id, extracted) in enumerate(pool.map(_extract, files, chunksize=50), 1):
+            discovery.db.replace(twin_id, version, "", extracted)
     return discovery, len(files), time.perf_counter() - started
 
 

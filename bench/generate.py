@@ -220,7 +220,10 @@ def derive(plan: dict, copy: int, rng: random.Random) -> dict:
         else:
             assets.append(asset)
     out["assets"] = assets
-    out["indicators"] = [v * rng.uniform(0.8, 1.2) for v in plan["indicators"]]
+    out["indicators"] = []
+    for k, value in enumerate(plan["indicators"]):
+        _, _, low, high = KPIS[k % len(KPIS)]
+        out["indicators"].append(min(high, max(low, value * rng.uniform(0.8, 1.2))))
     return out
 
 
