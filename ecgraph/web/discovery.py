@@ -172,3 +172,54 @@ def areas():
 def communities():
     found = node().communities(place=request.args.get("place") or None, lang=_lang())
     return jsonify({"total": len(found), "communities": found})
+
+
+def openapi_paths(errors: dict) -> dict:
+    """This blueprint's part of the node's OpenAPI description (:mod:`.openapi`)."""
+
+    def param(name: str, description: str, *, required: bool = False, repeat: bool = False,
+              kind: str = "string") -> dict:
+        schema: dict = {"type": kind}
+        if repeat:
+            schema = {"type": "array", "items": schema}
+        return {"name": name, "in": "query", "required": required, "description": description, "schema": schema,
+                **({"explode": True} if repeat else {})}
+
+    iri = param("iri", "The community's IRI, as its twin states it", required=True)
+    lang = param("lang", "Language of labels and reasons: en, fr or nl")
+    place = param("place", "A network IRI, a LAU code, a NUTS code (any level) or a country code")
+    json_ok = {"description": "JSON", "content": {"application/json": {"schema": {"type": "object"}}}}
+
+    def get(summary: str, parameters: list, codes: tuple[str, ...] = ("400",)) -> dict:
+        return {"get": {"summary": summary, "parameters": parameters,
+                        "responses": {"200": json_ok, **{k: errors[k] for k in codes}}}}
+
+    weights = [param(f"weight.{f}", f"Weight of {f} (0 to {MAX_WEIGHT:g}; default {w:g})", kind="number")
+               for f, w in WEIGHTS.items()]
+    return {
+        "/api/similar": get("Communities like this one, ranked, with reasons in words", [
+            iri, lang, param("limit", "How many (1 to 100)", kind="integer"), *weights,
+            param("distance_scale_km", "Distance at which closeness has fallen to 1/e", kind="number"),
+            param("involves", "Pin: members of this type (school, municipality, ...)", repeat=True),
+            param("within_km", "Pin: at most this far", kind="number"),
+            param("activity", "Pin: runs this activity", repeat=True),
+            param("technology", "Pin: has this kind of asset (PVInstallation, Battery, ...)", repeat=True),
+            param("same_network", "Pin: in the same network (true or false)"),
+            param("legal_kind", "Pin: this broader legal form kind (cooperative, ...)")], ("400", "404")),
+        "/api/similar/weights": get("The features of the ranking and their default weights", []),
+        "/api/lessons": get("Lessons learned, best practices, initiatives and events", [
+            param("q", "Words, in the language of lang (or any of the three)"), lang,
+            param("topic", "A topic code (schools, financing, ...)", repeat=True),
+            param("kind", "lesson, best-practice, initiative or event", repeat=True),
+            param("member", "Only in communities with members of this type", repeat=True),
+            param("technology", "Only in communities with this kind of asset", repeat=True), place,
+            param("limit", "How many (1 to 200)", kind="integer"), param("offset", "Skip", kind="integer")]),
+        "/api/compare": get("A community's indicators per period against its network, area and everyone", [
+            iri, lang, param("indicator", "Only this indicator (a KPI code)")], ("400", "404")),
+        "/api/compare/network": get("A network's communities side by side and its evolution by year", [
+            param("iri", "The network's IRI", required=True), lang], ("400", "404")),
+        "/api/tools": get("Tools and services twins use or offer", [
+            place, param("category", "A tool category code"), lang]),
+        "/api/areas": get("Municipalities (LAU), regions (NUTS) and networks twins name", []),
+        "/api/discovery/communities": get("Every community discovery knows (in a place)", [place, lang]),
+    }

@@ -11,6 +11,7 @@ from flask import Blueprint, jsonify
 
 from ecgraph import formats, standard
 from ecgraph.web.common import node_url
+from ecgraph.web.discovery import openapi_paths as discovery_paths
 
 bp = Blueprint("openapi", __name__)
 
@@ -490,6 +491,7 @@ def document(base_url: str) -> dict:
                     "responses": {"200": {"description": "Healthy"}, "503": {"description": "Degraded"}},
                 }
             },
+            **discovery_paths(errors),
             "/metrics": {
                 "get": {
                     "summary": "Prometheus metrics",
