@@ -88,6 +88,11 @@ REPORT_JUNIT = Format("junit", frozenset({"report"}), ("application/xml", "text/
 REPORT_SARIF = Format("sarif", frozenset({"report"}), ("application/sarif+json",), "sarif")
 
 #: every format, by kind, in the order of preference when a client accepts anything
+#: the "what's new" feeds (issue 17): Atom (RFC 4287) and JSON Feed 1.1
+ATOM = Format("atom", frozenset({"feed"}), ("application/atom+xml",), "atom")
+JSON_FEED = Format("jsonfeed", frozenset({"feed"}), ("application/feed+json",), "json")
+FEEDS = (ATOM, JSON_FEED)
+
 GRAPH = (TURTLE, NTRIPLES, JSONLD, RDFXML)
 DATASET = (TRIG, NQUADS, JSONLD)
 RESULTS = (JSON, XML, CSV, TSV)

@@ -755,7 +755,8 @@ class Node:
             entry = entries[twin_id]
             return self.store.graph_triples(entry.graph) + self.store.graph_triples(entry.inferred_graph)
 
-        return self.discovery.sync({t: (e.version, e.content_hash) for t, e in entries.items()}, read, force=force)
+        return self.discovery.sync({t: (e.version, e.content_hash, e.modified) for t, e in entries.items()}, read,
+                                   force=force)
 
     def reindex_discovery(self, *, caller: Caller = LOCAL) -> dict[str, int]:
         """Rebuild the discovery index from the store (the admin)."""
@@ -794,6 +795,16 @@ class Node:
             return self.discovery.network(network, lang=lang)
         except NotIndexed:
             raise self._not_indexed(network, "network with communities") from None
+
+    def whats_new(self, *, base_url: str, feed_url: str, place: str | None = None, since: str | None = None,
+                  limit: int = 50, lang: str = "en") -> dict:
+        """Recently published or changed twins with their initiatives and events (the feeds)."""
+        from ecgraph.discovery.feeds import recent
+
+        changes = recent(self._entries.values(), since=since, limit=limit if not place else 10 * limit)
+        feed = self.discovery.whats_new(changes, base_url=base_url, feed_url=feed_url, place=place, lang=lang)
+        feed["items"] = feed["items"][:limit]
+        return feed
 
     def tools(self, *, place: str | None = None, category: str | None = None, lang: str = "en") -> dict:
         return self.discovery.tools(place=place, category=category, lang=lang)

@@ -425,3 +425,56 @@ def test_areas_list_municipalities_and_regions_and_views_filter_by_them(demo_cli
     assert {c["twin"] for c in in_region["communities"]} == {"vve-lindehof", "zuiderveld-energie"}
     lessons_uk = demo_client.get("/api/lessons", query_string={"place": "TLG11"}).json
     assert {r["twin"] for r in lessons_uk["results"]} == {"wrekinfold-energy"}
+
+
+# --- what's new -------------------------------------------------------------------------------------
+
+def test_whats_new_is_valid_atom_that_a_feed_reader_parses_and_follows_the_changes(demo_client, demo):
+    import xml.etree.ElementTree as ET
+
+    import feedparser
+
+    response = demo_client.get("/api/whats-new", query_string={"place": "https://bleuet-korenbloem.example/id/network"})
+    assert response.status_code == 200 and response.mimetype == "application/atom+xml"
+    parsed = feedparser.parse(response.data)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    twins = {e.link.rsplit("/", 1)[-1] for e in parsed.entries}
+    assert twins == {"gbn-bleuet", "zonnedak-bleuet", "ecoles-en-transition", "bleuet-mobilite", "lilas-solaires"}
+    detectives = next(e for e in parsed.entries if e.link.endswith("/ecoles-en-transition"))
+    assert "initiative: Energy detectives" in detectives.summary
+    # RFC 4287's required elements, read with another parser: feed and entries have id, title,
+    # updated; the feed has an author; ids are unique
+    atom = "{http://www.w3.org/2005/Atom}"
+    root = ET.fromstring(response.data)
+    assert root.tag == atom + "feed"
+    for required in ("id", "title", "updated", "author"):
+        assert root.find(atom + required) is not None, required
+    entries = root.findall(atom + "entry")
+    assert len(entries) == 5
+    for entry in entries:
+        for required in ("id", "title", "updated"):
+            assert entry.find(atom + required).text, required
+    assert len({e.find(atom + "id").text for e in entries}) == 5
+    updated = [e.find(atom + "updated").text for e in entries]
+    assert updated == sorted(updated, reverse=True)
+
+
+def test_whats_new_as_json_feed_lists_a_republished_twin_first(tmp_path):
+    from ecgraph.web import create_app
+
+    node = Node(_config(tmp_path / "data"), workers=False)
+    try:
+        for slug in ("one", "two"):
+            node.register(slug, slug)
+            node.publish(slug, node.upload_for(slug, make_twin(slug), filename="t.ttl"))
+        node.publish("one", node.upload_for("one", make_twin("one", tag="B"), filename="t.ttl"))
+        client = create_app(node).test_client()
+        doc = client.get("/api/whats-new", headers={"Accept": "application/feed+json"})
+        assert doc.mimetype == "application/feed+json"
+        feed = doc.json if doc.is_json else json.loads(doc.data)
+        assert feed["version"] == "https://jsonfeed.org/version/1.1"
+        assert [(i["_ecgraph"]["twin"], i["_ecgraph"]["version"]) for i in feed["items"]] == [("one", 2), ("two", 1)]
+        assert client.get("/api/whats-new", query_string={"format": "rss"}).status_code == 406
+    finally:
+        node.close()

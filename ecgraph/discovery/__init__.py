@@ -77,22 +77,21 @@ class Discovery:
     def remove(self, twin_id: str) -> None:
         self.db.remove(twin_id)
 
-    def sync(self, current: dict[str, tuple[int, str]], read: Callable[[str], list], *,
+    def sync(self, current: dict[str, tuple], read: Callable[[str], list], *,
              force: bool = False) -> dict[str, int]:
-        """Bring the index in line with the twins published now (id -> (version, content hash)):
+        """Bring the index in line with the twins published now (id -> (version, content hash[,
+        modified])):
         index what is missing or differs (everything with ``force``), remove what is gone.
         Returns the counts."""
-        indexed = {} if force else self.db.indexed()
-        if force:
-            indexed = {t: (-1, "") for t in self.db.indexed()}
+        indexed = {t: (-1, "") for t in self.db.indexed()} if force else self.db.indexed()
         gone = [t for t in indexed if t not in current]
-        stale = [t for t, key in current.items() if indexed.get(t) != tuple(key)]
+        stale = [t for t, key in current.items() if indexed.get(t) != tuple(key[:2])]
         for twin_id in gone:
             self.remove(twin_id)
         started = time.monotonic()
         for twin_id in stale:
-            version, content_hash = current[twin_id]
-            self.index(twin_id, version, content_hash, read(twin_id))
+            version, content_hash, *stamp = current[twin_id]
+            self.index(twin_id, version, content_hash, read(twin_id), stamp[0] if stamp else "")
         if stale:
             log.info("indexed %d twins for discovery in %.1f s", len(stale), time.monotonic() - started)
         return {"indexed": len(stale), "removed": len(gone)}
@@ -296,6 +295,42 @@ class Discovery:
                          "indicators": {kpi: {str(y): v for y, v in sorted(per[kpi].get(m, {}).items())}
                                         for kpi in sorted(per) if per[kpi].get(m)}})
         return {"network": {"iri": network, "name": _name(names, lang)}, "communities": side, "evolution": evolution}
+
+    # --- what's new --------------------------------------------------------------------------------
+
+    def whats_new(self, changes: list, *, base_url: str, feed_url: str, place: str | None = None,
+                  lang: str = "en", author: str = "ecgraph node") -> dict:
+        """A feed of ``changes`` (:func:`ecgraph.discovery.feeds.recent`): each changed twin with
+        its communities and the initiatives, events and lessons it holds; only those in ``place``
+        (a network, a LAU or NUTS code, a country) when given."""
+        allowed = self._place(place) if place else None
+        items = []
+        for change in changes:
+            communities = [Community(**json.loads(f)) for (f,) in self.db.read(
+                "SELECT features FROM communities WHERE twin_id = ? ORDER BY iri", (change.twin_id,))]
+            networks = [r[0] for r in self.db.read("SELECT iri FROM networks WHERE twin_id = ?", (change.twin_id,))]
+            if allowed is not None and not ({c.iri for c in communities} | set(networks)) & allowed:
+                continue
+            news = []
+            for (data,) in self.db.read("SELECT data FROM items WHERE twin_id = ? ORDER BY id", (change.twin_id,)):
+                item = json.loads(data)
+                news.append({"kind": item["kind"], "iri": item["iri"], "title": _name(item["title"], lang),
+                             "start": item.get("start")})
+            names = [_name(c.names, lang) for c in communities] or [change.twin_id]
+            headline = ", ".join(names)
+            summary = "; ".join(f"{n['kind']}: {n['title']}" for n in news if n["kind"] in ("initiative", "event")) \
+                or "; ".join(f"{n['kind']}: {n['title']}" for n in news)
+            items.append({
+                "id": f"{base_url}/api/twins/{change.twin_id}/versions/{change.version}",
+                "url": f"{base_url}/api/twins/{change.twin_id}", "twin": change.twin_id, "version": change.version,
+                "title": f"{headline} (version {change.version})", "updated": change.modified,
+                "summary": summary or headline, "tags": sorted({n["kind"] for n in news}),
+                "communities": [self.summary(c, lang) for c in communities], "news": news,
+            })
+        updated = max((i["updated"] for i in items), default="1970-01-01T00:00:00Z")
+        return {"id": feed_url, "title": f"What's new on {base_url}" + (f" in {place}" if place else ""),
+                "home_page_url": base_url, "feed_url": feed_url, "author": author, "updated": updated,
+                "items": items}
 
     # --- tools and places ------------------------------------------------------------------------
 

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from ecgraph import errors
-from ecgraph.discovery import WEIGHTS, Pins
+from ecgraph import errors, formats
+from ecgraph.discovery import WEIGHTS, Pins, feeds
 from ecgraph.discovery.features import ASSET_SIZES, ITEM_KINDS, MEMBER_TYPES
 from ecgraph.discovery.similar import DISTANCE_SCALE_KM
 from ecgraph.discovery.vocab import EC, LANGUAGES
-from ecgraph.web.common import iri_list, multi, node, whole
+from ecgraph.web.common import iri_list, multi, negotiate, node, node_url, whole
 
 bp = Blueprint("discovery", __name__, url_prefix="/api")
 
@@ -163,6 +163,19 @@ def tools():
                                 category=_code(category, "category", "tool-") if category else None, lang=_lang()))
 
 
+@bp.get("/whats-new")
+def whats_new():
+    """The feed, as Atom or JSON Feed (``Accept`` or ``?format=atom|jsonfeed``; Atom by default)."""
+    chosen = negotiate(formats.FEEDS)
+    place = request.args.get("place") or None
+    since = request.args.get("since") or None
+    base = node_url()
+    feed = node().whats_new(base_url=base, feed_url=base + request.full_path.rstrip("?"), place=place, since=since,
+                            limit=whole(request.args.get("limit"), "limit", 50, minimum=1, maximum=200), lang=_lang())
+    body = feeds.atom(feed) if chosen is formats.ATOM else feeds.json_feed(feed)
+    return Response(body, content_type=chosen.media_type)
+
+
 @bp.get("/areas")
 def areas():
     return jsonify(node().areas())
@@ -220,6 +233,14 @@ def openapi_paths(errors: dict) -> dict:
             param("iri", "The network's IRI", required=True), lang], ("400", "404")),
         "/api/tools": get("Tools and services twins use or offer", [
             place, param("category", "A tool category code"), lang]),
+        "/api/whats-new": {"get": {
+            "summary": "Recently published or changed twins, initiatives and events, as Atom or JSON Feed",
+            "parameters": [place, lang, param("since", "Only changes after this RFC 3339 time"),
+                           param("limit", "How many (1 to 200)", kind="integer"),
+                           param("format", "atom or jsonfeed (else the Accept header; Atom by default)")],
+            "responses": {"200": {"description": "The feed", "content": {
+                f.media_types[0]: {"schema": {"type": "string"}} for f in formats.FEEDS}},
+                "406": {"description": "Neither Atom nor JSON Feed is acceptable"}}}},
         "/api/areas": get("Municipalities (LAU), regions (NUTS) and networks twins name", []),
         "/api/discovery/communities": get("Every community discovery knows (in a place)", [place, lang]),
     }
