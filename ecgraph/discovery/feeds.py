@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ecgraph import formats
+
 ATOM = "http://www.w3.org/2005/Atom"
 
 
@@ -58,7 +60,7 @@ def atom(feed: dict) -> bytes:
     sub(root, "id", feed["id"])
     sub(root, "title", feed["title"])
     sub(root, "updated", _rfc3339(feed["updated"]))
-    sub(root, "link", rel="self", href=feed["feed_url"], type="application/atom+xml")
+    sub(root, "link", rel="self", href=feed["feed_url"], type=formats.ATOM.media_types[0])
     sub(root, "link", rel="alternate", href=feed["home_page_url"])
     author = sub(root, "author")
     sub(author, "name", feed["author"])
