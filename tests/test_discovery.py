@@ -478,3 +478,43 @@ def test_whats_new_as_json_feed_lists_a_republished_twin_first(tmp_path):
         assert client.get("/api/whats-new", query_string={"format": "rss"}).status_code == 406
     finally:
         node.close()
+
+
+# --- through a real server ---------------------------------------------------------------------------
+
+def test_a_served_node_answers_the_school_journey_over_http_and_keeps_its_index_across_restarts(tmp_path):
+    """From a school community: communities like it, a lesson of one of them, its self-consumption
+    against its network; then a restart finds the index as it was (a re-indexed twin would get a
+    new row)."""
+    import requests
+
+    from tests.servers import NodeProcess
+
+    served = NodeProcess(tmp_path / "data").start()
+    try:
+        like = requests.get(served.url + "/api/similar", params={"iri": SCHOOL_COMMUNITY, "involves": "school",
+                                                                 "within_km": "50"}, timeout=60).json()
+        first = like["results"][0]
+        assert first["twin"] == "zonnedak-bleuet"
+        lessons = requests.get(served.url + "/api/lessons", params={"place": first["network"], "topic": "schools",
+                                                                    "kind": "best-practice"}, timeout=60).json()
+        assert "Pupils read the meters" in {r["title"] for r in lessons["results"]}
+        compared = requests.get(served.url + "/api/compare", params={"iri": first["iri"],
+                                                                     "indicator": "self-consumption-rate"},
+                                timeout=60).json()
+        assert compared["indicators"] and all("network" in r["groups"] for r in compared["indicators"])
+        feed = requests.get(served.url + "/api/whats-new", timeout=60)
+        assert feed.headers["Content-Type"].startswith("application/atom+xml")
+    finally:
+        served.stop()
+    db = tmp_path / "data" / "discovery.sqlite3"
+    rows = "SELECT rowid, twin_id, version, indexed FROM twins ORDER BY 1"
+    before = sqlite3.connect(db).execute(rows).fetchall()
+    assert len(before) >= 15
+    again = NodeProcess(tmp_path / "data").start()
+    try:
+        assert requests.get(again.url + "/api/similar", params={"iri": SCHOOL_COMMUNITY},
+                            timeout=60).json()["results"][0]["twin"] == "zonnedak-bleuet"
+    finally:
+        again.stop()
+    assert sqlite3.connect(db).execute(rows).fetchall() == before

@@ -39,6 +39,8 @@ __all__ = ["WEIGHTS", "DISTANCE_SCALE_KM", "Discovery", "Pins", "NotIndexed"]
 
 ITEM_KINDS = ("lesson", "best-practice", "initiative", "event")
 MAX_RESULTS = 200
+#: indicator periods one comparison answers (a twin may hold many more: ask for one indicator)
+MAX_PERIODS = 500
 
 
 class NotIndexed(LookupError):
@@ -231,9 +233,9 @@ class Discovery:
         groups = {name: (self._members(*key) if key else self._members(None, None), key)
                   for name, key in self._groups(c).items() if key or name == "all"}
         out = []
-        for kpi, start, end, value, family, _, _unusable in own:
-            if indicator and kpi != indicator:
-                continue
+        own = [row for row in own if not indicator or row[0] == indicator]
+        truncated = len(own) > MAX_PERIODS
+        for kpi, start, end, value, family, _, _unusable in own[:MAX_PERIODS]:
             rows = self.db.read("SELECT community, AVG(value), SUM(value IS NULL) FROM indicators "
                                 "WHERE indicator = ? AND period_start = ? AND period_end = ? GROUP BY community",
                                 (kpi, start, end))
@@ -250,7 +252,7 @@ class Discovery:
                     group["key"] = key[1]
                 entry["groups"][name] = group
             out.append(entry)
-        return {"community": self.summary(c, lang), "indicators": out}
+        return {"community": self.summary(c, lang), "indicators": out, "truncated": truncated}
 
     def network(self, network: str, lang: str = "en") -> dict:
         """A network's communities side by side (each indicator by year) and its evolution: per
