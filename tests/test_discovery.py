@@ -76,6 +76,9 @@ def test_a_community_is_never_its_own_neighbour_even_when_nothing_else_qualifies
         result = demo.similar(c["iri"], limit=100)
         assert c["iri"] not in [r["iri"] for r in result["results"]]
         assert result["candidates"] == len(demo.communities()) - 1
+    # a pin nobody else meets: an empty list, not the community itself
+    alone = demo.similar(SCHOOL_COMMUNITY, pins=Pins(within_km=0))
+    assert alone["results"] == [] and alone["candidates"] == 0 and alone["pins"] == {"within_km": 0}
 
 
 def test_pins_keep_only_communities_with_a_school_within_the_distance(demo):

@@ -58,7 +58,7 @@ class Pins:
     legal_kind: str | None = None
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, [], False)}
+        return {k: v for k, v in self.__dict__.items() if v is not None and v is not False and v != []}
 
 
 class _Vector:
