@@ -806,6 +806,14 @@ class Node:
         feed["items"] = feed["items"][:limit]
         return feed
 
+    def compare_area(self, place: str, *, lang: str = "en") -> dict:
+        """A municipality's or region's communities side by side and their evolution by year."""
+        try:
+            return self.discovery.area(place, lang=lang)
+        except NotIndexed:
+            raise errors.NotFound(f"no published community gives the code {place!r}: GET /api/areas lists the "
+                                  "municipality (LAU) and region (NUTS) codes twins give") from None
+
     def tools(self, *, place: str | None = None, category: str | None = None, lang: str = "en") -> dict:
         return self.discovery.tools(place=place, category=category, lang=lang)
 

@@ -400,6 +400,9 @@ def test_compare_over_http_and_a_municipality_group_where_twins_give_lau_codes(d
     assert demo_client.get("/api/compare", query_string={"iri": "https://nowhere.example/x"}).status_code == 404
     network = demo_client.get("/api/compare/network", query_string={"iri": "https://canal-sud.example/id/network"})
     assert network.status_code == 200 and len(network.json["communities"]) == 3
+    area = demo_client.get("/api/compare/area", query_string={"place": "TLG11"})
+    assert {c["twin"] for c in area.json["communities"]} == {"wrekinfold-energy", "hollin-vale-renewables"}
+    assert demo_client.get("/api/compare/area", query_string={"place": "XX99"}).status_code == 404
 
 
 # --- tools and places -----------------------------------------------------------------------------------

@@ -263,6 +263,17 @@ class Discovery:
             raise NotIndexed(network)
         names = json.loads(r[0]) if (r := next(iter(self.db.read("SELECT names FROM networks WHERE iri = ?",
                                                                   (network,))), None)) else {}
+        return {"network": {"iri": network, "name": _name(names, lang)}, **self._side_by_side(members, lang)}
+
+    def area(self, place: str, lang: str = "en") -> dict:
+        """The same as :meth:`network` for a municipality (LAU code) or region (NUTS code, any
+        level) or country: the communities whose twins give that code."""
+        members = sorted(self._place(place) & self._members(None, None))
+        if not members:
+            raise NotIndexed(place)
+        return {"area": {"code": place}, **self._side_by_side(members, lang)}
+
+    def _side_by_side(self, members: list[str], lang: str) -> dict:
         per: dict[str, dict[str, dict[int, float]]] = defaultdict(dict)
         families: dict[str, str] = {}
         for m in members:
@@ -296,7 +307,7 @@ class Discovery:
             side.append({**self.summary(c, lang), "members": c.members, "size_band": c.size_band,
                          "indicators": {kpi: {str(y): v for y, v in sorted(per[kpi].get(m, {}).items())}
                                         for kpi in sorted(per) if per[kpi].get(m)}})
-        return {"network": {"iri": network, "name": _name(names, lang)}, "communities": side, "evolution": evolution}
+        return {"communities": side, "evolution": evolution}
 
     # --- what's new --------------------------------------------------------------------------------
 

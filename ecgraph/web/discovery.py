@@ -9,7 +9,8 @@
   not side by side.
 * ``GET /api/compare?iri=<community>``: each indicator per period against the network, the
   municipality, the region and everyone; ``GET /api/compare/network?iri=<network>``: its
-  communities side by side and its evolution by year.
+  communities side by side and its evolution by year; ``GET /api/compare/area?place=<LAU or NUTS>``
+  the same for a municipality or region.
 * ``GET /api/tools?place=&category=``, ``GET /api/areas``, ``GET /api/discovery/communities?place=``.
 
 Codes may be given by their short name (``school``, ``collective-self-consumption``, ``schools``,
@@ -156,6 +157,14 @@ def compare_network():
     return jsonify(node().compare_network(_iri(), lang=_lang()))
 
 
+@bp.get("/compare/area")
+def compare_area():
+    place = request.args.get("place")
+    if not place:
+        raise errors.BadRequest("give the area with ?place=<a LAU or NUTS code> (GET /api/areas lists them)")
+    return jsonify(node().compare_area(place, lang=_lang()))
+
+
 @bp.get("/tools")
 def tools():
     category = request.args.get("category")
@@ -231,6 +240,9 @@ def openapi_paths(errors: dict) -> dict:
             iri, lang, param("indicator", "Only this indicator (a KPI code)")], ("400", "404")),
         "/api/compare/network": get("A network's communities side by side and its evolution by year", [
             param("iri", "The network's IRI", required=True), lang], ("400", "404")),
+        "/api/compare/area": get("A municipality's or region's communities side by side and by year", [
+            param("place", "A LAU or NUTS code (any level) or a country code", required=True), lang],
+            ("400", "404")),
         "/api/tools": get("Tools and services twins use or offer", [
             place, param("category", "A tool category code"), lang]),
         "/api/whats-new": {"get": {
