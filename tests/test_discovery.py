@@ -188,6 +188,26 @@ def test_the_index_follows_publish_replace_unpublish_and_delete(node):
     assert node.communities() == [] and "alpha" not in node.discovery.db.indexed()
 
 
+def test_the_ranking_follows_each_change_without_rereading_everything(node):
+    for slug in ("a", "b", "c"):
+        node.register(slug, slug)
+        node.publish(slug, node.upload_for(slug, make_twin(slug), filename="t.ttl"))
+    a = "https://a.example/id/community"
+    school = Pins(involves=[EC + "School"])
+    assert {r["twin"] for r in node.similar(a)["results"]} == {"b", "c"}
+    assert node.similar(a, pins=school)["results"] == []
+    reads = []
+    original = node.discovery.db.communities_of
+    node.discovery.db.communities_of = lambda ids: reads.append(set(ids)) or original(ids)  # count, not change
+    node.publish("b", node.upload_for("b", make_twin("b", tag="B", schools=1), filename="t.ttl"))
+    assert [r["twin"] for r in node.similar(a, pins=school)["results"]] == ["b"]
+    assert reads == [{"b"}]
+    node.unpublish("b")
+    assert {r["twin"] for r in node.similar(a)["results"]} == {"c"}
+    node.delete("c")
+    assert node.similar(a)["results"] == []
+
+
 def test_a_refused_upload_leaves_the_index_as_it_was(node):
     node.register("beta", "Beta")
     node.publish("beta", node.upload_for("beta", make_twin("beta", schools=1), filename="b.ttl"))

@@ -123,7 +123,7 @@ class Discovery:
     def similar(self, iri: str, *, weights: dict[str, float] | None = None, pins: Pins | None = None,
                 limit: int = 10, lang: str = "en", distance_scale_km: float = DISTANCE_SCALE_KM) -> dict:
         pins = pins or Pins()
-        self.ranker.load(self.db.generation, self._communities)
+        self.ranker.refresh(self.db)
         if self.ranker.vector(iri) is None:
             raise NotIndexed(iri)
         used = {**WEIGHTS, **(weights or {})}

@@ -71,6 +71,10 @@ class Index:
         self.lock = threading.RLock()
         #: bumped at every change: caches built from the index compare it
         self.generation = 0
+        #: (generation, twin id) of recent changes, so a cache refreshes only the twins that changed
+        self._log: list[tuple[int, str]] = []
+        #: changes up to this generation are no longer in the log
+        self._log_floor = 0
 
     def close(self) -> None:
         with self.lock:
@@ -109,7 +113,7 @@ class Index:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            self.generation += 1
+            self._changed(twin_id)
 
     def remove(self, twin_id: str) -> None:
         with self.lock:
@@ -120,7 +124,31 @@ class Index:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self.generation += 1
+            self._changed(twin_id)
+
+    def _changed(self, twin_id: str) -> None:
+        self.generation += 1
+        self._log.append((self.generation, twin_id))
+        if len(self._log) > 20000:
+            self._log_floor = self._log[9999][0]
+            del self._log[:10000]
+
+    def changed_since(self, generation: int) -> set[str] | None:
+        """The twins changed after ``generation``, or None when the log no longer reaches back so far."""
+        with self.lock:
+            if generation < self._log_floor or generation < 0:
+                return None
+            return {t for g, t in self._log if g > generation}
+
+    def communities_of(self, twin_ids: set[str]) -> list[str]:
+        """The features (JSON) of the communities of these twins."""
+        out: list[str] = []
+        ids = sorted(twin_ids)
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            out.extend(r[0] for r in self.read(
+                f"SELECT features FROM communities WHERE twin_id IN ({','.join('?' * len(part))})", part))
+        return out
 
     def _delete(self, twin_id: str) -> None:
         db = self._db

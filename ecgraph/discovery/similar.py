@@ -29,6 +29,7 @@ once per index generation (numpy), so one request is a few array operations over
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from dataclasses import dataclass, field
@@ -144,12 +145,27 @@ class Ranker:
         self._vectors: list[_Vector] = []
         self._by_iri: dict[str, int] = {}
         self._matrix: _Matrix | None = None
+        self._communities: dict[str, Community] = {}
 
-    def load(self, generation: int, communities) -> None:
+    def refresh(self, index) -> None:
+        """Catch up with the index (:class:`ecgraph.discovery.index.Index`): the communities of the
+        twins changed since the last refresh are read again (all of them the first time), then the
+        arrays are rebuilt from the communities held in memory (about 0.1 s of CPU at 10,000)."""
         with self._lock:
+            generation = index.generation
             if generation == self._generation:
                 return
-            vectors = [_Vector(c) for c in communities()]
+            changed = index.changed_since(self._generation)
+            if changed is None:
+                rows = index.communities_of({r[0] for r in index.read("SELECT twin_id FROM twins")})
+                self._communities = {}
+            else:
+                rows = index.communities_of(changed)
+                self._communities = {iri: c for iri, c in self._communities.items() if c.twin_id not in changed}
+            for row in rows:
+                c = Community(**json.loads(row))
+                self._communities[c.iri] = c
+            vectors = [_Vector(self._communities[iri]) for iri in sorted(self._communities)]
             self._vectors, self._matrix = vectors, _Matrix(vectors)
             self._by_iri = {v.c.iri: i for i, v in enumerate(vectors)}
             self._generation = generation
