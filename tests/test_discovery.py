@@ -502,6 +502,10 @@ def test_whats_new_as_json_feed_lists_a_republished_twin_first(tmp_path):
         assert feed["version"] == "https://jsonfeed.org/version/1.1"
         assert [(i["_ecgraph"]["twin"], i["_ecgraph"]["version"]) for i in feed["items"]] == [("one", 2), ("two", 1)]
         assert client.get("/api/whats-new", query_string={"format": "rss"}).status_code == 406
+        assert client.get("/api/whats-new", query_string={"since": "yesterday"}).status_code == 400
+        since = node.entry("two").modified  # milliseconds: the republished "one" came after it
+        later = client.get("/api/whats-new", query_string={"format": "jsonfeed", "since": since})
+        assert [i["_ecgraph"]["twin"] for i in json.loads(later.data)["items"]] == ["one"]
     finally:
         node.close()
 

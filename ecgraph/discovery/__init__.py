@@ -181,7 +181,7 @@ class Discovery:
         rows = self.db.read(f"SELECT i.data, i.twin_id {base}{clause} ORDER BY {order} LIMIT ? OFFSET ?",
                             [*params, min(limit, MAX_RESULTS), offset])
         out_lang = lang or "en"
-        owners = self._owners({json.loads(d)["owner"] for d, _ in rows})
+        owners = self._owners({json.loads(d)["owner"] for d, _ in rows}, out_lang)
         results = []
         for data, twin_id in rows:
             item = json.loads(data)
@@ -373,7 +373,7 @@ class Discovery:
             lessons: list[dict] = []
             for u in users:
                 for (data,) in self.db.read("SELECT data FROM items WHERE owner = ? AND kind IN "
-                                            "('lesson', 'best-practice') ORDER BY id", (u,)):
+                                            "('lesson', 'best-practice') ORDER BY id LIMIT 20", (u,)):
                     item = json.loads(data)
                     lessons.append({"iri": item["iri"], "title": _name(item["title"], lang), "community": u})
             out.append({

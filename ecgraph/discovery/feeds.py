@@ -30,9 +30,15 @@ class Change:
 
 def recent(entries: Iterable, *, since: str | None = None, limit: int = 50) -> list[Change]:
     """The newest changes first: objects with ``id``, ``version`` and ``modified`` (catalog entries)."""
-    changes = [Change(e.id, e.version, e.modified) for e in entries if since is None or e.modified > since]
+    after = _moment(since) if since else None
+    changes = [Change(e.id, e.version, e.modified) for e in entries if after is None or _moment(e.modified) > after]
     changes.sort(key=lambda c: (c.modified, c.twin_id), reverse=True)
     return changes[:limit]
+
+
+def _moment(stamp: str) -> datetime:
+    parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _rfc3339(stamp: str) -> str:

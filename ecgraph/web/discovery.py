@@ -20,6 +20,7 @@ Codes may be given by their short name (``school``, ``collective-self-consumptio
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -178,6 +179,11 @@ def whats_new():
     chosen = negotiate(formats.FEEDS)
     place = request.args.get("place") or None
     since = request.args.get("since") or None
+    if since is not None:
+        try:
+            datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise errors.BadRequest(f"since must be a date and time like 2025-06-01T00:00:00Z, not {since!r}") from None
     base = node_url()
     feed = node().whats_new(base_url=base, feed_url=base + request.full_path.rstrip("?"), place=place, since=since,
                             limit=whole(request.args.get("limit"), "limit", 50, minimum=1, maximum=200), lang=_lang())
