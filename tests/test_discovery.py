@@ -282,7 +282,7 @@ def test_each_result_carries_its_community_contact_and_what_worked_beside_what_d
     by_iri = {r["iri"]: r for r in answer["results"]}
     meters = by_iri["https://zonnedak-bleuet.example/id/lesson/pupils-read-the-meters"]
     assert meters["title"] == "Les élèves relèvent les compteurs"
-    assert meters["community"]["name"] == "Zonnedak Bleuet"
+    assert meters["community"]["name"] == "Toit Solaire Bleuet"  # its French name, as asked
     assert meters["contact"]["email"] == "mailto:info@zonnedak-bleuet.example"
     assert meters["outcome"]["worked"].startswith("Pupils took ownership")
     assert meters["outcome"]["did_not_work"].startswith("Manual readings during holidays")
