@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import aggregates, inference, network, overhead, pages, publish, queries, remote, trace, validation
+from . import aggregates, discovery, inference, network, overhead, pages, publish, queries, remote, trace, validation
 from .common import ROOT, Row
 
 SECTIONS = {
@@ -31,6 +31,7 @@ SECTIONS = {
     "trace": trace.trace,
     "aggregates": aggregates.aggregates,
     "overhead": overhead.overhead,
+    "discovery": discovery.discovery,
 }
 
 

@@ -7,7 +7,9 @@ Writes one Turtle twin per community (``<out>/twins/<id>.ttl``) plus one per GBN
 ``--nquads``, the whole network as one N-Quads file with each twin in its named graph (for bulk
 loads and for ``oxigraph load``). Every twin conforms to the core profile, except that
 ``--violations F`` breaks a fraction F of them on purpose (for the validator benchmarks): a missing
-legal form, a PV capacity in the wrong unit, or a rate above 100 %.
+legal form, a PV capacity in the wrong unit, or a rate above 100 %. ``--near-duplicates N`` plants,
+for N seed communities, ``--copies`` communities derived from each with small changes (the answers
+a "communities like this one" ranking must find, in ``near-duplicates.json``).
 
 Sizes: about ``--triples-per-twin`` triples per community (default 1,000), from members with their
 memberships (a realistic share of them schools and public bodies), assets, indicators for several
@@ -64,78 +66,115 @@ def gbn_twin(k: int) -> tuple[str, str]:
     return twin_id, "\n".join(body) + "\n"
 
 
-def community_twin(i: int, rng: random.Random, gbns: int, target: int, violation: str | None) -> tuple[str, str]:
-    twin_id = f"community-{i:05d}"
-    base = f"https://{twin_id}.bench.example/id/"
+def community_plan(i: int, rng: random.Random, gbns: int, target: int, violation: str | None) -> dict:
+    """Every random choice of one community, drawn in a fixed order (the same seed, the same bytes)."""
     gbn = rng.randrange(gbns)
-    place, lon, lat = PLACES[gbn % len(PLACES)]
-    legal = rng.choice(LEGAL_FORMS)
-    activities = rng.sample(ACTIVITIES, rng.randint(1, 4))
-    out = [PREFIXES, f"@base <{base}> ."]
-    out.append(f'<twin> a ec:DigitalTwin ; dcterms:title "Benchmark community {i}"@en ; '
-               'dcterms:publisher <community> ;')
-    out.append('  dcterms:conformsTo <https://w3id.org/ecgraph/profile/core/1.0.0> ; ec:describes <community> ;')
-    out.append(f'  dcterms:modified "2025-0{1 + i % 9}-1{i % 10}"^^xsd:date ; prov:wasAttributedTo <community> .')
-    community = [f'<community> a ec:EnergyCommunity ; schema:name "Benchmark community {i}"@en ;']
-    if violation != "legal-form":
-        community.append(f"  ec:legalForm ec:legalform-{legal} ;")
-    community.append("  ec:euType ec:eutype-renewable-energy-community ; ec:status ec:status-active ;")
-    community.append("  ec:activity " + ", ".join(f"ec:activity-{a}" for a in activities) + " ;")
-    community.append(f"  ec:network <https://gbn-{gbn:03d}.bench.example/id/network> ;")
-    community.append(f'  schema:foundingDate "20{10 + i % 15:02d}-0{1 + i % 9}-01"^^xsd:date ;')
-    community.append(f'  geo:hasGeometry [ geo:asWKT "POINT({lon + rng.uniform(-0.05, 0.05):.4f} '
-                     f'{lat + rng.uniform(-0.05, 0.05):.4f})"^^geo:wktLiteral ] .')
-    out.extend(community)
-
+    _, lon, lat = PLACES[gbn % len(PLACES)]
+    plan: dict = {"i": i, "name": f"Benchmark community {i}", "gbn": gbn, "violation": violation,
+                  "legal": rng.choice(LEGAL_FORMS)}
+    plan["activities"] = rng.sample(ACTIVITIES, rng.randint(1, 4))
+    plan["lon"] = lon + rng.uniform(-0.05, 0.05)
+    plan["lat"] = lat + rng.uniform(-0.05, 0.05)
     # Roughly: a member with its membership ~9 triples, an indicator ~7, an asset ~8, a lesson ~7.
     budget = max(target - 25, 20)
     n_indicators = max(4, budget * 45 // 100 // 7)
     n_members = max(3, budget * 45 // 100 // 9)
     n_assets = max(1, budget * 6 // 100 // 8)
     n_lessons = max(1, budget * 4 // 100 // 7)
-
-    for m in range(n_members):
+    plan["members"] = []
+    for _ in range(n_members):
         kind = _weighted(rng, MEMBER_KINDS)
-        role = rng.choice(["consumer", "prosumer", "producer", "investor"])
-        out.append(f'<membership/{m}> a ec:Membership ; ec:community <community> ; ec:member <member/{m}> ; '
-                   f'ec:role ec:role-{role} ; ec:startDate "20{15 + m % 10}-01-01"^^xsd:date .')
-        name = f' ; schema:name "Member {m} of community {i}"@en' if kind != "ec:Household" else ""
-        out.append(f"<member/{m}> a {kind}{name} .")
-
+        plan["members"].append((kind, rng.choice(["consumer", "prosumer", "producer", "investor"])))
+    plan["assets"] = []
     for a in range(n_assets):
         kind = rng.choice(["pv", "pv", "pv", "battery", "charger"])
         if violation == "unit" and a == 0:
             kind = "pv"  # the broken capacity needs a PV installation to sit on
         if kind == "pv":
             if violation == "unit" and a == 0:
-                value = "[ qudt:numericValue 12.5 ; qudt:unit unit:KiloW-HR ]"
+                plan["assets"].append(("pv-broken", 12.5))
             elif rng.random() < 0.1:
-                value = f"[ qudt:numericValue {rng.uniform(0.1, 2.0):.3f} ; qudt:unit unit:MegaW ]"
+                plan["assets"].append(("pv-mw", rng.uniform(0.1, 2.0)))
             else:
-                value = f"[ qudt:numericValue {rng.uniform(3, 400):.1f} ; qudt:unit unit:KiloW ]"
+                plan["assets"].append(("pv", rng.uniform(3, 400)))
+        elif kind == "battery":
+            plan["assets"].append(("battery", rng.uniform(10, 500), rng.uniform(5, 250)))
+        else:
+            plan["assets"].append(("charger", rng.randint(1, 8)))
+    plan["indicators"] = []
+    for k in range(n_indicators):
+        _, _, low, high = KPIS[k % len(KPIS)]
+        plan["indicators"].append(rng.uniform(low, high))
+    plan["topics"] = [rng.choice(TOPICS) for _ in range(n_lessons)]
+    return plan
+
+
+KPIS = [("energy-produced", "unit:MegaW-HR", 50, 900), ("energy-consumed", "unit:MegaW-HR", 80, 1500),
+        ("energy-shared", "unit:MegaW-HR", 10, 400), ("self-consumption-rate", "unit:PERCENT", 20, 95),
+        ("self-sufficiency-rate", "unit:PERCENT", 10, 80), ("co2-avoided", "unit:TONNE", 5, 300),
+        ("number-of-members", "unit:NUM", 5, 300)]
+
+
+def community_twin(i: int, rng: random.Random, gbns: int, target: int, violation: str | None) -> tuple[str, str]:
+    return render_community(community_plan(i, rng, gbns, target, violation))
+
+
+def render_community(plan: dict) -> tuple[str, str]:
+    i, violation = plan["i"], plan["violation"]
+    twin_id = plan.get("twin_id") or f"community-{i:05d}"
+    base = f"https://{twin_id}.bench.example/id/"
+    gbn = plan["gbn"]
+    out = [PREFIXES, f"@base <{base}> ."]
+    out.append(f'<twin> a ec:DigitalTwin ; dcterms:title "{plan["name"]}"@en ; '
+               'dcterms:publisher <community> ;')
+    out.append('  dcterms:conformsTo <https://w3id.org/ecgraph/profile/core/1.0.0> ; ec:describes <community> ;')
+    out.append(f'  dcterms:modified "2025-0{1 + i % 9}-1{i % 10}"^^xsd:date ; prov:wasAttributedTo <community> .')
+    community = [f'<community> a ec:EnergyCommunity ; schema:name "{plan["name"]}"@en ;']
+    if violation != "legal-form":
+        community.append(f"  ec:legalForm ec:legalform-{plan['legal']} ;")
+    community.append("  ec:euType ec:eutype-renewable-energy-community ; ec:status ec:status-active ;")
+    community.append("  ec:activity " + ", ".join(f"ec:activity-{a}" for a in plan["activities"]) + " ;")
+    community.append(f"  ec:network <https://gbn-{gbn:03d}.bench.example/id/network> ;")
+    community.append(f'  schema:foundingDate "20{10 + i % 15:02d}-0{1 + i % 9}-01"^^xsd:date ;')
+    community.append(f'  geo:hasGeometry [ geo:asWKT "POINT({plan["lon"]:.4f} '
+                     f'{plan["lat"]:.4f})"^^geo:wktLiteral ] .')
+    out.extend(community)
+
+    for m, (kind, role) in enumerate(plan["members"]):
+        out.append(f'<membership/{m}> a ec:Membership ; ec:community <community> ; ec:member <member/{m}> ; '
+                   f'ec:role ec:role-{role} ; ec:startDate "20{15 + m % 10}-01-01"^^xsd:date .')
+        name = f' ; schema:name "Member {m} of community {i}"@en' if kind != "ec:Household" else ""
+        out.append(f"<member/{m}> a {kind}{name} .")
+
+    for a, asset in enumerate(plan["assets"]):
+        kind = asset[0]
+        if kind.startswith("pv"):
+            if kind == "pv-broken":
+                value = f"[ qudt:numericValue {asset[1]} ; qudt:unit unit:KiloW-HR ]"
+            elif kind == "pv-mw":
+                value = f"[ qudt:numericValue {asset[1]:.3f} ; qudt:unit unit:MegaW ]"
+            else:
+                value = f"[ qudt:numericValue {asset[1]:.1f} ; qudt:unit unit:KiloW ]"
             out.append(f'<asset/{a}> a ec:PVInstallation ; schema:name "PV {a}"@en ; ec:peakPower {value} ; '
                        f'ec:installationDate "20{15 + a % 10}-06-01"^^xsd:date .')
         elif kind == "battery":
             out.append(f'<asset/{a}> a ec:Battery ; '
-                       f'ec:storageCapacity [ qudt:numericValue {rng.uniform(10, 500):.1f} ; '
+                       f'ec:storageCapacity [ qudt:numericValue {asset[1]:.1f} ; '
                        'qudt:unit unit:KiloW-HR ] ; '
-                       f'ec:ratedPower [ qudt:numericValue {rng.uniform(5, 250):.1f} ; qudt:unit unit:KiloW ] .')
+                       f'ec:ratedPower [ qudt:numericValue {asset[2]:.1f} ; qudt:unit unit:KiloW ] .')
         else:
-            out.append(f'<asset/{a}> a ec:EVCharger ; ec:chargingPoints {rng.randint(1, 8)} ; '
+            out.append(f'<asset/{a}> a ec:EVCharger ; ec:chargingPoints {asset[1]} ; '
                        f"ec:ratedPower [ qudt:numericValue 22.0 ; qudt:unit unit:KiloW ] .")
-    out.append("<community> ec:hasAsset " + ", ".join(f"<asset/{a}>" for a in range(n_assets)) + " .")
+    out.append("<community> ec:hasAsset " + ", ".join(f"<asset/{a}>" for a in range(len(plan["assets"]))) + " .")
 
-    kpis = [("energy-produced", "unit:MegaW-HR", 50, 900), ("energy-consumed", "unit:MegaW-HR", 80, 1500),
-            ("energy-shared", "unit:MegaW-HR", 10, 400), ("self-consumption-rate", "unit:PERCENT", 20, 95),
-            ("self-sufficiency-rate", "unit:PERCENT", 10, 80), ("co2-avoided", "unit:TONNE", 5, 300),
-            ("number-of-members", "unit:NUM", 5, 300)]
-    for k in range(n_indicators):
-        kpi, unit, low, high = kpis[k % len(kpis)]
-        year = 2015 + (k // len(kpis)) // 4
-        quarter = (k // len(kpis)) % 4
+    n_indicators = len(plan["indicators"])
+    for k, raw in enumerate(plan["indicators"]):
+        kpi, unit, _, _ = KPIS[k % len(KPIS)]
+        year = 2015 + (k // len(KPIS)) // 4
+        quarter = (k // len(KPIS)) % 4
         start = f"{year}-{3 * quarter + 1:02d}-01"
         end = f"{year}-{3 * quarter + 3:02d}-{30 if quarter in (1, 2) else 31}"
-        value = f"{rng.uniform(low, high):.1f}"
+        value = f"{raw:.1f}"
         if violation == "rate" and k == 3:
             value = "180.0"
         out.append(f"<indicator/{k}> a ec:IndicatorValue ; ec:indicator ec:kpi-{kpi} ; "
@@ -143,18 +182,58 @@ def community_twin(i: int, rng: random.Random, gbns: int, target: int, violation
                    f"qudt:numericValue {value} ; qudt:unit {unit} .")
     out.append("<community> ec:hasIndicator " + ", ".join(f"<indicator/{k}>" for k in range(n_indicators)) + " .")
 
-    for lesson in range(n_lessons):
-        topic = rng.choice(TOPICS)
+    for lesson, topic in enumerate(plan["topics"]):
         out.append(f'<lesson/{lesson}> a ec:LessonLearned ; schema:name "Lesson {lesson} of community {i}"@en ; '
                    f'ec:topic ec:topic-{topic} ; ec:summary "What community {i} learned about {topic}."@en ; '
                    f'ec:whatWorked "Talking to members early."@en ; ec:whatDidNotWork "Paper forms."@en .')
-    out.append("<community> ec:hasLesson " + ", ".join(f"<lesson/{x}>" for x in range(n_lessons)) + " .")
+    out.append("<community> ec:hasLesson " + ", ".join(f"<lesson/{x}>" for x in range(len(plan["topics"]))) + " .")
     return twin_id, "\n".join(out) + "\n"
 
 
+def derive(plan: dict, copy: int, rng: random.Random) -> dict:
+    """A near-duplicate of a community: the same network, legal form and topics, a location a few
+    hundred metres away, installations within 10 % of the seed's size, one or two households more
+    or fewer, and perhaps one activity fewer; its own name and fresh indicator values."""
+    twin_id = f"community-{plan['i']:05d}-twin-{copy}"
+    out = {**plan, "twin_id": twin_id, "name": f"Near duplicate {copy} of community {plan['i']}",
+           "violation": None, "derived_from": f"community-{plan['i']:05d}"}
+    out["lon"] = plan["lon"] + rng.uniform(-0.004, 0.004)
+    out["lat"] = plan["lat"] + rng.uniform(-0.004, 0.004)
+    out["activities"] = list(plan["activities"])
+    if len(out["activities"]) > 2 and rng.random() < 0.3:
+        out["activities"].pop(rng.randrange(len(out["activities"])))
+    members = list(plan["members"])
+    for _ in range(rng.randint(1, 2)):
+        if rng.random() < 0.5 and len(members) > 3:
+            members.pop(rng.randrange(len(members)))
+        else:
+            members.append(("ec:Household", "consumer"))
+    out["members"] = members
+    assets = []
+    for asset in plan["assets"]:
+        if asset[0] in ("pv", "pv-mw"):
+            assets.append((asset[0], asset[1] * rng.uniform(0.9, 1.1)))
+        elif asset[0] == "pv-broken":
+            assets.append(("pv", 12.5))
+        elif asset[0] == "battery":
+            assets.append(("battery", asset[1] * rng.uniform(0.9, 1.1), asset[2]))
+        else:
+            assets.append(asset)
+    out["assets"] = assets
+    out["indicators"] = []
+    for k, value in enumerate(plan["indicators"]):
+        _, _, low, high = KPIS[k % len(KPIS)]
+        out["indicators"].append(min(high, max(low, value * rng.uniform(0.8, 1.2))))
+    return out
+
+
 def generate(out: Path, communities: int, seed: int = 7, triples_per_twin: int = 1000,
-             violations: float = 0.0, nquads: bool = False) -> list[Path]:
-    """Write the network; return the twin files (GBNs first)."""
+             violations: float = 0.0, nquads: bool = False, near_duplicates: int = 0,
+             copies: int = 2) -> list[Path]:
+    """Write the network; return the twin files (GBNs first, then communities, then the
+    near-duplicates). ``near_duplicates`` seed communities (spread evenly over the network) each get
+    ``copies`` derived twins (:func:`derive`), listed in ``<out>/near-duplicates.json`` as
+    {seed twin id: [its copies' twin ids]}: the answers a similarity ranking must find."""
     rng = random.Random(seed)
     twins_dir = out / "twins"
     twins_dir.mkdir(parents=True, exist_ok=True)
@@ -164,9 +243,25 @@ def generate(out: Path, communities: int, seed: int = 7, triples_per_twin: int =
     kinds = ["legal-form", "unit", "rate"]
     for k in range(gbns):
         documents.append(gbn_twin(k))
+    plans = []
     for i in range(communities):
         broken = kinds[i % 3] if violations and rng.random() < violations else None
-        documents.append(community_twin(i, rng, gbns, triples_per_twin, broken))
+        plan = community_plan(i, rng, gbns, triples_per_twin, broken)
+        plans.append(plan)
+        documents.append(render_community(plan))
+    if near_duplicates:
+        import json
+
+        derived_rng = random.Random(f"near-duplicates-{seed}")  # the main stream stays as it was
+        step = max(1, communities // near_duplicates)
+        answers: dict[str, list[str]] = {}
+        for seed_plan in plans[::step][:near_duplicates]:
+            for copy in range(1, copies + 1):
+                twin_id, text = render_community(derive(seed_plan, copy, derived_rng))
+                documents.append((twin_id, text))
+                answers.setdefault(f"community-{seed_plan['i']:05d}", []).append(twin_id)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "near-duplicates.json").write_text(json.dumps(answers, indent=1) + "\n")
     for twin_id, text in documents:
         path = twins_dir / f"{twin_id}.ttl"
         path.write_text(text, encoding="utf-8")
@@ -194,9 +289,13 @@ def main(argv=None) -> None:
     parser.add_argument("--triples-per-twin", type=int, default=1000)
     parser.add_argument("--violations", type=float, default=0.0, help="fraction of twins broken on purpose")
     parser.add_argument("--nquads", action="store_true", help="also write network.nq")
+    parser.add_argument("--near-duplicates", type=int, default=0,
+                        help="plant near-duplicates of this many seed communities (see near-duplicates.json)")
+    parser.add_argument("--copies", type=int, default=2, help="near-duplicates per seed community")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    files = generate(args.out, args.communities, args.seed, args.triples_per_twin, args.violations, args.nquads)
+    files = generate(args.out, args.communities, args.seed, args.triples_per_twin, args.violations, args.nquads,
+                     args.near_duplicates, args.copies)
     print(f"wrote {len(files)} twins to {args.out / 'twins'}")
 
 

@@ -96,6 +96,11 @@ PAGE_JSON = Format("json", frozenset({"page"}), ("application/json",), "json")
 #: a compressed download (the bulk dump of ``/dump.nq.gz``): not a format of data, an envelope
 GZIP_MEDIA_TYPE = "application/gzip"
 
+#: the "what's new" feeds (issue 17): Atom (RFC 4287) and JSON Feed 1.1
+ATOM = Format("atom", frozenset({"feed"}), ("application/atom+xml",), "atom")
+JSON_FEED = Format("jsonfeed", frozenset({"feed"}), ("application/feed+json",), "json")
+FEEDS = (ATOM, JSON_FEED)
+
 GRAPH = (TURTLE, NTRIPLES, JSONLD, RDFXML)
 DATASET = (TRIG, NQUADS, JSONLD)
 RESULTS = (JSON, XML, CSV, TSV)

@@ -34,6 +34,7 @@ import pyoxigraph as ox
 from ecgraph import errors, formats, logs, sandbox, standard
 from ecgraph.config import Config
 from ecgraph.directory import Directory
+from ecgraph.discovery import Discovery, NotIndexed, Pins
 from ecgraph.network import Network, sources
 from ecgraph.network.harvest import NETWORK_GRAPH
 from ecgraph.network.peers import LivePeers
@@ -180,6 +181,10 @@ class Node:
         self.figures = network_figures.Figures(
             self.store.engine, lambda: list(self._entries),
             lambda: -1 if self._holds_copies() else answer_cache.stable(self.generation.value))
+        #: the discovery index (features, lessons, indicators, tools), kept in step with publishing
+        self.discovery = Discovery(self.data_dir / "discovery.sqlite3")
+        if not read_only:
+            self._sync_discovery()
         if workers:
             self.figures.rebuild()
         if workers:
@@ -223,6 +228,7 @@ class Node:
             pool.close()
         self.store.close()
         self.registry.close()
+        self.discovery.close()
 
     def pools(self) -> dict[str, WorkerPool]:
         """The worker pools that run, by name (for /health and /metrics)."""
@@ -640,6 +646,7 @@ class Node:
                     self.registry.claim(twin_id, prepared.namespaces)
                 self.registry.prune(twin_id)
                 self.registry.save_report(twin_id, version, prepared.report)
+                self._index(entry, prepared.data_ntriples, inferred)
         return Published(entry=entry, created=previous is None, report=prepared.report, timings=prepared.timings)
 
     def publish_from_url(self, twin_id: str, url: str, *, caller: Caller = LOCAL) -> tuple[Published, str]:
@@ -709,6 +716,7 @@ class Node:
         lines: list[str] = []
         entries: dict[str, catalog.Entry] = {}
         results: dict[str, object] = {}
+        kept: dict[str, str] = {}
         with self._write_lock:
             claims = self.claims()
             for twin_id, p in prepared.items():
@@ -723,6 +731,7 @@ class Node:
                 if not twin.namespaces:
                     claims.add(twin_id, p.namespaces)
                 inferred = authority.keep_inferred(p.inferred_ntriples, twin_id, p.namespaces, claims)
+                kept[twin_id] = inferred
                 entry = catalog.Entry(
                     id=twin_id, title=twin.title, version=twin.last_archived + 1, issued=stamp, modified=stamp,
                     triples=p.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
@@ -749,6 +758,7 @@ class Node:
                 self.registry.claim(twin_id, prepared[twin_id].namespaces)  # no-op where they were fixed
                 self.registry.record_change(twin_id, entries[twin_id].version, entries[twin_id].content_hash,
                                             "published")
+                self._index(entries[twin_id], prepared[twin_id].data_ntriples, kept[twin_id])
             self.registry.clear_bulk(graphs)
         self.registry.save_reports([(twin_id, entries[twin_id].version, prepared[twin_id].report)
                                     for twin_id in entries])
@@ -779,6 +789,7 @@ class Node:
             self.registry.record_change(twin_id, entry.version, entry.content_hash, "deleted")
             self._figures_changed([], gone=[twin_id])
             self.registry.prune(twin_id)
+            self.discovery.remove(twin_id)
         return entry
 
     def delete(self, twin_id: str, *, caller: Caller = LOCAL) -> None:
@@ -1035,6 +1046,7 @@ class Node:
             self._entries = catalog.read_all(self.store)
             if self.figures.ready or self.query_pool is not None:  # a serving node: every share again
                 self.figures.rebuild()  # (an update may change anything)
+            self._sync_discovery(force=True)  # an update may have changed any twin's data
 
     @property
     def directory(self) -> Directory:
@@ -1189,6 +1201,95 @@ class Node:
     def network_query(self, request: QueryRequest, timeout: float, *, caller: Caller = LOCAL):
         """A query over this node and every peer (:mod:`ecgraph.network.netquery`)."""
         return self.network.query(request, timeout, caller)
+
+    # --- discovery ----------------------------------------------------------------------------
+
+    def _index(self, entry: catalog.Entry, data_ntriples: str, inferred_ntriples: str) -> None:
+        """Index a twin just committed. A failure here must not undo a publish that is stored: it
+        is logged, and the next start re-indexes the twin (its indexed version differs)."""
+        try:
+            triples = [q.triple for text in (data_ntriples, inferred_ntriples) if text
+                       for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
+            self.discovery.index(entry.id, entry.version, entry.content_hash, triples, entry.modified)
+        except Exception:
+            log.exception("could not index twin %r for discovery; the next start indexes it again", entry.id)
+
+    def _sync_discovery(self, force: bool = False) -> dict[str, int]:
+        """Bring the discovery index in line with the published twins (at start: whatever a crash,
+        a deleted index file or an older node left behind)."""
+        entries = self._entries
+
+        def read(twin_id: str) -> list[ox.Triple]:
+            entry = entries[twin_id]
+            return self.store.graph_triples(entry.graph) + self.store.graph_triples(entry.inferred_graph)
+
+        return self.discovery.sync({t: (e.version, e.content_hash, e.modified) for t, e in entries.items()}, read,
+                                   force=force)
+
+    def reindex_discovery(self, *, caller: Caller = LOCAL) -> dict[str, int]:
+        """Rebuild the discovery index from the store (the admin)."""
+        self.require_admin(caller, "rebuilding the discovery index")
+        with self._write_lock:
+            return self._sync_discovery(force=True)
+
+    @staticmethod
+    def _not_indexed(iri: str, what: str = "community") -> errors.NotFound:
+        return errors.NotFound(f"{iri!r} is not a {what} published on this node: give the IRI of an "
+                               f"ec:EnergyCommunity a twin describes (GET /api/discovery/communities lists them)")
+
+    def similar(self, iri: str, *, weights: dict[str, float] | None = None, pins: Pins | None = None,
+                limit: int = 10, lang: str = "en", distance_scale_km: float | None = None) -> dict:
+        """Communities like ``iri``, ranked, with reasons (see :mod:`ecgraph.discovery.similar`)."""
+        from ecgraph.discovery.similar import DISTANCE_SCALE_KM
+
+        try:
+            return self.discovery.similar(iri, weights=weights, pins=pins, limit=limit, lang=lang,
+                                          distance_scale_km=distance_scale_km or DISTANCE_SCALE_KM)
+        except NotIndexed:
+            raise self._not_indexed(iri) from None
+
+    def search_knowledge(self, text: str = "", **filters: Any) -> dict:
+        """Lessons, best practices, initiatives and events (see :meth:`Discovery.search`)."""
+        return self.discovery.search(text, **filters)
+
+    def compare(self, iri: str, *, lang: str = "en", indicator: str | None = None) -> dict:
+        try:
+            return self.discovery.compare(iri, lang=lang, indicator=indicator)
+        except NotIndexed:
+            raise self._not_indexed(iri) from None
+
+    def compare_network(self, network: str, *, lang: str = "en") -> dict:
+        try:
+            return self.discovery.network(network, lang=lang)
+        except NotIndexed:
+            raise self._not_indexed(network, "network with communities") from None
+
+    def whats_new(self, *, base_url: str, feed_url: str, place: str | None = None, since: str | None = None,
+                  limit: int = 50, lang: str = "en") -> dict:
+        """Recently published or changed twins with their initiatives and events (the feeds)."""
+        from ecgraph.discovery.feeds import recent
+
+        changes = recent(self._entries.values(), since=since, limit=limit if not place else 10 * limit)
+        feed = self.discovery.whats_new(changes, base_url=base_url, feed_url=feed_url, place=place, lang=lang)
+        feed["items"] = feed["items"][:limit]
+        return feed
+
+    def compare_area(self, place: str, *, lang: str = "en") -> dict:
+        """A municipality's or region's communities side by side and their evolution by year."""
+        try:
+            return self.discovery.area(place, lang=lang)
+        except NotIndexed:
+            raise errors.NotFound(f"no published community gives the code {place!r}: GET /api/areas lists the "
+                                  "municipality (LAU) and region (NUTS) codes twins give") from None
+
+    def tools(self, *, place: str | None = None, category: str | None = None, lang: str = "en") -> dict:
+        return self.discovery.tools(place=place, category=category, lang=lang)
+
+    def areas(self) -> dict:
+        return self.discovery.areas()
+
+    def communities(self, *, place: str | None = None, lang: str = "en") -> list[dict]:
+        return self.discovery.communities(place=place, lang=lang)
 
     # --- demo network -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@
 * :mod:`.ops`: health and metrics;
 * :mod:`.network`: the change stream, the peers, harvest and network queries;
 * :mod:`.aggregates`: the named network aggregates kept up to date at publishing;
+* :mod:`.discovery`: similar communities, lessons, comparisons, tools and places (JSON);
 * :mod:`.server`: the HTTP server, with its deadlines.
 
 The views talk to :class:`ecgraph.node.Node` only. Every failure is an :class:`ecgraph.errors.Error`
@@ -51,6 +52,7 @@ def create_app(node: Node) -> Flask:
         aggregates,
         api,
         catalog,
+        discovery,
         erasure,
         face,
         graphstore,
@@ -68,6 +70,7 @@ def create_app(node: Node) -> Flask:
     for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages, opendata, erasure, face,
                    aggregates, network):
         app.register_blueprint(module.bp)
+    app.register_blueprint(discovery.bp)
 
     @app.after_request
     def _security_headers(response):

@@ -156,3 +156,44 @@ def _metrics(state) -> None:
     metrics = state.app.extensions.get("ecgraph.metrics")
     if metrics is not None:
         metrics.registry.register(PeerHealth(state.app))
+
+
+def openapi_paths(errors: dict) -> dict:
+    """This blueprint's part of the node's OpenAPI description (:mod:`.openapi`)."""
+    json_ok = {"description": "JSON", "content": {"application/json": {"schema": {"type": "object"}}}}
+    admin = [{"bearer": []}]
+    peer_id = {"name": "peer_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+    def op(summary: str, *, codes: tuple[str, ...] = ("400",), parameters: tuple = (), secured: bool = False,
+           body: bool = False) -> dict:
+        out: dict = {"summary": summary, "responses": {"200": json_ok, **{k: errors[k] for k in codes}}}
+        if parameters:
+            out["parameters"] = list(parameters)
+        if secured:
+            out["security"] = admin
+        if body:
+            out["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
+        return out
+
+    since = {"name": "since", "in": "query", "schema": {"type": "integer"},
+             "description": "Sequence number after which changes are listed"}
+    return {
+        "/api/changes": {"get": op("The node's changes as a stream (sequence, time, twin, version, hash, kind)",
+                                   parameters=(since,))},
+        "/api/peers": {"get": op("The peers and their health, last harvest and refusals"),
+                       "post": op("Add a peer by its URL (the admin)", secured=True, body=True)},
+        "/api/peers/{peer_id}": {"delete": op("Remove a peer and its harvested copies (the admin)",
+                                              parameters=(peer_id,), secured=True, codes=("404",))},
+        "/api/peers/check": {"post": op("Contact every peer now (the admin)", secured=True)},
+        "/api/peers/harvest": {"post": op("Harvest every peer now, or one (the admin)", secured=True, body=True)},
+        "/api/peers/requests": {"get": op("Join requests waiting for the admin", secured=True),
+                                "post": op("Ask this node to add yours as a peer (anyone, rate-limited)",
+                                           body=True, codes=("400",))},
+        "/api/peers/requests/{peer_id}": {"post": op("Approve or refuse a join request (the admin)",
+                                                     parameters=(peer_id,), secured=True, body=True,
+                                                     codes=("400", "404"))},
+        "/api/twins/{id}/refresh": {"post": op("Refresh a twin that stays at home from its source now (the admin)",
+                                               parameters=({"name": "id", "in": "path", "required": True,
+                                                            "schema": {"type": "string"}},),
+                                               secured=True, codes=("404",))},
+    }

@@ -12,6 +12,8 @@ from flask import Blueprint, Response, jsonify, render_template
 import ecgraph
 from ecgraph import formats, standard
 from ecgraph.web.common import SECURITY_HEADERS, node_url
+from ecgraph.web.discovery import openapi_paths as discovery_paths
+from ecgraph.web.network import openapi_paths as network_paths
 
 bp = Blueprint("openapi", __name__)
 
@@ -569,6 +571,8 @@ def document(base_url: str) -> dict:
                     "responses": {"200": {"description": "Healthy"}, "503": {"description": "Degraded"}},
                 }
             },
+            **discovery_paths(errors),
+            **network_paths(errors),
             "/metrics": {
                 "get": {
                     "summary": "Prometheus metrics",

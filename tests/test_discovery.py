@@ -1,0 +1,550 @@
+"""Discovery (issue 17): communities like mine with reasons, what others learned, how we compare,
+tools and places; over real on-disk nodes, the demo network and the generator's networks, with
+figures checked against values computed independently from the files (rdflib, statistics)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+from pathlib import Path
+
+import pytest
+import rdflib
+
+from ecgraph import standard
+from ecgraph.config import Config
+from ecgraph.discovery import Pins
+from ecgraph.node import Node
+from tests.helpers import ADMIN, make_twin
+
+EC = "https://w3id.org/ecgraph/ns#"
+SCHOOL_COMMUNITY = "https://ecoles-en-transition.example/id/community"
+
+
+def _config(data: Path) -> Config:
+    return Config.load(environ={}, data=data, admin_token=ADMIN, no_demo=True, query_workers=1, pipeline_workers=1)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    node = Node(_config(tmp_path_factory.mktemp("discovery-demo") / "data"), workers=False)
+    node.load_demo()
+    yield node
+    node.close()
+
+
+@pytest.fixture(scope="module")
+def demo_client(demo):
+    from ecgraph.web import create_app
+
+    app = create_app(demo)
+    app.testing = True
+    return app.test_client()
+
+
+# --- similar communities ------------------------------------------------------------------------
+
+def test_communities_like_a_school_community_are_school_communities_with_reasons_in_words(demo):
+    result = demo.similar(SCHOOL_COMMUNITY, limit=5)
+    ranked = [r["twin"] for r in result["results"]]
+    assert ranked[:2] == ["zonnedak-bleuet", "lycee-du-canal"], ranked
+    assert "ecoles-en-transition" not in ranked
+    first = result["results"][0]
+    texts = [r["text"] for r in first["reasons"]]
+    assert "in the same network" in texts
+    assert "also involves 2 public bodies, a school and a municipality" in texts
+    assert any(t.startswith("PV installation of a similar size (128 kW vs 156 kW)") for t in texts), texts
+    assert "0.5 km away" in texts
+    assert any(t.startswith("learned about the same topics:") and "schools" in t for t in texts)
+    assert first["contact"]["email"] == "mailto:info@zonnedak-bleuet.example"
+    scores = [r["score"] for r in result["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_reasons_are_worded_in_french_and_dutch(demo):
+    fr = demo.similar(SCHOOL_COMMUNITY, limit=1, lang="fr")["results"][0]
+    nl = demo.similar(SCHOOL_COMMUNITY, limit=1, lang="nl")["results"][0]
+    assert "dans le même réseau" in [r["text"] for r in fr["reasons"]]
+    assert "implique aussi 2 organismes publics, une école et une commune" in [r["text"] for r in fr["reasons"]]
+    assert "in hetzelfde netwerk" in [r["text"] for r in nl["reasons"]]
+    assert "betrekt ook 2 overheidsinstanties, een school en een gemeente" in [r["text"] for r in nl["reasons"]]
+
+
+def test_a_community_is_never_its_own_neighbour_even_when_nothing_else_qualifies(demo):
+    for c in demo.communities():
+        result = demo.similar(c["iri"], limit=100)
+        assert c["iri"] not in [r["iri"] for r in result["results"]]
+        assert result["candidates"] == len(demo.communities()) - 1
+    # a pin nobody else meets: an empty list, not the community itself
+    alone = demo.similar(SCHOOL_COMMUNITY, pins=Pins(within_km=0))
+    assert alone["results"] == [] and alone["candidates"] == 0 and alone["pins"] == {"within_km": 0}
+
+
+def test_pins_keep_only_communities_with_a_school_within_the_distance(demo):
+    pinned = demo.similar(SCHOOL_COMMUNITY, limit=50, pins=Pins(involves=[EC + "School"], within_km=50))
+    twins = {r["twin"] for r in pinned["results"]}
+    assert twins == {"zonnedak-bleuet", "lycee-du-canal", "canal-sud-energie"}
+    assert all(r["distance_km"] <= 50 for r in pinned["results"])
+    assert pinned["pins"] == {"involves": [EC + "School"], "within_km": 50}
+    # without the distance pin, De Vlinder (a school, 51 km away) comes in
+    wider = demo.similar(SCHOOL_COMMUNITY, limit=50, pins=Pins(involves=[EC + "School"]))
+    assert "de-vlinder" in {r["twin"] for r in wider["results"]}
+
+
+def test_weights_are_tunable_and_a_distance_only_ranking_orders_by_distance(demo):
+    zero = {k: 0.0 for k in ("members", "activities", "technologies", "legal", "size", "network", "topics",
+                             "mobility")}
+    result = demo.similar(SCHOOL_COMMUNITY, limit=20, weights={**zero, "distance": 1.0})
+    located = [r["distance_km"] for r in result["results"] if r["distance_km"] is not None]
+    assert located == sorted(located)
+    assert result["weights"]["distance"] == 1.0 and result["weights"]["members"] == 0.0
+    assert all({x["feature"] for x in r["reasons"]} <= {"distance"} for r in result["results"])
+
+
+def test_similar_over_http_echoes_weights_and_refuses_unknown_features_and_communities(demo_client):
+    ok = demo_client.get("/api/similar", query_string={"iri": SCHOOL_COMMUNITY, "weight.network": "3",
+                                                       "involves": "school", "within_km": "50", "lang": "nl"})
+    assert ok.status_code == 200, ok.json
+    assert ok.json["weights"]["network"] == 3.0
+    assert {r["twin"] for r in ok.json["results"]} == {"zonnedak-bleuet", "lycee-du-canal", "canal-sud-energie"}
+    bad = demo_client.get("/api/similar", query_string={"iri": SCHOOL_COMMUNITY, "weight.colour": "1"})
+    assert bad.status_code == 400 and "members" in bad.json["detail"]
+    out_of_range = demo_client.get("/api/similar", query_string={"iri": SCHOOL_COMMUNITY, "weight.members": "nan"})
+    assert out_of_range.status_code == 400 and "0 to 10" in out_of_range.json["detail"]
+    unknown = demo_client.get("/api/similar", query_string={"iri": "https://nowhere.example/id/community"})
+    assert unknown.status_code == 404 and "/api/discovery/communities" in unknown.json["detail"]
+    missing = demo_client.get("/api/similar")
+    assert missing.status_code == 400 and "?iri=" in missing.json["detail"]
+    not_a_type = demo_client.get("/api/similar", query_string={"iri": SCHOOL_COMMUNITY, "involves": "wizard"})
+    assert not_a_type.status_code == 400 and "School" in not_a_type.json["detail"]
+    assert demo_client.get("/api/similar/weights").json["weights"]["members"] == 2.0
+
+
+# --- planted near-duplicates from the generator ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    from bench.generate import generate
+
+    out = tmp_path_factory.mktemp("discovery-generated")
+    files = generate(out / "net", 150, seed=11, triples_per_twin=400, near_duplicates=15, copies=2)
+    node = Node(_config(out / "data"), workers=False)
+    items = []
+    for path in files:
+        node.register(path.stem, path.stem)
+        items.append((path.stem, node.upload_for(path.stem, path.read_bytes(), filename=path.name)))
+    results = node.bulk_publish(items, jobs=2)
+    refused = {k: v for k, v in results.items() if isinstance(v, Exception)}
+    assert not refused, refused
+    answers = json.loads((out / "net" / "near-duplicates.json").read_text())
+    yield node, answers, out / "net"
+    node.close()
+
+
+def _iri(twin_id: str) -> str:
+    return f"https://{twin_id}.bench.example/id/community"
+
+
+def test_planted_near_duplicates_are_found_in_the_top_five_with_the_right_reasons(generated):
+    node, answers, _ = generated
+    pairs = found = 0
+    for seed, copies in answers.items():
+        top = {r["twin"]: r for r in node.similar(_iri(seed), limit=5)["results"]}
+        assert seed not in top
+        for copy in copies:
+            pairs += 1
+            if copy in top:
+                found += 1
+                features = {x["feature"] for x in top[copy]["reasons"]}
+                assert {"network", "activities", "legal", "distance"} <= features, top[copy]["reasons"]
+                # installations within 10 % of the seed's: every shared kind is "of a similar size"
+                techs = [x["text"] for x in top[copy]["reasons"] if x["feature"] == "technologies"]
+                assert techs and all(" of a similar size (" in t for t in techs), techs
+    assert pairs == 30
+    assert found / pairs >= 0.9, f"recall@5 {found}/{pairs}"
+
+
+# --- kept in step with publishing ------------------------------------------------------------------
+
+def _facets(node: Node, twin_id: str) -> set[tuple[str, str]]:
+    return {(f, v) for f, v in node.discovery.db.read("SELECT facet, value FROM facets WHERE twin_id = ?", (twin_id,))}
+
+
+def test_the_index_follows_publish_replace_unpublish_and_delete(node):
+    node.register("alpha", "Alpha")
+    node.publish("alpha", node.upload_for("alpha", make_twin("alpha", schools=1), filename="a.ttl"))
+    assert ("member", EC + "School") in _facets(node, "alpha")
+    node.publish("alpha", node.upload_for("alpha", make_twin("alpha", tag="B", schools=0), filename="a.ttl"))
+    assert ("member", EC + "School") not in _facets(node, "alpha")
+    assert ("member", EC + "Household") in _facets(node, "alpha")
+    assert node.discovery.db.indexed()["alpha"][0] == node.entry("alpha").version
+    node.unpublish("alpha")
+    assert _facets(node, "alpha") == set()
+    assert node.communities() == []
+    node.publish("alpha", node.upload_for("alpha", make_twin("alpha", schools=2), filename="a.ttl"))
+    assert len(node.communities()) == 1
+    node.delete("alpha")
+    assert node.communities() == [] and "alpha" not in node.discovery.db.indexed()
+
+
+def test_the_ranking_follows_each_change_without_rereading_everything(node):
+    for slug in ("a", "b", "c"):
+        node.register(slug, slug)
+        node.publish(slug, node.upload_for(slug, make_twin(slug), filename="t.ttl"))
+    a = "https://a.example/id/community"
+    school = Pins(involves=[EC + "School"])
+    assert {r["twin"] for r in node.similar(a)["results"]} == {"b", "c"}
+    assert node.similar(a, pins=school)["results"] == []
+    reads = []
+    original = node.discovery.db.communities_of
+    node.discovery.db.communities_of = lambda ids: reads.append(set(ids)) or original(ids)  # count, not change
+    node.publish("b", node.upload_for("b", make_twin("b", tag="B", schools=1), filename="t.ttl"))
+    assert [r["twin"] for r in node.similar(a, pins=school)["results"]] == ["b"]
+    assert reads == [{"b"}]
+    node.unpublish("b")
+    assert {r["twin"] for r in node.similar(a)["results"]} == {"c"}
+    node.delete("c")
+    assert node.similar(a)["results"] == []
+
+
+def test_a_refused_upload_leaves_the_index_as_it_was(node):
+    node.register("beta", "Beta")
+    node.publish("beta", node.upload_for("beta", make_twin("beta", schools=1), filename="b.ttl"))
+    before = _facets(node, "beta"), node.discovery.db.indexed()
+    with pytest.raises(Exception):  # noqa: B017 - any refusal: a parse error
+        node.publish("beta", node.upload_for("beta", b"<broken", filename="b.ttl"))
+    assert (_facets(node, "beta"), node.discovery.db.indexed()) == before
+
+
+def test_the_index_is_rebuilt_from_the_store_at_start_when_missing_or_stale(config):
+    node = Node(config, workers=False)
+    node.register("gamma", "Gamma")
+    node.publish("gamma", node.upload_for("gamma", make_twin("gamma", schools=1), filename="g.ttl"))
+    expected = node.communities()
+    node.close()
+    path = Path(config.data) / "discovery.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    node = Node(config, workers=False)
+    try:
+        assert node.communities() == expected
+        # a crash between the store's commit and the index's: the index holds an older version
+        node.discovery.db._db.execute("UPDATE twins SET version = 0")
+        node.discovery.db._db.execute("DELETE FROM communities")
+    finally:
+        node.close()
+    node = Node(config, workers=False)
+    try:
+        assert node.communities() == expected
+    finally:
+        node.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT version FROM twins").fetchall() == [(1,)]
+    db.close()
+
+
+def test_an_admin_update_reindexes_what_it_changed(node):
+    node.register("delta", "Delta")
+    node.publish("delta", node.upload_for("delta", make_twin("delta", schools=0), filename="d.ttl"))
+    graph = standard.twin_graph("delta")
+    node.update(f"INSERT DATA {{ GRAPH <{graph}> {{ <https://delta.example/id/member/0> a <{EC}School> }} }}")
+    assert ("member", EC + "School") in _facets(node, "delta")
+
+
+# --- what others learned ----------------------------------------------------------------------------
+
+SCHOOL_LESSONS = {
+    "https://ecoles-en-transition.example/id/lesson/holiday-sharing",
+    "https://zonnedak-bleuet.example/id/lesson/pupils-read-the-meters",
+    "https://lycee-du-canal.example/id/lesson/students-design",
+    "https://de-vlinder.example/id/lesson/learning-from-brussels",
+    "https://de-vlinder.example/id/lesson/battery-for-evenings",
+}
+
+
+@pytest.mark.parametrize("words, lang", [("school", "en"), ("écoles", "fr"), ("élèves", "fr"), ("scholen", "nl"),
+                                         ("schoolgemeenschap", "nl")])
+def test_school_lessons_are_found_in_english_french_and_dutch(demo, words, lang):
+    result = demo.search_knowledge(words, lang=lang, kind=["lesson", "best-practice"], limit=200)
+    found = {r["iri"] for r in result["results"]}
+    if words == "élèves":  # the two lessons with a French title about pupils
+        assert found == {"https://zonnedak-bleuet.example/id/lesson/pupils-read-the-meters",
+                         "https://lycee-du-canal.example/id/lesson/students-design"}
+    elif words == "schoolgemeenschap":  # the Dutch title of De Vlinder's lesson
+        assert found == {"https://de-vlinder.example/id/lesson/learning-from-brussels"}
+    else:
+        assert SCHOOL_LESSONS <= found, found
+
+
+def test_each_result_carries_its_community_contact_and_what_worked_beside_what_did_not(demo_client):
+    answer = demo_client.get("/api/lessons", query_string={"q": "élèves", "lang": "fr"}).json
+    by_iri = {r["iri"]: r for r in answer["results"]}
+    meters = by_iri["https://zonnedak-bleuet.example/id/lesson/pupils-read-the-meters"]
+    assert meters["title"] == "Les élèves relèvent les compteurs"
+    assert meters["community"]["name"] == "Toit Solaire Bleuet"  # its French name, as asked
+    assert meters["contact"]["email"] == "mailto:info@zonnedak-bleuet.example"
+    assert meters["outcome"]["worked"].startswith("Pupils took ownership")
+    assert meters["outcome"]["did_not_work"].startswith("Manual readings during holidays")
+    assert {t["code"] for t in meters["topics"]} >= {EC + "topic-schools"}
+
+
+def test_lessons_filter_by_member_type_topic_technology_and_place(demo):
+    with_school = demo.search_knowledge(member=[EC + "School"], kind=["lesson", "best-practice"], limit=200)
+    owners = {r["community"]["iri"] for r in with_school["results"]}
+    assert owners == {"https://ecoles-en-transition.example/id/community",
+                      "https://zonnedak-bleuet.example/id/community", "https://lycee-du-canal.example/id/community",
+                      "https://de-vlinder.example/id/community", "https://canal-sud-energie.example/id/community"}
+    topic = demo.search_knowledge(topic=[EC + "topic-schools"], kind=["lesson", "best-practice"], limit=200)
+    assert {r["iri"] for r in topic["results"]} == SCHOOL_LESSONS
+    battery = demo.search_knowledge(technology=[EC + "Battery"], kind=["best-practice"], limit=200)
+    assert "https://boerenzon.example/id/lesson/milking-hours" in {r["iri"] for r in battery["results"]}
+    assert "https://lycee-du-canal.example/id/lesson/students-design" not in {r["iri"] for r in battery["results"]}
+    network = demo.search_knowledge(place="https://heidebeek.example/id/network", limit=200)
+    assert {r["twin"] for r in network["results"]} >= {"de-vlinder", "boerenzon", "deelauto-heidebeek"}
+    assert "zonnedak-bleuet" not in {r["twin"] for r in network["results"]}
+
+
+def test_search_text_is_words_never_fts_syntax(demo_client):
+    for q in ('"', "NEAR(", "*", "school OR", "a AND NOT b", "'); DROP TABLE items; --"):
+        answer = demo_client.get("/api/lessons", query_string={"q": q})
+        assert answer.status_code == 200, (q, answer.json)
+    assert demo_client.get("/api/lessons", query_string={"kind": "poem"}).status_code == 400
+    assert demo_client.get("/api/lessons", query_string={"lang": "de"}).status_code == 400
+
+
+# --- how we compare: figures against an independent computation from the files ----------------------
+
+#: the standard's units as multiples of the canonical ones (kWh, percent, t, number), typed here from
+#: ontology/vocabularies.ttl's qudt:conversionMultiplier, so the check does not reuse the code's table
+TO_CANONICAL = {"W-HR": 0.001, "KiloW-HR": 1.0, "MegaW-HR": 1000.0, "GigaW-HR": 1e6, "PERCENT": 1.0,
+                "KiloGM": 0.001, "TONNE": 1.0, "NUM": 1.0, "KiloM": 1.0}
+QUDT = rdflib.Namespace("http://qudt.org/schema/qudt/")
+ECN = rdflib.Namespace(EC)
+SCHEMA = rdflib.Namespace("https://schema.org/")
+
+
+def _parse_file(path: Path) -> rdflib.Graph:
+    g = rdflib.Graph()
+    if path.suffix == ".jsonld":  # the local copy of the context: rdflib would fetch a remote one
+        doc = json.loads(path.read_text())
+        doc["@context"] = json.loads(standard.context_file().read_text())["@context"]
+        g.parse(data=json.dumps(doc), format="json-ld", base=f"https://{path.stem}.example/")
+    else:
+        g.parse(path, format="turtle")
+    return g
+
+
+def reference_values(files: list[Path]) -> tuple[dict, dict]:
+    """(community IRI -> network IRI, (community, indicator, start, end) -> value in canonical units)."""
+    networks, values = {}, {}
+    for path in files:
+        g = _parse_file(path)
+        for c in g.subjects(rdflib.RDF.type, ECN.EnergyCommunity):
+            if (c, SCHEMA.name, None) not in g:
+                continue
+            networks[str(c)] = str(g.value(c, ECN.network)) if g.value(c, ECN.network) else None
+            for v in set(g.objects(c, ECN.hasIndicator)) | set(g.subjects(ECN.indicatorOf, c)):
+                unit = g.value(v, QUDT.hasUnit) or g.value(v, QUDT.unit)
+                factor = TO_CANONICAL.get(str(unit).rsplit("/", 1)[-1])
+                key = (str(c), str(g.value(v, ECN.indicator)), str(g.value(v, ECN.periodStart)),
+                       str(g.value(v, ECN.periodEnd)))
+                values[key] = float(g.value(v, QUDT.numericValue)) * factor if factor is not None else None
+    return networks, values
+
+
+def _expected(networks: dict, values: dict, community: str, kpi: str, start: str, end: str, group: str) -> dict:
+    members = [c for c in networks if group == "all" or networks[c] == networks[community]]
+    vals = [values[(c, kpi, start, end)] for c in members if values.get((c, kpi, start, end)) is not None]
+    own = values[(community, kpi, start, end)]
+    q1, _, q3 = statistics.quantiles(vals, n=4, method="inclusive") if len(vals) > 1 else (vals[0], 0, vals[0])
+    below, equal = sum(v < own for v in vals), sum(v == own for v in vals)
+    return {"n": len(vals), "median": statistics.median(vals), "q1": q1, "q3": q3,
+            "percentile": round(100 * (below + 0.5 * equal) / len(vals), 2),
+            "missing": sum(1 for c in members if (c, kpi, start, end) not in values)}
+
+
+def _check_compare(node: Node, files: list[Path], community: str) -> int:
+    networks, values = reference_values(files)
+    answer = node.compare(community)
+    checked = 0
+    for row in answer["indicators"]:
+        key = (community, row["indicator"], row["period_start"], row["period_end"])
+        assert row["value"] == pytest.approx(values[key])
+        for group in ("network", "all"):
+            expected = _expected(networks, values, community, *key[1:], group)
+            got = row["groups"][group]
+            assert {k: got[k] for k in expected} == pytest.approx(expected), (row["indicator"], group)
+            checked += 1
+    return checked
+
+
+def test_comparison_of_a_demo_community_equals_quantiles_computed_from_the_files(demo):
+    community = "https://zonnedak-bleuet.example/id/community"
+    assert _check_compare(demo, [p for p in standard.demo_twins_dir().iterdir()
+                                 if p.suffix in (".ttl", ".jsonld")], community) >= 20
+    # energy in MWh and kWh compared in kWh; rates in percent
+    row = next(r for r in demo.compare(community)["indicators"]
+               if r["indicator"] == EC + "kpi-energy-produced" and r["period_start"] == "2024-01-01")
+    assert row["unit"] == "kWh" and row["groups"]["all"]["n"] >= 5
+
+
+def test_comparison_over_a_generated_network_equals_quantiles_computed_from_the_files(generated):
+    node, answers, net = generated
+    files = sorted((net / "twins").glob("*.ttl"))
+    for seed in list(answers)[:3]:
+        assert _check_compare(node, files, _iri(seed)) > 0
+
+
+def test_a_network_side_by_side_and_its_yearly_totals_equal_the_sums_of_the_files(demo):
+    network = "https://bleuet-korenbloem.example/id/network"
+    networks, values = reference_values([p for p in standard.demo_twins_dir().iterdir()
+                                         if p.suffix in (".ttl", ".jsonld")])
+    answer = demo.compare_network(network)
+    members = {c for c, n in networks.items() if n == network}
+    assert {c["iri"] for c in answer["communities"]} == members
+    produced = next(e for e in answer["evolution"] if e["indicator"] == EC + "kpi-energy-produced")
+    for year in produced["years"]:
+        whole = [values[(c, EC + "kpi-energy-produced", f"{year['year']}-01-01", f"{year['year']}-12-31")]
+                 for c in members
+                 if (c, EC + "kpi-energy-produced", f"{year['year']}-01-01", f"{year['year']}-12-31") in values]
+        assert year["total"] == pytest.approx(sum(whole))
+        assert year["reporting"] + year["missing"] == len(members)
+    assert any(e["mobility"] for e in answer["evolution"])  # the mobility indicators of Bleuet Mobilité
+
+
+def test_compare_over_http_and_a_municipality_group_where_twins_give_lau_codes(demo_client):
+    answer = demo_client.get("/api/compare", query_string={"iri": "https://vve-lindehof.example/id/community"}).json
+    groups = answer["indicators"][0]["groups"]
+    assert groups["municipality"]["key"] == "GM0999" and groups["region"]["key"] == "NL31"
+    assert demo_client.get("/api/compare", query_string={"iri": "https://nowhere.example/x"}).status_code == 404
+    network = demo_client.get("/api/compare/network", query_string={"iri": "https://canal-sud.example/id/network"})
+    assert network.status_code == 200 and len(network.json["communities"]) == 3
+    area = demo_client.get("/api/compare/area", query_string={"place": "TLG11"})
+    assert {c["twin"] for c in area.json["communities"]} == {"wrekinfold-energy", "hollin-vale-renewables"}
+    assert demo_client.get("/api/compare/area", query_string={"place": "XX99"}).status_code == 404
+
+
+# --- tools and places -----------------------------------------------------------------------------------
+
+def test_the_tools_directory_says_who_offers_and_who_uses_each_tool_with_their_contact(demo_client):
+    answer = demo_client.get("/api/tools").json
+    dashboard = next(t for t in answer["tools"] if t["iri"] == "https://bleuet-korenbloem.example/id/tool/dashboard")
+    assert dashboard["name"] == "Bleuet energy dashboard"
+    assert [o["iri"] for o in dashboard["offered_by"]] == ["https://bleuet-korenbloem.example/id/network"]
+    users = {u["iri"]: u for u in dashboard["used_by"]}
+    zonnedak = users["https://zonnedak-bleuet.example/id/community"]
+    assert zonnedak["contact"]["email"] == "mailto:info@zonnedak-bleuet.example"
+    assert "https://zonnedak-bleuet.example/id/lesson/pupils-read-the-meters" in {
+        lesson["iri"] for lesson in dashboard["lessons_of_users"]}
+    french = demo_client.get("/api/tools", query_string={"lang": "fr"}).json
+    assert "Tableau de bord énergie Bleuet" in {t["name"] for t in french["tools"]}
+    in_place = demo_client.get("/api/tools", query_string={"place": "https://heidebeek.example/id/network"}).json
+    assert "https://bleuet-korenbloem.example/id/tool/dashboard" not in {t["iri"] for t in in_place["tools"]}
+
+
+def test_areas_list_municipalities_and_regions_and_views_filter_by_them(demo_client):
+    areas = demo_client.get("/api/areas").json
+    assert {"code": "GM0999", "communities": 2} in areas["municipalities"]
+    assert {"code": "NL3", "communities": 2} in areas["regions"]  # a coarser NUTS level too
+    in_region = demo_client.get("/api/discovery/communities", query_string={"place": "NL31"}).json
+    assert {c["twin"] for c in in_region["communities"]} == {"vve-lindehof", "zuiderveld-energie"}
+    lessons_uk = demo_client.get("/api/lessons", query_string={"place": "TLG11"}).json
+    assert {r["twin"] for r in lessons_uk["results"]} == {"wrekinfold-energy"}
+
+
+# --- what's new -------------------------------------------------------------------------------------
+
+def test_whats_new_is_valid_atom_that_a_feed_reader_parses_and_follows_the_changes(demo_client, demo):
+    import xml.etree.ElementTree as ET
+
+    import feedparser
+
+    response = demo_client.get("/api/whats-new", query_string={"place": "https://bleuet-korenbloem.example/id/network"})
+    assert response.status_code == 200 and response.mimetype == "application/atom+xml"
+    parsed = feedparser.parse(response.data)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    twins = {e.link.rsplit("/", 1)[-1] for e in parsed.entries}
+    assert twins == {"gbn-bleuet", "zonnedak-bleuet", "ecoles-en-transition", "bleuet-mobilite", "lilas-solaires"}
+    detectives = next(e for e in parsed.entries if e.link.endswith("/ecoles-en-transition"))
+    assert "initiative: Energy detectives" in detectives.summary
+    # RFC 4287's required elements, read with another parser: feed and entries have id, title,
+    # updated; the feed has an author; ids are unique
+    atom = "{http://www.w3.org/2005/Atom}"
+    root = ET.fromstring(response.data)
+    assert root.tag == atom + "feed"
+    for required in ("id", "title", "updated", "author"):
+        assert root.find(atom + required) is not None, required
+    entries = root.findall(atom + "entry")
+    assert len(entries) == 5
+    for entry in entries:
+        for required in ("id", "title", "updated"):
+            assert entry.find(atom + required).text, required
+    assert len({e.find(atom + "id").text for e in entries}) == 5
+    updated = [e.find(atom + "updated").text for e in entries]
+    assert updated == sorted(updated, reverse=True)
+
+
+def test_whats_new_as_json_feed_lists_a_republished_twin_first(tmp_path):
+    from ecgraph.web import create_app
+
+    node = Node(_config(tmp_path / "data"), workers=False)
+    try:
+        for slug in ("one", "two"):
+            node.register(slug, slug)
+            node.publish(slug, node.upload_for(slug, make_twin(slug), filename="t.ttl"))
+        node.publish("one", node.upload_for("one", make_twin("one", tag="B"), filename="t.ttl"))
+        client = create_app(node).test_client()
+        doc = client.get("/api/whats-new", headers={"Accept": "application/feed+json"})
+        assert doc.mimetype == "application/feed+json"
+        feed = doc.json if doc.is_json else json.loads(doc.data)
+        assert feed["version"] == "https://jsonfeed.org/version/1.1"
+        assert [(i["_ecgraph"]["twin"], i["_ecgraph"]["version"]) for i in feed["items"]] == [("one", 2), ("two", 1)]
+        assert client.get("/api/whats-new", query_string={"format": "rss"}).status_code == 406
+        assert client.get("/api/whats-new", query_string={"since": "yesterday"}).status_code == 400
+        since = node.entry("two").modified  # milliseconds: the republished "one" came after it
+        later = client.get("/api/whats-new", query_string={"format": "jsonfeed", "since": since})
+        assert [i["_ecgraph"]["twin"] for i in json.loads(later.data)["items"]] == ["one"]
+    finally:
+        node.close()
+
+
+# --- through a real server ---------------------------------------------------------------------------
+
+def test_a_served_node_answers_the_school_journey_over_http_and_keeps_its_index_across_restarts(tmp_path):
+    """From a school community: communities like it, a lesson of one of them, its self-consumption
+    against its network; then a restart finds the index as it was (a re-indexed twin would get a
+    new row)."""
+    import requests
+
+    from tests.servers import NodeProcess
+
+    served = NodeProcess(tmp_path / "data").start()
+    try:
+        like = requests.get(served.url + "/api/similar", params={"iri": SCHOOL_COMMUNITY, "involves": "school",
+                                                                 "within_km": "50"}, timeout=60).json()
+        first = like["results"][0]
+        assert first["twin"] == "zonnedak-bleuet"
+        lessons = requests.get(served.url + "/api/lessons", params={"place": first["network"], "topic": "schools",
+                                                                    "kind": "best-practice"}, timeout=60).json()
+        assert "Pupils read the meters" in {r["title"] for r in lessons["results"]}
+        compared = requests.get(served.url + "/api/compare", params={"iri": first["iri"],
+                                                                     "indicator": "self-consumption-rate"},
+                                timeout=60).json()
+        assert compared["indicators"] and all("network" in r["groups"] for r in compared["indicators"])
+        feed = requests.get(served.url + "/api/whats-new", timeout=60)
+        assert feed.headers["Content-Type"].startswith("application/atom+xml")
+    finally:
+        served.stop()
+    db = tmp_path / "data" / "discovery.sqlite3"
+    rows = "SELECT rowid, twin_id, version, indexed FROM twins ORDER BY 1"
+    before = sqlite3.connect(db).execute(rows).fetchall()
+    assert len(before) >= 15
+    again = NodeProcess(tmp_path / "data").start()
+    try:
+        assert requests.get(again.url + "/api/similar", params={"iri": SCHOOL_COMMUNITY},
+                            timeout=60).json()["results"][0]["twin"] == "zonnedak-bleuet"
+    finally:
+        again.stop()
+    assert sqlite3.connect(db).execute(rows).fetchall() == before
