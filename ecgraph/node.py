@@ -385,9 +385,9 @@ class Node:
 
     def catalog_triples(self) -> list[ox.Triple]:
         """The node's DCAT catalog: its twins (with the sources of those that stay at home), and the
-        copies it harvested with their origin."""
+        copies it harvested with their origin; namespace claims and conflicts with peers' twins."""
         return (self.store.graph_triples(standard.CATALOG_GRAPH) + sources.catalog_triples(self)
-                + self.store.graph_triples(NETWORK_GRAPH))
+                + self.store.graph_triples(NETWORK_GRAPH) + self.network.catalog_triples())
 
     def has_graph(self, graph: str) -> bool:
         return self.store.has_graph(graph)

@@ -450,3 +450,71 @@ def test_generated_queries_over_the_network_equal_the_single_node(net):
             differing.append(query)
     assert differing == []
     assert answered >= 50  # not a corpus of empty answers
+
+
+def test_a_twin_claiming_a_profile_release_this_node_does_not_know_is_kept_shown_and_left_out(net):
+    a, b = net["a"], net["b"]
+    query = "SELECT ?v { ?m <http://example.org/test#version> ?v }"
+    future = make_twin("future", tag="from-the-future").replace(b"/profile/core/1.0.0>", b"/profile/core/9.9.9>")
+    harvest(a)
+    publish(b, "future", future)  # B accepts it (it checks a twin claiming a later release by its own)
+    try:
+        outcome = next(h for h in harvest(a) if h["peer"] == b.url)
+        assert outcome["harvested"] == ["future"] and outcome["refused"] == []  # kept, not refused
+        peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+        assert [(u["twin"], u["profile"]) for u in peer["unsupported"]] == [("future", "9.9.9")]
+        catalog = requests.get(f"{a.url}/catalog", headers={"Accept": "application/n-triples"}).text
+        entry = [line for line in catalog.splitlines() if line.startswith("<") and "/future>" in line.split(" ")[0]]
+        assert any("<https://w3id.org/ecgraph/ns#UnsupportedProfileTwin>" in line for line in entry)
+        assert any("unsupported profile" in line and "9.9.9" in line for line in entry)
+        assert "from-the-future" in str(rows(ask(b, query)))  # at home it is served
+        assert "from-the-future" not in str(rows(ask(a, query, scope="network")))  # not in network answers
+        assert "ECGraph-Partial" not in ask(a, query, scope="network").headers  # nor is it a missing peer
+    finally:
+        requests.delete(f"{b.url}/api/twins/future", headers=b.admin)
+    harvest(a)
+    peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+    assert peer["unsupported"] == []
+
+
+def test_a_namespace_claim_conflict_between_nodes_is_shown_in_peers_and_catalog_and_neither_overrides(net):
+    import pyoxigraph as ox
+
+    a, b = net["a"], net["b"]
+    ec = "https://w3id.org/ecgraph/ns#"
+    harvest(a)
+    publish(a, "rivera", make_twin("rivera", tag="a-side"))
+    publish(b, "rival", make_twin("rivera", tag="b-side"))  # B's twin claims the namespace A's twin holds
+    try:
+        outcome = next(h for h in harvest(a) if h["peer"] == b.url)
+        assert [r["twin"] for r in outcome["refused"]] == ["rival"]
+        peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+        [conflict] = peer["conflicts"]
+        assert conflict["twin"] == "rival" and conflict["namespace"].startswith("https://rivera.example/")
+        assert conflict["overlaps"] == conflict["namespace"]
+        assert conflict["claimed_by"] == "https://w3id.org/ecgraph/twin/rivera" and conflict["copy"] == "refused"
+        catalog = requests.get(f"{a.url}/catalog", headers={"Accept": "application/n-triples"}).content
+        facts: dict[str, dict[str, list[str]]] = {}
+        for quad in ox.parse(catalog, format=ox.RdfFormat.N_TRIPLES):
+            facts.setdefault(quad.subject.value, {}).setdefault(quad.predicate.value, []).append(quad.object.value)
+        # both claims, each with its owner, apart
+        assert facts["https://w3id.org/ecgraph/twin/rivera"][ec + "namespace"] == [conflict["namespace"]]
+        [listed] = facts["https://w3id.org/ecgraph/graph/catalog"][ec + "namespaceConflict"]
+        entry = facts[listed]
+        assert entry["http://www.w3.org/1999/02/22-rdf-syntax-ns#type"] == [ec + "NamespaceConflict"]
+        assert entry[ec + "claim"] == [conflict["namespace"]] and entry[ec + "overlaps"] == [conflict["namespace"]]
+        assert entry[ec + "claimedBy"] == [f"{b.url}/api/twins/rival"]
+        assert entry[ec + "overlapsClaimOf"] == ["https://w3id.org/ecgraph/twin/rivera"]
+        assert entry["http://www.w3.org/ns/prov#wasAttributedTo"] == [b.url]
+        # neither overrides: A's twin says what it said, B's twin is served at B
+        query = "SELECT ?v { <https://rivera.example/id/community> <http://example.org/test#version> ?v }"
+        assert "b-side" not in str(rows(ask(a, query, scope="network"))) and "a-side" in str(rows(ask(a, query)))
+        assert "b-side" in str(rows(ask(b, query)))
+    finally:
+        requests.delete(f"{b.url}/api/twins/rival", headers=b.admin)
+        requests.delete(f"{a.url}/api/twins/rivera", headers=a.admin)
+    harvest(a)
+    peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+    assert peer["conflicts"] == []
+    catalog = requests.get(f"{a.url}/catalog", headers={"Accept": "application/n-triples"}).content
+    assert b"NamespaceConflict" not in catalog

@@ -17,9 +17,11 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from ecgraph import errors
+import pyoxigraph as ox
+
+from ecgraph import errors, standard
 from ecgraph.network import changes, netquery, sources
-from ecgraph.network.harvest import Harvester, Outcome
+from ecgraph.network.harvest import Harvester, Outcome, copy_graph
 from ecgraph.network.peers import MAX_PENDING_REQUESTS, JoinLimiter, PeerCall, check, normalise
 
 if TYPE_CHECKING:
@@ -65,7 +67,10 @@ class Network:
                 "latency_ms": state.get("latency_ms"), "twins": state.get("twins"),
                 "profiles": state.get("profiles", []), "harvested_twins": state.get("harvested_twins", 0),
                 "last_harvest": state.get("last_harvest"), "error": state.get("error"),
-                "refused": [{"twin": t, **r} for t, r in sorted((state.get("refused") or {}).items())]}
+                "refused": [{"twin": t, **r} for t, r in sorted((state.get("refused") or {}).items())],
+                "unsupported": state.get("unsupported", []),
+                "conflicts": [{"twin": t, **c} for t, found in sorted((state.get("conflicts") or {}).items())
+                              for c in found]}
 
     def peers(self, *, pending: bool = False) -> list[dict]:
         return [self.describe(r) for r in self.node.registry.peers() if r["approved"] != pending]
@@ -97,6 +102,32 @@ class Network:
 
     def check_all(self) -> list[dict]:
         return [self.check_one(r["id"]) for r in self.node.registry.peers() if r["approved"]]
+
+    def catalog_triples(self) -> list[ox.Triple]:
+        """For the catalog: the namespaces this node's twins claim (``ec:namespace``; the copies' are in
+        their provenance), and each namespace conflict with a peer's twin, both claims named apart."""
+        ec, prov, rdfs = standard.EC, "http://www.w3.org/ns/prov#", "http://www.w3.org/2000/01/rdf-schema#"
+        catalog = ox.NamedNode(standard.CATALOG_GRAPH)
+        out = [ox.Triple(ox.NamedNode(standard.twin_graph(twin_id)), ox.NamedNode(ec + "namespace"), ox.Literal(prefix))
+               for prefix, twin_id in self.node.registry.claims()]
+        for row in self.node.registry.peers():
+            for n, item in enumerate(self.describe(row)["conflicts"]):
+                home = f"{row['url']}/api/twins/{item['twin']}"
+                conflict = ox.NamedNode(f"{copy_graph(row['url'], item['twin'])}#namespace-conflict-{n}")
+                try:
+                    holder: ox.NamedNode | ox.Literal = ox.NamedNode(item["claimed_by"])
+                except ValueError:
+                    holder = ox.Literal(item["claimed_by"])
+                out += [ox.Triple(catalog, ox.NamedNode(ec + "namespaceConflict"), conflict),
+                        ox.Triple(conflict, standard.RDF_TYPE, ox.NamedNode(ec + "NamespaceConflict")),
+                        ox.Triple(conflict, ox.NamedNode(ec + "claim"), ox.Literal(item["namespace"])),
+                        ox.Triple(conflict, ox.NamedNode(ec + "claimedBy"), ox.NamedNode(home)),
+                        ox.Triple(conflict, ox.NamedNode(prov + "wasAttributedTo"), ox.NamedNode(row["url"])),
+                        ox.Triple(conflict, ox.NamedNode(ec + "overlaps"), ox.Literal(item["overlaps"])),
+                        ox.Triple(conflict, ox.NamedNode(ec + "overlapsClaimOf"), holder),
+                        ox.Triple(conflict, ox.NamedNode(rdfs + "comment"), ox.Literal(
+                            f"{item['outcome']} (the copy was {item['copy']})", language="en"))]
+        return out
 
     # --- joining -----------------------------------------------------------------------------------
 

@@ -25,6 +25,22 @@ beside it and its provenance in the graph ``https://w3id.org/ecgraph/graph/netwo
 home (``prov:wasDerivedFrom``), the home node (``prov:wasAttributedTo``), the harvest time
 (``prov:generatedAtTime``), the version and the SHA-256 of the copy. The node's ``/catalog`` lists
 them beside its own twins.
+
+Profile versions: a copy is validated against the release it claims (``dcterms:conformsTo``) when
+this node knows it. A twin that claims only releases this node does not know (its home runs a newer
+standard) cannot be judged here: it is kept as an **unsupported profile** copy (checked against the
+authority rule, not refused for what the node's releases say), listed as such in ``/api/peers``
+(``unsupported``) and in its catalog entry (``a ec:UnsupportedProfileTwin``, with a comment saying
+which release), claims no namespace, and is left out of network answers (:mod:`.netquery`).
+
+Namespace claims across nodes: each copy's claims are published in its catalog entry
+(``ec:namespace``), as this node's own twins' are. A copy whose claim overlaps a claim of a local
+twin, of the node or of another node's copy (one prefix extends the other) is a **conflict**: the
+claims are kept apart and neither overrides the other. The claim already held stays as it was; the
+copy's overlapping claim is recorded, never enforced (and the copy is refused, as above, if it
+states facts about the other claim's resources). Each conflict is shown in ``/api/peers``
+(``conflicts``) and in the catalog (an ``ec:NamespaceConflict`` naming both claims and their
+owners) until the copy is harvested without it or deleted at home.
 """
 
 from __future__ import annotations
@@ -57,6 +73,10 @@ HARVESTED_BASE = standard.NODE_GRAPH_BASE + "harvested/"
 PROV = "http://www.w3.org/ns/prov#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 HARVESTED_TWIN = standard.EC + "HarvestedTwin"
+UNSUPPORTED_TWIN = standard.EC + "UnsupportedProfileTwin"
+RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
+_CLAIM = re.compile(r"<http://purl\.org/dc/terms/conformsTo>\s*<" + re.escape(standard.PROFILE_BASE)
+                    + r"(?:core|recommended)/([0-9]+\.[0-9]+\.[0-9]+)>")
 #: change-stream pages read in one harvest at most (1000 rows each)
 MAX_PAGES = 100
 #: copies written in one commit (one flush of the store: about 0.2 s of a harvest's 0.6 s per twin)
@@ -67,6 +87,13 @@ def peer_key(url: str) -> str:
     """A slug naming a peer inside graph IRIs: its host, port and path."""
     rest = url.split("://", 1)[-1]
     return re.sub(r"[^a-z0-9]+", "-", rest.lower()).strip("-")[:120] or "peer"
+
+
+def unknown_releases(text: str) -> list[str]:
+    """The profile releases an N-Triples document claims when it claims some and this node knows none
+    of them (an unsupported profile); else ``[]``."""
+    claimed = sorted(set(_CLAIM.findall(text)))
+    return [] if not claimed or any(v in standard.VERSIONS for v in claimed) else claimed
 
 
 def copy_graph(peer_url: str, twin_id: str) -> str:
@@ -87,6 +114,7 @@ class Outcome:
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)
+    conflicts: list[dict] = field(default_factory=list)
     requests: int = 0
     error: str | None = None
     method: str = ""
@@ -101,7 +129,7 @@ class Outcome:
     def to_dict(self) -> dict:
         return {"time": self.started, "outcome": self.outcome, "method": self.method,
                 "harvested": self.harvested, "unchanged": self.unchanged, "removed": self.removed,
-                "refused": self.refused, "requests": self.requests, "error": self.error,
+                "refused": self.refused, "conflicts": self.conflicts, "requests": self.requests, "error": self.error,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -184,12 +212,21 @@ class Harvester:
         for item in outcome.refused:
             refused[item["twin"]] = {"reason": item["reason"], "kept": item["kept"], "since": outcome.started}
         state["refused"] = refused
+        conflicts = dict(state.get("conflicts") or {})
+        for twin_id in (*outcome.harvested, *outcome.removed, *gone, *(r["twin"] for r in outcome.refused)):
+            conflicts.pop(twin_id, None)
+        for item in outcome.conflicts:
+            conflicts.setdefault(item["twin"], []).append({k: v for k, v in item.items() if k != "twin"})
+        state["conflicts"] = conflicts
         if outcome.error is None:
             state.update(reachable=True, last_contact=now(), error=None)
         else:
             state.update(reachable=False, error=outcome.error)
         # what the copies hold now, for /api/peers
-        state["harvested_twins"] = len(node.registry.harvested(peer["id"]))
+        held = node.registry.harvested(peer["id"])
+        state["harvested_twins"] = len(held)
+        state["unsupported"] = [{"twin": t, "profile": c["unsupported"], "since": c["harvested"]}
+                                for t, c in sorted(held.items()) if c.get("unsupported")]
         node.registry.set_peer_state(peer["id"], state)
         peer["state"] = state
         return outcome
@@ -262,6 +299,9 @@ class Harvester:
         upload = self.node.upload_for(twin_id, fetched.data, media_type=fetched.media_type or NTRIPLES)
         upload.base_iri = copy_graph(peer["url"], twin_id)
         upload.twin_id = None  # the copy is no twin of this node's
+        unknown = unknown_releases(fetched.data.decode("utf-8", "replace"))
+        if unknown:  # a release this node cannot judge by: kept, not refused for what older ones say
+            upload.refuse_violations = False
         try:
             prepared = self.node.prepare(upload)
         except errors.Error as exc:
@@ -269,7 +309,8 @@ class Harvester:
                 raise FetchRefused(exc.detail, 504) from None
             refuse(outcome, twin_id, exc, copy)
             return None
-        return _Ready(twin_id, prepared, fetched.etag, info, copy)
+        unknown = unknown or unknown_releases(prepared.data_ntriples)
+        return _Ready(twin_id, prepared, fetched.etag, info, copy, ", ".join(unknown))
 
     # --- the store ---------------------------------------------------------------------------------
 
@@ -279,10 +320,29 @@ class Harvester:
         copy_claims: list[tuple[str, str]] = []
         for peer in node.registry.peers():
             for twin_id, copy in node.registry.harvested(peer["id"]).items():
+                if copy.get("unsupported"):  # left out of network answers: it claims nothing either
+                    continue
                 owner = copy_graph(peer["url"], twin_id)
                 copy_claims.extend((prefix, owner) for prefix in copy.get("namespaces", []))
         return authority.Claims.build(node.registry.claims() + copy_claims,
                                       authority.reserved(node.config.public_url))
+
+    def overlaps(self, graph: str, namespaces: list[str], claims: authority.Claims) -> list[dict]:
+        """The claims of others that the copy's ``namespaces`` overlap: each with its owner's IRI."""
+        out = []
+        for prefix in namespaces:
+            clash = claims.overlapping(prefix, graph)
+            if clash:
+                other, owner = clash
+                if owner == authority.NODE:
+                    holder = self.node.config.public_url or "this node"
+                elif owner.startswith(HARVESTED_BASE):
+                    holder = owner
+                else:
+                    holder = standard.twin_graph(owner)
+                out.append({"namespace": prefix, "overlaps": other, "claimed_by": holder,
+                            "outcome": "kept apart: the claim held first stays, this one is not enforced"})
+        return out
 
     def _keep_all(self, peer: dict, ready: list[_Ready], outcome: Outcome) -> None:
         """Check validated twins against the authority rule and store those that pass as copies of
@@ -301,19 +361,28 @@ class Harvester:
                 prepared = item.prepared
                 speaks_for = sorted({line[1:line.index(">")] for line in prepared.data_ntriples.split("\n")
                                      if line.startswith("<")})
+                clashes = self.overlaps(graph, prepared.namespaces, claims)
                 try:
                     authority.refuse_foreign(graph, speaks_for, claims)
                 except authority.NotAuthoritative as exc:
                     refuse(outcome, item.twin_id, exc, item.copy)
+                    outcome.conflicts += [{"twin": item.twin_id, **c, "copy": "refused"} for c in clashes]
                     continue
-                claims.add(graph, prepared.namespaces)
+                outcome.conflicts += [{"twin": item.twin_id, **c, "copy": "kept"} for c in clashes]
+                # the claim already held stays; the copy's overlapping claim is recorded, not enforced
+                overlapping = {c["namespace"] for c in clashes}
+                namespaces = [p for p in prepared.namespaces if p not in overlapping]
+                unsupported = item.unsupported
+                if not unsupported:
+                    claims.add(graph, namespaces)
                 info = item.info
                 version = info.get("version") if isinstance(info.get("version"), int) else 0
-                record = {"version": version, "source_hash": info.get("content_hash"),
+                record = {"version": version, "source_hash": info.get("content_hash"), "namespaces": namespaces,
                           "hash": "sha256:" + hashlib.sha256(prepared.data_ntriples.encode("utf-8")).hexdigest(),
-                          "etag": item.etag, "harvested": now(), "graph": graph, "namespaces": prepared.namespaces,
+                          "etag": item.etag, "harvested": now(), "graph": graph,
                           "title": str(info.get("title") or item.twin_id)[:500], "triples": prepared.triples,
-                          "profile": info.get("profile") or "", "warnings": prepared.warnings}
+                          "profile": info.get("profile") or "", "warnings": prepared.warnings,
+                          "unsupported": unsupported}
                 replace[graph] = prepared.data_ntriples
                 replace[graph + standard.INFERRED_SUFFIX] = authority.keep_inferred(
                     prepared.inferred_ntriples, graph, prepared.namespaces, claims)
@@ -356,6 +425,8 @@ class _Ready:
     etag: str | None
     info: dict
     copy: dict | None
+    #: the profile releases it claims when this node knows none of them ("" when it knows one)
+    unsupported: str = ""
 
 
 def refuse(outcome: Outcome, twin_id: str, exc: errors.Error, copy: dict | None) -> None:
@@ -391,4 +462,11 @@ def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.T
     ]
     if record.get("profile"):
         out.append(ox.Triple(g, ox.NamedNode(DCT + "conformsTo"), ox.NamedNode(record["profile"])))
+    claim = ox.NamedNode(standard.EC + "namespace")
+    out += [ox.Triple(g, claim, lit(prefix)) for prefix in record.get("namespaces", [])]
+    if record.get("unsupported"):
+        out += [ox.Triple(g, ox.NamedNode(RDF_TYPE), ox.NamedNode(UNSUPPORTED_TWIN)),
+                ox.Triple(g, ox.NamedNode(RDFS_COMMENT), ox.Literal(
+                    f"unsupported profile: the twin claims release {record['unsupported']} of the ecgraph profiles, "
+                    f"which this node does not know; kept, but left out of network answers", language="en"))]
     return out

@@ -13,6 +13,9 @@ header names the missing peers, and a SPARQL JSON answer links (``head.link``) t
 ``/api/peers``, which says why. Every answer states its freshness in ``ECGraph-Freshness``: the
 time each peer's data was confirmed current.
 
+Copies kept as **unsupported profile** (their twin claims a release of the profiles this node does
+not know: :mod:`ecgraph.network.harvest`) are left out of every network answer's dataset too.
+
 Tracing: each copy is a named graph whose name says which node and which twin it comes from (see
 :mod:`ecgraph.network.harvest`); ``GRAPH ?g`` in a query gives it for each row, and the network graph
 says where each ``?g`` comes from (``prov:wasAttributedTo``).
@@ -29,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ecgraph import formats
+from ecgraph import formats, standard
 from ecgraph.network.harvest import Harvester, Outcome, peer_graphs_prefix
 from ecgraph.network.peers import PeerCall, check
 from ecgraph.query.pool import QueryRequest, QueryResult
@@ -103,14 +106,21 @@ def run(node: Node, harvester: Harvester, request: QueryRequest, timeout: float,
     started = time.monotonic()
     peers = [p for p in node.registry.peers() if p["approved"] and p["state"].get("kind") != "sparql"]
     missing, freshness = synchronise(node, harvester, peers, min(node.config.peer_timeout, timeout / 2))
-    if missing and not request.default_graphs:
+    unsupported = {graph for peer in peers for graph in unsupported_graphs(node, peer)}
+    if (missing or unsupported) and not request.default_graphs:
         prefixes = tuple(peer_graphs_prefix(url) for url in missing)
-        kept = [g for g in node.store.named_graphs() if not g.startswith(prefixes)]
+        kept = [g for g in node.store.named_graphs() if not g.startswith(prefixes) and g not in unsupported]
         request.default_graphs = kept
         request.named_graphs = request.named_graphs or kept
     remaining = max(1.0, timeout - (time.monotonic() - started))
     result = node.query(request, timeout=remaining, caller=caller)
     return NetworkAnswer(result, missing, freshness)
+
+
+def unsupported_graphs(node: Node, peer: dict) -> list[str]:
+    """The graphs of ``peer``'s copies kept as unsupported profile (and their inferences): left out."""
+    graphs = [copy["graph"] for copy in node.registry.harvested(peer["id"]).values() if copy.get("unsupported")]
+    return graphs + [g + standard.INFERRED_SUFFIX for g in graphs]
 
 
 def mark_partial(body: bytes, media_type: str, warning: str) -> bytes:
