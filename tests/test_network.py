@@ -477,6 +477,32 @@ def test_a_twin_claiming_a_profile_release_this_node_does_not_know_is_kept_shown
     assert peer["unsupported"] == []
 
 
+def test_a_node_with_a_harvest_interval_harvests_its_peers_on_schedule_without_being_asked(net, tmp_path):
+    b = net["b"]
+    query = "SELECT ?v { ?m <http://example.org/test#version> ?v }"
+    e = NodeProcess(tmp_path / "e", "--no-demo", "--query-workers", "1", "--peer-timeout", "3",
+                    "--peer", b.url, "--harvest-interval", "1").start()
+    try:
+        def copies() -> int:
+            return requests.get(f"{e.url}/api/peers").json()["peers"][0]["harvested_twins"] or 0
+
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and copies() == 0:
+            time.sleep(0.5)
+        # only local queries and status reads here: nothing asks E to harvest but its schedule
+        assert copies() == requests.get(f"{b.url}/api/twins").json()["total"]
+        assert "on-schedule" not in str(rows(ask(e, query)))
+        publish(b, "scheduled", make_twin("scheduled", tag="on-schedule"))
+        while time.monotonic() < deadline and "on-schedule" not in str(rows(ask(e, query))):
+            time.sleep(0.5)
+        assert "on-schedule" in str(rows(ask(e, query)))
+        last = requests.get(f"{e.url}/api/peers").json()["peers"][0]["last_harvest"]
+        assert last["outcome"] == "ok" and last["method"] == "change stream"
+    finally:
+        e.stop()
+        requests.delete(f"{b.url}/api/twins/scheduled", headers=b.admin)
+
+
 def test_a_namespace_claim_conflict_between_nodes_is_shown_in_peers_and_catalog_and_neither_overrides(net):
     import pyoxigraph as ox
 
