@@ -369,7 +369,8 @@ def test_an_oxigraph_endpoint_added_at_run_time_is_a_sparql_peer_that_service_re
         assert peer["kind"] == "sparql" and peer["reachable"] is True
         assert "hello from oxigraph" in str(rows(ask(a, service)))
         harvested = harvest(a, peer["id"])[0]
-        assert harvested["outcome"] == "skipped"  # a SPARQL endpoint has no catalog to harvest
+        # a SPARQL endpoint is harvested by its named graphs; its default graph is not a twin
+        assert harvested["method"] == "catalog comparison (named graphs)" and harvested["harvested"] == []
         requests.delete(f"{a.url}/api/peers/{peer['id']}", headers=a.admin)
         assert requests.get(f"{a.url}/sparql", params={"query": service}, headers=JSON).status_code == 403
     finally:
@@ -544,3 +545,46 @@ def test_a_namespace_claim_conflict_between_nodes_is_shown_in_peers_and_catalog_
     assert peer["conflicts"] == []
     catalog = requests.get(f"{a.url}/catalog", headers={"Accept": "application/n-triples"}).content
     assert b"NamespaceConflict" not in catalog
+
+
+@pytest.mark.slow  # a fifth node process and an oxigraph server
+def test_a_plain_sparql_store_holding_one_gbn_takes_part_in_network_answers(net, tmp_path):
+    from tests.servers import OxigraphProcess
+
+    b, r = net["b"], net["r"]
+    first, _, third = split_by_network(3)
+    oxigraph = OxigraphProcess(tmp_path / "oxigraph")
+    f = NodeProcess(tmp_path / "f", *NODE_ARGS)
+    try:
+        f.start()
+        for path in first:
+            publish(f, path.stem, path.read_bytes(), media_type(path))
+        for path in third:  # the third GBN's twins, each a named graph of a store that knows nothing of ecgraph
+            data = requests.get(f"{r.url}/api/twins/{path.stem}/data", headers={"Accept": "application/n-triples"})
+            assert data.status_code == 200, data.text
+            put = requests.put(f"{oxigraph.url}/store", params={"graph": f"https://w3id.org/ecgraph/twin/{path.stem}"},
+                               data=data.content, headers={"Content-Type": "application/n-triples"})
+            assert put.status_code in (200, 201, 204), put.text
+        add_peer(f, b.url)
+        store = add_peer(f, oxigraph.url + "/query")
+        assert store["kind"] == "sparql"
+        outcome = next(h for h in harvest(f) if h["peer"] == store["url"])
+        assert outcome["method"] == "catalog comparison (named graphs)" and not outcome["refused"]
+        assert sorted(outcome["harvested"]) == sorted(p.stem for p in third)
+        again = next(h for h in harvest(f) if h["peer"] == store["url"])
+        assert again["harvested"] == [] and again["unchanged"] == len(third)  # compared, nothing stored again
+        for example in example_queries():
+            network = ask(f, example["query"], scope="network")
+            assert "ECGraph-Partial" not in network.headers
+            assert store["url"] in network.headers["ECGraph-Freshness"]
+            assert rows(network) == rows(ask(r, example["query"])), example["name"]
+        oxigraph.stop()
+        time.sleep(1.1)  # past the second in which a peer confirmed current is not asked again
+        started = time.monotonic()
+        down = ask(f, example_queries()[0]["query"], scope="network", timeout="8")
+        assert time.monotonic() - started < 8
+        assert down.headers["ECGraph-Partial"] == store["url"]
+        assert down.json()["head"]["link"] == [f"{f.url}/api/peers"]
+    finally:
+        f.stop()
+        oxigraph.stop()

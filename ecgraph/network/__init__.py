@@ -157,16 +157,17 @@ class Network:
     # --- harvest -----------------------------------------------------------------------------------
 
     def harvest(self, peer_id: int | None = None) -> list[dict]:
-        """Harvest every approved ecgraph peer (or one), each within the harvest deadline."""
+        """Harvest every approved peer (or one), each within the harvest deadline: ecgraph nodes by their
+        catalogs and change streams, SPARQL endpoints by their named graphs."""
         rows = [self._row(peer_id)] if peer_id is not None else [r for r in self.node.registry.peers() if r["approved"]]
         out = []
         for row in rows:
-            if row["state"].get("kind") != "ecgraph":
+            if row["state"].get("kind") not in ("ecgraph", "sparql"):
                 self.check_one(row["id"])
                 row = self._row(row["id"])
-            if row["state"].get("kind") != "ecgraph":
+            if row["state"].get("kind") not in ("ecgraph", "sparql"):
                 out.append({"peer": row["url"], "outcome": "skipped",
-                            "error": row["state"].get("error") or "not an ecgraph node: nothing to harvest"})
+                            "error": row["state"].get("error") or "neither an ecgraph node nor a SPARQL endpoint"})
                 continue
             with self.harvester.lock(row["id"]):
                 outcome: Outcome = self.harvester.harvest(row, self.node.config.harvest_timeout)

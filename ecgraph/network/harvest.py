@@ -5,6 +5,14 @@ Which twins: those whose **home is the peer** (its catalog's ``ec:PublishedTwin`
 change rows without a ``home``). What a node harvested from a third node is never harvested again,
 so A harvesting B harvesting A neither duplicates nor ping-pongs.
 
+Plain SPARQL 1.1 endpoints (a foreign store, such as ``oxigraph serve``) serve neither a catalog nor
+a change stream: they are harvested **by catalog comparison of their named graphs**. Each named
+graph is one twin (its id: the last segment of an ecgraph twin graph's IRI, else a slug of the
+graph's IRI), read with a ``CONSTRUCT`` over the endpoint (the same confined, deadline-bound calls
+as any peer call), and kept only when its content hash differs from the copy held. The default
+graph of such a store is not harvested. The rest (validation, the authority rule, named graphs of
+their own, provenance) is as for an ecgraph peer.
+
 How, incrementally: the first harvest compares the peer's DCAT catalog (``/catalog``) with the
 copies held (an unchanged twin costs nothing more); later harvests read the peer's change stream
 from the last sequence number seen (``/api/changes?since=N``: nothing changed costs one request). A
@@ -46,16 +54,18 @@ owners) until the copy is harvested without it or deleted at home.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from ecgraph import errors, standard
+from ecgraph import errors, formats, standard
 from ecgraph.network.peers import DCAT, DCT, NTRIPLES, RDF_TYPE, PeerCall
 from ecgraph.publish import authority
 from ecgraph.publish.fetch import FetchRefused
@@ -94,6 +104,22 @@ def unknown_releases(text: str) -> list[str]:
     of them (an unsupported profile); else ``[]``."""
     claimed = sorted(set(_CLAIM.findall(text)))
     return [] if not claimed or any(v in standard.VERSIONS for v in claimed) else claimed
+
+
+def foreign_id(graph: str) -> str:
+    """The twin id a foreign store's named graph is kept under: an ecgraph twin graph's own id, else
+    a slug of the graph's IRI (shortened with a hash when too long)."""
+    last = graph.removeprefix(standard.TWIN_GRAPH_BASE)
+    if last != graph and valid_twin_id(last):
+        return last
+    slug = re.sub(r"[^a-z0-9]+", "-", graph.split("://", 1)[-1].lower()).strip("-") or "graph"
+    if len(slug) > 63 or not valid_twin_id(slug):
+        slug = slug[:54].strip("-") + "-" + hashlib.sha256(graph.encode("utf-8")).hexdigest()[:8]
+    return slug
+
+
+#: characters an IRI written between angle brackets in a query may not hold
+_UNSAFE_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
 
 def copy_graph(peer_url: str, twin_id: str) -> str:
@@ -168,7 +194,10 @@ class Harvester:
         cursor = state.get("cursor")
         todo: dict[str, dict | None] = {}
         try:
-            stream = cursor is not None and state.get("stream", True)
+            if state.get("kind") == "sparql":
+                self._compare_graphs(call, copies, todo, outcome, left)
+                outcome.method = "catalog comparison (named graphs)"
+            stream = state.get("kind") != "sparql" and cursor is not None and state.get("stream", True)
             if stream and cursor is not None:
                 try:
                     cursor = self._read_stream(call, cursor, todo, outcome, left)
@@ -177,7 +206,7 @@ class Harvester:
                     if exc.upstream != 404:
                         raise
                     state["stream"] = stream = False
-            if not stream:
+            if not stream and state.get("kind") != "sparql":
                 cursor = self._compare_catalog(call, copies, todo, outcome, left)
                 outcome.method = "catalog comparison"
                 if cursor is None:
@@ -192,7 +221,11 @@ class Harvester:
                             self.drop(peer, twin_id, copies[twin_id])
                             outcome.removed.append(twin_id)
                         continue
-                    ready = self._one(peer, call, twin_id, copies.get(twin_id), outcome, left)
+                    if state.get("kind") == "sparql":
+                        ready = self._one_graph(peer, call, twin_id, hint["graph"], copies.get(twin_id), outcome,
+                                                left)
+                    else:
+                        ready = self._one(peer, call, twin_id, copies.get(twin_id), outcome, left)
                     if ready is not None:
                         pending.append(ready)
                     if len(pending) >= BATCH:
@@ -273,6 +306,55 @@ class Harvester:
             else:
                 todo[twin["id"]] = twin
         return cursor
+
+    def _compare_graphs(self, call: PeerCall, copies: dict, todo: dict, outcome: Outcome, left) -> None:
+        """A foreign store's named graphs, each a twin to read again (its hash decides, once read)."""
+        outcome.requests += 1
+        fetched = call.get("?query=" + quote("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"),
+                           accept=formats.JSON.media_types[0], timeout=left())
+        try:
+            bindings = json.loads(fetched.data)["results"]["bindings"]
+            graphs = sorted({b["g"]["value"] for b in bindings if b.get("g", {}).get("type") == "uri"})
+        except (ValueError, KeyError, TypeError):
+            raise FetchRefused(f"{call.url} did not answer the list of its named graphs in SPARQL JSON", 502) \
+                from None
+        found: dict[str, str] = {}
+        for graph in graphs:
+            if graph.endswith(standard.INFERRED_SUFFIX) or _UNSAFE_IRI.search(graph):
+                continue  # what a store inferred is inferred again here; an IRI that is not one is skipped
+            found.setdefault(foreign_id(graph), graph)
+        for twin_id in copies:
+            if twin_id not in found:
+                todo[twin_id] = None
+        for twin_id, graph in found.items():
+            todo[twin_id] = {"graph": graph}
+
+    def _one_graph(self, peer: dict, call: PeerCall, twin_id: str, graph: str, copy: dict | None,
+                   outcome: Outcome, left) -> _Ready | None:
+        """Read one named graph of a foreign store, ready to keep when it changed (or say why not)."""
+        outcome.requests += 1
+        query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+        fetched = call.get("?query=" + quote(query), accept=NTRIPLES, timeout=left())
+        source_hash = "sha256:" + hashlib.sha256(fetched.data).hexdigest()
+        if copy and copy.get("source_hash") == source_hash:
+            outcome.unchanged += 1
+            return None
+        info = {"version": int((copy or {}).get("version") or 0) + 1, "content_hash": source_hash, "title": graph}
+        upload = self.node.upload_for(twin_id, fetched.data, media_type=fetched.media_type or NTRIPLES)
+        upload.base_iri = copy_graph(peer["url"], twin_id)
+        upload.twin_id = None
+        unknown = unknown_releases(fetched.data.decode("utf-8", "replace"))
+        if unknown:
+            upload.refuse_violations = False
+        try:
+            prepared = self.node.prepare(upload)
+        except errors.Error as exc:
+            if isinstance(exc, TaskTimeout | PoolBusy):
+                raise FetchRefused(exc.detail, 504) from None
+            refuse(outcome, twin_id, exc, copy)
+            return None
+        unknown = unknown or unknown_releases(prepared.data_ntriples)
+        return _Ready(twin_id, prepared, None, info, copy, ", ".join(unknown))
 
     def _one(self, peer: dict, call: PeerCall, twin_id: str, copy: dict | None, outcome: Outcome,
              left) -> _Ready | None:

@@ -20,8 +20,10 @@ Tracing: each copy is a named graph whose name says which node and which twin it
 :mod:`ecgraph.network.harvest`); ``GRAPH ?g`` in a query gives it for each row, and the network graph
 says where each ``?g`` comes from (``prov:wasAttributedTo``).
 
-SPARQL endpoints that are not ecgraph nodes are not harvested and are not part of network answers;
-a query reaches them with ``SERVICE`` (the allowlist is the peers table).
+SPARQL endpoints that are not ecgraph nodes (a foreign store) take part the same way: their named
+graphs are harvested by comparison (:mod:`ecgraph.network.harvest`) before the query, within the
+same deadline, and an endpoint that is down or slow is named in ``ECGraph-Partial`` like any peer.
+A query may still reach one directly with ``SERVICE`` (the allowlist is the peers table).
 """
 
 from __future__ import annotations
@@ -63,13 +65,10 @@ def synchronise(node: Node, harvester: Harvester, peers: list[dict], deadline: f
             results[peer["id"]] = None
             return
         try:
-            if peer["state"].get("kind") != "ecgraph":  # never contacted yet (a --peer): what is it?
+            if peer["state"].get("kind") not in ("ecgraph", "sparql"):  # never contacted (a --peer): what is it?
                 call = PeerCall(peer["url"], node.fetch_policy, max(0.05, end - time.monotonic()))
                 peer["state"] = check(call, peer["state"])
                 node.registry.set_peer_state(peer["id"], peer["state"])
-                if peer["state"].get("kind") == "sparql":
-                    results[peer["id"]] = Outcome(peer["url"], method="not harvested: a SPARQL endpoint")
-                    return
                 if not peer["state"].get("reachable"):
                     results[peer["id"]] = None
                     return
@@ -95,8 +94,6 @@ def synchronise(node: Node, harvester: Harvester, peers: list[dict], deadline: f
         outcome = results.get(peer["id"])
         if outcome is None or outcome.error is not None:
             missing.append(peer["url"])
-        elif outcome.method.startswith("not harvested"):
-            continue
         else:
             freshness[peer["url"]] = outcome.started
     return missing, freshness
@@ -104,7 +101,7 @@ def synchronise(node: Node, harvester: Harvester, peers: list[dict], deadline: f
 
 def run(node: Node, harvester: Harvester, request: QueryRequest, timeout: float, caller: Caller) -> NetworkAnswer:
     started = time.monotonic()
-    peers = [p for p in node.registry.peers() if p["approved"] and p["state"].get("kind") != "sparql"]
+    peers = [p for p in node.registry.peers() if p["approved"]]
     missing, freshness = synchronise(node, harvester, peers, min(node.config.peer_timeout, timeout / 2))
     unsupported = {graph for peer in peers for graph in unsupported_graphs(node, peer)}
     if (missing or unsupported) and not request.default_graphs:
