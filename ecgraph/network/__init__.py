@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ecgraph.network")
 
+#: a namespace a twin claims, in the catalog (VoID: a common prefix of the dataset's resource IRIs)
+VOID_URI_SPACE = "http://rdfs.org/ns/void#uriSpace"
+
 
 class Network:
     def __init__(self, node: Node):
@@ -104,11 +107,11 @@ class Network:
         return [self.check_one(r["id"]) for r in self.node.registry.peers() if r["approved"]]
 
     def catalog_triples(self) -> list[ox.Triple]:
-        """For the catalog: the namespaces this node's twins claim (``ec:namespace``; the copies' are in
+        """For the catalog: the namespaces this node's twins claim (``void:uriSpace``; the copies' are in
         their provenance), and each namespace conflict with a peer's twin, both claims named apart."""
         ec, prov, rdfs = standard.EC, "http://www.w3.org/ns/prov#", "http://www.w3.org/2000/01/rdf-schema#"
         catalog = ox.NamedNode(standard.CATALOG_GRAPH)
-        out = [ox.Triple(ox.NamedNode(standard.twin_graph(twin_id)), ox.NamedNode(ec + "namespace"), ox.Literal(prefix))
+        out = [ox.Triple(ox.NamedNode(standard.twin_graph(twin_id)), ox.NamedNode(VOID_URI_SPACE), ox.Literal(prefix))
                for prefix, twin_id in self.node.registry.claims()]
         for row in self.node.registry.peers():
             for n, item in enumerate(self.describe(row)["conflicts"]):

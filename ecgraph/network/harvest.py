@@ -42,7 +42,7 @@ authority rule, not refused for what the node's releases say), listed as such in
 which release), claims no namespace, and is left out of network answers (:mod:`.netquery`).
 
 Namespace claims across nodes: each copy's claims are published in its catalog entry
-(``ec:namespace``), as this node's own twins' are. A copy whose claim overlaps a claim of a local
+(``void:uriSpace``), as this node's own twins' are. A copy whose claim overlaps a claim of a local
 twin, of the node or of another node's copy (one prefix extends the other) is a **conflict**: the
 claims are kept apart and neither overrides the other. The claim already held stays as it was; the
 copy's overlapping claim is recorded, never enforced (and the copy is refused, as above, if it
@@ -544,7 +544,7 @@ def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.T
     ]
     if record.get("profile"):
         out.append(ox.Triple(g, ox.NamedNode(DCT + "conformsTo"), ox.NamedNode(record["profile"])))
-    claim = ox.NamedNode(standard.EC + "namespace")
+    claim = ox.NamedNode("http://rdfs.org/ns/void#uriSpace")
     out += [ox.Triple(g, claim, lit(prefix)) for prefix in record.get("namespaces", [])]
     if record.get("unsupported"):
         out += [ox.Triple(g, ox.NamedNode(RDF_TYPE), ox.NamedNode(UNSUPPORTED_TWIN)),
