@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from ecgraph.standard.examples import example_queries
-from tests.helpers import demo_files, make_twin
+from tests.helpers import demo_files, make_twin, undeclared
 from tests.servers import Dripper, LoopbackServer, NodeProcess, Redirector
 from tests.test_clients import comunica  # noqa: F401 - the fixture (Comunica 4 from tests/.node)
 
@@ -468,6 +468,7 @@ def test_a_twin_claiming_a_profile_release_this_node_does_not_know_is_kept_shown
         entry = [line for line in catalog.splitlines() if line.startswith("<") and "/future>" in line.split(" ")[0]]
         assert any("<https://w3id.org/ecgraph/ns#UnsupportedProfileTwin>" in line for line in entry)
         assert any("unsupported profile" in line and "9.9.9" in line for line in entry)
+        assert undeclared(catalog.encode()) == set()
         assert "from-the-future" in str(rows(ask(b, query)))  # at home it is served
         assert "from-the-future" not in str(rows(ask(a, query, scope="network")))  # not in network answers
         assert b.url not in ask(a, query, scope="network").headers.get("ECGraph-Partial", "")  # B is not missing
@@ -534,6 +535,7 @@ def test_a_namespace_claim_conflict_between_nodes_is_shown_in_peers_and_catalog_
         assert entry[ec + "claimedBy"] == [f"{b.url}/api/twins/rival"]
         assert entry[ec + "overlapsClaimOf"] == ["https://w3id.org/ecgraph/twin/rivera"]
         assert entry["http://www.w3.org/ns/prov#wasAttributedTo"] == [b.url]
+        assert undeclared(catalog) == set()
         # neither overrides: A's twin says what it said, B's twin is served at B
         query = "SELECT ?v { <https://rivera.example/id/community> <http://example.org/test#version> ?v }"
         assert "b-side" not in str(rows(ask(a, query, scope="network"))) and "a-side" in str(rows(ask(a, query)))

@@ -13,7 +13,7 @@ import requests
 from ecgraph.config import Config
 from ecgraph.node import Node
 from ecgraph.web import create_app
-from tests.helpers import ADMIN, auth, make_twin
+from tests.helpers import ADMIN, auth, make_twin, undeclared
 from tests.servers import FileServer, NodeProcess
 
 
@@ -153,3 +153,4 @@ def test_a_twin_at_home_shows_its_source_last_success_last_attempt_and_error_in_
     assert refresh["https://w3id.org/ecgraph/ns#lastSuccess"] == failed["last_success"]
     assert refresh["https://w3id.org/ecgraph/ns#refreshOutcome"] == "failed"
     assert refresh["https://w3id.org/ecgraph/ns#refreshError"] == failed["error"] and "dcterms:title" in failed["error"]
+    assert undeclared(text) == set()  # every term of the entry is declared by the standard

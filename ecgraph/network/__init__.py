@@ -109,7 +109,7 @@ class Network:
     def catalog_triples(self) -> list[ox.Triple]:
         """For the catalog: the namespaces this node's twins claim (``void:uriSpace``; the copies' are in
         their provenance), and each namespace conflict with a peer's twin, both claims named apart."""
-        ec, prov, rdfs = standard.EC, "http://www.w3.org/ns/prov#", "http://www.w3.org/2000/01/rdf-schema#"
+        ec, prov = standard.EC, "http://www.w3.org/ns/prov#"
         catalog = ox.NamedNode(standard.CATALOG_GRAPH)
         out = [ox.Triple(ox.NamedNode(standard.twin_graph(twin_id)), ox.NamedNode(VOID_URI_SPACE), ox.Literal(prefix))
                for prefix, twin_id in self.node.registry.claims()]
@@ -128,7 +128,7 @@ class Network:
                         ox.Triple(conflict, ox.NamedNode(prov + "wasAttributedTo"), ox.NamedNode(row["url"])),
                         ox.Triple(conflict, ox.NamedNode(ec + "overlaps"), ox.Literal(item["overlaps"])),
                         ox.Triple(conflict, ox.NamedNode(ec + "overlapsClaimOf"), holder),
-                        ox.Triple(conflict, ox.NamedNode(rdfs + "comment"), ox.Literal(
+                        ox.Triple(conflict, ox.NamedNode("http://purl.org/dc/terms/description"), ox.Literal(
                             f"{item['outcome']} (the copy was {item['copy']})", language="en"))]
         return out
 

@@ -84,7 +84,7 @@ PROV = "http://www.w3.org/ns/prov#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 HARVESTED_TWIN = standard.EC + "HarvestedTwin"
 UNSUPPORTED_TWIN = standard.EC + "UnsupportedProfileTwin"
-RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
+DCT_DESCRIPTION = DCT + "description"
 _CLAIM = re.compile(r"<http://purl\.org/dc/terms/conformsTo>\s*<" + re.escape(standard.PROFILE_BASE)
                     + r"(?:core|recommended)/([0-9]+\.[0-9]+\.[0-9]+)>")
 #: change-stream pages read in one harvest at most (1000 rows each)
@@ -548,7 +548,7 @@ def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.T
     out += [ox.Triple(g, claim, lit(prefix)) for prefix in record.get("namespaces", [])]
     if record.get("unsupported"):
         out += [ox.Triple(g, ox.NamedNode(RDF_TYPE), ox.NamedNode(UNSUPPORTED_TWIN)),
-                ox.Triple(g, ox.NamedNode(RDFS_COMMENT), ox.Literal(
+                ox.Triple(g, ox.NamedNode(DCT_DESCRIPTION), ox.Literal(
                     f"unsupported profile: the twin claims release {record['unsupported']} of the ecgraph profiles, "
                     f"which this node does not know; kept, but left out of network answers", language="en"))]
     return out
