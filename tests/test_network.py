@@ -574,6 +574,10 @@ def test_a_plain_sparql_store_holding_one_gbn_takes_part_in_network_answers(net,
         outcome = next(h for h in harvest(f) if h["peer"] == store["url"])
         assert outcome["method"] == "catalog comparison (named graphs)" and not outcome["refused"]
         assert sorted(outcome["harvested"]) == sorted(p.stem for p in third)
+        derived = ask(f, "PREFIX prov: <http://www.w3.org/ns/prov#> SELECT ?from { ?g prov:wasAttributedTo "
+                         f"<{store['url']}> ; prov:wasDerivedFrom ?from }}")
+        assert {b["from"]["value"] for b in derived.json()["results"]["bindings"]} == {
+            f"https://w3id.org/ecgraph/twin/{p.stem}" for p in third}  # each copy says which graph it is
         again = next(h for h in harvest(f) if h["peer"] == store["url"])
         assert again["harvested"] == [] and again["unchanged"] == len(third)  # compared, nothing stored again
         for example in example_queries():

@@ -354,7 +354,7 @@ class Harvester:
             refuse(outcome, twin_id, exc, copy)
             return None
         unknown = unknown or unknown_releases(prepared.data_ntriples)
-        return _Ready(twin_id, prepared, None, info, copy, ", ".join(unknown))
+        return _Ready(twin_id, prepared, None, info, copy, ", ".join(unknown), derived_from=graph)
 
     def _one(self, peer: dict, call: PeerCall, twin_id: str, copy: dict | None, outcome: Outcome,
              left) -> _Ready | None:
@@ -460,6 +460,7 @@ class Harvester:
                 info = item.info
                 version = info.get("version") if isinstance(info.get("version"), int) else 0
                 record = {"version": version, "source_hash": info.get("content_hash"), "namespaces": namespaces,
+                          "derived_from": item.derived_from,
                           "hash": "sha256:" + hashlib.sha256(prepared.data_ntriples.encode("utf-8")).hexdigest(),
                           "etag": item.etag, "harvested": now(), "graph": graph,
                           "title": str(info.get("title") or item.twin_id)[:500], "triples": prepared.triples,
@@ -509,6 +510,8 @@ class _Ready:
     copy: dict | None
     #: the profile releases it claims when this node knows none of them ("" when it knows one)
     unsupported: str = ""
+    #: the twin at its home when it is not ``<peer>/api/twins/<id>`` (a foreign store's named graph)
+    derived_from: str | None = None
 
 
 def refuse(outcome: Outcome, twin_id: str, exc: errors.Error, copy: dict | None) -> None:
@@ -533,7 +536,9 @@ def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.T
         ox.Triple(g, ox.NamedNode(DCT + "identifier"), lit(twin_id)),
         ox.Triple(g, ox.NamedNode(DCT + "title"), lit(record["title"])),
         ox.Triple(g, ox.NamedNode(DCAT + "version"), lit(record["version"])),
-        ox.Triple(g, ox.NamedNode(PROV + "wasDerivedFrom"), ox.NamedNode(f"{peer_url}/api/twins/{twin_id}")),
+        # the twin at its home: its API resource, or the named graph of a foreign store
+        ox.Triple(g, ox.NamedNode(PROV + "wasDerivedFrom"),
+                  ox.NamedNode(record.get("derived_from") or f"{peer_url}/api/twins/{twin_id}")),
         ox.Triple(g, ox.NamedNode(PROV + "wasAttributedTo"), ox.NamedNode(peer_url)),
         ox.Triple(g, ox.NamedNode(PROV + "generatedAtTime"), lit(record["harvested"], "dateTime")),
         ox.Triple(g, ox.NamedNode(standard.EC + "inferredGraph"),
