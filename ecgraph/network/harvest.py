@@ -122,6 +122,14 @@ def foreign_id(graph: str) -> str:
 _UNSAFE_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
 
+def _is_iri(text: str) -> bool:
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
+
+
 def copy_graph(peer_url: str, twin_id: str) -> str:
     return f"{HARVESTED_BASE}{peer_key(peer_url)}/{twin_id}"
 
@@ -320,7 +328,7 @@ class Harvester:
                 from None
         found: dict[str, str] = {}
         for graph in graphs:
-            if graph.endswith(standard.INFERRED_SUFFIX) or _UNSAFE_IRI.search(graph):
+            if graph.endswith(standard.INFERRED_SUFFIX) or _UNSAFE_IRI.search(graph) or not _is_iri(graph):
                 continue  # what a store inferred is inferred again here; an IRI that is not one is skipped
             found.setdefault(foreign_id(graph), graph)
         for twin_id in copies:
@@ -333,7 +341,8 @@ class Harvester:
                    outcome: Outcome, left) -> _Ready | None:
         """Read one named graph of a foreign store, ready to keep when it changed (or say why not)."""
         outcome.requests += 1
-        query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+        term = str(ox.NamedNode(graph))  # validates and escapes: no string formatting of what a peer sent
+        query = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH " + term + " { ?s ?p ?o } }"
         fetched = call.get("?query=" + quote(query), accept=NTRIPLES, timeout=left())
         source_hash = "sha256:" + hashlib.sha256(fetched.data).hexdigest()
         if copy and copy.get("source_hash") == source_hash:
