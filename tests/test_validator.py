@@ -335,7 +335,8 @@ def test_openapi_is_valid_and_covers_every_route(app, client):
     validate(doc)
     documented = set(doc["paths"])
     for rule in app.url_map.iter_rules():
-        path = rule.rule.replace("<twin_id>", "{id}").replace("<int:version>", "{version}")
+        path = rule.rule.replace("<twin_id>", "{id}").replace("<int:version>", "{version}").replace(
+            "<int:peer_id>", "{peer_id}")
         if path.startswith("/api/") and path != "/api/openapi.json":
             assert path in documented, path
     for path in ("/sparql", "/update", "/store", "/catalog", "/health", "/metrics"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from ecgraph import formats, standard
+from ecgraph.web import network
 from ecgraph.web.common import node_url
 
 bp = Blueprint("openapi", __name__)
@@ -501,6 +502,7 @@ def document(base_url: str) -> dict:
                     },
                 }
             },
+            **network.openapi_paths(errors, TWIN_ID, BEARER),
         },
     }
 
