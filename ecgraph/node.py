@@ -491,8 +491,10 @@ class Node:
         return saved
 
     def catalog_triples(self) -> list[ox.Triple]:
-        """The node's DCAT catalog: its twins, and the copies it harvested with their origin."""
-        return self.store.graph_triples(standard.CATALOG_GRAPH) + self.store.graph_triples(NETWORK_GRAPH)
+        """The node's DCAT catalog: its twins (with the sources of those that stay at home), and the
+        copies it harvested with their origin; namespace claims and conflicts with peers' twins."""
+        return (self.store.graph_triples(standard.CATALOG_GRAPH) + sources.catalog_triples(self)
+                + self.store.graph_triples(NETWORK_GRAPH) + self.network.catalog_triples())
 
     def has_graph(self, graph: str) -> bool:
         return self.store.has_graph(graph)

@@ -52,3 +52,22 @@ def demo_files() -> list[Path]:
 
 def auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+def undeclared(catalog: bytes) -> set[str]:
+    """The predicates and classes of an N-Triples catalog that the standard does not declare."""
+    import pyoxigraph as ox
+
+    from ecgraph import standard
+
+    declared = set()
+    for path in (standard.ontology_file(), standard.vocabularies_file()):
+        declared |= {q.subject.value for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)}
+    rdf_type = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+    out = set()
+    for quad in ox.parse(catalog, format=ox.RdfFormat.N_TRIPLES):
+        if quad.predicate.value != rdf_type and quad.predicate.value not in declared:
+            out.add(quad.predicate.value)
+        if quad.predicate.value == rdf_type and quad.object.value not in declared:
+            out.add(quad.object.value)
+    return out

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from ecgraph.standard.examples import example_queries
-from tests.helpers import demo_files, make_twin
+from tests.helpers import demo_files, make_twin, undeclared
 from tests.servers import Dripper, LoopbackServer, NodeProcess, Redirector
 from tests.test_clients import comunica  # noqa: F401 - the fixture (Comunica 4 from tests/.node)
 
@@ -369,7 +369,8 @@ def test_an_oxigraph_endpoint_added_at_run_time_is_a_sparql_peer_that_service_re
         assert peer["kind"] == "sparql" and peer["reachable"] is True
         assert "hello from oxigraph" in str(rows(ask(a, service)))
         harvested = harvest(a, peer["id"])[0]
-        assert harvested["outcome"] == "skipped"  # a SPARQL endpoint has no catalog to harvest
+        # a SPARQL endpoint is harvested by its named graphs; its default graph is not a twin
+        assert harvested["method"] == "catalog comparison (named graphs)" and harvested["harvested"] == []
         requests.delete(f"{a.url}/api/peers/{peer['id']}", headers=a.admin)
         assert requests.get(f"{a.url}/sparql", params={"query": service}, headers=JSON).status_code == 403
     finally:
@@ -450,3 +451,147 @@ def test_generated_queries_over_the_network_equal_the_single_node(net):
             differing.append(query)
     assert differing == []
     assert answered >= 50  # not a corpus of empty answers
+
+
+def test_a_twin_claiming_a_profile_release_this_node_does_not_know_is_kept_shown_and_left_out(net):
+    a, b = net["a"], net["b"]
+    query = "SELECT ?v { ?m <http://example.org/test#version> ?v }"
+    future = make_twin("future", tag="from-the-future").replace(b"/profile/core/1.0.0>", b"/profile/core/9.9.9>")
+    harvest(a)
+    publish(b, "future", future)  # B accepts it (it checks a twin claiming a later release by its own)
+    try:
+        outcome = next(h for h in harvest(a) if h["peer"] == b.url)
+        assert outcome["harvested"] == ["future"] and outcome["refused"] == []  # kept, not refused
+        peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+        assert [(u["twin"], u["profile"]) for u in peer["unsupported"]] == [("future", "9.9.9")]
+        catalog = requests.get(f"{a.url}/catalog", headers={"Accept": "application/n-triples"}).text
+        entry = [line for line in catalog.splitlines() if line.startswith("<") and "/future>" in line.split(" ")[0]]
+        assert any("<https://w3id.org/ecgraph/ns#UnsupportedProfileTwin>" in line for line in entry)
+        assert any("unsupported profile" in line and "9.9.9" in line for line in entry)
+        assert undeclared(catalog.encode()) == set()
+        assert "from-the-future" in str(rows(ask(b, query)))  # at home it is served
+        assert "from-the-future" not in str(rows(ask(a, query, scope="network")))  # not in network answers
+        assert b.url not in ask(a, query, scope="network").headers.get("ECGraph-Partial", "")  # B is not missing
+    finally:
+        requests.delete(f"{b.url}/api/twins/future", headers=b.admin)
+    harvest(a)
+    peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+    assert peer["unsupported"] == []
+
+
+def test_a_node_with_a_harvest_interval_harvests_its_peers_on_schedule_without_being_asked(net, tmp_path):
+    b = net["b"]
+    query = "SELECT ?v { ?m <http://example.org/test#version> ?v }"
+    e = NodeProcess(tmp_path / "e", "--no-demo", "--query-workers", "1", "--peer-timeout", "3",
+                    "--peer", b.url, "--harvest-interval", "1").start()
+    try:
+        def copies() -> int:
+            return requests.get(f"{e.url}/api/peers").json()["peers"][0]["harvested_twins"] or 0
+
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and copies() == 0:
+            time.sleep(0.5)
+        # only local queries and status reads here: nothing asks E to harvest but its schedule
+        assert copies() == requests.get(f"{b.url}/api/twins").json()["total"]
+        assert "on-schedule" not in str(rows(ask(e, query)))
+        publish(b, "scheduled", make_twin("scheduled", tag="on-schedule"))
+        while time.monotonic() < deadline and "on-schedule" not in str(rows(ask(e, query))):
+            time.sleep(0.5)
+        assert "on-schedule" in str(rows(ask(e, query)))
+        last = requests.get(f"{e.url}/api/peers").json()["peers"][0]["last_harvest"]
+        assert last["outcome"] == "ok" and last["method"] == "change stream"
+    finally:
+        e.stop()
+        requests.delete(f"{b.url}/api/twins/scheduled", headers=b.admin)
+
+
+def test_a_namespace_claim_conflict_between_nodes_is_shown_in_peers_and_catalog_and_neither_overrides(net):
+    import pyoxigraph as ox
+
+    a, b = net["a"], net["b"]
+    ec = "https://w3id.org/ecgraph/ns#"
+    harvest(a)
+    publish(a, "rivera", make_twin("rivera", tag="a-side"))
+    publish(b, "rival", make_twin("rivera", tag="b-side"))  # B's twin claims the namespace A's twin holds
+    try:
+        outcome = next(h for h in harvest(a) if h["peer"] == b.url)
+        assert [r["twin"] for r in outcome["refused"]] == ["rival"]
+        peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+        [conflict] = peer["conflicts"]
+        assert conflict["twin"] == "rival" and conflict["namespace"].startswith("https://rivera.example/")
+        assert conflict["overlaps"] == conflict["namespace"]
+        assert conflict["claimed_by"] == "https://w3id.org/ecgraph/twin/rivera" and conflict["copy"] == "refused"
+        catalog = requests.get(f"{a.url}/catalog", headers={"Accept": "application/n-triples"}).content
+        facts: dict[str, dict[str, list[str]]] = {}
+        for quad in ox.parse(catalog, format=ox.RdfFormat.N_TRIPLES):
+            facts.setdefault(quad.subject.value, {}).setdefault(quad.predicate.value, []).append(quad.object.value)
+        # both claims, each with its owner, apart
+        claims = facts["https://w3id.org/ecgraph/twin/rivera"]["http://rdfs.org/ns/void#uriSpace"]
+        assert claims == [conflict["namespace"]]
+        [listed] = facts["https://w3id.org/ecgraph/graph/catalog"][ec + "namespaceConflict"]
+        entry = facts[listed]
+        assert entry["http://www.w3.org/1999/02/22-rdf-syntax-ns#type"] == [ec + "NamespaceConflict"]
+        assert entry[ec + "claim"] == [conflict["namespace"]] and entry[ec + "overlaps"] == [conflict["namespace"]]
+        assert entry[ec + "claimedBy"] == [f"{b.url}/api/twins/rival"]
+        assert entry[ec + "overlapsClaimOf"] == ["https://w3id.org/ecgraph/twin/rivera"]
+        assert entry["http://www.w3.org/ns/prov#wasAttributedTo"] == [b.url]
+        assert undeclared(catalog) == set()
+        # neither overrides: A's twin says what it said, B's twin is served at B
+        query = "SELECT ?v { <https://rivera.example/id/community> <http://example.org/test#version> ?v }"
+        assert "b-side" not in str(rows(ask(a, query, scope="network"))) and "a-side" in str(rows(ask(a, query)))
+        assert "b-side" in str(rows(ask(b, query)))
+    finally:
+        requests.delete(f"{b.url}/api/twins/rival", headers=b.admin)
+        requests.delete(f"{a.url}/api/twins/rivera", headers=a.admin)
+    harvest(a)
+    peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+    assert peer["conflicts"] == []
+    catalog = requests.get(f"{a.url}/catalog", headers={"Accept": "application/n-triples"}).content
+    assert b"NamespaceConflict" not in catalog
+
+
+@pytest.mark.slow  # a fifth node process and an oxigraph server
+def test_a_plain_sparql_store_holding_one_gbn_takes_part_in_network_answers(net, tmp_path):
+    from tests.servers import OxigraphProcess
+
+    b, r = net["b"], net["r"]
+    first, _, third = split_by_network(3)
+    oxigraph = OxigraphProcess(tmp_path / "oxigraph")
+    f = NodeProcess(tmp_path / "f", *NODE_ARGS)
+    try:
+        f.start()
+        for path in first:
+            publish(f, path.stem, path.read_bytes(), media_type(path))
+        for path in third:  # the third GBN's twins, each a named graph of a store that knows nothing of ecgraph
+            data = requests.get(f"{r.url}/api/twins/{path.stem}/data", headers={"Accept": "application/n-triples"})
+            assert data.status_code == 200, data.text
+            put = requests.put(f"{oxigraph.url}/store", params={"graph": f"https://w3id.org/ecgraph/twin/{path.stem}"},
+                               data=data.content, headers={"Content-Type": "application/n-triples"})
+            assert put.status_code in (200, 201, 204), put.text
+        add_peer(f, b.url)
+        store = add_peer(f, oxigraph.url + "/query")
+        assert store["kind"] == "sparql"
+        outcome = next(h for h in harvest(f) if h["peer"] == store["url"])
+        assert outcome["method"] == "catalog comparison (named graphs)" and not outcome["refused"]
+        assert sorted(outcome["harvested"]) == sorted(p.stem for p in third)
+        derived = ask(f, "PREFIX prov: <http://www.w3.org/ns/prov#> SELECT ?from { ?g prov:wasAttributedTo "
+                         f"<{store['url']}> ; prov:wasDerivedFrom ?from }}")
+        assert {b["from"]["value"] for b in derived.json()["results"]["bindings"]} == {
+            f"https://w3id.org/ecgraph/twin/{p.stem}" for p in third}  # each copy says which graph it is
+        again = next(h for h in harvest(f) if h["peer"] == store["url"])
+        assert again["harvested"] == [] and again["unchanged"] == len(third)  # compared, nothing stored again
+        for example in example_queries():
+            network = ask(f, example["query"], scope="network")
+            assert "ECGraph-Partial" not in network.headers
+            assert store["url"] in network.headers["ECGraph-Freshness"]
+            assert rows(network) == rows(ask(r, example["query"])), example["name"]
+        oxigraph.stop()
+        time.sleep(1.1)  # past the second in which a peer confirmed current is not asked again
+        started = time.monotonic()
+        down = ask(f, example_queries()[0]["query"], scope="network", timeout="8")
+        assert time.monotonic() - started < 8
+        assert down.headers["ECGraph-Partial"] == store["url"]
+        assert down.json()["head"]["link"] == [f"{f.url}/api/peers"]
+    finally:
+        f.stop()
+        oxigraph.stop()

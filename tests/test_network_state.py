@@ -136,3 +136,26 @@ def test_the_peers_commands_add_list_and_remove(tmp_path, canary):
 def test_removing_an_unknown_peer_is_a_404(node):
     with pytest.raises(errors.NotFound):
         node.remove_peer(42)
+
+
+def test_the_contract_lists_the_network_paths_headers_and_settings(config):
+    """docs/contract.md is what clients and other nodes rely on: every network path the node serves,
+    the two headers of network answers and every network setting (option and variable) are in it."""
+    from pathlib import Path
+
+    from ecgraph.web import create_app
+    from ecgraph.web.network import FRESHNESS_HEADER, PARTIAL_HEADER
+
+    contract = (Path(__file__).parent.parent / "docs" / "contract.md").read_text()
+    node = Node(config, workers=False)
+    try:
+        served = {rule.rule for rule in create_app(node).url_map.iter_rules()}
+    finally:
+        node.close()
+    for path in ("/sparql/network", "/api/twins/<twin_id>/refresh", "/api/changes", "/api/peers/harvest"):
+        assert path in served, path
+        assert f"`{path.replace('<twin_id>', '<id>')}" in contract, path
+    assert f"`{PARTIAL_HEADER}`" in contract and f"`{FRESHNESS_HEADER}`" in contract
+    for setting in ("peer_timeout", "harvest_timeout", "refresh_interval", "harvest_interval"):
+        option, variable = "--" + setting.replace("_", "-"), "ECGRAPH_" + setting.upper()
+        assert f"`{option} SECONDS`" in contract and f"`{variable}`" in contract, setting

@@ -13,7 +13,7 @@ import requests
 from ecgraph.config import Config
 from ecgraph.node import Node
 from ecgraph.web import create_app
-from tests.helpers import ADMIN, auth, make_twin
+from tests.helpers import ADMIN, auth, make_twin, undeclared
 from tests.servers import FileServer, NodeProcess
 
 
@@ -129,3 +129,28 @@ def test_a_running_node_refreshes_a_twin_at_home_on_its_schedule(tmp_path, home)
         assert requests.get(f"{node.url}/api/twins/athome").json()["version"] == 2
     finally:
         node.stop()
+
+
+def test_a_twin_at_home_shows_its_source_last_success_last_attempt_and_error_in_its_catalog_entry(client, home):
+    import pyoxigraph as ox
+
+    directory, url = home
+    client.post("/api/twins", json={"id": "athome", "source": url, "interval": 60}, headers=auth(ADMIN))
+    assert client.post("/api/twins/athome/refresh", headers=auth(ADMIN)).get_json()["source"]["outcome"] == "refreshed"
+    rewrite(directory, make_twin("athome", tag="v2").replace(b'dcterms:title "Test twin athome"@en ;', b""), later=5)
+    failed = client.post("/api/twins/athome/refresh", headers=auth(ADMIN)).get_json()["source"]
+    assert failed["outcome"] == "failed"
+    text = client.get("/catalog", headers={"Accept": "application/n-triples"}).get_data()
+    facts: dict[str, dict[str, str]] = {}
+    for quad in ox.parse(text, format=ox.RdfFormat.N_TRIPLES):
+        facts.setdefault(quad.subject.value, {})[quad.predicate.value] = quad.object.value
+    twin = facts["https://w3id.org/ecgraph/twin/athome"]
+    assert twin["http://purl.org/dc/terms/source"] == url
+    refresh = facts[twin["https://w3id.org/ecgraph/ns#sourceRefresh"]]
+    assert refresh["http://www.w3.org/1999/02/22-rdf-syntax-ns#type"] == "http://www.w3.org/ns/prov#Activity"
+    assert refresh["http://www.w3.org/ns/prov#used"] == url
+    assert refresh["http://www.w3.org/ns/prov#startedAtTime"] == failed["last_attempt"]
+    assert refresh["https://w3id.org/ecgraph/ns#lastSuccess"] == failed["last_success"]
+    assert refresh["https://w3id.org/ecgraph/ns#refreshOutcome"] == "failed"
+    assert refresh["https://w3id.org/ecgraph/ns#refreshError"] == failed["error"] and "dcterms:title" in failed["error"]
+    assert undeclared(text) == set()  # every term of the entry is declared by the standard

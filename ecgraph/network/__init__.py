@@ -17,9 +17,11 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from ecgraph import errors
+import pyoxigraph as ox
+
+from ecgraph import errors, standard
 from ecgraph.network import changes, netquery, sources
-from ecgraph.network.harvest import Harvester, Outcome
+from ecgraph.network.harvest import Harvester, Outcome, copy_graph
 from ecgraph.network.peers import MAX_PENDING_REQUESTS, JoinLimiter, PeerCall, check, normalise
 
 if TYPE_CHECKING:
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
     from ecgraph.query.pool import QueryRequest
 
 log = logging.getLogger("ecgraph.network")
+
+#: a namespace a twin claims, in the catalog (VoID: a common prefix of the dataset's resource IRIs)
+VOID_URI_SPACE = "http://rdfs.org/ns/void#uriSpace"
 
 
 class Network:
@@ -65,7 +70,10 @@ class Network:
                 "latency_ms": state.get("latency_ms"), "twins": state.get("twins"),
                 "profiles": state.get("profiles", []), "harvested_twins": state.get("harvested_twins", 0),
                 "last_harvest": state.get("last_harvest"), "error": state.get("error"),
-                "refused": [{"twin": t, **r} for t, r in sorted((state.get("refused") or {}).items())]}
+                "refused": [{"twin": t, **r} for t, r in sorted((state.get("refused") or {}).items())],
+                "unsupported": state.get("unsupported", []),
+                "conflicts": [{"twin": t, **c} for t, found in sorted((state.get("conflicts") or {}).items())
+                              for c in found]}
 
     def peers(self, *, pending: bool = False) -> list[dict]:
         return [self.describe(r) for r in self.node.registry.peers() if r["approved"] != pending]
@@ -98,6 +106,32 @@ class Network:
     def check_all(self) -> list[dict]:
         return [self.check_one(r["id"]) for r in self.node.registry.peers() if r["approved"]]
 
+    def catalog_triples(self) -> list[ox.Triple]:
+        """For the catalog: the namespaces this node's twins claim (``void:uriSpace``; the copies' are in
+        their provenance), and each namespace conflict with a peer's twin, both claims named apart."""
+        ec, prov = standard.EC, "http://www.w3.org/ns/prov#"
+        catalog = ox.NamedNode(standard.CATALOG_GRAPH)
+        out = [ox.Triple(ox.NamedNode(standard.twin_graph(twin_id)), ox.NamedNode(VOID_URI_SPACE), ox.Literal(prefix))
+               for prefix, twin_id in self.node.registry.claims()]
+        for row in self.node.registry.peers():
+            for n, item in enumerate(self.describe(row)["conflicts"]):
+                home = f"{row['url']}/api/twins/{item['twin']}"
+                conflict = ox.NamedNode(f"{copy_graph(row['url'], item['twin'])}#namespace-conflict-{n}")
+                try:
+                    holder: ox.NamedNode | ox.Literal = ox.NamedNode(item["claimed_by"])
+                except ValueError:
+                    holder = ox.Literal(item["claimed_by"])
+                out += [ox.Triple(catalog, ox.NamedNode(ec + "namespaceConflict"), conflict),
+                        ox.Triple(conflict, standard.RDF_TYPE, ox.NamedNode(ec + "NamespaceConflict")),
+                        ox.Triple(conflict, ox.NamedNode(ec + "claim"), ox.Literal(item["namespace"])),
+                        ox.Triple(conflict, ox.NamedNode(ec + "claimedBy"), ox.NamedNode(home)),
+                        ox.Triple(conflict, ox.NamedNode(prov + "wasAttributedTo"), ox.NamedNode(row["url"])),
+                        ox.Triple(conflict, ox.NamedNode(ec + "overlaps"), ox.Literal(item["overlaps"])),
+                        ox.Triple(conflict, ox.NamedNode(ec + "overlapsClaimOf"), holder),
+                        ox.Triple(conflict, ox.NamedNode("http://purl.org/dc/terms/description"), ox.Literal(
+                            f"{item['outcome']} (the copy was {item['copy']})", language="en"))]
+        return out
+
     # --- joining -----------------------------------------------------------------------------------
 
     def request_join(self, url: str, address: str) -> dict:
@@ -126,16 +160,17 @@ class Network:
     # --- harvest -----------------------------------------------------------------------------------
 
     def harvest(self, peer_id: int | None = None) -> list[dict]:
-        """Harvest every approved ecgraph peer (or one), each within the harvest deadline."""
+        """Harvest every approved peer (or one), each within the harvest deadline: ecgraph nodes by their
+        catalogs and change streams, SPARQL endpoints by their named graphs."""
         rows = [self._row(peer_id)] if peer_id is not None else [r for r in self.node.registry.peers() if r["approved"]]
         out = []
         for row in rows:
-            if row["state"].get("kind") != "ecgraph":
+            if row["state"].get("kind") not in ("ecgraph", "sparql"):
                 self.check_one(row["id"])
                 row = self._row(row["id"])
-            if row["state"].get("kind") != "ecgraph":
+            if row["state"].get("kind") not in ("ecgraph", "sparql"):
                 out.append({"peer": row["url"], "outcome": "skipped",
-                            "error": row["state"].get("error") or "not an ecgraph node: nothing to harvest"})
+                            "error": row["state"].get("error") or "neither an ecgraph node nor a SPARQL endpoint"})
                 continue
             with self.harvester.lock(row["id"]):
                 outcome: Outcome = self.harvester.harvest(row, self.node.config.harvest_timeout)

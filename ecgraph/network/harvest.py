@@ -5,6 +5,14 @@ Which twins: those whose **home is the peer** (its catalog's ``ec:PublishedTwin`
 change rows without a ``home``). What a node harvested from a third node is never harvested again,
 so A harvesting B harvesting A neither duplicates nor ping-pongs.
 
+Plain SPARQL 1.1 endpoints (a foreign store, such as ``oxigraph serve``) serve neither a catalog nor
+a change stream: they are harvested **by catalog comparison of their named graphs**. Each named
+graph is one twin (its id: the last segment of an ecgraph twin graph's IRI, else a slug of the
+graph's IRI), read with a ``CONSTRUCT`` over the endpoint (the same confined, deadline-bound calls
+as any peer call), and kept only when its content hash differs from the copy held. The default
+graph of such a store is not harvested. The rest (validation, the authority rule, named graphs of
+their own, provenance) is as for an ecgraph peer.
+
 How, incrementally: the first harvest compares the peer's DCAT catalog (``/catalog``) with the
 copies held (an unchanged twin costs nothing more); later harvests read the peer's change stream
 from the last sequence number seen (``/api/changes?since=N``: nothing changed costs one request). A
@@ -25,21 +33,39 @@ beside it and its provenance in the graph ``https://w3id.org/ecgraph/graph/netwo
 home (``prov:wasDerivedFrom``), the home node (``prov:wasAttributedTo``), the harvest time
 (``prov:generatedAtTime``), the version and the SHA-256 of the copy. The node's ``/catalog`` lists
 them beside its own twins.
+
+Profile versions: a copy is validated against the release it claims (``dcterms:conformsTo``) when
+this node knows it. A twin that claims only releases this node does not know (its home runs a newer
+standard) cannot be judged here: it is kept as an **unsupported profile** copy (checked against the
+authority rule, not refused for what the node's releases say), listed as such in ``/api/peers``
+(``unsupported``) and in its catalog entry (``a ec:UnsupportedProfileTwin``, with a comment saying
+which release), claims no namespace, and is left out of network answers (:mod:`.netquery`).
+
+Namespace claims across nodes: each copy's claims are published in its catalog entry
+(``void:uriSpace``), as this node's own twins' are. A copy whose claim overlaps a claim of a local
+twin, of the node or of another node's copy (one prefix extends the other) is a **conflict**: the
+claims are kept apart and neither overrides the other. The claim already held stays as it was; the
+copy's overlapping claim is recorded, never enforced (and the copy is refused, as above, if it
+states facts about the other claim's resources). Each conflict is shown in ``/api/peers``
+(``conflicts``) and in the catalog (an ``ec:NamespaceConflict`` naming both claims and their
+owners) until the copy is harvested without it or deleted at home.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from ecgraph import errors, standard
+from ecgraph import errors, formats, standard
 from ecgraph.network.peers import DCAT, DCT, NTRIPLES, RDF_TYPE, PeerCall
 from ecgraph.publish import authority
 from ecgraph.publish.fetch import FetchRefused
@@ -57,6 +83,10 @@ HARVESTED_BASE = standard.NODE_GRAPH_BASE + "harvested/"
 PROV = "http://www.w3.org/ns/prov#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 HARVESTED_TWIN = standard.EC + "HarvestedTwin"
+UNSUPPORTED_TWIN = standard.EC + "UnsupportedProfileTwin"
+DCT_DESCRIPTION = DCT + "description"
+_CLAIM = re.compile(r"<http://purl\.org/dc/terms/conformsTo>\s*<" + re.escape(standard.PROFILE_BASE)
+                    + r"(?:core|recommended)/([0-9]+\.[0-9]+\.[0-9]+)>")
 #: change-stream pages read in one harvest at most (1000 rows each)
 MAX_PAGES = 100
 #: copies written in one commit (one flush of the store: about 0.2 s of a harvest's 0.6 s per twin)
@@ -67,6 +97,37 @@ def peer_key(url: str) -> str:
     """A slug naming a peer inside graph IRIs: its host, port and path."""
     rest = url.split("://", 1)[-1]
     return re.sub(r"[^a-z0-9]+", "-", rest.lower()).strip("-")[:120] or "peer"
+
+
+def unknown_releases(text: str) -> list[str]:
+    """The profile releases an N-Triples document claims when it claims some and this node knows none
+    of them (an unsupported profile); else ``[]``."""
+    claimed = sorted(set(_CLAIM.findall(text)))
+    return [] if not claimed or any(v in standard.VERSIONS for v in claimed) else claimed
+
+
+def foreign_id(graph: str) -> str:
+    """The twin id a foreign store's named graph is kept under: an ecgraph twin graph's own id, else
+    a slug of the graph's IRI (shortened with a hash when too long)."""
+    last = graph.removeprefix(standard.TWIN_GRAPH_BASE)
+    if last != graph and valid_twin_id(last):
+        return last
+    slug = re.sub(r"[^a-z0-9]+", "-", graph.split("://", 1)[-1].lower()).strip("-") or "graph"
+    if len(slug) > 63 or not valid_twin_id(slug):
+        slug = slug[:54].strip("-") + "-" + hashlib.sha256(graph.encode("utf-8")).hexdigest()[:8]
+    return slug
+
+
+#: characters an IRI written between angle brackets in a query may not hold
+_UNSAFE_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
+def _is_iri(text: str) -> bool:
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
 
 
 def copy_graph(peer_url: str, twin_id: str) -> str:
@@ -87,6 +148,7 @@ class Outcome:
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)
+    conflicts: list[dict] = field(default_factory=list)
     requests: int = 0
     error: str | None = None
     method: str = ""
@@ -101,7 +163,7 @@ class Outcome:
     def to_dict(self) -> dict:
         return {"time": self.started, "outcome": self.outcome, "method": self.method,
                 "harvested": self.harvested, "unchanged": self.unchanged, "removed": self.removed,
-                "refused": self.refused, "requests": self.requests, "error": self.error,
+                "refused": self.refused, "conflicts": self.conflicts, "requests": self.requests, "error": self.error,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -140,7 +202,10 @@ class Harvester:
         cursor = state.get("cursor")
         todo: dict[str, dict | None] = {}
         try:
-            stream = cursor is not None and state.get("stream", True)
+            if state.get("kind") == "sparql":
+                self._compare_graphs(call, copies, todo, outcome, left)
+                outcome.method = "catalog comparison (named graphs)"
+            stream = state.get("kind") != "sparql" and cursor is not None and state.get("stream", True)
             if stream and cursor is not None:
                 try:
                     cursor = self._read_stream(call, cursor, todo, outcome, left)
@@ -149,7 +214,7 @@ class Harvester:
                     if exc.upstream != 404:
                         raise
                     state["stream"] = stream = False
-            if not stream:
+            if not stream and state.get("kind") != "sparql":
                 cursor = self._compare_catalog(call, copies, todo, outcome, left)
                 outcome.method = "catalog comparison"
                 if cursor is None:
@@ -164,7 +229,11 @@ class Harvester:
                             self.drop(peer, twin_id, copies[twin_id])
                             outcome.removed.append(twin_id)
                         continue
-                    ready = self._one(peer, call, twin_id, copies.get(twin_id), outcome, left)
+                    if state.get("kind") == "sparql":
+                        ready = self._one_graph(peer, call, twin_id, hint["graph"], copies.get(twin_id), outcome,
+                                                left)
+                    else:
+                        ready = self._one(peer, call, twin_id, copies.get(twin_id), outcome, left)
                     if ready is not None:
                         pending.append(ready)
                     if len(pending) >= BATCH:
@@ -184,12 +253,21 @@ class Harvester:
         for item in outcome.refused:
             refused[item["twin"]] = {"reason": item["reason"], "kept": item["kept"], "since": outcome.started}
         state["refused"] = refused
+        conflicts = dict(state.get("conflicts") or {})
+        for twin_id in (*outcome.harvested, *outcome.removed, *gone, *(r["twin"] for r in outcome.refused)):
+            conflicts.pop(twin_id, None)
+        for item in outcome.conflicts:
+            conflicts.setdefault(item["twin"], []).append({k: v for k, v in item.items() if k != "twin"})
+        state["conflicts"] = conflicts
         if outcome.error is None:
             state.update(reachable=True, last_contact=now(), error=None)
         else:
             state.update(reachable=False, error=outcome.error)
         # what the copies hold now, for /api/peers
-        state["harvested_twins"] = len(node.registry.harvested(peer["id"]))
+        held = node.registry.harvested(peer["id"])
+        state["harvested_twins"] = len(held)
+        state["unsupported"] = [{"twin": t, "profile": c["unsupported"], "since": c["harvested"]}
+                                for t, c in sorted(held.items()) if c.get("unsupported")]
         node.registry.set_peer_state(peer["id"], state)
         peer["state"] = state
         return outcome
@@ -237,6 +315,56 @@ class Harvester:
                 todo[twin["id"]] = twin
         return cursor
 
+    def _compare_graphs(self, call: PeerCall, copies: dict, todo: dict, outcome: Outcome, left) -> None:
+        """A foreign store's named graphs, each a twin to read again (its hash decides, once read)."""
+        outcome.requests += 1
+        fetched = call.get("?query=" + quote("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"),
+                           accept=formats.JSON.media_types[0], timeout=left())
+        try:
+            bindings = json.loads(fetched.data)["results"]["bindings"]
+            graphs = sorted({b["g"]["value"] for b in bindings if b.get("g", {}).get("type") == "uri"})
+        except (ValueError, KeyError, TypeError):
+            raise FetchRefused(f"{call.url} did not answer the list of its named graphs in SPARQL JSON", 502) \
+                from None
+        found: dict[str, str] = {}
+        for graph in graphs:
+            if graph.endswith(standard.INFERRED_SUFFIX) or _UNSAFE_IRI.search(graph) or not _is_iri(graph):
+                continue  # what a store inferred is inferred again here; an IRI that is not one is skipped
+            found.setdefault(foreign_id(graph), graph)
+        for twin_id in copies:
+            if twin_id not in found:
+                todo[twin_id] = None
+        for twin_id, graph in found.items():
+            todo[twin_id] = {"graph": graph}
+
+    def _one_graph(self, peer: dict, call: PeerCall, twin_id: str, graph: str, copy: dict | None,
+                   outcome: Outcome, left) -> _Ready | None:
+        """Read one named graph of a foreign store, ready to keep when it changed (or say why not)."""
+        outcome.requests += 1
+        term = str(ox.NamedNode(graph))  # validates and escapes: no string formatting of what a peer sent
+        query = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH " + term + " { ?s ?p ?o } }"
+        fetched = call.get("?query=" + quote(query), accept=NTRIPLES, timeout=left())
+        source_hash = "sha256:" + hashlib.sha256(fetched.data).hexdigest()
+        if copy and copy.get("source_hash") == source_hash:
+            outcome.unchanged += 1
+            return None
+        info = {"version": int((copy or {}).get("version") or 0) + 1, "content_hash": source_hash, "title": graph}
+        upload = self.node.upload_for(twin_id, fetched.data, media_type=fetched.media_type or NTRIPLES)
+        upload.base_iri = copy_graph(peer["url"], twin_id)
+        upload.twin_id = None
+        unknown = unknown_releases(fetched.data.decode("utf-8", "replace"))
+        if unknown:
+            upload.refuse_violations = False
+        try:
+            prepared = self.node.prepare(upload)
+        except errors.Error as exc:
+            if isinstance(exc, TaskTimeout | PoolBusy):
+                raise FetchRefused(exc.detail, 504) from None
+            refuse(outcome, twin_id, exc, copy)
+            return None
+        unknown = unknown or unknown_releases(prepared.data_ntriples)
+        return _Ready(twin_id, prepared, None, info, copy, ", ".join(unknown), derived_from=graph)
+
     def _one(self, peer: dict, call: PeerCall, twin_id: str, copy: dict | None, outcome: Outcome,
              left) -> _Ready | None:
         """Fetch and validate one twin of the peer, ready to keep (or record why not)."""
@@ -262,6 +390,9 @@ class Harvester:
         upload = self.node.upload_for(twin_id, fetched.data, media_type=fetched.media_type or NTRIPLES)
         upload.base_iri = copy_graph(peer["url"], twin_id)
         upload.twin_id = None  # the copy is no twin of this node's
+        unknown = unknown_releases(fetched.data.decode("utf-8", "replace"))
+        if unknown:  # a release this node cannot judge by: kept, not refused for what older ones say
+            upload.refuse_violations = False
         try:
             prepared = self.node.prepare(upload)
         except errors.Error as exc:
@@ -269,7 +400,8 @@ class Harvester:
                 raise FetchRefused(exc.detail, 504) from None
             refuse(outcome, twin_id, exc, copy)
             return None
-        return _Ready(twin_id, prepared, fetched.etag, info, copy)
+        unknown = unknown or unknown_releases(prepared.data_ntriples)
+        return _Ready(twin_id, prepared, fetched.etag, info, copy, ", ".join(unknown))
 
     # --- the store ---------------------------------------------------------------------------------
 
@@ -279,10 +411,29 @@ class Harvester:
         copy_claims: list[tuple[str, str]] = []
         for peer in node.registry.peers():
             for twin_id, copy in node.registry.harvested(peer["id"]).items():
+                if copy.get("unsupported"):  # left out of network answers: it claims nothing either
+                    continue
                 owner = copy_graph(peer["url"], twin_id)
                 copy_claims.extend((prefix, owner) for prefix in copy.get("namespaces", []))
         return authority.Claims.build(node.registry.claims() + copy_claims,
                                       authority.reserved(node.config.public_url))
+
+    def overlaps(self, graph: str, namespaces: list[str], claims: authority.Claims) -> list[dict]:
+        """The claims of others that the copy's ``namespaces`` overlap: each with its owner's IRI."""
+        out = []
+        for prefix in namespaces:
+            clash = claims.overlapping(prefix, graph)
+            if clash:
+                other, owner = clash
+                if owner == authority.NODE:
+                    holder = self.node.config.public_url or "this node"
+                elif owner.startswith(HARVESTED_BASE):
+                    holder = owner
+                else:
+                    holder = standard.twin_graph(owner)
+                out.append({"namespace": prefix, "overlaps": other, "claimed_by": holder,
+                            "outcome": "kept apart: the claim held first stays, this one is not enforced"})
+        return out
 
     def _keep_all(self, peer: dict, ready: list[_Ready], outcome: Outcome) -> None:
         """Check validated twins against the authority rule and store those that pass as copies of
@@ -301,19 +452,29 @@ class Harvester:
                 prepared = item.prepared
                 speaks_for = sorted({line[1:line.index(">")] for line in prepared.data_ntriples.split("\n")
                                      if line.startswith("<")})
+                clashes = self.overlaps(graph, prepared.namespaces, claims)
                 try:
                     authority.refuse_foreign(graph, speaks_for, claims)
                 except authority.NotAuthoritative as exc:
                     refuse(outcome, item.twin_id, exc, item.copy)
+                    outcome.conflicts += [{"twin": item.twin_id, **c, "copy": "refused"} for c in clashes]
                     continue
-                claims.add(graph, prepared.namespaces)
+                outcome.conflicts += [{"twin": item.twin_id, **c, "copy": "kept"} for c in clashes]
+                # the claim already held stays; the copy's overlapping claim is recorded, not enforced
+                overlapping = {c["namespace"] for c in clashes}
+                namespaces = [p for p in prepared.namespaces if p not in overlapping]
+                unsupported = item.unsupported
+                if not unsupported:
+                    claims.add(graph, namespaces)
                 info = item.info
                 version = info.get("version") if isinstance(info.get("version"), int) else 0
-                record = {"version": version, "source_hash": info.get("content_hash"),
+                record = {"version": version, "source_hash": info.get("content_hash"), "namespaces": namespaces,
+                          "derived_from": item.derived_from,
                           "hash": "sha256:" + hashlib.sha256(prepared.data_ntriples.encode("utf-8")).hexdigest(),
-                          "etag": item.etag, "harvested": now(), "graph": graph, "namespaces": prepared.namespaces,
+                          "etag": item.etag, "harvested": now(), "graph": graph,
                           "title": str(info.get("title") or item.twin_id)[:500], "triples": prepared.triples,
-                          "profile": info.get("profile") or "", "warnings": prepared.warnings}
+                          "profile": info.get("profile") or "", "warnings": prepared.warnings,
+                          "unsupported": unsupported}
                 replace[graph] = prepared.data_ntriples
                 replace[graph + standard.INFERRED_SUFFIX] = authority.keep_inferred(
                     prepared.inferred_ntriples, graph, prepared.namespaces, claims)
@@ -356,6 +517,10 @@ class _Ready:
     etag: str | None
     info: dict
     copy: dict | None
+    #: the profile releases it claims when this node knows none of them ("" when it knows one)
+    unsupported: str = ""
+    #: the twin at its home when it is not ``<peer>/api/twins/<id>`` (a foreign store's named graph)
+    derived_from: str | None = None
 
 
 def refuse(outcome: Outcome, twin_id: str, exc: errors.Error, copy: dict | None) -> None:
@@ -380,7 +545,9 @@ def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.T
         ox.Triple(g, ox.NamedNode(DCT + "identifier"), lit(twin_id)),
         ox.Triple(g, ox.NamedNode(DCT + "title"), lit(record["title"])),
         ox.Triple(g, ox.NamedNode(DCAT + "version"), lit(record["version"])),
-        ox.Triple(g, ox.NamedNode(PROV + "wasDerivedFrom"), ox.NamedNode(f"{peer_url}/api/twins/{twin_id}")),
+        # the twin at its home: its API resource, or the named graph of a foreign store
+        ox.Triple(g, ox.NamedNode(PROV + "wasDerivedFrom"),
+                  ox.NamedNode(record.get("derived_from") or f"{peer_url}/api/twins/{twin_id}")),
         ox.Triple(g, ox.NamedNode(PROV + "wasAttributedTo"), ox.NamedNode(peer_url)),
         ox.Triple(g, ox.NamedNode(PROV + "generatedAtTime"), lit(record["harvested"], "dateTime")),
         ox.Triple(g, ox.NamedNode(standard.EC + "inferredGraph"),
@@ -391,4 +558,11 @@ def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.T
     ]
     if record.get("profile"):
         out.append(ox.Triple(g, ox.NamedNode(DCT + "conformsTo"), ox.NamedNode(record["profile"])))
+    claim = ox.NamedNode("http://rdfs.org/ns/void#uriSpace")
+    out += [ox.Triple(g, claim, lit(prefix)) for prefix in record.get("namespaces", [])]
+    if record.get("unsupported"):
+        out += [ox.Triple(g, ox.NamedNode(RDF_TYPE), ox.NamedNode(UNSUPPORTED_TWIN)),
+                ox.Triple(g, ox.NamedNode(DCT_DESCRIPTION), ox.Literal(
+                    f"unsupported profile: the twin claims release {record['unsupported']} of the ecgraph profiles, "
+                    f"which this node does not know; kept, but left out of network answers", language="en"))]
     return out

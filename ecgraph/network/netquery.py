@@ -13,12 +13,17 @@ header names the missing peers, and a SPARQL JSON answer links (``head.link``) t
 ``/api/peers``, which says why. Every answer states its freshness in ``ECGraph-Freshness``: the
 time each peer's data was confirmed current.
 
+Copies kept as **unsupported profile** (their twin claims a release of the profiles this node does
+not know: :mod:`ecgraph.network.harvest`) are left out of every network answer's dataset too.
+
 Tracing: each copy is a named graph whose name says which node and which twin it comes from (see
 :mod:`ecgraph.network.harvest`); ``GRAPH ?g`` in a query gives it for each row, and the network graph
 says where each ``?g`` comes from (``prov:wasAttributedTo``).
 
-SPARQL endpoints that are not ecgraph nodes are not harvested and are not part of network answers;
-a query reaches them with ``SERVICE`` (the allowlist is the peers table).
+SPARQL endpoints that are not ecgraph nodes (a foreign store) take part the same way: their named
+graphs are harvested by comparison (:mod:`ecgraph.network.harvest`) before the query, within the
+same deadline, and an endpoint that is down or slow is named in ``ECGraph-Partial`` like any peer.
+A query may still reach one directly with ``SERVICE`` (the allowlist is the peers table).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ecgraph import formats
+from ecgraph import formats, standard
 from ecgraph.network.harvest import Harvester, Outcome, peer_graphs_prefix
 from ecgraph.network.peers import PeerCall, check
 from ecgraph.query.pool import QueryRequest, QueryResult
@@ -60,13 +65,10 @@ def synchronise(node: Node, harvester: Harvester, peers: list[dict], deadline: f
             results[peer["id"]] = None
             return
         try:
-            if peer["state"].get("kind") != "ecgraph":  # never contacted yet (a --peer): what is it?
+            if peer["state"].get("kind") not in ("ecgraph", "sparql"):  # never contacted (a --peer): what is it?
                 call = PeerCall(peer["url"], node.fetch_policy, max(0.05, end - time.monotonic()))
                 peer["state"] = check(call, peer["state"])
                 node.registry.set_peer_state(peer["id"], peer["state"])
-                if peer["state"].get("kind") == "sparql":
-                    results[peer["id"]] = Outcome(peer["url"], method="not harvested: a SPARQL endpoint")
-                    return
                 if not peer["state"].get("reachable"):
                     results[peer["id"]] = None
                     return
@@ -92,8 +94,6 @@ def synchronise(node: Node, harvester: Harvester, peers: list[dict], deadline: f
         outcome = results.get(peer["id"])
         if outcome is None or outcome.error is not None:
             missing.append(peer["url"])
-        elif outcome.method.startswith("not harvested"):
-            continue
         else:
             freshness[peer["url"]] = outcome.started
     return missing, freshness
@@ -101,16 +101,23 @@ def synchronise(node: Node, harvester: Harvester, peers: list[dict], deadline: f
 
 def run(node: Node, harvester: Harvester, request: QueryRequest, timeout: float, caller: Caller) -> NetworkAnswer:
     started = time.monotonic()
-    peers = [p for p in node.registry.peers() if p["approved"] and p["state"].get("kind") != "sparql"]
+    peers = [p for p in node.registry.peers() if p["approved"]]
     missing, freshness = synchronise(node, harvester, peers, min(node.config.peer_timeout, timeout / 2))
-    if missing and not request.default_graphs:
+    unsupported = {graph for peer in peers for graph in unsupported_graphs(node, peer)}
+    if (missing or unsupported) and not request.default_graphs:
         prefixes = tuple(peer_graphs_prefix(url) for url in missing)
-        kept = [g for g in node.store.named_graphs() if not g.startswith(prefixes)]
+        kept = [g for g in node.store.named_graphs() if not g.startswith(prefixes) and g not in unsupported]
         request.default_graphs = kept
         request.named_graphs = request.named_graphs or kept
     remaining = max(1.0, timeout - (time.monotonic() - started))
     result = node.query(request, timeout=remaining, caller=caller)
     return NetworkAnswer(result, missing, freshness)
+
+
+def unsupported_graphs(node: Node, peer: dict) -> list[str]:
+    """The graphs of ``peer``'s copies kept as unsupported profile (and their inferences): left out."""
+    graphs = [copy["graph"] for copy in node.registry.harvested(peer["id"]).values() if copy.get("unsupported")]
+    return graphs + [g + standard.INFERRED_SUFFIX for g in graphs]
 
 
 def mark_partial(body: bytes, media_type: str, warning: str) -> bytes:

@@ -11,7 +11,11 @@ refresh that fails or does not conform keeps the last good version, records why,
 next attempt waits the interval times 2^failures (at most a day).
 
 The twin's JSON (``GET /api/twins/<id>``) shows its ``source``: URL, interval, last success, last
-attempt, the outcome and the error.
+attempt, the outcome and the error; its catalog entry (``/catalog``) says the same in DCAT and
+PROV-O (:func:`catalog_triples`): ``<twin graph> dct:source <url>`` and ``ec:sourceRefresh``, a
+``prov:Activity`` that ``prov:used`` the source, with ``prov:startedAtTime`` (the last attempt),
+``ec:lastSuccess``, ``ec:refreshOutcome`` and ``ec:refreshError``. They are read from the registry
+when the catalog is served, so they are never behind the twin's JSON.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ecgraph import errors
+import pyoxigraph as ox
+
+from ecgraph import errors, standard
 from ecgraph.publish.fetch import fetch
 from ecgraph.publish.pipeline import content_hash
 from ecgraph.query.federate import Peer
@@ -94,3 +100,32 @@ def due(node: Node) -> list[str]:
     moment = time.time()
     return [twin_id for twin_id, s in node.registry.sources().items()
             if s["state"].get("next_attempt", 0) <= moment]
+
+
+def catalog_triples(node: Node) -> list[ox.Triple]:
+    """Each sourced twin's source and the state of its refreshes, for the twin's catalog entry."""
+    dct, prov, xsd, ec = "http://purl.org/dc/terms/", "http://www.w3.org/ns/prov#", \
+        "http://www.w3.org/2001/XMLSchema#", standard.EC
+    out: list[ox.Triple] = []
+    for twin_id, source in node.registry.sources().items():
+        graph = ox.NamedNode(standard.twin_graph(twin_id))
+        activity = ox.NamedNode(standard.twin_graph(twin_id) + "#refresh")
+        try:
+            url: ox.NamedNode | ox.Literal = ox.NamedNode(source["url"])
+        except ValueError:
+            url = ox.Literal(source["url"])
+        state = source["state"]
+        out += [ox.Triple(graph, ox.NamedNode(dct + "source"), url),
+                ox.Triple(graph, ox.NamedNode(ec + "sourceRefresh"), activity),
+                ox.Triple(activity, standard.RDF_TYPE, ox.NamedNode(prov + "Activity")),
+                ox.Triple(activity, ox.NamedNode(prov + "used"), url)]
+        stamps = (("last_attempt", prov + "startedAtTime"), ("last_success", ec + "lastSuccess"))
+        for key, predicate in stamps:
+            if state.get(key):
+                out.append(ox.Triple(activity, ox.NamedNode(predicate),
+                                     ox.Literal(state[key], datatype=ox.NamedNode(xsd + "dateTime"))))
+        if state.get("outcome"):
+            out.append(ox.Triple(activity, ox.NamedNode(ec + "refreshOutcome"), ox.Literal(state["outcome"])))
+        if state.get("error"):
+            out.append(ox.Triple(activity, ox.NamedNode(ec + "refreshError"), ox.Literal(state["error"])))
+    return out

@@ -158,42 +158,40 @@ def _metrics(state) -> None:
         metrics.registry.register(PeerHealth(state.app))
 
 
-def openapi_paths(errors: dict) -> dict:
-    """This blueprint's part of the node's OpenAPI description (:mod:`.openapi`)."""
-    json_ok = {"description": "JSON", "content": {"application/json": {"schema": {"type": "object"}}}}
-    admin = [{"bearer": []}]
+def openapi_paths(errors: dict, twin_id: dict, bearer: list) -> dict:
+    """The network's paths for ``/api/openapi.json`` (:mod:`ecgraph.web.openapi` merges them)."""
     peer_id = {"name": "peer_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-
-    def op(summary: str, *, codes: tuple[str, ...] = ("400",), parameters: tuple = (), secured: bool = False,
-           body: bool = False) -> dict:
-        out: dict = {"summary": summary, "responses": {"200": json_ok, **{k: errors[k] for k in codes}}}
-        if parameters:
-            out["parameters"] = list(parameters)
-        if secured:
-            out["security"] = admin
-        if body:
-            out["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
-        return out
-
-    since = {"name": "since", "in": "query", "schema": {"type": "integer"},
-             "description": "Sequence number after which changes are listed"}
+    url_body = {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["url"], "properties": {"url": {"type": "string", "format": "uri"}}}}}}
+    ok = {"description": "JSON"}
+    admin = {"401": errors["401"], "403": errors["403"]}
     return {
-        "/api/changes": {"get": op("The node's changes as a stream (sequence, time, twin, version, hash, kind)",
-                                   parameters=(since,))},
-        "/api/peers": {"get": op("The peers and their health, last harvest and refusals"),
-                       "post": op("Add a peer by its URL (the admin)", secured=True, body=True)},
-        "/api/peers/{peer_id}": {"delete": op("Remove a peer and its harvested copies (the admin)",
-                                              parameters=(peer_id,), secured=True, codes=("404",))},
-        "/api/peers/check": {"post": op("Contact every peer now (the admin)", secured=True)},
-        "/api/peers/harvest": {"post": op("Harvest every peer now, or one (the admin)", secured=True, body=True)},
-        "/api/peers/requests": {"get": op("Join requests waiting for the admin", secured=True),
-                                "post": op("Ask this node to add yours as a peer (anyone, rate-limited)",
-                                           body=True, codes=("400",))},
-        "/api/peers/requests/{peer_id}": {"post": op("Approve or refuse a join request (the admin)",
-                                                     parameters=(peer_id,), secured=True, body=True,
-                                                     codes=("400", "404"))},
-        "/api/twins/{id}/refresh": {"post": op("Refresh a twin that stays at home from its source now (the admin)",
-                                               parameters=({"name": "id", "in": "path", "required": True,
-                                                            "schema": {"type": "string"}},),
-                                               secured=True, codes=("404",))},
+        "/api/changes": {"get": {
+            "summary": "The node's changes as a stream (sequence, time, twin, version, hash, kind), paged",
+            "parameters": [{"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+            "responses": {"200": ok, "400": errors["400"]}}},
+        "/api/peers": {
+            "get": {"summary": "The peers: kind, reachability, last contact, latency, twins, last harvest, refused "
+                               "twins, unsupported profiles, namespace conflicts", "responses": {"200": ok}},
+            "post": {"summary": "Add a peer (a node's base URL or a SPARQL endpoint's URL)", "security": bearer,
+                     "requestBody": url_body, "responses": {"200": ok, "201": ok, "400": errors["400"], **admin}}},
+        "/api/peers/{peer_id}": {"parameters": [peer_id], "delete": {
+            "summary": "Remove a peer and every copy harvested from it", "security": bearer,
+            "responses": {"204": {"description": "Removed"}, "404": errors["404"], **admin}}},
+        "/api/peers/check": {"post": {"summary": "Contact every peer once", "security": bearer,
+                                      "responses": {"200": ok, **admin}}},
+        "/api/peers/harvest": {"post": {"summary": "Harvest every peer (or one: {\"peer\": id}) now",
+                                        "security": bearer, "responses": {"200": ok, **admin}}},
+        "/api/peers/requests": {
+            "get": {"summary": "Join requests waiting for the admin", "security": bearer,
+                    "responses": {"200": ok, **admin}},
+            "post": {"summary": "Ask this node to add yours as a peer (rate-limited)", "requestBody": url_body,
+                     "responses": {"202": ok, "400": errors["400"], "429": {"description": "Too many requests"}}}},
+        "/api/peers/requests/{peer_id}": {"parameters": [peer_id], "post": {
+            "summary": "Approve or refuse a join request ({\"decision\": \"approve\"|\"refuse\"})", "security": bearer,
+            "responses": {"200": ok, "204": {"description": "Refused"}, "404": errors["404"], **admin}}},
+        "/api/twins/{id}/refresh": {"parameters": [twin_id], "post": {
+            "summary": "Refresh a twin registered with a source from its source now", "security": bearer,
+            "responses": {"200": ok, "404": errors["404"], **admin}}},
     }

@@ -11,9 +11,9 @@ from flask import Blueprint, Response, jsonify, render_template
 
 import ecgraph
 from ecgraph import formats, standard
+from ecgraph.web import network
 from ecgraph.web.common import SECURITY_HEADERS, node_url
 from ecgraph.web.discovery import openapi_paths as discovery_paths
-from ecgraph.web.network import openapi_paths as network_paths
 
 bp = Blueprint("openapi", __name__)
 
@@ -572,7 +572,6 @@ def document(base_url: str) -> dict:
                 }
             },
             **discovery_paths(errors),
-            **network_paths(errors),
             "/metrics": {
                 "get": {
                     "summary": "Prometheus metrics",
@@ -584,6 +583,7 @@ def document(base_url: str) -> dict:
                     },
                 }
             },
+            **network.openapi_paths(errors, TWIN_ID, BEARER),
         },
     }
 
