@@ -219,6 +219,41 @@ def open_snapshot(spec: tuple[str, str]):
     raise ValueError(f"a {kind} store has no snapshots for worker processes; run the node without workers")
 
 
+class PyoxigraphStore(GraphStore):
+    """The reads of a store that is a pyoxigraph ``Store`` in this process (``self._store``): the
+    embedded store on disk and the in-memory one share them."""
+
+    _store: ox.Store
+
+    def query(self, sparql: str, *, union: bool = True, substitutions: Mapping | None = None, **options: Any):
+        if union and "default_graph" not in options:
+            options["use_default_graph_as_union"] = True
+        return self._store.query(sparql, substitutions=dict(substitutions or {}), **options)
+
+    def graph_ntriples(self, graph: str) -> str:
+        data = self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+        assert data is not None  # no output file given: pyoxigraph returns the bytes
+        return data.decode("utf-8").rstrip("\n")
+
+    def has_graph(self, graph: str) -> bool:
+        return self._store.contains_named_graph(ox.NamedNode(graph))
+
+    def named_graphs(self) -> list[str]:
+        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]:
+        return [q.triple for q in self._store.quads_for_pattern(subject, None, None, ox.NamedNode(graph))]
+
+    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
+        return self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph) if graph else None)
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def engine(self):
+        return self._store
+
+
 def _iri(value: str) -> str:
     return str(ox.NamedNode(value))  # validates and escapes: no string formatting of raw input
 

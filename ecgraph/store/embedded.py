@@ -14,13 +14,13 @@ from __future__ import annotations
 import ctypes
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from ecgraph import errors
-from ecgraph.store import GraphStore
+from ecgraph.store import PyoxigraphStore
 
 LOCK_HINT = ("the data directory is in use by another ecgraph process (a running node?); stop it, "
              "or use the node's HTTP API instead")
@@ -30,7 +30,7 @@ class StoreLocked(errors.Conflict):
     title = "store in use"
 
 
-class EmbeddedStore(GraphStore):
+class EmbeddedStore(PyoxigraphStore):
     """A pyoxigraph store over a data directory: read-write, or ``read_only`` (a snapshot beside a
     running node, for the command line's reads)."""
 
@@ -57,32 +57,6 @@ class EmbeddedStore(GraphStore):
 
     # --- reads ------------------------------------------------------------------------------
 
-    def query(self, sparql: str, *, union: bool = True, substitutions: Mapping | None = None, **options):
-        """Run a query in this process (for the CLI and the node's own bookkeeping; the public
-        endpoint runs queries in killable workers, see :mod:`ecgraph.query.pool`)."""
-        if union and "default_graph" not in options:
-            options["use_default_graph_as_union"] = True
-        return self._store.query(sparql, substitutions=dict(substitutions or {}), **options)
-
-    def graph_ntriples(self, graph: str) -> str:
-        data = self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
-        assert data is not None  # no output file given: pyoxigraph returns the bytes
-        return data.decode("utf-8").rstrip("\n")
-
-    def has_graph(self, graph: str) -> bool:
-        return self._store.contains_named_graph(ox.NamedNode(graph))
-
-    def named_graphs(self) -> list[str]:
-        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
-
-    def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]:
-        return [q.triple for q in self._store.quads_for_pattern(subject, None, None, ox.NamedNode(graph))]
-
-    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
-        return self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph) if graph else None)
-
-    def __len__(self) -> int:
-        return len(self._store)
 
     # --- writes -----------------------------------------------------------------------------
 
@@ -123,9 +97,6 @@ class EmbeddedStore(GraphStore):
         if not self.read_only:
             self._store.flush()
         del self._store
-
-    def engine(self):
-        return self._store
 
     def snapshot_spec(self) -> tuple[str, str]:
         return ("embedded", str(self.path))

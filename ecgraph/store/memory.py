@@ -7,15 +7,14 @@ but no other process can open a snapshot of it, so a node over it runs without w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import pyoxigraph as ox
 
-from ecgraph.store import GraphStore
+from ecgraph.store import PyoxigraphStore
 
 
-class MemoryStore(GraphStore):
+class MemoryStore(PyoxigraphStore):
     manages_generation = True
 
     def __init__(self, *, on_commit: Callable[[], None] | None = None):
@@ -23,30 +22,6 @@ class MemoryStore(GraphStore):
         self._store = ox.Store()
         self._on_commit = on_commit
 
-    def query(self, sparql: str, *, union: bool = True, substitutions: Mapping | None = None, **options: Any):
-        if union and "default_graph" not in options:
-            options["use_default_graph_as_union"] = True
-        return self._store.query(sparql, substitutions=dict(substitutions or {}), **options)
-
-    def graph_ntriples(self, graph: str) -> str:
-        data = self._store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
-        assert data is not None  # no output file given: pyoxigraph returns the bytes
-        return data.decode("utf-8").rstrip("\n")
-
-    def has_graph(self, graph: str) -> bool:
-        return self._store.contains_named_graph(ox.NamedNode(graph))
-
-    def named_graphs(self) -> list[str]:
-        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
-
-    def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]:
-        return [q.triple for q in self._store.quads_for_pattern(subject, None, None, ox.NamedNode(graph))]
-
-    def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
-        return self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph) if graph else None)
-
-    def __len__(self) -> int:
-        return len(self._store)
 
     def update(self, sparql: str, *, base_iri: str | None = None) -> None:
         with self._write_lock, self._committing():
@@ -62,9 +37,6 @@ class MemoryStore(GraphStore):
 
     def close(self) -> None:
         pass
-
-    def engine(self):
-        return self._store
 
     def snapshot_spec(self) -> tuple[str, str]:
         return ("memory", "")
