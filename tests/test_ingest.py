@@ -209,3 +209,12 @@ def test_a_node_id_that_is_no_iri_does_not_break_the_search_for_dropped_values()
     parsed = parse(json.dumps(document).encode(), filename="x.jsonld")
     assert [(p.key, p.value) for p in parsed.problems] == [("activity", "energy sharing")]
     assert parsed.problems[0].focus is None
+
+
+def test_an_xml_declaration_naming_an_unknown_encoding_is_a_400_that_says_what_to_declare():
+    """Found by the mutation fuzz: encoding="TTF-8" made expat raise LookupError, a 500."""
+    doc = (f'<?xml version="1.0" encoding="TTF-8"?><rdf:RDF xmlns:rdf="{RDF_NS}" xmlns:ex="http://e/">'
+           '<rdf:Description rdf:about="http://e/x"><ex:p>v</ex:p></rdf:Description></rdf:RDF>').encode()
+    with pytest.raises(IngestError) as err:
+        parse(doc, "application/rdf+xml")
+    assert err.value.status == 400 and "TTF-8" in err.value.message and "UTF-8" in err.value.message

@@ -270,6 +270,10 @@ def _prescan_xml(data: bytes) -> None:
     except expat.ExpatError as exc:
         raise IngestError(400, f"RDF/XML syntax error: {expat.ErrorString(exc.code)}", line=exc.lineno,
                           column=exc.offset + 1) from None
+    except LookupError as exc:  # the XML declaration names an encoding Python does not know
+        raise IngestError(400, f"RDF/XML syntax error: {exc}; declare encoding=\"UTF-8\" in the XML "
+                               "declaration (or leave it out) and save the file as UTF-8",
+                          line=1, column=1) from None
 
 
 # --- JSON-LD --------------------------------------------------------------------------------
