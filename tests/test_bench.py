@@ -135,6 +135,7 @@ def test_the_table_gives_both_figures_their_units_and_the_ratio():
     assert lines[3] == "| scale | store on disk | 3,255 MiB | n/a | n/a |  |  |"
 
 
+@pytest.mark.slow  # 44 s in CI; the slow suite's whole quick run covers the same command
 def test_one_command_prints_the_table_and_writes_json(tmp_path):
     """The inference and validation sections of a quick run: each figure beside its anchor (raw
     owlrl, raw pyshacl) from the same run, and entailments equal to owlrl's."""
