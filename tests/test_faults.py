@@ -283,7 +283,7 @@ def _ignore(call, *args, **kwargs):
         pass
 
 
-@pytest.mark.parametrize("bulk", [False, True], ids=["load", "load --bulk"])
+@pytest.mark.parametrize("bulk", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["load", "load --bulk"])
 def test_killed_load_leaves_every_twin_whole_or_absent(tmp_path, bulk):
     """``ecgraph load`` of a directory, SIGKILLed mid-run: every twin it announced is there whole,
     at most the one it was working on is there too (whole), the rest are absent; a server then
@@ -598,6 +598,7 @@ def test_slow_query_is_stopped_its_cpu_freed_while_simple_queries_answer(tmp_pat
 
 # --- memory ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # 35 s: the default CI run keeps under 15 minutes
 def test_memory_is_flat_over_10000_queries(tmp_path):
     node = NodeProcess(tmp_path / "data", "--no-demo", "--query-timeout", "10").start()
     try:
