@@ -349,21 +349,10 @@ class Harvester:
             outcome.unchanged += 1
             return None
         info = {"version": int((copy or {}).get("version") or 0) + 1, "content_hash": source_hash, "title": graph}
-        upload = self.node.upload_for(twin_id, fetched.data, media_type=fetched.media_type or NTRIPLES)
-        upload.base_iri = copy_graph(peer["url"], twin_id)
-        upload.twin_id = None
-        unknown = unknown_releases(fetched.data.decode("utf-8", "replace"))
-        if unknown:
-            upload.refuse_violations = False
-        try:
-            prepared = self.node.prepare(upload)
-        except errors.Error as exc:
-            if isinstance(exc, TaskTimeout | PoolBusy):
-                raise FetchRefused(exc.detail, 504) from None
-            refuse(outcome, twin_id, exc, copy)
+        prepared = self._prepare_copy(peer, twin_id, fetched, copy, outcome)
+        if prepared is None:
             return None
-        unknown = unknown or unknown_releases(prepared.data_ntriples)
-        return _Ready(twin_id, prepared, None, info, copy, ", ".join(unknown), derived_from=graph)
+        return _Ready(twin_id, prepared[0], None, info, copy, prepared[1], derived_from=graph)
 
     def _one(self, peer: dict, call: PeerCall, twin_id: str, copy: dict | None, outcome: Outcome,
              left) -> _Ready | None:
@@ -387,6 +376,15 @@ class Harvester:
             return None
         outcome.requests += 1
         info = call.json(f"/api/twins/{twin_id}", timeout=left())
+        prepared = self._prepare_copy(peer, twin_id, fetched, copy, outcome)
+        if prepared is None:
+            return None
+        return _Ready(twin_id, prepared[0], fetched.etag, info, copy, prepared[1])
+
+    def _prepare_copy(self, peer: dict, twin_id: str, fetched, copy: dict | None,
+                      outcome: Outcome) -> tuple[Prepared, str] | None:
+        """Run a fetched copy through the upload pipeline as a graph of its own; returns it with the
+        releases it claims that this node does not know (or None, the refusal recorded)."""
         upload = self.node.upload_for(twin_id, fetched.data, media_type=fetched.media_type or NTRIPLES)
         upload.base_iri = copy_graph(peer["url"], twin_id)
         upload.twin_id = None  # the copy is no twin of this node's
@@ -401,7 +399,7 @@ class Harvester:
             refuse(outcome, twin_id, exc, copy)
             return None
         unknown = unknown or unknown_releases(prepared.data_ntriples)
-        return _Ready(twin_id, prepared, fetched.etag, info, copy, ", ".join(unknown))
+        return prepared, ", ".join(unknown)
 
     # --- the store ---------------------------------------------------------------------------------
 
