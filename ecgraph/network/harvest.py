@@ -445,6 +445,7 @@ class Harvester:
             subjects: list[ox.NamedNode] = []
             provenance_triples: list[ox.Triple] = []
             records: list[tuple[str, dict]] = []
+            kept: list[tuple[str, Prepared]] = []
             for item in ready:
                 graph = copy_graph(peer["url"], item.twin_id)
                 prepared = item.prepared
@@ -474,13 +475,18 @@ class Harvester:
                           "profile": info.get("profile") or "", "warnings": prepared.warnings,
                           "unsupported": unsupported}
                 replace[graph] = prepared.data_ntriples
-                replace[graph + standard.INFERRED_SUFFIX] = authority.keep_inferred(
-                    prepared.inferred_ntriples, graph, prepared.namespaces, claims)
+                kept.append((graph, prepared))
                 subjects += [ox.NamedNode(graph), ox.NamedNode(graph + "#checksum")]
                 provenance_triples += provenance(peer["url"], item.twin_id, record)
                 records.append((item.twin_id, record))
             if not records:
                 return
+            # inferences are judged once every claim of the batch is known, so a copy's inferred
+            # graph does not depend on the order the peer lists its twins in (a community listed
+            # before its network's twin would otherwise keep inferences about the network)
+            for graph, prepared in kept:
+                replace[graph + standard.INFERRED_SUFFIX] = authority.keep_inferred(
+                    prepared.inferred_ntriples, graph, prepared.namespaces, claims)
             node.store.commit(replace=replace, delete_subjects={NETWORK_GRAPH: subjects},
                               insert={NETWORK_GRAPH: provenance_triples})
             for twin_id, record in records:
