@@ -190,10 +190,15 @@ def _free_port() -> int:
 
 def network(communities: int, triples_per_twin: int = 1000, seed: int = 7, violations: float = 0.0,
             nquads: bool = False) -> Path:
-    """A generated network, cached between runs (the generator is deterministic)."""
-    from bench.generate import generate
+    """A generated network, cached between runs (the generator is deterministic), keyed by the
+    generator's own source so that a changed generator never serves a stale network."""
+    import hashlib
 
-    name = f"net-{communities}-{triples_per_twin}-{seed}-{violations}"
+    from bench import generate as generator
+
+    generate = generator.generate
+    version = hashlib.sha256(Path(generator.__file__).read_bytes()).hexdigest()[:10]
+    name = f"net-{communities}-{triples_per_twin}-{seed}-{violations}-{version}"
     out = CACHE / name
     done = out / ".complete"
     if not done.exists() or (nquads and not (out / "network.nq").exists()):

@@ -7,7 +7,9 @@ harvests them: the first harvest gives twins per second, a second one (nothing c
 Then each query of ``bench/queries/`` runs on A with ``scope=network`` and on the single node, in
 alternation: the medians and their ratio (a network answer includes bringing the peers up to date,
 which is skipped for a peer confirmed current in the last second, so the sync cost shows in the
-first repeat and in the p95), and whether the answers are equal.
+first repeat and in the p95), and whether the answers are equal. Last, harvest throughput at the
+issue's size: one peer holding the whole network (1,000 communities in the full run) harvested by a
+node of its own, first time and again with nothing changed.
 """
 
 from __future__ import annotations
@@ -101,8 +103,40 @@ def network_queries(quick: bool) -> list[Row]:
                             "ms", "one node, all data",
                             note=f"p95 {percentile(ours, 95) * 1000:.1f} vs {percentile(theirs, 95) * 1000:.1f} ms; "
                                  + ("equal answers" if equal else "ANSWERS DIFFER")))
+        for n in nodes:
+            n.stop()
+        nodes = []
+        rows += _harvest_one_peer(tmp, files)
     finally:
         for n in nodes:
             n.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return rows
+
+
+def _harvest_one_peer(tmp: Path, files: list[Path]) -> list[Row]:
+    """One peer holding every twin, harvested by an empty node: twins per second, then the cost of
+    a harvest when nothing changed (the change stream answers "nothing new" in one request)."""
+    _load(tmp / "peer", files)
+    peer = Node(tmp / "peer")
+    harvester = None
+    try:
+        harvester = Node(tmp / "harvester", "--peer", peer.url, "--harvest-timeout", "7200")
+        started = time.perf_counter()
+        r = requests.post(harvester.url + "/api/peers/harvest", headers=harvester.admin, timeout=7200)
+        r.raise_for_status()
+        first = time.perf_counter() - started
+        got = sum(len(h["harvested"]) for h in r.json()["harvests"])
+        assert got == len(files), r.text[:2000]
+        started = time.perf_counter()
+        again = requests.post(harvester.url + "/api/peers/harvest", headers=harvester.admin, timeout=600)
+        unchanged = time.perf_counter() - started
+        calls = sum(h["requests"] for h in again.json()["harvests"])
+        return [Row("network", f"harvest {got:,} twins from one peer (first)", got / first, None, "twins/s", "",
+                    note=f"{first:.1f} s; validated, inferred, with provenance"),
+                Row("network", f"harvest {got:,} twins again, nothing changed", unchanged * 1000, None, "ms", "",
+                    note=f"{calls} requests")]
+    finally:
+        if harvester:
+            harvester.stop()
+        peer.stop()
