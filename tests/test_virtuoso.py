@@ -27,7 +27,7 @@ import requests
 
 from ecgraph.config import Config
 from ecgraph.node import Node
-from ecgraph.store.remote import AnswerTruncated, Endpoints, RemoteEngine, RemoteStore, StoreTooSmall
+from ecgraph.store.remote import AnswerTruncated, Endpoints, RemoteEngine, RemoteStore, StoreRefused, StoreTooSmall
 
 pytestmark = pytest.mark.slow
 
@@ -147,3 +147,17 @@ def test_a_node_refuses_to_start_on_virtuoso_saying_why(virtuoso, tmp_path):
     with pytest.raises(StoreTooSmall) as refused:
         Node(config, workers=False)
     assert "one update request" in refused.value.detail and "atomic" in refused.value.detail
+
+
+def test_virtuoso_keeps_part_of_an_update_request_that_fails_so_splitting_one_change_is_not_atomic(virtuoso):
+    """Why the node does not split a change into several operations of one request on Virtuoso:
+    each operation stays under its compiler's limit, but the request is no transaction: when a
+    later operation fails, the earlier ones stay applied (a half-written twin)."""
+    store = RemoteStore(virtuoso.endpoints())
+    operations = ["INSERT DATA { GRAPH <urn:half> { " + " ".join(f'<urn:s{k}_{i}> <urn:p> "v{i}" .' for i in range(200))
+                  + " } }" for k in range(5)]
+    closed = _free_port()  # nothing listens there: the LOAD fails after the inserts ran
+    with pytest.raises(StoreRefused):
+        store.update(" ;\n".join(operations + [f"LOAD <http://127.0.0.1:{closed}/twin.ttl>"]), notify=False)
+    kept = RemoteEngine(virtuoso.endpoints()).query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH <urn:half> { ?s ?p ?o } }")
+    assert next(iter(kept))["n"].value == "1000"
