@@ -66,6 +66,30 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"(figures not written: {exc})")
 
 
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory):
+    """``demo_data(dest)`` makes ``dest`` a data directory holding the demo network, as a node
+    loads it into an empty store (``ecgraph serve`` without ``--no-demo``; that path itself is
+    tested in tests/test_e2e.py), and returns it. The 22 twins go through the pipeline once per
+    session (about 3 s of CPU); each node that wants them gets a copy of its own to change."""
+    import shutil
+
+    from ecgraph.node import Node
+
+    template = tmp_path_factory.mktemp("demo-template") / "data"
+    node = Node(Config.load(environ={}, data=template, admin_token=ADMIN, no_demo=True), workers=False)
+    try:
+        assert len(node.load_demo()) >= 15
+    finally:
+        node.close()
+
+    def copy(dest):
+        shutil.copytree(template, dest)
+        return dest
+
+    return copy
+
+
 @pytest.fixture(scope="module")
 def canary():
     """A loopback HTTP server that records every hit: a request reaching it is an SSRF."""

@@ -83,11 +83,11 @@ def rows(response: requests.Response) -> Counter:
 
 
 @pytest.fixture(scope="module")
-def net(tmp_path_factory):
+def net(tmp_path_factory, demo_data):
     """A, B and C holding the demo network split by GBN (A knows B and C); R holding all of it."""
     base = tmp_path_factory.mktemp("network")
     nodes = {name: NodeProcess(base / name, *NODE_ARGS) for name in "abc"}
-    nodes["r"] = NodeProcess(base / "r", "--query-workers", "1")  # loads the whole demo network
+    nodes["r"] = NodeProcess(demo_data(base / "r"), "--query-workers", "1")  # holds the whole demo network
     try:
         start_all(*nodes.values())  # side by side
         for n, files in zip((nodes["a"], nodes["b"], nodes["c"]), split_by_network(3), strict=True):
