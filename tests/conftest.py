@@ -14,8 +14,26 @@ def twin_bytes():
     return make_twin
 
 
+@pytest.fixture(scope="session")
+def installed_data(tmp_path_factory):
+    """A data directory where a node installed the standard (ontology, vocabularies and their
+    closure, written to a new store), made once per session: each test's ``config`` gets a copy,
+    over which its node finds the standard installed, as a node does at every start after its
+    first (0.35 s instead of 1.25 s per test, measured under load). Installing into an empty
+    store stays tested by every node started over an empty directory (tests/servers.py and the
+    tests that build their own Node)."""
+    from ecgraph.node import Node
+
+    template = tmp_path_factory.mktemp("installed") / "data"
+    Node(Config.load(environ={}, data=template, admin_token=ADMIN, no_demo=True), workers=False).close()
+    return template
+
+
 @pytest.fixture()
-def config(tmp_path) -> Config:
+def config(tmp_path, installed_data) -> Config:
+    import shutil
+
+    shutil.copytree(installed_data, tmp_path / "data")
     return Config.load(environ={}, data=tmp_path / "data", admin_token=ADMIN, no_demo=True,
                        query_workers=1, pipeline_workers=1)
 
