@@ -192,17 +192,20 @@ class Node:
             # (the SERVICE check runs before a query is sent; see ecgraph.store.remote).
             self.query_pool = QueryPool(self.store.snapshot_spec(), self.generation, workers=config.query_workers,
                                         timeout=config.query_timeout, isolate_network=not self.store.remote,
-                                        memory_limit_mb=config.query_memory_mb).start()
+                                        memory_limit_mb=config.query_memory_mb).launch()
             # Publishing and the anonymous validator have pools of their own: nobody's upload
             # queues behind strangers' validations. Neither needs the network.
             self.pipeline_pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle,
                                             size=config.pipeline_workers, timeout=config.publish_timeout,
                                             name="ecgraph-pipeline", isolate_network=True,
-                                            recycle_above_mb=PIPELINE_RECYCLE_MB).start()
+                                            recycle_above_mb=PIPELINE_RECYCLE_MB).launch()
             self.validation_pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle,
                                               size=config.validate_workers, timeout=config.publish_timeout,
                                               name="ecgraph-validate", isolate_network=True,
-                                              recycle_above_mb=PIPELINE_RECYCLE_MB).start()
+                                              recycle_above_mb=PIPELINE_RECYCLE_MB).launch()
+            # all three pools' workers start side by side: a node is up in the time of the slowest
+            for pool in (self.query_pool, self.pipeline_pool, self.validation_pool):
+                pool.start()
             if config.harvest_interval and not read_only:
                 self.network.start_schedule(config.harvest_interval)
             if not read_only:

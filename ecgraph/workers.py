@@ -286,6 +286,7 @@ class WorkerPool:
         #: is given back); half the ceiling by default
         self.recycle_above_mb = recycle_above_mb or (memory_limit_mb // 2 if memory_limit_mb else None)
         self._queue = _FairQueue()
+        self._launched: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._busy: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -299,8 +300,16 @@ class WorkerPool:
     def _new_worker(self) -> _Worker:
         return _Worker(self.init, self.init_args, self.handler, self.name, self.isolate_network)
 
+    def launch(self) -> Self:
+        """Spawn the workers without waiting for them to be ready (:meth:`start` then admits
+        them): pools launched one after the other start side by side, each worker importing
+        what it needs while the others do."""
+        self._launched = [self._new_worker() for _ in range(self.size)]
+        return self
+
     def start(self, wait: bool = True) -> Self:
-        workers = [self._new_worker() for _ in range(self.size)]
+        workers = self._launched or [self._new_worker() for _ in range(self.size)]
+        self._launched = []
         for worker in workers:
             if wait:
                 self._admit(worker)

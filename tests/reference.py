@@ -52,6 +52,15 @@ def restrict(entailed: set, data) -> set:
     return out
 
 
+def reference_from_ntriples(data_ntriples: bytes) -> set:
+    """:func:`reference_inferences` of a twin's data (N-Triples) under the standard's schema, the
+    way the node's pipeline loads it: picklable in and out, for a pool of processes."""
+    from ecgraph.publish.pipeline import load_schema
+
+    data = [q.triple for q in ox.parse(data_ntriples, format=ox.RdfFormat.N_TRIPLES)]
+    return reference_inferences(load_schema(), data)
+
+
 def reference_inferences(schema, data) -> set:
     """owlrl's entailments of ``data`` under ``schema``, restricted to the claimed rules (rdflib
     triples, to compare with :func:`rdflib_triples` of what the node infers)."""

@@ -40,11 +40,19 @@ class NodeProcess:
         self.output: list[str] = []
 
     def start(self, timeout: float = 120) -> NodeProcess:
+        return self.launch().wait_started(timeout)
+
+    def launch(self) -> NodeProcess:
+        """Start the process without waiting for it to listen (see :func:`start_all`)."""
         token = ["--admin-token-file", str(self.token_file)] if self.token_file else ["--admin-token", self.admin_token]
         command = [sys.executable, "-m", "ecgraph.cli", "serve", "--data", str(self.data), "--port", "0",
                    *token, *self.args]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, env=self.env)
+        return self
+
+    def wait_started(self, timeout: float = 120) -> NodeProcess:
+        """Wait until the launched process listens and answers /health."""
         deadline = time.time() + timeout
         pattern = re.compile(r"listening on (http://\S+)")
         while time.time() < deadline:
@@ -109,6 +117,20 @@ class NodeProcess:
                 if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
                     out.append(int(entry.name))
         return out
+
+
+def start_all(*nodes: NodeProcess, timeout: float = 120) -> None:
+    """Start several nodes side by side (each one's start-up is mostly its own processes importing
+    and loading): launched together, then waited for. A node that fails to start stops the others."""
+    try:
+        for node in nodes:
+            node.launch()
+        for node in nodes:
+            node.wait_started(timeout)
+    except Exception:
+        for node in nodes:
+            node.kill()
+        raise
 
 
 class LoopbackServer:

@@ -27,9 +27,8 @@ def _config(data: Path) -> Config:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    node = Node(_config(tmp_path_factory.mktemp("discovery-demo") / "data"), workers=False)
-    node.load_demo()
+def demo(tmp_path_factory, demo_data):
+    node = Node(_config(demo_data(tmp_path_factory.mktemp("discovery-demo") / "data")), workers=False)
     yield node
     node.close()
 
@@ -512,7 +511,7 @@ def test_whats_new_as_json_feed_lists_a_republished_twin_first(tmp_path):
 
 # --- through a real server ---------------------------------------------------------------------------
 
-def test_a_served_node_answers_the_school_journey_over_http_and_keeps_its_index_across_restarts(tmp_path):
+def test_a_served_node_answers_the_school_journey_over_http_and_keeps_its_index_across_restarts(tmp_path, demo_data):
     """From a school community: communities like it, a lesson of one of them, its self-consumption
     against its network; then a restart finds the index as it was (a re-indexed twin would get a
     new row)."""
@@ -520,7 +519,7 @@ def test_a_served_node_answers_the_school_journey_over_http_and_keeps_its_index_
 
     from tests.servers import NodeProcess
 
-    served = NodeProcess(tmp_path / "data").start()
+    served = NodeProcess(demo_data(tmp_path / "data")).start()
     try:
         like = requests.get(served.url + "/api/similar", params={"iri": SCHOOL_COMMUNITY, "involves": "school",
                                                                  "within_km": "50"}, timeout=60).json()

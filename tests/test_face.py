@@ -25,13 +25,12 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "ecgraph" / "web" / "templa
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, demo_data):
     from ecgraph.node import Node
 
-    config = Config.load(environ={}, data=tmp_path_factory.mktemp("face") / "data", admin_token=ADMIN,
+    config = Config.load(environ={}, data=demo_data(tmp_path_factory.mktemp("face") / "data"), admin_token=ADMIN,
                          no_demo=True)
     node = Node(config, workers=False)
-    node.load_demo()
     yield node
     node.close()
 

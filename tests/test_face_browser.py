@@ -38,8 +38,8 @@ CANAL_SUD_NETWORK = "https://canal-sud.example/id/network"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    node = NodeProcess(tmp_path_factory.mktemp("face") / "data").start()  # with the demo network
+def server(tmp_path_factory, demo_data):
+    node = NodeProcess(demo_data(tmp_path_factory.mktemp("face") / "data")).start()  # with the demo network
     yield node
     node.stop()
 

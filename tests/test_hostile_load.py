@@ -85,8 +85,8 @@ def hostile_queries(node: NodeProcess, clients: int, size: int, seconds: float) 
 
 
 @pytest.fixture(scope="module")
-def demo_node(tmp_path_factory):
-    node = NodeProcess(tmp_path_factory.mktemp("hostile-load") / "data", "--query-timeout", "10").start()
+def demo_node(tmp_path_factory, demo_data):
+    node = NodeProcess(demo_data(tmp_path_factory.mktemp("hostile-load") / "data"), "--query-timeout", "10").start()
     yield node
     node.stop()
 

@@ -23,7 +23,7 @@ import requests
 
 from ecgraph.standard.examples import example_queries
 from tests.helpers import demo_files, make_twin, undeclared
-from tests.servers import Dripper, LoopbackServer, NodeProcess, Redirector
+from tests.servers import Dripper, LoopbackServer, NodeProcess, Redirector, start_all
 from tests.test_clients import comunica  # noqa: F401 - the fixture (Comunica 4 from tests/.node)
 
 JSON = {"Accept": "application/sparql-results+json"}
@@ -83,14 +83,13 @@ def rows(response: requests.Response) -> Counter:
 
 
 @pytest.fixture(scope="module")
-def net(tmp_path_factory):
+def net(tmp_path_factory, demo_data):
     """A, B and C holding the demo network split by GBN (A knows B and C); R holding all of it."""
     base = tmp_path_factory.mktemp("network")
     nodes = {name: NodeProcess(base / name, *NODE_ARGS) for name in "abc"}
-    nodes["r"] = NodeProcess(base / "r", "--query-workers", "1")  # loads the whole demo network
+    nodes["r"] = NodeProcess(demo_data(base / "r"), "--query-workers", "1")  # holds the whole demo network
     try:
-        for n in nodes.values():
-            n.start()
+        start_all(*nodes.values())  # side by side
         for n, files in zip((nodes["a"], nodes["b"], nodes["c"]), split_by_network(3), strict=True):
             for path in files:
                 publish(n, path.stem, path.read_bytes(), media_type(path))

@@ -315,7 +315,9 @@ def test_an_answer_nobody_reads_closes_its_connection(stall_node):
     assert length > 8 * MiB, length  # more than every socket buffer on the way holds
     client_port = sock.getsockname()[1]
     assert node_holds_connection(strict.process.pid, client_port)
-    time.sleep(7)  # not reading: 4 s of deadline and 0.5 s sweeps
+    given_up = time.monotonic() + 7  # not reading: 4 s of deadline and 0.5 s sweeps
+    while node_holds_connection(strict.process.pid, client_port) and time.monotonic() < given_up:
+        time.sleep(0.1)
     assert not node_holds_connection(strict.process.pid, client_port), "the node waits for a client that does not read"
     received = len(early) + len(read_answer(sock, 120))  # to the end of the connection
     sock.close()

@@ -428,8 +428,8 @@ def test_anonymous_validation_does_not_hold_up_publishing(writer):
     assert finished["publish"] < first_validation, finished
 
 
-def test_a_query_over_the_memory_ceiling_is_stopped_with_503_naming_it(tmp_path):
-    node = NodeProcess(tmp_path / "data", "--query-memory-mb", "128", "--query-timeout", "30").start()
+def test_a_query_over_the_memory_ceiling_is_stopped_with_503_naming_it(tmp_path, demo_data):
+    node = NodeProcess(demo_data(tmp_path / "data"), "--query-memory-mb", "128", "--query-timeout", "30").start()
     try:
         hog = ("SELECT ?a ?b ?c ?d WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY DESC(STR(?c)) DESC(STR(?f))")
         started = time.perf_counter()
