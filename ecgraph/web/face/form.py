@@ -330,6 +330,12 @@ _COLUMN_LABELS = {
 }
 
 
+def _natural(term) -> list:
+    """The order the form wrote its rows in (``member/2`` before ``member/10``), whatever order a
+    store gives the statements back in."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(term))]
+
+
 def _local(iri: str) -> str:
     return re.split(r"[#/]", iri)[-1]
 
@@ -587,7 +593,7 @@ def prefill(form: Form, triples: list[ox.Triple]) -> tuple[Values, str | None, i
     memberships = [t.subject for t in triples if t.predicate.value == EC + "community" and t.object == community]
     memberships += [o for o in objects(community, EC + "hasMembership") if o not in memberships]
     take(community, EC + "hasMembership")
-    for membership in memberships:
+    for membership in sorted(set(memberships), key=_natural):
         take(membership, RDF_TYPE)
         take(membership, EC + "community")
         row = read_fields(membership, members, skip=("name",))
@@ -601,7 +607,7 @@ def prefill(form: Form, triples: list[ox.Triple]) -> tuple[Values, str | None, i
         if not section.repeatable or section.key == "members" or not section.link:
             continue
         rows = []
-        for item in objects(community, section.link):
+        for item in sorted(set(objects(community, section.link)), key=_natural):
             take(community, section.link)
             classes = take(item, RDF_TYPE)
             row = read_fields(item, section)

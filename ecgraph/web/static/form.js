@@ -29,7 +29,7 @@
     var items = JSON.parse(draft || "[]");
     var post = document.createElement("form");
     post.method = "post";
-    post.action = form.action;
+    post.action = form.getAttribute("action");  // form.action is the buttons named "action"
     items.push(["action", "restore"]);
     items.forEach(function (item) {
       var field = document.createElement("input");
