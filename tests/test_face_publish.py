@@ -137,14 +137,14 @@ def test_the_form_page_lists_the_fields_in_the_readers_language(client):
 
 
 def test_every_word_of_the_publishing_pages_has_its_french_and_dutch():
-    from ecgraph.web.face.publish import MESSAGES, PLAIN
+    from ecgraph.web.face.publish import BASIS_NEEDED, MESSAGES, PLAIN
 
     used = set()
     for name in ("form.html", "publish.html"):
         used |= set(re.findall(r't\("([^"]+)"\)', (TEMPLATES / "face" / name).read_text(encoding="utf-8")))
         used |= set(re.findall(r"t\('([^']+)'\)", (TEMPLATES / "face" / name).read_text(encoding="utf-8")))
     assert used
-    used |= set(PLAIN.values())
+    used |= set(PLAIN.values()) | {BASIS_NEEDED}
     for lang in ("fr", "nl"):
         assert used - set(MESSAGES[lang]) == set(), lang
 
@@ -204,6 +204,18 @@ def test_the_form_publishes_with_the_twin_token_through_the_pipeline_and_edits_l
     assert "Zon op School Gent" in html(client.get(again.headers["Location"]))
 
 
+def test_editing_a_twin_with_statements_the_form_cannot_show_says_so(client, node):
+    from tests.helpers import make_twin
+
+    register(node, "form-extra")
+    node.publish("form-extra", node.upload_for("form-extra", make_twin("form-extra", schools=1),
+                                               media_type="text/turtle"))
+    page = html(client.get("/publish/form?twin=form-extra"))
+    assert 'value="Test community form-extra"' in page
+    note = re.search(r'id="hidden-note"[^>]*>This twin has (\d+) statements', page)
+    assert note and int(note.group(1)) >= 4  # its t:version statements, which no shape describes
+
+
 def test_the_community_downloads_what_the_form_made_as_turtle_and_json_ld(client):
     turtle = client.post("/publish/form", data={**filled("form-download"), "action": "turtle"})
     jsonld = client.post("/publish/form", data={**filled("form-download"), "action": "jsonld"})
@@ -218,6 +230,31 @@ def test_adding_a_row_keeps_what_was_typed(client):
     response = client.post("/publish/form", data={**filled("form-rows"), "action": "add:members"})
     page = html(response)
     assert 'name="members.1.name"' in page and 'value="Basisschool De Regenboog"' in page
+
+
+def test_the_form_asks_for_a_basis_where_a_field_holds_personal_data(client, node):
+    token = register(node, "form-basis")
+    personal_data = {"members.rows": "2", "members.1.name": "Jan Peeters", "members.1.memberType": EC + "Person",
+                     "contact.contactName": "Griet Janssens", "contact.contactEmail": "griet@example.org"}
+    checked = client.post("/publish/form", data={**filled("form-basis", **personal_data), "action": "check"})
+    page = html(checked)
+    notice = page.split('id="basis-needed"')[1].split("</section>")[0]
+    assert "Jan Peeters" not in notice  # the notice names the fields, not the people
+    assert "2 (person)" in page and "personal data basis" in page
+    refused = client.post("/publish/form", data={**filled("form-basis", **personal_data), "action": "publish",
+                                                 "token": token})
+    assert refused.status_code == 422 and "choose its basis" in error_text(refused)
+    assert node.entry("form-basis") is None
+    based = {**personal_data, "contact.personalDataBasis": EC + "basis-consent"}
+    published = client.post("/publish/form", data={**filled("form-basis", **based), "action": "publish",
+                                                   "token": token})
+    assert published.status_code == 303, error_text(published)
+    stored = node.twin_data("form-basis")
+    assert {"Jan Peeters", "Griet Janssens"} <= {t.object.value for t in stored}  # published, with its basis
+    assert ox.Triple(ox.NamedNode("urn:ecgraph:form:form-basis/twin"), ox.NamedNode(EC + "personalDataBasis"),
+                     ox.NamedNode(EC + "basis-consent")) in stored
+    shown = html(client.get(published.headers["Location"]))
+    assert "Basisschool De Regenboog" in shown and "Jan Peeters" not in shown and "Griet" not in shown
 
 
 # --- the publish page -------------------------------------------------------------------------------

@@ -528,6 +528,24 @@ def build(form: Form, values: Values, twin_id: str, base: str, lang: str = "en")
     return out
 
 
+def personal_without_basis(form: Form, values: Values, lang: str = "en") -> list[str]:
+    """The fields holding personal data (a contact point's name or e-mail, a member typed as a
+    person or a household) when the twin states no basis for publishing it: the form asks for one."""
+    if values.first("contact", "personalDataBasis"):
+        return []
+    found = [f.label(lang) for f in form.section("contact").fields
+             if f.key in ("contactName", "contactEmail") and values.first("contact", f.key)]
+    members = form.section("members")
+    kinds = next(f for f in members.fields if f.key == "memberType")
+    for n in range(len(values.rows.get("members", []))):
+        for cls in values.get("members", "memberType", n):
+            if cls in personal.MARKED:
+                label = next((kinds.option_label(iri, labels, lang) for iri, labels in kinds.options
+                              if iri == cls), cls)
+                found.append(f"{members.label(lang)} {n + 1} ({label})")
+    return found
+
+
 # --- a published twin -> values --------------------------------------------------------------------
 
 def prefill(form: Form, triples: list[ox.Triple]) -> tuple[Values, str | None, int]:

@@ -34,6 +34,11 @@ from ecgraph.web.face import i18n
 
 bp = Blueprint("publishing", __name__)
 
+#: what the form says when names or contacts of people come without a basis
+BASIS_NEEDED = ("These fields hold personal data: choose its basis (consent, or a role held in public) under "
+                "\u201cpersonal data basis\u201d, or leave them empty. Without a basis the node does not publish them.")
+
+
 #: the words of these pages in French and Dutch (English is the key)
 MESSAGES: dict[str, dict[str, str]] = {
     "fr": {
@@ -67,6 +72,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Checked: nothing was stored.": "Vérifié : rien n'a été enregistré.",
         "Or fill in a form": "Ou remplissez un formulaire",
         "Row": "Ligne",
+        BASIS_NEEDED: "Ces champs contiennent des données personnelles : choisissez leur base (consentement, ou une "
+                      "fonction publique) sous \u00ab base des données personnelles \u00bb, ou laissez-les vides. "
+                      "Sans base, le nœud ne les publie pas.",
         "Give the twin's token: publishing needs the token the node's admin gave you for this twin.":
             "Donnez le jeton du jumeau : publier demande le jeton que l'administrateur du nœud vous a donné.",
         "That token is not this twin's: check the twin id and the token (a token works for one twin only).":
@@ -114,6 +122,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Checked: nothing was stored.": "Gecontroleerd: er werd niets opgeslagen.",
         "Or fill in a form": "Of vul een formulier in",
         "Row": "Rij",
+        BASIS_NEEDED: "Deze velden bevatten persoonsgegevens: kies hun grondslag (toestemming, of een publieke rol) "
+                      "onder \u201cgrondslag voor persoonsgegevens\u201d, of laat ze leeg. Zonder grondslag "
+                      "publiceert het knooppunt ze niet.",
         "Give the twin's token: publishing needs the token the node's admin gave you for this twin.":
             "Geef het token van de tweeling: publiceren vraagt het token dat de beheerder van het knooppunt u gaf.",
         "That token is not this twin's: check the twin id and the token (a token works for one twin only).":
@@ -269,13 +280,14 @@ def submit():
 
 def _form_page(form: twin_form.Form, values: twin_form.Values, twin_id: str, *, status: int = 200,
                error: str | None = None, shown: dict | None = None, editing: bool = False, hidden: int = 0,
-               checked: bool = False):
+               checked: bool = False, missing_basis: list[str] | None = None):
     rows = {s.key: max(len(values.rows.get(s.key, [])), 1) for s in form.sections if s.repeatable}
     add = request.form.get("action", "")
     if add.startswith("add:") and add[4:] in rows:
         rows[add[4:]] = min(rows[add[4:]] + 1, twin_form.MAX_ROWS)
     return render_template("face/form.html", form=form, values=values, rows=rows, twin=twin_id, error=error,
                            editing=editing, hidden=hidden, checked=checked, lang=i18n.current(),
+                           missing_basis=missing_basis or [], basis_needed=t(BASIS_NEEDED),
                            **(shown or {})), status
 
 
@@ -326,6 +338,10 @@ def form_submit():
         response = Response(body, content_type=fmt.media_type)
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+    missing_basis = twin_form.personal_without_basis(form, values, i18n.current())
+    if action == "publish" and missing_basis:
+        return _form_page(form, values, twin_id, status=422, editing=editing, missing_basis=missing_basis,
+                          error=t(BASIS_NEEDED) + " " + t("Nothing was published."))
     if action == "publish":
         shown, error, status = _publish(twin_id, turtle, media_type=formats.TURTLE.media_type, filename=None,
                                         format_name="turtle")
@@ -338,4 +354,4 @@ def form_submit():
     except errors.Error as exc:
         return _form_page(form, values, twin_id, status=exc.status, error=plain(exc), editing=editing)
     return _form_page(form, values, twin_id, shown=report_context(t("Fill in your twin"), report), editing=editing,
-                      checked=True, status=200)
+                      checked=True, status=200, missing_basis=missing_basis)
