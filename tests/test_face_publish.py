@@ -137,14 +137,15 @@ def test_the_form_page_lists_the_fields_in_the_readers_language(client):
 
 
 def test_every_word_of_the_publishing_pages_has_its_french_and_dutch():
-    from ecgraph.web.face.publish import BASIS_NEEDED, MESSAGES, PLAIN
+    from ecgraph.web.face.publish import BASIS_NEEDED, DETECTED, HIDDEN_NOTE, INTRO_FORM, INTRO_PUBLISH, MESSAGES, PLAIN
 
     used = set()
     for name in ("form.html", "publish.html"):
         used |= set(re.findall(r't\("([^"]+)"\)', (TEMPLATES / "face" / name).read_text(encoding="utf-8")))
         used |= set(re.findall(r"t\('([^']+)'\)", (TEMPLATES / "face" / name).read_text(encoding="utf-8")))
     assert used
-    used |= set(PLAIN.values()) | {BASIS_NEEDED}
+    used |= set(PLAIN.values()) | {BASIS_NEEDED, INTRO_FORM, INTRO_PUBLISH, DETECTED, HIDDEN_NOTE}
+    used -= {"INTRO_FORM", "INTRO_PUBLISH", "DETECTED", "HIDDEN_NOTE"}
     for lang in ("fr", "nl"):
         assert used - set(MESSAGES[lang]) == set(), lang
 
@@ -212,7 +213,7 @@ def test_editing_a_twin_with_statements_the_form_cannot_show_says_so(client, nod
                                                media_type="text/turtle"))
     page = html(client.get("/publish/form?twin=form-extra"))
     assert 'value="Test community form-extra"' in page
-    note = re.search(r'id="hidden-note"[^>]*>This twin has (\d+) statements', page)
+    note = re.search(r'id="hidden-note"[^>]*>This twin has (\d+) statements the form does not show', page)
     assert note and int(note.group(1)) >= 4  # its t:version statements, which no shape describes
 
 
@@ -293,6 +294,8 @@ def test_the_publish_page_says_what_is_wrong_in_plain_words_and_writes_nothing(c
                                               "file": (__import__("io").BytesIO(big), "twin.ttl")},
                             content_type="multipart/form-data")
     assert too_large.status_code == 413 and "too large" in error_text(too_large)
+    pasted = client.post("/publish", data={"twin": "page-bad", "token": token, "text": big.decode()})
+    assert pasted.status_code == 413 and pasted.mimetype == "text/html" and "too large" in error_text(pasted)
     assert node.entry("page-bad") is None  # nothing half-written by any of them
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ecgraph import errors, formats, standard
 from ecgraph.node import Caller
@@ -38,6 +39,16 @@ bp = Blueprint("publishing", __name__)
 BASIS_NEEDED = ("These fields hold personal data: choose its basis (consent, or a role held in public) under "
                 "\u201cpersonal data basis\u201d, or leave them empty. Without a basis the node does not publish them.")
 
+
+INTRO_FORM = ("Fill in what you know; fields marked * are what the standard requires. Check shows the conformance "
+              "report (nothing is stored); Publish needs the twin's token. You can download what the form makes as "
+              "Turtle or JSON-LD.")
+INTRO_PUBLISH = ("Upload your community's twin (Turtle, JSON-LD, N-Triples, RDF/XML) or paste it, with the twin's "
+                 "token. The node checks it against the standard first and publishes it only if it conforms; then "
+                 "you see your community's page.")
+DETECTED = "recognised from the text; choose another input format below if that is wrong"
+HIDDEN_NOTE = ("This twin has {n} statements the form does not show; publishing from the form leaves them out "
+               "(publish the file itself to keep them):")
 
 #: the words of these pages in French and Dutch (English is the key)
 MESSAGES: dict[str, dict[str, str]] = {
@@ -72,6 +83,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Checked: nothing was stored.": "Vérifié : rien n'a été enregistré.",
         "Or fill in a form": "Ou remplissez un formulaire",
         "Row": "Ligne",
+        INTRO_FORM: "Remplissez ce que vous savez ; les champs marqués * sont ceux que le standard exige. Vérifier "
+                    "montre le rapport de conformité (rien n'est enregistré) ; Publier demande le jeton du jumeau. "
+                    "Vous pouvez télécharger ce que le formulaire produit en Turtle ou en JSON-LD.",
+        INTRO_PUBLISH: "Envoyez le jumeau de votre communauté (Turtle, JSON-LD, N-Triples, RDF/XML) ou collez-le, "
+                       "avec le jeton du jumeau. Le nœud le vérifie d'abord selon le standard et ne le publie que "
+                       "s'il est conforme ; vous voyez ensuite la page de votre communauté.",
+        DETECTED: "reconnu d'après le texte ; choisissez un autre format d'entrée ci-dessous si c'est faux",
+        HIDDEN_NOTE: "Ce jumeau a {n} déclarations que le formulaire ne montre pas ; publier depuis le formulaire "
+                     "les omet (publiez le fichier lui-même pour les garder) :",
+        "Read as": "Lu comme",
+        "Profile": "Profil",
         BASIS_NEEDED: "Ces champs contiennent des données personnelles : choisissez leur base (consentement, ou une "
                       "fonction publique) sous \u00ab base des données personnelles \u00bb, ou laissez-les vides. "
                       "Sans base, le nœud ne les publie pas.",
@@ -122,6 +144,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Checked: nothing was stored.": "Gecontroleerd: er werd niets opgeslagen.",
         "Or fill in a form": "Of vul een formulier in",
         "Row": "Rij",
+        INTRO_FORM: "Vul in wat u weet; velden met * zijn wat de standaard vraagt. Controleren toont het "
+                    "conformiteitsrapport (er wordt niets opgeslagen); Publiceren vraagt het token van de tweeling. "
+                    "U kunt wat het formulier maakt downloaden als Turtle of JSON-LD.",
+        INTRO_PUBLISH: "Upload de tweeling van uw gemeenschap (Turtle, JSON-LD, N-Triples, RDF/XML) of plak ze, met "
+                       "het token van de tweeling. Het knooppunt toetst ze eerst aan de standaard en publiceert ze "
+                       "alleen als ze voldoet; daarna ziet u de pagina van uw gemeenschap.",
+        DETECTED: "herkend uit de tekst; kies hieronder een ander invoerformaat als dat niet klopt",
+        HIDDEN_NOTE: "Deze tweeling heeft {n} uitspraken die het formulier niet toont; publiceren vanuit het "
+                     "formulier laat ze weg (publiceer het bestand zelf om ze te houden):",
+        "Read as": "Gelezen als",
+        "Profile": "Profiel",
         BASIS_NEEDED: "Deze velden bevatten persoonsgegevens: kies hun grondslag (toestemming, of een publieke rol) "
                       "onder \u201cgrondslag voor persoonsgegevens\u201d, of laat ze leeg. Zonder grondslag "
                       "publiceert het knooppunt ze niet.",
@@ -160,7 +193,8 @@ def t(text: str) -> str:
 
 @bp.context_processor
 def _words():
-    return {"t": t}
+    return {"t": t, "INTRO_FORM": INTRO_FORM, "INTRO_PUBLISH": INTRO_PUBLISH, "DETECTED": DETECTED,
+            "HIDDEN_NOTE": HIDDEN_NOTE, "version": standard.STANDARD_VERSION}
 
 
 def _caller() -> Caller:
@@ -246,8 +280,21 @@ def page():
                            detected="", chosen_format="")
 
 
+def _too_large_page(template: str, **context):
+    """A body over the node's limit, said on the page rather than as a JSON problem."""
+    limit = node().config.max_upload_bytes
+    error = plain(errors.TooLarge(f"it is over the node's limit of {limit:,} bytes"))
+    error += " " + t("Nothing was published.")
+    return render_template(template, error=error, **context), 413
+
+
 @bp.post("/publish")
 def submit():
+    try:
+        _ = (request.form, request.files)  # parsed here: a body over the limit is refused as it is read
+    except RequestEntityTooLarge:
+        return _too_large_page("face/publish.html", formats=INPUT_NAMES, twin=request.args.get("twin", ""), text="",
+                               detected="", chosen_format="")
     twin_id = _twin_id()
     upload = request.files.get("file")
     text = request.form.get("text", "")
@@ -321,6 +368,13 @@ def _made(form: twin_form.Form, values: twin_form.Values, twin_id: str) -> bytes
 @bp.post("/publish/form")
 def form_submit():
     form = twin_form.current_form()
+    try:
+        _ = request.form
+    except RequestEntityTooLarge:
+        values = twin_form.Values()
+        return _too_large_page("face/form.html", form=form, values=values,
+                               rows={s.key: 1 for s in form.sections if s.repeatable}, twin="", editing=False,
+                               hidden=0, checked=False, lang=i18n.current(), missing_basis=[], basis_needed="")
     twin_id = _twin_id()
     values = twin_form.read_values(form, request.form)
     action = request.form.get("action", "check")
