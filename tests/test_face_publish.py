@@ -101,7 +101,7 @@ def test_the_form_has_a_field_per_property_shape_with_its_code_list_and_labels_i
     assert contact["contactName"].personal and contact["personalDataBasis"].kind == "select"
 
 
-def test_a_new_profile_version_changes_the_form_without_code_changes(tmp_path):
+def test_a_new_profile_version_changes_the_form_without_code_changes(tmp_path, client, monkeypatch):
     core = standard.shapes_file("core").read_text(encoding="utf-8")
     core = core.replace("ecsh:CommunityShape-hasOwnership ;",
                         "ecsh:CommunityShape-hasOwnership , ecsh:CommunityShape-motto ;", 1)
@@ -125,6 +125,9 @@ ecsh:CommunityShape-motto a sh:PropertyShape ;
     triples = twin_form.build(new, values, "x", "urn:ecgraph:form:x/")
     assert ox.Triple(ox.NamedNode("urn:ecgraph:form:x/community"), ox.NamedNode(EC + "motto"),
                      ox.NamedNode(EC + "topic-heat")) in triples
+    monkeypatch.setattr(twin_form, "current_form", lambda: new)  # the node's profile is now the new one
+    page = html(client.get("/publish/form"))
+    assert 'name="community.motto"' in page and "community motto" in page
 
 
 def test_the_form_page_lists_the_fields_in_the_readers_language(client):

@@ -245,9 +245,10 @@ def community_page(twin_id: str) -> str:
 
 
 def _publish(twin_id: str, data: bytes, *, media_type: str | None, filename: str | None,
-             format_name: str | None) -> tuple[dict | None, str | None, int]:
-    """Check the token, then the twin, then publish: (report context, plain error, status); a
-    report with violations, or any refusal, publishes nothing."""
+             format_name: str | None, source: str | None = None) -> tuple[dict | None, str | None, int]:
+    """Check the token, then publish through the pipeline: (report context, plain error, status).
+    A twin that does not conform is checked again for the page's report (the validator's); it
+    and any other refusal publish nothing (:meth:`Node.publish` commits all or nothing)."""
     n = node()
     caller = _caller()
     if not twin_id:
@@ -255,18 +256,16 @@ def _publish(twin_id: str, data: bytes, *, media_type: str | None, filename: str
     try:
         n.check_writer(twin_id, caller)  # a wrong token is said before anything is read
         n.twin_info(twin_id)
-        report = _validate(data, media_type=media_type, filename=filename, format_name=format_name, twin_id=twin_id)
-    except errors.Error as exc:
-        return None, plain(exc), exc.status
-    shown = report_context(filename or "pasted text", report)
-    if not report.conforms:
-        return shown, plain(NotConformant({})) + " " + t("Nothing was published."), 422
-    try:
         upload = n.upload_for(twin_id, data, media_type=media_type, filename=filename, format_name=format_name)
         n.publish(twin_id, upload, caller=caller)
+    except NotConformant as exc:
+        report = _validate(data, media_type=media_type, filename=filename, format_name=format_name, twin_id=twin_id)
+        error = plain(exc) + " " + t("Nothing was published.")
+        return report_context(source or filename or "pasted text", report), error, 422
     except errors.Error as exc:
-        return shown, plain(exc) + " " + t("Nothing was published."), exc.status
-    return shown, None, 303
+        return None, plain(exc) + ("" if exc.status in (401, 403, 404) else " " + t("Nothing was published.")), \
+            exc.status
+    return None, None, 303
 
 
 # --- the publish page -------------------------------------------------------------------------------
@@ -398,7 +397,7 @@ def form_submit():
                           error=t(BASIS_NEEDED) + " " + t("Nothing was published."))
     if action == "publish":
         shown, error, status = _publish(twin_id, turtle, media_type=formats.TURTLE.media_type, filename=None,
-                                        format_name="turtle")
+                                        format_name="turtle", source=t("Fill in your twin"))
         if status == 303:
             return redirect(community_page(twin_id), code=303)
         return _form_page(form, values, twin_id, status=status, error=error, shown=shown, editing=editing)
