@@ -525,7 +525,7 @@ def build(form: Form, values: Values, twin_id: str, base: str, lang: str = "en")
     basis = values.first("contact", "personalDataBasis")
     if basis:
         add(twin, personal.BASIS, _object(basis, Field("basis", None, "select"), lang))
-    return out
+    return sorted(out, key=lambda t: _natural(t.subject))  # each resource's statements together, rows in order
 
 
 def personal_without_basis(form: Form, values: Values, lang: str = "en") -> list[str]:
