@@ -1,9 +1,12 @@
 """Publishing from the web face, without writing RDF: the twin form and the publish page.
 
-* ``/publish``: upload a file or paste a twin with the twin's token; the page shows the same
-  conformance report as the validator (the same template, the same format detection), then sends
-  the reader to the community's page. Errors in plain words (wrong token, not conforming, too
-  large); a refused upload writes nothing (:meth:`ecgraph.node.Node.publish` commits atomically).
+* ``/publish``: upload a file or paste a twin with the twin's token. It goes through
+  :meth:`ecgraph.node.Node.publish` like any upload; a twin the pipeline refuses for breaking the
+  standard is shown with the same conformance report as the validator (the same template, the
+  same format detection, the pasted text kept), and a published one sends the reader to the
+  community's page (303), whose badge says whether warnings remain. Errors in plain words (wrong
+  token, not conforming, too large); a refused upload writes nothing (the node commits all or
+  nothing).
 * ``/publish/form?twin=<id>``: the twin form (:mod:`ecgraph.web.face.form`, generated from the
   shapes), pre-filled from the published twin when there is one. Its buttons: add a row to a
   section, check (the conformance report, nothing stored), publish (with the twin's token, through
