@@ -428,12 +428,12 @@ class Directory:
         wanted = [i for i in set(iris) if _safe_iri(i)]
         if not wanted:
             return set()
-        marked = _iris(sorted(marked_terms()))
+        iris = sorted(marked_terms())
         out: set[str] = set()
         for start in range(0, len(wanted), 200):
-            chunk = _iris(wanted[start:start + 200])
-            rows = self._select(f"SELECT DISTINCT ?s WHERE {{ VALUES ?s {{ {chunk} }} VALUES ?m {{ {marked} }} "
-                                "{ ?s a ?m } UNION { ?x ?m ?s } }")
+            chunk = wanted[start:start + 200]
+            rows = self._select(f"SELECT DISTINCT ?s WHERE {{ VALUES ?s {{ {_iris(chunk)} }} "
+                                f"VALUES ?m {{ {_iris(iris)} }} {{ ?s a ?m }} UNION {{ ?x ?m ?s }} }}")
             out.update(r["s"].value for r in rows)
         return out
 
