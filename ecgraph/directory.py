@@ -420,6 +420,36 @@ class Directory:
         names = self.names(iris)
         return [{"iri": i, "name": pick(names.get(i), lang, local(i))} for i in sorted(iris)]
 
+    def personal(self, iris: Iterable[str]) -> set[str]:
+        """Which of ``iris`` are personal data: instances of a class the standard marks (a person,
+        a household) or values of a marked property (a contact point). Pages show none of them."""
+        from ecgraph.publish.personal import marked_terms
+
+        wanted = [i for i in set(iris) if _safe_iri(i)]
+        if not wanted:
+            return set()
+        iris = sorted(marked_terms())
+        out: set[str] = set()
+        for start in range(0, len(wanted), 200):
+            chunk = wanted[start:start + 200]
+            rows = self._select(f"SELECT DISTINCT ?s WHERE {{ VALUES ?s {{ {_iris(chunk)} }} "
+                                f"VALUES ?m {{ {_iris(iris)} }} {{ ?s a ?m }} UNION {{ ?x ?m ?s }} }}")
+            out.update(r["s"].value for r in rows)
+        return out
+
+    def public_contacts(self, iri: str) -> list[dict]:
+        """The contact points of ``iri`` that pages may show: an organisation's (``vcard:Organization``)
+        or a role held in public (``ec:basis-public-role`` on the contact point or on its twin); a
+        person's contact point is personal data and stays off the pages."""
+        rows = self._select(
+            "SELECT DISTINCT ?n ?e ?t ?u WHERE { GRAPH ?g { ?s ec:contactPoint ?c "
+            "{ ?c a vcard:Organization } UNION { ?c ec:personalDataBasis ec:basis-public-role } "
+            "UNION { ?twin a ec:DigitalTwin ; ec:personalDataBasis ec:basis-public-role } } "
+            "OPTIONAL { ?c vcard:fn ?n } OPTIONAL { ?c vcard:hasEmail ?e } OPTIONAL { ?c vcard:hasTelephone ?t } "
+            "OPTIONAL { ?c vcard:hasURL ?u } }", s=iri)
+        return [{"name": _value(r["n"]), "email": _value(r["e"]), "telephone": _value(r["t"]), "url": _value(r["u"])}
+                for r in rows]
+
     def types(self, iri: str) -> set[str]:
         return {r["t"].value for r in self._select("SELECT ?t WHERE { ?s a ?t }", s=iri)}
 

@@ -244,7 +244,7 @@ PAGES = ["/", "/communities", "/query", "/communities?member=" + quote(EC + "Sch
          "/resource?iri=" + quote(CANAL_SUD, safe=""), "/resource?iri=" + quote(CANAL_SUD_NETWORK, safe=""),
          "/resource?iri=" + quote("https://institut-saint-amand.example/id/school", safe=""),
          "/resource?iri=" + quote("https://w3id.org/ecgraph/twin/canal-sud-energie", safe=""),
-         "/ns", "/validate", "/catalog", "/sparql"]
+         "/ns", "/validate", "/catalog", "/sparql", "/publish", "/publish/form"]
 
 
 def test_every_page_is_usable_390_px_wide(browser, server, artefacts):
@@ -308,3 +308,117 @@ def test_the_editor_completes_the_standard_s_prefixes(page, server):
     page.keyboard.press("Control+Space")
     hints = page.wait_for_selector(".CodeMirror-hints")
     assert "ec: <https://w3id.org/ecgraph/ns#>" in hints.inner_text()
+
+
+# --- publishing without RDF: the twin form and the publish page -------------------------------------------
+
+def _register(server, twin: str) -> str:
+    answer = requests.post(server.url + "/api/twins", json={"id": twin, "title": twin}, headers=server.admin,
+                           timeout=30)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["token"]
+
+
+def _version(server, twin: str) -> int | None:
+    return requests.get(server.url + f"/api/twins/{twin}", timeout=30).json().get("version")
+
+
+def _serious(page, axe_source) -> list:
+    """axe-core's serious or critical findings on the page as it is now (a report drawn, say)."""
+    page.evaluate(axe_source + "\n;undefined")
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5]) for v in result["violations"]
+            if v["impact"] in ("serious", "critical")]
+
+
+def test_a_community_fills_in_the_form_sees_its_mistake_publishes_and_edits_its_twin(page, server, artefacts,
+                                                                                     axe_source):
+    token = _register(server, "form-walk")
+    page.goto(server.url + "/publish/form?twin=form-walk")
+    page.fill("#community-name", "Zon op School")
+    # the draft stays in this browser: a reload offers it back
+    page.reload()
+    page.click("#draft-restore")
+    page.wait_for_selector("#twin-form")
+    assert page.input_value("#community-name") == "Zon op School"
+    page.select_option("#community-legalForm", EC + "legalform-cooperative")
+    page.fill("#place-locality", "Gent")
+    page.fill("#place-latitude", "51.05")
+    page.fill("#place-longitude", "3.72")
+    page.fill("#members-0-name", "Basisschool De Regenboog")
+    assert page.locator("#members-0-memberType option").nth(1).get_attribute("value") == EC + "School"
+    page.select_option("#members-0-memberType", EC + "School")
+    page.click("#add-members")  # a second member: the page comes back with one more row, nothing lost
+    page.wait_for_selector("#members-1-name")
+    assert page.input_value("#members-0-name") == "Basisschool De Regenboog"
+    page.fill("#members-1-name", "Stad Gent")
+    page.select_option("#members-1-memberType", EC + "Municipality")
+    page.fill("#lessons-0-name", "Pupils read the meter")
+    page.fill("#lessons-0-summary", "A weekly meter reading made the roof part of the lessons.")
+    # the mistake: a lesson without its topic
+    page.click("#check-button")
+    page.wait_for_selector("#verdict")
+    assert "fail" in page.get_attribute("#verdict", "class")
+    assert page.locator("#results tr.result").filter(has_text="ec:topic").count() >= 1
+    _shot(page, artefacts, "09-form-mistake")
+    assert _serious(page, axe_source) == []  # the form with its report drawn
+    page.select_option("#lessons-0-topic", [EC + "topic-schools"])
+    page.click("#check-button")
+    page.wait_for_selector("#verdict.ok")
+    assert page.locator("#checked").count() == 1 and _version(server, "form-walk") is None  # checked, not stored
+    _shot(page, artefacts, "10-form-report")
+    with page.expect_download() as download:
+        page.click("#download-turtle")
+    made = [q.triple for q in ox.parse(Path(download.value.path()).read_bytes(), format=ox.RdfFormat.TURTLE)]
+    assert any(t.object.value == "Basisschool De Regenboog" for t in made)
+    page.fill("#token", token)
+    page.click("#publish-button")
+    page.wait_for_selector("#community")
+    _shot(page, artefacts, "11-form-published")
+    assert "Zon op School" in page.inner_text("#community h1")
+    assert "Basisschool De Regenboog" in page.inner_text('#members li.member[data-school="yes"]')
+    assert _version(server, "form-walk") == 1
+
+    # later: the form opens with the published twin, and publishes the change
+    page.goto(server.url + "/publish/form?twin=form-walk")
+    assert page.input_value("#community-name") == "Zon op School"
+    assert page.input_value("#members-1-name") == "Stad Gent"
+    page.fill("#community-name", "Zon op School Gent")
+    page.fill("#token", token)
+    page.click("#publish-button")
+    page.wait_for_selector("#community")
+    assert "Zon op School Gent" in page.inner_text("#community h1")
+    assert _version(server, "form-walk") == 2
+    _shot(page, artefacts, "12-form-edited")
+
+
+def test_the_publish_page_publishes_a_good_twin_then_refuses_one_with_a_mistake(page, server, artefacts,
+                                                                               axe_source):
+    from tests.helpers import make_twin
+
+    token = _register(server, "page-walk")
+    good = make_twin("page-walk", schools=1).decode()
+    page.goto(server.url + "/publish")
+    page.fill("#twin", "page-walk")
+    page.fill("#token", token)
+    page.fill("#text", good)
+    page.click("#publish-button")
+    page.wait_for_selector("#community")
+    assert "Test community page-walk" in page.inner_text("#community h1")
+    _shot(page, artefacts, "13-publish-good")
+    assert _version(server, "page-walk") == 1
+
+    wrong = good.replace("ec:legalform-cooperative", "ec:legalform-kibbutz")
+    page.goto(server.url + "/publish?twin=page-walk")
+    page.fill("#token", token)
+    page.fill("#text", wrong)
+    page.click("#publish-button")
+    page.wait_for_selector("#error")
+    assert "does not conform" in page.inner_text("#error")
+    assert "fail" in page.get_attribute("#verdict", "class")
+    assert page.locator("#results tr.result").filter(has_text="legalForm").count() >= 1
+    assert page.input_value("#text") == wrong.replace("\r\n", "\n")  # the text is kept to fix it
+    assert "turtle" in page.inner_text("#detected")
+    _shot(page, artefacts, "14-publish-mistake")
+    assert _serious(page, axe_source) == []
+    assert _version(server, "page-walk") == 1  # nothing half-written: the good twin stays

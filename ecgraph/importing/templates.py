@@ -151,11 +151,13 @@ SHEETS: dict[str, list[Column]] = {
 class Standard:
     """What the generators read from the standard: the context, the ontology, code lists, shapes."""
 
-    def __init__(self):
+    def __init__(self, shapes: tuple[Path, ...] | None = None):
+        """``shapes``: the shapes files to read instead of the current profile's (a new profile
+        version, or a test's modified shapes)."""
         self.context = json.loads(standard.context_file().read_text(encoding="utf-8"))["@context"]
-        triples = []
-        for path in (standard.ontology_file(), standard.vocabularies_file(),
-                     standard.shapes_file("core"), standard.shapes_file("recommended")):
+        triples: list = []
+        shapes = shapes or (standard.shapes_file("core"), standard.shapes_file("recommended"))
+        for path in (standard.ontology_file(), standard.vocabularies_file(), *shapes):
             triples.extend(q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
         self.index: dict = {}
         for t in triples:

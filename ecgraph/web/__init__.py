@@ -71,6 +71,9 @@ def create_app(node: Node) -> Flask:
                    aggregates, network):
         app.register_blueprint(module.bp)
     app.register_blueprint(discovery.bp)
+    from ecgraph.web.face import publish as face_publish
+
+    app.register_blueprint(face_publish.bp)
 
     @app.after_request
     def _security_headers(response):

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from ecgraph import errors, formats, standard
 from ecgraph.directory import FACETS, PAGE_SIZE, local, pick
 from ecgraph.web.common import SECURITY_HEADERS, negotiate, node, whole
-from ecgraph.web.face import charts, i18n, ontology
+from ecgraph.web.face import charts, i18n, ontology, privacy
 
 bp = Blueprint("face", __name__)
 
@@ -147,20 +147,22 @@ def resource():
                                               formats=formats.GRAPH)))
     if chosen is formats.HTML and iri.startswith(standard.EC):  # the standard's own terms: their section of /ns
         return redirect(url_for("face.ns") + "#" + iri[len(standard.EC):], code=303)
+    privacy.refuse(directory, iri)
     if chosen is not formats.HTML:
-        triples = directory.triples(iri)
+        triples = privacy.triples(directory.triples(iri))
         if not triples:
             raise errors.NotFound(f"this node knows nothing about {iri}")
         return _rdf(triples, chosen)
-    community = directory.community(iri, lang)
+    community = privacy.community(directory, iri, directory.community(iri, lang))
     if community is not None:
         return _tiles_csp(_vary(Response(render_template("face/community.html", c=community, formats=formats.GRAPH,
                                                          tile_url=n.config.tile_url or ""))))
-    network = directory.network(iri, lang)
+    network = privacy.community(directory, iri, directory.network(iri, lang))
     if network is not None:
         return _tiles_csp(_vary(Response(render_template("face/network.html", net=network, formats=formats.GRAPH,
                                                          tile_url=n.config.tile_url or ""))))
     described = directory.describe(iri)
+    described["outgoing"], described["incoming"] = privacy.rows(directory, described["outgoing"], described["incoming"])
     iris = {r["p"].value for r in described["outgoing"]} | {r["p"].value for r in described["incoming"]}
     iris |= {r["o"].value for r in described["outgoing"] if isinstance(r["o"], ox.NamedNode)}
     iris |= {r["x"].value for r in described["incoming"] if isinstance(r["x"], ox.NamedNode)}
