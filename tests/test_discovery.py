@@ -510,6 +510,41 @@ def test_whats_new_as_json_feed_lists_a_republished_twin_first(tmp_path):
         node.close()
 
 
+def test_the_feeds_follow_the_change_stream_so_a_deletion_and_a_refresh_appear(tmp_path):
+    import feedparser
+
+    from ecgraph.web import create_app
+
+    node = Node(_config(tmp_path / "data"), workers=False)
+    try:
+        for slug in ("one", "two", "three"):
+            node.register(slug, slug)
+            node.publish(slug, node.upload_for(slug, make_twin(slug), filename="t.ttl"))
+        node.unpublish("two")
+        node.publish("three", node.upload_for("three", make_twin("three", tag="B"), filename="t.ttl"))
+        client = create_app(node).test_client()
+        feed = json.loads(client.get("/api/whats-new", query_string={"format": "jsonfeed"}).data)
+        seen = [(i["_ecgraph"]["twin"], i["_ecgraph"]["version"], i["_ecgraph"]["change"]) for i in feed["items"]]
+        assert seen == [("three", 2, "replaced"), ("two", 1, "deleted"), ("one", 1, "published")]
+        gone = feed["items"][1]
+        assert gone["title"] == "Test community two was removed"
+        fr = json.loads(client.get("/api/whats-new", query_string={"format": "jsonfeed", "lang": "fr"}).data)
+        assert fr["items"][1]["title"] == "Test community two a été retiré"
+        atom = client.get("/api/whats-new")
+        parsed = feedparser.parse(atom.data)
+        assert parsed.bozo == 0 and parsed.version == "atom10"
+        assert [e.title for e in parsed.entries][:2] == ["Test community three (version 2)",
+                                                         "Test community two was removed"]
+        assert len({e.id for e in parsed.entries}) == 3
+        # published again: the twin is back, not removed
+        node.publish("two", node.upload_for("two", make_twin("two"), filename="t.ttl"))
+        feed = json.loads(client.get("/api/whats-new", query_string={"format": "jsonfeed"}).data)
+        assert feed["items"][0]["_ecgraph"]["twin"] == "two" and feed["items"][0]["_ecgraph"]["change"] != "deleted"
+        assert [i["_ecgraph"]["twin"] for i in feed["items"]].count("two") == 1
+    finally:
+        node.close()
+
+
 # --- through a real server ---------------------------------------------------------------------------
 
 def test_a_served_node_answers_the_school_journey_over_http_and_keeps_its_index_across_restarts(tmp_path):

@@ -14,8 +14,8 @@ removed with the twin). :class:`Discovery` answers from it:
   municipalities and regions twins name.
 
 Every view filters by network, municipality (LAU code) and region (NUTS code, any level). The index
-is keyed by twin id; twins a node harvests from its peers (issue 14) go in with :meth:`Discovery.index`
-the same way as its own.
+is keyed by twin id; the copies a node harvests from its peers go in with :meth:`Discovery.index`
+the same way as its own, keyed by their graph's IRI (two nodes' twins of the same id stay apart).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from ecgraph.discovery.features import MEMBER_TYPES, Community, extract
 from ecgraph.discovery.index import Index
 from ecgraph.discovery.similar import DISTANCE_SCALE_KM, WEIGHTS, Pins, Ranker
 from ecgraph.discovery.vocab import EC, LANGUAGES, Vocabulary, vocabulary
+from ecgraph.discovery.words import word
 
 log = logging.getLogger("ecgraph.discovery")
 
@@ -314,11 +315,26 @@ class Discovery:
     def whats_new(self, changes: list, *, base_url: str, feed_url: str, place: str | None = None,
                   lang: str = "en", author: str = "ecgraph node") -> dict:
         """A feed of ``changes`` (:func:`ecgraph.discovery.feeds.recent`): each changed twin with
-        its communities and the initiatives, events and lessons it holds; only those in ``place``
-        (a network, a LAU or NUTS code, a country) when given."""
+        its communities and the initiatives, events and lessons it holds, or what a removed twin
+        was; only those in ``place`` (a network, a LAU or NUTS code, a country) when given."""
         allowed = self._place(place) if place else None
         items = []
         for change in changes:
+            home = change.home or base_url
+            url = f"{home}/api/twins/{change.name or change.twin_id}"
+            if change.removed:
+                note = self.db.gone(change.twin_id) or {}
+                if allowed is not None and place not in note.get("places", []):
+                    continue
+                names = [_name(n, lang) for n in note.get("names", [])] or [change.name or change.twin_id]
+                headline = ", ".join(n for n in names if n)
+                items.append({
+                    "id": f"{url}/versions/{change.version}#{change.kind}", "url": url, "twin": change.name,
+                    "version": change.version, "change": change.kind, "home": change.home,
+                    "title": word("removed", lang, what=headline), "updated": change.modified,
+                    "summary": word("removed", lang, what=headline), "tags": [change.kind], "communities": [],
+                    "news": []})
+                continue
             communities = [Community(**json.loads(f)) for (f,) in self.db.read(
                 "SELECT features FROM communities WHERE twin_id = ? ORDER BY iri", (change.twin_id,))]
             networks = [r[0] for r in self.db.read("SELECT iri FROM networks WHERE twin_id = ?", (change.twin_id,))]
@@ -329,13 +345,13 @@ class Discovery:
                 item = json.loads(data)
                 news.append({"kind": item["kind"], "iri": item["iri"], "title": _name(item["title"], lang),
                              "start": item.get("start")})
-            names = [_name(c.names, lang) for c in communities] or [change.twin_id]
+            names = [_name(c.names, lang) for c in communities] or [change.name or change.twin_id]
             headline = ", ".join(names)
             summary = "; ".join(f"{n['kind']}: {n['title']}" for n in news if n["kind"] in ("initiative", "event")) \
                 or "; ".join(f"{n['kind']}: {n['title']}" for n in news)
             items.append({
-                "id": f"{base_url}/api/twins/{change.twin_id}/versions/{change.version}",
-                "url": f"{base_url}/api/twins/{change.twin_id}", "twin": change.twin_id, "version": change.version,
+                "id": f"{url}/versions/{change.version}", "url": url, "twin": change.name or change.twin_id,
+                "version": change.version, "change": change.kind, "home": change.home,
                 "title": f"{headline} (version {change.version})", "updated": change.modified,
                 "summary": summary or headline, "tags": sorted({n["kind"] for n in news}),
                 "communities": [self.summary(c, lang) for c in communities], "news": news,
