@@ -1342,6 +1342,10 @@ class Node:
     def communities(self, *, place: str | None = None, lang: str = "en") -> list[dict]:
         return self.discovery.communities(place=place, lang=lang)
 
+    def discovery_choices(self, *, lang: str = "en") -> dict:
+        """The topics, member types and technologies discovery's search forms offer."""
+        return self.discovery.choices(lang)
+
     # --- demo network -------------------------------------------------------------------------
 
     def load_demo(self) -> list[str]:

@@ -419,6 +419,24 @@ class Discovery:
             out[name] = [{"code": v, "communities": n} for v, n in rows]
         return out
 
+    def choices(self, lang: str = "en") -> dict:
+        """What the search forms offer: the topics, member types (schools first) and technologies
+        the indexed items and communities name, each with its label in ``lang``."""
+
+        def labelled(codes) -> list[dict]:
+            return [{"code": c, "label": self.vocab.label(c, lang)} for c in codes]
+
+        topics = sorted((r[0] for r in self.db.read("SELECT DISTINCT topic FROM item_topics")),
+                        key=lambda c: self.vocab.label(c, lang).lower())
+        members = {r[0] for r in self.db.read("SELECT DISTINCT value FROM facets WHERE facet = 'member'")}
+        technologies = sorted((r[0] for r in self.db.read("SELECT DISTINCT value FROM facets "
+                                                          "WHERE facet = 'technology'")),
+                              key=lambda c: self.vocab.label(c, lang).lower())
+        ordered = [t for t in MEMBER_TYPES if t in members]
+        ordered.sort(key=lambda t: (t != EC + "School", self.vocab.label(t, lang).lower()))
+        return {"topics": labelled(topics), "members": labelled(ordered), "technologies": labelled(technologies),
+                "kinds": list(ITEM_KINDS)}
+
     def communities(self, *, place: str | None = None, lang: str = "en") -> list[dict]:
         """Every indexed community (optionally in one place), for directory views."""
         allowed = self._place(place) if place else None
