@@ -895,6 +895,8 @@ class Node:
                     self._entries[twin_id] = new
                     self.registry.save_report(twin_id, new.version, report.to_dict())
                     entry = new
+                    self._index(new, data, inferred)  # discovery keeps contact points and lessons' texts
+                    self.discovery.scrub()
                 dump_module.discard(self.dump_dir)
                 self.store.optimize()
         erasure = Erasure(twin=twin_id, current=current, versions=versions,

@@ -80,6 +80,10 @@ class Discovery:
     def remove(self, twin_id: str) -> None:
         self.db.remove(twin_id)
 
+    def scrub(self) -> None:
+        """After an erasure of personal data: nothing replaced stays in the index's files."""
+        self.db.scrub()
+
     def sync(self, current: dict[str, tuple], read: Callable[[str], list], *,
              force: bool = False) -> dict[str, int]:
         """Bring the index in line with the twins published now (id -> (version, content hash[,

@@ -71,6 +71,8 @@ class Index:
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # what a twin no longer says (an erasure of personal data) is overwritten, not left in free space
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(SCHEMA)
         self.lock = threading.RLock()
         #: bumped at every change: caches built from the index compare it
@@ -148,6 +150,14 @@ class Index:
         places |= {r[0] for r in db.execute("SELECT community FROM facets WHERE twin_id = ?", (twin_id,))}
         places |= {r[0] for r in db.execute("SELECT iri FROM networks WHERE twin_id = ?", (twin_id,))}
         return {"names": names, "places": sorted(places)}
+
+    def scrub(self) -> None:
+        """After an erasure: no byte of what was replaced stays in the file or its write-ahead log
+        (checkpointed and truncated, the database rebuilt)."""
+        with self.lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def gone(self, twin_id: str) -> dict | None:
         rows = self.read("SELECT data FROM gone WHERE twin_id = ?", (twin_id,))
