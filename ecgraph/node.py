@@ -1287,9 +1287,9 @@ class Node:
         """Lessons, best practices, initiatives and events (see :meth:`Discovery.search`)."""
         return self.discovery.search(text, **filters)
 
-    def compare(self, iri: str, *, lang: str = "en", indicator: str | None = None) -> dict:
+    def compare(self, iri: str, *, lang: str = "en", indicator: str | None = None, latest: int | None = None) -> dict:
         try:
-            return self.discovery.compare(iri, lang=lang, indicator=indicator)
+            return self.discovery.compare(iri, lang=lang, indicator=indicator, latest=latest)
         except NotIndexed:
             raise self._not_indexed(iri) from None
 

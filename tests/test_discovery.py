@@ -397,6 +397,41 @@ def test_comparison_over_a_generated_network_equals_quantiles_computed_from_the_
         assert _check_compare(node, files, _iri(seed)) > 0
 
 
+def test_a_comparison_follows_each_publish_and_unpublish_and_latest_keeps_the_newest_periods(tmp_path):
+    """The figures of all communities are kept between requests: a new twin, or one gone, changes them."""
+    node = Node(_config(tmp_path / "data"), workers=False)
+    zonnedak = "https://zonnedak-bleuet.example/id/community"
+    rate = EC + "kpi-self-consumption-rate"
+
+    def everyone() -> dict[str, int]:
+        return {row["period_start"]: row["groups"]["all"]["n"] for row in node.compare(zonnedak, indicator=rate)[
+            "indicators"]}
+
+    def publish(name: str) -> None:
+        path = standard.demo_twins_dir() / name
+        twin_id = path.stem
+        node.register(twin_id, twin_id)
+        node.publish(twin_id, node.upload_for(twin_id, path.read_bytes(), filename=path.name))
+
+    try:
+        publish("zonnedak-bleuet.ttl")
+        alone = everyone()
+        assert alone and set(alone.values()) == {1}
+        publish("lilas-solaires.ttl")
+        together = everyone()
+        assert any(together[p] == 2 for p in together)
+        node.unpublish("lilas-solaires")
+        assert everyone() == alone
+        full = node.compare(zonnedak)["indicators"]
+        kept = node.compare(zonnedak, latest=2)["indicators"]
+        for kpi in {r["indicator"] for r in full}:
+            periods = sorted(r["period_start"] for r in full if r["indicator"] == kpi)
+            assert sorted(r["period_start"] for r in kept if r["indicator"] == kpi) == periods[-2:]
+            assert [r for r in kept if r["indicator"] == kpi] == [r for r in full if r["indicator"] == kpi][-2:]
+    finally:
+        node.close()
+
+
 def test_a_network_side_by_side_and_its_yearly_totals_equal_the_sums_of_the_files(demo):
     network = "https://bleuet-korenbloem.example/id/network"
     networks, values = reference_values([p for p in standard.demo_twins_dir().iterdir()
@@ -609,7 +644,7 @@ def test_the_comparison_panel_shows_each_indicator_per_period_against_network_an
 
     zonnedak = "https://zonnedak-bleuet.example/id/community"
     panel = _section(_page(demo_client, f"/resource?iri={quote(zonnedak, safe='')}"), "compare")
-    compared = demo.compare(zonnedak)["indicators"]
+    compared = demo.compare(zonnedak, latest=6)["indicators"]
     rate = [e for e in compared if e["indicator"] == EC + "kpi-self-consumption-rate"]
     assert rate
     figure = panel[panel.index(f'data-indicator="{EC}kpi-self-consumption-rate"'):]

@@ -23,7 +23,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
@@ -42,6 +44,8 @@ ITEM_KINDS = ("lesson", "best-practice", "initiative", "event")
 MAX_RESULTS = 200
 #: indicator periods one comparison answers (a twin may hold many more: ask for one indicator)
 MAX_PERIODS = 500
+#: indicator periods whose values over all communities are kept between index changes
+MAX_CACHED_PERIODS = 20000
 
 
 class NotIndexed(LookupError):
@@ -67,6 +71,11 @@ class Discovery:
         self.vocab = vocab or vocabulary()
         self.db = Index(path, self.vocab)
         self.ranker = Ranker(self.vocab)
+        #: each period's values over all communities, kept until the index changes (a community's
+        #: page compares every indicator and period of its own against them)
+        self._figures: dict[tuple, tuple] = {}
+        self._figures_generation = -1
+        self._figures_lock = threading.Lock()
 
     def close(self) -> None:
         self.db.close()
@@ -229,23 +238,25 @@ class Discovery:
             return {r[0] for r in self.db.read("SELECT iri FROM communities")}
         return {r[0] for r in self.db.read(f"SELECT iri FROM communities WHERE {column} = ?", (value,))}
 
-    def compare(self, iri: str, lang: str = "en", indicator: str | None = None) -> dict:
-        """Each of the community's indicator values per period against each of its groups."""
+    def compare(self, iri: str, lang: str = "en", indicator: str | None = None, latest: int | None = None) -> dict:
+        """Each of the community's indicator values per period against each of its groups (only
+        the ``latest`` periods of each indicator when given)."""
         c = self._require(iri)
         own = self.db.read("SELECT indicator, period_start, period_end, AVG(value), family, COUNT(*), "
                            "SUM(value IS NULL) FROM indicators WHERE community = ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
                            (iri,))
-        groups = {name: (self._members(*key) if key else self._members(None, None), key)
-                  for name, key in self._groups(c).items() if key or name == "all"}
+        everyone = self._everyone()
+        groups = {name: (self._members(*key), key) for name, key in self._groups(c).items() if key}
         out = []
         own = [row for row in own if not indicator or row[0] == indicator]
+        if latest is not None:
+            per: dict[str, list] = defaultdict(list)
+            for row in own:
+                per[row[0]].append(row)
+            own = [row for rows in per.values() for row in rows[-latest:]]
         truncated = len(own) > MAX_PERIODS
         for kpi, start, end, value, family, _, _unusable in own[:MAX_PERIODS]:
-            rows = self.db.read("SELECT community, AVG(value), SUM(value IS NULL) FROM indicators "
-                                "WHERE indicator = ? AND period_start = ? AND period_end = ? GROUP BY community",
-                                (kpi, start, end))
-            values = {r[0]: r[1] for r in rows if r[1] is not None}
-            bad = {r[0] for r in rows if r[1] is None}
+            values, bad, ordered, base, unusable = self._period_figures(kpi, start, end, everyone)
             entry = {"indicator": kpi, "label": self.vocab.label(kpi, lang), "period_start": start,
                      "period_end": end, "value": value, "unit": _unit(family), "groups": {}}
             for name, (members, key) in groups.items():
@@ -256,8 +267,46 @@ class Discovery:
                 if key:
                     group["key"] = key[1]
                 entry["groups"][name] = group
+            group = dict(base)  # everyone: from the sorted values kept for the period
+            if ordered and value is not None:
+                below, above = bisect_left(ordered, value), bisect_right(ordered, value)
+                group["percentile"] = round(100.0 * (below + 0.5 * (above - below)) / len(ordered), 2)
+            group["missing"] = len(everyone) - len(ordered) - unusable
+            group["unusable"] = unusable
+            entry["groups"]["all"] = group
             out.append(entry)
         return {"community": self.summary(c, lang), "indicators": out, "truncated": truncated}
+
+    def _cached_figures(self) -> dict[tuple, tuple]:
+        with self._figures_lock:
+            if self._figures_generation != self.db.generation:
+                self._figures = {}
+                self._figures_generation = self.db.generation
+            return self._figures
+
+    def _everyone(self) -> frozenset[str]:
+        cache = self._cached_figures()
+        hit = cache.get(("everyone",))
+        if hit is None:
+            hit = cache[("everyone",)] = (frozenset(self._members(None, None)),)
+        return hit[0]
+
+    def _period_figures(self, kpi: str, start: str, end: str, everyone: frozenset[str]) -> tuple:
+        """One indicator's values in one period: by community, the communities whose value is
+        unusable, every community's value sorted, their summary and how many are unusable."""
+        cache = self._cached_figures()
+        hit = cache.get((kpi, start, end))
+        if hit is None:
+            rows = self.db.read("SELECT community, AVG(value), SUM(value IS NULL) FROM indicators "
+                                "WHERE indicator = ? AND period_start = ? AND period_end = ? GROUP BY community",
+                                (kpi, start, end))
+            values = {r[0]: r[1] for r in rows if r[1] is not None}
+            bad = {r[0] for r in rows if r[1] is None}
+            ordered = sorted(v for m, v in values.items() if m in everyone)
+            hit = (values, bad, ordered, stats.summary(ordered), len(bad & everyone))
+            if len(cache) < MAX_CACHED_PERIODS:
+                cache[(kpi, start, end)] = hit
+        return hit
 
     def network(self, network: str, lang: str = "en") -> dict:
         """A network's communities side by side (each indicator by year) and its evolution: per

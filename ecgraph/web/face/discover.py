@@ -32,6 +32,8 @@ from ecgraph.web.face import charts, i18n
 from ecgraph.web.face.views import bp
 
 PAGE_SIZE = 20
+#: the periods of each indicator a community's page compares (the latest)
+PERIODS = 6
 #: the groups a community is compared with, in the order of the table's columns
 GROUPS = ("network", "municipality", "region", "all")
 KIND_WORDS = {"lesson": "Lesson learned", "best-practice": "Best practice", "initiative": "Initiative",
@@ -72,7 +74,7 @@ def community_panels(iri: str) -> dict | None:
                 same_network=request.args.get("like_network") in ("on", "true", "1"))
     try:
         like = n.similar(iri, pins=pins, limit=5, lang=lang)
-        compared = n.compare(iri, lang=lang)
+        compared = n.compare(iri, lang=lang, latest=PERIODS)
     except errors.NotFound:
         return None
     api = {"iri": iri, "lang": lang, "limit": 5}
@@ -87,7 +89,7 @@ def community_panels(iri: str) -> dict | None:
             "member_types": [{"code": t, "label": n.directory.label(t, lang), "short": t.rsplit("#", 1)[-1]}
                              for t in MEMBER_TYPES],
             "compare": _compare_series(compared["indicators"]),
-            "compare_api": "/api/compare?" + urlencode({"iri": iri, "lang": lang}),
+            "compare_api": "/api/compare?" + urlencode({"iri": iri, "lang": lang, "latest": PERIODS}),
             "groups": [g for g in GROUPS if any(g in e["groups"] for e in compared["indicators"])],
             "areas": [(_("Municipality"), me.get("lau")), (_("Region"), me.get("nuts"))],
             "group_names": {"network": _("Its network"), "municipality": _("Its municipality"),
@@ -106,7 +108,6 @@ def _compare_series(indicators: list[dict]) -> list[dict]:
     out = []
     for s in series.values():
         s["rows"].sort(key=lambda r: r["start"])
-        s["rows"] = s["rows"][-6:]  # the latest six periods
         s["chart"] = charts.compare_chart(s)
         out.append(s)
     return out
