@@ -36,7 +36,7 @@ from ecgraph.config import Config
 from ecgraph.directory import Directory
 from ecgraph.discovery import Discovery, NotIndexed, Pins
 from ecgraph.network import Network, sources
-from ecgraph.network.harvest import NETWORK_GRAPH, copy_graph
+from ecgraph.network.harvest import HARVESTED_BASE, NETWORK_GRAPH, copy_graph
 from ecgraph.network.peers import LivePeers
 from ecgraph.publish import authority, catalog, ingest, personal
 from ecgraph.publish import dump as dump_module
@@ -1278,14 +1278,28 @@ class Node:
         from ecgraph.discovery.similar import DISTANCE_SCALE_KM
 
         try:
-            return self.discovery.similar(iri, weights=weights, pins=pins, limit=limit, lang=lang,
-                                          distance_scale_km=distance_scale_km or DISTANCE_SCALE_KM)
+            found = self.discovery.similar(iri, weights=weights, pins=pins, limit=limit, lang=lang,
+                                           distance_scale_km=distance_scale_km or DISTANCE_SCALE_KM)
         except NotIndexed:
             raise self._not_indexed(iri) from None
+        self._name_homes([found["community"], *found["results"]])
+        return found
 
     def search_knowledge(self, text: str = "", **filters: Any) -> dict:
         """Lessons, best practices, initiatives and events (see :meth:`Discovery.search`)."""
-        return self.discovery.search(text, **filters)
+        found = self.discovery.search(text, **filters)
+        self._name_homes([r["community"] for r in found["results"]])
+        return found
+
+    def _name_homes(self, summaries: list[dict]) -> None:
+        """Each community of a harvested copy gets ``home``: the URL of the node it comes from."""
+        copies = [s for s in summaries if str(s.get("twin") or "").startswith(HARVESTED_BASE)]
+        if not copies:
+            return
+        homes = {copy.get("graph") or copy_graph(peer["url"], twin_id): peer["url"]
+                 for peer in self.registry.peers() for twin_id, copy in self.registry.harvested(peer["id"]).items()}
+        for summary in copies:
+            summary["home"] = homes.get(summary["twin"])
 
     def compare(self, iri: str, *, lang: str = "en", indicator: str | None = None, latest: int | None = None) -> dict:
         try:

@@ -190,6 +190,9 @@ def test_discovery_covers_the_harvested_twins_and_forgets_a_copy_deleted_at_home
         return [(x["iri"], round(x["score"], 6), [y["text"] for y in x["reasons"]]) for x in found["results"]]
 
     assert ranked(a) == ranked(r) and len(ranked(a)) == 5
+    homes = {x["iri"]: x.get("home") for x in requests.get(f"{a.url}/api/similar", params={"iri": school},
+                                                            timeout=60).json()["results"]}
+    assert set(homes.values()) <= {None, b.url, net["c"].url} and set(homes.values()) - {None}
     lessons = requests.get(f"{a.url}/api/lessons", params={"q": "écoles", "lang": "fr"}, timeout=60).json()
     assert lessons["total"] == requests.get(f"{r.url}/api/lessons", params={"q": "écoles", "lang": "fr"},
                                             timeout=60).json()["total"] > 0

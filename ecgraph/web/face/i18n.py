@@ -290,6 +290,7 @@ _DISCOVERY: dict[str, tuple[str, str]] = {
     'Compare the communities of its network': (
         'Comparer les communautés de son réseau',
         'De gemeenschappen van haar netwerk vergelijken'),
+    'At its home node': ("Sur son nœud d'origine", 'Op zijn thuisknooppunt'),
     'Discover': ('Découvrir', 'Ontdekken'),
     'Each indicator per period beside the median of its network and of all communities; the whiskers show the '
     'quartiles.': (
