@@ -7,7 +7,9 @@ the directory (all facets counted, first page of cards and the map's points), th
 filtered and searched, and a network page. The first directory request after a load builds the
 directory's index once (reported on its own); the figures after it are what readers wait. Each page
 is measured beside its machine twin (the same resource as Turtle, the same directory as JSON), so
-the table shows what rendering the page costs over reading its data.
+the table shows what rendering the page costs over reading its data. The community page's
+discovery panels are measured by their JSON twins (``/api/similar`` and ``/api/compare``) beside
+the whole page.
 """
 
 from __future__ import annotations
@@ -78,6 +80,20 @@ def pages(quick: bool) -> list[Row]:
                             anchor_name, note=f"p95 {percentile(ours, 95) * 1000:.1f} vs "
                                               f"{percentile(theirs, 95) * 1000:.1f} ms",
                             extra={"p95": percentile(ours, 95) * 1000, "anchor_p95": percentile(theirs, 95) * 1000}))
+        # what the community page's discovery panels cost: their data as JSON (communities like it,
+        # its comparison), beside the page that shows them
+        panels, whole = [], []
+        for i in range(repeats):
+            iri = quote(iris[i % len(iris)], safe="")
+            started = time.perf_counter()
+            for api in ("/api/similar?limit=5&iri=", "/api/compare?iri="):
+                session.get(base + api + iri, timeout=120).raise_for_status()
+            panels.append(time.perf_counter() - started)
+            whole.append(_get(session, base + f"/resource?iri={iri}", "text/html"))
+        rows.append(Row("pages", f"N={communities}: community page's discovery panels (similar + compare, JSON)",
+                        median(panels) * 1000, median(whole) * 1000, "ms", "the whole community page",
+                        note=f"p95 {percentile(panels, 95) * 1000:.1f} vs {percentile(whole, 95) * 1000:.1f} ms",
+                        extra={"p95": percentile(panels, 95) * 1000, "anchor_p95": percentile(whole, 95) * 1000}))
         return rows
     finally:
         node.stop()

@@ -36,7 +36,7 @@ from ecgraph.config import Config
 from ecgraph.directory import Directory
 from ecgraph.discovery import Discovery, NotIndexed, Pins
 from ecgraph.network import Network, sources
-from ecgraph.network.harvest import NETWORK_GRAPH
+from ecgraph.network.harvest import HARVESTED_BASE, NETWORK_GRAPH, copy_graph
 from ecgraph.network.peers import LivePeers
 from ecgraph.publish import authority, catalog, ingest, personal
 from ecgraph.publish import dump as dump_module
@@ -62,6 +62,8 @@ _inspect = answer_cache.TextMemo(lambda text, update, base_iri: inspect(text, up
 ADMIN_TOKEN_FILE = "admin-token"
 #: a publishing or validation worker that holds more than this after an upload is replaced
 PIPELINE_RECYCLE_MB = 768
+#: change-stream rows the feeds read back from the newest (each twin once: its newest change)
+WHATS_NEW_WINDOW = 5000
 
 
 @dataclass(frozen=True)
@@ -896,6 +898,8 @@ class Node:
                     self._entries[twin_id] = new
                     self.registry.save_report(twin_id, new.version, report.to_dict())
                     entry = new
+                    self._index(new, data, inferred)  # discovery keeps contact points and lessons' texts
+                    self.discovery.scrub()
                 dump_module.discard(self.dump_dir)
                 self.store.optimize()
         erasure = Erasure(twin=twin_id, current=current, versions=versions,
@@ -1212,24 +1216,53 @@ class Node:
     def _index(self, entry: catalog.Entry, data_ntriples: str, inferred_ntriples: str) -> None:
         """Index a twin just committed. A failure here must not undo a publish that is stored: it
         is logged, and the next start re-indexes the twin (its indexed version differs)."""
+        self._index_key(entry.id, entry.version, entry.content_hash, data_ntriples, inferred_ntriples, entry.modified)
+
+    def _index_key(self, key: str, version: int, content_hash: str, data_ntriples: str, inferred_ntriples: str,
+                   stamp: str) -> None:
         try:
             triples = [q.triple for text in (data_ntriples, inferred_ntriples) if text
                        for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
-            self.discovery.index(entry.id, entry.version, entry.content_hash, triples, entry.modified)
+            self.discovery.index(key, version, content_hash, triples, stamp)
         except Exception:
-            log.exception("could not index twin %r for discovery; the next start indexes it again", entry.id)
+            log.exception("could not index twin %r for discovery; the next start indexes it again", key)
+
+    def index_copy(self, graph: str, record: dict, data_ntriples: str, inferred_ntriples: str) -> None:
+        """Index a copy of a peer's twin just harvested (by its graph's IRI: two nodes' twins of
+        the same id stay apart), so that discovery covers the network (called by the harvester)."""
+        if record.get("unsupported"):  # left out of network answers, and so of discovery
+            self.discovery.remove(graph)
+            return
+        self._index_key(graph, int(record.get("version") or 0), record["hash"], data_ntriples, inferred_ntriples,
+                        record.get("harvested", ""))
+
+    def unindex_copy(self, graph: str) -> None:
+        """A harvested copy was dropped (deleted at home, or its peer removed)."""
+        self.discovery.remove(graph)
+
+    def _copies(self) -> dict[str, tuple]:
+        """The harvested copies discovery indexes: graph IRI -> (version, hash, harvested)."""
+        out: dict[str, tuple] = {}
+        for peer in self.registry.peers():
+            for twin_id, copy in self.registry.harvested(peer["id"]).items():
+                if not copy.get("unsupported"):
+                    graph = copy.get("graph") or copy_graph(peer["url"], twin_id)
+                    out[graph] = (int(copy.get("version") or 0), copy.get("hash") or "", copy.get("harvested", ""))
+        return out
 
     def _sync_discovery(self, force: bool = False) -> dict[str, int]:
-        """Bring the discovery index in line with the published twins (at start: whatever a crash,
-        a deleted index file or an older node left behind)."""
+        """Bring the discovery index in line with the published twins and the harvested copies (at
+        start: whatever a crash, a deleted index file or an older node left behind)."""
         entries = self._entries
 
-        def read(twin_id: str) -> list[ox.Triple]:
-            entry = entries[twin_id]
-            return self.store.graph_triples(entry.graph) + self.store.graph_triples(entry.inferred_graph)
+        def read(key: str) -> list[ox.Triple]:
+            entry = entries.get(key)
+            graph, inferred = (entry.graph, entry.inferred_graph) if entry else (key, key + standard.INFERRED_SUFFIX)
+            return self.store.graph_triples(graph) + self.store.graph_triples(inferred)
 
-        return self.discovery.sync({t: (e.version, e.content_hash, e.modified) for t, e in entries.items()}, read,
-                                   force=force)
+        current = {t: (e.version, e.content_hash, e.modified) for t, e in entries.items()}
+        current.update(self._copies())
+        return self.discovery.sync(current, read, force=force)
 
     def reindex_discovery(self, *, caller: Caller = LOCAL) -> dict[str, int]:
         """Rebuild the discovery index from the store (the admin)."""
@@ -1248,18 +1281,32 @@ class Node:
         from ecgraph.discovery.similar import DISTANCE_SCALE_KM
 
         try:
-            return self.discovery.similar(iri, weights=weights, pins=pins, limit=limit, lang=lang,
-                                          distance_scale_km=distance_scale_km or DISTANCE_SCALE_KM)
+            found = self.discovery.similar(iri, weights=weights, pins=pins, limit=limit, lang=lang,
+                                           distance_scale_km=distance_scale_km or DISTANCE_SCALE_KM)
         except NotIndexed:
             raise self._not_indexed(iri) from None
+        self._name_homes([found["community"], *found["results"]])
+        return found
 
     def search_knowledge(self, text: str = "", **filters: Any) -> dict:
         """Lessons, best practices, initiatives and events (see :meth:`Discovery.search`)."""
-        return self.discovery.search(text, **filters)
+        found = self.discovery.search(text, **filters)
+        self._name_homes([r["community"] for r in found["results"]])
+        return found
 
-    def compare(self, iri: str, *, lang: str = "en", indicator: str | None = None) -> dict:
+    def _name_homes(self, summaries: list[dict]) -> None:
+        """Each community of a harvested copy gets ``home``: the URL of the node it comes from."""
+        copies = [s for s in summaries if str(s.get("twin") or "").startswith(HARVESTED_BASE)]
+        if not copies:
+            return
+        homes = {copy.get("graph") or copy_graph(peer["url"], twin_id): peer["url"]
+                 for peer in self.registry.peers() for twin_id, copy in self.registry.harvested(peer["id"]).items()}
+        for summary in copies:
+            summary["home"] = homes.get(summary["twin"])
+
+    def compare(self, iri: str, *, lang: str = "en", indicator: str | None = None, latest: int | None = None) -> dict:
         try:
-            return self.discovery.compare(iri, lang=lang, indicator=indicator)
+            return self.discovery.compare(iri, lang=lang, indicator=indicator, latest=latest)
         except NotIndexed:
             raise self._not_indexed(iri) from None
 
@@ -1274,7 +1321,25 @@ class Node:
         """Recently published or changed twins with their initiatives and events (the feeds)."""
         from ecgraph.discovery.feeds import recent
 
-        changes = recent(self._entries.values(), since=since, limit=limit if not place else 10 * limit)
+        # the newest changes of the change stream (a window of it: each twin once, its newest change)
+        last = self.registry.last_change()
+        cursor, rows = max(0, last - WHATS_NEW_WINDOW), []
+        while cursor < last:
+            page = self.changes(cursor, 1000)
+            rows += page["changes"]
+            if not page["changes"]:
+                break
+            cursor = page["next"]
+        entries = self._entries
+
+        def key(row: dict) -> str:
+            return copy_graph(row["home"], row["twin"]) if row.get("home") else row["twin"]
+
+        def stamp(row: dict) -> str:  # a twin's current version: the moment its catalog entry gives
+            entry = entries.get(row["twin"]) if not row.get("home") else None
+            return entry.modified if entry is not None and entry.version == row["version"] else row["time"]
+
+        changes = recent(rows, key=key, stamp=stamp, since=since, limit=limit if not place else 10 * limit)
         feed = self.discovery.whats_new(changes, base_url=base_url, feed_url=feed_url, place=place, lang=lang)
         feed["items"] = feed["items"][:limit]
         return feed
@@ -1295,6 +1360,10 @@ class Node:
 
     def communities(self, *, place: str | None = None, lang: str = "en") -> list[dict]:
         return self.discovery.communities(place=place, lang=lang)
+
+    def discovery_choices(self, *, lang: str = "en") -> dict:
+        """The topics, member types and technologies discovery's search forms offer."""
+        return self.discovery.choices(lang)
 
     # --- demo network -------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ figures checked against values computed independently from the files (rdflib, st
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import statistics
 from pathlib import Path
@@ -395,6 +396,41 @@ def test_comparison_over_a_generated_network_equals_quantiles_computed_from_the_
         assert _check_compare(node, files, _iri(seed)) > 0
 
 
+def test_a_comparison_follows_each_publish_and_unpublish_and_latest_keeps_the_newest_periods(tmp_path):
+    """The figures of all communities are kept between requests: a new twin, or one gone, changes them."""
+    node = Node(_config(tmp_path / "data"), workers=False)
+    zonnedak = "https://zonnedak-bleuet.example/id/community"
+    rate = EC + "kpi-self-consumption-rate"
+
+    def everyone() -> dict[str, int]:
+        return {row["period_start"]: row["groups"]["all"]["n"] for row in node.compare(zonnedak, indicator=rate)[
+            "indicators"]}
+
+    def publish(name: str) -> None:
+        path = standard.demo_twins_dir() / name
+        twin_id = path.stem
+        node.register(twin_id, twin_id)
+        node.publish(twin_id, node.upload_for(twin_id, path.read_bytes(), filename=path.name))
+
+    try:
+        publish("zonnedak-bleuet.ttl")
+        alone = everyone()
+        assert alone and set(alone.values()) == {1}
+        publish("lilas-solaires.ttl")
+        together = everyone()
+        assert any(together[p] == 2 for p in together)
+        node.unpublish("lilas-solaires")
+        assert everyone() == alone
+        full = node.compare(zonnedak)["indicators"]
+        kept = node.compare(zonnedak, latest=2)["indicators"]
+        for kpi in {r["indicator"] for r in full}:
+            periods = sorted(r["period_start"] for r in full if r["indicator"] == kpi)
+            assert sorted(r["period_start"] for r in kept if r["indicator"] == kpi) == periods[-2:]
+            assert [r for r in kept if r["indicator"] == kpi] == [r for r in full if r["indicator"] == kpi][-2:]
+    finally:
+        node.close()
+
+
 def test_a_network_side_by_side_and_its_yearly_totals_equal_the_sums_of_the_files(demo):
     network = "https://bleuet-korenbloem.example/id/network"
     networks, values = reference_values([p for p in standard.demo_twins_dir().iterdir()
@@ -507,6 +543,182 @@ def test_whats_new_as_json_feed_lists_a_republished_twin_first(tmp_path):
         assert [i["_ecgraph"]["twin"] for i in json.loads(later.data)["items"]] == ["one"]
     finally:
         node.close()
+
+
+def test_the_feeds_follow_the_change_stream_so_a_deletion_and_a_refresh_appear(tmp_path):
+    import feedparser
+
+    from ecgraph.web import create_app
+
+    node = Node(_config(tmp_path / "data"), workers=False)
+    try:
+        for slug in ("one", "two", "three"):
+            node.register(slug, slug)
+            node.publish(slug, node.upload_for(slug, make_twin(slug), filename="t.ttl"))
+        node.unpublish("two")
+        node.publish("three", node.upload_for("three", make_twin("three", tag="B"), filename="t.ttl"))
+        client = create_app(node).test_client()
+        feed = json.loads(client.get("/api/whats-new", query_string={"format": "jsonfeed"}).data)
+        seen = [(i["_ecgraph"]["twin"], i["_ecgraph"]["version"], i["_ecgraph"]["change"]) for i in feed["items"]]
+        assert seen == [("three", 2, "replaced"), ("two", 1, "deleted"), ("one", 1, "published")]
+        gone = feed["items"][1]
+        assert gone["title"] == "Test community two was removed"
+        fr = json.loads(client.get("/api/whats-new", query_string={"format": "jsonfeed", "lang": "fr"}).data)
+        assert fr["items"][1]["title"] == "Test community two a été retiré"
+        atom = client.get("/api/whats-new")
+        parsed = feedparser.parse(atom.data)
+        assert parsed.bozo == 0 and parsed.version == "atom10"
+        assert [e.title for e in parsed.entries][:2] == ["Test community three (version 2)",
+                                                         "Test community two was removed"]
+        assert len({e.id for e in parsed.entries}) == 3
+        # published again: the twin is back, not removed
+        node.publish("two", node.upload_for("two", make_twin("two"), filename="t.ttl"))
+        feed = json.loads(client.get("/api/whats-new", query_string={"format": "jsonfeed"}).data)
+        assert feed["items"][0]["_ecgraph"]["twin"] == "two" and feed["items"][0]["_ecgraph"]["change"] != "deleted"
+        assert [i["_ecgraph"]["twin"] for i in feed["items"]].count("two") == 1
+    finally:
+        node.close()
+
+
+# --- on the pages of the web face --------------------------------------------------------------------
+
+def _page(client, url: str, lang: str = "en") -> str:
+    client.delete_cookie("ecgraph_lang")  # an API call with ?lang= leaves the language switch's cookie
+    response = client.get(url, headers={"Accept": "text/html", "Accept-Language": lang})
+    assert response.status_code == 200, response.data[:500]
+    assert response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert f'<html lang="{lang}">' in html
+    return html
+
+
+def _section(html: str, id_: str) -> str:
+    start = html.index(f'<section id="{id_}"')
+    return html[start:html.index("</section>", start)]
+
+
+def _unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+def test_the_community_page_ranks_communities_like_it_as_the_api_does_with_reasons_in_the_reader_s_language(
+        demo, demo_client):
+    from urllib.parse import quote
+
+    for lang in ("en", "fr", "nl"):
+        html = _page(demo_client, f"/resource?iri={quote(SCHOOL_COMMUNITY, safe='')}", lang)
+        panel = _section(html, "similar")
+        api = demo_client.get("/api/similar", query_string={"iri": SCHOOL_COMMUNITY, "limit": 5, "lang": lang}).json
+        cards = re.findall(r'<li class="card" data-iri="([^"]+)"', panel)
+        assert cards == [r["iri"] for r in api["results"]] and len(cards) == 5
+        for r in api["results"]:  # each links to that community's page, with the API's reasons
+            assert f'href="/resource?iri={r["iri"]}"' in panel
+            card = panel[panel.index(f'data-iri="{r["iri"]}"'):]
+            card = card[:card.index("</li>\n")]
+            assert re.findall(r'<li data-feature="[^"]+">([^<]+)</li>', _unescape(card))[:len(r["reasons"])] == \
+                [x["text"] for x in r["reasons"]]
+        assert '"#similar"' in html and 'href="#compare"' in html  # reachable from the top of the page
+    assert "dans le même réseau" in _unescape(_section(_page(demo_client, f"/resource?iri={quote(SCHOOL_COMMUNITY)}",
+                                                             "fr"), "similar"))
+
+
+def test_the_similar_panel_pins_what_matters_like_the_api(demo, demo_client):
+    from urllib.parse import quote
+
+    url = f"/resource?iri={quote(SCHOOL_COMMUNITY, safe='')}&like_involves=school&like_within_km=50"
+    panel = _section(_page(demo_client, url), "similar")
+    api = demo.similar(SCHOOL_COMMUNITY, pins=Pins(involves=[EC + "School"], within_km=50), limit=5)
+    assert re.findall(r'<li class="card" data-iri="([^"]+)"', panel) == [r["iri"] for r in api["results"]]
+    assert "/api/similar?iri=" in panel and "involves=school" in panel and "within_km=50" in panel
+    assert 'value="School" selected' in panel and 'value="50"' in panel
+    bad = demo_client.get(url.replace("=50", "=far"), headers={"Accept": "text/html"})
+    assert bad.status_code == 400 and "like_within_km must be a number" in bad.get_data(as_text=True)
+
+
+def test_the_comparison_panel_shows_each_indicator_per_period_against_network_and_everyone_as_the_api(
+        demo, demo_client):
+    from urllib.parse import quote
+
+    zonnedak = "https://zonnedak-bleuet.example/id/community"
+    panel = _section(_page(demo_client, f"/resource?iri={quote(zonnedak, safe='')}"), "compare")
+    compared = demo.compare(zonnedak, latest=6)["indicators"]
+    rate = [e for e in compared if e["indicator"] == EC + "kpi-self-consumption-rate"]
+    assert rate
+    figure = panel[panel.index(f'data-indicator="{EC}kpi-self-consumption-rate"'):]
+    figure = figure[:figure.index("</figure>")]
+    assert '<svg class="chart compare"' in figure
+    for e in rate:
+        row = figure[figure.index(f'data-period="{e["period_start"]}"'):]
+        row = row[:row.index("</tr>")]
+        for group in ("network", "all"):
+            g = e["groups"][group]
+            cell = re.search(rf'data-group="{group}" data-median="([^"]+)" data-q1="([^"]+)" data-q3="([^"]+)" '
+                             r'data-percentile="([^"]+)"', row)
+            assert cell, (group, row)
+            assert [float(x) for x in cell.groups()] == [g["median"], g["q1"], g["q3"], g["percentile"]]
+    # the figures are those of statistics over the values of every community for that period
+    values = [v for (v,) in demo.discovery.db.read(
+        "SELECT AVG(value) FROM indicators WHERE indicator = ? AND period_start = ? AND period_end = ? "
+        "AND value IS NOT NULL GROUP BY community", (rate[-1]["indicator"], rate[-1]["period_start"],
+                                                      rate[-1]["period_end"]))]
+    assert rate[-1]["groups"]["all"]["median"] == statistics.median(values)
+    # and the comparison of its network is a link away
+    link = re.search(r'href="(/discover/compare\?network=[^"]+)"', panel)
+    assert link
+    network = _page(demo_client, _unescape(link.group(1)))
+    assert 'id="side-by-side"' in network and 'id="evolution"' in network and zonnedak in network
+
+
+def test_the_lessons_page_finds_the_school_lessons_in_three_languages_with_community_and_contact(demo_client):
+    for lang, word in {"en": "school", "fr": "écoles", "nl": "scholen"}.items():
+        html = _page(demo_client, f"/discover/lessons?q={word}", lang)
+        results = html[html.index('id="lesson-results"'):]
+        api = demo_client.get("/api/lessons", query_string={"q": word, "lang": lang, "limit": 20}).json["results"]
+        assert re.findall(r'<li class="lesson card" data-iri="([^"]+)"', results) == [r["iri"] for r in api]
+        assert SCHOOL_LESSONS & {r["iri"] for r in api}, lang
+        for r in api:  # each with its community's page and its contact
+            assert f'href="/resource?iri={r["community"]["iri"]}"' in results
+            if r["contact"] and r["contact"].get("email"):
+                assert r["contact"]["email"] in results
+    # "in communities with a school": every result's community has a school member
+    html = _page(demo_client, f"/discover/lessons?member={quote_iri(EC + 'School')}")
+    owners = set(re.findall(r'data-community="([^"]+)"', html))
+    api = demo_client.get("/api/lessons", query_string={"member": "school", "limit": 200}).json
+    assert owners == {r["community"]["iri"] for r in api["results"]} and owners
+    # what worked and what did not, side by side
+    html = _page(demo_client, "/discover/lessons?kind=lesson")
+    assert '<div class="worked">' in html and '<div class="notworked">' in html
+
+
+def quote_iri(iri: str) -> str:
+    from urllib.parse import quote
+
+    return quote(iri, safe="")
+
+
+def test_the_tools_areas_and_whats_new_pages_speak_three_languages_and_link_their_feeds(demo, demo_client):
+    titles = {"en": ("Tools directory", "Compare by area", "What&#39;s new"),
+              "fr": ("Annuaire des outils", "Comparer par territoire", "Quoi de neuf"),
+              "nl": ("Overzicht van hulpmiddelen", "Vergelijken per gebied", "Wat is er nieuw")}
+    for lang, (tools, areas, news) in titles.items():
+        assert f"<h1>{tools}</h1>" in _page(demo_client, "/discover/tools", lang)
+        assert f"<h1>{areas}</h1>" in _page(demo_client, "/discover/areas", lang)
+        assert f"<h1>{news}</h1>" in _page(demo_client, "/whats-new", lang)
+    tools = _page(demo_client, "/discover/tools")
+    assert "Bleuet energy dashboard" in tools and "Pupils read the meters" in tools
+    network = "https://bleuet-korenbloem.example/id/network"
+    news = _page(demo_client, f"/whats-new?place={quote_iri(network)}")
+    assert re.search(r'<link rel="alternate" type="application/atom\+xml" [^>]*href="/api/whats-new\?[^"]*place=', news)
+    twins = set(re.findall(r'data-twin="([^"]+)"', news))
+    assert twins == {"gbn-bleuet", "zonnedak-bleuet", "ecoles-en-transition", "bleuet-mobilite", "lilas-solaires"}
+    areas = _page(demo_client, "/discover/areas")
+    for code in ("NL3", "GM0999"):  # regions (NUTS) and municipalities (LAU) the twins give
+        assert f'href="/discover/compare?place={code}"' in areas
+        side = _page(demo_client, f"/discover/compare?place={code}")
+        expected = {c["iri"] for c in demo.communities(place=code)}
+        assert set(re.findall(r'<tr data-iri="([^"]+)"', side)) == expected and expected
 
 
 # --- through a real server ---------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 ``ecgraph serve`` holding the demo network: the school journey a teacher would take, the language
 switch, a phone-sized run, and axe-core's accessibility rules on every page.
 
-One server and one browser for the whole module. Screenshots of every page are kept in
-``tests/artefacts/face/`` (git-ignored; the path is printed) and the axe results beside them in
-``axe.json``.
+From a school community to communities like it, one of their lessons and its self-consumption
+against its network (discovery's panels). One server and one browser for the whole module.
+Screenshots of every page are kept in ``tests/artefacts/face/`` (git-ignored; the path is printed)
+and the axe results beside them in ``axe.json``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ SCHOOL_QUERY = """PREFIX ec: <https://w3id.org/ecgraph/ns#>
 SELECT DISTINCT ?c WHERE { ?c a ec:EnergyCommunity ; ec:hasMember ?m . ?m a ec:School }"""
 CANAL_SUD = "https://canal-sud-energie.example/id/community"
 CANAL_SUD_NETWORK = "https://canal-sud.example/id/network"
+SCHOOL_COMMUNITY = "https://ecoles-en-transition.example/id/community"
+SELF_CONSUMPTION = EC + "kpi-self-consumption-rate"
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +176,51 @@ def test_a_teacher_finds_schools_their_lessons_and_network_and_the_same_data_as_
                      ox.NamedNode(EC + "EnergyCommunity")) in triples
 
 
+def test_from_a_school_community_to_one_like_it_its_lessons_and_its_self_consumption_against_its_network(
+        page, server, artefacts):
+    page.goto(server.url + "/resource?iri=" + quote(SCHOOL_COMMUNITY, safe=""))
+    page.wait_for_selector("#community")
+    assert page.locator('#members li.member[data-school="yes"]').count() >= 1
+
+    page.click('#on-this-page a[href="#similar"]')  # "communities like this one"
+    assert urlsplit(page.url).fragment == "similar"
+    panel = page.locator("#similar")
+    assert panel.is_visible() and panel.locator("h2").inner_text() == "Communities like this one"
+    _shot(page, artefacts, "09-similar")
+    like = requests.get(server.url + "/api/similar", params={"iri": SCHOOL_COMMUNITY, "limit": 5}, timeout=30).json()
+    cards = page.locator("#similar-results li.card")
+    assert cards.evaluate_all("cards => cards.map(c => c.dataset.iri)") == [r["iri"] for r in like["results"]]
+    first = like["results"][0]
+    reasons = cards.first.locator(".reasons li").all_inner_texts()
+    assert reasons == [r["text"] for r in first["reasons"]]
+    assert any("a school" in r for r in reasons)  # why it is like a school community, in words
+
+    cards.first.locator("h3 a").click()  # follow it
+    page.wait_for_selector(f'#community[data-iri="{first["iri"]}"]')
+    page.click('#on-this-page a[href="#lessons"]')
+    lesson = page.locator("#lessons .lesson").first
+    assert lesson.is_visible()
+    assert lesson.locator(".worked p").inner_text().strip() not in ("", "–")
+    assert lesson.locator(".notworked").is_visible()  # what did not work, beside it
+    _shot(page, artefacts, "10-like-lessons")
+
+    page.click('#on-this-page a[href="#compare"]')
+    figure = page.locator(f'#compare figure[data-indicator="{SELF_CONSUMPTION}"]')
+    assert figure.locator("svg.chart").is_visible()
+    figure.scroll_into_view_if_needed()
+    _shot(page, artefacts, "11-compare-self-consumption")
+    compared = requests.get(server.url + "/api/compare", params={"iri": first["iri"], "indicator": SELF_CONSUMPTION},
+                            timeout=30).json()["indicators"]
+    latest = max(compared, key=lambda e: e["period_start"])
+    row = figure.locator(f'tbody tr[data-period="{latest["period_start"]}"]')
+    network = row.locator('td[data-group="network"]')
+    assert float(network.get_attribute("data-median")) == latest["groups"]["network"]["median"]
+    assert float(network.get_attribute("data-percentile")) == latest["groups"]["network"]["percentile"]
+    assert "median" in network.inner_text() and "percentile" in network.inner_text()
+    own = float(row.locator("td.own").inner_text().replace(",", ""))
+    assert own == pytest.approx(latest["value"], abs=0.005)
+
+
 def test_the_school_question_runs_in_the_editor_and_downloads_as_csv(page, server, artefacts):
     page.goto(server.url + "/")
     page.click("header nav >> text=Query")
@@ -244,7 +292,11 @@ PAGES = ["/", "/communities", "/query", "/communities?member=" + quote(EC + "Sch
          "/resource?iri=" + quote(CANAL_SUD, safe=""), "/resource?iri=" + quote(CANAL_SUD_NETWORK, safe=""),
          "/resource?iri=" + quote("https://institut-saint-amand.example/id/school", safe=""),
          "/resource?iri=" + quote("https://w3id.org/ecgraph/twin/canal-sud-energie", safe=""),
-         "/ns", "/validate", "/catalog", "/sparql", "/publish", "/publish/form"]
+         "/ns", "/validate", "/catalog", "/sparql", "/publish", "/publish/form",
+         # discovery's pages (a community's page above carries its panels; a network's comparison is
+         # the same template as an area's)
+         "/discover", "/discover/lessons?q=school", "/discover/tools", "/discover/areas",
+         "/discover/compare?place=NL3", "/whats-new"]
 
 
 def test_every_page_is_usable_390_px_wide(browser, server, artefacts):

@@ -171,6 +171,49 @@ def test_a_twin_published_at_b_is_seen_from_a_after_one_harvest_and_gone_after_i
     assert "/newcomer>" not in catalog
 
 
+def test_discovery_covers_the_harvested_twins_and_forgets_a_copy_deleted_at_home(net):
+    a, b, r = net["a"], net["b"], net["r"]
+    harvest(a)
+
+    def communities(node: NodeProcess) -> set[str]:
+        found = requests.get(f"{node.url}/api/discovery/communities", timeout=60).json()["communities"]
+        return {c["iri"] for c in found}
+
+    everything = communities(r)
+    assert communities(a) == everything and len(everything) > len(requests.get(f"{a.url}/api/twins").json()["twins"])
+    # the same ranking, reasons and scores at A (its own twins and copies) as at R (all of them at home)
+    school = "https://ecoles-en-transition.example/id/community"
+
+    def ranked(node: NodeProcess) -> list:
+        found = requests.get(f"{node.url}/api/similar", params={"iri": school, "limit": 5}, timeout=60).json()
+        return [(x["iri"], round(x["score"], 6), [y["text"] for y in x["reasons"]]) for x in found["results"]]
+
+    assert ranked(a) == ranked(r) and len(ranked(a)) == 5
+    homes = {x["iri"]: x.get("home") for x in requests.get(f"{a.url}/api/similar", params={"iri": school},
+                                                            timeout=60).json()["results"]}
+    assert set(homes.values()) <= {None, b.url, net["c"].url} and set(homes.values()) - {None}
+    lessons = requests.get(f"{a.url}/api/lessons", params={"q": "écoles", "lang": "fr"}, timeout=60).json()
+    assert lessons["total"] == requests.get(f"{r.url}/api/lessons", params={"q": "écoles", "lang": "fr"},
+                                            timeout=60).json()["total"] > 0
+
+    publish(b, "newcomer", make_twin("newcomer", tag="fresh", schools=1))
+    harvest(a)
+    newcomer = "https://newcomer.example/id/community"
+    assert newcomer in communities(a)
+    feed = requests.get(f"{a.url}/api/whats-new", params={"format": "jsonfeed"}, timeout=60).json()
+    first = feed["items"][0]
+    assert (first["_ecgraph"]["twin"], first["_ecgraph"]["change"], first["_ecgraph"]["home"]) == \
+        ("newcomer", "harvested", b.url)
+    assert first["url"] == f"{b.url}/api/twins/newcomer"
+    assert requests.delete(f"{b.url}/api/twins/newcomer", headers=b.admin).status_code == 204
+    harvest(a)
+    assert newcomer not in communities(a)
+    assert requests.get(f"{a.url}/api/similar", params={"iri": newcomer}, timeout=60).status_code == 404
+    feed = requests.get(f"{a.url}/api/whats-new", params={"format": "jsonfeed"}, timeout=60).json()
+    assert (feed["items"][0]["_ecgraph"]["change"], feed["items"][0]["title"]) == \
+        ("unharvested", "Test community newcomer was removed")
+
+
 def test_harvest_loops_do_not_duplicate(net):
     a, b = net["a"], net["b"]
     peer = add_peer(b, a.url)  # B harvests A, which holds copies of B's and C's twins

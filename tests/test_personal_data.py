@@ -125,7 +125,10 @@ def _nowhere(node: Node, *values: str) -> None:
     assert len(texts) == 3
     dumped = gzip.decompress(node.dump_file(node.dump()).read_bytes()).decode()
     registry = (node.data_dir / "registry.sqlite3").read_bytes()
+    # discovery's index (features, contact points, lessons' texts), its write-ahead log included
+    index = b"".join(path.read_bytes() for path in node.data_dir.glob("discovery.sqlite3*"))
     for value in values:
+        assert value.encode() not in index, value
         for text in texts:
             assert value not in text
         assert value not in dumped

@@ -14,8 +14,8 @@ removed with the twin). :class:`Discovery` answers from it:
   municipalities and regions twins name.
 
 Every view filters by network, municipality (LAU code) and region (NUTS code, any level). The index
-is keyed by twin id; twins a node harvests from its peers (issue 14) go in with :meth:`Discovery.index`
-the same way as its own.
+is keyed by twin id; the copies a node harvests from its peers go in with :meth:`Discovery.index`
+the same way as its own, keyed by their graph's IRI (two nodes' twins of the same id stay apart).
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
@@ -32,6 +34,7 @@ from ecgraph.discovery.features import MEMBER_TYPES, Community, extract
 from ecgraph.discovery.index import Index
 from ecgraph.discovery.similar import DISTANCE_SCALE_KM, WEIGHTS, Pins, Ranker
 from ecgraph.discovery.vocab import EC, LANGUAGES, Vocabulary, vocabulary
+from ecgraph.discovery.words import word
 
 log = logging.getLogger("ecgraph.discovery")
 
@@ -41,6 +44,8 @@ ITEM_KINDS = ("lesson", "best-practice", "initiative", "event")
 MAX_RESULTS = 200
 #: indicator periods one comparison answers (a twin may hold many more: ask for one indicator)
 MAX_PERIODS = 500
+#: indicator periods whose values over all communities are kept between index changes
+MAX_CACHED_PERIODS = 20000
 
 
 class NotIndexed(LookupError):
@@ -66,6 +71,11 @@ class Discovery:
         self.vocab = vocab or vocabulary()
         self.db = Index(path, self.vocab)
         self.ranker = Ranker(self.vocab)
+        #: each period's values over all communities, kept until the index changes (a community's
+        #: page compares every indicator and period of its own against them)
+        self._figures: dict[tuple, tuple] = {}
+        self._figures_generation = -1
+        self._figures_lock = threading.Lock()
 
     def close(self) -> None:
         self.db.close()
@@ -78,6 +88,10 @@ class Discovery:
 
     def remove(self, twin_id: str) -> None:
         self.db.remove(twin_id)
+
+    def scrub(self) -> None:
+        """After an erasure of personal data: nothing replaced stays in the index's files."""
+        self.db.scrub()
 
     def sync(self, current: dict[str, tuple], read: Callable[[str], list], *,
              force: bool = False) -> dict[str, int]:
@@ -224,23 +238,25 @@ class Discovery:
             return {r[0] for r in self.db.read("SELECT iri FROM communities")}
         return {r[0] for r in self.db.read(f"SELECT iri FROM communities WHERE {column} = ?", (value,))}
 
-    def compare(self, iri: str, lang: str = "en", indicator: str | None = None) -> dict:
-        """Each of the community's indicator values per period against each of its groups."""
+    def compare(self, iri: str, lang: str = "en", indicator: str | None = None, latest: int | None = None) -> dict:
+        """Each of the community's indicator values per period against each of its groups (only
+        the ``latest`` periods of each indicator when given)."""
         c = self._require(iri)
         own = self.db.read("SELECT indicator, period_start, period_end, AVG(value), family, COUNT(*), "
                            "SUM(value IS NULL) FROM indicators WHERE community = ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
                            (iri,))
-        groups = {name: (self._members(*key) if key else self._members(None, None), key)
-                  for name, key in self._groups(c).items() if key or name == "all"}
+        everyone = self._everyone()
+        groups = {name: (self._members(*key), key) for name, key in self._groups(c).items() if key}
         out = []
         own = [row for row in own if not indicator or row[0] == indicator]
+        if latest is not None:
+            per: dict[str, list] = defaultdict(list)
+            for row in own:
+                per[row[0]].append(row)
+            own = [row for rows in per.values() for row in rows[-latest:]]
         truncated = len(own) > MAX_PERIODS
         for kpi, start, end, value, family, _, _unusable in own[:MAX_PERIODS]:
-            rows = self.db.read("SELECT community, AVG(value), SUM(value IS NULL) FROM indicators "
-                                "WHERE indicator = ? AND period_start = ? AND period_end = ? GROUP BY community",
-                                (kpi, start, end))
-            values = {r[0]: r[1] for r in rows if r[1] is not None}
-            bad = {r[0] for r in rows if r[1] is None}
+            values, bad, ordered, base, unusable = self._period_figures(kpi, start, end, everyone)
             entry = {"indicator": kpi, "label": self.vocab.label(kpi, lang), "period_start": start,
                      "period_end": end, "value": value, "unit": _unit(family), "groups": {}}
             for name, (members, key) in groups.items():
@@ -251,8 +267,46 @@ class Discovery:
                 if key:
                     group["key"] = key[1]
                 entry["groups"][name] = group
+            group = dict(base)  # everyone: from the sorted values kept for the period
+            if ordered and value is not None:
+                below, above = bisect_left(ordered, value), bisect_right(ordered, value)
+                group["percentile"] = round(100.0 * (below + 0.5 * (above - below)) / len(ordered), 2)
+            group["missing"] = len(everyone) - len(ordered) - unusable
+            group["unusable"] = unusable
+            entry["groups"]["all"] = group
             out.append(entry)
         return {"community": self.summary(c, lang), "indicators": out, "truncated": truncated}
+
+    def _cached_figures(self) -> dict[tuple, tuple]:
+        with self._figures_lock:
+            if self._figures_generation != self.db.generation:
+                self._figures = {}
+                self._figures_generation = self.db.generation
+            return self._figures
+
+    def _everyone(self) -> frozenset[str]:
+        cache = self._cached_figures()
+        hit = cache.get(("everyone",))
+        if hit is None:
+            hit = cache[("everyone",)] = (frozenset(self._members(None, None)),)
+        return hit[0]
+
+    def _period_figures(self, kpi: str, start: str, end: str, everyone: frozenset[str]) -> tuple:
+        """One indicator's values in one period: by community, the communities whose value is
+        unusable, every community's value sorted, their summary and how many are unusable."""
+        cache = self._cached_figures()
+        hit = cache.get((kpi, start, end))
+        if hit is None:
+            rows = self.db.read("SELECT community, AVG(value), SUM(value IS NULL) FROM indicators "
+                                "WHERE indicator = ? AND period_start = ? AND period_end = ? GROUP BY community",
+                                (kpi, start, end))
+            values = {r[0]: r[1] for r in rows if r[1] is not None}
+            bad = {r[0] for r in rows if r[1] is None}
+            ordered = sorted(v for m, v in values.items() if m in everyone)
+            hit = (values, bad, ordered, stats.summary(ordered), len(bad & everyone))
+            if len(cache) < MAX_CACHED_PERIODS:
+                cache[(kpi, start, end)] = hit
+        return hit
 
     def network(self, network: str, lang: str = "en") -> dict:
         """A network's communities side by side (each indicator by year) and its evolution: per
@@ -314,11 +368,26 @@ class Discovery:
     def whats_new(self, changes: list, *, base_url: str, feed_url: str, place: str | None = None,
                   lang: str = "en", author: str = "ecgraph node") -> dict:
         """A feed of ``changes`` (:func:`ecgraph.discovery.feeds.recent`): each changed twin with
-        its communities and the initiatives, events and lessons it holds; only those in ``place``
-        (a network, a LAU or NUTS code, a country) when given."""
+        its communities and the initiatives, events and lessons it holds, or what a removed twin
+        was; only those in ``place`` (a network, a LAU or NUTS code, a country) when given."""
         allowed = self._place(place) if place else None
         items = []
         for change in changes:
+            home = change.home or base_url
+            url = f"{home}/api/twins/{change.name or change.twin_id}"
+            if change.removed:
+                note = self.db.gone(change.twin_id) or {}
+                if allowed is not None and place not in note.get("places", []):
+                    continue
+                names = [_name(n, lang) for n in note.get("names", [])] or [change.name or change.twin_id]
+                headline = ", ".join(n for n in names if n)
+                items.append({
+                    "id": f"{url}/versions/{change.version}#{change.kind}", "url": url, "twin": change.name,
+                    "version": change.version, "change": change.kind, "home": change.home,
+                    "title": word("removed", lang, what=headline), "updated": change.modified,
+                    "summary": word("removed", lang, what=headline), "tags": [change.kind], "communities": [],
+                    "news": []})
+                continue
             communities = [Community(**json.loads(f)) for (f,) in self.db.read(
                 "SELECT features FROM communities WHERE twin_id = ? ORDER BY iri", (change.twin_id,))]
             networks = [r[0] for r in self.db.read("SELECT iri FROM networks WHERE twin_id = ?", (change.twin_id,))]
@@ -329,13 +398,13 @@ class Discovery:
                 item = json.loads(data)
                 news.append({"kind": item["kind"], "iri": item["iri"], "title": _name(item["title"], lang),
                              "start": item.get("start")})
-            names = [_name(c.names, lang) for c in communities] or [change.twin_id]
+            names = [_name(c.names, lang) for c in communities] or [change.name or change.twin_id]
             headline = ", ".join(names)
             summary = "; ".join(f"{n['kind']}: {n['title']}" for n in news if n["kind"] in ("initiative", "event")) \
                 or "; ".join(f"{n['kind']}: {n['title']}" for n in news)
             items.append({
-                "id": f"{base_url}/api/twins/{change.twin_id}/versions/{change.version}",
-                "url": f"{base_url}/api/twins/{change.twin_id}", "twin": change.twin_id, "version": change.version,
+                "id": f"{url}/versions/{change.version}", "url": url, "twin": change.name or change.twin_id,
+                "version": change.version, "change": change.kind, "home": change.home,
                 "title": f"{headline} (version {change.version})", "updated": change.modified,
                 "summary": summary or headline, "tags": sorted({n["kind"] for n in news}),
                 "communities": [self.summary(c, lang) for c in communities], "news": news,
@@ -402,6 +471,24 @@ class Discovery:
                                 "GROUP BY value ORDER BY value", (facet,))
             out[name] = [{"code": v, "communities": n} for v, n in rows]
         return out
+
+    def choices(self, lang: str = "en") -> dict:
+        """What the search forms offer: the topics, member types (schools first) and technologies
+        the indexed items and communities name, each with its label in ``lang``."""
+
+        def labelled(codes) -> list[dict]:
+            return [{"code": c, "label": self.vocab.label(c, lang)} for c in codes]
+
+        topics = sorted((r[0] for r in self.db.read("SELECT DISTINCT topic FROM item_topics")),
+                        key=lambda c: self.vocab.label(c, lang).lower())
+        members = {r[0] for r in self.db.read("SELECT DISTINCT value FROM facets WHERE facet = 'member'")}
+        technologies = sorted((r[0] for r in self.db.read("SELECT DISTINCT value FROM facets "
+                                                          "WHERE facet = 'technology'")),
+                              key=lambda c: self.vocab.label(c, lang).lower())
+        ordered = [t for t in MEMBER_TYPES if t in members]
+        ordered.sort(key=lambda t: (t != EC + "School", self.vocab.label(t, lang).lower()))
+        return {"topics": labelled(topics), "members": labelled(ordered), "technologies": labelled(technologies),
+                "kinds": list(ITEM_KINDS)}
 
     def communities(self, *, place: str | None = None, lang: str = "en") -> list[dict]:
         """Every indexed community (optionally in one place), for directory views."""

@@ -1,38 +1,65 @@
-"""What's new: recently published or changed twins, with the initiatives, events and lessons they
-bring, as an Atom feed (RFC 4287) and a JSON Feed (1.1), filtered by place or network.
+"""What's new: recently published, changed or removed twins, with the initiatives, events and
+lessons they bring, as an Atom feed (RFC 4287) and a JSON Feed (1.1), filtered by place or network.
 
-:func:`recent` is the one place that says what changed. Today it reads the node's catalog (each
-published twin's current version and when it was published); when the node's change stream of
-issue 14 (``Node.changes(since, limit)``) lands, :func:`recent` becomes a call to it and nothing
-else here changes. A twin that was unpublished simply drops out (the feeds announce opportunities,
-not removals).
+:func:`recent` is the one place that says what changed: it reads the node's change stream
+(:meth:`ecgraph.node.Node.changes`, :mod:`ecgraph.network.changes`), so every publish, replace,
+refresh from a source, deletion and harvested (or dropped) copy of a peer's twin is an entry. Each
+twin appears once, with its newest change: a twin deleted after it was published appears as
+removed (named from the note the index keeps, :meth:`ecgraph.discovery.index.Index.gone`).
 """
 
 from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ecgraph import formats
 
 ATOM = "http://www.w3.org/2005/Atom"
+#: change kinds that take a twin away
+REMOVALS = frozenset({"deleted", "unharvested"})
 
 
 @dataclass(frozen=True)
 class Change:
+    #: the twin's key in the discovery index: its id, or a harvested copy's graph IRI
     twin_id: str
     version: int
     modified: str  # ISO 8601, UTC
+    kind: str = "published"
+    #: the node a harvested copy comes from (None: this node's own twin)
+    home: str | None = None
+    #: the twin's id at its home
+    name: str = ""
+    seq: int = 0
+
+    @property
+    def removed(self) -> bool:
+        return self.kind in REMOVALS
 
 
-def recent(entries: Iterable, *, since: str | None = None, limit: int = 50) -> list[Change]:
-    """The newest changes first: objects with ``id``, ``version`` and ``modified`` (catalog entries)."""
+def recent(rows: Iterable[dict], *, key: Callable[[dict], str], stamp: Callable[[dict], str] | None = None,
+           since: str | None = None, limit: int = 50) -> list[Change]:
+    """The newest change of each twin, newest first, from change-stream rows (``seq``, ``time``,
+    ``twin``, ``version``, ``kind``, ``home``) in any order; ``key`` names a row's twin in the
+    index, ``stamp`` its moment (the row's time by default)."""
     after = _moment(since) if since else None
-    changes = [Change(e.id, e.version, e.modified) for e in entries if after is None or _moment(e.modified) > after]
-    changes.sort(key=lambda c: (c.modified, c.twin_id), reverse=True)
+    latest: dict[str, dict] = {}
+    for row in rows:
+        k = key(row)
+        if k not in latest or row["seq"] > latest[k]["seq"]:
+            latest[k] = row
+    changes = []
+    for k, row in latest.items():
+        moment = (stamp(row) if stamp else None) or row["time"]
+        if after is not None and _moment(moment) <= after:
+            continue
+        changes.append(Change(k, int(row.get("version") or 0), moment, row["kind"], row.get("home"), row["twin"],
+                              row["seq"]))
+    changes.sort(key=lambda c: (c.modified, c.seq), reverse=True)
     return changes[:limit]
 
 
@@ -94,8 +121,8 @@ def json_feed(feed: dict) -> bytes:
         "authors": [{"name": feed["author"], "url": feed["home_page_url"]}],
         "items": [{"id": i["id"], "url": i["url"], "title": i["title"], "content_text": i["summary"],
                    "date_modified": _rfc3339(i["updated"]), "tags": i["tags"],
-                   "_ecgraph": {"twin": i["twin"], "version": i["version"], "communities": i["communities"],
-                                "news": i["news"]}}
+                   "_ecgraph": {"twin": i["twin"], "version": i["version"], "change": i["change"],
+                                "home": i["home"], "communities": i["communities"], "news": i["news"]}}
                   for i in feed["items"]],
     }
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")

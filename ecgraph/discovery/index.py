@@ -10,6 +10,9 @@ database deleted by hand, a node that predates discovery), and drops what the ca
 Lessons, best practices, initiatives and events are in an FTS5 table, one row per item and language
 (an untagged text goes with every language), with the labels of their topics in that language, so
 "écoles" finds a lesson written in English about ec:topic-schools.
+
+A removed twin leaves a small note in ``gone`` (its communities' and networks' names and the places
+they were in), so that the feeds can say what went away and where; indexing the twin again clears it.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ CREATE TABLE IF NOT EXISTS tools (
     tool TEXT, twin_id TEXT NOT NULL, relation TEXT NOT NULL, owner TEXT NOT NULL, names TEXT NOT NULL,
     category TEXT, description TEXT NOT NULL, url TEXT);
 CREATE INDEX IF NOT EXISTS tools_twin ON tools (twin_id);
+CREATE TABLE IF NOT EXISTS gone (twin_id TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 
@@ -67,6 +71,8 @@ class Index:
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # what a twin no longer says (an erasure of personal data) is overwritten, not left in free space
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(SCHEMA)
         self.lock = threading.RLock()
         #: bumped at every change: caches built from the index compare it
@@ -97,6 +103,7 @@ class Index:
             db.execute("BEGIN IMMEDIATE")
             try:
                 self._delete(twin_id)
+                db.execute("DELETE FROM gone WHERE twin_id = ?", (twin_id,))
                 for c in extracted.communities:
                     self._insert_community(c)
                 for iri, names in extracted.networks.items():
@@ -119,12 +126,42 @@ class Index:
         with self.lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                note = self._note(twin_id)
                 self._delete(twin_id)
+                if note is not None:
+                    self._db.execute("INSERT OR REPLACE INTO gone VALUES (?, ?)", (twin_id, json.dumps(note)))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._changed(twin_id)
+
+    def _note(self, twin_id: str) -> dict | None:
+        """What a twin about to be removed held, for the feeds: names and places."""
+        db = self._db
+        names = [json.loads(r[0]).get("names", {}) for r in
+                 db.execute("SELECT features FROM communities WHERE twin_id = ? ORDER BY iri", (twin_id,))]
+        names += [json.loads(r[0]) for r in db.execute("SELECT names FROM networks WHERE twin_id = ? ORDER BY iri",
+                                                       (twin_id,))]
+        if not names:
+            return None
+        places = {r[0] for r in db.execute("SELECT value FROM facets WHERE twin_id = ? AND facet IN "
+                                           "('network', 'lau', 'nuts', 'country')", (twin_id,))}
+        places |= {r[0] for r in db.execute("SELECT community FROM facets WHERE twin_id = ?", (twin_id,))}
+        places |= {r[0] for r in db.execute("SELECT iri FROM networks WHERE twin_id = ?", (twin_id,))}
+        return {"names": names, "places": sorted(places)}
+
+    def scrub(self) -> None:
+        """After an erasure: no byte of what was replaced stays in the file or its write-ahead log
+        (checkpointed and truncated, the database rebuilt)."""
+        with self.lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def gone(self, twin_id: str) -> dict | None:
+        rows = self.read("SELECT data FROM gone WHERE twin_id = ?", (twin_id,))
+        return json.loads(rows[0][0]) if rows else None
 
     def _changed(self, twin_id: str) -> None:
         self.generation += 1

@@ -25,6 +25,7 @@ _WORDS: dict[str, dict[str, str]] = {
     "mobility": {"en": "also works on mobility", "fr": "travaille aussi sur la mobilité",
                  "nl": "werkt ook aan mobiliteit"},
     "and": {"en": " and ", "fr": " et ", "nl": " en "},
+    "removed": {"en": "{what} was removed", "fr": "{what} a été retiré", "nl": "{what} is verwijderd"},
 }
 
 #: member types as counted: (one, several) in each language

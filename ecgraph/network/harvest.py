@@ -33,6 +33,8 @@ beside it and its provenance in the graph ``https://w3id.org/ecgraph/graph/netwo
 home (``prov:wasDerivedFrom``), the home node (``prov:wasAttributedTo``), the harvest time
 (``prov:generatedAtTime``), the version and the SHA-256 of the copy. The node's ``/catalog`` lists
 them beside its own twins.
+Discovery (:mod:`ecgraph.discovery`) indexes each copy under its graph's IRI as it is kept and
+removes it as it is dropped, so similar communities, lessons and comparisons cover the network.
 
 Profile versions: a copy is validated against the release it claims (``dcterms:conformsTo``) when
 this node knows it. A twin that claims only releases this node does not know (its home runs a newer
@@ -492,6 +494,8 @@ class Harvester:
             for twin_id, record in records:
                 node.registry.set_harvested(peer["id"], twin_id, record)
                 node.registry.record_change(twin_id, record["version"], record["hash"], "harvested", home=peer["url"])
+                node.index_copy(record["graph"], record, replace[record["graph"]],
+                                replace[record["graph"] + standard.INFERRED_SUFFIX])
                 outcome.harvested.append(twin_id)
 
     def drop(self, peer: dict, twin_id: str, copy: dict) -> None:
@@ -506,6 +510,7 @@ class Harvester:
             node.registry.set_harvested(peer["id"], twin_id, None)
             node.registry.record_change(twin_id, copy.get("version"), copy.get("hash"), "unharvested",
                                         home=peer["url"])
+            node.unindex_copy(graph)
 
     def drop_peer(self, peer: dict) -> None:
         for twin_id, copy in self.node.registry.harvested(peer["id"]).items():

@@ -7,7 +7,7 @@
 * ``GET /api/lessons?q=&lang=&topic=&kind=&member=&technology=&place=``: lessons learned, best
   practices, initiatives and events, with their community and its contact, what worked and what did
   not side by side.
-* ``GET /api/compare?iri=<community>``: each indicator per period against the network, the
+* ``GET /api/compare?iri=<community>[&latest=N]``: each indicator per period against the network, the
   municipality, the region and everyone; ``GET /api/compare/network?iri=<network>``: its
   communities side by side and its evolution by year; ``GET /api/compare/area?place=<LAU or NUTS>``
   the same for a municipality or region.
@@ -149,8 +149,10 @@ def lessons():
 @bp.get("/compare")
 def compare():
     indicator = request.args.get("indicator")
+    latest = request.args.get("latest")
     return jsonify(node().compare(_iri(), lang=_lang(),
-                                  indicator=_code(indicator, "indicator", "kpi-") if indicator else None))
+                                  indicator=_code(indicator, "indicator", "kpi-") if indicator else None,
+                                  latest=whole(latest, "latest", 0, minimum=1, maximum=500) if latest else None))
 
 
 @bp.get("/compare/network")
@@ -243,7 +245,8 @@ def openapi_paths(errors: dict) -> dict:
             param("technology", "Only in communities with this kind of asset", repeat=True), place,
             param("limit", "How many (1 to 200)", kind="integer"), param("offset", "Skip", kind="integer")]),
         "/api/compare": get("A community's indicators per period against its network, area and everyone", [
-            iri, lang, param("indicator", "Only this indicator (a KPI code)")], ("400", "404")),
+            iri, lang, param("indicator", "Only this indicator (a KPI code)"),
+            param("latest", "Only the latest periods of each indicator (1 to 500)", kind="integer")], ("400", "404")),
         "/api/compare/network": get("A network's communities side by side and its evolution by year", [
             param("iri", "The network's IRI", required=True), lang], ("400", "404")),
         "/api/compare/area": get("A municipality's or region's communities side by side and by year", [

@@ -265,3 +265,123 @@ def current() -> str:
 def translate(text: str, lang: str | None = None) -> str:
     lang = lang or current()
     return MESSAGES.get(lang, {}).get(text, text)
+
+# discovery's panels and pages (ecgraph.web.face.discover)
+_DISCOVERY: dict[str, tuple[str, str]] = {
+    'All communities': ('Toutes les communautés', 'Alle gemeenschappen'),
+    'All kinds': ('Tous les genres', 'Alle soorten'),
+    'All topics': ('Tous les thèmes', "Alle thema's"),
+    'Any technology': ('Toute technologie', 'Elke technologie'),
+    'Best practice': ('Bonne pratique', 'Goede praktijk'),
+    'Communities like this one': ('Communautés semblables', 'Gelijkaardige gemeenschappen'),
+    'Communities of a network, municipality or region side by side, and their evolution by year.': (
+        "Les communautés d'un réseau, d'une commune ou d'une région côte à côte, et leur évolution par année.",
+        'De gemeenschappen van een netwerk, gemeente of regio naast elkaar, en hun evolutie per jaar.'),
+    "Communities like yours: open a community's page and its panel “Communities like this one”.": (
+        "Des communautés comme la vôtre : ouvrez la page d'une communauté et son panneau « Communautés semblables ».",
+        'Gemeenschappen zoals de uwe: open de pagina van een gemeenschap en haar paneel ‘Gelijkaardige '
+        'gemeenschappen’.'),
+    'Community': ('Communauté', 'Gemeenschap'),
+    'Compare by area': ('Comparer par territoire', 'Vergelijken per gebied'),
+    'Compare its communities side by side': (
+        'Comparer ses communautés côte à côte',
+        'Zijn gemeenschappen naast elkaar vergelijken'),
+    'Compare the communities of its area': (
+        'Comparer les communautés de son territoire',
+        'De gemeenschappen van haar gebied vergelijken'),
+    'Compare the communities of its network': (
+        'Comparer les communautés de son réseau',
+        'De gemeenschappen van haar netwerk vergelijken'),
+    'At its home node': ("Sur son nœud d'origine", 'Op zijn thuisknooppunt'),
+    'Discover': ('Découvrir', 'Ontdekken'),
+    'Each indicator per period beside the median of its network and of all communities; the whiskers show the '
+    'quartiles.': (
+        'Chaque indicateur par période à côté de la médiane de son réseau et de toutes les communautés ; les '
+        'moustaches montrent les quartiles.',
+        'Elke indicator per periode naast de mediaan van haar netwerk en van alle gemeenschappen; de snorharen '
+        'tonen de kwartielen.'),
+    'Event or visit': ('Événement ou visite', 'Evenement of bezoek'),
+    'Everywhere': ('Partout', 'Overal'),
+    'Evolution by year': ('Évolution par année', 'Evolutie per jaar'),
+    'Find': ('Chercher', 'Zoeken'),
+    'Find communities like yours, learn from what others tried, see how you compare and what is new near you.': (
+        "Trouvez des communautés comme la vôtre, apprenez de ce que d'autres ont essayé, voyez où vous en êtes "
+        'et ce qui est nouveau près de chez vous.',
+        'Vind gemeenschappen zoals de uwe, leer van wat anderen probeerden, zie hoe u zich verhoudt en wat er '
+        'nieuw is in uw buurt.'),
+    'Follow it in a feed reader': ('À suivre dans un lecteur de flux', 'Volg het in een feedlezer'),
+    'How it compares': ('Comment elle se situe', 'Hoe ze zich verhoudt'),
+    'In communities with': ('Dans les communautés avec', 'In gemeenschappen met'),
+    'In communities with a school': ('Dans les communautés avec une école', 'In gemeenschappen met een school'),
+    'In the same network': ('Dans le même réseau', 'In hetzelfde netwerk'),
+    'Indicator': ('Indicateur', 'Indicator'),
+    'Initiative': ('Initiative', 'Initiatief'),
+    'Its communities side by side': ('Ses communautés côte à côte', 'Zijn gemeenschappen naast elkaar'),
+    'Its municipality': ('Sa commune', 'Haar gemeente'),
+    'Its network': ('Son réseau', 'Haar netwerk'),
+    'Its region': ('Sa région', 'Haar regio'),
+    'Kind': ('Genre', 'Soort'),
+    'Lesson learned': ('Leçon apprise', 'Geleerde les'),
+    'Lessons learned, best practices, initiatives and events, with the community and its contact.': (
+        'Leçons apprises, bonnes pratiques, initiatives et événements, avec la communauté et son contact.',
+        'Geleerde lessen, goede praktijken, initiatieven en evenementen, met de gemeenschap en haar contact.'),
+    'Median of all communities': ('Médiane de toutes les communautés', 'Mediaan van alle gemeenschappen'),
+    'Median of its network': ('Médiane de son réseau', 'Mediaan van haar netwerk'),
+    'Municipalities': ('Communes', 'Gemeenten'),
+    'Municipality': ('Commune', 'Gemeente'),
+    'Must involve': ('Doit impliquer', 'Moet betrekken'),
+    'Networks': ('Réseaux', 'Netwerken'),
+    'No tool yet.': ("Aucun outil pour l'instant.", 'Nog geen hulpmiddel.'),
+    'Nothing matches: try fewer words or filters.': (
+        'Rien ne correspond : essayez moins de mots ou de filtres.',
+        'Niets komt overeen: probeer minder woorden of filters.'),
+    'Nothing new here yet.': ("Rien de nouveau ici pour l'instant.", 'Hier is nog niets nieuws.'),
+    'Offered by': ('Proposé par', 'Aangeboden door'),
+    'On this page': ('Sur cette page', 'Op deze pagina'),
+    'Period': ('Période', 'Periode'),
+    'Place': ('Lieu', 'Plaats'),
+    'Quantities are added up over the communities that report the whole year, rates are their median; the '
+    'others are counted, not guessed.': (
+        "Les quantités sont additionnées sur les communautés qui déclarent l'année entière, les taux en sont la"
+        ' médiane ; les autres sont comptées, pas devinées.',
+        'Hoeveelheden worden opgeteld over de gemeenschappen die het hele jaar rapporteren, percentages zijn '
+        'hun mediaan; de andere worden geteld, niet geraden.'),
+    'Recently published or changed twins, initiatives and events, also as a feed.': (
+        'Jumeaux, initiatives et événements récemment publiés ou modifiés, aussi en flux.',
+        'Onlangs gepubliceerde of gewijzigde tweelingen, initiatieven en evenementen, ook als feed.'),
+    'Regions': ('Régions', "Regio's"),
+    'Search what others learned': ("Chercher ce que d'autres ont appris", 'Zoeken wat anderen leerden'),
+    'Technology': ('Technologie', 'Technologie'),
+    'The same as JSON': ('La même chose en JSON', 'Hetzelfde als JSON'),
+    "The network's page": ('La page du réseau', 'De pagina van het netwerk'),
+    'The tools and services communities use or offer, and what they learned with them.': (
+        "Les outils et services que les communautés utilisent ou proposent, et ce qu'elles en ont appris.",
+        'De hulpmiddelen en diensten die gemeenschappen gebruiken of aanbieden, en wat ze ermee leerden.'),
+    'The weights': ('Les poids', 'De gewichten'),
+    'This community': ('Cette communauté', 'Deze gemeenschap'),
+    'Tools directory': ('Annuaire des outils', 'Overzicht van hulpmiddelen'),
+    'Topic': ('Thème', 'Thema'),
+    'Used by': ('Utilisé par', 'Gebruikt door'),
+    'What others learned': ("Ce que d'autres ont appris", 'Wat anderen leerden'),
+    'What they learned': ("Ce qu'ils en ont appris", 'Wat ze leerden'),
+    "What's new": ('Quoi de neuf', 'Wat is er nieuw'),
+    'Within (km)': ('À moins de (km)', 'Binnen (km)'),
+    'Words': ('Mots', 'Woorden'),
+    'Year': ('Année', 'Jaar'),
+    'any member type': ('tout type de membre', 'elk soort lid'),
+    'communities': ('communautés', 'gemeenschappen'),
+    'found': ('trouvés', 'gevonden'),
+    'from': ('depuis', 'van'),
+    'median': ('médiane', 'mediaan'),
+    'percentile': ('centile', 'percentiel'),
+    'published': ('publié', 'gepubliceerd'),
+    'quartiles': ('quartiles', 'kwartielen'),
+    'removed': ('retiré', 'verwijderd'),
+    'reporting': ('déclarent', 'rapporteren'),
+    'total': ('total', 'totaal'),
+    'updated': ('mis à jour', 'bijgewerkt'),
+    'updated from its home node': ("mis à jour depuis son nœud d'origine", 'bijgewerkt vanaf zijn thuisknooppunt'),
+    'without a value': ('sans valeur', 'zonder waarde'),
+}
+MESSAGES["fr"].update({k: v[0] for k, v in _DISCOVERY.items()})
+MESSAGES["nl"].update({k: v[1] for k, v in _DISCOVERY.items()})

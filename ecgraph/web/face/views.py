@@ -155,8 +155,11 @@ def resource():
         return _rdf(triples, chosen)
     community = privacy.community(directory, iri, directory.community(iri, lang))
     if community is not None:
+        from ecgraph.web.face.discover import community_panels
+
         return _tiles_csp(_vary(Response(render_template("face/community.html", c=community, formats=formats.GRAPH,
-                                                         tile_url=n.config.tile_url or ""))))
+                                                         tile_url=n.config.tile_url or "",
+                                                         d=community_panels(iri)))))
     network = privacy.community(directory, iri, directory.network(iri, lang))
     if network is not None:
         return _tiles_csp(_vary(Response(render_template("face/network.html", net=network, formats=formats.GRAPH,
