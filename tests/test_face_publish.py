@@ -7,6 +7,7 @@ id of its own, so the tests do not depend on their order.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -344,3 +345,9 @@ def test_personal_data_published_with_a_basis_is_absent_from_the_rendered_pages(
     assert "Jan Peeters" not in membership and "/id/jan" not in membership
     rdf = client.get("/resource?iri=https://private.example/id/community", headers={"Accept": "text/turtle"})
     assert rdf.status_code == 200 and all(s not in rdf.get_data(as_text=True) for s in secrets)
+    # discovery shows a community's contact on its cards and results: a person's is not shown there either
+    listed = client.get("/api/discovery/communities").get_json()["communities"]
+    mine = [c for c in listed if c.get("iri") == "https://private.example/id/community"]
+    assert mine and all(s not in json.dumps(listed) for s in secrets)
+    lessons = client.get("/discover/lessons")
+    assert lessons.status_code == 200 and all(s not in html(lessons) for s in secrets)

@@ -349,7 +349,14 @@ def _community(g: _Graph, c: ox.NamedNode, twin_id: str, vocab: Vocabulary, twin
             point = _location(g, address)
             if point is not None:
                 f.lat, f.lon = point
+    public_twin = any(EC + "basis-public-role" in g.iris(t, EC + "personalDataBasis")
+                      for t in g.subjects(RDF_TYPE, ox.NamedNode(EC + "DigitalTwin")))
     for contact in g.objects(c, EC + "contactPoint"):
+        # a person's contact point is personal data: pages and discovery show an organisation's
+        # or a role held in public only (the rule of ecgraph.web.face.privacy)
+        if not (public_twin or VCARD + "Organization" in g.types(contact)
+                or EC + "basis-public-role" in g.iris(contact, EC + "personalDataBasis")):
+            continue
         name = g.first(contact, VCARD + "fn")
         email = g.first(contact, VCARD + "hasEmail")
         phone = g.first(contact, VCARD + "hasTelephone")

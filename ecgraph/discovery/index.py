@@ -61,6 +61,10 @@ CREATE INDEX IF NOT EXISTS tools_twin ON tools (twin_id);
 CREATE TABLE IF NOT EXISTS gone (twin_id TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
+#: the version of what :func:`ecgraph.discovery.features.extract` keeps; bump it when that changes
+#: (2: only public contact points, as the pages show)
+EXTRACTION = 2
+
 
 class Index:
     """The discovery database. Thread-safe: one connection, one lock (reads are short)."""
@@ -74,6 +78,14 @@ class Index:
         # what a twin no longer says (an erasure of personal data) is overwritten, not left in free space
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(SCHEMA)
+        if self._db.execute("PRAGMA user_version").fetchone()[0] != EXTRACTION:
+            # what is extracted from a twin changed (e.g. which contact points are public): the
+            # index starts empty and the sync at start extracts every twin again; old rows are
+            # overwritten on disk (secure_delete), not left behind
+            for table in ("twins", "communities", "facets", "networks", "indicators", "items", "item_topics",
+                          "items_fts", "tools"):
+                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - the names above, no input
+            self._db.execute(f"PRAGMA user_version={EXTRACTION}")
         self.lock = threading.RLock()
         #: bumped at every change: caches built from the index compare it
         self.generation = 0
