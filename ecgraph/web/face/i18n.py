@@ -263,3 +263,13 @@ def current() -> str:
 def translate(text: str, lang: str | None = None) -> str:
     lang = lang or current()
     return MESSAGES.get(lang, {}).get(text, text)
+
+
+def _merge() -> None:
+    from ecgraph.web.face import i18n_more
+
+    for lang, table in i18n_more.MESSAGES.items():
+        MESSAGES.setdefault(lang, {}).update(table)
+
+
+_merge()

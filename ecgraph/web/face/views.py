@@ -213,11 +213,23 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 def query_editor():
     from ecgraph.standard.examples import example_queries
 
-    response = Response(render_template("face/query.html", examples=example_queries(), prefixes=standard.PREFIXES))
+    response = Response(render_template("face/query.html", examples=example_queries(), prefixes=standard.PREFIXES,
+                                        download_formats=_download_formats()))
     # YASGUI's editor and table set inline styles as they draw; scripts stay 'self' only
     response.headers["Content-Security-Policy"] = SECURITY_HEADERS["Content-Security-Policy"].replace(
         "style-src 'self'", "style-src 'self' 'unsafe-inline'")
     return response
+
+
+def _download_formats() -> dict[str, list[dict[str, str]]]:
+    """What the editor offers to download: every format the endpoint answers in, for each kind of
+    query (from :mod:`ecgraph.formats`, the one table)."""
+    def described(f: formats.Format) -> dict[str, str]:
+        library = f.results or f.rdf
+        assert library is not None
+        return {"key": f.key, "name": library.name, "extension": f.extension}
+
+    return {"results": [described(f) for f in formats.RESULTS], "graph": [described(f) for f in formats.GRAPH]}
 
 
 @bp.get("/query/prefixes.json")
