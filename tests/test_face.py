@@ -330,3 +330,43 @@ def test_a_slow_directory_is_rebuilt_in_the_background_while_readers_get_the_pre
             time.sleep(0.05)
     finally:
         node.close()
+
+
+# --- the page deadline ---------------------------------------------------------------------------------
+
+def test_a_page_whose_reads_pass_the_deadline_answers_503_in_the_reader_s_language(demo, client, monkeypatch):
+    demo.directory.index()  # built already: what remains are the page's own reads
+    page = "/resource?iri=" + quote(CANAL_SUD)
+    monkeypatch.setattr(demo.config, "page_timeout", 0.001)  # far below the community page's dozens of reads
+    late = client.get(page, headers={"Accept": "text/html", "Accept-Language": "fr"})
+    assert late.status_code == 503 and late.mimetype == "text/html"
+    html = late.get_data(as_text=True)
+    assert '<html lang="fr">' in html and "Cette page a pris trop de temps" in html and "Réessayer" in html
+    assert int(late.headers["Retry-After"]) > 0
+    machine = client.get(page, headers={"Accept": "text/turtle"})  # the RDF twin reads under the same limit
+    assert machine.status_code == 503 and machine.mimetype == "application/json"
+    assert machine.get_json()["error"] == "page took too long" and "page_timeout" in machine.get_json()["detail"]
+    monkeypatch.setattr(demo.config, "page_timeout", 10.0)
+    assert client.get(page, headers={"Accept": "text/html"}).status_code == 200
+
+
+def test_readers_past_their_deadline_are_not_held_by_the_directory_s_build_which_goes_on(demo, client, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    directory = demo.directory
+    monkeypatch.setattr(demo.config, "page_timeout", 0.001)
+    monkeypatch.setattr(directory, "_index", None)  # as after a start: the directory is not built yet
+    attempts = directory._attempts
+
+    def read(_):
+        return client.get("/communities", headers={"Accept": "text/html", "Accept-Language": "nl"})
+
+    with ThreadPoolExecutor(6) as pool:  # six readers at once: none waits for the whole build
+        answers = list(pool.map(read, range(6)))
+    assert [a.status_code for a in answers] == [503] * 6
+    assert "wordt na een wijziging voorbereid" in answers[0].get_data(as_text=True)
+    with directory._built:  # the build went on without them, once
+        assert directory._built.wait_for(lambda: directory._attempts > attempts, timeout=120)
+    assert directory._attempts == attempts + 1 and directory._index is not None
+    ready = client.get("/communities", headers={"Accept": "text/html"})  # the next reader finds it ready
+    assert ready.status_code == 200 and CANAL_SUD in ready.get_data(as_text=True)

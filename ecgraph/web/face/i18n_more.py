@@ -16,6 +16,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Number to chart": "Nombre à représenter",
         "No column of these results holds numbers: nothing to chart.":
             "Aucune colonne de ces résultats ne contient de nombres : rien à représenter.",
+        # a page past its deadline
+        "This page took too long": "Cette page a pris trop de temps",
+        "The directory of communities is being prepared after a change. Try again in a few seconds.":
+            "L'annuaire des communautés est en préparation après un changement. Réessayez dans quelques secondes.",
+        "Reading its data took longer than this node allows a page. Nothing was changed. Try again soon.":
+            "La lecture des données de cette page a pris plus de temps que ce nœud n'en accorde à une page. "
+            "Rien n'a été modifié. Réessayez dans un instant.",
+        "Try again": "Réessayer",
+        "Ask the question in the query editor": "Poser la question dans l'éditeur de requêtes",
     },
     "nl": {
         "Copy a link to this query": "Een link naar deze vraag kopiëren",
@@ -27,5 +36,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Number to chart": "Getal in de grafiek",
         "No column of these results holds numbers: nothing to chart.":
             "Geen kolom van deze resultaten bevat getallen: niets om in een grafiek te zetten.",
+        # a page past its deadline
+        "This page took too long": "Deze pagina duurde te lang",
+        "The directory of communities is being prepared after a change. Try again in a few seconds.":
+            "Het overzicht van gemeenschappen wordt na een wijziging voorbereid. "
+            "Probeer het over enkele seconden opnieuw.",
+        "Reading its data took longer than this node allows a page. Nothing was changed. Try again soon.":
+            "Het lezen van de gegevens van deze pagina duurde langer dan dit knooppunt een pagina toestaat. "
+            "Er is niets gewijzigd. Probeer het zo dadelijk opnieuw.",
+        "Try again": "Opnieuw proberen",
+        "Ask the question in the query editor": "De vraag stellen in de query-editor",
     },
 }
