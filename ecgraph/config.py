@@ -58,6 +58,8 @@ class Config:
                                          "(repeatable; space-separated in the variable).",
                                      option="--allow-host", metavar="HOST", shown="none")
     query_timeout: float = setting(10.0, "Seconds a query may run before it is stopped (503).", minimum=1)
+    page_timeout: float = setting(10.0, "Seconds a page for people (directory, community, network, resource) may "
+                                  "spend reading the store; past it the page answers 503.", minimum=0.001)
     max_result_rows: int = setting(100_000, "Rows (or triples) a query answer holds at most; the cut is announced.",
                                    minimum=1)
     max_query_bytes: int = setting(1024 * 1024, "The largest query or update text accepted (413 above it).",

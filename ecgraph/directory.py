@@ -8,6 +8,8 @@ the ontology and the code lists): the pages see exactly what a query sees. :clas
 The directory is built once per store generation (a commit bumps it) as one summary per community,
 from a handful of queries that each return one attribute for every community; search, facets and
 pages are then plain Python over that list. Measured at 1,000 communities: ``bench/pages.py``.
+A page's reads stop at its wall-clock deadline (:mod:`ecgraph.page_deadline`); the index is then
+built apart from the reader, who waits for it until that deadline only.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from ecgraph import standard
+from ecgraph import page_deadline, standard
 
 if TYPE_CHECKING:
     from ecgraph.node import Node
@@ -164,6 +166,9 @@ class Directory:
         self._build_seconds = 0.0
         #: rebuilds that took longer than this many seconds happen in the background
         self.wait_below = 1.0
+        #: told of every finished build attempt (readers with a deadline wait on it)
+        self._built = threading.Condition()
+        self._attempts = 0
 
     # --- queries ----------------------------------------------------------------------------------
 
@@ -176,9 +181,16 @@ class Directory:
                 return []
             ox.NamedNode(iri)  # raises ValueError for what is not an IRI
             body = re.sub(r"\?" + name + r"\b", _iri(iri).replace("\\", "\\\\"), body)
+        page_deadline.check()  # a page's reads stop at its deadline (ecgraph.page_deadline)
         result = self.node.store.query(PREFIXES + body)
         names = [v.value for v in result.variables]
-        return [{n: row[n] for n in names} for row in result]
+        rows = []
+        for count, row in enumerate(result, 1):
+            if count % 256 == 0:
+                page_deadline.check()
+            rows.append({n: row[n] for n in names})
+        page_deadline.check()
+        return rows
 
     def _key(self) -> Any:
         entries = self.node.entries()
@@ -216,16 +228,36 @@ class Directory:
         if index is not None and self._build_seconds >= self.wait_below:
             self._rebuild_in_background()
             return index
+        if page_deadline.remaining() is not None:  # a page: the build runs apart, the reader waits its deadline
+            return self._wait_for_build(key)
         with self._lock:
             if self._index is not None and self._index.key == key:
                 return self._index
             return self._rebuild(key)
 
+    def _wait_for_build(self, key: Any) -> Index:
+        """The index for a reader with a deadline: built in a thread of its own, which goes on when
+        the reader's time is up (it is then told to come back); the next reader finds it ready."""
+        with self._built:
+            attempts = self._attempts
+        self._rebuild_in_background()
+        with self._built:
+            self._built.wait_for(lambda: self._attempts > attempts or (
+                self._index is not None and self._index.key == key), timeout=max(0.0, page_deadline.remaining() or 0))
+            if self._index is not None:
+                return self._index
+        raise page_deadline.timeout(building=True)
+
     def _rebuild(self, key: Any) -> Index:
         started = time.perf_counter()
-        index = self._build(key)
-        self._build_seconds = time.perf_counter() - started
-        self._index = index
+        try:
+            index = self._build(key)
+            self._build_seconds = time.perf_counter() - started
+            self._index = index
+        finally:
+            with self._built:
+                self._attempts += 1
+                self._built.notify_all()
         return index
 
     def _rebuild_in_background(self) -> None:

@@ -116,3 +116,16 @@ def canary():
     c = Canary()
     yield c
     c.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per module of browser tests (the module carries ``BROWSER_MARKS``)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.helpers import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

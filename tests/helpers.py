@@ -1,9 +1,13 @@
-"""What tests share besides fixtures: conformant test twins, the admin token, a state fingerprint."""
+"""What tests share besides fixtures: conformant test twins, the admin token, a state fingerprint, and
+what browser tests need (where Chromium is, its marks and arguments, a :class:`Watch` on a page)."""
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
+
+import pytest
 
 from ecgraph import standard
 
@@ -71,3 +75,32 @@ def undeclared(catalog: bytes) -> set[str]:
         if quad.predicate.value == rdf_type and quad.object.value not in declared:
             out.add(quad.object.value)
     return out
+
+
+# --- browser tests (headless Chromium driven by Playwright) --------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: the marks of a module of browser tests: selected by ``-m browser``, skipped without Chromium
+BROWSER_MARKS = [pytest.mark.browser, pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+class Watch:
+    """What a page did that it must not: reach outside the node, need what the Content-Security-
+    Policy forbids, or throw."""
+
+    def __init__(self, page, base: str):
+        self.outside: list[str] = []
+        self.refused: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda r: self.outside.append(r.url)
+                if not r.url.startswith(base) and not r.url.startswith("data:") else None)
+        page.on("console", lambda m: self.refused.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def check(self):
+        assert self.outside == [], f"the page reached outside the node: {self.outside}"
+        assert self.refused == [], f"the page needs what its Content-Security-Policy forbids: {self.refused}"
+        assert self.errors == [], f"the page threw: {self.errors}"

@@ -329,3 +329,76 @@ def test_a_slow_directory_is_rebuilt_in_the_background_while_readers_get_the_pre
             time.sleep(0.05)
     finally:
         node.close()
+
+
+# --- the page deadline ---------------------------------------------------------------------------------
+
+def test_a_page_whose_reads_pass_the_deadline_answers_503_in_the_reader_s_language(demo, client, monkeypatch):
+    demo.directory.index()  # built already: what remains are the page's own reads
+    page = "/resource?iri=" + quote(CANAL_SUD)
+    monkeypatch.setattr(demo.config, "page_timeout", 0.001)  # far below the community page's dozens of reads
+    late = client.get(page, headers={"Accept": "text/html", "Accept-Language": "fr"})
+    assert late.status_code == 503 and late.mimetype == "text/html"
+    html = late.get_data(as_text=True)
+    assert '<html lang="fr">' in html and "Cette page a pris trop de temps" in html and "Réessayer" in html
+    assert int(late.headers["Retry-After"]) > 0
+    machine = client.get(page, headers={"Accept": "text/turtle"})  # the RDF twin reads under the same limit
+    assert machine.status_code == 503 and machine.mimetype == "application/json"
+    assert machine.get_json()["error"] == "page took too long" and "page_timeout" in machine.get_json()["detail"]
+    monkeypatch.setattr(demo.config, "page_timeout", 10.0)
+    assert client.get(page, headers={"Accept": "text/html"}).status_code == 200
+
+
+def test_readers_past_their_deadline_are_not_held_by_the_directory_s_build_which_goes_on(demo, client, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    directory = demo.directory
+    monkeypatch.setattr(demo.config, "page_timeout", 0.001)
+    monkeypatch.setattr(directory, "_index", None)  # as after a start: the directory is not built yet
+    attempts = directory._attempts
+
+    def read(_):
+        return client.get("/communities", headers={"Accept": "text/html", "Accept-Language": "nl"})
+
+    with ThreadPoolExecutor(6) as pool:  # six readers at once: none waits for the whole build
+        answers = list(pool.map(read, range(6)))
+    assert [a.status_code for a in answers] == [503] * 6
+    assert "wordt na een wijziging voorbereid" in answers[0].get_data(as_text=True)
+    with directory._built:  # the build went on without them, once
+        assert directory._built.wait_for(lambda: directory._attempts > attempts, timeout=120)
+    assert directory._attempts == attempts + 1 and directory._index is not None
+    ready = client.get("/communities", headers={"Accept": "text/html"})  # the next reader finds it ready
+    assert ready.status_code == 200 and CANAL_SUD in ready.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("release", ["1.0.0", "1.1.0"])
+def test_the_validator_page_and_its_report_speak_the_language_the_switch_chose(client, release):
+    """The words of the page and of the report, and the rules from the shapes: a twin claiming the
+    1.0.0 release (published with English rules only) gets the current release's French for the
+    rules it words the same."""
+    twin = make_twin("langue").replace(b"ec:status ec:status-active ;", b"ec:status ec:status-napping ;")
+    twin = twin.replace(b"profile/core/1.0.0", f"profile/core/{release}".encode())
+    client.set_cookie("ecgraph_lang", "fr")  # left by the language switch; the browser itself asks for English
+    try:
+        response = client.post("/validate", data={"text": twin.decode(), "profile": "core"},
+                               headers={"Accept-Language": "en"})
+    finally:
+        client.delete_cookie("ecgraph_lang")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and '<html lang="fr">' in page
+    for words in ("Validateur de conformité", "Valider", "texte collé", "n&#39;est pas conforme", "Par règle",
+                  "Gravité", "Nœud concerné", "Télécharger le rapport", "Lu comme"):
+        assert words in page, words
+    assert "does not conform" not in page and "By rule" not in page and "Focus node" not in page
+    by_rule = page.split('id="groups"', 1)[1].split("</table>", 1)[0]
+    assert "Une ec:EnergyCommunity peut avoir au plus un ec:status" in by_rule  # the rule, from the shapes
+    results = page.split('id="results"', 1)[1].split("</table>", 1)[0]
+    assert "n&#39;est pas dans ec:Statuses" in results  # the result's own message
+    assert 'data-severity="Violation"' in results  # what tools read stays as it is
+
+
+def test_a_form_mistake_is_said_in_the_page_s_language(client):
+    response = client.post("/validate?lang=nl", data={"text": "   "})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and '<html lang="nl">' in page
+    assert "Valideren is niet gelukt" in page and "geef een bestand, tekst of een URL om te valideren" in page

@@ -22,11 +22,10 @@ import pyoxigraph as ox
 import pytest
 import requests
 
+from tests.helpers import BROWSER_MARKS, Watch
 from tests.servers import NodeProcess
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")]
+pytestmark = BROWSER_MARKS
 
 ARTEFACTS = Path(__file__).resolve().parent / "artefacts" / "face"
 NODE_DIR = Path(__file__).resolve().parent / ".node"
@@ -45,18 +44,6 @@ def server(tmp_path_factory, demo_data):
     node = NodeProcess(demo_data(tmp_path_factory.mktemp("face") / "data")).start()  # with the demo network
     yield node
     node.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -79,25 +66,6 @@ def axe_source():
                               timeout=600)
         assert done.returncode == 0, done.stderr[-2000:]
     return AXE.read_text(encoding="utf-8")
-
-
-class Watch:
-    """What a page did that it must not: reach outside the node, need what the Content-Security-
-    Policy forbids, or throw."""
-
-    def __init__(self, page, base: str):
-        self.outside: list[str] = []
-        self.refused: list[str] = []
-        self.errors: list[str] = []
-        page.on("request", lambda r: self.outside.append(r.url)
-                if not r.url.startswith(base) and not r.url.startswith("data:") else None)
-        page.on("console", lambda m: self.refused.append(m.text) if "Content Security Policy" in m.text else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def check(self):
-        assert self.outside == [], f"the page reached outside the node: {self.outside}"
-        assert self.refused == [], f"the page needs what its Content-Security-Policy forbids: {self.refused}"
-        assert self.errors == [], f"the page threw: {self.errors}"
 
 
 @pytest.fixture()
@@ -230,8 +198,9 @@ def test_the_school_question_runs_in_the_editor_and_downloads_as_csv(page, serve
     page.click("#yasgui .yasqe_queryButton")
     page.wait_for_selector("#yasgui .yasr table.dataTable tbody tr td")
     _shot(page, artefacts, "05-query")
-    links = set(page.locator("#yasgui .yasr table.dataTable tbody a").evaluate_all("links => links.map(a => a.href)"))
-    assert _school_communities(server) <= links  # every community a link
+    links = set(page.locator("#yasgui .yasr table.dataTable tbody a").evaluate_all(
+        "links => links.map(a => new URL(a.href).searchParams.get('iri'))"))
+    assert _school_communities(server) <= links  # every community a link to its page on the node
     with page.expect_download() as download:
         page.click("#yasgui .yasr_downloadIcon")
     path = download.value.path()
@@ -474,3 +443,67 @@ def test_the_publish_page_publishes_a_good_twin_then_refuses_one_with_a_mistake(
     _shot(page, artefacts, "14-publish-mistake")
     assert _serious(page, axe_source) == []
     assert _version(server, "page-walk") == 1  # nothing half-written: the good twin stays
+
+
+def _run_in_editor(page, server, query: str | None = None) -> None:
+    page.goto(server.url + "/query")
+    page.wait_for_selector("#yasgui .CodeMirror")
+    if query is not None:
+        page.evaluate("q => { window.ecgraphYasgui.getTab().setQuery(q); }", query)
+    page.click("#yasgui .yasqe_queryButton")
+    page.wait_for_selector("#yasgui .yasr table.dataTable tbody tr td")
+    page.wait_for_selector("#result-tools:not([hidden]) #download-links a")
+
+
+def test_an_iri_in_the_editor_s_results_opens_the_node_s_page_of_it_and_languages_read_as_words(page, server):
+    _run_in_editor(page, server)  # the school question
+    table = page.locator("#yasgui .yasr table.dataTable tbody")
+    assert "@en" not in table.inner_text() and "@fr" not in table.inner_text()
+    english = table.locator('span[lang="en"] + .lang-tag').first
+    assert english.inner_text() == "English" and english.get_attribute("title") == "@en"
+    # a bar per community, from the count column
+    chart = page.locator("#chart-figure svg.results-chart")
+    assert chart.get_attribute("data-column") == "schools"
+    assert int(chart.get_attribute("data-bars")) == len(_school_communities(server))
+    assert chart.locator("rect.bar").count() == len(_school_communities(server))
+    table.locator(f'a[data-iri="{CANAL_SUD}"]').click()
+    page.wait_for_selector("#community")
+    assert urlsplit(page.url).path == "/resource"
+    assert parse_qs(urlsplit(page.url).query)["iri"] == [CANAL_SUD]
+
+
+def test_the_editor_downloads_a_construct_in_every_graph_format_and_turtle_parses(page, server):
+    from ecgraph import formats
+
+    construct = ("PREFIX ec: <https://w3id.org/ecgraph/ns#>\n"
+                 "CONSTRUCT { ?c a ec:EnergyCommunity } WHERE { ?c a ec:EnergyCommunity }")
+    _run_in_editor(page, server, construct)
+    offered = page.locator("#download-links a").evaluate_all("links => links.map(a => a.dataset.format)")
+    assert offered == [f.key for f in formats.GRAPH]
+    with page.expect_download() as download:
+        page.click('#download-links a[data-format="turtle"]')
+    assert download.value.suggested_filename == "results.ttl"
+    triples = [q.triple for q in ox.parse(Path(download.value.path()).read_bytes(), format=ox.RdfFormat.TURTLE)]
+    communities = {t.subject.value for t in triples}
+    assert CANAL_SUD in communities and len(communities) == len(triples) >= 5
+    # a SELECT offers the results formats instead
+    _run_in_editor(page, server, SCHOOL_QUERY)
+    offered = page.locator("#download-links a").evaluate_all("links => links.map(a => a.dataset.format)")
+    assert offered == [f.key for f in formats.RESULTS]
+
+
+def test_the_copy_link_button_gives_a_link_that_reopens_the_same_query(page, server):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page.goto(server.url + "/query")
+    page.wait_for_selector("#yasgui .CodeMirror")
+    query = "# mine\nPREFIX ec: <https://w3id.org/ecgraph/ns#>\nSELECT ?c WHERE { ?c a ec:School } # 100% & <this>"
+    page.evaluate("q => { window.ecgraphYasgui.getTab().setQuery(q); }", query)
+    page.click("#copy-link")
+    page.wait_for_selector("#share-status:has-text('Link copied')")
+    link = page.input_value("#share-link")
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    assert link.startswith(server.url + "/query?")
+    page.goto("about:blank")
+    page.goto(link)
+    page.wait_for_selector("#yasgui .CodeMirror")
+    assert page.evaluate("window.ecgraphYasgui.getTab().getQuery()") == query

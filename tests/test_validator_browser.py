@@ -6,18 +6,15 @@ blocked by the node's Content-Security-Policy."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 import requests
 
 from ecgraph.standard import kit
-from tests.helpers import make_twin
+from tests.helpers import BROWSER_MARKS, Watch, make_twin
 from tests.servers import NodeProcess
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")]
+pytestmark = BROWSER_MARKS
 
 CASES = kit.cases()
 
@@ -45,36 +42,14 @@ def server(tmp_path_factory):
     node.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture()
 def page(browser, server):
     context = browser.new_context(accept_downloads=True)
-    outside = []
-
-    def watch(request):
-        if not request.url.startswith(server.url) and not request.url.startswith("data:"):
-            outside.append(request.url)
-
     page = context.new_page()
-    page.on("request", watch)
-    refused = []  # what the node's Content-Security-Policy blocked: the pages must need none of it
-    page.on("console", lambda message: refused.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    watch = Watch(page, server.url)
     yield page
     context.close()
-    assert outside == [], f"the page reached outside the node: {outside}"
-    assert refused == [], f"the page needs what its Content-Security-Policy forbids: {refused}"
+    watch.check()
 
 
 def _validate_file(page, server, path, profile):

@@ -476,7 +476,7 @@ def _result(f: shacl.Finding, shapes: shacl.ShapesGraph, words: messages.Message
     return Result(
         severity=f.severity.value.rsplit("#", 1)[-1],  # type: ignore[attr-defined]
         shape=shape.value if isinstance(shape, ox.NamedNode) else str(shape),
-        shape_label=shape_label(shapes, shape),
+        shape_label=shape_label(shapes, shape, words.lang),
         focus=render(f.focus),
         path=path_text,
         value=render(f.value) if f.value is not None else None,
@@ -503,15 +503,15 @@ def shape_anchor(shape: str) -> str:
     return f"{profile}-{shape.rsplit('#', 1)[-1]}"
 
 
-def shape_label(shapes: shacl.ShapesGraph, shape) -> str:
-    found = in_language(shapes.values(shape, RDFS_LABEL), "en")
+def shape_label(shapes: shacl.ShapesGraph, shape, lang: str = "en") -> str:
+    found = _worded(shapes.values(shape, RDFS_LABEL), lang)
     if found:
         return found
     return shape.value.rsplit("#", 1)[-1] if isinstance(shape, ox.NamedNode) else str(shape)
 
 
 def shape_message(shapes: shacl.ShapesGraph, shape, seen=None, lang: str = "en") -> str | None:
-    found = in_language(shapes.values(shape, SH_MESSAGE), lang)
+    found = _worded(shapes.values(shape, SH_MESSAGE), lang)
     if found:
         return found
     # A property shape without a message of its own speaks through the node shape using it.
@@ -523,6 +523,32 @@ def shape_message(shapes: shacl.ShapesGraph, shape, seen=None, lang: str = "en")
             if found:
                 return found
     return None
+
+
+def _worded(literals: list, lang: str) -> str | None:
+    """A shape's label or message in ``lang``. An older release's shapes were published with English
+    only; where its English sentence is word for word one of the current release's, that
+    sentence's translation is used (the rule is the same), else the English stays."""
+    found = in_language(literals, lang)
+    if found and lang != "en" and not any(isinstance(t, ox.Literal) and t.language == lang for t in literals):
+        return _current_translations().get(found, {}).get(lang, found)
+    return found
+
+
+@lru_cache(maxsize=1)
+def _current_translations() -> dict[str, dict[str, str]]:
+    """Each English label and message of the current release's shapes, with its other languages."""
+    by_term: dict[tuple, dict[str, str]] = {}
+    for profile in standard.PROFILES:
+        for quad in ox.parse(path=str(standard.shapes_file(profile)), format=ox.RdfFormat.TURTLE):
+            if quad.predicate in (SH_MESSAGE, RDFS_LABEL) and isinstance(quad.object, ox.Literal) and \
+                    quad.object.language:
+                by_term.setdefault((quad.subject, quad.predicate), {})[quad.object.language] = quad.object.value
+    out: dict[str, dict[str, str]] = {}
+    for languages in by_term.values():
+        if "en" in languages:
+            out.setdefault(languages["en"], {}).update(languages)
+    return out
 
 
 _COMPONENT_TEXT = {

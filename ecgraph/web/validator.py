@@ -34,6 +34,7 @@ from ecgraph.validation.validate import (
     shape_message,
 )
 from ecgraph.web.common import caller, negotiate, node, node_url, whole
+from ecgraph.web.face import i18n
 
 bp = Blueprint("validator", __name__, template_folder="templates")
 
@@ -115,14 +116,15 @@ def _fetched(url: str) -> tuple[bytes, str | None, str | None, str]:
     return fetched.data, fetched.media_type, fetched.url.split("?", 1)[0].rsplit("/", 1)[-1], fetched.url
 
 
-def run_validation() -> tuple[str, Report, int | None]:
+def run_validation(lang: str | None = None) -> tuple[str, Report, int | None]:
+    """``lang``: the language of the messages (the page's own); else ``?lang=`` or Accept-Language."""
     n = node()
     data, media_type, filename, source = _input()
     engine = request.values.get("engine") or "fast"
     upload = Upload(data=data, media_type=media_type, filename=filename,
                     format_name=request.values.get("input-format") or None,
                     profile=_profile(), profile_version=_profile_version(), refuse_violations=False,
-                    lang=request.values.get("lang") or request.accept_languages.best_match(LANGUAGES) or "en",
+                    lang=lang or request.values.get("lang") or request.accept_languages.best_match(LANGUAGES) or "en",
                     max_bytes=n.config.max_upload_bytes, max_triples=n.config.max_triples,
                     max_results=whole(request.values.get("max-results"), "max-results", 1000, maximum=100_000),
                     engine=engine if engine in ENGINES else "fast")
@@ -153,21 +155,28 @@ def page():
 
 @bp.post("/validate")
 def page_submit():
+    _ = i18n.translate  # the page speaks the reader's language: its words, the report's and the rules'
     try:
-        source, report, max_results = run_validation()
+        source, report, max_results = run_validation(lang=i18n.current())
     except errors.Error as exc:
-        extra = f" (line {exc.extra['line']}, column {exc.extra.get('column')})" if "line" in exc.extra else ""
-        detail = exc.detail
+        extra = ""
+        if "line" in exc.extra:
+            extra = f" ({_('line')} {exc.extra['line']}, {_('column')} {exc.extra.get('column')})"
+        detail = _(exc.detail)  # the details a form can cause are in the catalogue; others stay as they are
         if isinstance(exc, errors.UnsupportedMediaType):  # a form has no Content-Type to fix: say what to choose
-            detail = ("the node cannot tell which RDF format this is. Choose it in the \u201cInput format\u201d list "
-                      f"(Turtle, JSON-LD, N-Triples, RDF/XML, TriG or N-Quads) and validate again. ({exc.detail})")
+            detail = _(CHOOSE_FORMAT) + f" ({exc.detail})"
         return render_template("validate.html", profiles=PROFILE_CHOICES, formats=INPUT_NAMES, report=None,
-                               error=f"{exc.title}: {detail}{extra}", **_kept()), exc.status
+                               error=f"{detail}{extra}", **_kept()), exc.status
     key = _recent.add(source, report)
     shown = report.results if max_results is None else report.results[:max_results]
     return render_template("validate.html", profiles=PROFILE_CHOICES, formats=INPUT_NAMES,
                            report=report, source=source, key=key, results=shown, groups=report.groups(),
                            downloads=[(f.key, f.extension) for f in formats.REPORTS], error=None, **_kept())
+
+
+#: what the page says when pasted text is in no format it recognises (in the message catalogue)
+CHOOSE_FORMAT = ("the node cannot tell which RDF format this is. Choose it in the \u201cInput format\u201d list "
+                 "(Turtle, JSON-LD, N-Triples, RDF/XML, TriG or N-Quads) and validate again.")
 
 
 def _kept() -> dict:

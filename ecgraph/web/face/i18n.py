@@ -385,3 +385,12 @@ _DISCOVERY: dict[str, tuple[str, str]] = {
 }
 MESSAGES["fr"].update({k: v[0] for k, v in _DISCOVERY.items()})
 MESSAGES["nl"].update({k: v[1] for k, v in _DISCOVERY.items()})
+
+def _merge() -> None:
+    from ecgraph.web.face import i18n_more
+
+    for lang, table in i18n_more.MESSAGES.items():
+        MESSAGES.setdefault(lang, {}).update(table)
+
+
+_merge()

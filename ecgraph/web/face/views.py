@@ -11,9 +11,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
-from ecgraph import errors, formats, standard
+from ecgraph import errors, formats, page_deadline, standard
 from ecgraph.directory import FACETS, PAGE_SIZE, local, pick
 from ecgraph.web.common import SECURITY_HEADERS, negotiate, node, whole
 from ecgraph.web.face import charts, i18n, ontology, privacy
@@ -47,6 +47,38 @@ def _remember_language(response: Response) -> Response:
     if response.mimetype == "text/html":
         response.vary.add("Accept-Language")
         response.vary.add("Cookie")
+    return response
+
+
+@bp.before_app_request
+def _open_page_deadline() -> None:
+    """Every request's page reads end within the ``page_timeout`` setting (:mod:`ecgraph.page_deadline`)."""
+    g.ecgraph_page_deadline = page_deadline.start(node().config.page_timeout)
+
+
+@bp.teardown_app_request
+def _close_page_deadline(_exc: BaseException | None) -> None:
+    tokens = g.pop("ecgraph_page_deadline", None)
+    if tokens is not None:
+        try:
+            page_deadline.end(tokens)
+        except (ValueError, RuntimeError):  # closed in another context than it was opened: nothing to undo
+            pass
+
+
+@bp.app_errorhandler(page_deadline.PageTimeout)
+def _page_timeout(exc: page_deadline.PageTimeout):
+    """A page past its deadline: a page in the reader's language for browsers, the JSON problem for
+    machines (as every other error)."""
+    from ecgraph.web import error_response, ops
+
+    ops.count_error(exc)
+    if request.accept_mimetypes.best_match(["text/html", "application/json"]) != "text/html" or \
+            "text/html" not in request.accept_mimetypes.values():
+        return error_response(exc)
+    response = Response(render_template("face/unavailable.html", building=exc.extra.get("building", False),
+                                        seconds=node().config.page_timeout), status=exc.status)
+    response.headers.update(exc.http_headers())
     return response
 
 
@@ -218,11 +250,23 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 def query_editor():
     from ecgraph.standard.examples import example_queries
 
-    response = Response(render_template("face/query.html", examples=example_queries(), prefixes=standard.PREFIXES))
+    response = Response(render_template("face/query.html", examples=example_queries(), prefixes=standard.PREFIXES,
+                                        download_formats=_download_formats()))
     # YASGUI's editor and table set inline styles as they draw; scripts stay 'self' only
     response.headers["Content-Security-Policy"] = SECURITY_HEADERS["Content-Security-Policy"].replace(
         "style-src 'self'", "style-src 'self' 'unsafe-inline'")
     return response
+
+
+def _download_formats() -> dict[str, list[dict[str, str]]]:
+    """What the editor offers to download: every format the endpoint answers in, for each kind of
+    query (from :mod:`ecgraph.formats`, the one table)."""
+    def described(f: formats.Format) -> dict[str, str]:
+        library = f.results or f.rdf
+        assert library is not None
+        return {"key": f.key, "name": library.name, "extension": f.extension}
+
+    return {"results": [described(f) for f in formats.RESULTS], "graph": [described(f) for f in formats.GRAPH]}
 
 
 @bp.get("/query/prefixes.json")
