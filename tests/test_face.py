@@ -192,8 +192,24 @@ def test_an_unknown_or_invalid_iri_is_said_plainly(client):
     assert unknown.status_code == 404 and "Nothing is known" in unknown.get_data(as_text=True)
     assert client.get("/resource?iri=" + quote("https://nowhere.example/x"),
                       headers={"Accept": "text/turtle"}).status_code == 404
-    bad = client.get("/resource?iri=not%20an%20iri", headers={"Accept": "text/html"})
+    bad = client.get("/resource?iri=not%20an%20iri", headers={"Accept": "application/json"})
     assert bad.status_code == 400 and "absolute IRI" in bad.get_json()["detail"]
+
+
+def test_a_browser_gets_a_failure_as_a_page_in_its_language_and_programs_the_json_problem(client):
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+               "Accept-Language": "fr"}
+    bad = client.get("/resource?iri=not%20an%20iri", headers=browser)
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and bad.mimetype == "text/html"
+    assert "Quelque chose ne va pas dans cette demande" in page and "absolute IRI" in page  # the what and how
+    assert 'id="way-on"' in page and "<nav" in page  # the site's chrome and a way on, not a dead end
+    nowhere = client.get("/no-such-page", headers={**browser, "Accept-Language": "nl"})
+    assert nowhere.status_code == 404 and "Niet gevonden" in nowhere.get_data(as_text=True)
+    # programs keep the JSON problem: no HTML preference, or an API path whatever the browser says
+    assert client.get("/resource?iri=not%20an%20iri", headers={"Accept": "*/*"}).get_json()["error"]
+    api = client.get("/api/twins/no-such-twin", headers=browser)
+    assert api.status_code == 404 and api.get_json()["error"]
 
 
 def test_the_ontology_is_a_page_for_people_and_rdf_for_machines(client):
@@ -242,6 +258,9 @@ def test_every_string_the_templates_translate_has_french_and_dutch():
 
     keys |= {title for _, title in FACETS}
     keys |= {"Data catalog", "Service description"}
+    from ecgraph.web import PAGE_HEADINGS
+
+    keys |= set(PAGE_HEADINGS.values())
     assert len(keys) > 50
     for lang in ("fr", "nl"):
         missing = sorted(k for k in keys if k not in i18n.MESSAGES[lang])

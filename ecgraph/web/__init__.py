@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ecgraph import errors
@@ -32,8 +32,34 @@ from ecgraph.web.common import FORM_FRAMING, SECURITY_HEADERS, node_url, remove_
 log = logging.getLogger("ecgraph.web")
 
 
+#: paths whose clients are programs: their failures are always the JSON problem
+MACHINE_PATHS = ("/api/", "/sparql", "/update", "/store", "/void", "/dump", "/catalog", "/health", "/metrics")
+
+
+#: what an error page says first, by status (its words are translated; the detail says what and how)
+PAGE_HEADINGS = {400: "Something in this request is not right", 401: "Not allowed", 403: "Not allowed",
+                 404: "Not found", 405: "Not possible here", 409: "Not accepted", 412: "Not accepted",
+                 413: "Too large", 415: "Not accepted", 422: "Not accepted", 429: "Busy: try again soon",
+                 500: "The node could not answer", 503: "Busy: try again soon"}
+
+
+def wants_page() -> bool:
+    """A browser asking for a page (it names HTML and prefers it), not a program."""
+    if not has_request_context() or request.path.startswith(MACHINE_PATHS):
+        return False
+    accept = request.accept_mimetypes
+    return "text/html" in accept.values() and accept.best_match(["text/html", "application/json"]) == "text/html"
+
+
 def error_response(error: errors.Error) -> Response:
-    """The answer to a failure: ``{"error": title, "detail": ..., **extra}`` with its status."""
+    """The answer to a failure: ``{"error": title, "detail": ..., **extra}`` with its status; a
+    browser asking for a page gets the same words as a page in its language, with a way on."""
+    if wants_page():
+        heading = PAGE_HEADINGS.get(error.status, PAGE_HEADINGS[500 if error.status >= 500 else 400])
+        out = Response(render_template("face/error.html", status=error.status, title=error.title, heading=heading,
+                                       detail=error.detail), status=error.status, mimetype="text/html")
+        out.headers.update(error.http_headers())
+        return out
     out = jsonify(error.to_dict())
     out.status_code = error.status
     out.headers.update(error.http_headers())
@@ -94,6 +120,9 @@ def create_app(node: Node) -> Flask:
     def _http_error(exc: HTTPException):
         if exc.code == 413:  # the body, or a form field of it (a pasted document), is over the limit
             return error_response(errors.TooLarge(too_large_detail(node.config.max_upload_bytes)))
+        if wants_page():  # an address that is no page, say: the page says so with a way on
+            return error_response(errors.Error(exc.description or "", status=exc.code or 500,
+                                               title=(exc.name or "error").lower()))
         out = jsonify({"error": (exc.name or "error").lower(), "detail": exc.description or ""})
         out.status_code = exc.code or 500
         allowed = getattr(exc, "valid_methods", None)

@@ -6,6 +6,16 @@ from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
     "fr": {
+        # error pages (ecgraph.web.error_response)
+        "Something in this request is not right": "Quelque chose ne va pas dans cette demande",
+        "Not allowed": "Pas autorisé",
+        "Not found": "Introuvable",
+        "Not possible here": "Pas possible ici",
+        "Not accepted": "Pas accepté",
+        "Too large": "Trop volumineux",
+        "Busy: try again soon": "Occupé : réessayez dans un instant",
+        "The node could not answer": "Le nœud n'a pas pu répondre",
+        "Home": "Accueil",
         # the query editor
         "Copy a link to this query": "Copier un lien vers cette requête",
         "Link to this query": "Lien vers cette requête",
@@ -81,6 +91,16 @@ MESSAGES: dict[str, dict[str, str]] = {
             "d'entrée\u00a0\u00bb (Turtle, JSON-LD, N-Triples, RDF/XML, TriG ou N-Quads) et validez à nouveau.",
     },
     "nl": {
+        # error pages (ecgraph.web.error_response)
+        "Something in this request is not right": "Er klopt iets niet in dit verzoek",
+        "Not allowed": "Niet toegestaan",
+        "Not found": "Niet gevonden",
+        "Not possible here": "Hier niet mogelijk",
+        "Not accepted": "Niet aanvaard",
+        "Too large": "Te groot",
+        "Busy: try again soon": "Bezet: probeer het zo opnieuw",
+        "The node could not answer": "Het knooppunt kon niet antwoorden",
+        "Home": "Start",
         "Copy a link to this query": "Een link naar deze vraag kopiëren",
         "Link to this query": "Link naar deze vraag",
         "Link copied": "Link gekopieerd",
