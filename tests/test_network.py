@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from ecgraph.standard.examples import example_queries
-from tests.helpers import demo_files, make_twin, undeclared
+from tests.helpers import OPEN_LICENCE, demo_files, make_twin, undeclared
 from tests.servers import Dripper, LoopbackServer, NodeProcess, Redirector
 from tests.test_clients import comunica  # noqa: F401 - the fixture (Comunica 4 from tests/.node)
 
@@ -228,6 +228,48 @@ def test_a_harvested_twin_cannot_override_a_local_one(net):
     harvest(a)
     peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
     assert peer["refused"] == []  # deleted at home: nothing left to explain
+
+
+def test_a_twin_without_an_open_licence_is_not_harvested_and_an_open_one_is_with_its_licence(net):
+    a, b = net["a"], net["b"]
+    nc = "https://creativecommons.org/licenses/by-nc/4.0/"
+    publish(b, "licensed-open", make_twin("licensed-open", tag="open"))
+    publish(b, "licensed-closed", make_twin("licensed-closed", tag="closed", licence=nc))
+    publish(b, "licensed-none", make_twin("licensed-none", tag="none", licence=None))
+    publish(b, "licensed-later", make_twin("licensed-later", tag="later"))
+    query = "SELECT ?v { ?m <http://example.org/test#version> ?v }"
+    try:
+        outcome = next(h for h in harvest(a) if h["peer"] == b.url)
+        assert sorted(outcome["harvested"]) == ["licensed-later", "licensed-open"]
+        skipped = {s["twin"]: s for s in outcome["skipped"]}
+        assert set(skipped) == {"licensed-closed", "licensed-none"}
+        assert skipped["licensed-closed"]["licence"] == nc
+        assert f"its licence <{nc}> is not an open licence" in skipped["licensed-closed"]["reason"]
+        assert "it states no licence" in skipped["licensed-none"]["reason"]
+        seen = str(rows(ask(a, query, scope="network")))
+        assert "open" in seen and "later" in seen and "closed" not in seen and "none" not in seen
+        # the licence travels with the copy: in its data and in its catalog entry
+        entry = ask(a, "SELECT ?l ?d { GRAPH <https://w3id.org/ecgraph/graph/network> { ?g "
+                       '<http://purl.org/dc/terms/identifier> "licensed-open" ; <http://purl.org/dc/terms/license> ?l }'
+                       " GRAPH ?g { ?t <http://purl.org/dc/terms/license> ?d } }")
+        assert [(r["l"]["value"], r["d"]["value"]) for r in entry.json()["results"]["bindings"]] == \
+            [(OPEN_LICENCE, OPEN_LICENCE)]
+        # a twin whose licence stops being open at home: its copy goes, and the reason is said
+        publish(b, "licensed-later", make_twin("licensed-later", tag="later", licence=nc))
+        outcome = next(h for h in harvest(a) if h["peer"] == b.url)
+        assert outcome["removed"] == ["licensed-later"] and outcome["skipped"][0]["twin"] == "licensed-later"
+        assert "later" not in str(rows(ask(a, query, scope="network")))
+        peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+        said = {s["twin"]: s["reason"] for s in peer["not_harvested"]}
+        assert set(said) == {"licensed-closed", "licensed-none", "licensed-later"}
+        assert "not harvested" in said["licensed-later"]
+        assert "copy harvested earlier was removed" in said["licensed-later"]
+    finally:
+        for twin_id in ("licensed-open", "licensed-closed", "licensed-none", "licensed-later"):
+            requests.delete(f"{b.url}/api/twins/{twin_id}", headers=b.admin)
+        harvest(a)
+    peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+    assert peer["not_harvested"] == []  # deleted at home: nothing left to explain
 
 
 class FakePeer(LoopbackServer):

@@ -71,6 +71,7 @@ class Network:
                 "profiles": state.get("profiles", []), "harvested_twins": state.get("harvested_twins", 0),
                 "last_harvest": state.get("last_harvest"), "error": state.get("error"),
                 "refused": [{"twin": t, **r} for t, r in sorted((state.get("refused") or {}).items())],
+                "not_harvested": [{"twin": t, **r} for t, r in sorted((state.get("skipped") or {}).items())],
                 "unsupported": state.get("unsupported", []),
                 "conflicts": [{"twin": t, **c} for t, found in sorted((state.get("conflicts") or {}).items())
                               for c in found]}

@@ -41,6 +41,13 @@ authority rule, not refused for what the node's releases say), listed as such in
 (``unsupported``) and in its catalog entry (``a ec:UnsupportedProfileTwin``, with a comment saying
 which release), claims no namespace, and is left out of network answers (:mod:`.netquery`).
 
+Licences: only twins under an **open licence** are harvested (:func:`ecgraph.publish.licences.is_open_licence`
+decides, on the ``dcterms:license`` the copy's ``ec:DigitalTwin`` states). A twin with none, or with
+a licence that is not open (NonCommercial, NoDerivatives, all rights reserved), is skipped after it
+is read: nothing of it is stored, a copy held from before is removed, and the reason, in words, is
+in the harvest's report (``skipped``) and in ``/api/peers`` until that changes at home. The licence
+of a copy stays in its data and is stated in its catalog entry (``dct:license``).
+
 Namespace claims across nodes: each copy's claims are published in its catalog entry
 (``void:uriSpace``), as this node's own twins' are. A copy whose claim overlaps a claim of a local
 twin, of the node or of another node's copy (one prefix extends the other) is a **conflict**: the
@@ -67,7 +74,7 @@ import pyoxigraph as ox
 
 from ecgraph import errors, formats, standard
 from ecgraph.network.peers import DCAT, DCT, NTRIPLES, RDF_TYPE, PeerCall
-from ecgraph.publish import authority
+from ecgraph.publish import authority, licences
 from ecgraph.publish.fetch import FetchRefused
 from ecgraph.publish.pipeline import Prepared
 from ecgraph.store.registry import now, valid_twin_id
@@ -148,6 +155,8 @@ class Outcome:
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)
+    #: twins not harvested because they state no open licence (each with its licence and the reason)
+    skipped: list[dict] = field(default_factory=list)
     conflicts: list[dict] = field(default_factory=list)
     requests: int = 0
     error: str | None = None
@@ -163,7 +172,8 @@ class Outcome:
     def to_dict(self) -> dict:
         return {"time": self.started, "outcome": self.outcome, "method": self.method,
                 "harvested": self.harvested, "unchanged": self.unchanged, "removed": self.removed,
-                "refused": self.refused, "conflicts": self.conflicts, "requests": self.requests, "error": self.error,
+                "refused": self.refused, "skipped": self.skipped, "conflicts": self.conflicts,
+                "requests": self.requests, "error": self.error,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -248,11 +258,18 @@ class Harvester:
         state["last_harvest"] = outcome.to_dict()
         # why a twin is refused stays said until it is harvested or deleted at home
         refused = dict(state.get("refused") or {})
-        for twin_id in (*outcome.harvested, *outcome.removed, *gone):
+        for twin_id in (*outcome.harvested, *outcome.removed, *gone, *(r["twin"] for r in outcome.skipped)):
             refused.pop(twin_id, None)
         for item in outcome.refused:
             refused[item["twin"]] = {"reason": item["reason"], "kept": item["kept"], "since": outcome.started}
         state["refused"] = refused
+        # why a twin is not harvested (no open licence) stays said until that changes at its home
+        skipped = dict(state.get("skipped") or {})
+        for twin_id in (*outcome.harvested, *gone, *(r["twin"] for r in outcome.refused)):
+            skipped.pop(twin_id, None)
+        for item in outcome.skipped:
+            skipped[item["twin"]] = {"licence": item["licence"], "reason": item["reason"], "since": outcome.started}
+        state["skipped"] = skipped
         conflicts = dict(state.get("conflicts") or {})
         for twin_id in (*outcome.harvested, *outcome.removed, *gone, *(r["twin"] for r in outcome.refused)):
             conflicts.pop(twin_id, None)
@@ -398,8 +415,23 @@ class Harvester:
                 raise FetchRefused(exc.detail, 504) from None
             refuse(outcome, twin_id, exc, copy)
             return None
+        if not licences.is_open_licence(prepared.license):
+            self._skip(peer, twin_id, prepared.license, copy, outcome)
+            return None
         unknown = unknown or unknown_releases(prepared.data_ntriples)
         return prepared, ", ".join(unknown)
+
+    def _skip(self, peer: dict, twin_id: str, licence: str, copy: dict | None, outcome: Outcome) -> None:
+        """A twin that states no open licence is not harvested; a copy held from when it had one is
+        removed (the home no longer offers these data openly), and the reason is said."""
+        stated = f"its licence <{licence}> is not an open licence" if licence else "it states no licence"
+        reason = (f"not harvested: {stated} (dcterms:license on its ec:DigitalTwin); this node harvests only "
+                  "twins under an open licence (CC0, CC BY, CC BY-SA, or an open data licence by its SPDX IRI)")
+        if copy is not None:
+            self.drop(peer, twin_id, copy)
+            outcome.removed.append(twin_id)
+            reason += "; the copy harvested earlier was removed"
+        outcome.skipped.append({"twin": twin_id, "licence": licence or None, "reason": reason})
 
     # --- the store ---------------------------------------------------------------------------------
 
@@ -473,6 +505,7 @@ class Harvester:
                           "etag": item.etag, "harvested": now(), "graph": graph,
                           "title": str(info.get("title") or item.twin_id)[:500], "triples": prepared.triples,
                           "profile": info.get("profile") or "", "warnings": prepared.warnings,
+                          "license": prepared.license,
                           "unsupported": unsupported}
                 replace[graph] = prepared.data_ntriples
                 kept.append((graph, prepared))
@@ -562,6 +595,8 @@ def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.T
     ]
     if record.get("profile"):
         out.append(ox.Triple(g, ox.NamedNode(DCT + "conformsTo"), ox.NamedNode(record["profile"])))
+    if record.get("license"):  # the licence travels with the copy (it is also in the copy's own data)
+        out.append(ox.Triple(g, ox.NamedNode(DCT + "license"), ox.NamedNode(record["license"])))
     claim = ox.NamedNode("http://rdfs.org/ns/void#uriSpace")
     out += [ox.Triple(g, claim, lit(prefix)) for prefix in record.get("namespaces", [])]
     if record.get("unsupported"):
