@@ -897,12 +897,14 @@ class Node:
                 self.store.optimize()
         erasure = Erasure(twin=twin_id, current=current, versions=versions,
                           version=entry.version if entry is not None else None)
-        self._erased(erasure)
+        self._erased(erasure, target, entry.content_hash if entry is not None else None)
         return erasure
 
-    def _erased(self, erasure: Erasure) -> None:
-        """An erasure is done on this node. Issue 14's change stream announces it here, so that
-        every peer holding a harvested copy of the twin erases the same data."""
+    def _erased(self, erasure: Erasure, target: str, content_hash: str | None) -> None:
+        """An erasure is done on this node: the change stream announces it (``erased``, with the
+        digests of the erased value, never the value), so that every peer holding a harvested copy
+        of the twin erases the same data (:meth:`ecgraph.network.harvest.Harvester.erase_copy`)."""
+        self.registry.record_erasure(erasure.twin, erasure.version, content_hash, personal.erasure_digests(target))
 
     # --- validation ---------------------------------------------------------------------------
 

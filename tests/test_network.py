@@ -12,6 +12,7 @@ peer cannot send the node to a third address.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import time
@@ -25,6 +26,7 @@ from ecgraph.standard.examples import example_queries
 from tests.helpers import OPEN_LICENCE, demo_files, make_twin, undeclared
 from tests.servers import Dripper, LoopbackServer, NodeProcess, Redirector
 from tests.test_clients import comunica  # noqa: F401 - the fixture (Comunica 4 from tests/.node)
+from tests.test_personal_data import twin as personal_twin
 
 JSON = {"Accept": "application/sparql-results+json"}
 NODE_ARGS = ("--no-demo", "--query-workers", "1", "--peer-timeout", "3")
@@ -270,6 +272,52 @@ def test_a_twin_without_an_open_licence_is_not_harvested_and_an_open_one_is_with
         harvest(a)
     peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
     assert peer["not_harvested"] == []  # deleted at home: nothing left to explain
+
+
+def _everywhere(node: NodeProcess, scope: str = "local") -> str:
+    """Every quad a query at ``node`` reaches, as text."""
+    return ask(node, "SELECT ?s ?p ?o ?g { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }", scope=scope).text
+
+
+def test_an_erasure_at_home_reaches_the_harvested_copy_through_the_change_stream(net):
+    a, b = net["a"], net["b"]
+    name, person = "Erasmus Vergeten", "https://forgotten.example/id/person/0"
+    publish(b, "forgotten", personal_twin("forgotten", basis="ec:basis-consent", tag="v1", people=(name,)))
+    publish(b, "forgotten", personal_twin("forgotten", basis="ec:basis-consent", tag="v2", people=(name,)))
+    try:
+        harvest(a)
+        assert name in _everywhere(a, "network") and person in _everywhere(a)
+        r = requests.post(f"{b.url}/api/twins/forgotten/erasure", json={"erase": name}, headers=b.admin)
+        assert r.status_code == 200, r.text
+        stream = requests.get(f"{b.url}/api/changes", params={"since": 0, "limit": 1000}).json()["changes"]
+        announced = [c for c in stream if c["kind"] == "erased"]
+        assert announced and announced[-1]["twin"] == "forgotten" and announced[-1]["erase"]
+        assert name not in json.dumps(stream)  # the stream carries digests, never the value
+        outcome = next(h for h in harvest(a) if h["peer"] == b.url)
+        assert outcome["erased"] == ["forgotten"]
+        # the erased twin breaks a rule (its membership lost its member), so A refuses the next version
+        # and keeps its last good copy: only the erasure applied to the copy itself takes the person out
+        assert [r["twin"] for r in outcome["refused"]] == ["forgotten"]
+        # no query, version, dump or page on either node returns it
+        for node in (a, b):
+            for text in (_everywhere(node), _everywhere(node, "network"),
+                         requests.get(f"{node.url}/catalog", headers={"Accept": "application/n-triples"}).text,
+                         requests.get(f"{node.url}/resource",
+                                      params={"iri": "https://forgotten.example/id/community"}).text,
+                         gzip.decompress(requests.get(f"{node.url}/dump.nq.gz").content).decode()):
+                assert name not in text and person not in text
+            page = requests.get(f"{node.url}/resource", params={"iri": person}).text
+            assert name not in page and "Nothing is known about this resource" in page
+        versions = requests.get(f"{b.url}/api/twins/forgotten/versions").json()["versions"]
+        assert len(versions) >= 2
+        for v in versions:
+            data = requests.get(f"{b.url}/api/twins/forgotten/versions/{v['version']}",
+                                headers={"Accept": "application/n-triples"}).text
+            assert "Test community forgotten" in data and name not in data and person not in data
+        assert "jan@example.org" in _everywhere(a)  # only what was named went
+    finally:
+        requests.delete(f"{b.url}/api/twins/forgotten", headers=b.admin)
+        harvest(a)
 
 
 class FakePeer(LoopbackServer):

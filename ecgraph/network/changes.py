@@ -4,7 +4,9 @@ Every write that changes what a twin holds appends one row to the registry's ``c
 under the node's write lock, right after the store's commit (the same logical step: no other write
 comes between): a twin ``published``, ``replaced`` or ``deleted``; a copy ``harvested`` or
 ``unharvested`` from a peer (those rows name the copy's ``home`` node, and harvesters skip them:
-a node harvests only twins whose home is the peer). Sequence numbers only grow, so a reader keeps
+a node harvests only twins whose home is the peer); a person's data ``erased`` from a twin (with
+``erase``: the SHA-256 digests of the erased value's forms, so that peers erase it from their
+copies; see :func:`ecgraph.publish.personal.erasure_digests`). Sequence numbers only grow, so a reader keeps
 the last one it saw and asks for what came after; a page holds at most ``limit`` rows and links the
 next. Discovery feeds (Atom) read the same rows through :meth:`ecgraph.node.Node.changes`.
 """

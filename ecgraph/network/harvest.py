@@ -41,6 +41,12 @@ authority rule, not refused for what the node's releases say), listed as such in
 (``unsupported``) and in its catalog entry (``a ec:UnsupportedProfileTwin``, with a comment saying
 which release), claims no namespace, and is left out of network answers (:mod:`.netquery`).
 
+Erasure: a person's data erased at a twin's home (:meth:`ecgraph.node.Node.erase`) is announced in
+its change stream (an ``erased`` row with the digests of the erased value). A harvest that reads it
+erases the same data from the copy at once (:meth:`Harvester.erase_copy`), before and whatever the
+fetch of the twin's next version brings (a next version refused here would otherwise leave the last
+good copy, with the data, in place).
+
 Licences: only twins under an **open licence** are harvested (:func:`ecgraph.publish.licences.is_open_licence`
 decides, on the ``dcterms:license`` the copy's ``ec:DigitalTwin`` states). A twin with none, or with
 a licence that is not open (NonCommercial, NoDerivatives, all rights reserved), is skipped after it
@@ -74,7 +80,7 @@ import pyoxigraph as ox
 
 from ecgraph import errors, formats, standard
 from ecgraph.network.peers import DCAT, DCT, NTRIPLES, RDF_TYPE, PeerCall
-from ecgraph.publish import authority, licences
+from ecgraph.publish import authority, licences, personal
 from ecgraph.publish.fetch import FetchRefused
 from ecgraph.publish.pipeline import Prepared
 from ecgraph.store.registry import now, valid_twin_id
@@ -158,6 +164,8 @@ class Outcome:
     #: twins not harvested because they state no open licence (each with its licence and the reason)
     skipped: list[dict] = field(default_factory=list)
     conflicts: list[dict] = field(default_factory=list)
+    #: copies a person's data was erased from, as their home asked in its change stream
+    erased: list[str] = field(default_factory=list)
     requests: int = 0
     error: str | None = None
     method: str = ""
@@ -173,7 +181,7 @@ class Outcome:
         return {"time": self.started, "outcome": self.outcome, "method": self.method,
                 "harvested": self.harvested, "unchanged": self.unchanged, "removed": self.removed,
                 "refused": self.refused, "skipped": self.skipped, "conflicts": self.conflicts,
-                "requests": self.requests, "error": self.error,
+                "erased": self.erased, "requests": self.requests, "error": self.error,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -211,6 +219,7 @@ class Harvester:
         gone: list[str] = []
         cursor = state.get("cursor")
         todo: dict[str, dict | None] = {}
+        erasures: dict[str, set[str]] = {}
         try:
             if state.get("kind") == "sparql":
                 self._compare_graphs(call, copies, todo, outcome, left)
@@ -218,7 +227,7 @@ class Harvester:
             stream = state.get("kind") != "sparql" and cursor is not None and state.get("stream", True)
             if stream and cursor is not None:
                 try:
-                    cursor = self._read_stream(call, cursor, todo, outcome, left)
+                    cursor = self._read_stream(call, cursor, todo, outcome, left, erasures)
                     outcome.method = "change stream"
                 except FetchRefused as exc:
                     if exc.upstream != 404:
@@ -229,6 +238,10 @@ class Harvester:
                 outcome.method = "catalog comparison"
                 if cursor is None:
                     state["stream"] = False
+            # erasures first, on the copies held, whatever becomes of the twins' next versions here
+            for twin_id, digests in erasures.items():
+                if twin_id in copies and self.erase_copy(peer, twin_id, copies[twin_id], digests):
+                    outcome.erased.append(twin_id)
             pending: list[_Ready] = []
             try:
                 for twin_id, hint in todo.items():
@@ -289,7 +302,8 @@ class Harvester:
         peer["state"] = state
         return outcome
 
-    def _read_stream(self, call: PeerCall, cursor: int, todo: dict, outcome: Outcome, left) -> int:
+    def _read_stream(self, call: PeerCall, cursor: int, todo: dict, outcome: Outcome, left,
+                     erasures: dict[str, set[str]]) -> int:
         for _ in range(MAX_PAGES):
             outcome.requests += 1
             page = call.json(f"/api/changes?since={int(cursor)}&limit=1000", timeout=left())
@@ -300,6 +314,9 @@ class Harvester:
                 if not isinstance(row, dict) or row.get("home") or not isinstance(row.get("twin"), str):
                     continue  # a copy the peer harvested elsewhere: its home is not the peer
                 todo[row["twin"]] = None if row.get("kind") == "deleted" else row
+                digests = row.get("erase")
+                if row.get("kind") == "erased" and isinstance(digests, list):
+                    erasures.setdefault(row["twin"], set()).update(d for d in digests if isinstance(d, str))
             following = page.get("next")
             if not isinstance(following, int) or following <= cursor:
                 break
@@ -526,6 +543,33 @@ class Harvester:
                 node.registry.set_harvested(peer["id"], twin_id, record)
                 node.registry.record_change(twin_id, record["version"], record["hash"], "harvested", home=peer["url"])
                 outcome.harvested.append(twin_id)
+
+    def erase_copy(self, peer: dict, twin_id: str, copy: dict, digests: set[str]) -> bool:
+        """Erase from a copy what its home erased (:func:`ecgraph.publish.personal.erase_digests`):
+        its data rewritten without it, its inferences made again, its checksum updated, and the
+        store compacted so that no old copy stays on disk. A node keeps no archived versions of
+        copies, so the copy is all there is to erase here. Whether anything was erased."""
+        node = self.node
+        graph = copy_graph(peer["url"], twin_id)
+        with node._write_lock:
+            kept, removed = personal.erase_digests(node.store.graph_triples(graph), digests)
+            if not removed:
+                return False
+            data = formats.ntriples(kept)
+            claims = self.claims()
+            namespaces = list(copy.get("namespaces", []))
+            inferred = authority.keep_inferred(formats.ntriples(node.pipeline.reasoner.infer(kept)), graph,
+                                               namespaces, claims)
+            record = {**copy, "hash": "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest(),
+                      "triples": len(kept), "etag": None, "harvested": now()}
+            node.store.commit(replace={graph: data, graph + standard.INFERRED_SUFFIX: inferred},
+                              delete_subjects={NETWORK_GRAPH: [ox.NamedNode(graph), ox.NamedNode(graph + "#checksum")]},
+                              insert={NETWORK_GRAPH: provenance(peer["url"], twin_id, record)})
+            node.registry.set_harvested(peer["id"], twin_id, record)
+            node.registry.record_change(twin_id, record.get("version"), record["hash"], "erased", home=peer["url"])
+            node.store.optimize()
+        log.info("erased %d statements from the copy of %s from %s", removed, twin_id, peer["url"])
+        return True
 
     def drop(self, peer: dict, twin_id: str, copy: dict) -> None:
         node = self.node
