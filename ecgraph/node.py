@@ -36,6 +36,7 @@ from ecgraph.config import Config
 from ecgraph.directory import Directory
 from ecgraph.discovery import Discovery, NotIndexed, Pins
 from ecgraph.network import Network, sources
+from ecgraph.network import changes as network_changes
 from ecgraph.network.harvest import NETWORK_GRAPH
 from ecgraph.network.peers import LivePeers
 from ecgraph.publish import authority, catalog, ingest, personal
@@ -1158,6 +1159,10 @@ class Node:
     def changes(self, since: int = 0, limit: int = 100) -> dict:
         """The node's changes after sequence number ``since``, one page (anyone may read them)."""
         return self.network.changes(since, limit)
+
+    def changes_feed(self, base_url: str, since: int | None = None, limit: int = 100) -> dict:
+        """The change stream as a feed for people (rendered as Atom by the web layer)."""
+        return network_changes.feed(self.registry, base_url, since, limit)
 
     def peers_status(self, *, pending: bool = False, caller: Caller = LOCAL) -> list[dict]:
         """The peers and what this node knows of them; ``pending``: the join requests (the admin)."""

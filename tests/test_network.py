@@ -150,6 +150,31 @@ def test_the_change_stream_pages_with_a_next_link(net):
     assert following["changes"][0]["seq"] == 3
 
 
+def test_the_change_stream_is_atom_for_feed_readers_newest_first(net):
+    import feedparser
+
+    b = net["b"]
+    stream = requests.get(f"{b.url}/api/changes", params={"since": 0, "limit": 1000},
+                          headers={"Accept": "application/json"}).json()["changes"]
+    r = requests.get(f"{b.url}/api/changes", headers={"Accept": "application/atom+xml"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(r.content)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.version == "atom10" and b.url in parsed.feed.title
+    newest = list(reversed(stream))[:100]
+    assert [e.title for e in parsed.entries] == [f"{c['twin']}: {c['kind']} (version {c['version']})" for c in newest]
+    assert parsed.entries[0].link == f"{b.url}/api/twins/{newest[0]['twin']}"
+    assert len({e.id for e in parsed.entries}) == len(parsed.entries)
+    assert all(e.updated for e in parsed.entries) and newest[0]["hash"] in parsed.entries[0].summary
+    # each entry's id is that change in the JSON stream
+    one = requests.get(parsed.entries[-1].id).json()["changes"]
+    assert one == [newest[-1]]
+    # a page of it by the format parameter: the two first changes, newest first
+    paged = feedparser.parse(requests.get(f"{b.url}/api/changes", params={"format": "atom", "since": 0,
+                                                                          "limit": 2}).content)
+    assert [e.id.split("since=")[1].split("&")[0] for e in paged.entries] == ["1", "0"]
+
+
 def test_an_unchanged_peer_costs_one_request(net):
     harvest(net["a"])
     again = harvest(net["a"])
