@@ -631,7 +631,8 @@ class Node:
                     triples=prepared.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
                     content_hash=prepared.content_hash, format=prepared.format,
                     profile=standard.profile_version_iri("core", prepared.version), warnings=prepared.warnings,
-                    published_by=catalog.publisher_agent(twin_id, admin), license=prepared.license)
+                    published_by=catalog.publisher_agent(twin_id, admin), license=prepared.license,
+                    namespaces=list(twin.namespaces or prepared.namespaces))
                 try:
                     self.store.commit(
                         replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: inferred},
@@ -740,7 +741,8 @@ class Node:
                     triples=p.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
                     content_hash=p.content_hash, format=p.format,
                     profile=standard.profile_version_iri("core", p.version), warnings=p.warnings,
-                    published_by=catalog.publisher_agent(twin_id, True), license=p.license)
+                    published_by=catalog.publisher_agent(twin_id, True), license=p.license,
+                    namespaces=list(twin.namespaces or p.namespaces))
                 entries[twin_id] = entry
                 for text, graph in ((p.data_ntriples, entry.graph), (inferred, entry.inferred_graph)):
                     suffix = f" <{graph}> ."

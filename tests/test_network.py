@@ -651,6 +651,14 @@ def test_a_namespace_claim_conflict_between_nodes_is_shown_in_peers_and_catalog_
         assert entry[ec + "overlapsClaimOf"] == ["https://w3id.org/ecgraph/twin/rivera"]
         assert entry["http://www.w3.org/ns/prov#wasAttributedTo"] == [b.url]
         assert undeclared(catalog) == set()
+        # and a SPARQL query over the node finds the same: the local twin's claim in its catalog entry,
+        # the conflict with its claims and owners
+        found = ask(a, "SELECT ?ns { GRAPH <https://w3id.org/ecgraph/graph/catalog> { "
+                       "<https://w3id.org/ecgraph/twin/rivera> <http://rdfs.org/ns/void#uriSpace> ?ns } }")
+        assert [r["ns"]["value"] for r in found.json()["results"]["bindings"]] == [conflict["namespace"]]
+        stated = ask(a, CONFLICTS).json()["results"]["bindings"]
+        assert [(r["claim"]["value"], r["by"]["value"], r["of"]["value"]) for r in stated] == \
+            [(conflict["namespace"], f"{b.url}/api/twins/rival", "https://w3id.org/ecgraph/twin/rivera")]
         # neither overrides: A's twin says what it said, B's twin is served at B
         query = "SELECT ?v { <https://rivera.example/id/community> <http://example.org/test#version> ?v }"
         assert "b-side" not in str(rows(ask(a, query, scope="network"))) and "a-side" in str(rows(ask(a, query)))
@@ -663,6 +671,12 @@ def test_a_namespace_claim_conflict_between_nodes_is_shown_in_peers_and_catalog_
     assert peer["conflicts"] == []
     catalog = requests.get(f"{a.url}/catalog", headers={"Accept": "application/n-triples"}).content
     assert b"NamespaceConflict" not in catalog
+    assert ask(a, CONFLICTS).json()["results"]["bindings"] == []
+
+
+CONFLICTS = """PREFIX ec: <https://w3id.org/ecgraph/ns#>
+SELECT ?claim ?by ?of { GRAPH ?g { ?c a ec:NamespaceConflict ; ec:claim ?claim ; ec:claimedBy ?by ;
+  ec:overlapsClaimOf ?of } }"""
 
 
 @pytest.mark.slow  # a fifth node process and an oxigraph server

@@ -283,12 +283,14 @@ class Harvester:
         for item in outcome.skipped:
             skipped[item["twin"]] = {"licence": item["licence"], "reason": item["reason"], "since": outcome.started}
         state["skipped"] = skipped
-        conflicts = dict(state.get("conflicts") or {})
+        held_conflicts = dict(state.get("conflicts") or {})
+        conflicts = dict(held_conflicts)
         for twin_id in (*outcome.harvested, *outcome.removed, *gone, *(r["twin"] for r in outcome.refused)):
             conflicts.pop(twin_id, None)
         for item in outcome.conflicts:
             conflicts.setdefault(item["twin"], []).append({k: v for k, v in item.items() if k != "twin"})
         state["conflicts"] = conflicts
+        self.store_conflicts(peer["url"], held_conflicts, conflicts)
         if outcome.error is None:
             state.update(reachable=True, last_contact=now(), error=None)
         else:
@@ -571,6 +573,15 @@ class Harvester:
         log.info("erased %d statements from the copy of %s from %s", removed, twin_id, peer["url"])
         return True
 
+    def store_conflicts(self, peer_url: str, held: dict, now_found: dict) -> None:
+        """Write a peer's namespace conflicts into the network graph (where ``/sparql`` and
+        ``/catalog`` find them) when they changed: ``held`` replaced by ``now_found``."""
+        old, new = conflict_triples(peer_url, held), conflict_triples(peer_url, now_found)
+        if old == new:
+            return
+        with self.node._write_lock:
+            self.node.store.commit(delete={NETWORK_GRAPH: old}, insert={NETWORK_GRAPH: new})
+
     def drop(self, peer: dict, twin_id: str, copy: dict) -> None:
         node = self.node
         graph = copy_graph(peer["url"], twin_id)
@@ -648,4 +659,31 @@ def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.T
                 ox.Triple(g, ox.NamedNode(DCT_DESCRIPTION), ox.Literal(
                     f"unsupported profile: the twin claims release {record['unsupported']} of the ecgraph profiles, "
                     f"which this node does not know; kept, but left out of network answers", language="en"))]
+    return out
+
+
+def conflict_triples(peer_url: str, conflicts: dict) -> list[ox.Triple]:
+    """A peer's namespace conflicts (its state's ``conflicts``: twin -> conflicts found), as the
+    catalog states them: the catalog ``ec:namespaceConflict`` each ``ec:NamespaceConflict``, which
+    names the copy's claim and its owner, and the claim it overlaps and that claim's owner."""
+    ec = standard.EC
+    catalog = ox.NamedNode(standard.CATALOG_GRAPH)
+    out: list[ox.Triple] = []
+    found = [(twin, c) for twin, items in sorted(conflicts.items()) for c in items]
+    for n, (twin, item) in enumerate(found):
+        home = f"{peer_url}/api/twins/{twin}"
+        conflict = ox.NamedNode(f"{copy_graph(peer_url, twin)}#namespace-conflict-{n}")
+        try:
+            holder: ox.NamedNode | ox.Literal = ox.NamedNode(item["claimed_by"])
+        except ValueError:
+            holder = ox.Literal(item["claimed_by"])
+        out += [ox.Triple(catalog, ox.NamedNode(ec + "namespaceConflict"), conflict),
+                ox.Triple(conflict, standard.RDF_TYPE, ox.NamedNode(ec + "NamespaceConflict")),
+                ox.Triple(conflict, ox.NamedNode(ec + "claim"), ox.Literal(item["namespace"])),
+                ox.Triple(conflict, ox.NamedNode(ec + "claimedBy"), ox.NamedNode(home)),
+                ox.Triple(conflict, ox.NamedNode(PROV + "wasAttributedTo"), ox.NamedNode(peer_url)),
+                ox.Triple(conflict, ox.NamedNode(ec + "overlaps"), ox.Literal(item["overlaps"])),
+                ox.Triple(conflict, ox.NamedNode(ec + "overlapsClaimOf"), holder),
+                ox.Triple(conflict, ox.NamedNode(DCT_DESCRIPTION), ox.Literal(
+                    f"{item['outcome']} (the copy was {item['copy']})", language="en"))]
     return out
