@@ -1192,9 +1192,10 @@ class Node:
         self.require_admin(caller, "deciding on a join request")
         return self.network.decide(peer_id, approve)
 
-    def set_source(self, twin_id: str, url: str | None, interval: float | None = None, *,
+    def set_source(self, twin_id: str, url: str | dict | None, interval: float | None = None, *,
                    caller: Caller = LOCAL) -> None:
-        """Where a registered twin lives (refreshed from there on a schedule); ``None``: nowhere."""
+        """Where a registered twin lives (refreshed from there on a schedule): a document's URL or
+        a SPARQL endpoint (see :func:`ecgraph.network.sources.check_source`); ``None``: nowhere."""
         self.require_admin(caller, "setting a twin's source")
         self._registered(twin_id, self.registry.twin(twin_id))
         self.registry.set_source(twin_id, None if url is None else sources.check_source(url), interval)
