@@ -824,13 +824,18 @@ class Node:
         with self._write_lock:
             personal_data = self.config.dump_personal_data
             entries = dict(self._entries)
-            state = dump_module.state_of(entries, personal_data)
+            # the copies harvested from peers (those of a release this node cannot judge left out)
+            copies = {c["graph"]: c for peer in self.registry.peers()
+                      for c in self.registry.harvested(peer["id"]).values()
+                      if c.get("graph") and not c.get("unsupported")}
+            state = dump_module.state_of(entries, personal_data, copies)
             current = dump_module.read(self.dump_dir)
             if current is not None and current.state == state:
                 return current
             version = max(current.version if current else 0, int(self.registry.setting("dump_version") or 0)) + 1
             made = dump_module.write(self.dump_dir, self.store, entries, version=version, state=state,
-                                     issued=now(), personal_data=personal_data)
+                                     issued=now(), personal_data=personal_data, copies=copies,
+                                     copies_graph=NETWORK_GRAPH)
             self.registry.set_setting("dump_version", str(version))
             return made
 

@@ -260,6 +260,7 @@ def test_a_harvested_twin_cannot_override_a_local_one(net):
 def test_a_twin_without_an_open_licence_is_not_harvested_and_an_open_one_is_with_its_licence(net):
     a, b = net["a"], net["b"]
     nc = "https://creativecommons.org/licenses/by-nc/4.0/"
+    harvest(a)
     publish(b, "licensed-open", make_twin("licensed-open", tag="open"))
     publish(b, "licensed-closed", make_twin("licensed-closed", tag="closed", licence=nc))
     publish(b, "licensed-none", make_twin("licensed-none", tag="none", licence=None))
@@ -276,11 +277,20 @@ def test_a_twin_without_an_open_licence_is_not_harvested_and_an_open_one_is_with
         seen = str(rows(ask(a, query, scope="network")))
         assert "open" in seen and "later" in seen and "closed" not in seen and "none" not in seen
         # the licence travels with the copy: in its data and in its catalog entry
-        entry = ask(a, "SELECT ?l ?d { GRAPH <https://w3id.org/ecgraph/graph/network> { ?g "
+        entry = ask(a, "SELECT ?g ?l ?d { GRAPH <https://w3id.org/ecgraph/graph/network> { ?g "
                        '<http://purl.org/dc/terms/identifier> "licensed-open" ; <http://purl.org/dc/terms/license> ?l }'
                        " GRAPH ?g { ?t <http://purl.org/dc/terms/license> ?d } }")
-        assert [(r["l"]["value"], r["d"]["value"]) for r in entry.json()["results"]["bindings"]] == \
-            [(OPEN_LICENCE, OPEN_LICENCE)]
+        [found] = entry.json()["results"]["bindings"]
+        assert (found["l"]["value"], found["d"]["value"]) == (OPEN_LICENCE, OPEN_LICENCE)
+        # and in A's bulk dump: the copy in its graph, its record with its licence in the network graph
+        got = requests.get(f"{a.url}/dump.nq.gz")
+        assert got.status_code == 200, got.text
+        dumped = gzip.decompress(got.content).decode()
+        copy = found["g"]["value"]
+        assert f"<http://purl.org/dc/terms/license> <{OPEN_LICENCE}> <{copy}> ." in dumped
+        assert (f"<{copy}> <http://purl.org/dc/terms/license> <{OPEN_LICENCE}> "
+                "<https://w3id.org/ecgraph/graph/network> .") in dumped
+        assert "licensed-closed" not in dumped and "licensed-none" not in dumped
         # a twin whose licence stops being open at home: its copy goes, and the reason is said
         publish(b, "licensed-later", make_twin("licensed-later", tag="later", licence=nc))
         outcome = next(h for h in harvest(a) if h["peer"] == b.url)

@@ -81,6 +81,7 @@ import pyoxigraph as ox
 from ecgraph import errors, formats, standard
 from ecgraph.network.peers import DCAT, DCT, NTRIPLES, RDF_TYPE, PeerCall
 from ecgraph.publish import authority, licences, personal
+from ecgraph.publish import dump as dump_module
 from ecgraph.publish.fetch import FetchRefused
 from ecgraph.publish.pipeline import Prepared
 from ecgraph.store.registry import now, valid_twin_id
@@ -569,6 +570,7 @@ class Harvester:
                               insert={NETWORK_GRAPH: provenance(peer["url"], twin_id, record)})
             node.registry.set_harvested(peer["id"], twin_id, record)
             node.registry.record_change(twin_id, record.get("version"), record["hash"], "erased", home=peer["url"])
+            dump_module.discard(node.dump_dir)  # the next request writes a dump without it
             node.store.optimize()
         log.info("erased %d statements from the copy of %s from %s", removed, twin_id, peer["url"])
         return True
