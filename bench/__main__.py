@@ -77,7 +77,10 @@ def main(argv=None) -> None:
     parser.add_argument("--skip", nargs="*", choices=sorted(SECTIONS), default=[], help="leave these sections out")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results",
                         help="where the table and JSON go [default: bench/results]")
+    parser.add_argument("--twins", type=int, default=0,
+                        help="network: also harvest this many generated communities from one peer (e.g. 1000)")
     args = parser.parse_args(argv)
+    network.HARVEST_TWINS = max(0, args.twins)
     started = time.time()
     rows: list[Row] = []
     for name, section in SECTIONS.items():

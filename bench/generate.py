@@ -32,6 +32,8 @@ PREFIXES = """@prefix ec: <https://w3id.org/ecgraph/ns#> .
 @prefix prov: <http://www.w3.org/ns/prov#> .
 """
 
+#: every generated twin's licence (open: a node harvests only twins with an open licence)
+LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 LEGAL_FORMS = ["cooperative", "association", "non-profit", "company", "foundation"]
 ACTIVITIES = ["collective-self-consumption", "energy-sharing", "renewable-production", "energy-efficiency",
               "e-mobility", "education", "collective-purchasing"]
@@ -59,7 +61,8 @@ def gbn_twin(k: int) -> tuple[str, str]:
     body = [
         PREFIXES, f"@base <{base}> .",
         f'<twin> a ec:DigitalTwin ; dcterms:title "Benchmark network {k}"@en ; dcterms:publisher <network> ;',
-        "  dcterms:conformsTo <https://w3id.org/ecgraph/profile/core/1.0.0> ; ec:describes <network> .",
+        "  dcterms:conformsTo <https://w3id.org/ecgraph/profile/core/1.0.0> ; ec:describes <network> ;",
+        f"  dcterms:license <{LICENCE}> .",
         f'<network> a ec:CommunityNetwork ; schema:name "Benchmark network {k} ({place.format(n=k)})"@en ;',
         f'  geo:hasGeometry [ geo:asWKT "POINT({lon + k * 0.001:.4f} {lat:.4f})"^^geo:wktLiteral ] .',
     ]
@@ -128,7 +131,8 @@ def render_community(plan: dict) -> tuple[str, str]:
     out.append(f'<twin> a ec:DigitalTwin ; dcterms:title "{plan["name"]}"@en ; '
                'dcterms:publisher <community> ;')
     out.append('  dcterms:conformsTo <https://w3id.org/ecgraph/profile/core/1.0.0> ; ec:describes <community> ;')
-    out.append(f'  dcterms:modified "2025-0{1 + i % 9}-1{i % 10}"^^xsd:date ; prov:wasAttributedTo <community> .')
+    out.append(f'  dcterms:modified "2025-0{1 + i % 9}-1{i % 10}"^^xsd:date ; prov:wasAttributedTo <community> ;')
+    out.append(f"  dcterms:license <{LICENCE}> .")
     community = [f'<community> a ec:EnergyCommunity ; schema:name "{plan["name"]}"@en ;']
     if violation != "legal-form":
         community.append(f"  ec:legalForm ec:legalform-{plan['legal']} ;")

@@ -8,8 +8,9 @@ Then each query of ``bench/queries/`` runs on A with ``scope=network`` and on th
 alternation: the medians and their ratio (a network answer includes bringing the peers up to date,
 which is skipped for a peer confirmed current in the last second, so the sync cost shows in the
 first repeat and in the p95), and whether the answers are equal. Last, harvest throughput at the
-issue's size: one peer holding the whole network (1,000 communities in the full run) harvested by a
-node of its own, first time and again with nothing changed.
+issue's size: one peer holding the whole network (1,000 communities in the full run, or ``--twins N``
+in any run: ``python -m bench --only network --quick --twins 1000``) harvested by a node of its own,
+first time and again with nothing changed.
 """
 
 from __future__ import annotations
@@ -106,12 +107,18 @@ def network_queries(quick: bool) -> list[Row]:
         for n in nodes:
             n.stop()
         nodes = []
+        if HARVEST_TWINS and HARVEST_TWINS != communities:
+            files = sorted((network(HARVEST_TWINS) / "twins").glob("*.ttl"))
         rows += _harvest_one_peer(tmp, files)
     finally:
         for n in nodes:
             n.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return rows
+
+
+#: communities on the one peer of the harvest run (``--twins``; 0: as many as the network queries')
+HARVEST_TWINS = 0
 
 
 def _harvest_one_peer(tmp: Path, files: list[Path]) -> list[Row]:
@@ -121,7 +128,9 @@ def _harvest_one_peer(tmp: Path, files: list[Path]) -> list[Row]:
     peer = Node(tmp / "peer")
     harvester = None
     try:
-        harvester = Node(tmp / "harvester", "--peer", peer.url, "--harvest-timeout", "7200")
+        # the first contact reads the peer's catalog, one large answer at 1,000 twins (over 5 s, the
+        # default deadline, on a busy 2-core machine): minutes for each call to it
+        harvester = Node(tmp / "harvester", "--peer", peer.url, "--harvest-timeout", "7200", "--peer-timeout", "600")
         started = time.perf_counter()
         r = requests.post(harvester.url + "/api/peers/harvest", headers=harvester.admin, timeout=7200)
         r.raise_for_status()

@@ -550,10 +550,17 @@ def twins_list(as_json, **options):
 @click.option("--source", default=None, help="The URL where the twin lives: a running node refreshes it from "
                                              "there on a schedule.")
 @click.option("--interval", type=float, default=None, help="Seconds between refreshes from --source.")
-def twins_register(twin_id, title, namespaces, source, interval, **options):
+@click.option("--source-graph", default=None, help="--source is a SPARQL endpoint, and the twin is this named graph "
+                                                   "of it.")
+@click.option("--source-construct", default=None, help="--source is a SPARQL endpoint, and the twin is what this "
+                                                       "CONSTRUCT query builds there.")
+def twins_register(twin_id, title, namespaces, source, interval, source_graph, source_construct, **options):
     """Register a twin and print its publisher token (shown once)."""
     node = _offline(options)
     try:
+        if source is not None and (source_graph or source_construct):
+            source = {"sparql": source, **({"graph": source_graph} if source_graph else {}),
+                      **({"construct": source_construct} if source_construct else {})}
         if source is not None:
             from ecgraph.network.sources import check_source
 

@@ -36,6 +36,7 @@ from ecgraph.config import Config
 from ecgraph.directory import Directory
 from ecgraph.discovery import Discovery, NotIndexed, Pins
 from ecgraph.network import Network, sources
+from ecgraph.network import changes as network_changes
 from ecgraph.network.harvest import HARVESTED_BASE, NETWORK_GRAPH, copy_graph
 from ecgraph.network.peers import LivePeers
 from ecgraph.publish import authority, catalog, ingest, personal
@@ -635,7 +636,8 @@ class Node:
                     triples=prepared.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
                     content_hash=prepared.content_hash, format=prepared.format,
                     profile=standard.profile_version_iri("core", prepared.version), warnings=prepared.warnings,
-                    published_by=catalog.publisher_agent(twin_id, admin), license=prepared.license)
+                    published_by=catalog.publisher_agent(twin_id, admin), license=prepared.license,
+                    namespaces=list(twin.namespaces or prepared.namespaces))
                 try:
                     self.store.commit(
                         replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: inferred},
@@ -744,7 +746,8 @@ class Node:
                     triples=p.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
                     content_hash=p.content_hash, format=p.format,
                     profile=standard.profile_version_iri("core", p.version), warnings=p.warnings,
-                    published_by=catalog.publisher_agent(twin_id, True), license=p.license)
+                    published_by=catalog.publisher_agent(twin_id, True), license=p.license,
+                    namespaces=list(twin.namespaces or p.namespaces))
                 entries[twin_id] = entry
                 for text, graph in ((p.data_ntriples, entry.graph), (inferred, entry.inferred_graph)):
                     suffix = f" <{graph}> ."
@@ -826,13 +829,18 @@ class Node:
         with self._write_lock:
             personal_data = self.config.dump_personal_data
             entries = dict(self._entries)
-            state = dump_module.state_of(entries, personal_data)
+            # the copies harvested from peers (those of a release this node cannot judge left out)
+            copies = {c["graph"]: c for peer in self.registry.peers()
+                      for c in self.registry.harvested(peer["id"]).values()
+                      if c.get("graph") and not c.get("unsupported")}
+            state = dump_module.state_of(entries, personal_data, copies)
             current = dump_module.read(self.dump_dir)
             if current is not None and current.state == state:
                 return current
             version = max(current.version if current else 0, int(self.registry.setting("dump_version") or 0)) + 1
             made = dump_module.write(self.dump_dir, self.store, entries, version=version, state=state,
-                                     issued=now(), personal_data=personal_data)
+                                     issued=now(), personal_data=personal_data, copies=copies,
+                                     copies_graph=NETWORK_GRAPH)
             self.registry.set_setting("dump_version", str(version))
             return made
 
@@ -904,12 +912,14 @@ class Node:
                 self.store.optimize()
         erasure = Erasure(twin=twin_id, current=current, versions=versions,
                           version=entry.version if entry is not None else None)
-        self._erased(erasure)
+        self._erased(erasure, target, entry.content_hash if entry is not None else None)
         return erasure
 
-    def _erased(self, erasure: Erasure) -> None:
-        """An erasure is done on this node. Issue 14's change stream announces it here, so that
-        every peer holding a harvested copy of the twin erases the same data."""
+    def _erased(self, erasure: Erasure, target: str, content_hash: str | None) -> None:
+        """An erasure is done on this node: the change stream announces it (``erased``, with the
+        digests of the erased value, never the value), so that every peer holding a harvested copy
+        of the twin erases the same data (:meth:`ecgraph.network.harvest.Harvester.erase_copy`)."""
+        self.registry.record_erasure(erasure.twin, erasure.version, content_hash, personal.erasure_digests(target))
 
     # --- validation ---------------------------------------------------------------------------
 
@@ -1164,6 +1174,10 @@ class Node:
         """The node's changes after sequence number ``since``, one page (anyone may read them)."""
         return self.network.changes(since, limit)
 
+    def changes_feed(self, base_url: str, since: int | None = None, limit: int = 100) -> dict:
+        """The change stream as a feed for people (rendered as Atom by the web layer)."""
+        return network_changes.feed(self.registry, base_url, since, limit)
+
     def peers_status(self, *, pending: bool = False, caller: Caller = LOCAL) -> list[dict]:
         """The peers and what this node knows of them; ``pending``: the join requests (the admin)."""
         if pending:
@@ -1190,9 +1204,10 @@ class Node:
         self.require_admin(caller, "deciding on a join request")
         return self.network.decide(peer_id, approve)
 
-    def set_source(self, twin_id: str, url: str | None, interval: float | None = None, *,
+    def set_source(self, twin_id: str, url: str | dict | None, interval: float | None = None, *,
                    caller: Caller = LOCAL) -> None:
-        """Where a registered twin lives (refreshed from there on a schedule); ``None``: nowhere."""
+        """Where a registered twin lives (refreshed from there on a schedule): a document's URL or
+        a SPARQL endpoint (see :func:`ecgraph.network.sources.check_source`); ``None``: nowhere."""
         self.require_admin(caller, "setting a twin's source")
         self._registered(twin_id, self.registry.twin(twin_id))
         self.registry.set_source(twin_id, None if url is None else sources.check_source(url), interval)

@@ -15,9 +15,15 @@ ADMIN = "ecg_admin_unit-test-token-000000000000"
 TEST = "http://example.org/test#"
 
 
-def make_twin(slug: str = "test-twin", tag: str = "A", members: int = 3, schools: int = 0) -> bytes:
+#: the open licence generated twins state (a node harvests only twins with an open licence)
+OPEN_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
+
+
+def make_twin(slug: str = "test-twin", tag: str = "A", members: int = 3, schools: int = 0,
+              licence: str | None = OPEN_LICENCE) -> bytes:
     """A small twin that conforms to the core profile. Every member carries ``tag`` so a reader
-    can tell which upload it sees; ``schools`` of the members are schools."""
+    can tell which upload it sees; ``schools`` of the members are schools; ``licence`` is the
+    twin's ``dcterms:license`` (None: it states none)."""
     base = f"https://{slug}.example/id/"
     lines = [
         "@prefix ec: <https://w3id.org/ecgraph/ns#> .",
@@ -30,6 +36,7 @@ def make_twin(slug: str = "test-twin", tag: str = "A", members: int = 3, schools
         f"@base <{base}> .",
         f'<twin> a ec:DigitalTwin ; dcterms:title "Test twin {slug}"@en ; dcterms:publisher <community> ;',
         "  dcterms:conformsTo <https://w3id.org/ecgraph/profile/core/1.0.0> ; ec:describes <community> .",
+        *([f"<twin> dcterms:license <{licence}> ."] if licence else []),
         f'<community> a ec:EnergyCommunity ; schema:name "Test community {slug}"@en ;',
         "  ec:legalForm ec:legalform-cooperative ; ec:euType ec:eutype-renewable-energy-community ;",
         "  ec:status ec:status-active ; ec:activity ec:activity-energy-sharing ;",

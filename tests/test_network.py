@@ -12,6 +12,7 @@ peer cannot send the node to a third address.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import time
@@ -22,9 +23,10 @@ import pytest
 import requests
 
 from ecgraph.standard.examples import example_queries
-from tests.helpers import demo_files, make_twin, undeclared
+from tests.helpers import OPEN_LICENCE, demo_files, make_twin, undeclared
 from tests.servers import Dripper, LoopbackServer, NodeProcess, Redirector, start_all
 from tests.test_clients import comunica  # noqa: F401 - the fixture (Comunica 4 from tests/.node)
+from tests.test_personal_data import twin as personal_twin
 
 JSON = {"Accept": "application/sparql-results+json"}
 NODE_ARGS = ("--no-demo", "--query-workers", "1", "--peer-timeout", "3")
@@ -145,6 +147,31 @@ def test_the_change_stream_pages_with_a_next_link(net):
     assert {"seq", "time", "twin", "version", "hash", "kind"} <= set(first["changes"][0])
     following = requests.get(first["links"]["next"]).json()
     assert following["changes"][0]["seq"] == 3
+
+
+def test_the_change_stream_is_atom_for_feed_readers_newest_first(net):
+    import feedparser
+
+    b = net["b"]
+    stream = requests.get(f"{b.url}/api/changes", params={"since": 0, "limit": 1000},
+                          headers={"Accept": "application/json"}).json()["changes"]
+    r = requests.get(f"{b.url}/api/changes", headers={"Accept": "application/atom+xml"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(r.content)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.version == "atom10" and b.url in parsed.feed.title
+    newest = list(reversed(stream))[:100]
+    assert [e.title for e in parsed.entries] == [f"{c['twin']}: {c['kind']} (version {c['version']})" for c in newest]
+    assert parsed.entries[0].link == f"{b.url}/api/twins/{newest[0]['twin']}"
+    assert len({e.id for e in parsed.entries}) == len(parsed.entries)
+    assert all(e.updated for e in parsed.entries) and newest[0]["hash"] in parsed.entries[0].summary
+    # each entry's id is that change in the JSON stream
+    one = requests.get(parsed.entries[-1].id).json()["changes"]
+    assert one == [newest[-1]]
+    # a page of it by the format parameter: the two first changes, newest first
+    paged = feedparser.parse(requests.get(f"{b.url}/api/changes", params={"format": "atom", "since": 0,
+                                                                          "limit": 2}).content)
+    assert [e.id.split("since=")[1].split("&")[0] for e in paged.entries] == ["1", "0"]
 
 
 def test_an_unchanged_peer_costs_one_request(net):
@@ -270,6 +297,104 @@ def test_a_harvested_twin_cannot_override_a_local_one(net):
     harvest(a)
     peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
     assert peer["refused"] == []  # deleted at home: nothing left to explain
+
+
+def test_a_twin_without_an_open_licence_is_not_harvested_and_an_open_one_is_with_its_licence(net):
+    a, b = net["a"], net["b"]
+    nc = "https://creativecommons.org/licenses/by-nc/4.0/"
+    harvest(a)
+    publish(b, "licensed-open", make_twin("licensed-open", tag="open"))
+    publish(b, "licensed-closed", make_twin("licensed-closed", tag="closed", licence=nc))
+    publish(b, "licensed-none", make_twin("licensed-none", tag="none", licence=None))
+    publish(b, "licensed-later", make_twin("licensed-later", tag="later"))
+    query = "SELECT ?v { ?m <http://example.org/test#version> ?v }"
+    try:
+        outcome = next(h for h in harvest(a) if h["peer"] == b.url)
+        assert sorted(outcome["harvested"]) == ["licensed-later", "licensed-open"]
+        skipped = {s["twin"]: s for s in outcome["skipped"]}
+        assert set(skipped) == {"licensed-closed", "licensed-none"}
+        assert skipped["licensed-closed"]["licence"] == nc
+        assert f"its licence <{nc}> is not an open licence" in skipped["licensed-closed"]["reason"]
+        assert "it states no licence" in skipped["licensed-none"]["reason"]
+        seen = str(rows(ask(a, query, scope="network")))
+        assert "open" in seen and "later" in seen and "closed" not in seen and "none" not in seen
+        # the licence travels with the copy: in its data and in its catalog entry
+        entry = ask(a, "SELECT ?g ?l ?d { GRAPH <https://w3id.org/ecgraph/graph/network> { ?g "
+                       '<http://purl.org/dc/terms/identifier> "licensed-open" ; <http://purl.org/dc/terms/license> ?l }'
+                       " GRAPH ?g { ?t <http://purl.org/dc/terms/license> ?d } }")
+        [found] = entry.json()["results"]["bindings"]
+        assert (found["l"]["value"], found["d"]["value"]) == (OPEN_LICENCE, OPEN_LICENCE)
+        # and in A's bulk dump: the copy in its graph, its record with its licence in the network graph
+        got = requests.get(f"{a.url}/dump.nq.gz")
+        assert got.status_code == 200, got.text
+        dumped = gzip.decompress(got.content).decode()
+        copy = found["g"]["value"]
+        assert f"<http://purl.org/dc/terms/license> <{OPEN_LICENCE}> <{copy}> ." in dumped
+        assert (f"<{copy}> <http://purl.org/dc/terms/license> <{OPEN_LICENCE}> "
+                "<https://w3id.org/ecgraph/graph/network> .") in dumped
+        assert "licensed-closed" not in dumped and "licensed-none" not in dumped
+        # a twin whose licence stops being open at home: its copy goes, and the reason is said
+        publish(b, "licensed-later", make_twin("licensed-later", tag="later", licence=nc))
+        outcome = next(h for h in harvest(a) if h["peer"] == b.url)
+        assert outcome["removed"] == ["licensed-later"] and outcome["skipped"][0]["twin"] == "licensed-later"
+        assert "later" not in str(rows(ask(a, query, scope="network")))
+        peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+        said = {s["twin"]: s["reason"] for s in peer["not_harvested"]}
+        assert set(said) == {"licensed-closed", "licensed-none", "licensed-later"}
+        assert "not harvested" in said["licensed-later"]
+        assert "copy harvested earlier was removed" in said["licensed-later"]
+    finally:
+        for twin_id in ("licensed-open", "licensed-closed", "licensed-none", "licensed-later"):
+            requests.delete(f"{b.url}/api/twins/{twin_id}", headers=b.admin)
+        harvest(a)
+    peer = next(p for p in requests.get(f"{a.url}/api/peers").json()["peers"] if p["url"] == b.url)
+    assert peer["not_harvested"] == []  # deleted at home: nothing left to explain
+
+
+def _everywhere(node: NodeProcess, scope: str = "local") -> str:
+    """Every quad a query at ``node`` reaches, as text."""
+    return ask(node, "SELECT ?s ?p ?o ?g { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }", scope=scope).text
+
+
+def test_an_erasure_at_home_reaches_the_harvested_copy_through_the_change_stream(net):
+    a, b = net["a"], net["b"]
+    name, person = "Erasmus Vergeten", "https://forgotten.example/id/person/0"
+    publish(b, "forgotten", personal_twin("forgotten", basis="ec:basis-consent", tag="v1", people=(name,)))
+    publish(b, "forgotten", personal_twin("forgotten", basis="ec:basis-consent", tag="v2", people=(name,)))
+    try:
+        harvest(a)
+        assert name in _everywhere(a, "network") and person in _everywhere(a)
+        r = requests.post(f"{b.url}/api/twins/forgotten/erasure", json={"erase": name}, headers=b.admin)
+        assert r.status_code == 200, r.text
+        stream = requests.get(f"{b.url}/api/changes", params={"since": 0, "limit": 1000}).json()["changes"]
+        announced = [c for c in stream if c["kind"] == "erased"]
+        assert announced and announced[-1]["twin"] == "forgotten" and announced[-1]["erase"]
+        assert name not in json.dumps(stream)  # the stream carries digests, never the value
+        outcome = next(h for h in harvest(a) if h["peer"] == b.url)
+        assert outcome["erased"] == ["forgotten"]
+        # the erased twin breaks a rule (its membership lost its member), so A refuses the next version
+        # and keeps its last good copy: only the erasure applied to the copy itself takes the person out
+        assert [r["twin"] for r in outcome["refused"]] == ["forgotten"]
+        # no query, version, dump or page on either node returns it
+        for node in (a, b):
+            for text in (_everywhere(node), _everywhere(node, "network"),
+                         requests.get(f"{node.url}/catalog", headers={"Accept": "application/n-triples"}).text,
+                         requests.get(f"{node.url}/resource",
+                                      params={"iri": "https://forgotten.example/id/community"}).text,
+                         gzip.decompress(requests.get(f"{node.url}/dump.nq.gz").content).decode()):
+                assert name not in text and person not in text
+            page = requests.get(f"{node.url}/resource", params={"iri": person}).text
+            assert name not in page and "Nothing is known about this resource" in page
+        versions = requests.get(f"{b.url}/api/twins/forgotten/versions").json()["versions"]
+        assert len(versions) >= 2
+        for v in versions:
+            data = requests.get(f"{b.url}/api/twins/forgotten/versions/{v['version']}",
+                                headers={"Accept": "application/n-triples"}).text
+            assert "Test community forgotten" in data and name not in data and person not in data
+        assert "jan@example.org" in _everywhere(a)  # only what was named went
+    finally:
+        requests.delete(f"{b.url}/api/twins/forgotten", headers=b.admin)
+        harvest(a)
 
 
 class FakePeer(LoopbackServer):
@@ -578,6 +703,14 @@ def test_a_namespace_claim_conflict_between_nodes_is_shown_in_peers_and_catalog_
         assert entry[ec + "overlapsClaimOf"] == ["https://w3id.org/ecgraph/twin/rivera"]
         assert entry["http://www.w3.org/ns/prov#wasAttributedTo"] == [b.url]
         assert undeclared(catalog) == set()
+        # and a SPARQL query over the node finds the same: the local twin's claim in its catalog entry,
+        # the conflict with its claims and owners
+        found = ask(a, "SELECT ?ns { GRAPH <https://w3id.org/ecgraph/graph/catalog> { "
+                       "<https://w3id.org/ecgraph/twin/rivera> <http://rdfs.org/ns/void#uriSpace> ?ns } }")
+        assert [r["ns"]["value"] for r in found.json()["results"]["bindings"]] == [conflict["namespace"]]
+        stated = ask(a, CONFLICTS).json()["results"]["bindings"]
+        assert [(r["claim"]["value"], r["by"]["value"], r["of"]["value"]) for r in stated] == \
+            [(conflict["namespace"], f"{b.url}/api/twins/rival", "https://w3id.org/ecgraph/twin/rivera")]
         # neither overrides: A's twin says what it said, B's twin is served at B
         query = "SELECT ?v { <https://rivera.example/id/community> <http://example.org/test#version> ?v }"
         assert "b-side" not in str(rows(ask(a, query, scope="network"))) and "a-side" in str(rows(ask(a, query)))
@@ -590,6 +723,12 @@ def test_a_namespace_claim_conflict_between_nodes_is_shown_in_peers_and_catalog_
     assert peer["conflicts"] == []
     catalog = requests.get(f"{a.url}/catalog", headers={"Accept": "application/n-triples"}).content
     assert b"NamespaceConflict" not in catalog
+    assert ask(a, CONFLICTS).json()["results"]["bindings"] == []
+
+
+CONFLICTS = """PREFIX ec: <https://w3id.org/ecgraph/ns#>
+SELECT ?claim ?by ?of { GRAPH ?g { ?c a ec:NamespaceConflict ; ec:claim ?claim ; ec:claimedBy ?by ;
+  ec:overlapsClaimOf ?of } }"""
 
 
 @pytest.mark.slow  # a fifth node process and an oxigraph server

@@ -159,3 +159,35 @@ def test_the_contract_lists_the_network_paths_headers_and_settings(config):
     for setting in ("peer_timeout", "harvest_timeout", "refresh_interval", "harvest_interval"):
         option, variable = "--" + setting.replace("_", "-"), "ECGRAPH_" + setting.upper()
         assert f"`{option} SECONDS`" in contract and f"`{variable}`" in contract, setting
+
+
+def test_a_twins_namespace_claims_are_in_its_catalog_entry_and_a_store_written_without_them_gets_them(config):
+    import pyoxigraph as ox
+
+    from ecgraph import standard
+    from ecgraph.query.pool import QueryRequest
+
+    claims = ("SELECT ?ns { GRAPH <https://w3id.org/ecgraph/graph/catalog> { "
+              "<https://w3id.org/ecgraph/twin/t> <http://rdfs.org/ns/void#uriSpace> ?ns } }")
+
+    def found(node: Node) -> str:
+        body = node.query(QueryRequest(claims, "json")).body
+        return body.decode() if isinstance(body, bytes) else str(body)
+
+    first = Node(config, workers=False)
+    try:
+        first.register("t")
+        first.publish("t", first.upload_for("t", make_twin("t"), media_type="text/turtle"))
+        assert "https://t.example/id/" in found(first)
+        # a store written before entries stated their claims
+        uri_space = ox.NamedNode("http://rdfs.org/ns/void#uriSpace")
+        stated = [t for t in first.store.graph_triples(standard.CATALOG_GRAPH) if t.predicate == uri_space]
+        first.store.commit(delete={standard.CATALOG_GRAPH: stated})
+        assert "https://t.example/id/" not in found(first)
+    finally:
+        first.close()
+    again = Node(config, workers=False)
+    try:
+        assert "https://t.example/id/" in found(again) and again.entry("t").namespaces == ["https://t.example/id/"]
+    finally:
+        again.close()

@@ -18,7 +18,7 @@ DCT = "http://purl.org/dc/terms/"
 
 
 def licensed_twin(slug: str, licence: str | None, tag: str = "A", contact: bool = False) -> bytes:
-    data = make_twin(slug, tag=tag).decode()
+    data = make_twin(slug, tag=tag, licence=None).decode()
     if licence:
         data = data.replace("ec:describes <community> .", f"ec:describes <community> ; dcterms:license <{licence}> .")
     if contact:

@@ -154,3 +154,115 @@ def test_a_twin_at_home_shows_its_source_last_success_last_attempt_and_error_in_
     assert refresh["https://w3id.org/ecgraph/ns#refreshOutcome"] == "failed"
     assert refresh["https://w3id.org/ecgraph/ns#refreshError"] == failed["error"] and "dcterms:title" in failed["error"]
     assert undeclared(text) == set()  # every term of the entry is declared by the standard
+
+
+# --- a twin at home in a SPARQL endpoint -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory):
+    """A GBN platform's store: a real ``oxigraph serve`` on loopback."""
+    from tests.servers import OxigraphProcess
+
+    server = OxigraphProcess(tmp_path_factory.mktemp("platform-store") / "store")
+    yield server
+    server.stop()
+
+
+def put_graph(endpoint, graph: str, data: bytes) -> None:
+    r = requests.put(f"{endpoint.url}/store", params={"graph": graph}, data=data,
+                     headers={"Content-Type": "text/turtle"}, timeout=10)
+    assert r.status_code in (201, 204), r.text
+
+
+def test_a_twin_at_home_in_a_sparql_endpoint_is_refreshed_from_its_named_graph(client, endpoint):
+    graph = "https://platform.example/graph/sparqlhome"
+    put_graph(endpoint, graph, make_twin("sparqlhome", tag="v1"))
+    put_graph(endpoint, "https://platform.example/graph/other", make_twin("other", tag="not-this-one"))
+    source = {"sparql": endpoint.url + "/query", "graph": graph}
+    made = client.post("/api/twins", json={"id": "sparqlhome", "source": source, "interval": 60}, headers=auth(ADMIN))
+    assert made.status_code == 201, made.get_json()
+    first = client.post("/api/twins/sparqlhome/refresh", headers=auth(ADMIN)).get_json()["source"]
+    assert first["outcome"] == "refreshed" and first["error"] is None, first
+    assert first["sparql"]["endpoint"] == endpoint.url + "/query" and f"GRAPH <{graph}>" in first["sparql"]["query"]
+
+    def tags() -> list[dict]:
+        return client.get("/sparql", query_string={"query": "SELECT ?v { ?s <http://example.org/test#version> ?v }"},
+                          headers={"Accept": "application/sparql-results+json"}).get_json()["results"]["bindings"]
+
+    assert {b["v"]["value"] for b in tags()} == {"v1"}  # that graph, nothing else of the store
+    # the endpoint sends no validators for query results: the same answer changes nothing
+    again = client.post("/api/twins/sparqlhome/refresh", headers=auth(ADMIN)).get_json()["source"]
+    assert again["outcome"] == "unchanged" and client.get("/api/twins/sparqlhome").get_json()["version"] == 1
+    put_graph(endpoint, graph, make_twin("sparqlhome", tag="v2"))
+    assert client.post("/api/twins/sparqlhome/refresh", headers=auth(ADMIN)).get_json()["source"]["outcome"] == \
+        "refreshed"
+    assert {b["v"]["value"] for b in tags()} == {"v2"}
+    put_graph(endpoint, graph, make_twin("sparqlhome", tag="v3").replace(b'dcterms:title "Test twin sparqlhome"@en ;',
+                                                                          b""))
+    failed = client.post("/api/twins/sparqlhome/refresh", headers=auth(ADMIN)).get_json()["source"]
+    assert failed["outcome"] == "failed" and "dcterms:title" in failed["error"]
+    assert {b["v"]["value"] for b in tags()} == {"v2"}  # the last good version stays
+    changes = client.get("/api/changes").get_json()["changes"]
+    assert [(c["twin"], c["kind"], c["version"]) for c in changes] == [("sparqlhome", "refreshed", 1),
+                                                                        ("sparqlhome", "refreshed", 2)]
+
+
+def test_a_twin_at_home_in_a_sparql_endpoint_may_be_built_by_a_construct_query(client, endpoint):
+    put_graph(endpoint, "https://platform.example/graph/built", make_twin("built", tag="built"))
+    construct = ("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } "
+                 "FILTER(?g = <https://platform.example/graph/built>) }")
+    client.post("/api/twins", json={"id": "built", "source": {"sparql": endpoint.url + "/query",
+                                                              "construct": construct}}, headers=auth(ADMIN))
+    state = client.post("/api/twins/built/refresh", headers=auth(ADMIN)).get_json()["source"]
+    assert state["outcome"] == "refreshed" and state["sparql"]["query"] == construct
+    assert client.get("/api/twins/built").get_json()["triples"] > 10
+
+
+def test_a_bad_sparql_source_is_refused_before_anything_is_registered(client):
+    cases = [
+        ({"sparql": "http://127.0.0.1:1/query"}, 'either "graph"'),
+        ({"sparql": "http://127.0.0.1:1/query", "graph": "not an iri"}, "IRI of a named graph"),
+        ({"sparql": "http://127.0.0.1:1/query", "construct": "SELECT * { ?s ?p ?o }"}, "must be a CONSTRUCT"),
+        ({"sparql": "http://127.0.0.1:1/query",
+          "construct": "CONSTRUCT { ?s ?p ?o } WHERE { SERVICE <http://127.0.0.1:2/> { ?s ?p ?o } }"}, "SERVICE"),
+        ({"sparql": "http://127.0.0.1:1/query", "construct": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p }"}, "not valid"),
+        ({"sparql": "file:///etc/passwd", "graph": "https://x.example/g"}, "http(s) URL"),
+    ]
+    for source, said in cases:
+        refused = client.post("/api/twins", json={"id": "badsource", "source": source}, headers=auth(ADMIN))
+        assert refused.status_code == 400 and said in refused.get_json()["detail"], (source, refused.get_json())
+        assert client.get("/api/twins/badsource").status_code == 404
+
+
+def test_a_sparql_source_on_a_private_address_is_refused_by_the_url_safety_rules(tmp_path, endpoint):
+    config = Config.load(environ={}, data=tmp_path / "strict", admin_token=ADMIN, no_demo=True)
+    node = Node(config, workers=False)
+    try:
+        node.register("sparqlhome")
+        node.set_source("sparqlhome", {"sparql": endpoint.url + "/query", "graph": "https://platform.example/g"})
+        state = node.refresh_source("sparqlhome")
+        assert state["outcome"] == "failed" and "loopback, private" in state["error"]
+        assert node.entry("sparqlhome") is None
+    finally:
+        node.close()
+
+
+def test_ecgraph_twins_register_takes_a_sparql_endpoint_and_its_graph(tmp_path, endpoint):
+    from click.testing import CliRunner
+
+    from ecgraph.cli import main
+    from ecgraph.store.registry import Registry
+
+    graph = "https://platform.example/graph/cli"
+    done = CliRunner().invoke(main, ["twins", "register", "--data", str(tmp_path / "d"), "clihome", "--source",
+                                     endpoint.url + "/query", "--source-graph", graph, "--interval", "60"])
+    assert done.exit_code == 0, done.output
+    registry = Registry(tmp_path / "d" / "registry.sqlite3")
+    try:
+        url = registry.source("clihome")["url"]
+    finally:
+        registry.close()
+    from ecgraph.network.sources import sparql_of
+
+    assert sparql_of(url) == {"endpoint": endpoint.url + "/query",
+                              "query": "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <" + graph + "> { ?s ?p ?o } }"}

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from ecgraph import errors, standard
 from ecgraph.network import changes, netquery, sources
-from ecgraph.network.harvest import Harvester, Outcome, copy_graph
+from ecgraph.network.harvest import Harvester, Outcome
 from ecgraph.network.peers import MAX_PENDING_REQUESTS, JoinLimiter, PeerCall, check, normalise
 
 if TYPE_CHECKING:
@@ -47,6 +48,10 @@ class Network:
         for url in self.node.config.peers:
             self.node.registry.add_peer(normalise(url), "config")
         self.node.peers.changed()
+        self.sync_claims()
+        for row in self.node.registry.peers():  # conflicts found before they were kept in the store
+            if row["state"].get("conflicts"):
+                self.harvester.store_conflicts(row["url"], {}, row["state"]["conflicts"])
 
     # --- the change stream ---------------------------------------------------------------------------
 
@@ -71,6 +76,7 @@ class Network:
                 "profiles": state.get("profiles", []), "harvested_twins": state.get("harvested_twins", 0),
                 "last_harvest": state.get("last_harvest"), "error": state.get("error"),
                 "refused": [{"twin": t, **r} for t, r in sorted((state.get("refused") or {}).items())],
+                "not_harvested": [{"twin": t, **r} for t, r in sorted((state.get("skipped") or {}).items())],
                 "unsupported": state.get("unsupported", []),
                 "conflicts": [{"twin": t, **c} for t, found in sorted((state.get("conflicts") or {}).items())
                               for c in found]}
@@ -92,6 +98,7 @@ class Network:
         row = self._row(peer_id)
         with self.harvester.lock(peer_id):
             self.harvester.drop_peer(row)
+            self.harvester.store_conflicts(row["url"], row["state"].get("conflicts") or {}, {})
             self.node.registry.remove_peer(peer_id)
         self.node.peers.changed()
 
@@ -107,30 +114,31 @@ class Network:
         return [self.check_one(r["id"]) for r in self.node.registry.peers() if r["approved"]]
 
     def catalog_triples(self) -> list[ox.Triple]:
-        """For the catalog: the namespaces this node's twins claim (``void:uriSpace``; the copies' are in
-        their provenance), and each namespace conflict with a peer's twin, both claims named apart."""
-        ec, prov = standard.EC, "http://www.w3.org/ns/prov#"
-        catalog = ox.NamedNode(standard.CATALOG_GRAPH)
-        out = [ox.Triple(ox.NamedNode(standard.twin_graph(twin_id)), ox.NamedNode(VOID_URI_SPACE), ox.Literal(prefix))
-               for prefix, twin_id in self.node.registry.claims()]
-        for row in self.node.registry.peers():
-            for n, item in enumerate(self.describe(row)["conflicts"]):
-                home = f"{row['url']}/api/twins/{item['twin']}"
-                conflict = ox.NamedNode(f"{copy_graph(row['url'], item['twin'])}#namespace-conflict-{n}")
-                try:
-                    holder: ox.NamedNode | ox.Literal = ox.NamedNode(item["claimed_by"])
-                except ValueError:
-                    holder = ox.Literal(item["claimed_by"])
-                out += [ox.Triple(catalog, ox.NamedNode(ec + "namespaceConflict"), conflict),
-                        ox.Triple(conflict, standard.RDF_TYPE, ox.NamedNode(ec + "NamespaceConflict")),
-                        ox.Triple(conflict, ox.NamedNode(ec + "claim"), ox.Literal(item["namespace"])),
-                        ox.Triple(conflict, ox.NamedNode(ec + "claimedBy"), ox.NamedNode(home)),
-                        ox.Triple(conflict, ox.NamedNode(prov + "wasAttributedTo"), ox.NamedNode(row["url"])),
-                        ox.Triple(conflict, ox.NamedNode(ec + "overlaps"), ox.Literal(item["overlaps"])),
-                        ox.Triple(conflict, ox.NamedNode(ec + "overlapsClaimOf"), holder),
-                        ox.Triple(conflict, ox.NamedNode("http://purl.org/dc/terms/description"), ox.Literal(
-                            f"{item['outcome']} (the copy was {item['copy']})", language="en"))]
-        return out
+        """For ``/catalog``: the namespaces claimed by this node's twins that have no catalog entry
+        (registered, not published). A published twin's claims are in its catalog entry, and the
+        namespace conflicts with peers' twins in the network graph, both in the store, where
+        ``/sparql`` finds them too."""
+        published = self.node.entries()
+        return [ox.Triple(ox.NamedNode(standard.twin_graph(twin_id)), ox.NamedNode(VOID_URI_SPACE), ox.Literal(prefix))
+                for prefix, twin_id in self.node.registry.claims() if twin_id not in published]
+
+    def sync_claims(self) -> None:
+        """Bring the catalog entries' claims in line with the registry's (a store written before
+        entries stated them, or a claim fixed after an interrupted write): one commit, at start."""
+        node = self.node
+        stale = {}
+        for twin_id, entry in node.entries().items():
+            claimed = sorted(node.registry.namespaces(twin_id))
+            if sorted(entry.namespaces) != claimed:
+                stale[twin_id] = replace(entry, namespaces=claimed)
+        if not stale:
+            return
+        subjects = [s for e in stale.values() for s in e.subjects()]
+        with node._write_lock:
+            node.store.commit(delete_subjects={standard.CATALOG_GRAPH: subjects},
+                              insert={standard.CATALOG_GRAPH: [t for e in stale.values() for t in e.to_triples()]})
+            node._entries.update(stale)
+        log.info("stated the namespace claims of %d twins in their catalog entries", len(stale))
 
     # --- joining -----------------------------------------------------------------------------------
 

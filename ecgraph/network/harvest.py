@@ -43,6 +43,19 @@ authority rule, not refused for what the node's releases say), listed as such in
 (``unsupported``) and in its catalog entry (``a ec:UnsupportedProfileTwin``, with a comment saying
 which release), claims no namespace, and is left out of network answers (:mod:`.netquery`).
 
+Erasure: a person's data erased at a twin's home (:meth:`ecgraph.node.Node.erase`) is announced in
+its change stream (an ``erased`` row with the digests of the erased value). A harvest that reads it
+erases the same data from the copy at once (:meth:`Harvester.erase_copy`), before and whatever the
+fetch of the twin's next version brings (a next version refused here would otherwise leave the last
+good copy, with the data, in place).
+
+Licences: only twins under an **open licence** are harvested (:func:`ecgraph.publish.licences.is_open_licence`
+decides, on the ``dcterms:license`` the copy's ``ec:DigitalTwin`` states). A twin with none, or with
+a licence that is not open (NonCommercial, NoDerivatives, all rights reserved), is skipped after it
+is read: nothing of it is stored, a copy held from before is removed, and the reason, in words, is
+in the harvest's report (``skipped``) and in ``/api/peers`` until that changes at home. The licence
+of a copy stays in its data and is stated in its catalog entry (``dct:license``).
+
 Namespace claims across nodes: each copy's claims are published in its catalog entry
 (``void:uriSpace``), as this node's own twins' are. A copy whose claim overlaps a claim of a local
 twin, of the node or of another node's copy (one prefix extends the other) is a **conflict**: the
@@ -69,7 +82,8 @@ import pyoxigraph as ox
 
 from ecgraph import errors, formats, standard
 from ecgraph.network.peers import DCAT, DCT, NTRIPLES, RDF_TYPE, PeerCall
-from ecgraph.publish import authority
+from ecgraph.publish import authority, licences, personal
+from ecgraph.publish import dump as dump_module
 from ecgraph.publish.fetch import FetchRefused
 from ecgraph.publish.pipeline import Prepared
 from ecgraph.store.registry import now, valid_twin_id
@@ -150,7 +164,11 @@ class Outcome:
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)
+    #: twins not harvested because they state no open licence (each with its licence and the reason)
+    skipped: list[dict] = field(default_factory=list)
     conflicts: list[dict] = field(default_factory=list)
+    #: copies a person's data was erased from, as their home asked in its change stream
+    erased: list[str] = field(default_factory=list)
     requests: int = 0
     error: str | None = None
     method: str = ""
@@ -165,7 +183,8 @@ class Outcome:
     def to_dict(self) -> dict:
         return {"time": self.started, "outcome": self.outcome, "method": self.method,
                 "harvested": self.harvested, "unchanged": self.unchanged, "removed": self.removed,
-                "refused": self.refused, "conflicts": self.conflicts, "requests": self.requests, "error": self.error,
+                "refused": self.refused, "skipped": self.skipped, "conflicts": self.conflicts,
+                "erased": self.erased, "requests": self.requests, "error": self.error,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -203,6 +222,7 @@ class Harvester:
         gone: list[str] = []
         cursor = state.get("cursor")
         todo: dict[str, dict | None] = {}
+        erasures: dict[str, set[str]] = {}
         try:
             if state.get("kind") == "sparql":
                 self._compare_graphs(call, copies, todo, outcome, left)
@@ -210,7 +230,7 @@ class Harvester:
             stream = state.get("kind") != "sparql" and cursor is not None and state.get("stream", True)
             if stream and cursor is not None:
                 try:
-                    cursor = self._read_stream(call, cursor, todo, outcome, left)
+                    cursor = self._read_stream(call, cursor, todo, outcome, left, erasures)
                     outcome.method = "change stream"
                 except FetchRefused as exc:
                     if exc.upstream != 404:
@@ -221,6 +241,10 @@ class Harvester:
                 outcome.method = "catalog comparison"
                 if cursor is None:
                     state["stream"] = False
+            # erasures first, on the copies held, whatever becomes of the twins' next versions here
+            for twin_id, digests in erasures.items():
+                if twin_id in copies and self.erase_copy(peer, twin_id, copies[twin_id], digests):
+                    outcome.erased.append(twin_id)
             pending: list[_Ready] = []
             try:
                 for twin_id, hint in todo.items():
@@ -250,17 +274,26 @@ class Harvester:
         state["last_harvest"] = outcome.to_dict()
         # why a twin is refused stays said until it is harvested or deleted at home
         refused = dict(state.get("refused") or {})
-        for twin_id in (*outcome.harvested, *outcome.removed, *gone):
+        for twin_id in (*outcome.harvested, *outcome.removed, *gone, *(r["twin"] for r in outcome.skipped)):
             refused.pop(twin_id, None)
         for item in outcome.refused:
             refused[item["twin"]] = {"reason": item["reason"], "kept": item["kept"], "since": outcome.started}
         state["refused"] = refused
-        conflicts = dict(state.get("conflicts") or {})
+        # why a twin is not harvested (no open licence) stays said until that changes at its home
+        skipped = dict(state.get("skipped") or {})
+        for twin_id in (*outcome.harvested, *gone, *(r["twin"] for r in outcome.refused)):
+            skipped.pop(twin_id, None)
+        for item in outcome.skipped:
+            skipped[item["twin"]] = {"licence": item["licence"], "reason": item["reason"], "since": outcome.started}
+        state["skipped"] = skipped
+        held_conflicts = dict(state.get("conflicts") or {})
+        conflicts = dict(held_conflicts)
         for twin_id in (*outcome.harvested, *outcome.removed, *gone, *(r["twin"] for r in outcome.refused)):
             conflicts.pop(twin_id, None)
         for item in outcome.conflicts:
             conflicts.setdefault(item["twin"], []).append({k: v for k, v in item.items() if k != "twin"})
         state["conflicts"] = conflicts
+        self.store_conflicts(peer["url"], held_conflicts, conflicts)
         if outcome.error is None:
             state.update(reachable=True, last_contact=now(), error=None)
         else:
@@ -274,7 +307,8 @@ class Harvester:
         peer["state"] = state
         return outcome
 
-    def _read_stream(self, call: PeerCall, cursor: int, todo: dict, outcome: Outcome, left) -> int:
+    def _read_stream(self, call: PeerCall, cursor: int, todo: dict, outcome: Outcome, left,
+                     erasures: dict[str, set[str]]) -> int:
         for _ in range(MAX_PAGES):
             outcome.requests += 1
             page = call.json(f"/api/changes?since={int(cursor)}&limit=1000", timeout=left())
@@ -285,6 +319,9 @@ class Harvester:
                 if not isinstance(row, dict) or row.get("home") or not isinstance(row.get("twin"), str):
                     continue  # a copy the peer harvested elsewhere: its home is not the peer
                 todo[row["twin"]] = None if row.get("kind") == "deleted" else row
+                digests = row.get("erase")
+                if row.get("kind") == "erased" and isinstance(digests, list):
+                    erasures.setdefault(row["twin"], set()).update(d for d in digests if isinstance(d, str))
             following = page.get("next")
             if not isinstance(following, int) or following <= cursor:
                 break
@@ -400,8 +437,23 @@ class Harvester:
                 raise FetchRefused(exc.detail, 504) from None
             refuse(outcome, twin_id, exc, copy)
             return None
+        if not licences.is_open_licence(prepared.license):
+            self._skip(peer, twin_id, prepared.license, copy, outcome)
+            return None
         unknown = unknown or unknown_releases(prepared.data_ntriples)
         return prepared, ", ".join(unknown)
+
+    def _skip(self, peer: dict, twin_id: str, licence: str, copy: dict | None, outcome: Outcome) -> None:
+        """A twin that states no open licence is not harvested; a copy held from when it had one is
+        removed (the home no longer offers these data openly), and the reason is said."""
+        stated = f"its licence <{licence}> is not an open licence" if licence else "it states no licence"
+        reason = (f"not harvested: {stated} (dcterms:license on its ec:DigitalTwin); this node harvests only "
+                  "twins under an open licence (CC0, CC BY, CC BY-SA, or an open data licence by its SPDX IRI)")
+        if copy is not None:
+            self.drop(peer, twin_id, copy)
+            outcome.removed.append(twin_id)
+            reason += "; the copy harvested earlier was removed"
+        outcome.skipped.append({"twin": twin_id, "licence": licence or None, "reason": reason})
 
     # --- the store ---------------------------------------------------------------------------------
 
@@ -475,6 +527,7 @@ class Harvester:
                           "etag": item.etag, "harvested": now(), "graph": graph,
                           "title": str(info.get("title") or item.twin_id)[:500], "triples": prepared.triples,
                           "profile": info.get("profile") or "", "warnings": prepared.warnings,
+                          "license": prepared.license,
                           "unsupported": unsupported}
                 replace[graph] = prepared.data_ntriples
                 kept.append((graph, prepared))
@@ -497,6 +550,43 @@ class Harvester:
                 node.index_copy(record["graph"], record, replace[record["graph"]],
                                 replace[record["graph"] + standard.INFERRED_SUFFIX])
                 outcome.harvested.append(twin_id)
+
+    def erase_copy(self, peer: dict, twin_id: str, copy: dict, digests: set[str]) -> bool:
+        """Erase from a copy what its home erased (:func:`ecgraph.publish.personal.erase_digests`):
+        its data rewritten without it, its inferences made again, its checksum updated, and the
+        store compacted so that no old copy stays on disk. A node keeps no archived versions of
+        copies, so the copy is all there is to erase here. Whether anything was erased."""
+        node = self.node
+        graph = copy_graph(peer["url"], twin_id)
+        with node._write_lock:
+            kept, removed = personal.erase_digests(node.store.graph_triples(graph), digests)
+            if not removed:
+                return False
+            data = formats.ntriples(kept)
+            claims = self.claims()
+            namespaces = list(copy.get("namespaces", []))
+            inferred = authority.keep_inferred(formats.ntriples(node.pipeline.reasoner.infer(kept)), graph,
+                                               namespaces, claims)
+            record = {**copy, "hash": "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest(),
+                      "triples": len(kept), "etag": None, "harvested": now()}
+            node.store.commit(replace={graph: data, graph + standard.INFERRED_SUFFIX: inferred},
+                              delete_subjects={NETWORK_GRAPH: [ox.NamedNode(graph), ox.NamedNode(graph + "#checksum")]},
+                              insert={NETWORK_GRAPH: provenance(peer["url"], twin_id, record)})
+            node.registry.set_harvested(peer["id"], twin_id, record)
+            node.registry.record_change(twin_id, record.get("version"), record["hash"], "erased", home=peer["url"])
+            dump_module.discard(node.dump_dir)  # the next request writes a dump without it
+            node.store.optimize()
+        log.info("erased %d statements from the copy of %s from %s", removed, twin_id, peer["url"])
+        return True
+
+    def store_conflicts(self, peer_url: str, held: dict, now_found: dict) -> None:
+        """Write a peer's namespace conflicts into the network graph (where ``/sparql`` and
+        ``/catalog`` find them) when they changed: ``held`` replaced by ``now_found``."""
+        old, new = conflict_triples(peer_url, held), conflict_triples(peer_url, now_found)
+        if old == new:
+            return
+        with self.node._write_lock:
+            self.node.store.commit(delete={NETWORK_GRAPH: old}, insert={NETWORK_GRAPH: new})
 
     def drop(self, peer: dict, twin_id: str, copy: dict) -> None:
         node = self.node
@@ -567,6 +657,8 @@ def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.T
     ]
     if record.get("profile"):
         out.append(ox.Triple(g, ox.NamedNode(DCT + "conformsTo"), ox.NamedNode(record["profile"])))
+    if record.get("license"):  # the licence travels with the copy (it is also in the copy's own data)
+        out.append(ox.Triple(g, ox.NamedNode(DCT + "license"), ox.NamedNode(record["license"])))
     claim = ox.NamedNode("http://rdfs.org/ns/void#uriSpace")
     out += [ox.Triple(g, claim, lit(prefix)) for prefix in record.get("namespaces", [])]
     if record.get("unsupported"):
@@ -574,4 +666,31 @@ def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.T
                 ox.Triple(g, ox.NamedNode(DCT_DESCRIPTION), ox.Literal(
                     f"unsupported profile: the twin claims release {record['unsupported']} of the ecgraph profiles, "
                     f"which this node does not know; kept, but left out of network answers", language="en"))]
+    return out
+
+
+def conflict_triples(peer_url: str, conflicts: dict) -> list[ox.Triple]:
+    """A peer's namespace conflicts (its state's ``conflicts``: twin -> conflicts found), as the
+    catalog states them: the catalog ``ec:namespaceConflict`` each ``ec:NamespaceConflict``, which
+    names the copy's claim and its owner, and the claim it overlaps and that claim's owner."""
+    ec = standard.EC
+    catalog = ox.NamedNode(standard.CATALOG_GRAPH)
+    out: list[ox.Triple] = []
+    found = [(twin, c) for twin, items in sorted(conflicts.items()) for c in items]
+    for n, (twin, item) in enumerate(found):
+        home = f"{peer_url}/api/twins/{twin}"
+        conflict = ox.NamedNode(f"{copy_graph(peer_url, twin)}#namespace-conflict-{n}")
+        try:
+            holder: ox.NamedNode | ox.Literal = ox.NamedNode(item["claimed_by"])
+        except ValueError:
+            holder = ox.Literal(item["claimed_by"])
+        out += [ox.Triple(catalog, ox.NamedNode(ec + "namespaceConflict"), conflict),
+                ox.Triple(conflict, standard.RDF_TYPE, ox.NamedNode(ec + "NamespaceConflict")),
+                ox.Triple(conflict, ox.NamedNode(ec + "claim"), ox.Literal(item["namespace"])),
+                ox.Triple(conflict, ox.NamedNode(ec + "claimedBy"), ox.NamedNode(home)),
+                ox.Triple(conflict, ox.NamedNode(PROV + "wasAttributedTo"), ox.NamedNode(peer_url)),
+                ox.Triple(conflict, ox.NamedNode(ec + "overlaps"), ox.Literal(item["overlaps"])),
+                ox.Triple(conflict, ox.NamedNode(ec + "overlapsClaimOf"), holder),
+                ox.Triple(conflict, ox.NamedNode(DCT_DESCRIPTION), ox.Literal(
+                    f"{item['outcome']} (the copy was {item['copy']})", language="en"))]
     return out

@@ -1,5 +1,16 @@
 """Twins that stay at home: a twin registered with the URL where its platform publishes it (a
-Turtle or JSON-LD document), refreshed on a schedule instead of being copied in once.
+Turtle or JSON-LD document) or with the SPARQL endpoint that holds it, refreshed on a schedule
+instead of being copied in once.
+
+A SPARQL endpoint source is given as ``{"sparql": ENDPOINT, "graph": IRI}`` (the twin is that named
+graph) or ``{"sparql": ENDPOINT, "construct": QUERY}`` (the twin is what the CONSTRUCT or DESCRIBE
+query builds). It is kept as what it is in the SPARQL 1.1 Protocol: the GET request of that query at
+the endpoint (``ENDPOINT?query=...``), a URL like any document's, so that refreshing it is the same
+conditional GET under the same URL-safety rules, asking for N-Triples or Turtle. A query that could
+call another endpoint (``SERVICE``) is refused at registration. Endpoints rarely send validators for
+query results (``oxigraph serve`` sends none): then the bytes' hash decides, and an unchanged graph
+changes nothing here (an endpoint that labels blank nodes afresh at each answer makes a new version
+each time).
 
 A refresh is a conditional GET (``If-None-Match`` with the ETag the source gave last time,
 ``If-Modified-Since`` with its ``Last-Modified``) under the URL-safety rules of pulls
@@ -24,6 +35,7 @@ import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pyoxigraph as ox
 
@@ -42,16 +54,82 @@ log = logging.getLogger("ecgraph.network.sources")
 MAX_BACKOFF = 24 * 3600.0
 
 
-def check_source(url: object) -> str:
-    """A source URL as the registry keeps it (refused before anything is registered)."""
-    if not isinstance(url, str) or not url or len(url) > 2000:
-        raise errors.BadRequest('"source" is the URL where the twin lives, like "https://community.example/twin.ttl"')
+#: what a refresh asks a SPARQL endpoint for (the results of a CONSTRUCT)
+SPARQL_ACCEPT = "application/n-triples, text/turtle;q=0.9"
+_SOURCE_HELP = ('"source" is the URL where the twin lives, like "https://community.example/twin.ttl", or a SPARQL '
+                'endpoint holding it, like {"sparql": "https://platform.example/sparql", "graph": '
+                '"https://platform.example/graph/twin"} or {"sparql": ..., "construct": "CONSTRUCT ..."}')
+
+
+def check_source(source: object) -> str:
+    """A source as the registry keeps it (refused before anything is registered): a document's URL,
+    or a SPARQL endpoint's query as its protocol GET request."""
+    if isinstance(source, dict):
+        return sparql_source(source)
+    if not isinstance(source, str) or not source or len(source) > 2000:
+        raise errors.BadRequest(_SOURCE_HELP)
+    return _check_url(source, "source")
+
+
+def _check_url(url: str, what: str) -> str:
     try:
         Peer.parse(url)
     except ValueError as exc:
-        raise errors.BadRequest(f"source {url!r} is not usable: {exc}; give an http(s) URL without credentials") \
+        raise errors.BadRequest(f"{what} {url!r} is not usable: {exc}; give an http(s) URL without credentials") \
             from None
     return url
+
+
+def sparql_source(spec: dict) -> str:
+    """``{"sparql": endpoint, "graph": IRI}`` or ``{"sparql": endpoint, "construct": query}`` as the
+    SPARQL 1.1 Protocol GET request of its query."""
+    from ecgraph.query.federate import QueryRefused, inspect
+
+    endpoint, graph, construct = spec.get("sparql"), spec.get("graph"), spec.get("construct")
+    if not isinstance(endpoint, str) or not endpoint or len(endpoint) > 2000 or set(spec) - {"sparql", "graph",
+                                                                                            "construct"}:
+        raise errors.BadRequest(_SOURCE_HELP)
+    _check_url(endpoint, "SPARQL endpoint")
+    if (graph is None) == (construct is None):
+        raise errors.BadRequest('give the SPARQL source either "graph" (the named graph that is the twin) or '
+                                '"construct" (a CONSTRUCT query that builds it), not both')
+    if graph is not None:
+        try:
+            term = str(ox.NamedNode(graph)) if isinstance(graph, str) else None
+        except ValueError:
+            term = None
+        if term is None:
+            raise errors.BadRequest(f'"graph" must be the IRI of a named graph, like "https://platform.example/g/1", '
+                                    f"not {str(graph)[:200]!r}")
+        query = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH " + term + " { ?s ?p ?o } }"
+    else:
+        if not isinstance(construct, str) or not construct.strip() or len(construct) > 10000:
+            raise errors.BadRequest('"construct" is a SPARQL CONSTRUCT query of at most 10,000 characters')
+        query = construct
+        try:
+            found = inspect(query)
+        except QueryRefused as exc:
+            raise errors.BadRequest(f'"construct" is not a usable query: {exc}') from None
+        if found.form not in ("CONSTRUCT", "DESCRIBE"):
+            raise errors.BadRequest(f'"construct" must be a CONSTRUCT (or DESCRIBE) query, not a {found.form}')
+        if found.calls:
+            raise errors.BadRequest('"construct" may not call other endpoints (SERVICE): the source is the endpoint')
+        try:  # the syntax, on an empty store (no SERVICE, so nothing leaves this process)
+            ox.Store().query(query)
+        except SyntaxError as exc:
+            raise errors.BadRequest(f'"construct" is not valid SPARQL: {exc}') from None
+    return endpoint + ("&" if "?" in endpoint else "?") + "query=" + quote(query, safe="")
+
+
+def sparql_of(url: str) -> dict | None:
+    """The endpoint and query of a source that is a SPARQL query's GET request, else None."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query).get("query")
+    if not query:
+        return None
+    rest = "&".join(p for p in parts.query.split("&") if not p.startswith("query="))
+    endpoint = parts._replace(query=rest, fragment="").geturl()
+    return {"endpoint": endpoint, "query": query[0]}
 
 
 def refresh(node: Node, twin_id: str) -> dict:
@@ -67,6 +145,8 @@ def refresh(node: Node, twin_id: str) -> dict:
         headers["If-None-Match"] = state["etag"]
     if state.get("last_modified"):
         headers["If-Modified-Since"] = state["last_modified"]
+    if sparql_of(source["url"]) is not None:
+        headers["Accept"] = SPARQL_ACCEPT
     try:
         fetched = fetch(source["url"], node.fetch_policy, headers=headers)
         entry = node.entry(twin_id)
@@ -90,9 +170,11 @@ def refresh(node: Node, twin_id: str) -> dict:
 
 
 def describe(url: str, interval: float | None, state: dict) -> dict:
+    sparql = sparql_of(url)
     return {"url": url, "interval": interval, "last_success": state.get("last_success"),
             "last_attempt": state.get("last_attempt"), "outcome": state.get("outcome"),
-            "error": state.get("error"), "failures": state.get("failures", 0)}
+            "error": state.get("error"), "failures": state.get("failures", 0),
+            **({"sparql": sparql} if sparql else {})}
 
 
 def due(node: Node) -> list[str]:

@@ -2,13 +2,14 @@
 
 Each twin's entry says who published it and when, how many triples it holds (asserted and
 inferred), the hash of what was uploaded, the profile version it was validated against and the
-outcome (conforms, or conforms with N warnings). The entry is written in the same SPARQL Update
-as the twin's data, so the catalog and the data never disagree.
+outcome (conforms, or conforms with N warnings), and the namespaces it claims (``void:uriSpace``,
+the authority rule's claims, so that a SPARQL query over the node finds them). The entry is written
+in the same SPARQL Update as the twin's data, so the catalog and the data never disagree.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import pyoxigraph as ox
 
@@ -57,6 +58,8 @@ class Entry:
     violations: int = 0
     #: the licence IRI the twin states (its ec:DigitalTwin's dcterms:license), "" when none
     license: str = ""
+    #: the IRI prefixes the twin speaks for (its claims under the authority rule)
+    namespaces: list[str] = field(default_factory=list)
 
     @property
     def graph(self) -> str:
@@ -115,7 +118,8 @@ class Entry:
             ox.Triple(activity, RDF_TYPE, _n(PROV + "Activity")),
             ox.Triple(activity, _n(PROV + "endedAtTime"), _lit(self.modified, "dateTime")),
             ox.Triple(activity, _n(PROV + "wasAssociatedWith"), _n(self.published_by)),
-        ] + ([ox.Triple(g, _n(DCT + "license"), _n(self.license))] if self.license else [])
+        ] + ([ox.Triple(g, _n(DCT + "license"), _n(self.license))] if self.license else []) \
+          + [ox.Triple(g, _n(VOID + "uriSpace"), _lit(prefix)) for prefix in sorted(self.namespaces)]
 
 
 def publisher_agent(twin_id: str, admin: bool) -> str:
@@ -143,10 +147,13 @@ def read(store, twin_id: str) -> Entry | None:
     """A twin's catalog entry as committed, or ``None`` if it has never been published."""
     g = _n(standard.twin_graph(twin_id))
     values: dict = {}
+    namespaces: list[str] = []
     for t in store.subjects_triples(standard.CATALOG_GRAPH, g):
         name = _FIELDS.get(t.predicate.value)
         if name:
             values[name] = t.object.value
+        elif t.predicate.value == VOID + "uriSpace":
+            namespaces.append(t.object.value)
     if "version" not in values:
         return None
     activity = store.subjects_triples(standard.CATALOG_GRAPH, _n(standard.twin_graph(twin_id) + "#publication"))
@@ -158,7 +165,8 @@ def read(store, twin_id: str) -> Entry | None:
                  triples=int(values.get("triples", 0)), inferred=int(values.get("inferred", 0)),
                  content_hash="sha256:" + digest if digest else "", format=values.get("format", ""),
                  profile=values.get("profile", ""), warnings=int(values.get("warnings", 0)),
-                 published_by=by, violations=int(values.get("violations", 0)), license=values.get("license", ""))
+                 published_by=by, violations=int(values.get("violations", 0)), license=values.get("license", ""),
+                 namespaces=sorted(namespaces))
 
 
 def read_all(store) -> dict[str, Entry]:

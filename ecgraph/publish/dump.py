@@ -6,8 +6,11 @@ licence) summed up in :func:`state_of`. When that state changes (a twin publishe
 erased), the next request for the dump writes a new one with the next version number; until
 then the same file, checksum and version are served. The file holds each twin's asserted data in
 its own named graph (the graph the SPARQL endpoint names it by) and the catalog graph, so that each
-twin's licence, version and checksum travel with it. Personal data (see
-:mod:`ecgraph.publish.personal`) is left out unless the operator opts in.
+twin's licence, version and checksum travel with it. The copies the node harvested from its peers
+(all under open licences: see :mod:`ecgraph.network.harvest`) are in it too, each in its own
+named graph, with their provenance records (home node, harvest time, checksum, licence) in the
+network graph. Personal data (see :mod:`ecgraph.publish.personal`) is left out unless the operator
+opts in.
 
 The file is written beside the previous one and renamed into place, so a download never sees
 half a dump; older dumps are deleted (an erasure must not survive in them).
@@ -52,21 +55,27 @@ class Dump:
     #: personal statements left out
     withheld: int = 0
     personal_data: bool = False
+    #: harvested copies in it
+    copies: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def state_of(entries: dict[str, catalog.Entry], personal_data: bool) -> str:
-    """What a dump is made from, as one digest: equal digests make equal dumps."""
+def state_of(entries: dict[str, catalog.Entry], personal_data: bool, copies: dict[str, dict] | None = None) -> str:
+    """What a dump is made from, as one digest: equal digests make equal dumps. ``copies``: the
+    harvested copies, by graph, each with its ``hash`` and ``license``."""
     text = json.dumps([[e.id, e.version, e.content_hash, e.license, e.modified] for _, e in sorted(entries.items())]
+                      + [[g, c.get("hash"), c.get("license")] for g, c in sorted((copies or {}).items())]
                       + [personal_data])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def write(directory: Path, store, entries: dict[str, catalog.Entry], *, version: int, state: str, issued: str,
-          personal_data: bool = False) -> Dump:
-    """Write dump ``version`` of ``entries`` from ``store`` into ``directory`` and return it."""
+          personal_data: bool = False, copies: dict[str, dict] | None = None, copies_graph: str = "") -> Dump:
+    """Write dump ``version`` of ``entries`` (and of the harvested ``copies``, by graph, with their
+    records in ``copies_graph``) from ``store`` into ``directory`` and return it."""
+    copies = copies or {}
     directory.mkdir(parents=True, exist_ok=True)
     name = f"ecgraph-dump-{version}.nq.gz"
     final = directory / name
@@ -79,17 +88,26 @@ def write(directory: Path, store, entries: dict[str, catalog.Entry], *, version:
         hashing = _HashingWriter(raw, digest)
         # mtime=0: the same data makes the same bytes, so the checksum depends on the data only
         with gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0) as out:
-            for _, entry in sorted(entries.items()):
-                triples = store.graph_triples(entry.graph)
+            graphs = [(e.graph, e.license) for _, e in sorted(entries.items())]
+            graphs += [(g, c.get("license") or "") for g, c in sorted(copies.items())]
+            for graph_name, licence in graphs:
+                triples = store.graph_triples(graph_name)
                 if not personal_data:
                     dropped = personal.personal_triples(triples)
                     withheld += len(dropped)
                     triples = personal.without(triples, dropped)
-                graph = ox.NamedNode(entry.graph)
+                graph = ox.NamedNode(graph_name)
                 out.write(formats.write([ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples],
                                         ox.RdfFormat.N_QUADS))
                 quads += len(triples)
-                licences[entry.license] = licences.get(entry.license, 0) + 1
+                licences[licence] = licences.get(licence, 0) + 1
+            if copies:
+                held = {ox.NamedNode(g) for g in copies}
+                network = ox.NamedNode(copies_graph)
+                records = [t for t in store.graph_triples(copies_graph) if _belongs(t, held)]
+                out.write(formats.write([ox.Quad(t.subject, t.predicate, t.object, network) for t in records],
+                                        ox.RdfFormat.N_QUADS))
+                quads += len(records)
             listed = {ox.NamedNode(e.graph) for e in entries.values()}
             cat = ox.NamedNode(standard.CATALOG_GRAPH)
             records = [t for t in store.graph_triples(standard.CATALOG_GRAPH) if _belongs(t, listed)]
@@ -104,7 +122,8 @@ def write(directory: Path, store, entries: dict[str, catalog.Entry], *, version:
         if old.name != name:
             old.unlink(missing_ok=True)
     dump = Dump(version=version, state=state, issued=issued, file=name, sha256=digest.hexdigest(), bytes=size,
-                quads=quads, twins=len(entries), licences=licences, withheld=withheld, personal_data=personal_data)
+                quads=quads, twins=len(entries), licences=licences, withheld=withheld, personal_data=personal_data,
+                copies=len(copies))
     (directory / "dump.json").write_text(json.dumps(dump.to_dict(), indent=2))
     return dump
 
@@ -161,7 +180,8 @@ def description(dump: Dump, base_url: str) -> list[ox.Triple]:
         ox.Triple(dataset, n(DCT + "title"), ox.Literal("Bulk dump of every twin this node publishes", language="en")),
         ox.Triple(dataset, n(DCT + "description"), ox.Literal(
             "Each twin's asserted data in its own named graph, and the node's catalog records of them (version, "
-            "checksum, licence). Personal data " + ("included where the twin states a basis."
+            "checksum, licence); the same for the copies it harvested from its peers, with their provenance. "
+            "Personal data " + ("included where the twin states a basis."
                                                      if dump.personal_data else "left out."), language="en")),
         ox.Triple(dataset, n(DCAT + "version"), lit(dump.version)),
         ox.Triple(dataset, n(DCT + "issued"), lit(dump.issued, "dateTime")),

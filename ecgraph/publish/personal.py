@@ -17,9 +17,17 @@ stated on a person, household or contact point, it covers that one. :func:`withh
 personal statements no basis covers: the node publishes the rest only (the publishing pipeline
 drops these before validation and inference, and the report counts them). Dumps leave out every
 personal statement unless the node's operator opts in (``--dump-personal-data``).
+
+**Erasure across nodes.** An erasure is announced in the node's change stream without the erased
+value: :func:`erasure_digests` gives the SHA-256 of each form the value may take, and a node holding
+a harvested copy erases, with :func:`erase_digests`, each personal value of the copy whose digest is
+among them, exactly as :func:`erase` does at home. (A digest is a pseudonym, not an anonymisation:
+whoever guesses the value can check the guess. The value itself was public until the erasure.)
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import pyoxigraph as ox
 
@@ -194,3 +202,30 @@ def erase(triples: list[ox.Triple], target: str) -> tuple[list[ox.Triple], int]:
             and not (t in statements and isinstance(t.object, (ox.Literal, ox.NamedNode))
                      and t.object.value in values and t.predicate != standard.RDF_TYPE)]
     return kept, len(triples) - len(kept)
+
+
+def _digest(value: str) -> str:
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def erasure_digests(target: str) -> list[str]:
+    """What the change stream says of an erasure of ``target``: the SHA-256 of each of its forms."""
+    return sorted(_digest(v) for v in _values(target))
+
+
+def erase_digests(triples: list[ox.Triple], digests: list[str] | set[str]) -> tuple[list[ox.Triple], int]:
+    """:func:`erase` where only :func:`erasure_digests` are known (a harvested copy, erased at its
+    home): every personal value of ``triples`` whose digest is among ``digests`` is erased. Returns
+    the triples kept and how many were removed."""
+    wanted = set(digests)
+    personal = personal_nodes(triples)
+    candidates = {n.value for n in personal if isinstance(n, ox.NamedNode)}
+    candidates |= {t.object.value for t in triples
+                   if t.subject in personal and isinstance(t.object, ox.Literal | ox.NamedNode)}
+    candidates |= {t.object.value for t in personal_triples(triples) if isinstance(t.object, ox.Literal | ox.NamedNode)}
+    removed = 0
+    for value in sorted(candidates):
+        if _digest(value) in wanted:
+            triples, count = erase(triples, value)
+            removed += count
+    return triples, removed

@@ -122,6 +122,10 @@ CREATE TABLE IF NOT EXISTS changes (
     kind TEXT NOT NULL,
     home TEXT
 );
+CREATE TABLE IF NOT EXISTS erasures (
+    seq INTEGER PRIMARY KEY,
+    digests TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS peers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     url TEXT NOT NULL UNIQUE,
@@ -351,11 +355,22 @@ class Registry:
                              (now(), twin, version, content_hash, kind, home))
             return int(cur.lastrowid or 0)
 
+    def record_erasure(self, twin: str, version: int | None, content_hash: str | None, digests: list[str],
+                       home: str | None = None) -> int:
+        """Append an ``erased`` change with the digests of what was erased (one transaction)."""
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO changes (time, twin, version, hash, kind, home) VALUES (?, ?, ?, ?, ?, ?)",
+                             (now(), twin, version, content_hash, "erased", home))
+            seq = int(cur.lastrowid or 0)
+            db.execute("INSERT INTO erasures (seq, digests) VALUES (?, ?)", (seq, json.dumps(digests)))
+            return seq
+
     def changes(self, since: int = 0, limit: int = 100) -> list[dict]:
-        rows = self._read("SELECT seq, time, twin, version, hash, kind, home FROM changes WHERE seq > ? "
-                          "ORDER BY seq LIMIT ?", (since, limit))
+        rows = self._read("SELECT c.seq, c.time, c.twin, c.version, c.hash, c.kind, c.home, e.digests FROM changes c "
+                          "LEFT JOIN erasures e ON e.seq = c.seq WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
+                          (since, limit))
         return [{"seq": r[0], "time": r[1], "twin": r[2], "version": r[3], "hash": r[4], "kind": r[5],
-                 **({"home": r[6]} if r[6] else {})} for r in rows]
+                 **({"home": r[6]} if r[6] else {}), **({"erase": json.loads(r[7])} if r[7] else {})} for r in rows]
 
     def last_change(self) -> int:
         return int(self._read("SELECT coalesce(max(seq), 0) FROM changes")[0][0])

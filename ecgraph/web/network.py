@@ -7,25 +7,38 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from prometheus_client.core import GaugeMetricFamily
 
-from ecgraph import errors
+from ecgraph import errors, formats
+from ecgraph.discovery import feeds
 from ecgraph.network.netquery import mark_partial
 from ecgraph.query.pool import QueryRequest
-from ecgraph.web.common import caller, node, node_url, whole
+from ecgraph.web.common import caller, negotiate, node, node_url, whole
 
 bp = Blueprint("network", __name__, url_prefix="/api")
 
+#: the change stream: JSON for machines (the default), Atom for feed readers
+CHANGES_FORMATS = (formats.PAGE_JSON, formats.ATOM)
 PARTIAL_HEADER = "ECGraph-Partial"
 FRESHNESS_HEADER = "ECGraph-Freshness"
 
 
 @bp.get("/changes")
 def changes():
-    since = whole(request.args.get("since"), "since", 0)
+    """The change stream, as JSON (paged) or, for feed readers, Atom (``Accept: application/atom+xml``
+    or ``?format=atom``)."""
+    chosen = negotiate(CHANGES_FORMATS)
     limit = whole(request.args.get("limit"), "limit", 100, minimum=1, maximum=1000)
+    if chosen is formats.ATOM:
+        given = request.args.get("since")
+        since_or_newest = None if given is None else whole(given, "since", 0)
+        body = feeds.atom(node().changes_feed(node_url(), since_or_newest, limit))
+        return Response(body, content_type=chosen.media_type, headers={"Vary": "Accept"})
+    since = whole(request.args.get("since"), "since", 0)
     page = node().changes(since, limit)
     page["links"] = {"self": f"{node_url()}/api/changes?since={since}&limit={limit}",
                      "next": f"{node_url()}/api/changes?since={page['next']}&limit={limit}"}
-    return jsonify(page)
+    out = jsonify(page)
+    out.headers["Vary"] = "Accept"
+    return out
 
 
 def _with_links(peer: dict) -> dict:
@@ -167,7 +180,8 @@ def openapi_paths(errors: dict, twin_id: dict, bearer: list) -> dict:
     admin = {"401": errors["401"], "403": errors["403"]}
     return {
         "/api/changes": {"get": {
-            "summary": "The node's changes as a stream (sequence, time, twin, version, hash, kind), paged",
+            "summary": "The node's changes as a stream (sequence, time, twin, version, hash, kind), paged; "
+                       "Atom with Accept: application/atom+xml or format=atom (newest first without since)",
             "parameters": [{"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0}},
                            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
             "responses": {"200": ok, "400": errors["400"]}}},
