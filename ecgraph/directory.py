@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from ecgraph import page_deadline, standard
+from ecgraph.publish.licences import is_open_licence
 
 if TYPE_CHECKING:
     from ecgraph.node import Node
@@ -684,6 +685,7 @@ class Directory:
         return {"twin": twin, "graph": entry.graph, "version": entry.version, "modified": entry.modified,
                 "issued": entry.issued, "profile": entry.profile, "conformance": entry.conformance,
                 "content_hash": entry.content_hash, "published_by": entry.published_by,
+                "license": entry.license, "open": is_open_licence(entry.license),
                 "node": self.node.config.public_url or ""}
 
     # --- a network --------------------------------------------------------------------------------

@@ -421,3 +421,29 @@ def test_a_form_mistake_is_said_in_the_page_s_language(client):
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and '<html lang="nl">' in page
     assert "Valideren is niet gelukt" in page and "geef een bestand, tekst of een URL om te valideren" in page
+
+
+def test_every_page_of_a_twin_s_data_shows_its_licence_and_whether_it_is_open(client, demo):
+    for iri in (CANAL_SUD, NETWORK):
+        page = client.get("/resource?iri=" + quote(iri), headers={"Accept": "text/html", "Accept-Language": "fr"})
+        text = page.get_data(as_text=True)
+        licence = re.search(r'<dd id="licence">(.*?)</dd>', text, re.S)
+        assert licence, iri
+        assert 'href="https://creativecommons.org/licenses/by/4.0/" rel="license"' in licence.group(1)
+        assert "données ouvertes" in licence.group(1)
+
+
+@pytest.mark.parametrize("licence, words", [
+    (None, "none stated: ask the community before reusing"),
+    ("https://creativecommons.org/licenses/by-nc/4.0/", "not an open licence: ask the community before reusing")])
+def test_a_twin_without_an_open_licence_says_so_on_its_pages(node, licence, words):
+    from ecgraph.web import create_app
+    from tests.helpers import make_twin
+
+    node.register("closed")
+    node.publish("closed", node.upload_for("closed", make_twin("closed", licence=licence), media_type="text/turtle"))
+    app = create_app(node)
+    page = app.test_client().get("/resource?iri=" + quote("https://closed.example/id/community"),
+                                 headers={"Accept": "text/html"})
+    licence_line = re.search(r'<dd id="licence">(.*?)</dd>', page.get_data(as_text=True), re.S)
+    assert licence_line and words in licence_line.group(1)

@@ -16,6 +16,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Busy: try again soon": "Occupé : réessayez dans un instant",
         "The node could not answer": "Le nœud n'a pas pu répondre",
         "Home": "Accueil",
+        "Licence": "Licence",
+        "open data": "données ouvertes",
+        "not an open licence: ask the community before reusing":
+            "licence non ouverte : demandez à la communauté avant de réutiliser",
+        "none stated: ask the community before reusing":
+            "aucune indiquée : demandez à la communauté avant de réutiliser",
         # the query editor
         "Copy a link to this query": "Copier un lien vers cette requête",
         "Link to this query": "Lien vers cette requête",
@@ -101,6 +107,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Busy: try again soon": "Bezet: probeer het zo opnieuw",
         "The node could not answer": "Het knooppunt kon niet antwoorden",
         "Home": "Start",
+        "Licence": "Licentie",
+        "open data": "open data",
+        "not an open licence: ask the community before reusing":
+            "geen open licentie: vraag het de gemeenschap voor hergebruik",
+        "none stated: ask the community before reusing": "geen vermeld: vraag het de gemeenschap voor hergebruik",
         "Copy a link to this query": "Een link naar deze vraag kopiëren",
         "Link to this query": "Link naar deze vraag",
         "Link copied": "Link gekopieerd",
