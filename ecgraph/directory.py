@@ -686,6 +686,7 @@ class Directory:
                 "issued": entry.issued, "profile": entry.profile, "conformance": entry.conformance,
                 "content_hash": entry.content_hash, "published_by": entry.published_by,
                 "license": entry.license, "open": is_open_licence(entry.license),
+                "source": self.node.twin_source(twin),
                 "node": self.node.config.public_url or ""}
 
     # --- a network --------------------------------------------------------------------------------

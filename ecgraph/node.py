@@ -436,6 +436,11 @@ class Node:
     def entries(self) -> dict[str, catalog.Entry]:
         return dict(self._entries)
 
+    def twin_source(self, twin_id: str) -> dict | None:
+        """Where a twin that stays at home lives and how its refreshes went (None: uploaded here)."""
+        source = self.registry.source(twin_id)
+        return sources.describe(source["url"], source["interval"], source["state"]) if source else None
+
     def twin_info(self, twin_id: str, twin: Twin | None = None) -> dict:
         """A twin's registration and catalog entry (404 when it has neither)."""
         if not valid_twin_id(twin_id):
@@ -448,9 +453,9 @@ class Node:
         if twin is not None:
             info.update(twin.to_dict())
         info["published"] = entry is not None
-        source = self.registry.source(twin_id)
+        source = self.twin_source(twin_id)
         if source is not None:
-            info["source"] = sources.describe(source["url"], source["interval"], source["state"])
+            info["source"] = source
         if entry is not None:
             info.update(entry.to_dict())
             info["etag"] = etag(entry)

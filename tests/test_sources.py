@@ -154,6 +154,13 @@ def test_a_twin_at_home_shows_its_source_last_success_last_attempt_and_error_in_
     assert refresh["https://w3id.org/ecgraph/ns#refreshOutcome"] == "failed"
     assert refresh["https://w3id.org/ecgraph/ns#refreshError"] == failed["error"] and "dcterms:title" in failed["error"]
     assert undeclared(text) == set()  # every term of the entry is declared by the standard
+    # and the twin's page says the same to people
+    import html as html_lib
+
+    page = html_lib.unescape(client.get("/resource?iri=https://w3id.org/ecgraph/twin/athome",
+                                        headers={"Accept": "text/html"}).get_data(as_text=True))
+    assert url in page and failed["last_success"] in page and failed["last_attempt"] in page
+    assert failed["error"] in page
 
 
 # --- a twin at home in a SPARQL endpoint -----------------------------------------------------------

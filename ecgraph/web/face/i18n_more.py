@@ -17,6 +17,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "The node could not answer": "Le nœud n'a pas pu répondre",
         "Home": "Accueil",
         "Licence": "Licence",
+        "Source": "Source",
+        "Last success": "Dernier succès",
+        "Last attempt": "Dernière tentative",
         "open data": "données ouvertes",
         "not an open licence: ask the community before reusing":
             "licence non ouverte : demandez à la communauté avant de réutiliser",
@@ -108,6 +111,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "The node could not answer": "Het knooppunt kon niet antwoorden",
         "Home": "Start",
         "Licence": "Licentie",
+        "Source": "Bron",
+        "Last success": "Laatste succes",
+        "Last attempt": "Laatste poging",
         "open data": "open data",
         "not an open licence: ask the community before reusing":
             "geen open licentie: vraag het de gemeenschap voor hergebruik",
