@@ -197,14 +197,13 @@ def test_an_unknown_or_invalid_iri_is_said_plainly(client):
 
 
 def test_a_browser_gets_a_failure_as_a_page_in_its_language_and_programs_the_json_problem(client):
-    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-               "Accept-Language": "fr"}
-    bad = client.get("/resource?iri=not%20an%20iri", headers=browser)
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    bad = client.get("/resource?lang=fr&iri=not%20an%20iri", headers=browser)
     page = bad.get_data(as_text=True)
     assert bad.status_code == 400 and bad.mimetype == "text/html"
     assert "Quelque chose ne va pas dans cette demande" in page and "absolute IRI" in page  # the what and how
     assert 'id="way-on"' in page and "<nav" in page  # the site's chrome and a way on, not a dead end
-    nowhere = client.get("/no-such-page", headers={**browser, "Accept-Language": "nl"})
+    nowhere = client.get("/no-such-page?lang=nl", headers=browser)
     assert nowhere.status_code == 404 and "Niet gevonden" in nowhere.get_data(as_text=True)
     # programs keep the JSON problem: no HTML preference, or an API path whatever the browser says
     assert client.get("/resource?iri=not%20an%20iri", headers={"Accept": "*/*"}).get_json()["error"]
@@ -425,7 +424,7 @@ def test_a_form_mistake_is_said_in_the_page_s_language(client):
 
 def test_every_page_of_a_twin_s_data_shows_its_licence_and_whether_it_is_open(client, demo):
     for iri in (CANAL_SUD, NETWORK):
-        page = client.get("/resource?iri=" + quote(iri), headers={"Accept": "text/html", "Accept-Language": "fr"})
+        page = client.get("/resource?lang=fr&iri=" + quote(iri), headers={"Accept": "text/html"})
         text = page.get_data(as_text=True)
         licence = re.search(r'<dd id="licence">(.*?)</dd>', text, re.S)
         assert licence, iri
