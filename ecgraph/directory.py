@@ -456,17 +456,20 @@ class Directory:
     def personal(self, iris: Iterable[str]) -> set[str]:
         """Which of ``iris`` are personal data: instances of a class the standard marks (a person,
         a household) or values of a marked property (a contact point). Pages show none of them."""
-        from ecgraph.publish.personal import marked_terms
+        from ecgraph.publish.personal import installed_marks
 
         wanted = [i for i in set(iris) if _safe_iri(i)]
         if not wanted:
             return set()
-        iris = sorted(marked_terms())
+        marks = ", ".join(_iri(m) for m in sorted(installed_marks()))
         out: set[str] = set()
         for start in range(0, len(wanted), 200):
-            chunk = wanted[start:start + 200]
-            rows = self._select(f"SELECT DISTINCT ?s WHERE {{ VALUES ?s {{ {_iris(chunk)} }} "
-                                f"VALUES ?m {{ {_iris(iris)} }} {{ ?s a ?m }} UNION {{ ?x ?m ?s }} }}")
+            chunk = _iris(wanted[start:start + 200])
+            # the marks as a FILTER, not a second VALUES: with two VALUES the engine scanned every
+            # typed resource (85 ms a call at 1,000 communities, most of a community page; 0.8 ms so)
+            rows = self._select(f"SELECT DISTINCT ?s WHERE {{ {{ VALUES ?s {{ {chunk} }} ?s a ?m "
+                                f"FILTER(?m IN ({marks})) }} UNION {{ VALUES ?s {{ {chunk} }} ?x ?m ?s "
+                                f"FILTER(?m IN ({marks})) }} }}")
             out.update(r["s"].value for r in rows)
         return out
 

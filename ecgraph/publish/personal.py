@@ -78,7 +78,7 @@ def marked_terms(ontology: list[ox.Triple] | None = None) -> set[str]:
 _MARKED: set[str] | None = None
 
 
-def _marked() -> set[str]:
+def installed_marks() -> set[str]:
     global _MARKED
     if _MARKED is None:
         _MARKED = marked_terms()
@@ -88,7 +88,7 @@ def _marked() -> set[str]:
 def personal_nodes(triples: list[ox.Triple], marked: set[str] | None = None) -> set:
     """The nodes of a twin that are personal data as a whole: instances of a marked class, nodes
     reached through a marked property, and the blank nodes reached from those."""
-    marked = marked if marked is not None else _marked()
+    marked = marked if marked is not None else installed_marks()
     type_ = standard.RDF_TYPE.value
     people = {t.subject for t in triples if t.predicate.value == type_ and isinstance(t.object, ox.NamedNode)
               and t.object.value in marked}
@@ -111,7 +111,7 @@ def personal_nodes(triples: list[ox.Triple], marked: set[str] | None = None) -> 
 
 def personal_triples(triples: list[ox.Triple], marked: set[str] | None = None) -> list[ox.Triple]:
     """The statements of ``triples`` that can be personal data, in their order."""
-    marked = marked if marked is not None else _marked()
+    marked = marked if marked is not None else installed_marks()
     reached = personal_nodes(triples, marked)
     return [t for t in triples if t.predicate.value in marked or t.subject in reached]
 
