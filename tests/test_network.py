@@ -606,16 +606,23 @@ def generated_queries(reference: NodeProcess, seed: int = 14, count: int = 60) -
     return out[:count]
 
 
+def compare_corpus(single: NodeProcess, networked: NodeProcess, corpus: list[str]) -> tuple[list[str], int]:
+    """Each query on the node holding everything and over the network: the queries whose answers
+    differ, and how many had a non-empty answer."""
+    differing, answered = [], 0
+    for query in corpus:
+        whole = rows(ask(single, query))
+        answered += bool(whole)
+        if rows(ask(networked, query, scope="network")) != whole:
+            differing.append(query)
+    return differing, answered
+
+
 def test_generated_queries_over_the_network_equal_the_single_node(net):
     harvest(net["a"])
     corpus = generated_queries(net["r"])
     assert len(corpus) >= 50
-    differing, answered = [], 0
-    for query in corpus:
-        whole = rows(ask(net["r"], query))
-        answered += bool(whole)
-        if rows(ask(net["a"], query, scope="network")) != whole:
-            differing.append(query)
+    differing, answered = compare_corpus(net["r"], net["a"], corpus)
     assert differing == []
     assert answered >= 50  # not a corpus of empty answers
 

@@ -19,7 +19,7 @@ import pytest
 from bench.generate import generate
 from ecgraph.standard.examples import example_queries
 from tests.servers import NodeProcess
-from tests.test_network import NODE_ARGS, add_peer, ask, generated_queries, harvest, publish, rows
+from tests.test_network import NODE_ARGS, add_peer, ask, compare_corpus, generated_queries, harvest, publish, rows
 
 pytestmark = pytest.mark.slow
 
@@ -66,12 +66,7 @@ def generated(tmp_path_factory):
 def test_generated_queries_over_a_generated_network_split_across_three_nodes_equal_the_single_node(generated):
     corpus = generated_queries(generated["r"], seed=7, count=80)
     assert len(corpus) >= 50
-    differing, answered = [], 0
-    for query in corpus:
-        whole = rows(ask(generated["r"], query))
-        answered += bool(whole)
-        if rows(ask(generated["a"], query, scope="network")) != whole:
-            differing.append(query)
+    differing, answered = compare_corpus(generated["r"], generated["a"], corpus)
     assert differing == []
     assert answered >= 50  # not a corpus of empty answers
 
