@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import aggregates, discovery, inference, network, overhead, pages, publish, queries, remote, trace, validation
 from .common import ROOT, Row
+from .targets import table as targets_table
 
 SECTIONS = {
     "upload": publish.upload,
@@ -57,7 +58,7 @@ def machine() -> str:
 def _figure(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"
-    return (f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}") + f" {unit}"
+    return ((f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}") + f" {unit}").rstrip()
 
 
 def table(rows: list[Row]) -> str:
@@ -79,10 +80,15 @@ def main(argv=None) -> None:
                         help="where the table and JSON go [default: bench/results]")
     parser.add_argument("--twins", type=int, default=0,
                         help="network: also harvest this many generated communities from one peer (e.g. 1000)")
+    parser.add_argument("--scale-sizes", nargs="+", type=int, default=[], metavar="N",
+                        help="scale: these network sizes, with how each figure grows with N "
+                             "(e.g. 1000 10000 30000) [default: 10000; --quick: 500]")
     args = parser.parse_args(argv)
     network.HARVEST_TWINS = max(0, args.twins)
+    queries.SCALE_SIZES = sorted(set(args.scale_sizes))
     started = time.time()
     rows: list[Row] = []
+    ran: list[str] = []
     for name, section in SECTIONS.items():
         if (args.only and name not in args.only) or name in args.skip:
             continue
@@ -90,9 +96,14 @@ def main(argv=None) -> None:
             continue  # N = 10,000, four nodes, the trace: the full run, or --only SECTION
         print(f"… {name}", flush=True)
         rows.extend(section(args.quick))
-    text = table(rows)
+        ran.append(name)
+    seconds = time.time() - started
     header = (f"ecgraph benchmarks, {'quick' if args.quick else 'full'} run, "
-              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {time.time() - started:.0f} s")
+              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {seconds:.0f} s")
+    payload = {"header": header, "machine": machine(), "quick": args.quick, "seconds": seconds,
+               "sections": ran, "every_section": ran == list(SECTIONS),
+               "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
+    text = table(rows) + "\n\n" + targets_table(payload)
     print()
     print(header)
     print()
@@ -100,8 +111,6 @@ def main(argv=None) -> None:
     out = args.results
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    payload = {"header": header, "machine": machine(), "quick": args.quick,
-               "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
     (out / f"{stamp}.json").write_text(json.dumps(payload, indent=2))
     (out / "latest.json").write_text(json.dumps(payload, indent=2))
     (out / "latest.md").write_text(header + "\n\n" + text + "\n")
