@@ -10,7 +10,8 @@ After a load the directory's index is built once, apart from the readers, who ar
 after it are what readers wait. Each page is measured beside its machine twin (the same resource as
 Turtle, the same directory as JSON), so the table shows what rendering the page costs over reading
 its data. The community page's discovery panels are measured by their JSON twins (``/api/similar``
-and ``/api/compare``) beside the whole page. """
+and ``/api/compare``) beside the whole page.
+"""
 
 from __future__ import annotations
 
