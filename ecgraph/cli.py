@@ -171,8 +171,9 @@ def load(files, twin_id, title, url, format_name, bulk, jobs, tokens_file, **opt
     node = _open_node(config)
     summary = LoadSummary(TokenFile(tokens_file or Path(config.data) / "new-tokens.txt"))
     try:
+        known = {t for t, _, _ in node.titles()}  # once: asked per file, a load of N files took N^2
         if bulk:
-            _bulk_load(node, paths, title, format_name, jobs, summary)
+            _bulk_load(node, paths, title, format_name, jobs, summary, known)
             paths = []
         work = [(twin_id or p.stem, p) for p in paths] + ([(twin_id, None)] if url else [])
         total = sum(p.stat().st_size for p in paths)
@@ -180,7 +181,7 @@ def load(files, twin_id, title, url, format_name, bulk, jobs, tokens_file, **opt
                                show_pos=False, hidden=total < 5_000_000 and len(work) < 4) as bar:
             for tid, path in work:
                 try:
-                    _register_if_new(node, tid, title, summary)
+                    _register_if_new(node, tid, title, summary, known)
                     if path is None:
                         published, _ = node.publish_from_url(tid, url)
                     else:
@@ -254,21 +255,23 @@ class LoadSummary:
                        "(readable by you only): hand each to its community, then delete the file")
 
 
-def _register_if_new(node, twin_id: str, title: str | None, summary: LoadSummary) -> None:
-    if twin_id not in {t for t, _, _ in node.titles()}:
+def _register_if_new(node, twin_id: str, title: str | None, summary: LoadSummary, known: set[str]) -> None:
+    """Register ``twin_id`` unless it is in ``known`` (the ids registered so far, kept up to date)."""
+    if twin_id not in known:
         token = node.register(twin_id, title or twin_id)
+        known.add(twin_id)
         summary.tokens.add(twin_id, token)
         click.echo(f"registered twin {twin_id}; its publisher token is in {summary.tokens.path}")
 
 
-def _bulk_load(node, paths: list[Path], title, format_name, jobs, summary: LoadSummary) -> None:
+def _bulk_load(node, paths: list[Path], title, format_name, jobs, summary: LoadSummary, known: set[str]) -> None:
     """Register what is new, bulk-publish the twins without data, publish the others normally."""
     import os
 
     fresh: list[Path] = []
     existing: list[Path] = []
     for path in paths:
-        _register_if_new(node, path.stem, title, summary)
+        _register_if_new(node, path.stem, title, summary, known)
         (existing if node.entry(path.stem) is not None else fresh).append(path)
     items = [(p.stem, node.upload_for(p.stem, p.read_bytes(), filename=p.name, format_name=format_name))
              for p in fresh]

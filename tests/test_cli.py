@@ -104,11 +104,19 @@ def test_load_ends_with_a_summary_and_puts_new_tokens_in_a_private_file(runner, 
     assert len(tokens.read_text().splitlines()) == 4   # nothing new registered, nothing appended
 
 
-def test_load_a_directory(runner, tmp_path):
+def test_load_a_directory_reads_the_registered_twins_once_not_once_per_file(runner, tmp_path, monkeypatch):
+    """Reading every registered twin per file made a load of N files take N^2 (at N = 30,000, hours
+    of registering before the first twin was published)."""
+    from ecgraph.node import Node
+
+    reads = []
+    titles = Node.titles
+    monkeypatch.setattr(Node, "titles", lambda self: reads.append(1) or titles(self))
     data = tmp_path / "data"
     directory = demo_files()[0].parent
     result = runner.invoke(main, ["load", "--data", str(data), str(directory)])
     assert result.exit_code == 0, result.output
+    assert len(reads) == 1 < len(demo_files())
     listing = json.loads(runner.invoke(main, ["twins", "list", "--data", str(data), "--json"]).output)
     assert len(listing) == len(demo_files())
 
