@@ -1,7 +1,9 @@
-"""``python -m bench [--quick] [--only SECTION ...]``: every benchmark in one run, one table.
+"""``python -m bench [--quick] [--only SECTION ...] [--scale-sizes N ...]``: every benchmark in one run,
+one table, and issue 19's targets judged from it (``bench/targets.py``).
 
 Each figure is measured beside its anchor (the raw engine) in the same run; the table gives both
-and their ratio, and the run is written as JSON to bench/results/.
+and their ratio, and the run is written as JSON to bench/results/. The loaded stores the sections
+serve are cached between runs (``bench/stores.py``), so only the first run at a size loads it.
 """
 
 from __future__ import annotations
