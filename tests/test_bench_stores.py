@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -19,9 +17,9 @@ import pytest
 
 from bench import stores
 from bench.queries import growth
+from bench.targets import main as targets_command
 from bench.targets import table
 
-ROOT = Path(__file__).resolve().parents[1]
 EX = "http://example.org/"
 
 
@@ -121,24 +119,22 @@ def test_the_targets_table_says_met_not_met_and_not_measured_from_the_runs_rows(
     assert verdict("The whole run") == "reported"  # one section: says nothing about a full run's time
 
 
-def test_the_targets_command_writes_the_table_into_the_readme_block_and_keeps_the_rest(tmp_path):
+def test_the_targets_command_writes_the_table_into_the_readme_block_and_keeps_the_rest(tmp_path, capsys):
     results = tmp_path / "latest.json"
     results.write_text(json.dumps({"header": "ecgraph benchmarks, full run", "rows": [], "seconds": 10,
                                    "quick": False}))
     readme = tmp_path / "README.md"
     readme.write_text("# before\n<!-- bench-targets -->\nold table\n<!-- /bench-targets -->\n# after\n")
-    out = subprocess.run([sys.executable, "-m", "bench.targets", str(results), "--readme", str(readme)], cwd=ROOT,
-                         capture_output=True, text=True, check=True)
-    assert "| target (issue 19) | measured |" in out.stdout
+    targets_command([str(results), "--readme", str(readme)])
+    assert "| target (issue 19) | measured |" in capsys.readouterr().out
     text = readme.read_text()
     assert text.startswith("# before\n<!-- bench-targets -->\nTargets of issue 19, from one run: ecgraph "
                            "benchmarks, full run.")
     assert "old table" not in text and text.endswith("<!-- /bench-targets -->\n# after\n")
     unmarked = tmp_path / "other.md"
     unmarked.write_text("no markers\n")
-    refused = subprocess.run([sys.executable, "-m", "bench.targets", str(results), "--readme", str(unmarked)],
-                             cwd=ROOT, capture_output=True, text=True)
-    assert refused.returncode != 0 and "add the two markers" in refused.stderr
+    with pytest.raises(SystemExit, match="add the two markers"):
+        targets_command([str(results), "--readme", str(unmarked)])
     assert unmarked.read_text() == "no markers\n"
 
 
