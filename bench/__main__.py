@@ -100,7 +100,8 @@ def main(argv=None) -> None:
         rows.extend(section(args.quick))
         ran.append(name)
     seconds = time.time() - started
-    header = (f"ecgraph benchmarks, {'quick' if args.quick else 'full'} run, "
+    part = "" if ran == list(SECTIONS) else f" of {', '.join(ran)}"
+    header = (f"ecgraph benchmarks, {'quick' if args.quick else 'full'} run{part}, "
               f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {seconds:.0f} s")
     payload = {"header": header, "machine": machine(), "quick": args.quick, "seconds": seconds,
                "sections": ran, "every_section": ran == list(SECTIONS),

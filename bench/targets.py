@@ -236,7 +236,8 @@ def into_readme(readme: Path, payload: dict) -> None:
                          "targets table goes")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    block = f"{BEGIN}\nTargets of issue 19, from one run: {payload['header']}.\n\n{table(payload)}\n{END}"
+    sections = "" if payload.get("every_section", True) else f" (sections: {', '.join(payload['sections'])})"
+    block = f"{BEGIN}\nTargets of issue 19, from one run: {payload['header']}{sections}.\n\n{table(payload)}\n{END}"
     readme.write_text(head + block + tail)
 
 
