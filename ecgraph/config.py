@@ -107,6 +107,11 @@ class Config:
                                        metavar="URL", shown="STORE/update")
     store_graph_store: str | None = setting(None, "The remote store's Graph Store Protocol endpoint, where it is "
                                                   "not BASE/store.", metavar="URL", shown="STORE/store")
+    store_writes: str = setting("auto", "How the node writes a change to a remote store: 'one-request' (one "
+                                "SPARQL Update, a transaction on most stores), 'steps' (Graph Store requests "
+                                "under the node's generation lock, with an undo journal in --data: for a store "
+                                "that takes no large update, such as Virtuoso 7), or 'auto' (steps only when a "
+                                "2,000-triple update is refused).", choices=("auto", "one-request", "steps"))
     store_credentials_file: Path | None = setting(None, "A file (mode 600) with the remote store's credentials: "
                                                         "user:password (HTTP Basic) or 'Bearer TOKEN'.",
                                                   env_only=True, metavar="PATH", shown="none")

@@ -1030,7 +1030,7 @@ class Node:
     def _run_query(self, request: QueryRequest, timeout: float | None, caller: Caller) -> QueryResult:
         if self.query_pool is None:
             before = self.generation.value
-            result = execute(self.store.engine(), request)
+            result = self.store.consistent(lambda: execute(self.store.engine(), request))
             if not before & 1 and self.generation.value == before:  # no write moved under it
                 result.generation = before
             return result

@@ -172,7 +172,7 @@ class _Snapshot:
         while True:
             generation = self.generation.value
             if generation & 1:  # a write is in flight
-                if self.store is not None and self.held == generation - 1:
+                if self.store is not None and self.held == generation - 1 and not getattr(self.store, "live", False):
                     return self.store
                 time.sleep(pause)
                 pause = min(pause * 2, 0.02)
@@ -197,16 +197,22 @@ def _init(spec: tuple[str, str], generation) -> _Snapshot:
 
 def _handle(snapshot: _Snapshot, request: QueryRequest) -> QueryResult:
     store = snapshot.current()
-    for attempt in range(3):
+    attempt = 0
+    while True:
         try:
             result = execute(store, request)
+            if getattr(store, "live", False) and snapshot.generation.value != snapshot.held:
+                # a live view of a store written in steps (ecgraph.store.stepwise): a write began
+                # before the answer was in, so it may show part of it; ask again once it is whole
+                store = snapshot.current()
+                continue
             result.generation = snapshot.held
             return result
         except QueryFailed as exc:
-            if attempt == 2 or exc.syntax or not vanished_file(exc):
+            attempt += 1
+            if attempt == 3 or exc.syntax or not vanished_file(exc):
                 raise
             store = snapshot.reopen()
-    raise AssertionError("unreachable")
 
 
 class QueryPool(WorkerPool):

@@ -19,7 +19,7 @@ import abc
 import contextlib
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pyoxigraph as ox
@@ -60,6 +60,11 @@ class GraphStore(abc.ABC):
                 counter.value += 1
 
     # --- reads -----------------------------------------------------------------------------------
+
+    def consistent(self, read: Callable[[], Any]) -> Any:
+        """``read()``, made to see no write half-done: a store whose writes are transactions needs
+        nothing; one written in steps runs it between writes (:meth:`RemoteStore.consistent`)."""
+        return read()
 
     @abc.abstractmethod
     def query(self, sparql: str, *, union: bool = True, substitutions: Mapping | None = None, **options: Any):
