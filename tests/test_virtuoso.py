@@ -146,3 +146,18 @@ def test_virtuoso_keeps_part_of_an_update_request_that_fails_so_splitting_one_ch
         store.update(" ;\n".join(operations + [f"LOAD <http://127.0.0.1:{closed}/twin.ttl>"]), notify=False)
     kept = RemoteEngine(virtuoso.endpoints()).query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH <urn:half> { ?s ?p ?o } }")
     assert next(iter(kept))["n"].value == "1000"
+
+
+def test_a_blank_node_shared_by_two_graphs_of_a_change_stays_one_node_on_virtuoso(virtuoso, tmp_path):
+    """Virtuoso answers 500 after applying a template that names two graphs with blank nodes; the
+    node binds the graphs in the WHERE clause, which it takes (both ways of writing a change)."""
+    from tests.test_remote_store import STEP_DATA, STEP_INFERRED
+
+    for writes in ("steps", "one-request"):
+        store = RemoteStore(virtuoso.endpoints(), writes=writes, journal=tmp_path / f"{writes}.json")
+        data, inferred = f"urn:g:{writes}", f"urn:g:{writes}/inferred"
+        store.commit(replace={data: STEP_DATA[:STEP_DATA.index(".\n<urn:t:s2>") + 1], inferred: STEP_INFERRED})
+        answer = RemoteEngine(virtuoso.endpoints()).query(
+            f"SELECT ?name WHERE {{ GRAPH <{data}> {{ <urn:t:a> <urn:t:p> ?b . ?b <urn:t:name> ?name }} "
+            f"GRAPH <{inferred}> {{ ?b a <urn:t:Thing> }} }}")
+        assert [s["name"].value for s in answer] == ["one"], writes

@@ -7,9 +7,11 @@ What each promise of :class:`ecgraph.store.GraphStore` becomes here:
 
 * **atomic commit**: :meth:`GraphStore.commit` builds one SPARQL Update and this store sends it as
   **one** request; a store that applies one update request as one transaction (oxigraph serve,
-  Fuseki/TDB2) gives readers the twin whole before or whole after. (Virtuoso 7 takes no update
-  request of more than about 1,000 triples: :class:`StoreTooSmall` says so rather than splitting
-  a change.) An update whose answer never came (a timeout, a dropped connection) has an *unknown*
+  Fuseki/TDB2) gives readers the twin whole before or whole after. A store that takes no update of
+  :data:`PROBE_TRIPLES` triples (Virtuoso 7 compiles about 1,000 at most), found by a probe at start
+  or named by ``--store-writes steps``, gets each change in steps instead, with the same promises
+  kept by the node (:mod:`ecgraph.store.stepwise`: readers held off by the generation, an undo
+  journal). An update whose answer never came (a timeout, a dropped connection) has an *unknown*
   outcome: it is reported as such (503) and the node reads the twin back from the store
   (:meth:`ecgraph.node.Node.reconcile` at each start settles the registry with what the store holds);
 * **queries**: public queries still run in the node's killable worker processes (the wall-clock
@@ -31,8 +33,7 @@ What each promise of :class:`ecgraph.store.GraphStore` becomes here:
   groups (:meth:`RemoteStore.insert_data`), and each query asks for one answer format, chosen by its
   form (:func:`accept_for`), as Virtuoso needs.
 
-Only the Query and Update endpoints are used; the Graph Store endpoint (``--store-graph-store``)
-is configured for the contract's sake and not used by this release.
+The Graph Store endpoint (``--store-graph-store``) is used only by a change in steps.
 
 The store's URLs are the operator's own configuration, usually a private address; they are the
 only place this client connects to, it never follows a redirect, and credentials (HTTP Basic
@@ -833,11 +834,15 @@ def _without_literals(line: str) -> str:
 
 
 def _template(items: list[tuple[str, str]]) -> str:
+    """``INSERT { GRAPH ?g0 { ... } ... } WHERE { BIND(<g> AS ?g0) ... }``: the graphs are bound
+    in the WHERE clause, because Virtuoso 7.2.5 answers 500 ("Function string_output_string needs
+    a string output") to a template that names two graphs with blank nodes, after applying it."""
     by_graph: dict[str, list[str]] = {}
     for graph, line in items:
         by_graph.setdefault(graph, []).append(line)
-    blocks = [f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}" for g, lines in by_graph.items()]
-    return "INSERT {\n" + "\n".join(blocks) + "\n} WHERE {}"
+    blocks = [f"GRAPH ?g{i} {{\n" + "\n".join(lines) + "\n}" for i, lines in enumerate(by_graph.values())]
+    binds = " ".join(f"BIND({_iri(g)} AS ?g{i})" for i, g in enumerate(by_graph))
+    return "INSERT {\n" + "\n".join(blocks) + "\n} WHERE { " + binds + " }"
 
 
 def open_engine(where: str) -> RemoteEngine:
