@@ -79,8 +79,11 @@ def main(argv=None) -> None:
                         help="where the table and JSON go [default: bench/results]")
     parser.add_argument("--twins", type=int, default=0,
                         help="network: also harvest this many generated communities from one peer (e.g. 1000)")
+    parser.add_argument("--communities", type=int, default=0,
+                        help="remote: the network's size (default 100 quick, 1000 full; e.g. 10000)")
     args = parser.parse_args(argv)
     network.HARVEST_TWINS = max(0, args.twins)
+    remote.COMMUNITIES = max(0, args.communities)
     started = time.time()
     rows: list[Row] = []
     for name, section in SECTIONS.items():
