@@ -97,13 +97,19 @@ def remote(quick: bool) -> list[Row]:
                 "direct": servers.oxigraph_url}
         virtuoso = _Virtuoso.start(servers.tmp / "virtuoso")
         if virtuoso is not None:
-            load_s, quads = _load_virtuoso(virtuoso, servers.tmp / "dump.nq")
+            if communities > 1000:  # Virtuoso's own bulk loader: the node's steps were timed at 1,000
+                started = time.perf_counter()
+                virtuoso.bulk_load(servers.tmp / "dump.nq")
+                load_s, quads = time.perf_counter() - started, servers.quads
+            else:
+                load_s, quads = _load_virtuoso(virtuoso, servers.tmp / "dump.nq")
             on_virtuoso = Node(servers.tmp / "virtuoso-node", *virtuoso.store_args(), "--publish-timeout", "600")
             nodes.append(on_virtuoso)
             urls |= {"virtuoso": on_virtuoso.url + "/sparql", "virtuoso-direct": virtuoso.url + "/sparql"}
-            rows.append(Row("remote", f"N={communities}: the network's quads written into Virtuoso in steps",
-                            quads / load_s, None, "quads/s", "",
-                            note=f"{quads:,} quads in {load_s:.0f} s (Graph Store POSTs of about 4 MB)"))
+            how = ("Virtuoso's bulk loader (ld_dir)" if communities > 1000 else
+                   "by the node's remote store in steps: Graph Store POSTs of about 4 MB")
+            rows.append(Row("remote", f"N={communities}: the network's quads loaded into Virtuoso",
+                            quads / load_s, None, "quads/s", "", note=f"{quads:,} quads in {load_s:.0f} s, {how}"))
         session = requests.Session()
         count = 0
         for title, text in query_set():

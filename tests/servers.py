@@ -421,6 +421,7 @@ class Virtuoso:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "virtuoso.ini").write_text(text)
         self.url = f"http://127.0.0.1:{http}"
+        self.directory = directory
         self.env, self.isql = env, isql
         self.log = (directory / "run.log").open("wb")
         self.process = subprocess.Popen([str(binary), "+foreground", "+configfile", str(directory / "virtuoso.ini")],
@@ -436,6 +437,20 @@ class Virtuoso:
                 time.sleep(0.5)
         subprocess.run([str(isql), str(self.sql_port), "dba", "dba", 'exec=grant SPARQL_UPDATE to "SPARQL";'],
                        env=env, check=True, capture_output=True, timeout=60)
+
+    def sql(self, statement: str, timeout: float = 3600) -> str:
+        """One statement through ``isql-vt`` as dba (what only the SQL side offers, such as the bulk loader)."""
+        done = subprocess.run([str(self.isql), str(self.sql_port), "dba", "dba", f"exec={statement}"], env=self.env,
+                              check=True, capture_output=True, text=True, timeout=timeout)
+        return done.stdout
+
+    def bulk_load(self, nquads: Path) -> None:
+        """Quads loaded by Virtuoso's own bulk loader (``ld_dir`` and ``rdf_loader_run``), as an
+        operator loads a large dataset into it: the file is copied into the database directory."""
+        target = self.directory / "load"
+        target.mkdir(exist_ok=True)
+        shutil.copy(nquads, target / "data.nq")
+        self.sql(f"ld_dir('{target}', 'data.nq', 'urn:ecgraph:unused'); rdf_loader_run(); checkpoint;")
 
     def store_args(self) -> tuple[str, ...]:
         """A node's options for this Virtuoso (its endpoints' names, as the README gives them)."""
