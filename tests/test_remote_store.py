@@ -543,3 +543,10 @@ def test_readers_through_the_node_never_see_a_change_in_steps_half_written(tmp_p
         by_tag.setdefault(tag, set()).add((n, m))
     # each version's data goes with its own inferences only
     assert by_tag.keys() == {"A", "B"} and all(len(v) == 1 for v in by_tag.values()), by_tag
+
+
+def test_a_store_that_takes_a_large_update_gets_each_change_in_one_request(tmp_path, oxigraph):
+    endpoints = Endpoints(query=oxigraph.url + "/query", update=oxigraph.url + "/update", graph_store="")
+    store = remote.RemoteStore(endpoints, journal=tmp_path / stepwise.JOURNAL)  # --store-writes auto
+    assert not store.stepwise and store.endpoints.isolated  # the 2,000-triple probe passed; no Graph Store needed
+    assert not RemoteEngine(endpoints).query("ASK { GRAPH <urn:ecgraph:store-probe> { ?s ?p ?o } }")
