@@ -404,7 +404,12 @@ def free_port() -> int:
 
 
 class Virtuoso:
-    def __init__(self, directory: Path):
+    """Virtuoso Open Source from a copy of its ``virtuoso.ini``: ``max_rows`` sets
+    ``ResultSetMaxRows`` (10,000 by default: longer answers are cut without an error) and
+    ``buffers`` its page buffers (8 kB each; the default is a few thousand), as an operator
+    sets them for a large dataset."""
+
+    def __init__(self, directory: Path, *, max_rows: int | None = None, buffers: int | None = None):
         found = _installation()
         if found is None:
             pytest.skip("Virtuoso is not installed: run .ci/run -m slow (it unpacks Debian's package) or set "
@@ -418,6 +423,11 @@ class Virtuoso:
         text = re.sub(r"(?m)^DirsAllowed.*$", f"DirsAllowed = ., {directory}", text)
         text = re.sub(r"(?m)^VADInstallDir.*$", f"VADInstallDir = {directory}/vad/", text)
         text = re.sub(r"(?m)^Load\d.*$", "", text)  # no hosting plugins
+        if max_rows is not None:
+            text = re.sub(r"(?m)^ResultSetMaxRows(\s*)=\s*\d+", rf"ResultSetMaxRows\g<1>= {max_rows}", text)
+        if buffers is not None:
+            text = re.sub(r"(?m)^NumberOfBuffers(\s*)=\s*\d+", rf"NumberOfBuffers\g<1>= {buffers}", text)
+            text = re.sub(r"(?m)^MaxDirtyBuffers(\s*)=\s*\d+", rf"MaxDirtyBuffers\g<1>= {buffers * 3 // 4}", text)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "virtuoso.ini").write_text(text)
         self.url = f"http://127.0.0.1:{http}"

@@ -549,4 +549,5 @@ def test_a_store_that_takes_a_large_update_gets_each_change_in_one_request(tmp_p
     endpoints = Endpoints(query=oxigraph.url + "/query", update=oxigraph.url + "/update", graph_store="")
     store = remote.RemoteStore(endpoints, journal=tmp_path / stepwise.JOURNAL)  # --store-writes auto
     assert not store.stepwise and store.endpoints.isolated  # the 2,000-triple probe passed; no Graph Store needed
+    assert store.endpoints.row_cap is None  # and it returned the row probe's 100,489 rows
     assert not RemoteEngine(endpoints).query("ASK { GRAPH <urn:ecgraph:store-probe> { ?s ?p ?o } }")

@@ -161,3 +161,26 @@ def test_a_blank_node_shared_by_two_graphs_of_a_change_stays_one_node_on_virtuos
             f"SELECT ?name WHERE {{ GRAPH <{data}> {{ <urn:t:a> <urn:t:p> ?b . ?b <urn:t:name> ?name }} "
             f"GRAPH <{inferred}> {{ ?b a <urn:t:Thing> }} }}")
         assert [s["name"].value for s in answer] == ["one"], writes
+
+
+def test_an_answer_as_long_as_virtuosos_row_limit_is_refused_never_passed_on(virtuoso):
+    """Virtuoso returns at most ResultSetMaxRows rows (10,000 here, its default) and says so only
+    in a header of SELECT answers (``X-SPARQL-MaxRows``), not at all on CONSTRUCT ones: the node
+    finds the limit at start and refuses an answer that long, whatever its form."""
+    store = RemoteStore(virtuoso.endpoints())
+    assert store.endpoints.row_cap == 10_000
+    big = "\n".join(f'<urn:r{i}> <urn:p> "v{i}" .' for i in range(12_000)).encode()
+    assert requests.put(virtuoso.url + "/sparql-graph-crud", params={"graph": "urn:rows"}, data=big,
+                        headers={"Content-Type": "application/n-triples"}).status_code in (200, 201)
+    direct = requests.post(virtuoso.url + "/sparql", data={"query": "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <urn:rows> "
+                                                                     "{ ?s ?p ?o } }"},
+                           headers={"Accept": "application/n-triples"})
+    assert direct.status_code == 200 and len(direct.text.strip().splitlines()) < 12_000  # cut without a word
+    for query in ("SELECT ?s WHERE { GRAPH <urn:rows> { ?s ?p ?o } }",
+                  "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <urn:rows> { ?s ?p ?o } }"):
+        with pytest.raises(AnswerTruncated) as refused:
+            store.query(query)
+        assert "ResultSetMaxRows" in refused.value.detail
+    with pytest.raises(AnswerTruncated):
+        store.graph_ntriples("urn:rows")  # the node's own read of a graph, too
+    assert len(list(store.query("SELECT ?s WHERE { GRAPH <urn:rows> { ?s ?p ?o } } LIMIT 9999"))) == 9999

@@ -93,6 +93,8 @@ PROBE_ASK = 'ASK { <urn:ecgraph:probe> <urn:ecgraph:probe> "probe" }'
 PROBE_DROP = "DROP SILENT GRAPH <urn:ecgraph:store-probe>"
 #: a change the node must be able to send in one update request, or it writes changes in steps
 PROBE_TRIPLES = 2000
+#: the row probe asks for PROBE_SIDE² rows (a store that returns fewer caps its answers there)
+PROBE_SIDE = 317
 
 
 class StoreUnreachable(errors.BadGateway):
@@ -159,6 +161,9 @@ class Endpoints:
     #: whether the node writes each change in one request that readers see whole (False on a store
     #: that takes changes only in steps: readers then check the generation, :mod:`ecgraph.store.stepwise`)
     isolated: bool = True
+    #: the most rows or triples the store returns for one query, when it has such a limit (found by
+    #: the start-up probe): an answer that long may be cut and is refused
+    row_cap: int | None = None
 
     @classmethod
     def from_config(cls, config) -> Endpoints:
@@ -388,7 +393,7 @@ class RemoteEngine:
             default_graph = [default_graph]
         answer = self.fetch(sparql, default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri,
                             timeout=timeout)
-        return parse_answer(answer)
+        return parse_answer(answer, self.endpoints.row_cap)
 
     def dump(self, format: ox.RdfFormat) -> bytes:  # noqa: A002 - pyoxigraph's name
         """Every quad of the store in a dataset format (``ecgraph export``)."""
@@ -418,7 +423,22 @@ def _valid_blanks(body: bytes) -> bytes:
     return json.dumps(data).encode("utf-8")
 
 
-def parse_answer(answer: Answer):
+def _capped(rows: int, cap: int | None, answer: Answer) -> None:
+    """Refuse an answer of as many rows as the store returns at most: it may have cut it there
+    without a word (Virtuoso's ``ResultSetMaxRows``: it says ``X-SPARQL-MaxRows`` on SELECT
+    answers, nothing on CONSTRUCT ones)."""
+    header = answer.headers.get("x-sparql-maxrows", "")
+    limit = int(header) if header.isdigit() else cap
+    if limit and rows >= limit:
+        raise AnswerTruncated(f"the store returns at most {limit:,} rows or triples for one query and this answer "
+                              f"has {rows:,}: it may be cut, and a partial answer is not passed on as complete; "
+                              "narrow the query (LIMIT), or raise the store's limit (Virtuoso: ResultSetMaxRows "
+                              "in the [SPARQL] section of virtuoso.ini)")
+
+
+def parse_answer(answer: Answer, cap: int | None = None):
+    """The answer parsed whole (a cut one raises :class:`AnswerTruncated`); ``cap``: the most rows
+    the store returns for one query, when it has such a limit (found at start by the node)."""
     results_format = formats.of_media_type(answer.media_type, formats.RESULTS)
     graph_format = formats.of_media_type(answer.media_type, formats.GRAPH)
     if results_format is formats.JSON and b"nodeID://" in answer.body:
@@ -433,13 +453,17 @@ def parse_answer(answer: Answer):
                                    "cut answer; it must honour Accept: application/sparql-results+json")
             complete = ox.parse_query_results(answer.body, format=results_format.results)
             if isinstance(complete, ox.QuerySolutions):
+                rows = 0
                 for _ in complete:  # to its end: a cut answer fails here, before anything is passed on
-                    pass
+                    rows += 1
+                _capped(rows, cap, answer)
             return ox.parse_query_results(answer.body, format=results_format.results)
         if graph_format is None or graph_format.rdf is None:
             raise StoreRefused(f"the store answered a query with {answer.media_type or 'no media type'}, "
                                "which the node cannot read")
-        return [q.triple for q in ox.parse(answer.body, format=graph_format.rdf)]
+        triples = [q.triple for q in ox.parse(answer.body, format=graph_format.rdf)]
+        _capped(len(triples), cap, answer)
+        return triples
     except SyntaxError as exc:
         raise AnswerTruncated(f"the store's answer ends before it is complete ({exc}); a partial answer "
                               "is not passed on: the store may have stopped the query at its own time "
@@ -501,6 +525,23 @@ class RemoteStore(GraphStore):
                                      "'oxigraph serve --union-default-graph', set Fuseki's tdb2:unionDefaultGraph "
                                      "true, or GraphDB's ... (Virtuoso does it by default)")
         self._probe_capacity()
+        self._probe_rows()
+
+    def _probe_rows(self) -> None:
+        """Whether the store returns at most some number of rows for one query (Virtuoso's
+        ``ResultSetMaxRows``, 10,000 by default, cuts without an error): asked for
+        :data:`PROBE_ROWS` rows computed from nothing, a store that returns fewer has a cap there,
+        and every answer of that length is refused from then on as possibly cut."""
+        side = " ".join(str(i) for i in range(PROBE_SIDE))
+        probe = f"SELECT ?a ?b WHERE {{ VALUES ?a {{ {side} }} VALUES ?b {{ {side} }} }}"
+        answer = self._engine.fetch(probe, timeout=max(self.endpoints.query_timeout, 30.0))
+        rows = sum(1 for _ in ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON))
+        if rows < PROBE_SIDE * PROBE_SIDE:
+            self.endpoints = replace(self.endpoints, row_cap=rows)
+            self._engine.endpoints = self.client.endpoints = self.endpoints
+            log.warning("the store at %s returns at most %s rows for one query: a longer answer (a query's, or "
+                        "the node's own read of a large graph) is refused as possibly cut; raise the store's "
+                        "limit (Virtuoso: ResultSetMaxRows in virtuoso.ini)", self.endpoints.query, f"{rows:,}")
 
     def _probe_capacity(self) -> None:
         """Whether the store takes a change of :data:`PROBE_TRIPLES` triples in one update request;
