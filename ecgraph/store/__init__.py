@@ -264,7 +264,7 @@ _BLANK_OBJECT = re.compile(r' _:[^\s"<>]+ \.$')
 
 
 def _ground(line: str) -> bool:
-    return not line.startswith("_:") and _BLANK_OBJECT.search(line) is None
+    return "_:" not in line or (not line.startswith("_:") and _BLANK_OBJECT.search(line) is None)
 
 
 _IRI = r'<[^\x00-\x20<>"{}|^`\\]*+>'
