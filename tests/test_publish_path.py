@@ -164,3 +164,36 @@ def test_a_bulk_load_records_each_twin_s_change_and_namespaces_as_single_publish
         assert node.registry.namespaces(twin_id) == [f"https://{twin_id}.example/id/"]
     assert {c["iri"] for c in node.communities()} == {COMMUNITY.format(t) for t in ids}
     assert ox.NamedNode(standard.twin_graph("alpha")) in set(node.store.engine().named_graphs())
+
+
+def _blank_graph(tag: str, ground: int) -> str:
+    """A graph with every kind of blank-node triple (blank subject, blank object, both), literals
+    of every form as their objects, and ``ground`` triples without blank nodes."""
+    ex = "http://example.org/"
+    lines = [f'<{ex}c> <{ex}indicator> _:i{tag} .',
+             f'_:i{tag} <{ex}value> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .',
+             f'_:i{tag} <{ex}label> "say \\"hi\\"\\n"@en .',
+             f'_:i{tag} <{ex}note> "plain {tag}" .',
+             f'_:i{tag} <{ex}next> _:k{tag} .',
+             f'_:k{tag} <{ex}type> <{ex}Obs> .']
+    lines += [f'<{ex}c> <{ex}n{i}> "{tag}{i}" .' for i in range(ground)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("ground", [40, 2], ids=["few blank nodes: by the indexes", "mostly blank nodes: a scan"])
+def test_a_replace_removes_every_old_blank_node_triple_and_nothing_else(tmp_path, ground):
+    from ecgraph.store.embedded import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path)
+    graph, other = standard.twin_graph("t"), standard.twin_graph("other")
+    store.commit(replace={graph: _blank_graph("a", ground), other: _blank_graph("a", ground)})
+    for known in (False, True):
+        old = store.graph_ntriples(graph)
+        store.commit(replace={graph: _blank_graph("b" if not known else "c", ground)},
+                     known={graph: old} if known else None)
+        stored = store.graph_triples(graph)
+        assert len(stored) == 6 + ground
+        assert {t.object.value for t in stored if isinstance(t.object, ox.Literal) and "plain" in t.object.value} == {
+            "plain " + ("c" if known else "b")}
+    assert len(store.graph_triples(other)) == 6 + ground  # another graph's blank nodes untouched
+    store.close()
