@@ -267,8 +267,10 @@ def _bulk_load(node, paths: list[Path], title, format_name, jobs, summary: LoadS
 
     fresh: list[Path] = []
     existing: list[Path] = []
+    registered = {t for t, _, _ in node.titles()}
     for path in paths:
-        _register_if_new(node, path.stem, title, summary)
+        if path.stem not in registered:
+            _register_if_new(node, path.stem, title, summary)
         (existing if node.entry(path.stem) is not None else fresh).append(path)
     items = [(p.stem, node.upload_for(p.stem, p.read_bytes(), filename=p.name, format_name=format_name))
              for p in fresh]
