@@ -535,7 +535,8 @@ class RemoteStore(GraphStore):
         side = " ".join(str(i) for i in range(PROBE_SIDE))
         probe = f"SELECT ?a ?b WHERE {{ VALUES ?a {{ {side} }} VALUES ?b {{ {side} }} }}"
         answer = self._engine.fetch(probe, timeout=max(self.endpoints.query_timeout, 30.0))
-        rows = sum(1 for _ in ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON))
+        results = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
+        rows = len(list(results)) if isinstance(results, ox.QuerySolutions) else 0
         if rows < PROBE_SIDE * PROBE_SIDE:
             self.endpoints = replace(self.endpoints, row_cap=rows)
             self._engine.endpoints = self.client.endpoints = self.endpoints
