@@ -44,6 +44,7 @@ from ecgraph.publish import dump as dump_module
 from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
 from ecgraph.publish.pipeline import Pipeline, Prepared, Upload
+from ecgraph.query import bounded as bounded_query
 from ecgraph.query import cache as answer_cache
 from ecgraph.query import explain
 from ecgraph.query import figures as network_figures
@@ -1034,6 +1035,13 @@ class Node:
             if not before & 1 and self.generation.value == before:  # no write moved under it
                 result.generation = before
             return result
+        if self.store.manages_generation and bounded_query.bounded(request):
+            before = self.generation.value
+            if not before & 1:  # no write in flight: the store holds exactly this generation
+                result = bounded_query.run(self.store.engine(), request, timeout or self.config.query_timeout)
+                if self.generation.value == before:  # and none began while it ran
+                    result.generation = before
+                    return result
         pool = self._federation_pool() if request.services else self.query_pool
         try:
             return self._in_workers(pool, request, lambda: None, what="the query", client=caller.address,
