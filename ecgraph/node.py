@@ -202,11 +202,13 @@ class Node:
             self.pipeline_pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle,
                                             size=config.pipeline_workers, timeout=config.publish_timeout,
                                             name="ecgraph-pipeline", isolate_network=True,
-                                            recycle_above_mb=PIPELINE_RECYCLE_MB).launch()
+                                            recycle_above_mb=PIPELINE_RECYCLE_MB,
+                                            on_demand=not config.eager_publishing_workers).launch()
             self.validation_pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle,
                                               size=config.validate_workers, timeout=config.publish_timeout,
                                               name="ecgraph-validate", isolate_network=True,
-                                              recycle_above_mb=PIPELINE_RECYCLE_MB).launch()
+                                              recycle_above_mb=PIPELINE_RECYCLE_MB,
+                                              on_demand=not config.eager_publishing_workers).launch()
             # all three pools' workers start side by side: a node is up in the time of the slowest
             for pool in (self.query_pool, self.pipeline_pool, self.validation_pool):
                 pool.start()
@@ -214,7 +216,8 @@ class Node:
                 self.network.start_schedule(config.harvest_interval)
             if not read_only:
                 self.network.start_refresher()
-            isolation = self.pipeline_pool.isolation
+            isolation = next((p.isolation for p in (self.pipeline_pool, self.query_pool)
+                              if p.started and p.isolate_network), None)
             if isolation is not None and not sandbox.isolated(isolation):
                 log.warning("this system offers no way to cut query workers off the network (no network "
                             "namespace, no seccomp): the SERVICE check is the only layer against SSRF")

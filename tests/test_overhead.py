@@ -1,6 +1,8 @@
-"""A lookup of one IRI and a DESCRIBE of one IRI are answered in the web process (no worker
-hand-off), stopped at their deadline between rows, never older than an acknowledged write or a
-read before them; nothing else is."""
+"""What a request costs a node that mostly answers reads: a lookup of one IRI and a DESCRIBE of
+one IRI are answered in the web process (no worker hand-off), stopped at their deadline between
+rows, never older than an acknowledged write or a read before them, and nothing else is; the
+publishing and validator workers are started by the first upload or validation, not held while
+none comes."""
 
 from __future__ import annotations
 
@@ -107,31 +109,24 @@ def lookup(twin_id: str, variable: str = "o") -> str:
     return f"SELECT ?p ?{variable} WHERE {{ <https://{twin_id}.example/id/community> ?p ?{variable} }}"
 
 
-def test_a_lookup_and_a_describe_answer_with_every_worker_stopped_and_nothing_else_does(server):
-    token = register(server, "look")
-    assert put(server, "look", token, "look:1") == 201
-    workers = server.child_pids()
-    for pid in workers:
-        os.kill(pid, signal.SIGSTOP)
-    try:
-        answer = requests.get(server.url + "/sparql", params={"query": lookup("look")}, timeout=20)
-        assert answer.status_code == 200 and "look:1" in answer.text
-        assert answer.headers["X-ECGraph-Cache"] == "miss" and answer.headers["ETag"]
-        describe = requests.get(server.url + "/sparql",
-                                params={"query": "DESCRIBE <https://look.example/id/community>"},
-                                headers={"Accept": "application/n-triples"}, timeout=20)
-        assert describe.status_code == 200 and "look:1" in describe.text
-        other = requests.get(server.url + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=20)
-        assert other.status_code == 503  # everything else needs a worker
-    finally:
-        for pid in workers:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:  # the stopped query's worker was killed at its deadline
-                pass
-    assert put(server, "look", token, "look:2") == 200
-    answer = requests.get(server.url + "/sparql", params={"query": lookup("look")}, timeout=20)
-    assert "look:2" in answer.text and "look:1" not in answer.text
+def test_publishing_workers_start_at_the_first_upload_and_validation_not_before(server):
+    health = requests.get(server.url + "/health").json()
+    assert health["status"] == "ok", health
+    for name in ("pipeline", "validate"):
+        assert health["workers"][name]["started"] is False and health["workers"][name]["alive"] == 0
+    assert health["workers"]["query"]["alive"] == 2 and "started" not in health["workers"]["query"]
+    before = set(server.child_pids())
+    token = register(server, "first")
+    assert put(server, "first", token, "first:1") == 201
+    checked = requests.post(server.url + "/api/validate", data=make_twin("first"),
+                            headers={"Content-Type": "text/turtle"}, timeout=60)
+    assert checked.status_code == 200, checked.text
+    health = requests.get(server.url + "/health").json()
+    assert health["status"] == "ok"
+    for name in ("pipeline", "validate"):
+        assert health["workers"][name]["alive"] == 1 and "started" not in health["workers"][name]
+        assert health["workers"][name]["network"] == health["workers"]["query"]["network"]  # cut off too
+    assert len(set(server.child_pids()) - before) == 2
 
 
 def test_lookups_beside_writers_are_never_older_than_an_acknowledged_write_or_a_read_before(server):
@@ -189,3 +184,34 @@ def test_lookups_beside_writers_are_never_older_than_an_acknowledged_write_or_a_
         thread.join()
     assert not problems, problems[:10]
     assert min(floor.values()) > 2, floor  # the writers did write
+
+
+def test_a_lookup_and_a_describe_answer_with_every_worker_stopped_and_nothing_else_does(server):
+    token = register(server, "look")
+    assert put(server, "look", token, "look:1") == 201
+    workers = server.child_pids()
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        answer = requests.get(server.url + "/sparql", params={"query": lookup("look")}, timeout=20)
+        assert answer.status_code == 200 and "look:1" in answer.text
+        assert answer.headers["X-ECGraph-Cache"] == "miss" and answer.headers["ETag"]
+        describe = requests.get(server.url + "/sparql",
+                                params={"query": "DESCRIBE <https://look.example/id/community>"},
+                                headers={"Accept": "application/n-triples"}, timeout=20)
+        assert describe.status_code == 200 and "look:1" in describe.text
+        other = requests.get(server.url + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=20)
+        assert other.status_code == 503  # everything else needs a worker
+    finally:
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:  # the stopped query's worker was killed at its deadline
+                pass
+    assert put(server, "look", token, "look:2") == 200
+    answer = requests.get(server.url + "/sparql", params={"query": lookup("look")}, timeout=20)
+    assert "look:2" in answer.text and "look:1" not in answer.text
+    deadline = time.monotonic() + 60  # the stopped query's worker is replaced: leave the node whole
+    while requests.get(server.url + "/health").json()["workers"]["query"]["alive"] < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
