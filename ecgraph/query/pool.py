@@ -2,7 +2,8 @@
 
 pyoxigraph has no query timeout and no cancel, so public queries run in a :class:`WorkerPool`
 (see :mod:`ecgraph.workers`): a query past its deadline has its worker killed and the client gets
-a clear 503 while the other workers keep answering.
+a clear 503 while the other workers keep answering. (Two shapes that cannot run long, a lookup or a
+DESCRIBE of one IRI, are answered in the web process instead: :mod:`ecgraph.query.bounded`.)
 
 Snapshots: a read-only pyoxigraph store does not see later writes, so the writer moves a shared
 *generation* around every commit (odd while it writes, even once it is durable) and a worker
