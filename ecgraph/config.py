@@ -79,6 +79,9 @@ class Config:
     pipeline_workers: int = setting(1, "Publishing worker processes (each holds the compiled shapes).", minimum=1)
     validate_workers: int = setting(1, "Worker processes of the anonymous validator, apart from publishing.",
                                     minimum=1)
+    eager_publishing_workers: bool = setting(False, "Start the publishing and validator workers with the node, "
+                                             "not at the first upload or validation (a quicker first one; "
+                                             "about 90 MB more held while none comes).")
     keep_versions: int = setting(10, "Superseded versions kept per twin.", minimum=0)
     fetch_timeout: float = setting(20.0, "Seconds one URL pull or validator URL may take, all of it.", minimum=1)
     peer_timeout: float = setting(5.0, "Seconds a peer has to answer a check, or to be brought up to date before "

@@ -45,6 +45,7 @@ from ecgraph.publish import dump as dump_module
 from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
 from ecgraph.publish.pipeline import Pipeline, Prepared, Upload
+from ecgraph.query import bounded as bounded_query
 from ecgraph.query import cache as answer_cache
 from ecgraph.query import explain
 from ecgraph.query import figures as network_figures
@@ -220,11 +221,13 @@ class Node:
             self.pipeline_pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle,
                                             size=config.pipeline_workers, timeout=config.publish_timeout,
                                             name="ecgraph-pipeline", isolate_network=True,
-                                            recycle_above_mb=PIPELINE_RECYCLE_MB).launch()
+                                            recycle_above_mb=PIPELINE_RECYCLE_MB,
+                                            on_demand=not config.eager_publishing_workers).launch()
             self.validation_pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle,
                                               size=config.validate_workers, timeout=config.publish_timeout,
                                               name="ecgraph-validate", isolate_network=True,
-                                              recycle_above_mb=PIPELINE_RECYCLE_MB).launch()
+                                              recycle_above_mb=PIPELINE_RECYCLE_MB,
+                                              on_demand=not config.eager_publishing_workers).launch()
             # all three pools' workers start side by side: a node is up in the time of the slowest
             for pool in (self.query_pool, self.pipeline_pool, self.validation_pool):
                 pool.start()
@@ -232,7 +235,8 @@ class Node:
                 self.network.start_schedule(config.harvest_interval)
             if not read_only:
                 self.network.start_refresher()
-            isolation = self.pipeline_pool.isolation
+            isolation = next((p.isolation for p in (self.pipeline_pool, self.query_pool)
+                              if p.started and p.isolate_network), None)
             if isolation is not None and not sandbox.isolated(isolation):
                 log.warning("this system offers no way to cut query workers off the network (no network "
                             "namespace, no seccomp): the SERVICE check is the only layer against SSRF")
@@ -1084,6 +1088,13 @@ class Node:
             if not before & 1 and self.generation.value == before:  # no write moved under it
                 result.generation = before
             return result
+        if self.store.manages_generation and bounded_query.bounded(request):
+            before = self.generation.value
+            if not before & 1:  # no write in flight: the store holds exactly this generation
+                result = bounded_query.run(self.store.engine(), request, timeout or self.config.query_timeout)
+                if self.generation.value == before:  # and none began while it ran
+                    result.generation = before
+                    return result
         pool = self._federation_pool() if request.services else self.query_pool
         try:
             return self._in_workers(pool, request, lambda: None, what="the query", client=caller.address,

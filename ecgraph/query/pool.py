@@ -2,7 +2,8 @@
 
 pyoxigraph has no query timeout and no cancel, so public queries run in a :class:`WorkerPool`
 (see :mod:`ecgraph.workers`): a query past its deadline has its worker killed and the client gets
-a clear 503 while the other workers keep answering.
+a clear 503 while the other workers keep answering. (Two shapes that cannot run long, a lookup or a
+DESCRIBE of one IRI, are answered in the web process instead: :mod:`ecgraph.query.bounded`.)
 
 Snapshots: a read-only pyoxigraph store does not see later writes, so the writer moves a shared
 *generation* around every commit (odd while it writes, even once it is durable) and a worker
@@ -103,8 +104,11 @@ def _network_error(exc: OSError) -> bool:
                                                                    or "not permitted" in text)
 
 
-def execute(store, request: QueryRequest) -> QueryResult:
-    """Evaluate one request against an open pyoxigraph store (in a worker, or in-process)."""
+def execute(store, request: QueryRequest, deadline: float | None = None) -> QueryResult:
+    """Evaluate one request against an open pyoxigraph store (in a worker, or in-process).
+    ``deadline`` (``time.monotonic()``) stops a streaming answer between rows
+    (:class:`results.DeadlinePassed`): for the queries :mod:`ecgraph.query.bounded` answers in
+    the web process, where no worker can be killed."""
     import pyoxigraph as ox
 
     options: dict = {}
@@ -124,16 +128,16 @@ def execute(store, request: QueryRequest) -> QueryResult:
     try:
         answer = store.query(request.query, **options)
         if isinstance(answer, ox.QuerySolutions):
-            native = results.solutions_native(answer, request.result_format, request.max_rows)
+            native = results.solutions_native(answer, request.result_format, request.max_rows, deadline)
             if native is not None:
                 out = native
             else:  # rare: a quoted CSV line break at the cap, or a huge output
                 answer = store.query(request.query, **options)
-                out = results.solutions(answer, request.result_format, request.max_rows)
+                out = results.solutions(answer, request.result_format, request.max_rows, deadline)
         elif isinstance(answer, ox.QueryBoolean):
             out = results.boolean(bool(answer), request.result_format)
         else:
-            out = results.graph(answer, request.result_format, request.max_rows)
+            out = results.graph(answer, request.result_format, request.max_rows, deadline)
     except SyntaxError as exc:
         raise QueryFailed(explain.syntax_error(str(exc), request.query), syntax=True) from None
     except (RuntimeError, ValueError, OSError) as exc:
