@@ -82,11 +82,14 @@ def main(argv=None) -> None:
                         help="where the table and JSON go [default: bench/results]")
     parser.add_argument("--twins", type=int, default=0,
                         help="network: also harvest this many generated communities from one peer (e.g. 1000)")
+    parser.add_argument("--communities", type=int, default=0,
+                        help="remote: the network's size (default 100 quick, 1000 full; e.g. 10000)")
     parser.add_argument("--scale-sizes", nargs="+", type=int, default=[], metavar="N",
                         help="scale: these network sizes, with how each figure grows with N "
                              "(e.g. 1000 10000 30000) [default: 10000; --quick: 500]")
     args = parser.parse_args(argv)
     network.HARVEST_TWINS = max(0, args.twins)
+    remote.COMMUNITIES = max(0, args.communities)
     queries.SCALE_SIZES = sorted(set(args.scale_sizes))
     started = time.time()
     rows: list[Row] = []

@@ -1,6 +1,7 @@
 """The cold per-request price: lookups and DESCRIBEs of IRIs never asked before (so no answer cache
-helps), against ``oxigraph serve`` on the same quads, and the floor a bare Flask app behind the same
-HTTP server (waitress) pays to answer a fixed body of the same size.
+helps), against ``oxigraph serve`` on the same quads, one client and then eight at once; the
+resident memory of the node's processes beside the server's after that; and the floor a bare
+Flask app behind the same HTTP server (waitress) pays to answer a fixed body of the same size.
 
     python -m bench.overhead [--communities N] [--repeats R]
 
@@ -18,8 +19,8 @@ import time
 
 import requests
 
-from .common import Row, _free_port, median, percentile
-from .queries import Servers
+from .common import Row, _free_port, median, percentile, rss_of
+from .queries import Servers, throughput
 
 FLASK_FLOOR = """
 import sys
@@ -41,6 +42,22 @@ def _time(session: requests.Session, url: str, text: str, accept: str) -> tuple[
     if r.status_code != 200:
         raise RuntimeError(f"{url}: {r.status_code} {r.text[:200]}")
     return elapsed, r.content
+
+
+def cold_texts(communities: int, tag: str):
+    """The k-th text client i sends: a lookup or a DESCRIBE of a community, never the same text
+    twice in a run (the variable names, and the letter case of DESCRIBE, differ), so that no
+    answer cache helps; the same shapes the node answers in its web process."""
+
+    def text(i: int, k: int) -> str:
+        iri = f"https://community-{(k * 7 + i * 131) % communities:05d}.bench.example/id/community"
+        if k % 2:
+            return f"SELECT ?p ?{tag}{i}x{k} WHERE {{ <{iri}> ?p ?{tag}{i}x{k} }}"
+        variant = i + 8 * (k // (2 * communities))
+        word = "".join(c.upper() if (variant >> j) & 1 else c for j, c in enumerate("describe"))
+        return f"{word} <{iri}>"
+
+    return text
 
 
 def overhead(quick: bool, communities: int | None = None, repeats: int | None = None) -> list[Row]:
@@ -76,6 +93,16 @@ def overhead(quick: bool, communities: int | None = None, repeats: int | None = 
                             median(ours) * 1000, median(theirs) * 1000, "ms", "oxigraph serve",
                             note=f"p95 {percentile(ours, 95) * 1000:.2f} vs {percentile(theirs, 95) * 1000:.2f} ms; "
                                  "target: ratio <= 1.3"))
+        seconds = 5 if quick else 15
+        ours_rate, our_errors = throughput(servers.ecgraph_url, seconds, texts=cold_texts(communities, "n"))
+        their_rate, their_errors = throughput(servers.oxigraph_url, seconds, texts=cold_texts(communities, "o"))
+        rows.append(Row("overhead", f"N={communities}: throughput, 8 clients, cold lookups and DESCRIBEs "
+                        "(each text asked once)", ours_rate, their_rate, "req/s", "oxigraph serve",
+                        note=f"errors {our_errors} vs {their_errors}; target: ratio >= 1.0"))
+        rss, anchor_rss = rss_of(servers.node.process.pid), rss_of(servers.oxigraph.process.pid)
+        rows.append(Row("overhead", f"N={communities}: resident memory after these requests", rss / 2**20,
+                        anchor_rss / 2**20, "MiB", "oxigraph serve",
+                        note="ecgraph: main process and every worker; target: ratio <= 2"))
         path = servers.tmp / "floor-body.json"
         path.write_bytes(body)
         port = _free_port()

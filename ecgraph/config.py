@@ -79,6 +79,9 @@ class Config:
     pipeline_workers: int = setting(1, "Publishing worker processes (each holds the compiled shapes).", minimum=1)
     validate_workers: int = setting(1, "Worker processes of the anonymous validator, apart from publishing.",
                                     minimum=1)
+    eager_publishing_workers: bool = setting(False, "Start the publishing and validator workers with the node, "
+                                             "not at the first upload or validation (a quicker first one; "
+                                             "about 90 MB more held while none comes).")
     keep_versions: int = setting(10, "Superseded versions kept per twin.", minimum=0)
     fetch_timeout: float = setting(20.0, "Seconds one URL pull or validator URL may take, all of it.", minimum=1)
     peer_timeout: float = setting(5.0, "Seconds a peer has to answer a check, or to be brought up to date before "
@@ -107,6 +110,11 @@ class Config:
                                        metavar="URL", shown="STORE/update")
     store_graph_store: str | None = setting(None, "The remote store's Graph Store Protocol endpoint, where it is "
                                                   "not BASE/store.", metavar="URL", shown="STORE/store")
+    store_writes: str = setting("auto", "How the node writes a change to a remote store: 'one-request' (one "
+                                "SPARQL Update, a transaction on most stores), 'steps' (Graph Store requests "
+                                "under the node's generation lock, with an undo journal in --data: for a store "
+                                "that takes no large update, such as Virtuoso 7), or 'auto' (steps only when a "
+                                "2,000-triple update is refused).", choices=("auto", "one-request", "steps"))
     store_credentials_file: Path | None = setting(None, "A file (mode 600) with the remote store's credentials: "
                                                         "user:password (HTTP Basic) or 'Bearer TOKEN'.",
                                                   env_only=True, metavar="PATH", shown="none")

@@ -24,7 +24,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from ecgraph import errors, formats, logs, sandbox, standard
 from ecgraph.config import Config
 from ecgraph.directory import Directory
 from ecgraph.discovery import Discovery, NotIndexed, Pins
+from ecgraph.discovery.behind import Behind
 from ecgraph.network import Network, sources
 from ecgraph.network import changes as network_changes
 from ecgraph.network.harvest import HARVESTED_BASE, NETWORK_GRAPH, copy_graph
@@ -44,6 +45,7 @@ from ecgraph.publish import dump as dump_module
 from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
 from ecgraph.publish.pipeline import Pipeline, Prepared, Upload
+from ecgraph.query import bounded as bounded_query
 from ecgraph.query import cache as answer_cache
 from ecgraph.query import explain
 from ecgraph.query import figures as network_figures
@@ -56,6 +58,20 @@ from ecgraph.validation.validate import Report, validate
 from ecgraph.workers import MemoryCeiling, PoolBusy, TaskTimeout, WorkerDied, WorkerPool, shared_counter
 
 log = logging.getLogger("ecgraph.node")
+
+
+def _started(work: Callable[[], Any]) -> Future:
+    """``work()`` running on a thread of its own: its result, or its exception, in the future."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # handed to whoever asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="ecgraph-read-current", daemon=True).start()
+    return future
 
 #: the SERVICE check is a pure function of the text: a page's query asked again is checked once
 _inspect = answer_cache.TextMemo(lambda text, update, base_iri: inspect(text, update=update, base_iri=base_iri))
@@ -163,6 +179,8 @@ class Node:
         self._write_lock = threading.RLock()
         self._twin_locks: dict[str, threading.Lock] = {}
         self._twin_locks_guard = threading.Lock()
+        #: admin SPARQL updates so far (they may change a twin's graphs without its lock)
+        self._free_writes = 0
         self._pools_guard = threading.Lock()
         self._statistics_lock = threading.Lock()
         self._entries: dict[str, catalog.Entry] = {}
@@ -185,7 +203,9 @@ class Node:
             self.store.engine, lambda: list(self._entries),
             lambda: -1 if self._holds_copies() else answer_cache.stable(self.generation.value))
         #: the discovery index (features, lessons, indicators, tools), kept in step with publishing
-        self.discovery = Discovery(self.data_dir / "discovery.sqlite3")
+        self._discovery = Discovery(self.data_dir / "discovery.sqlite3")
+        #: index jobs run after the publisher is answered; every use of :attr:`discovery` waits for them
+        self._behind = Behind()
         if not read_only:
             self._sync_discovery()
         if workers:
@@ -201,11 +221,13 @@ class Node:
             self.pipeline_pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle,
                                             size=config.pipeline_workers, timeout=config.publish_timeout,
                                             name="ecgraph-pipeline", isolate_network=True,
-                                            recycle_above_mb=PIPELINE_RECYCLE_MB).launch()
+                                            recycle_above_mb=PIPELINE_RECYCLE_MB,
+                                            on_demand=not config.eager_publishing_workers).launch()
             self.validation_pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle,
                                               size=config.validate_workers, timeout=config.publish_timeout,
                                               name="ecgraph-validate", isolate_network=True,
-                                              recycle_above_mb=PIPELINE_RECYCLE_MB).launch()
+                                              recycle_above_mb=PIPELINE_RECYCLE_MB,
+                                              on_demand=not config.eager_publishing_workers).launch()
             # all three pools' workers start side by side: a node is up in the time of the slowest
             for pool in (self.query_pool, self.pipeline_pool, self.validation_pool):
                 pool.start()
@@ -213,7 +235,8 @@ class Node:
                 self.network.start_schedule(config.harvest_interval)
             if not read_only:
                 self.network.start_refresher()
-            isolation = self.pipeline_pool.isolation
+            isolation = next((p.isolation for p in (self.pipeline_pool, self.query_pool)
+                              if p.started and p.isolate_network), None)
             if isolation is not None and not sandbox.isolated(isolation):
                 log.warning("this system offers no way to cut query workers off the network (no network "
                             "namespace, no seccomp): the SERVICE check is the only layer against SSRF")
@@ -232,9 +255,10 @@ class Node:
         self.network.close()
         for pool in self.pools().values():
             pool.close()
+        self._behind.close()
         self.store.close()
         self.registry.close()
-        self.discovery.close()
+        self._discovery.close()
 
     def pools(self) -> dict[str, WorkerPool]:
         """The worker pools that run, by name (for /health and /metrics)."""
@@ -265,6 +289,13 @@ class Node:
             if lock is None:
                 lock = self._twin_locks[twin_id] = threading.Lock()
             return lock
+
+    @property
+    def discovery(self) -> Discovery:
+        """The discovery index, once every index job queued before this call is done (a twin is
+        indexed after its publisher is answered; see :mod:`ecgraph.discovery.behind`)."""
+        self._behind.settle()
+        return self._discovery
 
     @property
     def pipeline(self) -> Pipeline:
@@ -621,10 +652,20 @@ class Node:
             previous = self._entries.get(twin_id)
             self._expect(previous, precondition)
             upload.namespaces = twin.namespaces or None
-            old = self.store.graph_ntriples(previous.graph) if previous is not None else None
-            if merge and old is not None:
-                upload.merge_ntriples = old
+            # The twin's current data (for the archive) and inferences (for the commit's
+            # difference) are read while the worker prepares the upload, on the other core.
+            free_writes = self._free_writes
+            current: Future | None = None
+            if previous is not None:
+                before = previous
+                current = _started(lambda: self._read_current(before))
+            if merge and current is not None:
+                upload.merge_ntriples = current.result()[0]
+            started = time.perf_counter()
             prepared = self.prepare(upload)
+            old, old_inferred = current.result() if current is not None else (None, None)
+            prepared.timings["prepare"] = time.perf_counter() - started  # with the hand-off to the worker
+            started = time.perf_counter()
             with self._write_lock:
                 claims = self.claims()
                 if not twin.namespaces:
@@ -646,7 +687,7 @@ class Node:
                 try:
                     self.store.commit(
                         replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: inferred},
-                        known={entry.graph: old} if old is not None else {},
+                        known=self._known(previous, old, old_inferred, free_writes),
                         delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
                         insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]})
                 except errors.Unavailable:  # a remote store's answer did not come: was it applied?
@@ -661,7 +702,20 @@ class Node:
                 self.registry.prune(twin_id)
                 self.registry.save_report(twin_id, version, prepared.report)
                 self._index(entry, prepared.data_ntriples, inferred)
+            prepared.timings["commit"] = time.perf_counter() - started  # and what the node keeps beside the store
         return Published(entry=entry, created=previous is None, report=prepared.report, timings=prepared.timings)
+
+    def _read_current(self, entry: catalog.Entry) -> tuple[str, str]:
+        return self.store.graph_ntriples(entry.graph), self.store.graph_ntriples(entry.inferred_graph)
+
+    def _known(self, previous: catalog.Entry | None, old: str | None, old_inferred: str | None,
+               free_writes: int) -> dict[str, str]:
+        """What the commit may take as the twin's graphs' current text (read under the twin's lock,
+        before the write lock): nothing when an admin's SPARQL update, which holds neither lock,
+        was applied since (the commit then reads the graphs itself)."""
+        if previous is None or old is None or old_inferred is None or free_writes != self._free_writes:
+            return {}
+        return {previous.graph: old, previous.inferred_graph: old_inferred}
 
     def publish_from_url(self, twin_id: str, url: str, *, caller: Caller = LOCAL) -> tuple[Published, str]:
         """Publish a twin from a URL the node fetches (under the URL-safety rules); returns what was
@@ -769,10 +823,10 @@ class Node:
             self.store.commit(insert={standard.CATALOG_GRAPH: catalog_triples})
             self._entries.update(entries)
             self._figures_changed(list(entries))
+            # namespaces claimed (a no-op where they were fixed) and changes recorded: one transaction
+            self.registry.record_published([(twin_id, prepared[twin_id].namespaces, entries[twin_id].version,
+                                             entries[twin_id].content_hash) for twin_id in entries])
             for twin_id in entries:
-                self.registry.claim(twin_id, prepared[twin_id].namespaces)  # no-op where they were fixed
-                self.registry.record_change(twin_id, entries[twin_id].version, entries[twin_id].content_hash,
-                                            "published")
                 self._index(entries[twin_id], prepared[twin_id].data_ntriples, kept[twin_id])
             self.registry.clear_bulk(graphs)
         self.registry.save_reports([(twin_id, entries[twin_id].version, prepared[twin_id].report)
@@ -1030,10 +1084,17 @@ class Node:
     def _run_query(self, request: QueryRequest, timeout: float | None, caller: Caller) -> QueryResult:
         if self.query_pool is None:
             before = self.generation.value
-            result = execute(self.store.engine(), request)
+            result = self.store.consistent(lambda: execute(self.store.engine(), request))
             if not before & 1 and self.generation.value == before:  # no write moved under it
                 result.generation = before
             return result
+        if self.store.manages_generation and bounded_query.bounded(request):
+            before = self.generation.value
+            if not before & 1:  # no write in flight: the store holds exactly this generation
+                result = bounded_query.run(self.store.engine(), request, timeout or self.config.query_timeout)
+                if self.generation.value == before:  # and none began while it ran
+                    result.generation = before
+                    return result
         pool = self._federation_pool() if request.services else self.query_pool
         try:
             return self._in_workers(pool, request, lambda: None, what="the query", client=caller.address,
@@ -1061,6 +1122,7 @@ class Node:
         resolves its relative IRIs (the caller checked the text with the same base)."""
         self.require_admin(caller, "a SPARQL update")
         with self._write_lock:
+            self._free_writes += 1  # what a publish read of its twin before this may be stale
             try:
                 self.store.update(sparql, base_iri=base_iri)
             except SyntaxError as exc:
@@ -1240,12 +1302,17 @@ class Node:
 
     def _index_key(self, key: str, version: int, content_hash: str, data_ntriples: str, inferred_ntriples: str,
                    stamp: str) -> None:
-        try:
-            triples = [q.triple for text in (data_ntriples, inferred_ntriples) if text
-                       for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
-            self.discovery.index(key, version, content_hash, triples, stamp)
-        except Exception:
-            log.exception("could not index twin %r for discovery; the next start indexes it again", key)
+        """Queue the indexing behind the acknowledgement (:mod:`ecgraph.discovery.behind`): the
+        commit is durable already, and every read of the index waits for the jobs before it."""
+        def job() -> None:
+            try:
+                triples = [q.triple for text in (data_ntriples, inferred_ntriples) if text
+                           for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
+                self._discovery.index(key, version, content_hash, triples, stamp)
+            except Exception:
+                log.exception("could not index twin %r for discovery; the next start indexes it again", key)
+
+        self._behind.submit(job, len(data_ntriples) + len(inferred_ntriples))
 
     def index_copy(self, graph: str, record: dict, data_ntriples: str, inferred_ntriples: str) -> None:
         """Index a copy of a peer's twin just harvested (by its graph's IRI: two nodes' twins of

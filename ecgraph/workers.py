@@ -19,6 +19,11 @@ shapes) and then answers requests one at a time. Limits are enforced where the w
 
 A worker that dies is replaced too (:class:`WorkerDied`), and workers never outlive the process
 that started them, even mid-request.
+
+A pool made with ``on_demand=True`` spawns its workers at its first request, not at start: a node
+that serves reads and publishes now and then does not hold publishing's processes (about 45 MB
+each before their first upload, more after) while it only answers queries; the first request
+pays the start (a second or two), inside its own time limit.
 """
 
 from __future__ import annotations
@@ -272,7 +277,7 @@ class WorkerPool:
     def __init__(self, init: Callable, init_args: tuple, handler: Callable, *, size: int = 2,
                  timeout: float = 10.0, name: str = "ecgraph-worker", startup_timeout: float = 60.0,
                  isolate_network: bool = False, memory_limit_mb: int | None = None,
-                 recycle_above_mb: int | None = None):
+                 recycle_above_mb: int | None = None, on_demand: bool = False):
         self.init = init
         self.init_args = init_args
         self.handler = handler
@@ -296,6 +301,11 @@ class WorkerPool:
         self.memory_kills = 0
         #: how the last worker to start was cut off the network (see ecgraph.sandbox)
         self.isolation: dict | None = None
+        #: spawn the workers at the first request (see the module's doc); ``started`` says whether
+        #: they were
+        self.on_demand = on_demand
+        self.started = not on_demand
+        self._start_lock = threading.Lock()
 
     def _new_worker(self) -> _Worker:
         return _Worker(self.init, self.init_args, self.handler, self.name, self.isolate_network)
@@ -303,11 +313,14 @@ class WorkerPool:
     def launch(self) -> Self:
         """Spawn the workers without waiting for them to be ready (:meth:`start` then admits
         them): pools launched one after the other start side by side, each worker importing
-        what it needs while the others do."""
-        self._launched = [self._new_worker() for _ in range(self.size)]
+        what it needs while the others do. (An on-demand pool spawns nothing yet.)"""
+        if not self.on_demand:
+            self._launched = [self._new_worker() for _ in range(self.size)]
         return self
 
     def start(self, wait: bool = True) -> Self:
+        if not self.started:  # on demand: at the first request (_start_now)
+            return self
         workers = self._launched or [self._new_worker() for _ in range(self.size)]
         self._launched = []
         for worker in workers:
@@ -372,6 +385,8 @@ class WorkerPool:
         own so that a cheap request that waited for a worker is not then cut short.)"""
         deadline = self.timeout if timeout is None else timeout
         started = time.perf_counter()
+        if not self.started:
+            self._start_now()
         while True:
             worker = self._queue.get(client, max(0.001, deadline - (time.perf_counter() - started)))
             if worker is None:
@@ -417,6 +432,15 @@ class WorkerPool:
         if message[0] == "ok":
             return message[1]
         raise message[1]
+
+    def _start_now(self) -> None:
+        """An on-demand pool's first request: spawn the workers (the request waits for one
+        within its own time limit, like any request waiting for a free worker)."""
+        with self._start_lock:
+            if self.started or self._closed:
+                return
+            self.started = True
+        self.start(wait=False)
 
     def pids(self) -> list[int]:
         with self._lock:

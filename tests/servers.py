@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 ADMIN_TOKEN = "ecg_admin_test-token-0123456789abcdef"
@@ -37,6 +38,8 @@ class NodeProcess:
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         self.process: subprocess.Popen | None = None
         self.url = ""
+        #: what the node's graph is kept in, for tests that run on several (tests/test_e2e.py)
+        self.backend = "embedded"
         self.output: list[str] = []
 
     def start(self, timeout: float = 120) -> NodeProcess:
@@ -139,6 +142,8 @@ class LoopbackServer:
 
     def __init__(self):
         self.hits: list[str] = []
+        #: the headers of the request being answered (per thread), for :meth:`answer`
+        self.headers = threading.local()
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -148,6 +153,7 @@ class LoopbackServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 outer.hits.append(f"{self.command} {self.path}")
+                outer.headers.value = dict(self.headers)
                 status, headers, payload = outer.answer(self.command, self.path, body)
                 self.send_response(status)
                 for key, value in headers.items():
@@ -157,7 +163,7 @@ class LoopbackServer:
                 if self.command != "HEAD":
                     self.wfile.write(payload)
 
-            do_GET = do_POST = do_HEAD = do_PUT = _any
+            do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _any
 
             def log_message(self, *args):
                 pass
@@ -173,6 +179,34 @@ class LoopbackServer:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Forwarder(LoopbackServer):
+    """A faulty network path to a real store: forwards every request to ``target`` and returns
+    its answer, except the requests ``fault(method, path, body)`` picks: "fail" answers 500 without
+    forwarding, "hang" holds the request until :attr:`release` is set (the client's deadline runs
+    out first) and then drops it, "slow" forwards it 0.1 s late. ``faults`` counts them."""
+
+    def __init__(self, target: str, fault):
+        self.target, self.fault = target, fault
+        self.release = threading.Event()
+        self.faulted = threading.Event()
+        self.faults = 0
+        super().__init__()
+
+    def answer(self, method, path, body):
+        kind = self.fault(method, path, body)
+        if kind:
+            self.faults += 1
+            self.faulted.set()
+            if kind == "hang":
+                self.release.wait(60)
+            if kind != "slow":
+                return 500, {"Content-Type": "text/plain"}, b"injected fault"
+            time.sleep(0.1)
+        keep = {k: v for k, v in self.headers.value.items() if k.lower() in ("content-type", "accept", "authorization")}
+        r = requests.request(method, self.target + path, data=body, headers=keep, timeout=60)
+        return r.status_code, {"Content-Type": r.headers.get("Content-Type", "text/plain")}, r.content
 
 
 class Canary(LoopbackServer):
@@ -340,3 +374,110 @@ def node_over_oxigraph(where: Path, *args: str,
         store.stop()
         raise
     return node, store
+
+
+# --- Virtuoso Open Source (slow suite) -------------------------------------------------------------
+
+def _installation() -> tuple[Path, Path, Path, dict] | None:
+    root = os.environ.get("ECGRAPH_VIRTUOSO_ROOT")
+    if root:
+        base = Path(root)
+        binary, isql = base / "usr/bin/virtuoso-t", base / "usr/bin/isql-vt"
+        ini = base / "usr/share/virtuoso-opensource-7/virtuoso.ini"
+        libs = ":".join(str(p) for p in (base / "lib/x86_64-linux-gnu", base / "usr/lib/x86_64-linux-gnu"))
+        env = dict(os.environ, LD_LIBRARY_PATH=libs)
+    else:
+        found = shutil.which("virtuoso-t")
+        if not found:
+            return None
+        binary, isql = Path(found), Path(shutil.which("isql-vt") or "isql-vt")
+        ini = next((p for p in (Path("/etc/virtuoso-opensource-7/virtuoso.ini"),
+                                Path("/usr/share/virtuoso-opensource-7/virtuoso.ini")) if p.exists()), Path())
+        env = dict(os.environ)
+    return binary, isql, ini, env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Virtuoso:
+    """Virtuoso Open Source from a copy of its ``virtuoso.ini``: ``max_rows`` sets
+    ``ResultSetMaxRows`` (10,000 by default: longer answers are cut without an error) and
+    ``buffers`` its page buffers (8 kB each; the default is a few thousand), as an operator
+    sets them for a large dataset."""
+
+    def __init__(self, directory: Path, *, max_rows: int | None = None, buffers: int | None = None):
+        found = _installation()
+        if found is None:
+            pytest.skip("Virtuoso is not installed: run .ci/run -m slow (it unpacks Debian's package) or set "
+                        "ECGRAPH_VIRTUOSO_ROOT to a directory where virtuoso-opensource-7-bin is unpacked")
+        binary, isql, ini, env = found
+        self.sql_port, http = free_port(), free_port()
+        text = ini.read_text()
+        text = text.replace("/var/lib/virtuoso-opensource-7/db", str(directory))
+        text = re.sub(r"(?m)^ServerPort(\s*)=\s*1111", rf"ServerPort\g<1>= {self.sql_port}", text)
+        text = re.sub(r"(?m)^ServerPort(\s*)=\s*8890", rf"ServerPort\g<1>= {http}", text)
+        text = re.sub(r"(?m)^DirsAllowed.*$", f"DirsAllowed = ., {directory}", text)
+        text = re.sub(r"(?m)^VADInstallDir.*$", f"VADInstallDir = {directory}/vad/", text)
+        text = re.sub(r"(?m)^Load\d.*$", "", text)  # no hosting plugins
+        if max_rows is not None:
+            text = re.sub(r"(?m)^ResultSetMaxRows(\s*)=\s*\d+", rf"ResultSetMaxRows\g<1>= {max_rows}", text)
+        if buffers is not None:
+            text = re.sub(r"(?m)^NumberOfBuffers(\s*)=\s*\d+", rf"NumberOfBuffers\g<1>= {buffers}", text)
+            text = re.sub(r"(?m)^MaxDirtyBuffers(\s*)=\s*\d+", rf"MaxDirtyBuffers\g<1>= {buffers * 3 // 4}", text)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "virtuoso.ini").write_text(text)
+        self.url = f"http://127.0.0.1:{http}"
+        self.directory = directory
+        self.env, self.isql = env, isql
+        self.log = (directory / "run.log").open("wb")
+        self.process = subprocess.Popen([str(binary), "+foreground", "+configfile", str(directory / "virtuoso.ini")],
+                                        cwd=directory, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("virtuoso-t exited: " + (directory / "run.log").read_text(errors="replace"))
+            try:
+                requests.get(self.url + "/sparql", params={"query": "ASK {}"}, timeout=2)
+                break
+            except requests.RequestException:
+                time.sleep(0.5)
+        subprocess.run([str(isql), str(self.sql_port), "dba", "dba", 'exec=grant SPARQL_UPDATE to "SPARQL";'],
+                       env=env, check=True, capture_output=True, timeout=60)
+
+    def sql(self, statement: str, timeout: float = 3600) -> str:
+        """One statement through ``isql-vt`` as dba (what only the SQL side offers, such as the bulk loader)."""
+        done = subprocess.run([str(self.isql), str(self.sql_port), "dba", "dba", f"exec={statement}"], env=self.env,
+                              check=True, capture_output=True, text=True, timeout=timeout)
+        return done.stdout
+
+    def bulk_load(self, nquads: Path) -> None:
+        """Quads loaded by Virtuoso's own bulk loader (``ld_dir`` and ``rdf_loader_run``), as an
+        operator loads a large dataset into it: the file is copied into the database directory."""
+        target = self.directory / "load"
+        target.mkdir(exist_ok=True)
+        shutil.copy(nquads, target / "data.nq")
+        self.sql(f"ld_dir('{target}', 'data.nq', 'urn:ecgraph:unused'); rdf_loader_run(); checkpoint;")
+
+    def store_args(self) -> tuple[str, ...]:
+        """A node's options for this Virtuoso (its endpoints' names, as the README gives them)."""
+        return ("--store", self.url, "--store-query", "sparql", "--store-update", "sparql",
+                "--store-graph-store", "sparql-graph-crud")
+
+    def endpoints(self, **timeouts):
+        from ecgraph.store.remote import Endpoints
+
+        return Endpoints(query=self.url + "/sparql", update=self.url + "/sparql",
+                         graph_store=self.url + "/sparql-graph-crud", **timeouts)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=20)
+        self.log.close()

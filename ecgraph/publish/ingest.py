@@ -174,9 +174,16 @@ def label_blank_nodes(triples: list[ox.Triple], document: str) -> list[ox.Triple
             return found
         return term
 
-    if not any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples):
-        return triples
-    return [ox.Triple(label(t.subject), t.predicate, label(t.object)) for t in triples]
+    out: list[ox.Triple] | None = None  # the triples so far, once one of them had a blank node
+    for i, t in enumerate(triples):
+        subject, obj = t.subject, t.object
+        if isinstance(subject, ox.BlankNode) or isinstance(obj, ox.BlankNode):
+            if out is None:
+                out = triples[:i]
+            out.append(ox.Triple(label(subject), t.predicate, label(obj)))
+        elif out is not None:
+            out.append(t)  # a ground triple is kept as parsed
+    return triples if out is None else out
 
 
 # --- JSON numbers -------------------------------------------------------------------------------

@@ -181,8 +181,13 @@ class Figures:
     def update(self, twin_ids: Iterable[str], *, gone: Iterable[str] = ()) -> None:
         """Recompute the shares of ``twin_ids`` from the store (after their commit) and drop those
         of ``gone`` twins, then a new version. Every read of the shares holds the same lock, so
-        nobody sees a share half replaced (no SPARQL text is built: terms go in as terms)."""
+        nobody sees a share half replaced (no SPARQL text is built: terms go in as terms).
+
+        Shares no build has started for are never read (until :meth:`rebuild`, which reads every
+        twin again): a node without workers (the command line's ``load --bulk``) computes none."""
         with self._lock:
+            if self._build == 0:
+                return
             for twin_id in [*gone, *twin_ids]:
                 graph = _share_graph(twin_id)
                 if self._store.contains_named_graph(graph):

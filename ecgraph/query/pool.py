@@ -2,7 +2,8 @@
 
 pyoxigraph has no query timeout and no cancel, so public queries run in a :class:`WorkerPool`
 (see :mod:`ecgraph.workers`): a query past its deadline has its worker killed and the client gets
-a clear 503 while the other workers keep answering.
+a clear 503 while the other workers keep answering. (Two shapes that cannot run long, a lookup or a
+DESCRIBE of one IRI, are answered in the web process instead: :mod:`ecgraph.query.bounded`.)
 
 Snapshots: a read-only pyoxigraph store does not see later writes, so the writer moves a shared
 *generation* around every commit (odd while it writes, even once it is durable) and a worker
@@ -103,8 +104,11 @@ def _network_error(exc: OSError) -> bool:
                                                                    or "not permitted" in text)
 
 
-def execute(store, request: QueryRequest) -> QueryResult:
-    """Evaluate one request against an open pyoxigraph store (in a worker, or in-process)."""
+def execute(store, request: QueryRequest, deadline: float | None = None) -> QueryResult:
+    """Evaluate one request against an open pyoxigraph store (in a worker, or in-process).
+    ``deadline`` (``time.monotonic()``) stops a streaming answer between rows
+    (:class:`results.DeadlinePassed`): for the queries :mod:`ecgraph.query.bounded` answers in
+    the web process, where no worker can be killed."""
     import pyoxigraph as ox
 
     options: dict = {}
@@ -124,16 +128,16 @@ def execute(store, request: QueryRequest) -> QueryResult:
     try:
         answer = store.query(request.query, **options)
         if isinstance(answer, ox.QuerySolutions):
-            native = results.solutions_native(answer, request.result_format, request.max_rows)
+            native = results.solutions_native(answer, request.result_format, request.max_rows, deadline)
             if native is not None:
                 out = native
             else:  # rare: a quoted CSV line break at the cap, or a huge output
                 answer = store.query(request.query, **options)
-                out = results.solutions(answer, request.result_format, request.max_rows)
+                out = results.solutions(answer, request.result_format, request.max_rows, deadline)
         elif isinstance(answer, ox.QueryBoolean):
             out = results.boolean(bool(answer), request.result_format)
         else:
-            out = results.graph(answer, request.result_format, request.max_rows)
+            out = results.graph(answer, request.result_format, request.max_rows, deadline)
     except SyntaxError as exc:
         raise QueryFailed(explain.syntax_error(str(exc), request.query), syntax=True) from None
     except (RuntimeError, ValueError, OSError) as exc:
@@ -172,7 +176,7 @@ class _Snapshot:
         while True:
             generation = self.generation.value
             if generation & 1:  # a write is in flight
-                if self.store is not None and self.held == generation - 1:
+                if self.store is not None and self.held == generation - 1 and not getattr(self.store, "live", False):
                     return self.store
                 time.sleep(pause)
                 pause = min(pause * 2, 0.02)
@@ -197,16 +201,22 @@ def _init(spec: tuple[str, str], generation) -> _Snapshot:
 
 def _handle(snapshot: _Snapshot, request: QueryRequest) -> QueryResult:
     store = snapshot.current()
-    for attempt in range(3):
+    attempt = 0
+    while True:
         try:
             result = execute(store, request)
+            if getattr(store, "live", False) and snapshot.generation.value != snapshot.held:
+                # a live view of a store written in steps (ecgraph.store.stepwise): a write began
+                # before the answer was in, so it may show part of it; ask again once it is whole
+                store = snapshot.current()
+                continue
             result.generation = snapshot.held
             return result
         except QueryFailed as exc:
-            if attempt == 2 or exc.syntax or not vanished_file(exc):
+            attempt += 1
+            if attempt == 3 or exc.syntax or not vanished_file(exc):
                 raise
             store = snapshot.reopen()
-    raise AssertionError("unreachable")
 
 
 class QueryPool(WorkerPool):

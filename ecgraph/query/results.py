@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
@@ -95,11 +96,22 @@ class _Overflow(Exception):
     pass
 
 
+class DeadlinePassed(Exception):
+    """A query answered in the web process (:mod:`ecgraph.query.bounded`) passed its deadline
+    while its answer was being written: it is stopped between two rows."""
+
+
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise DeadlinePassed
+
+
 class _CountingSink:
     """A file for pyoxigraph's serializer that counts rows as they are written and stops it as
     soon as there are too many (or too many bytes)."""
 
-    def __init__(self, marker: bytes, max_markers: int | None):
+    def __init__(self, marker: bytes, max_markers: int | None, deadline: float | None = None):
+        self.deadline = deadline
         self.marker = marker
         self.max_markers = max_markers
         self.parts: list[bytes] = []
@@ -108,6 +120,7 @@ class _CountingSink:
         self._tail = b""
 
     def write(self, chunk) -> int:
+        _check(self.deadline)
         chunk = bytes(chunk)
         window = self._tail + chunk
         self.markers += window.count(self.marker) - self._tail.count(self.marker)
@@ -130,7 +143,8 @@ def _nth(body: bytes, marker: bytes, n: int) -> int:
     return at
 
 
-def solutions_native(results: ox.QuerySolutions, fmt: str, max_rows: int | None) -> Serialized | None:
+def solutions_native(results: ox.QuerySolutions, fmt: str, max_rows: int | None,
+                     deadline: float | None = None) -> Serialized | None:
     """pyoxigraph's own serializer (several times faster than building the result in Python),
     stopped at the row cap: the output is cut after the last row the cap allows and closed as the
     format wants, so an over-cap query runs once, not twice.
@@ -144,7 +158,7 @@ def solutions_native(results: ox.QuerySolutions, fmt: str, max_rows: int | None)
         limit = None
     else:
         limit = {"json": max_rows - 1, "xml": max_rows, "csv": max_rows + 1, "tsv": max_rows + 1}[fmt]
-    sink = _CountingSink(marker, limit)
+    sink = _CountingSink(marker, limit, deadline)
     try:
         results.serialize(sink, format=_RESULTS[fmt].results)  # type: ignore[arg-type]  # a file-like sink
     except _Overflow:
@@ -183,7 +197,7 @@ def _cut(body: bytes, fmt: str, rows: int) -> bytes | None:
     return kept
 
 
-def solutions(results: ox.QuerySolutions, fmt: str, max_rows: int | None) -> Serialized:
+def solutions(results: ox.QuerySolutions, fmt: str, max_rows: int | None, deadline: float | None = None) -> Serialized:
     """Write a SELECT result; stop after ``max_rows`` rows and report the cut."""
     variables = [v.value for v in results.variables]
     rows: list = []
@@ -193,6 +207,8 @@ def solutions(results: ox.QuerySolutions, fmt: str, max_rows: int | None) -> Ser
             truncated = True
             break
         rows.append([solution[v] for v in variables])
+        if deadline is not None and not len(rows) % 256:
+            _check(deadline)
     media_type = _RESULTS[fmt].media_type
     if fmt == "json":
         bindings = []
@@ -239,17 +255,20 @@ def boolean(value: bool, fmt: str) -> Serialized:
     return Serialized(body, _RESULTS[fmt].media_type, 1, False)
 
 
-def _capped(items: Iterable, max_rows: int | None) -> tuple[list, bool]:
+def _capped(items: Iterable, max_rows: int | None, deadline: float | None = None) -> tuple[list, bool]:
     kept: list = []
     for item in items:
         if max_rows is not None and len(kept) >= max_rows:
             return kept, True
         kept.append(item)
+        if deadline is not None and not len(kept) % 256:
+            _check(deadline)
+    _check(deadline)
     return kept, False
 
 
-def graph(triples: Iterable[ox.Triple], fmt: str, max_rows: int | None) -> Serialized:
-    kept, truncated = _capped(triples, max_rows)
+def graph(triples: Iterable[ox.Triple], fmt: str, max_rows: int | None, deadline: float | None = None) -> Serialized:
+    kept, truncated = _capped(triples, max_rows, deadline)
     return Serialized(_write(kept, _GRAPH[fmt].rdf), _GRAPH[fmt].media_type, len(kept), truncated)
 
 

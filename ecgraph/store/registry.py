@@ -248,6 +248,18 @@ class Registry:
             db.executemany("INSERT OR IGNORE INTO namespaces (prefix, twin_id) VALUES (?, ?)",
                            [(prefix, twin_id) for prefix in namespaces])
 
+    def record_published(self, items: list[tuple[str, list[str], int, str]]) -> None:
+        """A bulk load's twins, in one transaction: each one's namespaces fixed (:meth:`claim`) and
+        its ``published`` change recorded (:meth:`record_change`); items are (twin id, namespaces,
+        version, content hash)."""
+        stamp = now()
+        with self._tx() as db:
+            db.executemany("INSERT OR IGNORE INTO namespaces (prefix, twin_id) VALUES (?, ?)",
+                           [(prefix, twin_id) for twin_id, namespaces, _, _ in items for prefix in namespaces])
+            db.executemany("INSERT INTO changes (time, twin, version, hash, kind, home) VALUES (?, ?, ?, ?, ?, ?)",
+                           [(stamp, twin_id, version, digest, "published", None)
+                            for twin_id, _, version, digest in items])
+
     # --- bulk loads in progress -----------------------------------------------------------------
 
     def mark_bulk(self, graphs: list[str]) -> None:

@@ -7,9 +7,11 @@ What each promise of :class:`ecgraph.store.GraphStore` becomes here:
 
 * **atomic commit**: :meth:`GraphStore.commit` builds one SPARQL Update and this store sends it as
   **one** request; a store that applies one update request as one transaction (oxigraph serve,
-  Fuseki/TDB2) gives readers the twin whole before or whole after. (Virtuoso 7 takes no update
-  request of more than about 1,000 triples: :class:`StoreTooSmall` says so rather than splitting
-  a change.) An update whose answer never came (a timeout, a dropped connection) has an *unknown*
+  Fuseki/TDB2) gives readers the twin whole before or whole after. A store that takes no update of
+  :data:`PROBE_TRIPLES` triples (Virtuoso 7 compiles about 1,000 at most), found by a probe at start
+  or named by ``--store-writes steps``, gets each change in steps instead, with the same promises
+  kept by the node (:mod:`ecgraph.store.stepwise`: readers held off by the generation, an undo
+  journal). An update whose answer never came (a timeout, a dropped connection) has an *unknown*
   outcome: it is reported as such (503) and the node reads the twin back from the store
   (:meth:`ecgraph.node.Node.reconcile` at each start settles the registry with what the store holds);
 * **queries**: public queries still run in the node's killable worker processes (the wall-clock
@@ -31,8 +33,7 @@ What each promise of :class:`ecgraph.store.GraphStore` becomes here:
   groups (:meth:`RemoteStore.insert_data`), and each query asks for one answer format, chosen by its
   form (:func:`accept_for`), as Virtuoso needs.
 
-Only the Query and Update endpoints are used; the Graph Store endpoint (``--store-graph-store``)
-is configured for the contract's sake and not used by this release.
+The Graph Store endpoint (``--store-graph-store``) is used only by a change in steps.
 
 The store's URLs are the operator's own configuration, usually a private address; they are the
 only place this client connects to, it never follows a redirect, and credentials (HTTP Basic
@@ -50,8 +51,8 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -60,7 +61,7 @@ import pyoxigraph as ox
 
 from ecgraph import errors, formats
 from ecgraph.formats import ntriples
-from ecgraph.store import GraphStore, _iri, _named
+from ecgraph.store import GraphStore, _ground, _iri, _lines, _named, stepwise
 
 log = logging.getLogger("ecgraph.store.remote")
 
@@ -90,6 +91,10 @@ PROBE_GRAPH = "urn:ecgraph:store-probe"
 PROBE_WRITE = 'INSERT DATA { GRAPH <urn:ecgraph:store-probe> { <urn:ecgraph:probe> <urn:ecgraph:probe> "probe" } }'
 PROBE_ASK = 'ASK { <urn:ecgraph:probe> <urn:ecgraph:probe> "probe" }'
 PROBE_DROP = "DROP SILENT GRAPH <urn:ecgraph:store-probe>"
+#: a change the node must be able to send in one update request, or it writes changes in steps
+PROBE_TRIPLES = 2000
+#: the row probe asks for PROBE_SIDE² rows (a store that returns fewer caps its answers there)
+PROBE_SIDE = 317
 
 
 class StoreUnreachable(errors.BadGateway):
@@ -153,6 +158,12 @@ class Endpoints:
     timeout: float = 120.0
     #: seconds a query may take, when the node's worker pool does not stop it first
     query_timeout: float = 10.0
+    #: whether the node writes each change in one request that readers see whole (False on a store
+    #: that takes changes only in steps: readers then check the generation, :mod:`ecgraph.store.stepwise`)
+    isolated: bool = True
+    #: the most rows or triples the store returns for one query, when it has such a limit (found by
+    #: the start-up probe): an answer that long may be cut and is refused
+    row_cap: int | None = None
 
     @classmethod
     def from_config(cls, config) -> Endpoints:
@@ -328,6 +339,13 @@ class RemoteEngine:
         self.endpoints = endpoints
         self.client = client or Client(endpoints)
 
+    @property
+    def live(self) -> bool:
+        """Whether this view can show a write in flight (a store written in steps): a query worker
+        then reads only between writes and asks again when one began meanwhile
+        (:class:`ecgraph.query.pool._Snapshot`)."""
+        return not self.endpoints.isolated
+
     def fetch(self, sparql: str, *, default_graph: list | None = None, named_graphs: list | None = None,
               base_iri: str | None = None, timeout: float | None = None) -> Answer:
         # ``timeout`` (ms) asks the store to stop at the node's limit too, where it understands it
@@ -350,6 +368,9 @@ class RemoteEngine:
                                 f"({exc.detail}); narrow it (LIMIT, more selective patterns)") from None
         if answer.status == 400:
             raise SyntaxError(f"the store refused the query: {_problem(answer)}")
+        if answer.status == 500 and b"estimated execution time" in answer.body[:2000]:  # Virtuoso, before running
+            raise QueryTimedOut(f"the store refused the query because it estimates that it would run past its time "
+                                f"limit ({_problem(answer)[:200]}); narrow it (LIMIT, more selective patterns)")
         if answer.status in (503, 504) or (answer.status == 500 and b"timeout" in answer.body[:2000].lower()):
             raise AnswerTruncated(f"the store stopped the query at its own time limit: {_problem(answer)[:300]}")
         if answer.status != 200:
@@ -372,7 +393,7 @@ class RemoteEngine:
             default_graph = [default_graph]
         answer = self.fetch(sparql, default_graph=default_graph, named_graphs=named_graphs, base_iri=base_iri,
                             timeout=timeout)
-        return parse_answer(answer)
+        return parse_answer(answer, self.endpoints.row_cap)
 
     def dump(self, format: ox.RdfFormat) -> bytes:  # noqa: A002 - pyoxigraph's name
         """Every quad of the store in a dataset format (``ecgraph export``)."""
@@ -385,9 +406,46 @@ class RemoteEngine:
         return select_quads(self, None)
 
 
-def parse_answer(answer: Answer):
+def _blank_label(value: str) -> str:
+    """A blank node's identifier as RDF allows it: Virtuoso writes its own in results as
+    ``nodeID://b10001``, which no parser takes; one like that becomes ``x`` and its hex digits
+    (one identifier, one label, within an answer and across answers)."""
+    return value if _VALID_BLANK.fullmatch(value) else "x" + value.encode("utf-8").hex()
+
+
+def _valid_blanks(body: bytes) -> bytes:
+    """A SPARQL JSON answer with every blank node identifier made valid (see :func:`_blank_label`)."""
+    data = json.loads(body)
+    for row in data.get("results", {}).get("bindings", []):
+        for term in row.values():
+            if term.get("type") == "bnode":
+                term["value"] = _blank_label(term["value"])
+    return json.dumps(data).encode("utf-8")
+
+
+def _capped(rows: int, cap: int | None, answer: Answer) -> None:
+    """Refuse an answer of as many rows as the store returns at most: it may have cut it there
+    without a word (Virtuoso's ``ResultSetMaxRows``: it says ``X-SPARQL-MaxRows`` on SELECT
+    answers, nothing on CONSTRUCT ones)."""
+    header = answer.headers.get("x-sparql-maxrows", "")
+    limit = int(header) if header.isdigit() else cap
+    if limit and rows >= limit:
+        raise AnswerTruncated(f"the store returns at most {limit:,} rows or triples for one query and this answer "
+                              f"has {rows:,}: it may be cut, and a partial answer is not passed on as complete; "
+                              "narrow the query (LIMIT), or raise the store's limit (Virtuoso: ResultSetMaxRows "
+                              "in the [SPARQL] section of virtuoso.ini)")
+
+
+def parse_answer(answer: Answer, cap: int | None = None):
+    """The answer parsed whole (a cut one raises :class:`AnswerTruncated`); ``cap``: the most rows
+    the store returns for one query, when it has such a limit (found at start by the node)."""
     results_format = formats.of_media_type(answer.media_type, formats.RESULTS)
     graph_format = formats.of_media_type(answer.media_type, formats.GRAPH)
+    if results_format is formats.JSON and b"nodeID://" in answer.body:
+        try:
+            answer.body = _valid_blanks(answer.body)
+        except ValueError:
+            pass  # not whole JSON: refused as a cut answer below
     try:
         if results_format is not None and results_format.results is not None:
             if results_format in (formats.CSV, formats.TSV):  # CSV loses term kinds; TSV cannot show a cut
@@ -395,13 +453,17 @@ def parse_answer(answer: Answer):
                                    "cut answer; it must honour Accept: application/sparql-results+json")
             complete = ox.parse_query_results(answer.body, format=results_format.results)
             if isinstance(complete, ox.QuerySolutions):
+                rows = 0
                 for _ in complete:  # to its end: a cut answer fails here, before anything is passed on
-                    pass
+                    rows += 1
+                _capped(rows, cap, answer)
             return ox.parse_query_results(answer.body, format=results_format.results)
         if graph_format is None or graph_format.rdf is None:
             raise StoreRefused(f"the store answered a query with {answer.media_type or 'no media type'}, "
                                "which the node cannot read")
-        return [q.triple for q in ox.parse(answer.body, format=graph_format.rdf)]
+        triples = [q.triple for q in ox.parse(answer.body, format=graph_format.rdf)]
+        _capped(len(triples), cap, answer)
+        return triples
     except SyntaxError as exc:
         raise AnswerTruncated(f"the store's answer ends before it is complete ({exc}); a partial answer "
                               "is not passed on: the store may have stopped the query at its own time "
@@ -424,7 +486,8 @@ class RemoteStore(GraphStore):
     manages_generation = True  # every update moves the node's generation around it (_committing)
 
     def __init__(self, endpoints: Endpoints, *, on_commit: Callable[[], None] | None = None,
-                 on_progress: Callable[[int, int], None] | None = None, check: bool = True):
+                 on_progress: Callable[[int, int], None] | None = None, check: bool = True,
+                 journal: Path | None = None, writes: str = "auto"):
         super().__init__()
         self.endpoints = endpoints
         self.client = Client(endpoints)
@@ -432,8 +495,13 @@ class RemoteStore(GraphStore):
         self._on_commit = on_commit
         #: called with (quads written, quads in the load) after each batch of a bulk load
         self.on_progress = on_progress
+        #: the store takes a change only in steps (:mod:`ecgraph.store.stepwise`); found by :meth:`check`
+        self.stepwise = False
+        self.writes = writes
+        self.journal = stepwise.Journal(journal) if journal is not None else None
         if check:
             self.check()
+            self.recover()
 
     def check(self) -> None:
         """Refuse a store that is unreachable, that refuses the node's updates, or whose default
@@ -456,36 +524,122 @@ class RemoteStore(GraphStore):
                                      "of its named graphs, which the node's queries rely on: start oxigraph with "
                                      "'oxigraph serve --union-default-graph', set Fuseki's tdb2:unionDefaultGraph "
                                      "true, or GraphDB's ... (Virtuoso does it by default)")
+        self._probe_capacity()
+        self._probe_rows()
+
+    def _probe_rows(self) -> None:
+        """Whether the store returns at most some number of rows for one query (Virtuoso's
+        ``ResultSetMaxRows``, 10,000 by default, cuts without an error): asked for
+        :data:`PROBE_ROWS` rows computed from nothing, a store that returns fewer has a cap there,
+        and every answer of that length is refused from then on as possibly cut."""
+        side = " ".join(str(i) for i in range(PROBE_SIDE))
+        probe = f"SELECT ?a ?b WHERE {{ VALUES ?a {{ {side} }} VALUES ?b {{ {side} }} }}"
+        answer = self._engine.fetch(probe, timeout=max(self.endpoints.query_timeout, 30.0))
+        results = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
+        rows = len(list(results)) if isinstance(results, ox.QuerySolutions) else 0
+        if rows < PROBE_SIDE * PROBE_SIDE:
+            self.endpoints = replace(self.endpoints, row_cap=rows)
+            self._engine.endpoints = self.client.endpoints = self.endpoints
+            log.warning("the store at %s returns at most %s rows for one query: a longer answer (a query's, or "
+                        "the node's own read of a large graph) is refused as possibly cut; raise the store's "
+                        "limit (Virtuoso: ResultSetMaxRows in virtuoso.ini)", self.endpoints.query, f"{rows:,}")
+
+    def _probe_capacity(self) -> None:
+        """Whether the store takes a change of :data:`PROBE_TRIPLES` triples in one update request;
+        if not (Virtuoso 7), the node writes changes in steps through the Graph Store endpoint,
+        which must then take a PUT."""
+        if self.writes == "one-request":
+            return
+        if self.writes == "auto":
+            data = "\n".join(f"<urn:ecgraph:probe:{i}> <urn:ecgraph:probe> \"{i}\" ." for i in range(PROBE_TRIPLES))
+            try:
+                self._send(f"INSERT DATA {{ GRAPH {_iri(PROBE_GRAPH)} {{\n{data}\n}} }}")
+                return
+            except StoreTooSmall:
+                pass
+            finally:
+                self._send(PROBE_DROP)
+        try:
+            self._put(PROBE_GRAPH, ['<urn:ecgraph:probe> <urn:ecgraph:probe> "probe" .'])
+            self._send(PROBE_DROP)
+        except errors.Error as exc:
+            raise StoreMisconfigured(
+                f"the node writes changes to the store at {self.endpoints.update} in steps (--store-writes "
+                f"{self.writes}: it takes no update of {PROBE_TRIPLES:,} triples, or steps were asked for) through "
+                f"the store's Graph Store endpoint, and "
+                f"{self.endpoints.graph_store} did not take a PUT ({exc.detail}); name the store's endpoint with "
+                "--store-graph-store (Virtuoso: sparql-graph-crud, with SPARQL_UPDATE granted)") from None
+        self.stepwise = True
+        self.endpoints = replace(self.endpoints, isolated=False)
+        self._engine.endpoints = self.client.endpoints = self.endpoints
+        log.info("the store at %s takes fewer than %s triples in one update: the node writes each change in "
+                 "steps, readers see it whole through the generation lock, and a journal undoes a change a "
+                 "failure interrupts (ecgraph.store.stepwise)", self.endpoints.update, f"{PROBE_TRIPLES:,}")
+
+    def recover(self) -> None:
+        """Write back the state before a change that a crash interrupted (its journal is there)."""
+        if self.journal is None:
+            return
+        state = self.journal.read()
+        if state is None:
+            return
+        log.warning("a change to the store was interrupted (the node stopped mid-change); writing back the "
+                    "state before it (%d graphs)", len(state.graphs) + len(state.added) + len(state.removed))
+        with self._write_lock, self._committing():
+            stepwise.undo(self._steps(), _iri, state)
+        self.journal.clear()
 
     # --- reads ------------------------------------------------------------------------------
+
+    def consistent(self, read: Callable[[], Any]) -> Any:
+        """A read that never shows a change half-written: on a store written in steps, it runs
+        while no write is in flight and is asked again when one began before its answer was in
+        (a sequence lock on the generation). The writer's own reads need none."""
+        counter = self.generation
+        if not self.stepwise or counter is None or self._write_lock._is_owned():  # type: ignore[attr-defined]
+            return read()
+        deadline = time.monotonic() + self.endpoints.timeout
+        pause = 0.001
+        while True:
+            before = counter.value
+            if not before & 1:
+                answer = read()
+                if counter.value == before:
+                    return answer
+            if time.monotonic() > deadline:
+                raise errors.Unavailable("a change to the store took longer than the store's time limit; "
+                                         "try again in a moment")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
 
     def query(self, sparql: str, *, union: bool = True, substitutions: Mapping | None = None, **options: Any):
         if not union and "default_graph" not in options:
             raise ValueError("a remote store's default graph is always the union of its graphs")
         options.pop("use_default_graph_as_union", None)
-        return self._engine.query(sparql, substitutions=substitutions, **options)
+        return self.consistent(lambda: self._engine.query(sparql, substitutions=substitutions, **options))
 
     def graph_ntriples(self, graph: str) -> str:
-        triples = [q.triple for q in select_quads(self._engine, graph)]
+        triples = [q.triple for q in self.consistent(lambda: list(select_quads(self._engine, graph)))]
         return ntriples(triples) if triples else ""
 
     def has_graph(self, graph: str) -> bool:
-        return bool(self._engine.query(f"ASK {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}"))
+        return bool(self.consistent(lambda: self._engine.query(f"ASK {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}")))
 
     def named_graphs(self) -> list[str]:
-        answer = self._engine.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        answer = self.consistent(lambda: list(self._engine.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")))
         return sorted(s["g"].value for s in answer if isinstance(s["g"], ox.NamedNode))
 
     def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]:
-        return list(self._engine.query(f"CONSTRUCT {{ {_named(subject)} ?p ?o }} "
-                                       f"WHERE {{ GRAPH {_iri(graph)} {{ {_named(subject)} ?p ?o }} }}"))
+        return self.consistent(lambda: list(self._engine.query(
+            f"CONSTRUCT {{ {_named(subject)} ?p ?o }} WHERE {{ GRAPH {_iri(graph)} {{ {_named(subject)} ?p ?o }} }}")))
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
-        return select_quads(self._engine, graph)
+        return iter(self.consistent(lambda: list(select_quads(self._engine, graph))))
 
     def __len__(self) -> int:
-        answer = self._engine.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
-        return int(next(iter(answer))["n"].value)
+        count = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+        answer = self.consistent(lambda: list(self._engine.query(count)))
+        return int(answer[0]["n"].value)
 
     # --- writes -----------------------------------------------------------------------------
 
@@ -544,27 +698,121 @@ class RemoteStore(GraphStore):
         if base_iri is not None:
             sparql = f"BASE {ox.NamedNode(base_iri)}\n{sparql}"
         with self._write_lock, self._committing():
-            answer = self.client.request("POST", self.endpoints.update, body=sparql.encode("utf-8"),
-                                         headers={"Content-Type": "application/sparql-update"}, what="an update",
-                                         idempotent=False)
-            if answer.status == 400 and any(code in answer.body[:300] for code in STORE_LIMITS):
-                raise StoreTooSmall(f"the store cannot take this change in one update request "
-                                    f"({_problem(answer)[:200]}); the node does not split it, since a split change "
-                                    "would no longer be atomic. Virtuoso 7 compiles one SPARQL update into at most "
-                                    "10,000 lines of SQL (about 1,000 triples): see the README, 'Running on an "
-                                    "existing SPARQL store'")
-            if answer.status == 400:
-                raise SyntaxError(f"the store refused the update: {_problem(answer)[:2000]}")
-            if answer.status in (401, 403):
-                raise StoreRefused(f"the store refused the node's update ({answer.status}): check "
-                                   "ECGRAPH_STORE_CREDENTIALS_FILE and the store's update rights")
-            if answer.status >= 300:
-                raise StoreRefused(f"the store answered {answer.status} to an update: {_problem(answer)[:500]}")
-            cut = truncation(answer)
-            if cut:
-                raise StoreRefused(f"the store reported a problem with an update: {cut}")
+            self._send(sparql)
         if notify and self._on_commit:
             self._on_commit()
+
+    def _send(self, sparql: str) -> None:
+        answer = self.client.request("POST", self.endpoints.update, body=sparql.encode("utf-8"),
+                                     headers={"Content-Type": "application/sparql-update"}, what="an update",
+                                     idempotent=False)
+        if answer.status == 400 and any(code in answer.body[:300] for code in STORE_LIMITS):
+            raise StoreTooSmall(f"the store cannot take this change in one update request "
+                                f"({_problem(answer)[:200]}). Virtuoso 7 compiles one SPARQL update into at most "
+                                "10,000 lines of SQL (about 1,000 triples); the node's own changes go in steps "
+                                "there, but an update sent to /update must be smaller: see the README, "
+                                "'Running on an existing SPARQL store'")
+        if answer.status == 400:
+            raise SyntaxError(f"the store refused the update: {_problem(answer)[:2000]}")
+        self._accepted(answer, "an update")
+
+    def _accepted(self, answer: Answer, what: str) -> None:
+        if answer.status in (401, 403):
+            raise StoreRefused(f"the store refused the node's {what} ({answer.status}): check "
+                               "ECGRAPH_STORE_CREDENTIALS_FILE and the store's update rights")
+        if answer.status >= 300:
+            raise StoreRefused(f"the store answered {answer.status} to {what}: {_problem(answer)[:500]}")
+        cut = truncation(answer)
+        if cut:
+            raise StoreRefused(f"the store reported a problem with {what}: {cut}")
+
+    # --- a change in steps (a store that takes none in one request: ecgraph.store.stepwise) ----------
+
+    def _graph_store(self, method: str, graph: str, lines: list[str]) -> None:
+        url = self.endpoints.graph_store + ("&" if "?" in self.endpoints.graph_store else "?") + \
+            urlencode({"graph": ox.NamedNode(graph).value})
+        body = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+        answer = self.client.request(method, url, body=body, headers={"Content-Type": "application/n-triples"},
+                                     what=f"a Graph Store {method}", idempotent=method == "PUT")
+        self._accepted(answer, f"a Graph Store {method} of {graph}")
+
+    def _put(self, graph: str, lines: list[str]) -> None:
+        self._graph_store("PUT", graph, lines)
+
+    def _post(self, graph: str, lines: list[str]) -> None:
+        self._graph_store("POST", graph, lines)
+
+    def _steps(self) -> stepwise.Steps:
+        return stepwise.Steps(update=self._send, put=self._put, post=self._post, template=_template)
+
+    def commit(self, *, replace: Mapping[str, Any] | None = None, drop: Iterable[str] = (),
+               delete_subjects: Mapping[str, Iterable[ox.NamedNode]] | None = None,
+               delete: Mapping[str, Any] | None = None, insert: Mapping[str, Any] | None = None,
+               known: Mapping[str, str] | None = None) -> None:
+        """On a store that takes a change in one request, :meth:`GraphStore.commit`. On one that
+        does not, the same change in steps: the state it overwrites journaled first, readers held
+        off by the generation while it is written, and written back if a step fails."""
+        if not self.stepwise:
+            return super().commit(replace=replace, drop=drop, delete_subjects=delete_subjects, delete=delete,
+                                  insert=insert, known=known)
+        graphs = {g: _lines(c) for g, c in dict(replace or {}).items()}
+        dropped = [g for g in drop if g not in graphs]
+        subjects = {g: list(s) for g, s in dict(delete_subjects or {}).items()}
+        removals = {g: [line for line in _lines(t) if _ground(line)] for g, t in dict(delete or {}).items()}
+        additions = {g: _lines(t) for g, t in dict(insert or {}).items()}
+        with self._write_lock:
+            undo = stepwise.Undo()
+            for graph in [*graphs, *dropped]:
+                text = dict(known or {}).get(graph)
+                undo.graphs[graph] = (text if text is not None else self.graph_ntriples(graph)) \
+                    if self.has_graph(graph) else None
+            undo.removed = {g: list(lines) for g, lines in removals.items() if lines}
+            for graph, items in subjects.items():
+                for subject in items:
+                    old = self.subjects_triples(graph, subject)
+                    if old:
+                        undo.removed.setdefault(graph, []).extend(ntriples(old).split("\n"))
+            undo.added = {g: [line for line in lines if _ground(line)] for g, lines in additions.items() if lines}
+            if self.journal is not None:
+                self.journal.write(undo)
+            with self._committing():
+                steps = self._steps()
+                try:
+                    for graph in dropped:
+                        self._send(f"DROP SILENT GRAPH {_iri(graph)}")
+                    for graph, items in subjects.items():
+                        for part in stepwise.batches(items, 20):
+                            self._send(" ;\n".join(f"DELETE WHERE {{ GRAPH {_iri(graph)} {{ {_named(s)} ?p ?o }} }}"
+                                                   for s in part))
+                    for graph, lines in removals.items():
+                        stepwise.delete_lines(steps, _iri, graph, lines)
+                    stepwise.write_graphs(steps, {**graphs, **{g: v for g, v in additions.items() if g not in graphs}},
+                                          set(graphs))
+                except BaseException:
+                    self._undo(undo)
+                    raise
+            if self.journal is not None:
+                self.journal.clear()
+        if self._on_commit:
+            self._on_commit()
+
+    def _undo(self, state: stepwise.Undo) -> None:
+        try:
+            stepwise.undo(self._steps(), _iri, state)
+        except Exception:
+            log.exception("a change to the store failed midway and the state before it could not be written back "
+                          "yet; the node writes it back at its next start (journal %s)",
+                          self.journal.path if self.journal else "none")
+            return
+        if self.journal is not None:
+            self.journal.clear()
+
+    def put_graph(self, graph: str | None, content: Any, *, merge: bool = False) -> bool:
+        if not self.stepwise or graph is None:
+            return super().put_graph(graph, content, merge=merge)
+        created = not self.has_graph(graph)
+        self.commit(insert={graph: content}) if merge else self.commit(replace={graph: content})
+        return created
 
     def bulk_load(self, nquads: bytes) -> None:
         """New quads in batches of about :data:`BULK_BATCH_BYTES` of ``INSERT DATA``, each batch one
@@ -586,10 +834,15 @@ class RemoteStore(GraphStore):
                 batch.setdefault(q.graph_name.value, []).append(q.triple)
                 size += len(str(q))
                 end += 1
-            blocks = [f"GRAPH {_iri(g)} {{\n" + ntriples(triples) + "\n}" for g, triples in batch.items()]
-            blank = any(t.subject.__class__ is ox.BlankNode or t.object.__class__ is ox.BlankNode
-                        for triples in batch.values() for t in triples)
-            self.update(self.insert_data(blocks, blank=blank), notify=False)
+            if self.stepwise:
+                with self._write_lock, self._committing():
+                    stepwise.write_graphs(self._steps(), {g: ntriples(t).split("\n") for g, t in batch.items()},
+                                          set())
+            else:
+                blocks = [f"GRAPH {_iri(g)} {{\n" + ntriples(triples) + "\n}" for g, triples in batch.items()]
+                blank = any(t.subject.__class__ is ox.BlankNode or t.object.__class__ is ox.BlankNode
+                            for triples in batch.values() for t in triples)
+                self.update(self.insert_data(blocks, blank=blank), notify=False)
             written += end - position
             position = end
             rate = written / max(time.perf_counter() - started, 1e-6)
@@ -614,6 +867,7 @@ class RemoteStore(GraphStore):
 #: triples in one INSERT template (Virtuoso compiles one into SQL of at most 10,000 lines)
 TEMPLATE_TRIPLES = 100
 _BLANK_LABEL = re.compile(r"(?:^|\s)(_:[^\s<>\"{};,]+)")
+_VALID_BLANK = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
@@ -622,11 +876,15 @@ def _without_literals(line: str) -> str:
 
 
 def _template(items: list[tuple[str, str]]) -> str:
+    """``INSERT { GRAPH ?g0 { ... } ... } WHERE { BIND(<g> AS ?g0) ... }``: the graphs are bound
+    in the WHERE clause, because Virtuoso 7.2.5 answers 500 ("Function string_output_string needs
+    a string output") to a template that names two graphs with blank nodes, after applying it."""
     by_graph: dict[str, list[str]] = {}
     for graph, line in items:
         by_graph.setdefault(graph, []).append(line)
-    blocks = [f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}" for g, lines in by_graph.items()]
-    return "INSERT {\n" + "\n".join(blocks) + "\n} WHERE {}"
+    blocks = [f"GRAPH ?g{i} {{\n" + "\n".join(lines) + "\n}" for i, lines in enumerate(by_graph.values())]
+    binds = " ".join(f"BIND({_iri(g)} AS ?g{i})" for i, g in enumerate(by_graph))
+    return "INSERT {\n" + "\n".join(blocks) + "\n} WHERE { " + binds + " }"
 
 
 def open_engine(where: str) -> RemoteEngine:
@@ -642,5 +900,6 @@ def open_store(config, *, on_commit: Callable[[], None] | None = None, check: bo
         endpoints = Endpoints.from_config(config)
     except ValueError as exc:
         raise StoreMisconfigured(str(exc)) from None
-    return RemoteStore(endpoints, on_commit=on_commit, check=check)
+    return RemoteStore(endpoints, on_commit=on_commit, check=check, writes=config.store_writes,
+                       journal=Path(config.data) / stepwise.JOURNAL if check else None)
 

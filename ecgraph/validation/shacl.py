@@ -383,6 +383,8 @@ class Shape:
         self.constraints = list(self._constraints(graph, node))
         #: property shapes (sh:property): each value node of this shape is a focus node of theirs
         self.properties = graph.values(node, SH_PROPERTY)
+        #: those property shapes compiled, the deactivated ones left out (filled on first use)
+        self.children: list[Shape] | None = None
 
     def _constraints(self, g: ShapesGraph, node):
         v = g.values
@@ -631,15 +633,15 @@ def _logical(name, shapes):
 
     def check(engine, shape, focus, values):
         for v in values:
-            passed = [engine.conforms(s, v) for s in shapes]
+            # conforms() only answers (and remembers): stopping at the first deciding shape finds the same
             if name == "Not":
-                bad = passed[0]
+                bad = engine.conforms(shapes[0], v)
             elif name == "And":
-                bad = not all(passed)
+                bad = not all(engine.conforms(s, v) for s in shapes)
             elif name == "Or":
-                bad = not any(passed)
+                bad = not any(engine.conforms(s, v) for s in shapes)
             else:
-                bad = sum(passed) != 1
+                bad = sum(engine.conforms(s, v) for s in shapes) != 1
             if bad:
                 yield v, component
     return check
@@ -775,10 +777,11 @@ class Engine:
         """Check ``focus`` against ``shape``; record findings in ``sink`` (None: just answer)."""
         values = shape.path_fn(self.data, focus) if shape.path_fn is not None else [focus]
         ok = True
-        for child_node in shape.properties:
-            child = self.shapes.compiled(child_node)
-            if child.deactivated:
-                continue
+        children = shape.children
+        if children is None:
+            compiled = [self.shapes.compiled(child_node) for child_node in shape.properties]
+            children = shape.children = [child for child in compiled if not child.deactivated]
+        for child in children:
             for v in values:
                 if not self._evaluate(child, v, sink):
                     if sink is None:

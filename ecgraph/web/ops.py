@@ -99,9 +99,11 @@ def health():
     for name, pool in n.pools().items():
         workers[name] = {"alive": len(pool.pids()), "size": pool.size,
                          "network": "open" if not pool.isolate_network else sandbox.describe(pool.isolation)}
+        if not pool.started:  # an on-demand pool before its first request: nothing is missing
+            workers[name]["started"] = False
     status["workers"] = workers
     status["answer_cache"] = n.answers.stats()
-    healthy = all(w["alive"] > 0 for w in workers.values())
+    healthy = all(w["alive"] > 0 or w.get("started") is False for w in workers.values())
     if not healthy:
         status["status"] = "degraded"
     out = jsonify(status)

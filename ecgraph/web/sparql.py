@@ -1,8 +1,9 @@
 """The SPARQL 1.1 Protocol: ``/sparql`` for everyone's queries, ``/update`` for the admin.
 
-Queries run in killable workers with a deadline; ``SERVICE`` only reaches configured peers; results
-come in every W3C format by content negotiation, capped at the row limit (the cut is announced in
-``X-ECGraph-Truncated``). Called with no query, ``/sparql`` describes itself (SPARQL Service
+Queries run in killable workers with a deadline (a lookup or DESCRIBE of one IRI in this process,
+stopped between rows at the same deadline: :mod:`ecgraph.query.bounded`); ``SERVICE`` only reaches
+configured peers; results come in every W3C format by content negotiation, capped at the row limit
+(the cut is announced in ``X-ECGraph-Truncated``). Called with no query, ``/sparql`` describes itself (SPARQL Service
 Description).
 """
 

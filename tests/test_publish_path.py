@@ -1,0 +1,199 @@
+"""The publishing path made shorter (issue 19): the twin's current graphs read while the upload is
+prepared, discovery indexing behind the acknowledgement with reads that wait for it, no figure
+shares computed where nothing reads them, a bulk load's registry writes in one transaction, and
+the worker's collector off during a request. Each test checks what must still hold: every read
+after an acknowledged write sees it, and the stored graphs are exactly what was prepared."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+
+import pyoxigraph as ox
+import pytest
+
+from ecgraph import standard
+from ecgraph.discovery.behind import Behind
+from ecgraph.node import Caller
+from ecgraph.publish import pipeline as pipeline_module
+from ecgraph.publish.pipeline import Upload
+from ecgraph.query.figures import AGGREGATES
+from tests.helpers import ADMIN, make_twin
+
+COMMUNITY = "https://{}.example/id/community"
+
+
+def _slow_index(node, seconds: float = 0.4) -> threading.Event:
+    """Make the discovery index slow to write, and say when a write started."""
+    started = threading.Event()
+    original = node._discovery.index
+
+    def index(*args, **kwargs):
+        started.set()
+        time.sleep(seconds)
+        return original(*args, **kwargs)
+
+    node._discovery.index = index
+    return started
+
+
+def _publish(node, twin_id: str, **twin) -> None:
+    if node.registry.twin(twin_id) is None:
+        node.register(twin_id, twin_id)
+    node.publish(twin_id, node.upload_for(twin_id, make_twin(twin_id, **twin), filename="t.ttl"))
+
+
+def test_a_read_right_after_a_publish_finds_the_twin_that_is_indexed_behind_the_acknowledgement(node):
+    started = _slow_index(node)
+    _publish(node, "alpha", schools=1)
+    assert started.wait(5) and node._behind.waiting == 1  # answered while the index was still being written
+    assert [c["iri"] for c in node.communities()] == [COMMUNITY.format("alpha")]
+    assert node._behind.waiting == 0
+    assert node.discovery.db.indexed()["alpha"][0] == node.entry("alpha").version
+
+
+def test_an_unpublish_right_after_a_publish_leaves_nothing_indexed(node):
+    _slow_index(node)
+    _publish(node, "alpha")
+    node.unpublish("alpha")  # its removal waits for the index job queued before it
+    node._behind.close()  # whatever is still queued has run
+    assert node.communities() == [] and "alpha" not in node._discovery.db.indexed()
+
+
+def test_jobs_run_in_order_and_settle_waits_for_every_one_queued_before_it():
+    behind = Behind(max_waiting_bytes=10)
+    done: list[int] = []
+    for i in range(5):  # beyond the byte bound: the caller waits for room, nothing is dropped
+        behind.submit(lambda i=i: (time.sleep(0.02), done.append(i)), size=6)
+    behind.settle()
+    assert done == [0, 1, 2, 3, 4]
+    behind.submit(lambda: (_ for _ in ()).throw(RuntimeError("logged, not raised")))
+    behind.submit(lambda: done.append(5))
+    behind.close()
+    assert done[-1] == 5
+    behind.submit(lambda: done.append(6))  # after close: run at once, never lost
+    assert done[-1] == 6
+
+
+def _graph(node, graph: str) -> set[str]:
+    return {line for line in node.store.graph_ntriples(graph).split("\n") if line}
+
+
+def test_replacing_a_twin_back_and_forth_stores_exactly_what_each_upload_prepared(node):
+    for tag, members, schools in (("A", 3, 1), ("B", 5, 0), ("A", 3, 1), ("C", 2, 2)):
+        body = make_twin("alpha", tag=tag, members=members, schools=schools)
+        if node.registry.twin("alpha") is None:
+            node.register("alpha", "alpha")
+        expected = node.pipeline.prepare(node.upload_for("alpha", body, filename="t.ttl"))
+        node.publish("alpha", node.upload_for("alpha", body, filename="t.ttl"))
+        entry = node.entry("alpha")
+        assert _graph(node, entry.graph) == set(expected.data_ntriples.split("\n"))
+        assert _graph(node, entry.inferred_graph) == set(expected.inferred_ntriples.split("\n"))
+
+
+def test_an_admin_update_while_an_upload_is_prepared_is_not_overwritten_by_a_stale_read(node, monkeypatch):
+    """The twin's graphs are read before the upload is prepared and handed to the commit as its
+    current text; an admin's SPARQL update in between (it holds neither the twin's lock nor waits
+    for the upload) makes that text stale, and the commit reads the graphs again."""
+    _publish(node, "alpha")
+    inferred = standard.inferred_graph("alpha")
+    stray = "<https://alpha.example/id/community> <http://example.org/stray> <urn:stray>"
+    prepare, read_current = node.prepare, node._read_current
+    read = threading.Event()
+
+    def read_and_say_so(entry):
+        try:
+            return read_current(entry)
+        finally:
+            read.set()
+
+    def prepare_while_an_admin_writes(upload):
+        assert read.wait(10)  # the twin's graphs were read; now the admin writes
+        node.update(f"INSERT DATA {{ GRAPH <{inferred}> {{ {stray} }} }}", caller=Caller(token=ADMIN))
+        return prepare(upload)
+
+    monkeypatch.setattr(node, "_read_current", read_and_say_so)
+    monkeypatch.setattr(node, "prepare", prepare_while_an_admin_writes)
+    _publish(node, "alpha", tag="B")
+    monkeypatch.undo()
+    assert stray + " ." not in _graph(node, inferred)
+    body = make_twin("alpha", tag="B")
+    expected = node.pipeline.prepare(node.upload_for("alpha", body, filename="t.ttl"))
+    assert _graph(node, inferred) == set(expected.inferred_ntriples.split("\n"))
+
+
+def test_a_node_that_never_built_its_figures_computes_no_shares_until_it_does(node, tmp_path):
+    from bench.generate import generate
+    from tests.test_figures import kept, raw
+
+    files = [p for p in generate(tmp_path / "net", 3, seed=3, triples_per_twin=300) if p.stem.startswith("community")]
+    for path in files:
+        node.register(path.stem, path.stem)
+    first, *others = files
+    node.publish(first.stem, node.upload_for(first.stem, first.read_bytes(), filename=first.name))
+    assert len(node.figures) == 0  # the command line's node: nothing reads them
+    node.figures.rebuild(background=False)
+    for path in others:
+        node.publish(path.stem, node.upload_for(path.stem, path.read_bytes(), filename=path.name))
+    assert len(node.figures) > 0
+    for name in AGGREGATES:
+        assert kept(node, name) == raw(node, name) and raw(node, name), name
+
+
+def test_the_worker_turns_the_collector_back_on_after_every_request_even_a_refused_one():
+    pipeline = pipeline_module.init_worker()
+    assert gc.isenabled()
+    prepared = pipeline_module.handle(pipeline, ("prepare", Upload(data=make_twin("alpha"), filename="t.ttl")))
+    assert prepared.triples > 0 and gc.isenabled()
+    with pytest.raises(Exception, match="syntax"):
+        pipeline_module.handle(pipeline, ("prepare", Upload(data=b"<a> <b> .", filename="t.ttl")))
+    assert gc.isenabled()
+
+
+def test_a_bulk_load_records_each_twin_s_change_and_namespaces_as_single_publishes_do(node):
+    ids = ["alpha", "beta", "gamma"]
+    for twin_id in ids:
+        node.register(twin_id, twin_id)
+    results = node.bulk_publish([(t, node.upload_for(t, make_twin(t), filename="t.ttl")) for t in ids], jobs=1)
+    assert not [r for r in results.values() if isinstance(r, Exception)]
+    changes = node.registry.changes(0, 100)
+    assert sorted((c["twin"], c["version"], c["hash"], c["kind"]) for c in changes) == sorted(
+        (t, node.entry(t).version, node.entry(t).content_hash, "published") for t in ids)
+    for twin_id in ids:
+        assert node.registry.namespaces(twin_id) == [f"https://{twin_id}.example/id/"]
+    assert {c["iri"] for c in node.communities()} == {COMMUNITY.format(t) for t in ids}
+    assert ox.NamedNode(standard.twin_graph("alpha")) in set(node.store.engine().named_graphs())
+
+
+def _blank_graph(tag: str, ground: int) -> str:
+    """A graph with every kind of blank-node triple (blank subject, blank object, both), literals
+    of every form as their objects, and ``ground`` triples without blank nodes."""
+    ex = "http://example.org/"
+    lines = [f'<{ex}c> <{ex}indicator> _:i{tag} .',
+             f'_:i{tag} <{ex}value> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .',
+             f'_:i{tag} <{ex}label> "say \\"hi\\"\\n"@en .',
+             f'_:i{tag} <{ex}note> "plain {tag}" .',
+             f'_:i{tag} <{ex}next> _:k{tag} .',
+             f'_:k{tag} <{ex}type> <{ex}Obs> .']
+    lines += [f'<{ex}c> <{ex}n{i}> "{tag}{i}" .' for i in range(ground)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("ground", [40, 2], ids=["few blank nodes: by the indexes", "mostly blank nodes: a scan"])
+def test_a_replace_removes_every_old_blank_node_triple_and_nothing_else(tmp_path, ground):
+    from ecgraph.store.embedded import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path)
+    graph, other = standard.twin_graph("t"), standard.twin_graph("other")
+    store.commit(replace={graph: _blank_graph("a", ground), other: _blank_graph("a", ground)})
+    for known in (False, True):
+        old = store.graph_ntriples(graph)
+        store.commit(replace={graph: _blank_graph("b" if not known else "c", ground)},
+                     known={graph: old} if known else None)
+        stored = store.graph_triples(graph)
+        assert len(stored) == 6 + ground
+        assert {t.object.value for t in stored if isinstance(t.object, ox.Literal) and "plain" in t.object.value} == {
+            "plain " + ("c" if known else "b")}
+    assert len(store.graph_triples(other)) == 6 + ground  # another graph's blank nodes untouched
+    store.close()
