@@ -98,6 +98,11 @@ def remote(quick: bool) -> list[Row]:
                 "direct": servers.oxigraph_url}
         virtuoso = _Virtuoso.start(servers.tmp / "virtuoso")
         if virtuoso is not None:
+            # the same quads as the anchor's: dumped from the cached anchor store (no process holds it)
+            import pyoxigraph as ox
+
+            ox.Store.read_only(str(servers.stores.anchor)).dump(str(servers.tmp / "dump.nq"),
+                                                                 format=ox.RdfFormat.N_QUADS)
             if communities > 1000:  # Virtuoso's own bulk loader: the node's steps were timed at 1,000
                 started = time.perf_counter()
                 virtuoso.bulk_load(servers.tmp / "dump.nq")

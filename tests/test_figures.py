@@ -5,6 +5,7 @@ and over HTTP (with the acknowledged write already in them)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pyoxigraph as ox
 import pytest
@@ -99,6 +100,10 @@ def test_over_http_an_aggregate_equals_its_raw_query_and_holds_an_acknowledged_p
         for name in AGGREGATES:
             ours, theirs = both(name)
             assert ours == theirs and ours, name
+            # the same text on /sparql is answered from the kept figures (its ETag names them)
+            kept = requests.post(server.url + "/sparql", data={"query": AGGREGATES[name].raw},
+                                 headers={"Accept": "application/sparql-results+json"})
+            assert name in kept.headers["ETag"] and kept.json()["results"]["bindings"] == theirs, name
         tag = requests.get(f"{server.url}/api/aggregates/indicators").headers["ETag"]
         assert requests.get(f"{server.url}/api/aggregates/indicators",
                             headers={"If-None-Match": tag}).status_code == 304
@@ -137,3 +142,9 @@ def test_between_a_commit_and_the_update_of_its_shares_the_raw_query_answers(nod
     answer = node.query(QueryRequest(AGGREGATES["indicators"].raw, "json"))
     assert "kpi-new" in answer.body.decode()
     assert json.loads(answer.body)["results"]["bindings"] == raw(node, "indicators")
+
+
+def test_the_aggregates_texts_hold_no_relative_iri_so_a_base_cannot_change_them():
+    for aggregate in AGGREGATES.values():
+        for iri in re.findall(r"<([^<>\s]*)>", aggregate.raw):
+            assert re.match(r"[a-z][a-z0-9+.-]*:", iri), (aggregate.name, iri)
