@@ -111,3 +111,64 @@ class Watch:
         assert self.outside == [], f"the page reached outside the node: {self.outside}"
         assert self.refused == [], f"the page needs what its Content-Security-Policy forbids: {self.refused}"
         assert self.errors == [], f"the page threw: {self.errors}"
+
+
+def replaced_under_readers(node, twin_id: str, bodies: dict[str, bytes], rounds: int) -> dict:
+    """Publish ``bodies`` (tag: upload, the first one first) in turn ``rounds`` times as twin
+    ``twin_id`` of a running node while two readers ask, each time a new query (so none is answered
+    from the cache), for the twin's tagged data and its inferences at once. Asserts that every
+    answer is one whole version whose inferences are its own (never empty, never two versions,
+    never data of one with inferences of another); returns the publishing times per tag."""
+    import itertools
+    import threading
+    import time
+
+    import requests
+
+    graph = f"https://w3id.org/ecgraph/twin/{twin_id}"
+    whole = (f"PREFIX t: <{TEST}> SELECT ?v ?n ?m WHERE {{ "
+             f"{{ SELECT ?v (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?x t:version ?v }} }} GROUP BY ?v }} "
+             f"{{ SELECT (COUNT(*) AS ?m) WHERE {{ GRAPH <{graph}/inferred> {{ ?s ?p ?o }} }} }} }}")
+    seen: list = []
+    failures: list = []
+    times: dict[str, list[float]] = {}
+    stop = threading.Event()
+    distinct = itertools.count(1000)
+    token = requests.post(node.url + "/api/twins", json={"id": twin_id}, headers=node.admin).json()["token"]
+    headers = {"Content-Type": "text/turtle", "Authorization": f"Bearer {token}"}
+    tags = list(bodies)
+    r = requests.put(f"{node.url}/api/twins/{twin_id}", data=bodies[tags[0]], headers=headers, timeout=120)
+    assert r.status_code == 201, r.text
+
+    def reader():
+        session = requests.Session()
+        while not stop.is_set():  # each query new (its LIMIT), so no answer comes from the cache
+            r = session.get(node.url + "/sparql", params={"query": whole + f" LIMIT {next(distinct)}"})
+            if r.status_code != 200:
+                failures.append((r.status_code, r.text[:300]))
+                continue
+            rows = r.json()["results"]["bindings"]
+            seen.append(tuple(tuple(b[k]["value"] for k in ("v", "n", "m")) for b in rows))
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(rounds):
+            tag = tags[(i + 1) % len(tags)]
+            started = time.perf_counter()
+            r = requests.put(f"{node.url}/api/twins/{twin_id}", data=bodies[tag], headers=headers, timeout=120)
+            times.setdefault(tag, []).append(time.perf_counter() - started)
+            assert r.status_code == 200, r.text
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not failures and len(seen) > rounds, failures[:3]
+    assert {len(answer) for answer in seen} == {1}, set(seen)  # never empty, never two versions
+    by_tag: dict = {}
+    for ((tag, n, m),) in set(seen):
+        by_tag.setdefault(tag, set()).add((int(n), int(m)))
+    # each version's data goes with its own inferences only
+    assert by_tag.keys() == set(tags) and all(len(v) == 1 for v in by_tag.values()), by_tag
+    return times

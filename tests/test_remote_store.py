@@ -12,7 +12,6 @@ credentials file stays private.
 
 from __future__ import annotations
 
-import itertools
 import os
 import random
 import sqlite3
@@ -31,7 +30,7 @@ from ecgraph.node import Node
 from ecgraph.query.pool import QueryRequest
 from ecgraph.store import remote, stepwise
 from ecgraph.store.remote import AnswerTruncated, Endpoints, RemoteEngine, StoreMisconfigured
-from tests.helpers import TEST, make_twin
+from tests.helpers import TEST, make_twin, replaced_under_readers
 from tests.servers import Forwarder, LoopbackServer, NodeProcess, OxigraphProcess, Virtuoso, node_over_oxigraph
 
 VERSIONS = (f"PREFIX t: <{TEST}> SELECT ?v (COUNT(*) AS ?n) "
@@ -497,52 +496,12 @@ def test_readers_through_the_node_never_see_a_change_in_steps_half_written(tmp_p
                       and path.startswith("/store") and "probe" not in path else None)
     node = NodeProcess(tmp_path / "data", "--no-demo", "--store", proxy.url, "--store-query", oxigraph.url + "/query",
                        "--store-writes", "steps", "--query-workers", "2").start()
-    graph = "https://w3id.org/ecgraph/twin/half"
-    whole = (f"PREFIX t: <{TEST}> SELECT ?v ?n ?m WHERE {{ "
-             f"{{ SELECT ?v (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?x t:version ?v }} }} GROUP BY ?v }} "
-             f"{{ SELECT (COUNT(*) AS ?m) WHERE {{ GRAPH <{graph}/inferred> {{ ?s ?p ?o }} }} }} }}")
-    seen: list = []
-    failures: list = []
-    stop = threading.Event()
-    distinct = itertools.count(1000)
     try:
-        token = requests.post(node.url + "/api/twins", json={"id": "half"}, headers=node.admin).json()["token"]
-        headers = {"Content-Type": "text/turtle", "Authorization": f"Bearer {token}"}
-        assert requests.put(node.url + "/api/twins/half", data=make_twin("half", tag="A", members=4),
-                            headers=headers).status_code == 201
-
-        def reader():
-            session = requests.Session()
-            while not stop.is_set():  # each query new (its LIMIT), so no answer comes from the cache
-                r = session.get(node.url + "/sparql", params={"query": whole + f" LIMIT {next(distinct)}"})
-                if r.status_code != 200:
-                    failures.append(r.status_code)
-                    continue
-                rows = r.json()["results"]["bindings"]
-                seen.append(tuple(tuple(b[k]["value"] for k in ("v", "n", "m")) for b in rows))
-
-        threads = [threading.Thread(target=reader) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for i in range(6):
-            tag = "B" if i % 2 == 0 else "A"
-            body = make_twin("half", tag=tag, members=20 if tag == "B" else 4)
-            assert requests.put(node.url + "/api/twins/half", data=body, headers=headers).status_code == 200
-        stop.set()
-        for t in threads:
-            t.join()
+        replaced_under_readers(node, "half", {"A": make_twin("half", tag="A", members=4),
+                                              "B": make_twin("half", tag="B", members=20)}, rounds=6)
     finally:
-        stop.set()
         node.stop()
         proxy.close()
-    assert not failures and len(seen) > 6
-    combinations = set(seen)
-    assert {len(a) for a in combinations} == {1}, combinations  # never empty, never two versions
-    by_tag: dict = {}
-    for ((tag, n, m),) in combinations:
-        by_tag.setdefault(tag, set()).add((n, m))
-    # each version's data goes with its own inferences only
-    assert by_tag.keys() == {"A", "B"} and all(len(v) == 1 for v in by_tag.values()), by_tag
 
 
 def test_a_store_that_takes_a_large_update_gets_each_change_in_one_request(tmp_path, oxigraph):

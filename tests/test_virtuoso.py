@@ -16,16 +16,13 @@ end-to-end suite runs on Virtuoso too (``tests/test_e2e.py``, its ``virtuoso`` b
 
 from __future__ import annotations
 
-import itertools
 import statistics
-import threading
-import time
 
 import pytest
 import requests
 
 from ecgraph.store.remote import AnswerTruncated, RemoteEngine, RemoteStore, StoreRefused
-from tests.helpers import TEST, make_twin
+from tests.helpers import make_twin, replaced_under_readers
 from tests.servers import NodeProcess, Virtuoso, free_port
 from tests.test_remote_store import sigkill_rounds
 
@@ -73,56 +70,16 @@ def test_a_node_on_virtuoso_writes_large_twins_in_steps_and_its_readers_see_each
     in turn while two readers ask, each time a new query (no answer from the cache), for the
     twin's data and its inferences at once: every answer is one version, data and inferences
     agreeing. The publishing times are printed beside the same twins on the embedded store."""
-    graph = "https://w3id.org/ecgraph/twin/big"
-    whole = (f"PREFIX t: <{TEST}> SELECT ?v ?n ?m WHERE {{ "
-             f"{{ SELECT ?v (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?x t:version ?v }} }} GROUP BY ?v }} "
-             f"{{ SELECT (COUNT(*) AS ?m) WHERE {{ GRAPH <{graph}/inferred> {{ ?s ?p ?o }} }} }} }}")
     twins = {"A": make_twin("big", tag="A", members=400), "B": make_twin("big", tag="B", members=700)}
     timings: dict[str, list[float]] = {}
     for backend in ("virtuoso", "embedded"):
         args = virtuoso.store_args() if backend == "virtuoso" else ()
         node = NodeProcess(tmp_path / backend, "--no-demo", "--query-workers", "2", *args).start()
-        seen: list = []
-        failures: list = []
-        stop = threading.Event()
-        distinct = itertools.count(1000)
         try:
-            token = requests.post(node.url + "/api/twins", json={"id": "big"}, headers=node.admin).json()["token"]
-            headers = {"Content-Type": "text/turtle", "Authorization": f"Bearer {token}"}
-            assert requests.put(node.url + "/api/twins/big", data=twins["A"], headers=headers).status_code == 201
-
-            def reader(node=node, seen=seen, failures=failures, stop=stop, distinct=distinct):
-                session = requests.Session()
-                while not stop.is_set():
-                    r = session.get(node.url + "/sparql", params={"query": whole + f" LIMIT {next(distinct)}"})
-                    if r.status_code != 200:
-                        failures.append((r.status_code, r.text[:300]))
-                        continue
-                    rows = r.json()["results"]["bindings"]
-                    seen.append(tuple(tuple(b[k]["value"] for k in ("v", "n", "m")) for b in rows))
-
-            threads = [threading.Thread(target=reader) for _ in range(2)]
-            for t in threads:
-                t.start()
-            for i in range(8):
-                tag = "B" if i % 2 == 0 else "A"
-                started = time.perf_counter()
-                r = requests.put(node.url + "/api/twins/big", data=twins[tag], headers=headers, timeout=120)
-                timings.setdefault(backend, []).append(time.perf_counter() - started)
-                assert r.status_code == 200, r.text
-            stop.set()
-            for t in threads:
-                t.join()
+            times = replaced_under_readers(node, "big", twins, rounds=8)
         finally:
-            stop.set()
             node.stop()
-        assert not failures and len(seen) > 8, failures[:3]
-        assert {len(answer) for answer in seen} == {1}, set(seen)
-        by_tag: dict = {}
-        for ((tag, n, m),) in set(seen):
-            by_tag.setdefault(tag, set()).add((int(n), int(m)))
-        assert by_tag.keys() == {"A", "B"} and all(len(v) == 1 for v in by_tag.values()), by_tag
-        assert sorted(n for (n, _), in by_tag.values()) == [401, 701]  # whole versions, every member
+        timings[backend] = [t for values in times.values() for t in values]
     for backend, values in timings.items():
         print(f"\n{backend}: replace of a 2,800/4,900-triple twin over HTTP, median "
               f"{statistics.median(values) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms ({len(values)} publishes)")

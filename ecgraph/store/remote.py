@@ -538,8 +538,7 @@ class RemoteStore(GraphStore):
         results = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
         rows = len(list(results)) if isinstance(results, ox.QuerySolutions) else 0
         if rows < PROBE_SIDE * PROBE_SIDE:
-            self.endpoints = replace(self.endpoints, row_cap=rows)
-            self._engine.endpoints = self.client.endpoints = self.endpoints
+            self._use(replace(self.endpoints, row_cap=rows))
             log.warning("the store at %s returns at most %s rows for one query: a longer answer (a query's, or "
                         "the node's own read of a large graph) is refused as possibly cut; raise the store's "
                         "limit (Virtuoso: ResultSetMaxRows in virtuoso.ini)", self.endpoints.query, f"{rows:,}")
@@ -570,11 +569,14 @@ class RemoteStore(GraphStore):
                 f"{self.endpoints.graph_store} did not take a PUT ({exc.detail}); name the store's endpoint with "
                 "--store-graph-store (Virtuoso: sparql-graph-crud, with SPARQL_UPDATE granted)") from None
         self.stepwise = True
-        self.endpoints = replace(self.endpoints, isolated=False)
-        self._engine.endpoints = self.client.endpoints = self.endpoints
+        self._use(replace(self.endpoints, isolated=False))
         log.info("the store at %s takes fewer than %s triples in one update: the node writes each change in "
                  "steps, readers see it whole through the generation lock, and a journal undoes a change a "
                  "failure interrupts (ecgraph.store.stepwise)", self.endpoints.update, f"{PROBE_TRIPLES:,}")
+
+    def _use(self, endpoints: Endpoints) -> None:
+        """What a probe found, for this store, its client and engine, and the workers' view."""
+        self.endpoints = self._engine.endpoints = self.client.endpoints = endpoints
 
     def recover(self) -> None:
         """Write back the state before a change that a crash interrupted (its journal is there)."""
@@ -654,36 +656,21 @@ class RemoteStore(GraphStore):
         if not blank:
             return super().insert_data(blocks, blank=blank)
         ground: dict[str, list[str]] = {}
-        pending: list[tuple[str, str, list[str]]] = []  # (graph, line, its blank labels)
+        pending: list[tuple[str, str]] = []
         for block in blocks:
             head, *lines, _ = block.split("\n")
             graph = head[len("GRAPH <"):-len("> {")]  # the IRI, validated again where it is written
             for line in lines:
-                labels = _BLANK_LABEL.findall(_without_literals(line))
-                if labels:
-                    pending.append((graph, line, labels))
+                if stepwise.labels(line):
+                    pending.append((graph, line))
                 else:
                     ground.setdefault(graph, []).append(line)
-        parent: dict[str, str] = {}
-
-        def root(label: str) -> str:
-            while parent.setdefault(label, label) != label:
-                parent[label] = parent[parent[label]]
-                label = parent[label]
-            return label
-
-        for _, _, labels in pending:
-            for other in labels[1:]:
-                parent[root(other)] = root(labels[0])
-        components: dict[str, list[tuple[str, str]]] = {}
-        for graph, line, labels in pending:
-            components.setdefault(root(labels[0]), []).append((graph, line))
         operations = []
         if ground:
             operations.append(super().insert_data([f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}"
                                                    for g, lines in ground.items()], blank=False))
         chunk: list[tuple[str, str]] = []
-        for component in components.values():
+        for component in stepwise.components(pending):
             if chunk and len(chunk) + len(component) > TEMPLATE_TRIPLES:
                 operations.append(_template(chunk))
                 chunk = []
@@ -866,13 +853,7 @@ class RemoteStore(GraphStore):
 
 #: triples in one INSERT template (Virtuoso compiles one into SQL of at most 10,000 lines)
 TEMPLATE_TRIPLES = 100
-_BLANK_LABEL = re.compile(r"(?:^|\s)(_:[^\s<>\"{};,]+)")
 _VALID_BLANK = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
-
-
-def _without_literals(line: str) -> str:
-    return _LITERAL.sub('""', line)
 
 
 def _template(items: list[tuple[str, str]]) -> str:

@@ -62,9 +62,9 @@ class Writes:
     shared: list[list[tuple[str, str]]] = field(default_factory=list)
 
 
-def group(graphs: Mapping[str, list[str]]) -> Writes:
-    """Lines per graph into :class:`Writes`: ground lines one by one, blank nodes' lines by
-    connected component (the labels they share), components across graphs apart."""
+def components(items: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """(graph, line) pairs whose lines have blank nodes, grouped by the blank nodes they share,
+    across graphs too: each group must be written in one operation for its labels to stay one node."""
     parent: dict[str, str] = {}
 
     def root(label: str) -> str:
@@ -73,22 +73,29 @@ def group(graphs: Mapping[str, list[str]]) -> Writes:
             label = parent[label]
         return label
 
-    pending: list[tuple[str, str, list[str]]] = []
+    found = [(graph, line, labels(line)) for graph, line in items]
+    for _, _, names in found:
+        for other in names[1:]:
+            parent[root(other)] = root(names[0])
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for graph, line, names in found:
+        groups.setdefault(root(names[0]), []).append((graph, line))
+    return list(groups.values())
+
+
+def group(graphs: Mapping[str, list[str]]) -> Writes:
+    """Lines per graph into :class:`Writes`: ground lines one by one, blank nodes' lines by
+    connected component (:func:`components`), components across graphs apart."""
     out = Writes()
+    pending: list[tuple[str, str]] = []
     for graph, lines in graphs.items():
         units = out.local.setdefault(graph, [])
         for line in lines:
-            found = labels(line)
-            if found:
-                pending.append((graph, line, found))
-                for other in found[1:]:
-                    parent[root(other)] = root(found[0])
+            if labels(line):
+                pending.append((graph, line))
             else:
                 units.append([line])
-    components: dict[str, list[tuple[str, str]]] = {}
-    for graph, line, found in pending:
-        components.setdefault(root(found[0]), []).append((graph, line))
-    for items in components.values():
+    for items in components(pending):
         if len({g for g, _ in items}) > 1:
             out.shared.append(items)
         else:
