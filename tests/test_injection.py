@@ -164,6 +164,13 @@ _SPARQL = re.compile(r"\b(SELECT|INSERT|DELETE|CONSTRUCT|ASK|DESCRIBE|GRAPH|WHER
 _ALLOWED = {("store/__init__.py", "_iri(graph)"), ("store/__init__.py", "_iri(g)"),
             ("store/__init__.py", "_named(subject)"),
             ("store/remote.py", "_iri(graph)"), ("store/remote.py", "_iri(g)"), ("store/remote.py", "_named(subject)"),
+            ("store/__init__.py", "_values(by_object)"), ("store/__init__.py", "_values(by_subject)"),
+            ("store/__init__.py", "_values(both)"),  # terms pyoxigraph wrote from parsed N-Triples
+            ("store/remote.py", "_iri(PROBE_GRAPH)"), ("store/remote.py", "probe_data"),  # the node's own probes:
+            ("store/remote.py", "numbers"), ("store/remote.py", "i"),  # integers it counts, variables it numbers
+            ("store/stepwise.py", "iri(graph)"),  # the store's _iri, handed to the steps
+            # a regular expression that recognises the texts of lookups, not SPARQL that runs
+            ("query/bounded.py", "_VAR"), ("query/bounded.py", "_IRI"),
 
             # the pages' reads: IRIs written by pyoxigraph, and the module's own property paths
             ("directory.py", "_iri(graph)"), ("directory.py", "_iri(EC + scheme)"), ("directory.py", "_iris(chunk)"),

@@ -295,6 +295,11 @@ def _lines(content: Sequence[ox.Triple] | str) -> list[str]:
     return ntriples(content).split("\n")
 
 
+def _values(rows: dict[str, None]) -> str:
+    """VALUES rows of terms that pyoxigraph wrote (``str`` of parsed terms: valid and escaped)."""
+    return " ".join(rows)
+
+
 def _delete_blank(graph: str, lines: list[str], size: int) -> list[str]:
     """Operations that remove a graph's triples with blank nodes, given them as the graph's own
     N-Triples ``lines`` (of ``size``). A blank node cannot be named in an update, so they are
@@ -303,9 +308,8 @@ def _delete_blank(graph: str, lines: list[str], size: int) -> list[str]:
     of 120 ms for a scan of the whole graph with a FILTER, which is kept for graphs that are
     mostly blank nodes). Each pattern matches only triples with a blank node, and every such
     triple of the graph is among ``lines``: exactly those go."""
-    g = _iri(graph)
     if len(lines) * 4 > size:
-        return [f"DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {g} "
+        return [f"DELETE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {_iri(graph)} "
                 "{ ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) } }"]
     by_object: dict[str, None] = {}
     by_subject: dict[str, None] = {}
@@ -319,15 +323,16 @@ def _delete_blank(graph: str, lines: list[str], size: int) -> list[str]:
         else:
             by_subject[f"({s} {p})"] = None
     out = []
+    delete = f"DELETE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }} WHERE "
     if by_object:
-        out.append(f"DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} WHERE {{ VALUES (?p ?o) {{ {' '.join(by_object)} }} "
-                   f"GRAPH {g} {{ ?s ?p ?o FILTER(isBlank(?s)) }} }}")
+        out.append(delete + f"{{ VALUES (?p ?o) {{ {_values(by_object)} }} "
+                            f"GRAPH {_iri(graph)} {{ ?s ?p ?o FILTER(isBlank(?s)) }} }}")
     if by_subject:
-        out.append(f"DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} WHERE {{ VALUES (?s ?p) {{ {' '.join(by_subject)} }} "
-                   f"GRAPH {g} {{ ?s ?p ?o FILTER(isBlank(?o)) }} }}")
+        out.append(delete + f"{{ VALUES (?s ?p) {{ {_values(by_subject)} }} "
+                            f"GRAPH {_iri(graph)} {{ ?s ?p ?o FILTER(isBlank(?o)) }} }}")
     if both:
-        out.append(f"DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} WHERE {{ VALUES ?p {{ {' '.join(both)} }} "
-                   f"GRAPH {g} {{ ?s ?p ?o FILTER(isBlank(?s) && isBlank(?o)) }} }}")
+        out.append(delete + f"{{ VALUES ?p {{ {_values(both)} }} "
+                            f"GRAPH {_iri(graph)} {{ ?s ?p ?o FILTER(isBlank(?s) && isBlank(?o)) }} }}")
     return out
 
 

@@ -532,8 +532,8 @@ class RemoteStore(GraphStore):
         ``ResultSetMaxRows``, 10,000 by default, cuts without an error): asked for
         :data:`PROBE_ROWS` rows computed from nothing, a store that returns fewer has a cap there,
         and every answer of that length is refused from then on as possibly cut."""
-        side = " ".join(str(i) for i in range(PROBE_SIDE))
-        probe = f"SELECT ?a ?b WHERE {{ VALUES ?a {{ {side} }} VALUES ?b {{ {side} }} }}"
+        numbers = " ".join(str(i) for i in range(PROBE_SIDE))
+        probe = f"SELECT ?a ?b WHERE {{ VALUES ?a {{ {numbers} }} VALUES ?b {{ {numbers} }} }}"
         answer = self._engine.fetch(probe, timeout=max(self.endpoints.query_timeout, 30.0))
         results = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
         rows = len(list(results)) if isinstance(results, ox.QuerySolutions) else 0
@@ -550,9 +550,9 @@ class RemoteStore(GraphStore):
         if self.writes == "one-request":
             return
         if self.writes == "auto":
-            data = "\n".join(f"<urn:ecgraph:probe:{i}> <urn:ecgraph:probe> \"{i}\" ." for i in range(PROBE_TRIPLES))
+            probe_data = "\n".join(f'<urn:ecgraph:probe:{i}> <urn:ecgraph:probe> "{i}" .' for i in range(PROBE_TRIPLES))
             try:
-                self._send(f"INSERT DATA {{ GRAPH {_iri(PROBE_GRAPH)} {{\n{data}\n}} }}")
+                self._send(f"INSERT DATA {{ GRAPH {_iri(PROBE_GRAPH)} {{\n{probe_data}\n}} }}")
                 return
             except StoreTooSmall:
                 pass
@@ -719,7 +719,7 @@ class RemoteStore(GraphStore):
         url = self.endpoints.graph_store + ("&" if "?" in self.endpoints.graph_store else "?") + \
             urlencode({"graph": ox.NamedNode(graph).value})
         body = ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
-        answer = self.client.request(method, url, body=body, headers={"Content-Type": "application/n-triples"},
+        answer = self.client.request(method, url, body=body, headers={"Content-Type": ACCEPT_GRAPH},
                                      what=f"a Graph Store {method}", idempotent=method == "PUT")
         self._accepted(answer, f"a Graph Store {method} of {graph}")
 
@@ -769,8 +769,9 @@ class RemoteStore(GraphStore):
                         self._send(f"DROP SILENT GRAPH {_iri(graph)}")
                     for graph, items in subjects.items():
                         for part in stepwise.batches(items, 20):
-                            self._send(" ;\n".join(f"DELETE WHERE {{ GRAPH {_iri(graph)} {{ {_named(s)} ?p ?o }} }}"
-                                                   for s in part))
+                            deletes = [f"DELETE WHERE {{ GRAPH {_iri(graph)} {{ {_named(subject)} ?p ?o }} }}"
+                                       for subject in part]
+                            self._send(" ;\n".join(deletes))
                     for graph, lines in removals.items():
                         stepwise.delete_lines(steps, _iri, graph, lines)
                     stepwise.write_graphs(steps, {**graphs, **{g: v for g, v in additions.items() if g not in graphs}},
