@@ -40,8 +40,9 @@ from pathlib import Path
 from .common import CACHE, ROOT, network, rss_of
 
 PACKAGE = ROOT / "ecgraph"
-#: parts of the package a load never runs: a change there keeps the cached stores
-NOT_LOADER = ("web",)
+#: parts of the package that never change what a load writes: a change there keeps the cached
+#: stores (the web layer; the network figures, held in memory and built by a serving node at start)
+NOT_LOADER = ("web", "query/figures.py")
 #: RocksDB files that are written once and never changed in place (shared by hard links)
 IMMUTABLE = (".sst", ".blob")
 
@@ -83,12 +84,16 @@ def _package_versions() -> str:
     return ";".join(out)
 
 
+def _not_loader(relative: Path) -> bool:
+    return any(relative.as_posix() == part or relative.parts[0] == part for part in NOT_LOADER)
+
+
 def loader_files(package: Path = PACKAGE) -> list[Path]:
     """The files whose content decides what a load writes (sorted)."""
     out = []
     for path in sorted(package.rglob("*")):
         relative = path.relative_to(package)
-        if not path.is_file() or "__pycache__" in relative.parts or relative.parts[0] in NOT_LOADER:
+        if not path.is_file() or "__pycache__" in relative.parts or _not_loader(relative):
             continue
         out.append(path)
     return out

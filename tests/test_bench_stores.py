@@ -25,7 +25,8 @@ EX = "http://example.org/"
 
 def _package(tmp_path: Path) -> tuple[Path, Path]:
     package = tmp_path / "ecgraph"
-    for relative in ("publish/reason.py", "_standard/ontology.ttl", "web/face/views.py", "node.py"):
+    for relative in ("publish/reason.py", "_standard/ontology.ttl", "web/face/views.py", "node.py",
+                     "query/figures.py", "query/pool.py"):
         (package / relative).parent.mkdir(parents=True, exist_ok=True)
         (package / relative).write_text(f"# {relative}\n")
     generator = tmp_path / "generate.py"
@@ -39,8 +40,10 @@ def test_a_changed_loader_standard_or_generator_is_another_cache_key_and_the_web
     assert stores.key(package, generator) == first  # stable
     (package / "web/face/views.py").write_text("# a faster page\n")
     assert stores.key(package, generator) == first  # a load never runs the HTTP layer
+    (package / "query/figures.py").write_text("# kept figures: in memory, built by a serving node\n")
+    assert stores.key(package, generator) == first  # nor writes the network figures
     for changed in (package / "publish/reason.py", package / "_standard/ontology.ttl", package / "node.py",
-                    generator):
+                    package / "query/pool.py", generator):
         before = stores.key(package, generator)
         changed.write_text(changed.read_text() + "# changed\n")
         assert stores.key(package, generator) != before, changed.name
