@@ -41,8 +41,9 @@ from .common import CACHE, ROOT, network, rss_of
 
 PACKAGE = ROOT / "ecgraph"
 #: parts of the package that never change what a load writes: a change there keeps the cached
-#: stores (the web layer; the network figures, held in memory and built by a serving node at start)
-NOT_LOADER = ("web", "query/figures.py")
+#: stores (the web layer; the network figures, held in memory and built by a serving node at start;
+#: the in-process answers to /sparql)
+NOT_LOADER = ("web", "query/figures.py", "query/bounded.py")
 #: RocksDB files that are written once and never changed in place (shared by hard links)
 IMMUTABLE = (".sst", ".blob")
 

@@ -26,7 +26,7 @@ EX = "http://example.org/"
 def _package(tmp_path: Path) -> tuple[Path, Path]:
     package = tmp_path / "ecgraph"
     for relative in ("publish/reason.py", "_standard/ontology.ttl", "web/face/views.py", "node.py",
-                     "query/figures.py", "query/pool.py"):
+                     "query/figures.py", "query/bounded.py", "query/pool.py"):
         (package / relative).parent.mkdir(parents=True, exist_ok=True)
         (package / relative).write_text(f"# {relative}\n")
     generator = tmp_path / "generate.py"
@@ -42,6 +42,8 @@ def test_a_changed_loader_standard_or_generator_is_another_cache_key_and_the_web
     assert stores.key(package, generator) == first  # a load never runs the HTTP layer
     (package / "query/figures.py").write_text("# kept figures: in memory, built by a serving node\n")
     assert stores.key(package, generator) == first  # nor writes the network figures
+    (package / "query/bounded.py").write_text("# answers to /sparql in the web process\n")
+    assert stores.key(package, generator) == first  # nor answers /sparql
     for changed in (package / "publish/reason.py", package / "_standard/ontology.ttl", package / "node.py",
                     package / "query/pool.py", generator):
         before = stores.key(package, generator)

@@ -29,6 +29,8 @@ from tests.servers import NodeProcess
     "SELECT ?p ?o WHERE { <https://a.example/id/community> ?p ?o }",
     "select * where {<urn:x> ?p ?o .}",
     "  DESCRIBE <https://a.example/id/community>\n",
+    "# title: DESCRIBE one community\nDESCRIBE <https://a.example/id/community>\n  # asked again\n",
+    "# title: lookup by IRI\nSELECT ?p ?o WHERE {\n  # the community\n  <urn:x> ?p ?o }",
 ])
 def test_a_lookup_or_describe_of_one_iri_is_bounded(text):
     assert bounded.bounded(QueryRequest(text, "json"))
@@ -44,6 +46,9 @@ def test_a_lookup_or_describe_of_one_iri_is_bounded(text):
     "SELECT (COUNT(*) AS ?n) WHERE { <urn:x> ?p ?o }",
     "SELECT ?p ?o WHERE { <urn:x> ?p ?o SERVICE <http://peer/sparql> { ?a ?b ?c } }",
     "SELECT ?p ?o WHERE { <urn:x> ?p ?o } # " + "x" * bounded.LONGEST,
+    "# title: " + "x" * bounded.LONGEST + "\nDESCRIBE <urn:a>",
+    "DESCRIBE <urn:a> # and\n<urn:b>",
+    "# SERVICE\nSELECT ?p ?o WHERE { <urn:x> ?p ?o \n#}\n SERVICE <http://peer/sparql> { ?a ?b ?c } }",
 ])
 def test_anything_else_is_not(text):
     assert not bounded.bounded(QueryRequest(text, "json"))

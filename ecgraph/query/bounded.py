@@ -10,8 +10,9 @@ the GIL), wait. Two shapes cannot run long:
   prefix scan of the subject index, every key it reads is an answer;
 * ``DESCRIBE <iri>``: the same scan, plus the blank nodes hanging off it.
 
-They are recognised on the whole text (whitespace aside, nothing else: no prefixes, no dataset,
-no other pattern, no ``SERVICE``, so they cannot reach the network), and their answers stream: so
+They are recognised on the whole text (whitespace and whole comment lines aside, as clients and
+the example queries send them with a ``# title:``; nothing else: no prefixes, no dataset, no other
+pattern, no ``SERVICE``, so they cannot reach the network), and their answers stream: so
 the work is bounded by the row cap, and it is also stopped cooperatively at the request's
 deadline (:func:`ecgraph.query.results` checks it between rows), which the workers' kill cannot
 do better for a streaming answer. They run on the node's own store only while no write is in
@@ -50,7 +51,8 @@ def bounded(request: QueryRequest) -> bool:
     text = request.query
     if len(text) > LONGEST:
         return False
-    text = text.strip()
+    # A line whose first mark is "#" is a comment: neither shape has a string that could span lines
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")).strip()
     return _LOOKUP.fullmatch(text) is not None or _DESCRIBE.fullmatch(text) is not None
 
 
