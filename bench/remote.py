@@ -10,7 +10,8 @@ Each query of ``bench/queries/`` goes to all of them in alternation from the sam
 client, each time with a new comment (so no node answers from its cache: this is what the node adds
 over the store on a cold question). The row's ecgraph figure is the node on the store, its anchor the
 store answering directly; the note gives the embedded node's figure. Publishing: uploads of one twin
-to each node (p50), and ``ecgraph load --bulk`` of the whole network into each backend.
+to each node holding the network and to empty ones (p50), and ``ecgraph load --bulk`` of the whole
+network into each backend.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from .common import Node, OxigraphServer, Row, median, network, percentile, sing
 from .queries import Servers, _ask, query_set
 
 
-def _uploads(node: Node, bodies: list[bytes], repeats: int) -> list[float]:
-    token = node.register("bench")
+def _uploads(node: Node, bodies: list[bytes], repeats: int, twin_id: str = "bench") -> list[float]:
+    token = node.register(twin_id)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/turtle"}
     times = []
     for i in range(repeats + 1):
         started = time.perf_counter()
-        r = requests.put(node.url + "/api/twins/bench", data=bodies[i % 2], headers=headers, timeout=900)
+        r = requests.put(f"{node.url}/api/twins/{twin_id}", data=bodies[i % 2], headers=headers, timeout=900)
         if r.status_code not in (200, 201):
             raise RuntimeError(f"upload failed: {r.status_code} {r.text[:300]}")
         if i:
@@ -146,6 +147,24 @@ def remote(quick: bool) -> list[Row]:
                     note += f"; Virtuoso directly refused: {failed['virtuoso-direct']}"
                 rows.append(Row("remote", f"N={communities}: {title} (on Virtuoso)", ms.get("virtuoso"),
                                 ms.get("virtuoso-direct"), "ms", "Virtuoso directly", note=note))
+        # Publishing into the loaded network: a new twin replaced in each node that holds the N
+        # communities (the uploads further down go into empty nodes).
+        holding = {"embedded": servers.node, "remote": remote_node}
+        if virtuoso is not None:
+            holding["virtuoso"] = on_virtuoso
+        for size in (1_000, 10_000):
+            bodies = [single_twin(size, seed=11).read_bytes(), single_twin(size, seed=12).read_bytes()]
+            took = {key: _uploads(node, bodies, 5 if communities > 1000 else 10, f"bench-{size}")
+                    for key, node in holding.items()}
+            rows.append(Row("remote", f"N={communities}: upload a {size:,}-triple twin into the loaded network, p50",
+                            median(took["remote"]), median(took["embedded"]), "s", "the embedded node",
+                            note=f"node on oxigraph serve; p95 {percentile(took['remote'], 95):.3f} vs "
+                                 f"{percentile(took['embedded'], 95):.3f} s"))
+            if "virtuoso" in took:
+                rows.append(Row("remote", f"N={communities}: upload a {size:,}-triple twin into the loaded network, "
+                                          "p50 (on Virtuoso)", median(took["virtuoso"]), median(took["embedded"]), "s",
+                                "the embedded node",
+                                note=f"node on Virtuoso, in steps; p95 {percentile(took['virtuoso'], 95):.3f} s"))
     finally:
         for node in nodes:
             node.stop()
