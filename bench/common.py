@@ -112,21 +112,25 @@ def rss_of(pid: int) -> int:
 class Node:
     """An ``ecgraph serve`` process over its own data directory."""
 
-    def __init__(self, data: Path, *args: str):
+    def __init__(self, data: Path, *args: str, start_timeout: float = 600):
         self.data = data
         command = [sys.executable, "-m", "ecgraph.cli", "serve", "--data", str(data), "--port", "0",
                    "--admin-token", ADMIN, "--no-demo", *args]
+        started = time.time()
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.url = ""
-        deadline = time.time() + 600
-        while time.time() < deadline:
+        while not self.url:
             line = self.process.stdout.readline()
             if not line and self.process.poll() is not None:
                 raise RuntimeError("ecgraph serve exited")
             match = re.search(r"listening on (http://\S+)", line or "")
             if match:
                 self.url = match.group(1)
-                break
+            elif time.time() > started + start_timeout:
+                self.process.kill()
+                raise RuntimeError(f"ecgraph serve did not start within {start_timeout:.0f} s: {command}")
+        #: seconds from the command to the node listening (a node over a remote store reads it first)
+        self.start_seconds = time.time() - started
         import threading
 
         threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
