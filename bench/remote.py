@@ -122,12 +122,18 @@ def remote(quick: bool) -> list[Row]:
                 load_s, quads = time.perf_counter() - started, servers.quads
             else:
                 load_s, quads = _load_virtuoso(virtuoso, servers.tmp / "dump.nq")
+            # Its --data carries the discovery index of the same twins (as an operator moving a node
+            # onto a store brings its --data): the node on oxigraph serve, started above, measures a
+            # first start that builds it; this one reads each twin's catalog entry only.
+            (servers.tmp / "virtuoso-node").mkdir()
+            shutil.copyfile(servers.stores.node / "discovery.sqlite3",
+                            servers.tmp / "virtuoso-node" / "discovery.sqlite3")
             on_virtuoso = Node(servers.tmp / "virtuoso-node", *virtuoso.store_args(), "--publish-timeout", "600",
                                start_timeout=7200)
             nodes.append(on_virtuoso)
-            rows.append(Row("remote", f"N={communities}: a new node's first start on Virtuoso holding the network",
-                            on_virtuoso.start_seconds, None, "s", "",
-                            note="reads every twin's catalog entry and graphs (the discovery index) over HTTP"))
+            rows.append(Row("remote", f"N={communities}: a node's start on Virtuoso holding the network, its "
+                                      "discovery index carried over", on_virtuoso.start_seconds, None, "s", "",
+                            note="reads every twin's catalog entry over HTTP; the index is up to date"))
             how = ("Virtuoso's bulk loader (ld_dir)" if communities > 1000 else
                    "by the node's remote store in steps: Graph Store POSTs of about 4 MB")
             rows.append(Row("remote", f"N={communities}: the network's quads loaded into Virtuoso",
