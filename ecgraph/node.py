@@ -60,6 +60,14 @@ from ecgraph.workers import MemoryCeiling, PoolBusy, TaskTimeout, WorkerDied, Wo
 log = logging.getLogger("ecgraph.node")
 
 
+#: after a failed start sync of the discovery index (a store read failed), the wait before the next try
+SYNC_RETRY_SECONDS = 30
+
+
+class _Closing(Exception):
+    """The node is stopping: work behind its start gives up (it is done again at the next start)."""
+
+
 def _started(work: Callable[[], Any]) -> Future:
     """``work()`` running on a thread of its own: its result, or its exception, in the future."""
     future: Future = Future()
@@ -206,7 +214,13 @@ class Node:
         self._discovery = Discovery(self.data_dir / "discovery.sqlite3")
         #: index jobs run after the publisher is answered; every use of :attr:`discovery` waits for them
         self._behind = Behind()
-        if not read_only:
+        self._closing = threading.Event()
+        if not read_only and workers:
+            # A serving node brings the index in line behind its start: over a remote store that
+            # holds N twins, a new --data reads every twin (minutes at N=10,000), and the node
+            # answers everything else meanwhile; discovery's reads wait for it (bounded).
+            self._behind.submit(self._sync_discovery_logged)
+        elif not read_only:
             self._sync_discovery()
         if workers:
             self.figures.rebuild()
@@ -252,6 +266,7 @@ class Node:
     # --- lifecycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
+        self._closing.set()  # a start's index sync stops between twins (the next start goes on)
         self.network.close()
         for pool in self.pools().values():
             pool.close()
@@ -296,6 +311,30 @@ class Node:
         indexed after its publisher is answered; see :mod:`ecgraph.discovery.behind`)."""
         self._behind.settle()
         return self._discovery
+
+    def _discovery_read(self) -> Discovery:
+        """The index for a reader's request: as :attr:`discovery`, but waiting at most the query
+        time limit (503 with ``Retry-After`` while the jobs before it run longer, as after the
+        start of a node whose index is built from a remote store)."""
+        if not self._behind.settle(timeout=self.config.query_timeout):
+            raise errors.Unavailable(
+                f"the discovery index is being brought up to date with the store ({self._behind.waiting} "
+                "job(s) waiting: after this node's start it reads every published twin, or a burst of "
+                "publishing is being indexed); everything else answers meanwhile: try again in a minute",
+                retry_after=30)
+        return self._discovery
+
+    def _sync_discovery_logged(self) -> None:
+        try:
+            counts = self._sync_discovery()
+            log.info("discovery index in line with the store: %s", counts)
+        except _Closing:
+            log.info("stopped bringing the discovery index in line with the store; the next start goes on")
+        except Exception:  # a store that failed a read: try again in a while (what is indexed stays)
+            log.exception("could not bring the discovery index in line with the store; trying again in %d s",
+                          SYNC_RETRY_SECONDS)
+            if not self._closing.wait(SYNC_RETRY_SECONDS):
+                self._behind.submit(self._sync_discovery_logged)
 
     @property
     def pipeline(self) -> Pipeline:
@@ -858,7 +897,7 @@ class Node:
             self.registry.record_change(twin_id, entry.version, entry.content_hash, "deleted")
             self._figures_changed([], gone=[twin_id])
             self.registry.prune(twin_id)
-            self.discovery.remove(twin_id)
+            self._unindex(twin_id)
         return entry
 
     def delete(self, twin_id: str, *, caller: Caller = LOCAL) -> None:
@@ -1320,14 +1359,25 @@ class Node:
         """Index a copy of a peer's twin just harvested (by its graph's IRI: two nodes' twins of
         the same id stay apart), so that discovery covers the network (called by the harvester)."""
         if record.get("unsupported"):  # left out of network answers, and so of discovery
-            self.discovery.remove(graph)
+            self._unindex(graph)
             return
         self._index_key(graph, int(record.get("version") or 0), record["hash"], data_ntriples, inferred_ntriples,
                         record.get("harvested", ""))
 
     def unindex_copy(self, graph: str) -> None:
         """A harvested copy was dropped (deleted at home, or its peer removed)."""
-        self.discovery.remove(graph)
+        self._unindex(graph)
+
+    def _unindex(self, key: str) -> None:
+        """Drop a twin or copy from the index, queued behind the jobs before it like an index job
+        (every read waits for it)."""
+        def job() -> None:
+            try:
+                self._discovery.remove(key)
+            except Exception:
+                log.exception("could not drop %r from the discovery index; the next start does", key)
+
+        self._behind.submit(job)
 
     def _copies(self) -> dict[str, tuple]:
         """The harvested copies discovery indexes: graph IRI -> (version, hash, harvested)."""
@@ -1345,6 +1395,8 @@ class Node:
         entries = self._entries
 
         def read(key: str) -> list[ox.Triple]:
+            if self._closing.is_set():
+                raise _Closing("the node is stopping")
             entry = entries.get(key)
             graph, inferred = (entry.graph, entry.inferred_graph) if entry else (key, key + standard.INFERRED_SUFFIX)
             return self.store.graph_triples(graph) + self.store.graph_triples(inferred)
@@ -1370,7 +1422,7 @@ class Node:
         from ecgraph.discovery.similar import DISTANCE_SCALE_KM
 
         try:
-            found = self.discovery.similar(iri, weights=weights, pins=pins, limit=limit, lang=lang,
+            found = self._discovery_read().similar(iri, weights=weights, pins=pins, limit=limit, lang=lang,
                                            distance_scale_km=distance_scale_km or DISTANCE_SCALE_KM)
         except NotIndexed:
             raise self._not_indexed(iri) from None
@@ -1379,7 +1431,7 @@ class Node:
 
     def search_knowledge(self, text: str = "", **filters: Any) -> dict:
         """Lessons, best practices, initiatives and events (see :meth:`Discovery.search`)."""
-        found = self.discovery.search(text, **filters)
+        found = self._discovery_read().search(text, **filters)
         self._name_homes([r["community"] for r in found["results"]])
         return found
 
@@ -1395,13 +1447,13 @@ class Node:
 
     def compare(self, iri: str, *, lang: str = "en", indicator: str | None = None, latest: int | None = None) -> dict:
         try:
-            return self.discovery.compare(iri, lang=lang, indicator=indicator, latest=latest)
+            return self._discovery_read().compare(iri, lang=lang, indicator=indicator, latest=latest)
         except NotIndexed:
             raise self._not_indexed(iri) from None
 
     def compare_network(self, network: str, *, lang: str = "en") -> dict:
         try:
-            return self.discovery.network(network, lang=lang)
+            return self._discovery_read().network(network, lang=lang)
         except NotIndexed:
             raise self._not_indexed(network, "network with communities") from None
 
@@ -1429,30 +1481,30 @@ class Node:
             return entry.modified if entry is not None and entry.version == row["version"] else row["time"]
 
         changes = recent(rows, key=key, stamp=stamp, since=since, limit=limit if not place else 10 * limit)
-        feed = self.discovery.whats_new(changes, base_url=base_url, feed_url=feed_url, place=place, lang=lang)
+        feed = self._discovery_read().whats_new(changes, base_url=base_url, feed_url=feed_url, place=place, lang=lang)
         feed["items"] = feed["items"][:limit]
         return feed
 
     def compare_area(self, place: str, *, lang: str = "en") -> dict:
         """A municipality's or region's communities side by side and their evolution by year."""
         try:
-            return self.discovery.area(place, lang=lang)
+            return self._discovery_read().area(place, lang=lang)
         except NotIndexed:
             raise errors.NotFound(f"no published community gives the code {place!r}: GET /api/areas lists the "
                                   "municipality (LAU) and region (NUTS) codes twins give") from None
 
     def tools(self, *, place: str | None = None, category: str | None = None, lang: str = "en") -> dict:
-        return self.discovery.tools(place=place, category=category, lang=lang)
+        return self._discovery_read().tools(place=place, category=category, lang=lang)
 
     def areas(self) -> dict:
-        return self.discovery.areas()
+        return self._discovery_read().areas()
 
     def communities(self, *, place: str | None = None, lang: str = "en") -> list[dict]:
-        return self.discovery.communities(place=place, lang=lang)
+        return self._discovery_read().communities(place=place, lang=lang)
 
     def discovery_choices(self, *, lang: str = "en") -> dict:
         """The topics, member types and technologies discovery's search forms offer."""
-        return self.discovery.choices(lang)
+        return self._discovery_read().choices(lang)
 
     # --- demo network -------------------------------------------------------------------------
 

@@ -510,3 +510,47 @@ def test_a_store_that_takes_a_large_update_gets_each_change_in_one_request(tmp_p
     assert not store.stepwise and store.endpoints.isolated  # the 2,000-triple probe passed; no Graph Store needed
     assert store.endpoints.row_cap is None  # and it returned the row probe's 100,489 rows
     assert not RemoteEngine(endpoints).query("ASK { GRAPH <urn:ecgraph:store-probe> { ?s ?p ?o } }")
+
+
+def test_a_new_node_over_a_store_of_twins_serves_at_once_and_discovery_waits_for_its_index(tmp_path, oxigraph):
+    """A new --data over a store that holds twins: the node reads every twin for its discovery
+    index (minutes at 10,000 twins), behind its start. Meanwhile SPARQL answers; discovery answers
+    503 with Retry-After once its wait passes the query time limit; then the whole index."""
+    from urllib.parse import unquote_plus
+
+    first = NodeProcess(tmp_path / "first", "--store", oxigraph.url).start()  # publishes the demo network
+    try:
+        known = requests.get(first.url + "/api/discovery/communities", timeout=30).json()
+    finally:
+        first.stop()
+    assert known["total"] >= 3
+    held = []
+
+    def slow_twin_reads(method, path, body):  # each read of a twin graph for the index: 0.4 s late
+        text = unquote_plus(path) + unquote_plus((body or b"").decode("utf-8", "replace"))
+        if "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <https://w3id.org/ecgraph/twin/" in text:
+            held.append(path)
+            time.sleep(0.4)
+        return None
+
+    proxy = Forwarder(oxigraph.url, slow_twin_reads)
+    second = NodeProcess(tmp_path / "second", "--store", proxy.url, "--no-demo", "--query-timeout", "2")
+    try:
+        second.start()
+        count = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/ecgraph/ns#EnergyCommunity> }"
+        asked = requests.post(second.url + "/sparql", data={"query": count}, timeout=30,
+                              headers={"Accept": "application/sparql-results+json"})
+        assert asked.status_code == 200 and int(asked.json()["results"]["bindings"][0]["n"]["value"]) >= 3
+        waiting = requests.get(second.url + "/api/discovery/communities", timeout=30)
+        assert waiting.status_code == 503, (waiting.text, held)
+        assert "discovery index" in waiting.json()["detail"] and waiting.headers["Retry-After"] == "30"
+        assert held  # it was waiting on the twins' reads, not refusing for another reason
+        deadline = time.time() + 120
+        while (found := requests.get(second.url + "/api/discovery/communities", timeout=30)).status_code == 503:
+            assert time.time() < deadline, found.text
+            time.sleep(0.2)
+        assert found.status_code == 200, found.text
+        assert [c["iri"] for c in found.json()["communities"]] == [c["iri"] for c in known["communities"]]
+    finally:
+        second.stop()
+        proxy.close()

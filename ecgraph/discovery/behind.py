@@ -54,13 +54,13 @@ class Behind:
                 self._thread.start()
             self._cond.notify_all()
 
-    def settle(self) -> None:
-        """Return once every job queued before this call has run."""
+    def settle(self, timeout: float | None = None) -> bool:
+        """Return once every job queued before this call has run (True), or once ``timeout``
+        seconds have passed with some still waiting (False)."""
         if threading.current_thread() is self._thread:
-            return  # a job that reads the index itself
+            return True  # a job that reads the index itself
         with self._cond:
-            while self._jobs or self._running:
-                self._cond.wait()
+            return self._cond.wait_for(lambda: not (self._jobs or self._running), timeout)
 
     @property
     def waiting(self) -> int:
