@@ -76,6 +76,17 @@ def test_jobs_run_in_order_and_settle_waits_for_every_one_queued_before_it():
     assert done[-1] == 6
 
 
+def test_settle_with_a_timeout_says_whether_the_jobs_before_it_are_done():
+    behind = Behind()
+    release = threading.Event()
+    behind.submit(lambda: release.wait(10))
+    started = time.monotonic()
+    assert behind.settle(timeout=0.2) is False and 0.15 < time.monotonic() - started < 5
+    release.set()
+    assert behind.settle(timeout=10) is True
+    behind.close()
+
+
 def _graph(node, graph: str) -> set[str]:
     return {line for line in node.store.graph_ntriples(graph).split("\n") if line}
 
