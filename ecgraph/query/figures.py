@@ -232,7 +232,8 @@ class Figures:
         """The partitions of the rows in a share graph, added to ``parts``."""
         prefix = "urn:ecgraph:figure:"
         for quad in self._store.quads_for_pattern(None, _PART, None, graph):
-            parts[str(quad.subject.value)[len(prefix):].split(":", 1)[0]].add(quad.object)
+            if isinstance(quad.subject, ox.NamedNode):  # always: the share's rows are named
+                parts[quad.subject.value[len(prefix):].split(":", 1)[0]].add(quad.object)
 
     def _partial(self, name: str, part: ox.NamedNode | ox.Literal | None = None) -> None:
         """Compute the partial rows of one partition of an aggregate (of all, with ``part`` None)
@@ -248,7 +249,7 @@ class Figures:
                 middle.remove_graph(graph)
             solutions = self._store.query(aggregate.middle, use_default_graph_as_union=True,
                                           substitutions={ox.Variable("part"): part})
-        quads = []
+        quads: list[ox.Quad] = []
         for solution in solutions:  # type: ignore[union-attr]
             graph = _partial_graph(solution["part"])
             key = "\x1f".join(_term(solution[v]) for v in ("part", *aggregate.middle_row[:1]))
