@@ -185,3 +185,55 @@ def test_partitions_stay_equal_to_the_raw_queries_through_random_writes_and_an_e
     rows = kept(node, "pv-capacity-per-network")
     assert rows == raw(node, "pv-capacity-per-network")
     assert emptied not in {row["network"]["value"] for row in rows}
+
+
+def test_a_commit_updates_its_share_while_a_rebuild_reads_a_slow_store_and_wins_over_that_read():
+    """Over a remote store a rebuild's batch of reads takes seconds: it reads outside the lock, so a
+    commit's update never waits for it, and a share a commit updated meanwhile is not overwritten
+    by the older read (a pyoxigraph store, whose reads of one twin wait for the test's signal)."""
+    import threading
+
+    from ecgraph import standard
+    from ecgraph.query.figures import Figures
+    from ecgraph.query.pool import execute
+
+    ec, qudt = "https://w3id.org/ecgraph/ns#", "http://qudt.org/schema/qudt/"
+    decimal = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
+    store = ox.Store()
+
+    def twin(i: int, value: str) -> list[ox.Quad]:
+        g = ox.NamedNode(standard.twin_graph(f"t{i}"))
+        return [ox.Quad(ox.NamedNode(f"https://t{i}.example/id/iv{k}"), ox.NamedNode(ec + p), o, g)
+                for k in range(3) for p, o in (("indicator", ox.NamedNode(ec + "kpi-x")),)] + \
+               [ox.Quad(ox.NamedNode(f"https://t{i}.example/id/iv{k}"), ox.NamedNode(qudt + "numericValue"),
+                        ox.Literal(value, datatype=decimal), g) for k in range(3)]
+
+    for i in range(150):
+        store.extend(twin(i, f"{i}.5"))
+    held, release = threading.Event(), threading.Event()
+
+    class Slow:  # the real store; a read of t120's graphs answers, once, as late as a slow store
+        def query(self, text, **options):
+            answer = store.query(text, **options)
+            graphs = [str(g.value) for g in options.get("default_graph") or []]
+            if standard.twin_graph("t120") in graphs and "?kpi" in text and not held.is_set():
+                answer = list(answer)  # read now, delivered after the commit below: the older state
+                held.set()
+                release.wait(30)
+            return answer
+
+    figures = Figures(lambda: Slow(), lambda: [f"t{i}" for i in range(150)])
+    figures.rebuild(background=True)
+    assert held.wait(30)  # the rebuild is inside its second batch, reading t120
+    store.remove_graph(ox.NamedNode(standard.twin_graph("t120")))
+    store.extend(twin(120, "999"))  # committed while the rebuild's read of t120 waits
+    done = threading.Thread(target=figures.update, args=(["t120"],))
+    done.start()
+    done.join(10)
+    assert not done.is_alive(), "the commit's update waited for the rebuild's batch"
+    release.set()
+    assert figures.wait(30)
+    kept = json.loads(figures.answer("indicators", "json", None).body)["results"]["bindings"]
+    raw_answer = execute(store, QueryRequest(AGGREGATES["indicators"].raw, "json", union_default=True))
+    assert kept == json.loads(raw_answer.body)["results"]["bindings"]
+    assert kept[0]["max"]["value"] == "999"

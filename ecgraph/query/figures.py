@@ -195,6 +195,9 @@ class Figures:
         self._building: threading.Thread | None = None
         self._build = 0
         self._answers: dict[tuple, results.Serialized] = {}
+        #: per twin, how many commits updated its share: a rebuild's read, made outside the lock,
+        #: is written only if no commit updated the twin since it began
+        self._changed: dict[str, int] = {}
 
     def _dataset(self, twin_id: str) -> list[ox.NamedNode]:
         return [ox.NamedNode(g) for g in (standard.twin_graph(twin_id), standard.inferred_graph(twin_id),
@@ -269,17 +272,23 @@ class Figures:
         with self._lock:
             if self._build == 0:
                 return
-            self._update(list(twin_ids), list(gone), partials=True)
+            twin_ids, gone = list(twin_ids), list(gone)
+            for twin_id in [*twin_ids, *gone]:
+                self._changed[twin_id] = self._changed.get(twin_id, 0) + 1
+            parts: dict[str, set] = {name: set() for name in AGGREGATES}
+            self._update({t: self._share(t, parts) for t in twin_ids}, gone, parts, partials=True)
 
-    def _update(self, twin_ids: list[str], gone: list[str], *, partials: bool) -> None:
-        parts: dict[str, set] = {name: set() for name in AGGREGATES}
-        for twin_id in [*gone, *twin_ids]:
+    def _update(self, shares: dict[str, list[ox.Quad]], gone: list[str], parts: dict[str, set], *,
+                partials: bool) -> None:
+        """Replace the shares of these twins by ``shares`` (read from the store), drop those of
+        ``gone``; ``parts`` holds the partitions of the new rows, and gets those of the old."""
+        for twin_id in [*gone, *shares]:
             graph = _share_graph(twin_id)
             if self._store.contains_named_graph(graph):
                 self._parts_of(graph, parts)
                 self._store.remove_graph(graph)
-        for twin_id in twin_ids:
-            self._store.extend(self._share(twin_id, parts))
+        for quads in shares.values():
+            self._store.extend(quads)
         if partials:
             for name, touched in parts.items():
                 for part in touched:
@@ -297,8 +306,8 @@ class Figures:
         started_at = self._generation()
 
         def build() -> None:
-            # Batch by batch, so that answers and the updates of commits go on meanwhile: every
-            # share is read from the store as it is when written, so the order does not matter.
+            # Batch by batch, so that answers and the updates of commits go on meanwhile; a share
+            # a commit updated while its batch was read stays as the commit wrote it.
             try:
                 ids = list(self._twin_ids())
                 with self._lock:
@@ -306,10 +315,21 @@ class Figures:
                         return
                     self._store.clear()
                 for start in range(0, len(ids), 100):
+                    # Read outside the lock (over a remote store a batch is seconds of requests,
+                    # which a commit's update must not wait for); write only the shares of the
+                    # twins no commit updated meanwhile (the commit wrote a share as new or newer).
+                    batch = ids[start:start + 100]
                     with self._lock:
                         if self._build != mine:
                             return
-                        self._update(ids[start:start + 100], [], partials=False)
+                        stamps = {t: self._changed.get(t, 0) for t in batch}
+                    parts: dict[str, set] = {name: set() for name in AGGREGATES}
+                    shares = {t: self._share(t, parts) for t in batch}
+                    with self._lock:
+                        if self._build != mine:
+                            return
+                        self._update({t: q for t, q in shares.items() if self._changed.get(t, 0) == stamps[t]},
+                                     [], parts, partials=False)
                 with self._lock:
                     if self._build != mine:
                         return
