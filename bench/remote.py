@@ -169,9 +169,12 @@ def remote(quick: bool) -> list[Row]:
                         times[key].append(elapsed)
             ms = {k: median(v) * 1000 for k, v in times.items() if v}
             p95 = {k: percentile(v, 95) * 1000 for k, v in times.items() if v}
+            note = f"embedded node {ms.get('embedded', 0):.1f} ms; p95 {p95.get('remote', 0):.1f} ms"
+            for key in ("remote", "direct", "embedded"):
+                if key in failed:
+                    note += f"; {key} refused: {failed[key]}"
             rows.append(Row("remote", f"N={communities}: {title}", ms.get("remote"), ms.get("direct"), "ms",
-                            "oxigraph serve",
-                            note=f"embedded node {ms.get('embedded', 0):.1f} ms; p95 {p95.get('remote', 0):.1f} ms",
+                            "oxigraph serve", note=note,
                             extra={"embedded_ms": ms.get("embedded")}))
             if virtuoso is not None:
                 note = (f"refused: {failed['virtuoso']}" if "virtuoso" in failed else
