@@ -183,30 +183,18 @@ def read_all(store) -> dict[str, Entry]:
     remote store, three requests per twin took 9 minutes at 10,000 twins); a store that will not
     give the whole graph in one answer (a row cap, a time limit) is read twin by twin."""
     try:
-        triples = store.graph_triples(standard.CATALOG_GRAPH)
+        by_subject: dict[object, list] = defaultdict(list)
+        for t in store.graph_triples(standard.CATALOG_GRAPH):
+            by_subject[t.subject].append(t)
+        about: Callable[[ox.NamedNode], list] = lambda subject: by_subject.get(subject, [])  # noqa: E731
     except errors.Error as exc:
         log.warning("reading the catalog twin by twin: the store refused it in one answer (%s)", exc.detail)
-        return _read_each(store)
-    by_subject: dict[object, list] = defaultdict(list)
-    for t in triples:
-        by_subject[t.subject].append(t)
+        about = lambda subject: store.subjects_triples(standard.CATALOG_GRAPH, subject)  # noqa: E731
     out = {}
-    for t in by_subject.get(CATALOG, []):
+    for t in about(CATALOG):
         if t.predicate.value == DCAT + "dataset" and isinstance(t.object, ox.NamedNode):
             twin_id = t.object.value[len(standard.TWIN_GRAPH_BASE):]
-            entry = _entry(twin_id, lambda subject: by_subject.get(subject, []))
+            entry = _entry(twin_id, about)
             if entry:
                 out[twin_id] = entry
-    return out
-
-
-def _read_each(store) -> dict[str, Entry]:
-    ids = [t.object.value for t in store.subjects_triples(standard.CATALOG_GRAPH, CATALOG)
-           if t.predicate.value == DCAT + "dataset"]
-    out = {}
-    for graph in ids:
-        twin_id = graph[len(standard.TWIN_GRAPH_BASE):]
-        entry = read(store, twin_id)
-        if entry:
-            out[twin_id] = entry
     return out

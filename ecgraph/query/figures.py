@@ -138,6 +138,8 @@ SELECT ?kpi (SUM(?n) AS ?values) (SUM(?sum) / SUM(?n) AS ?average) (MAX(?max) AS
 #: the buckets of twins whose partial answers an aggregate without a partition variable keeps
 BUCKETS = 256
 _PART = ox.NamedNode(FIG + "part")
+#: a share row's IRI: this, the aggregate's name, ":" and a hash of the row's values
+_ROW = "urn:ecgraph:figure:"
 _INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
 
@@ -224,7 +226,7 @@ class Figures:
                     part = _bucket(twin_id)
                 else:
                     part = values[aggregate.row.index(aggregate.partition)]
-                row = ox.NamedNode(f"urn:ecgraph:figure:{name}:{hashlib.sha256(key.encode()).hexdigest()[:32]}")
+                row = ox.NamedNode(f"{_ROW}{name}:{hashlib.sha256(key.encode()).hexdigest()[:32]}")
                 quads.extend(ox.Quad(row, ox.NamedNode(FIG + v), value, graph)
                              for v, value in zip(aggregate.row, values, strict=True))
                 quads.append(ox.Quad(row, _PART, part, graph))
@@ -233,10 +235,9 @@ class Figures:
 
     def _parts_of(self, graph: ox.NamedNode, parts: dict[str, set]) -> None:
         """The partitions of the rows in a share graph, added to ``parts``."""
-        prefix = "urn:ecgraph:figure:"
         for quad in self._store.quads_for_pattern(None, _PART, None, graph):
             if isinstance(quad.subject, ox.NamedNode):  # always: the share's rows are named
-                parts[quad.subject.value[len(prefix):].split(":", 1)[0]].add(quad.object)
+                parts[quad.subject.value[len(_ROW):].split(":", 1)[0]].add(quad.object)
 
     def _partial(self, name: str, part: ox.NamedNode | ox.Literal | None = None) -> None:
         """Compute the partial rows of one partition of an aggregate (of all, with ``part`` None)
