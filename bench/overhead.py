@@ -19,7 +19,7 @@ import time
 
 import requests
 
-from .common import Row, _free_port, median, percentile, rss_of
+from .common import Row, _free_port, median, memory_parts, percentile, rss_of
 from .queries import Servers, throughput
 
 FLASK_FLOOR = """
@@ -102,7 +102,7 @@ def overhead(quick: bool, communities: int | None = None, repeats: int | None = 
         rss, anchor_rss = rss_of(servers.node.process.pid), rss_of(servers.oxigraph.process.pid)
         rows.append(Row("overhead", f"N={communities}: resident memory after these requests", rss / 2**20,
                         anchor_rss / 2**20, "MiB", "oxigraph serve",
-                        note="ecgraph: main process and every worker; target: ratio <= 2"))
+                        note=f"ecgraph: {memory_parts(servers.node.process.pid)}; target: ratio <= 2"))
         path = servers.tmp / "floor-body.json"
         path.write_bytes(body)
         port = _free_port()

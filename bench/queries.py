@@ -152,12 +152,12 @@ def queries(quick: bool) -> list[Row]:
                         ours, theirs, "req/s", "oxigraph serve",
                         note=f"{servers.quads:,} quads; errors {our_errors} vs {their_errors}; the set "
                              "repeats, so the node answers most from its answer cache (cold: bench.overhead)"))
-        from .common import rss_of
+        from .common import memory_parts, rss_of
 
         rss, anchor_rss = rss_of(servers.node.process.pid), rss_of(servers.oxigraph.process.pid)
         rows.append(Row("queries", f"N={communities}: resident memory after the query set", rss / 2**20,
                         anchor_rss / 2**20, "MiB", "oxigraph serve",
-                        note="ecgraph: main process and every worker; target: ratio <= 2"))
+                        note=f"ecgraph: {memory_parts(servers.node.process.pid)}; target: ratio <= 2"))
     finally:
         servers.close()
     return rows
@@ -203,7 +203,7 @@ def scale_one(communities: int, repeats: int) -> tuple[list[Row], dict]:
     """One size. The node keeps no answers (``--answer-cache-mb 0``): every query of the set is
     computed each time it is asked, as the first asker of a question after a commit sees it (the
     kept aggregates stay on: they are how the node answers, not a memo of the question)."""
-    from .common import rss_of
+    from .common import memory_parts, rss_of
     from .stores import describe
 
     servers = Servers(communities, "--answer-cache-mb", "0")
@@ -214,6 +214,7 @@ def scale_one(communities: int, repeats: int) -> tuple[list[Row], dict]:
         anchor_worst = max(r.extra["anchor_p95"] for r in rows)
         stores = servers.stores
         rss = rss_of(servers.node.process.pid)
+        parts = memory_parts(servers.node.process.pid)
         anchor_rss = rss_of(servers.oxigraph.process.pid)
         under = sum(1 for r in rows if r.extra["p95"] < 1000 and not r.extra["failed"])
         failed = sum(r.extra["failed"] for r in rows)
@@ -228,8 +229,8 @@ def scale_one(communities: int, repeats: int) -> tuple[list[Row], dict]:
                 "oxigraph load of the same quads",
                 note="after the load and its compaction; ecgraph's includes the SQLite registry and indexes"),
             Row("scale", f"N={n}: server resident memory after the query set", rss / 2**20,
-                anchor_rss / 2**20, "MiB", "oxigraph serve", note="ecgraph: main process and its workers; "
-                                                                   "target at N=10,000: at most 2x"),
+                anchor_rss / 2**20, "MiB", "oxigraph serve",
+                note=f"ecgraph: {parts}; target at N=10,000: at most 2x", extra={"processes": parts}),
             Row("scale", f"N={n}: query set, worst p95 ({worst.case.split(': ', 1)[1]})",
                 worst.extra["p95"], worst.extra["anchor_p95"], "ms", "oxigraph serve",
                 note=f"target: under 1000 ms; {under} of {len(rows)} queries under it; the anchor's worst "

@@ -117,8 +117,9 @@ def memory(rows: list[dict]) -> Verdict:
     row = next((r for r in _find(rows, "scale", r"server resident memory") if _n(r["case"]) == 10_000), None)
     if row is None:
         return NOT_RUN
-    return (f"{_fig(row['ecgraph'], 'MiB')}, {_ratio(row)}", f"{_fig(row['anchor'], 'MiB')} ({row['anchor_name']})",
-            row["ratio"] <= 2.0)
+    parts = row.get("extra", {}).get("processes")
+    return (f"{_fig(row['ecgraph'], 'MiB')}, {_ratio(row)}" + (f" ({parts})" if parts else ""),
+            f"{_fig(row['anchor'], 'MiB')} ({row['anchor_name']})", row["ratio"] <= 2.0)
 
 
 def upload(rows: list[dict]) -> Verdict:

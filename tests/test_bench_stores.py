@@ -157,3 +157,41 @@ def test_a_loaded_network_is_cached_reused_and_replaced_when_its_key_changes(tmp
     assert third.path.name.endswith("another-loader") and third.measured
     assert not first.path.exists()  # the stale entry is gone, not left to fill the disk
     shutil.rmtree(cache)
+
+
+def test_the_memory_row_says_which_process_holds_what(tmp_path):
+    """The memory target is judged on a node's whole process tree; the row says how it splits
+    (the web process, each worker), which is what decides where the memory can be saved."""
+    import subprocess
+    import sys
+    import time
+
+    from bench.common import memory_parts, processes_of, rss_of
+
+    script = ("import multiprocessing as mp, time\n"
+              "def idle(): time.sleep(60)\n"
+              "if __name__ == '__main__':\n"
+              "    mp.get_context('spawn').Process(target=idle, daemon=True).start()\n"
+              "    print('up', flush=True); time.sleep(60)\n")
+    (tmp_path / "tree.py").write_text(script)
+    parent = subprocess.Popen([sys.executable, str(tmp_path / "tree.py")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout.readline().strip() == "up"
+        deadline = time.time() + 30
+        while time.time() < deadline and not any(role == "worker" for _, role, _ in processes_of(parent.pid)):
+            time.sleep(0.1)
+        tree = processes_of(parent.pid)
+        roles = sorted(role for _, role, _ in tree)
+        assert roles[:1] == ["main"] and "worker" in roles
+        assert all(rss > 0 for _, _, rss in tree)
+        assert rss_of(parent.pid) >= 0.8 * sum(rss for _, _, rss in tree)  # the same tree, read again
+        said = memory_parts(parent.pid)
+        assert said.startswith("main ") and "worker " in said and said.endswith(" MiB")
+    finally:
+        parent.kill()
+        parent.wait()
+    row = _row("scale", "N=10,000: server resident memory after the query set", 600.0, 150.0,
+               processes="main 300, 2 workers 150 + 150 MiB")
+    text = table({"rows": [row], "seconds": 60, "quick": False, "every_section": False, "sections": ["scale"]})
+    line = next(line for line in text.splitlines() if line.startswith("| Memory at N=10,000"))
+    assert "600 MiB, 4.00x (main 300, 2 workers 150 + 150 MiB)" in line and line.endswith("| no |")
