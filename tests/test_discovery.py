@@ -759,3 +759,25 @@ def test_a_served_node_answers_the_school_journey_over_http_and_keeps_its_index_
     finally:
         again.stop()
     assert sqlite3.connect(db).execute(rows).fetchall() == before
+
+
+def test_two_nodes_indexing_the_same_twin_keep_the_same_names_whatever_order_their_store_gives_triples():
+    """A community named in French and Dutch, asked for in German: every node says the same name
+    (the N=10,000 bench once saw 'De Kanaaltuinen' on one node and 'Les Jardins du Canal' on the
+    other, each store returning the twin's triples in its own order)."""
+    import dataclasses
+
+    import pyoxigraph as ox
+
+    from ecgraph.discovery import _name
+    from ecgraph.discovery.features import extract
+
+    path = Path(__file__).parent.parent / "data" / "twins" / "jardins-du-canal.ttl"
+    triples = list(ox.parse(path.read_bytes(), format=ox.RdfFormat.TURTLE))
+    one, other = extract("jardins-du-canal", triples), extract("jardins-du-canal", triples[::-1])
+    assert [c.iri for c in one.communities] == [c.iri for c in other.communities] != []
+    for a, b in zip(one.communities, other.communities, strict=True):
+        assert {"fr", "nl"} <= set(a.names)
+        assert json.dumps(a.names) == json.dumps(b.names)  # the index stores this text
+        assert _name(a.names, "de") == _name(b.names, "de") == _name(dict(reversed(b.names.items())), "de")
+        assert json.dumps(dataclasses.asdict(a), sort_keys=True) == json.dumps(dataclasses.asdict(b), sort_keys=True)

@@ -56,7 +56,7 @@ def _name(names: dict, lang: str) -> str:
     for key in (lang, "en", ""):
         if names.get(key):
             return names[key]
-    return next((v for v in names.values() if v), "")
+    return next((names[key] for key in sorted(names) if names[key]), "")  # the same on every node
 
 
 def _fts_query(text: str) -> str:

@@ -128,6 +128,12 @@ class _Graph:
             self.out[t.subject][t.predicate.value].append(t.object)
             if not isinstance(t.object, ox.Literal):
                 self.inv[t.object][t.predicate.value].append(t.subject)
+        # Each list in one order whatever the order the store gave the triples in: "the first
+        # name" or "the first place" is then the same on every node that indexes this twin.
+        for table in (self.out, self.inv):
+            for row in table.values():
+                for terms in row.values():
+                    terms.sort(key=str)
 
     def objects(self, s, p: str) -> list:
         row = self.out.get(s)
