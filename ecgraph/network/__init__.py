@@ -124,11 +124,17 @@ class Network:
 
     def sync_claims(self) -> None:
         """Bring the catalog entries' claims in line with the registry's (a store written before
-        entries stated them, or a claim fixed after an interrupted write): one commit, at start."""
+        entries stated them, or a claim fixed after an interrupted write): one commit, at start.
+        A twin this registry does not hold (a new ``--data`` over a store other nodes write) keeps
+        the claims its entry states: they are the registering node's, not this one's to erase."""
         node = self.node
+        registered = {twin.id: twin for twin in node.registry.twins()}
         stale = {}
         for twin_id, entry in node.entries().items():
-            claimed = sorted(node.registry.namespaces(twin_id))
+            twin = registered.get(twin_id)
+            if twin is None:
+                continue
+            claimed = sorted(twin.namespaces)
             if sorted(entry.namespaces) != claimed:
                 stale[twin_id] = replace(entry, namespaces=claimed)
         if not stale:
