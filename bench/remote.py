@@ -153,19 +153,23 @@ def remote(quick: bool) -> list[Row]:
         count = 0
         for title, text in query_set():
             times: dict[str, list[float]] = {k: [] for k in urls}
-            failed: dict[str, str] = {}
+            errors: dict[str, list[str]] = {k: [] for k in urls}
             for rep in range(repeats + 1):  # the first round warms
                 for key, url in urls.items():
-                    if key in failed:
+                    if len(errors[key]) >= 2:  # refusing: no more 10 s waits for the same answer
                         continue
                     count += 1
                     try:
                         elapsed = _ask(session, url, _cold(text, count))
                     except RuntimeError as exc:
-                        failed[key] = str(exc)[:160]
+                        errors[key].append(("in the warming round: " if not rep else "") + str(exc)[:160])
                         continue
                     if rep:
                         times[key].append(elapsed)
+            # a side is said to refuse with how often, and why the first time: a warming round's
+            # error (a kept figure still being built) no longer hides the answers that followed
+            failed = {k: f"{len(e)} error{'s' if len(e) > 1 else ''}, {len(times[k])} answers; first: {e[0]}"
+                      for k, e in errors.items() if e}
             ms = {k: median(v) * 1000 for k, v in times.items() if v}
             p95 = {k: percentile(v, 95) * 1000 for k, v in times.items() if v}
             note = f"embedded node {ms.get('embedded', 0):.1f} ms; p95 {p95.get('remote', 0):.1f} ms"
