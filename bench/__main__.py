@@ -94,29 +94,34 @@ def main(argv=None) -> None:
     started = time.time()
     rows: list[Row] = []
     ran: list[str] = []
-    for name, section in SECTIONS.items():
-        if (args.only and name not in args.only) or name in args.skip:
-            continue
-        if name in ("scale", "network", "aggregates", "trace", "overhead") and args.quick and not args.only:
-            continue  # N = 10,000, four nodes, the trace: the full run, or --only SECTION
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    wanted = [name for name in SECTIONS if not ((args.only and name not in args.only) or name in args.skip)
+              and not (name in ("scale", "network", "aggregates", "trace", "overhead") and args.quick
+                       and not args.only)]  # N = 10,000, four nodes, the trace: the full run, or --only SECTION
+    for name in wanted:
         print(f"… {name}", flush=True)
-        rows.extend(section(args.quick))
+        rows.extend(SECTIONS[name](args.quick))
         ran.append(name)
-    seconds = time.time() - started
-    part = "" if ran == list(SECTIONS) else f" of {', '.join(ran)}"
-    header = (f"ecgraph benchmarks, {'quick' if args.quick else 'full'} run{part}, "
-              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {seconds:.0f} s")
-    payload = {"header": header, "machine": machine(), "quick": args.quick, "seconds": seconds,
-               "sections": ran, "every_section": ran == list(SECTIONS),
-               "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
-    text = table(rows) + "\n\n" + targets_table(payload)
-    print()
-    print(header)
+        # written after each section: an hour of sections survives a later one that fails or a
+        # run stopped early (``"finished": false`` until the last)
+        _write(args, rows, ran, started, stamp, finished=len(ran) == len(wanted))
+    text = (args.results / "latest.md").read_text() if ran else ""
     print()
     print(text)
+
+
+def _write(args, rows: list[Row], ran: list[str], started: float, stamp: str, *, finished: bool) -> None:
+    seconds = time.time() - started
+    part = "" if ran == list(SECTIONS) else f" of {', '.join(ran)}"
+    header = (f"ecgraph benchmarks, {'quick' if args.quick else 'full'} run{part}"
+              f"{'' if finished else ' (unfinished: the sections so far)'}, "
+              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {seconds:.0f} s")
+    payload = {"header": header, "machine": machine(), "quick": args.quick, "seconds": seconds,
+               "sections": ran, "every_section": ran == list(SECTIONS), "finished": finished,
+               "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
+    text = table(rows) + "\n\n" + targets_table(payload)
     out = args.results
     out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (out / f"{stamp}.json").write_text(json.dumps(payload, indent=2))
     (out / "latest.json").write_text(json.dumps(payload, indent=2))
     (out / "latest.md").write_text(header + "\n\n" + text + "\n")

@@ -167,3 +167,26 @@ def test_the_whole_quick_run_measures_every_section_against_the_raw_engines(tmp_
     assert len(queries) >= 11  # ten or more analyst queries and the throughput
     assert all(r["anchor_name"] == "oxigraph serve" and r["ratio"] for r in queries)
     assert any("bulk_load" in r["anchor_name"] for r in rows)
+
+
+def test_a_run_keeps_the_sections_it_finished_when_a_later_one_fails(tmp_path, monkeypatch):
+    """A full run is an hour or two: what its first sections measured is written as each ends, so
+    a later section that fails (or a run stopped) does not take them with it."""
+    import bench.__main__ as run
+
+    def measured(quick: bool) -> list:
+        return [run.Row("inference", "a figure", 2.0, 4.0, "s", "owlrl")]
+
+    def failing(quick: bool) -> list:
+        raise RuntimeError("the second section failed")
+
+    monkeypatch.setattr(run, "SECTIONS", {"inference": measured, "validation": failing})
+    with pytest.raises(RuntimeError, match="second section"):
+        run.main(["--results", str(tmp_path)])
+    payload = json.loads((tmp_path / "latest.json").read_text())
+    assert payload["finished"] is False and payload["sections"] == ["inference"]
+    assert [r["case"] for r in payload["rows"]] == ["a figure"] and payload["rows"][0]["ratio"] == 0.5
+    assert "(unfinished: the sections so far)" in (tmp_path / "latest.md").read_text()
+    monkeypatch.setattr(run, "SECTIONS", {"inference": measured})
+    run.main(["--results", str(tmp_path / "whole")])
+    assert json.loads((tmp_path / "whole" / "latest.json").read_text())["finished"] is True
