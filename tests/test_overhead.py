@@ -152,9 +152,10 @@ def test_lookups_beside_writers_are_never_older_than_an_acknowledged_write_or_a_
             low = floor[twin_id]
             variable = f"o{next(counter)}"
         r = session.post(server.url + "/sparql", data={"query": lookup(twin_id, variable)}, timeout=60)
-        if r.status_code == 503 and r.json().get("error") == "query timeout":
-            # a lookup that waited for a write past the 2 s limit (a loaded machine): the deadline
-            # holding is the node's promise too; what this test checks is the answers that came
+        if r.status_code == 503 and r.json().get("error") in ("query timeout", "busy"):
+            # a lookup that waited for a write past the 2 s limit, or for a worker that long (a
+            # loaded machine: the clean-clone CI beside a benchmark once saw two "busy"): the
+            # node shedding load is its promise too; what this test checks is the answers that came
             timeouts.append(r.status_code)
             return
         if r.status_code != 200:
