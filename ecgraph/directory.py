@@ -20,7 +20,7 @@ import threading
 import time
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -177,21 +177,24 @@ class Directory:
         """Run a SELECT; ``s=IRI`` writes the IRI in place of ``?s`` (pyoxigraph's substitutions
         require the variable to be projected). An IRI that cannot be written as it is matches
         nothing."""
+        return list(self._rows(body, **bind))
+
+    def _rows(self, body: str, **bind: str) -> Iterator[dict[str, Any]]:
+        """:meth:`_select`'s rows one at a time: the index's build reads every membership and
+        every member's type (700,000 rows each at N=10,000), which held as lists took 400 MB."""
         for name, iri in bind.items():
             if not _safe_iri(iri):
-                return []
+                return
             ox.NamedNode(iri)  # raises ValueError for what is not an IRI
             body = re.sub(r"\?" + name + r"\b", _iri(iri).replace("\\", "\\\\"), body)
         page_deadline.check()  # a page's reads stop at its deadline (ecgraph.page_deadline)
         result = self.node.store.query(PREFIXES + body)
         names = [v.value for v in result.variables]
-        rows = []
         for count, row in enumerate(result, 1):
             if count % 256 == 0:
                 page_deadline.check()
-            rows.append({n: row[n] for n in names})
+            yield {n: row[n] for n in names}
         page_deadline.check()
-        return rows
 
     def _key(self) -> Any:
         entries = self.node.entries()
@@ -203,8 +206,8 @@ class Directory:
         """Labels of every term the ontology and the code lists name, by language."""
         labels: dict[str, dict[str, str]] = defaultdict(dict)
         for graph in (standard.ONTOLOGY_GRAPH, standard.VOCABULARY_GRAPH):
-            rows = self._select(f"SELECT ?s ?l WHERE {{ GRAPH {_iri(graph)} {{ ?s skos:prefLabel|rdfs:label ?l }} }}")
-            for row in rows:
+            query = f"SELECT ?s ?l WHERE {{ GRAPH {_iri(graph)} {{ ?s skos:prefLabel|rdfs:label ?l }} }}"
+            for row in self._rows(query):
                 labels[row["s"].value].setdefault(_lang(row["l"]), row["l"].value)
         return dict(labels)
 
@@ -277,7 +280,7 @@ class Directory:
         labels = self._labels()
         found: dict[str, Community] = {}
         base = standard.TWIN_GRAPH_BASE
-        for row in self._select("SELECT ?c ?g WHERE { GRAPH ?g { ?c a ec:EnergyCommunity } }"):
+        for row in self._rows("SELECT ?c ?g WHERE { GRAPH ?g { ?c a ec:EnergyCommunity } }"):
             graph = row["g"].value
             if not isinstance(row["c"], ox.NamedNode) or not graph.startswith(base):
                 continue
@@ -286,13 +289,13 @@ class Directory:
             if not twin.endswith(standard.INFERRED_SUFFIX) and community.twin is None:
                 community.twin = twin
         # the twin that describes a community is its home
-        for row in self._select("SELECT ?c ?g WHERE { GRAPH ?g { ?t ec:describes ?c } ?c a ec:EnergyCommunity }"):
+        for row in self._rows("SELECT ?c ?g WHERE { GRAPH ?g { ?t ec:describes ?c } ?c a ec:EnergyCommunity }"):
             graph, iri = row["g"].value, row["c"].value
             if iri in found and graph.startswith(base) and not graph.endswith(standard.INFERRED_SUFFIX):
                 found[iri].twin = graph[len(base):]
 
         def each(query: str):
-            for row in self._select(query):
+            for row in self._rows(query):
                 community = found.get(_value(row["c"]))
                 if community is not None:
                     yield community, row["v"]
@@ -312,7 +315,7 @@ class Directory:
             if match:
                 c.point = (float(match.group(2)), float(match.group(1)))
         broader: dict[str, set[str]] = defaultdict(set)
-        for row in self._select("SELECT ?s ?b WHERE { ?s skos:inScheme ec:LegalForms ; skos:broader+ ?b }"):
+        for row in self._rows("SELECT ?s ?b WHERE { ?s skos:inScheme ec:LegalForms ; skos:broader+ ?b }"):
             broader[row["s"].value].add(row["b"].value)
         kinds = {EC + k for k in LEGAL_KINDS}
         for c, v in each("SELECT ?c ?v WHERE { ?c a ec:EnergyCommunity ; ec:legalForm ?v }"):
@@ -321,10 +324,14 @@ class Directory:
         # Joins of every community with every member's types took 21 s at 1,000 communities in
         # pyoxigraph 0.5.13; two scans joined here take well under one. The node's reasoner
         # derives ec:hasMember from every way a twin states a membership.
-        def typed(scheme: str) -> dict[str, set[str]]:
-            out: dict[str, set[str]] = defaultdict(set)
-            for row in self._select(f"SELECT ?x ?t WHERE {{ ?t skos:inScheme {_iri(EC + scheme)} . ?x a ?t }}"):
-                out[row["x"].value].add(row["t"].value)
+        def typed(scheme: str) -> dict[str, frozenset[str]]:
+            # one shared frozenset per combination of types (a few dozen), not one set per member
+            out: dict[str, frozenset[str]] = {}
+            shared: dict[frozenset[str], frozenset[str]] = {}
+            for row in self._rows(f"SELECT ?x ?t WHERE {{ ?t skos:inScheme {_iri(EC + scheme)} . ?x a ?t }}"):
+                x = row["x"].value
+                types = out.get(x, frozenset()) | {row["t"].value}
+                out[x] = shared.setdefault(types, types)
             return out
 
         member_types = typed("MemberTypes")
@@ -334,7 +341,7 @@ class Directory:
         for c, v in each("SELECT ?c ?v WHERE { ?c ec:hasAsset ?v }"):
             c.technologies.update(asset_types.get(v.value, ()))
         supers: dict[str, set[str]] = defaultdict(set)
-        for row in self._select("SELECT ?t ?s WHERE { ?t skos:inScheme ec:AssetTypes ; rdfs:subClassOf+ ?s }"):
+        for row in self._rows("SELECT ?t ?s WHERE { ?t skos:inScheme ec:AssetTypes ; rdfs:subClassOf+ ?s }"):
             supers[row["t"].value].add(row["s"].value)
         for c in found.values():  # a battery is an energy storage: say battery
             c.technologies -= {s for t in c.technologies for s in supers.get(t, ())}
@@ -343,13 +350,13 @@ class Directory:
             extra[c.iri].append(v.value)
         for c, v in each("SELECT ?c ?v WHERE { ?c a ec:EnergyCommunity ; ec:activity ?v }"):
             c.activities.add(v.value)
-        group_sizes = {r["x"].value: r["n"].value for r in self._select("SELECT ?x ?n WHERE { ?x ec:groupSize ?n }")}
+        group_sizes = {r["x"].value: r["n"].value for r in self._rows("SELECT ?x ?n WHERE { ?x ec:groupSize ?n }")}
         for c, v in each("SELECT ?c ?v WHERE { ?c ec:hasMembership ?v }"):  # a group counts its size
             size = group_sizes.get(v.value)
             c.members += int(float(size)) if size is not None and _is_number(size) else 1
         entries = self.node.entries()
         network_names: dict[str, dict[str, str]] = defaultdict(dict)
-        for row in self._select(f"SELECT ?c ?v WHERE {{ ?c a ec:CommunityNetwork ; {NAME_PATH} ?v }}"):
+        for row in self._rows(f"SELECT ?c ?v WHERE {{ ?c a ec:CommunityNetwork ; {NAME_PATH} ?v }}"):
             network_names[row["c"].value].setdefault(_lang(row["v"]), row["v"].value)
         for iri, names in network_names.items():
             labels.setdefault(iri, names)
