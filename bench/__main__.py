@@ -104,13 +104,14 @@ def main(argv=None) -> None:
         ran.append(name)
         # written after each section: an hour of sections survives a later one that fails or a
         # run stopped early (``"finished": false`` until the last)
-        _write(args, rows, ran, started, stamp, finished=len(ran) == len(wanted))
-    text = (args.results / "latest.md").read_text() if ran else ""
-    print()
-    print(text)
+        text = _write(args, rows, ran, started, stamp, finished=len(ran) == len(wanted))
+    if ran:
+        print()
+        print(text)
 
 
-def _write(args, rows: list[Row], ran: list[str], started: float, stamp: str, *, finished: bool) -> None:
+def _write(args, rows: list[Row], ran: list[str], started: float, stamp: str, *, finished: bool) -> str:
+    """The run so far, as JSON and markdown in ``--results``; returns the markdown."""
     seconds = time.time() - started
     part = "" if ran == list(SECTIONS) else f" of {', '.join(ran)}"
     header = (f"ecgraph benchmarks, {'quick' if args.quick else 'full'} run{part}"
@@ -125,6 +126,7 @@ def _write(args, rows: list[Row], ran: list[str], started: float, stamp: str, *,
     (out / f"{stamp}.json").write_text(json.dumps(payload, indent=2))
     (out / "latest.json").write_text(json.dumps(payload, indent=2))
     (out / "latest.md").write_text(header + "\n\n" + text + "\n")
+    return header + "\n\n" + text
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def peak_rss_of(command: list[str], **kwargs) -> tuple[float, int, subprocess.Co
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
     peak = 0
     while process.poll() is None:
-        peak = max(peak, _tree_rss(process.pid))
+        peak = max(peak, rss_of(process.pid))
         time.sleep(0.05)
     out, err = process.communicate()
     seconds = time.perf_counter() - started
@@ -110,12 +110,9 @@ def processes_of(pid: int) -> list[tuple[int, str, int]]:
     return out
 
 
-def _tree_rss(pid: int) -> int:
-    return sum(rss for _, _, rss in processes_of(pid))
-
-
 def rss_of(pid: int) -> int:
-    return _tree_rss(pid)
+    """The resident memory of a process and its children, in bytes."""
+    return sum(rss for _, _, rss in processes_of(pid))
 
 
 def memory_parts(pid: int) -> str:
