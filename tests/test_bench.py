@@ -190,3 +190,32 @@ def test_a_run_keeps_the_sections_it_finished_when_a_later_one_fails(tmp_path, m
     monkeypatch.setattr(run, "SECTIONS", {"inference": measured})
     run.main(["--results", str(tmp_path / "whole")])
     assert json.loads((tmp_path / "whole" / "latest.json").read_text())["finished"] is True
+
+
+def test_the_media_type_asked_follows_the_query_form_as_rdflib_parses_it():
+    """The trace and the network section ask each query for the media type of its form; a guess
+    on the whole text asked a SELECT with a variable ``?describes`` for Turtle, and the node
+    rightly answered 406 (the trace's "failures"). Checked against an independent parser on every
+    query the benchmarks send, and on texts made to mislead a guess."""
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    from bench.queries import _accept, query_set
+    from bench.trace import DOCS_QUERIES
+
+    texts = [text for _, text in query_set()] + [p.read_text() for p in sorted(DOCS_QUERIES.glob("*.rq"))]
+    texts += [
+        "PREFIX ec: <https://w3id.org/ecgraph/ns#>\nSELECT ?describes WHERE { ?t ec:describes ?describes }",
+        "# CONSTRUCT a graph? no:\nASK { ?s ?p 'DESCRIBE' }",
+        'PREFIX ex: <http://example.org/construct#>\nselect * { ?s ex:p """CONSTRUCT\n{}""" }',
+        "BASE <http://example.org/select/>\nconstruct { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "DESCRIBE ?select WHERE { ?select ?p ?o }",
+        "PREFIX ask: <http://example.org/>\nDescribe <http://example.org/ask>",
+    ]
+    assert any("?describes" in t for t in texts[:-6])  # the query that was asked wrongly is among them
+    wrong = []
+    for text in texts:
+        form = parseQuery(text)[1].name
+        expected = "text/turtle" if form in ("ConstructQuery", "DescribeQuery") else "application/sparql-results+json"
+        if _accept(text) != expected:
+            wrong.append((form, text[:120]))
+    assert not wrong
