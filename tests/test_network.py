@@ -783,3 +783,22 @@ def test_a_plain_sparql_store_holding_one_gbn_takes_part_in_network_answers(net,
     finally:
         f.stop()
         oxigraph.stop()
+
+
+def test_the_network_catalog_gives_each_copy_the_size_and_verdict_its_home_gives_its_twin(net):
+    """A catalog question over the network ("the twins with the most warnings") counted only the
+    asking node's own twins: a copy's entry had no size, warnings or status. Now every twin's
+    entry answers it, each with the figures the reference node holding every twin gives."""
+    harvest(net["a"])
+    query = ("PREFIX ec: <https://w3id.org/ecgraph/ns#> PREFIX dct: <http://purl.org/dc/terms/> "
+             "PREFIX void: <http://rdfs.org/ns/void#> "
+             "SELECT ?id ?triples ?warnings ?status WHERE { ?twin dct:identifier ?id ; void:triples ?triples ; "
+             "ec:warningCount ?warnings ; ec:conformanceStatus ?status }")
+    whole = rows(ask(net["r"], query))
+    assert len(whole) == len(demo_files())
+    assert any('"warnings": ["0"' not in row for row in whole)  # some twin has warnings: the check bites
+    # every twin of the reference, with its figures (the module's other tests add twins beside them)
+    assert not whole - rows(ask(net["a"], query, scope="network"))
+    copies = ask(net["a"], "PREFIX ec: <https://w3id.org/ecgraph/ns#> SELECT (COUNT(*) AS ?n) "
+                           "{ ?copy a ec:HarvestedTwin ; ec:warningCount ?w }", scope="network")
+    assert int(copies.json()["results"]["bindings"][0]["n"]["value"]) >= sum(len(g) for g in split_by_network(3)[1:])

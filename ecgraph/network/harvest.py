@@ -31,8 +31,11 @@ Where: each copy is a named graph of its own, ``https://w3id.org/ecgraph/graph/h
 (``<peer>`` a slug of the peer's URL, so two nodes' ``zonnewijk`` stay apart), with its inferences
 beside it and its provenance in the graph ``https://w3id.org/ecgraph/graph/network``: the twin at its
 home (``prov:wasDerivedFrom``), the home node (``prov:wasAttributedTo``), the harvest time
-(``prov:generatedAtTime``), the version and the SHA-256 of the copy. The node's ``/catalog`` lists
-them beside its own twins.
+(``prov:generatedAtTime``), the version and the SHA-256 of the copy, and, as a published twin's
+entry says them, its size (``void:triples``) and what this node's validation of it found
+(``ec:warningCount``, ``ec:conformanceStatus``), so that a network question over the catalog ("the
+twins with the most warnings") counts every twin. The node's ``/catalog`` lists them beside its own
+twins.
 Discovery (:mod:`ecgraph.discovery`) indexes each copy under its graph's IRI as it is kept and
 removes it as it is dropped, so similar communities, lessons and comparisons cover the network.
 
@@ -83,6 +86,7 @@ import pyoxigraph as ox
 from ecgraph import errors, formats, standard
 from ecgraph.network.peers import DCAT, DCT, NTRIPLES, RDF_TYPE, PeerCall
 from ecgraph.publish import authority, licences, personal
+from ecgraph.publish import catalog as catalog_module
 from ecgraph.publish import dump as dump_module
 from ecgraph.publish.fetch import FetchRefused
 from ecgraph.publish.pipeline import Prepared
@@ -655,6 +659,16 @@ def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.T
         ox.Triple(checksum, ox.NamedNode(spdx + "algorithm"), ox.NamedNode(spdx + "checksumAlgorithm_sha256")),
         ox.Triple(checksum, ox.NamedNode(spdx + "checksumValue"), lit(record["hash"].split(":", 1)[-1], "hexBinary")),
     ]
+    # what this node's validation of the copy found, as a published twin's entry says it (size,
+    # warnings, status), so that a network question over the catalog counts every twin; a copy of
+    # an unsupported profile was not judged here: it has a size, no verdict
+    if record.get("triples") is not None:
+        out.append(ox.Triple(g, ox.NamedNode(catalog_module.VOID + "triples"), lit(record["triples"], "integer")))
+    if not record.get("unsupported") and record.get("warnings") is not None:
+        status = catalog_module.CONFORMS_WITH_WARNINGS if record["warnings"] else catalog_module.CONFORMS
+        out += [ox.Triple(g, ox.NamedNode(standard.EC + "warningCount"), lit(record["warnings"], "integer")),
+                ox.Triple(g, ox.NamedNode(standard.EC + "violationCount"), lit(0, "integer")),
+                ox.Triple(g, ox.NamedNode(standard.EC + "conformanceStatus"), ox.NamedNode(status))]
     if record.get("profile"):
         out.append(ox.Triple(g, ox.NamedNode(DCT + "conformsTo"), ox.NamedNode(record["profile"])))
     if record.get("license"):  # the licence travels with the copy (it is also in the copy's own data)
