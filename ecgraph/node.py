@@ -271,6 +271,9 @@ class Node:
         for pool in self.pools().values():
             pool.close()
         self._behind.close()
+        figures = getattr(self, "figures", None)
+        if figures is not None:  # a rebuild reading the store stops first
+            figures.stop()
         self.store.close()
         self.registry.close()
         self._discovery.close()

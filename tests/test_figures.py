@@ -237,3 +237,36 @@ def test_a_commit_updates_its_share_while_a_rebuild_reads_a_slow_store_and_wins_
     raw_answer = execute(store, QueryRequest(AGGREGATES["indicators"].raw, "json", union_default=True))
     assert kept == json.loads(raw_answer.body)["results"]["bindings"]
     assert kept[0]["max"]["value"] == "999"
+
+
+def test_closing_the_node_while_the_figures_are_built_stops_the_build_without_an_error(config, network, caplog,
+                                                                                      monkeypatch):
+    """Stopping a node while it builds its figures at start logged "could not build the network
+    figures" with a traceback (the build read a store that was closing). Close now stops the build
+    first: no error, and close does not wait for the whole build."""
+    import logging
+    import threading
+    import time
+
+    from ecgraph.node import Node
+    from ecgraph.query.figures import Figures
+
+    reading, original = threading.Event(), Figures._share
+
+    def slow_share(self, twin_id, parts):  # the real read, late: the build is under way at close
+        reading.set()
+        time.sleep(0.5)
+        return original(self, twin_id, parts)
+
+    node = Node(config, workers=False)
+    for twin_id in sorted(network)[:3]:
+        publish(node, twin_id, network[twin_id].read_bytes())
+    monkeypatch.setattr(Figures, "_share", slow_share)
+    caplog.set_level(logging.ERROR, logger="ecgraph")
+    node.figures.rebuild(background=True)
+    assert reading.wait(10)
+    started = time.perf_counter()
+    node.close()
+    assert time.perf_counter() - started < 5
+    assert not node.figures._building.is_alive()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

@@ -341,6 +341,8 @@ class Figures:
                     self.ready = True
                     self.version += 1
             except Exception:  # the raw query keeps answering; say why in the log
+                if self._build != mine:  # stopped meanwhile (the node closing its store): not a failure
+                    return
                 log.exception("could not build the network figures; named aggregates run their raw query")
 
         if background:
@@ -348,6 +350,14 @@ class Figures:
             self._building.start()
         else:
             build()
+
+    def stop(self, seconds: float = 10) -> None:
+        """Stop a rebuild under way before the store closes (the node is closing): it returns at its
+        next batch, and a read that the closing store breaks is not reported as a failure."""
+        with self._lock:
+            self._build += 1
+        if self._building is not None:
+            self._building.join(seconds)
 
     def current(self) -> bool:
         """Whether the shares are built and hold the store's current generation."""
