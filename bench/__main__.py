@@ -98,19 +98,23 @@ def main(argv=None) -> None:
     wanted = [name for name in SECTIONS if not ((args.only and name not in args.only) or name in args.skip)
               and not (name in ("scale", "network", "aggregates", "trace", "overhead") and args.quick
                        and not args.only)]  # N = 10,000, four nodes, the trace: the full run, or --only SECTION
+    took: dict[str, float] = {}
     for name in wanted:
         print(f"… {name}", flush=True)
+        section_started = time.time()
         rows.extend(SECTIONS[name](args.quick))
+        took[name] = time.time() - section_started  # where a run's hour goes (loads of cached stores included)
         ran.append(name)
         # written after each section: an hour of sections survives a later one that fails or a
         # run stopped early (``"finished": false`` until the last)
-        text = _write(args, rows, ran, started, stamp, finished=len(ran) == len(wanted))
+        text = _write(args, rows, ran, started, stamp, finished=len(ran) == len(wanted), took=took)
     if ran:
         print()
         print(text)
 
 
-def _write(args, rows: list[Row], ran: list[str], started: float, stamp: str, *, finished: bool) -> str:
+def _write(args, rows: list[Row], ran: list[str], started: float, stamp: str, *, finished: bool,
+           took: dict[str, float] | None = None) -> str:
     """The run so far, as JSON and markdown in ``--results``; returns the markdown."""
     seconds = time.time() - started
     part = "" if ran == list(SECTIONS) else f" of {', '.join(ran)}"
@@ -119,6 +123,7 @@ def _write(args, rows: list[Row], ran: list[str], started: float, stamp: str, *,
               f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, {seconds:.0f} s")
     payload = {"header": header, "machine": machine(), "quick": args.quick, "seconds": seconds,
                "sections": ran, "every_section": ran == list(SECTIONS), "finished": finished,
+               "section_seconds": {name: round(seconds, 1) for name, seconds in (took or {}).items()},
                "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
     text = table(rows) + "\n\n" + targets_table(payload)
     out = args.results

@@ -182,7 +182,10 @@ def duration(payload: dict) -> Verdict:
     sections = ", ".join(payload.get("sections", [])) or "some sections"
     what = "a full run of every section" if whole else (
         f"{'a quick' if payload.get('quick') else 'a'} run of {sections}")
-    return (f"{seconds / 60:.0f} minutes ({what})", "", (seconds < 3600) if whole else None)
+    took = payload.get("section_seconds") or {}
+    longest = sorted(took.items(), key=lambda item: -item[1])[:4]
+    where = ("; longest: " + ", ".join(f"{name} {value / 60:.0f} min" for name, value in longest)) if longest else ""
+    return (f"{seconds / 60:.0f} minutes ({what}){where}", "", (seconds < 3600) if whole else None)
 
 
 @dataclass(frozen=True)

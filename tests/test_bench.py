@@ -189,7 +189,12 @@ def test_a_run_keeps_the_sections_it_finished_when_a_later_one_fails(tmp_path, m
     assert "(unfinished: the sections so far)" in (tmp_path / "latest.md").read_text()
     monkeypatch.setattr(run, "SECTIONS", {"inference": measured})
     run.main(["--results", str(tmp_path / "whole")])
-    assert json.loads((tmp_path / "whole" / "latest.json").read_text())["finished"] is True
+    whole = json.loads((tmp_path / "whole" / "latest.json").read_text())
+    assert whole["finished"] is True
+    assert set(whole["section_seconds"]) == {"inference"}  # where a run's time went, per section
+    from bench.targets import duration
+
+    assert "longest: inference 0 min" in duration(whole)[0]
 
 
 def test_the_media_type_asked_follows_the_query_form_as_rdflib_parses_it():
