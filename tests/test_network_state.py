@@ -215,3 +215,44 @@ def test_a_node_with_a_new_registry_over_a_store_of_twins_leaves_their_claims_in
         assert sorted(map(str, again.store.graph_triples(standard.CATALOG_GRAPH))) == catalog_before
     finally:
         again.close()
+
+
+def test_copies_kept_before_their_entries_gave_size_and_verdict_get_them_at_the_next_start(config):
+    """A copy's catalog entry now states its size and what this node's validation found; copies
+    kept by an older node have entries without them, and an unchanged copy is never harvested
+    again: the start restates those entries (and only those), so network questions over the
+    catalog count them."""
+    import pyoxigraph as ox
+
+    from ecgraph import standard
+    from ecgraph.network import harvest
+    from ecgraph.query.pool import QueryRequest
+
+    url = "http://peer.example:8000"
+    graph = harvest.copy_graph(url, "t")
+    record = {"version": 3, "hash": "sha256:" + "ab" * 32, "harvested": "2026-11-01T00:00:00Z", "graph": graph,
+              "title": "t", "triples": 12, "warnings": 2, "profile": "", "license": "", "namespaces": [],
+              "unsupported": ""}
+    added = {"http://rdfs.org/ns/void#triples", standard.EC + "warningCount", standard.EC + "violationCount",
+             standard.EC + "conformanceStatus"}
+    first = Node(config, workers=False)
+    try:
+        peer_id, _ = first.registry.add_peer(url, "admin")
+        first.registry.set_harvested(peer_id, "t", record)
+        older = [t for t in harvest.provenance(url, "t", record) if t.predicate.value not in added]
+        first.store.commit(insert={harvest.NETWORK_GRAPH: older})
+    finally:
+        first.close()
+    again = Node(config, workers=False)
+    try:
+        text = (f"SELECT ?n ?w ?s WHERE {{ GRAPH <{harvest.NETWORK_GRAPH}> {{ <{graph}> "
+                "<http://rdfs.org/ns/void#triples> ?n ; <https://w3id.org/ecgraph/ns#warningCount> ?w ; "
+                "<https://w3id.org/ecgraph/ns#conformanceStatus> ?s } }")
+        rows = again.query(QueryRequest(text, "csv")).body
+        rows = rows.decode() if isinstance(rows, bytes) else rows
+        assert rows.splitlines()[1:] == ["12,2,https://w3id.org/ecgraph/ns#conformance-warnings"]
+        about = (ox.NamedNode(graph), ox.NamedNode(graph + "#checksum"))
+        held = {t for t in again.store.graph_triples(harvest.NETWORK_GRAPH) if t.subject in about}
+        assert held == {t for t in harvest.provenance(url, "t", record) if t.subject in about}  # whole, once
+    finally:
+        again.close()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from ecgraph import errors, standard
-from ecgraph.network import changes, netquery, sources
+from ecgraph.network import changes, harvest, netquery, sources
 from ecgraph.network.harvest import Harvester, Outcome
 from ecgraph.network.peers import MAX_PENDING_REQUESTS, JoinLimiter, PeerCall, check, normalise
 
@@ -49,6 +49,7 @@ class Network:
             self.node.registry.add_peer(normalise(url), "config")
         self.node.peers.changed()
         self.sync_claims()
+        self.sync_copies()
         for row in self.node.registry.peers():  # conflicts found before they were kept in the store
             if row["state"].get("conflicts"):
                 self.harvester.store_conflicts(row["url"], {}, row["state"]["conflicts"])
@@ -145,6 +146,32 @@ class Network:
                               insert={standard.CATALOG_GRAPH: [t for e in stale.values() for t in e.to_triples()]})
             node._entries.update(stale)
         log.info("stated the namespace claims of %d twins in their catalog entries", len(stale))
+
+    def sync_copies(self) -> None:
+        """Restate the catalog entries of copies kept before entries gave a copy's size and what
+        this node's validation found (``void:triples``, ``ec:warningCount``: see
+        :func:`ecgraph.network.harvest.provenance`): one query, and one commit if any, at start;
+        an unchanged copy is otherwise never written again."""
+        node = self.node
+        found = node.store.query(
+            "SELECT ?g WHERE { GRAPH <" + harvest.NETWORK_GRAPH + "> { ?g a <" + harvest.HARVESTED_TWIN + "> "
+            "FILTER NOT EXISTS { ?g <http://rdfs.org/ns/void#triples> ?n } } }")
+        stale = {row["g"].value for row in found}
+        if not stale:
+            return
+        held = {}
+        for peer in node.registry.peers():
+            for twin_id, record in node.registry.harvested(peer["id"]).items():
+                graph = record.get("graph") or harvest.copy_graph(peer["url"], twin_id)
+                if graph in stale and record.get("triples") is not None:
+                    held[graph] = harvest.provenance(peer["url"], twin_id, {**record, "graph": graph})
+        if not held:
+            return
+        subjects = [ox.NamedNode(g + suffix) for g in held for suffix in ("", "#checksum")]
+        with node._write_lock:
+            node.store.commit(delete_subjects={harvest.NETWORK_GRAPH: subjects},
+                              insert={harvest.NETWORK_GRAPH: [t for triples in held.values() for t in triples]})
+        log.info("stated the size and verdict of %d harvested copies in their catalog entries", len(held))
 
     # --- joining -----------------------------------------------------------------------------------
 
