@@ -1274,7 +1274,7 @@ class Node:
         entries = self._entries
         return {
             "twins": len(entries),
-            "registered": len(self.registry.twins()),
+            "registered": self.registry.count_twins(),
             "triples": sum(e.triples for e in entries.values()),
             "inferred_triples": sum(e.inferred for e in entries.values()),
         }

@@ -387,8 +387,13 @@ def test_catalog_is_dcat_with_provenance(client, published):
     assert client.get("/catalog", headers={"Accept": "application/ld+json"}).mimetype == "application/ld+json"
 
 
-def test_health_and_metrics(client, published):
+def test_health_and_metrics(client, published, node):
     assert client.get("/health").get_json()["stats"]["twins"] == 1
+    node.register("registered-only")  # registered, nothing published: counted as registered only
+    stats = client.get("/health").get_json()["stats"]
+    assert (stats["twins"], stats["registered"]) == (1, 2) == (len(node.entries()), len(node.registry.twins()))
+    node.registry.unregister("registered-only")
+    assert client.get("/health").get_json()["stats"]["registered"] == 1
     client.get("/sparql", query_string={"query": SCHOOLS})
     text = client.get("/metrics").data.decode()
     assert "ecgraph_twins 1.0" in text

@@ -221,6 +221,11 @@ class Registry:
     def twins(self) -> list[Twin]:
         return [self._twin_row(r) for r in self._read(self._TWIN + " ORDER BY id")]
 
+    def count_twins(self) -> int:
+        """How many twins are registered (``/health`` and ``/metrics`` ask at every probe: reading
+        every registration with its namespaces and last version took 10 ms at 1,000 twins)."""
+        return int(self._read("SELECT COUNT(*) FROM twins")[0][0])
+
     def unregister(self, twin_id: str) -> None:
         """Forget a twin: its registration, token, namespaces, versions and reports."""
         with self._tx() as db:
