@@ -197,8 +197,7 @@ class Directory:
         page_deadline.check()
 
     def _key(self) -> Any:
-        entries = self.node.entries()
-        return (self.node.generation.value, tuple(sorted((e.id, e.version) for e in entries.values())))
+        return (self.node.generation.value, self.node.entries_version)
 
     # --- labels -----------------------------------------------------------------------------------
 
@@ -213,8 +212,7 @@ class Directory:
 
     def label(self, iri: str, lang: str) -> str:
         """The label of a term of the standard or a network's name. Every public read checks the
-        index is current first; a page's many labels then reuse it (checking costs a sort of
-        the catalog)."""
+        index is current first; a page's many labels then reuse it."""
         index = self._index or self.index()
         return pick(index.labels.get(iri), lang, local(iri))
 

@@ -191,7 +191,7 @@ class Node:
         self._free_writes = 0
         self._pools_guard = threading.Lock()
         self._statistics_lock = threading.Lock()
-        self._entries: dict[str, catalog.Entry] = {}
+        self._entries: catalog.Entries = catalog.Entries()
         self._directory: Directory | None = None
         self.admin_token_file = self.data_dir / ADMIN_TOKEN_FILE
         self._admin_hash = self._admin_token_hash()
@@ -508,6 +508,11 @@ class Node:
 
     def entries(self) -> dict[str, catalog.Entry]:
         return dict(self._entries)
+
+    @property
+    def entries_version(self) -> int:
+        """Moves whenever an entry changes (:class:`ecgraph.publish.catalog.Entries`)."""
+        return self._entries.version
 
     def twin_source(self, twin_id: str) -> dict | None:
         """Where a twin that stays at home lives and how its refreshes went (None: uploaded here)."""

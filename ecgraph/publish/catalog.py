@@ -9,10 +9,12 @@ in the same SPARQL Update as the twin's data, so the catalog and the data never 
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -178,7 +180,59 @@ def _entry(twin_id: str, about: Callable[[ox.NamedNode], list]) -> Entry | None:
                  namespaces=sorted(namespaces))
 
 
-def read_all(store) -> dict[str, Entry]:
+_VERSIONS = itertools.count(1)
+
+
+class Entries(dict):
+    """The node's catalog entries in memory (twin id -> :class:`Entry`), with a ``version`` that
+    moves at every change and is never repeated by another instance, so that what is built from
+    them (the pages' index) can tell it is current without comparing every entry (a sort of the
+    catalog at each read: 0.7 ms at 1,000 twins, read seven times by a community page)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.version = next(_VERSIONS)
+
+    def _moved(self) -> None:
+        self.version = next(_VERSIONS)
+
+    def __setitem__(self, key: str, value: Entry) -> None:
+        super().__setitem__(key, value)
+        self._moved()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._moved()
+
+    def __ior__(self, other: Any) -> Entries:  # type: ignore[misc]  # dict | dict is a plain dict
+        self.update(other)
+        return self
+
+    def pop(self, *args: Any) -> Any:
+        out = super().pop(*args)
+        self._moved()
+        return out
+
+    def popitem(self) -> Any:
+        out = super().popitem()
+        self._moved()
+        return out
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        out = super().setdefault(key, default)
+        self._moved()
+        return out
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._moved()
+
+    def clear(self) -> None:
+        super().clear()
+        self._moved()
+
+
+def read_all(store) -> Entries:
     """Every published twin's entry, from one read of the catalog graph (a node's start: over a
     remote store, three requests per twin took 9 minutes at 10,000 twins); a store that will not
     give the whole graph in one answer (a row cap, a time limit) is read twin by twin."""
@@ -190,7 +244,7 @@ def read_all(store) -> dict[str, Entry]:
     except errors.Error as exc:
         log.warning("reading the catalog twin by twin: the store refused it in one answer (%s)", exc.detail)
         about = lambda subject: store.subjects_triples(standard.CATALOG_GRAPH, subject)  # noqa: E731
-    out = {}
+    out = Entries()
     for t in about(CATALOG):
         if t.predicate.value == DCAT + "dataset" and isinstance(t.object, ox.NamedNode):
             twin_id = t.object.value[len(standard.TWIN_GRAPH_BASE):]
