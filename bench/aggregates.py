@@ -16,7 +16,7 @@ import requests
 
 from ecgraph.query.figures import AGGREGATES
 
-from .common import ADMIN, Row, percentile
+from .common import ADMIN, Row, percentile, wait_until_ready
 from .queries import Servers
 from .trace import _twin_text
 
@@ -32,9 +32,7 @@ def aggregates(quick: bool, communities: int | None = None) -> list[Row]:
     rows = []
     try:
         node = servers.node.url
-        deadline = time.time() + 1800
-        while not requests.get(node + "/api/aggregates").json()["ready"] and time.time() < deadline:
-            time.sleep(1)  # the figures are built in the background at start
+        wait_until_ready(node)  # the figures are built in the background at start
         session = requests.Session()
         accept = {"Accept": "application/sparql-results+json"}
         ids = [f"community-{i:05d}" for i in range(communities)]

@@ -202,6 +202,24 @@ class OxigraphServer:
         self.process.wait(timeout=30)
 
 
+def wait_until_ready(url: str, seconds: float = 1800) -> float:
+    """The kept aggregates and the directory's index are built in the background at start; until
+    then the aggregates' raw queries answer (slowly) and the building shares the cores: a run
+    measures the node as it serves, after that (every section that times a node waits for it).
+    Returns the seconds it waited."""
+    started = time.time()
+    deadline = started + seconds
+    while time.time() < deadline:
+        r = requests.get(url + "/api/aggregates", timeout=30)
+        if r.status_code == 404 or r.json().get("ready"):
+            break
+        time.sleep(1)
+    while time.time() < deadline and requests.get(url + "/communities", headers={"Accept": "application/json"},
+                                                  timeout=120).status_code == 503:
+        time.sleep(1)
+    return time.time() - started
+
+
 def _free_port() -> int:
     import socket
 

@@ -19,7 +19,7 @@ import time
 
 import requests
 
-from .common import Row, _free_port, median, memory_parts, percentile, rss_of
+from .common import Row, _free_port, median, memory_parts, percentile, rss_of, wait_until_ready
 from .queries import Servers, throughput
 
 FLASK_FLOOR = """
@@ -66,12 +66,7 @@ def overhead(quick: bool, communities: int | None = None, repeats: int | None = 
     servers = Servers(communities)
     floor = None
     try:
-        deadline = time.time() + 600
-        while time.time() < deadline:  # the figures are built at start (in the web process): not measured
-            r = requests.get(servers.node.url + "/api/aggregates", timeout=30)
-            if r.status_code == 404 or r.json().get("ready"):
-                break
-            time.sleep(0.5)
+        wait_until_ready(servers.node.url, 600)  # the figures are built at start (in the web process): not measured
         session = requests.Session()
         rows = []
         body = b""

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-from .common import CACHE, Node, OxigraphServer, Row, median, network, percentile
+from .common import CACHE, Node, OxigraphServer, Row, median, network, percentile, wait_until_ready
 from .stores import loaded, working_copy
 
 QUERIES = Path(__file__).parent / "queries"
@@ -181,23 +181,6 @@ def queries(quick: bool) -> list[Row]:
 SCALE_SIZES: list[int] = []
 
 
-def _wait_until_ready(url: str, seconds: float = 1800) -> float:
-    """The kept aggregates and the directory's index are built in the background at start; until
-    then the aggregates' raw queries answer (slowly) and the building shares the cores: a run
-    measures the node as it serves, after that. Returns the seconds it waited."""
-    started = time.time()
-    deadline = started + seconds
-    while time.time() < deadline:
-        r = requests.get(url + "/api/aggregates", timeout=30)
-        if r.status_code == 404 or r.json().get("ready"):
-            break
-        time.sleep(1)
-    while time.time() < deadline and requests.get(url + "/communities", headers={"Accept": "application/json"},
-                                                  timeout=120).status_code == 503:
-        time.sleep(1)
-    return time.time() - started
-
-
 def scale(quick: bool) -> list[Row]:
     """Large networks (N = 10,000 communities, ~8.5M triples before inference, by default; more
     sizes with ``SCALE_SIZES``): load time, store size on disk, the server's resident memory, and
@@ -223,7 +206,7 @@ def scale_one(communities: int, repeats: int) -> tuple[list[Row], dict]:
 
     servers = Servers(communities, "--answer-cache-mb", "0")
     try:
-        ready = _wait_until_ready(servers.node.url)
+        ready = wait_until_ready(servers.node.url)
         rows, summary = measure(servers, repeats, "scale", f"N={communities}")
         worst = max(rows, key=lambda r: r.extra["p95"])
         anchor_worst = max(r.extra["anchor_p95"] for r in rows)
