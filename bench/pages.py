@@ -62,8 +62,8 @@ def pages(quick: bool) -> list[Row]:
         session = requests.Session()
         base = node.url
         first, told = _ready(session, base + "/communities")
-        # then the rest of the start's work (the kept figures are built in the web process, and
-        # would share its core with the pages measured): the pages are measured as the node serves
+        # then the rest of the start's work (the kept figures are built in the web process), as
+        # the other sections wait for it: the pages are measured as the node serves
         settled = wait_until_ready(base)
         cards = session.get(base + "/communities?page_size=100", headers={"Accept": "application/json"}).json()
         total = cards["total"]

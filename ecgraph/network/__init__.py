@@ -24,6 +24,7 @@ from ecgraph import errors, standard
 from ecgraph.network import changes, harvest, netquery, sources
 from ecgraph.network.harvest import Harvester, Outcome
 from ecgraph.network.peers import MAX_PENDING_REQUESTS, JoinLimiter, PeerCall, check, normalise
+from ecgraph.publish import catalog
 
 if TYPE_CHECKING:
     from ecgraph.node import Caller, Node
@@ -155,7 +156,7 @@ class Network:
         node = self.node
         found = node.store.query(
             "SELECT ?g WHERE { GRAPH <" + harvest.NETWORK_GRAPH + "> { ?g a <" + harvest.HARVESTED_TWIN + "> "
-            "FILTER NOT EXISTS { ?g <http://rdfs.org/ns/void#triples> ?n } } }")
+            "FILTER NOT EXISTS { ?g <" + catalog.VOID + "triples> ?n } } }")
         stale = {row["g"].value for row in found}
         if not stale:
             return

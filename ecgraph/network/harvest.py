@@ -665,7 +665,7 @@ def provenance(peer_url: str, twin_id: str, record: dict[str, Any]) -> list[ox.T
     if record.get("triples") is not None:
         out.append(ox.Triple(g, ox.NamedNode(catalog_module.VOID + "triples"), lit(record["triples"], "integer")))
     if not record.get("unsupported") and record.get("warnings") is not None:
-        status = catalog_module.CONFORMS_WITH_WARNINGS if record["warnings"] else catalog_module.CONFORMS
+        status = catalog_module.STATUS[catalog_module.conformance(record["warnings"], 0)]  # a kept copy conforms
         out += [ox.Triple(g, ox.NamedNode(standard.EC + "warningCount"), lit(record["warnings"], "integer")),
                 ox.Triple(g, ox.NamedNode(standard.EC + "violationCount"), lit(0, "integer")),
                 ox.Triple(g, ox.NamedNode(standard.EC + "conformanceStatus"), ox.NamedNode(status))]

@@ -34,6 +34,15 @@ log = logging.getLogger("ecgraph.catalog")
 CONFORMS = EC + "conformance-conforms"
 CONFORMS_WITH_WARNINGS = EC + "conformance-warnings"
 FAILS = EC + "conformance-fails"
+#: the catalog's ``ec:conformanceStatus`` of each verdict
+STATUS = {"fails": FAILS, "warnings": CONFORMS_WITH_WARNINGS, "conforms": CONFORMS}
+
+
+def conformance(warnings: int, violations: int) -> str:
+    """A validation's verdict: "fails", "warnings" or "conforms" (a key of :data:`STATUS`)."""
+    if violations:
+        return "fails"
+    return "warnings" if warnings else "conforms"
 
 
 def _n(iri: str) -> ox.NamedNode:
@@ -77,9 +86,7 @@ class Entry:
 
     @property
     def conformance(self) -> str:
-        if self.violations:
-            return "fails"
-        return "warnings" if self.warnings else "conforms"
+        return conformance(self.warnings, self.violations)
 
     def subjects(self) -> list[ox.NamedNode]:
         """Every subject the entry writes, so that rewriting an entry can delete it whole."""
@@ -97,7 +104,7 @@ class Entry:
         g = _n(self.graph)
         activity = _n(self.graph + "#publication")
         checksum = _n(self.graph + "#checksum")
-        status = {"fails": FAILS, "warnings": CONFORMS_WITH_WARNINGS, "conforms": CONFORMS}[self.conformance]
+        status = STATUS[self.conformance]
         return [
             ox.Triple(CATALOG, RDF_TYPE, _n(DCAT + "Catalog")),
             ox.Triple(CATALOG, _n(DCAT + "dataset"), g),
