@@ -215,6 +215,50 @@ def test_a_read_carries_an_etag_and_a_conditional_request_gets_304_until_a_commi
     assert after.status_code == 200 and "e:2" in after.text and after.headers["ETag"] != tag
 
 
+def test_every_read_carries_an_etag_pages_and_api_alike_and_a_publish_changes_it(server):
+    """Reads that do not set an ETag from what they read (the pages for people, the directory, the
+    REST API's JSON, /ns, /catalog) carry one of their bytes: If-None-Match with it gets 304 and no
+    body, for GET and HEAD, until what the read shows changes; a publish that changes the page
+    gives 200 and another tag. Writes, failures and /health never answer 304."""
+    token = register(server, "etag-page")
+    headers = {**auth(token), "Content-Type": "text/turtle"}
+    assert requests.put(server.url + "/api/twins/etag-page", data=make_twin("etag-page", members=2),
+                        headers=headers).status_code == 201
+    page = {"iri": "https://etag-page.example/id/community"}
+    reads = [("/resource", page, "text/html"), ("/resource", page, "text/turtle"), ("/communities", {}, "text/html"),
+             ("/communities", {}, "application/json"), ("/api/twins", {}, "application/json"),
+             ("/catalog", {}, "text/turtle"), ("/ns", {}, "text/html"), ("/", {}, "text/html")]
+    tags = {}
+    for path, params, accept in reads:
+        first = requests.get(server.url + path, params=params, headers={"Accept": accept, "Accept-Language": "en"})
+        tag = first.headers.get("ETag")
+        assert first.status_code == 200 and tag and not tag.startswith("W/"), (path, accept, first.status_code)
+        tags[path, accept] = tag
+        for method in (requests.get, requests.head):
+            again = method(server.url + path, params=params,
+                           headers={"Accept": accept, "Accept-Language": "en", "If-None-Match": f'"other", {tag}'})
+            assert again.status_code == 304 and again.headers["ETag"] == tag and not again.content, (path, accept)
+    other = requests.get(server.url + "/resource", params=page, headers={"Accept": "text/html", "Accept-Language": "fr",
+                                                                          "If-None-Match": tags["/resource", "text/html"]})
+    assert other.status_code == 200 and other.headers["ETag"] != tags["/resource", "text/html"]  # another language
+    assert "Accept-Language" in other.headers["Vary"]
+    assert requests.get(server.url + "/health", headers={"If-None-Match": "*"}).status_code == 200
+    missing = requests.get(server.url + "/resource", params={"iri": "https://nowhere.example/x"},
+                           headers={"Accept": "text/html", "If-None-Match": "*"})
+    assert missing.status_code == 404 and "ETag" not in missing.headers
+    checked = requests.post(server.url + "/validate", data=make_twin("etag-page"),
+                            headers={"Content-Type": "text/turtle", "If-None-Match": "*"})
+    assert checked.status_code == 200 and "ETag" not in checked.headers  # a POST is never conditional
+    assert requests.put(server.url + "/api/twins/etag-page", data=make_twin("etag-page", members=3),
+                        headers=headers).status_code == 200
+    for path, params, accept in (("/resource", page, "text/html"), ("/resource", page, "text/turtle"),
+                                 ("/api/twins", {}, "application/json")):
+        after = requests.get(server.url + path, params=params,
+                             headers={"Accept": accept, "Accept-Language": "en", "If-None-Match": tags[path, accept]})
+        assert after.status_code == 200 and after.headers["ETag"] != tags[path, accept], (path, accept)
+    assert "member/2" in requests.get(server.url + "/resource", params=page, headers={"Accept": "text/turtle"}).text
+
+
 def test_concurrent_writers_and_readers_never_see_a_stale_answer_or_one_older_than_a_read_before(server):
     """Publishers replace their twins while readers ask the same questions (so most answers come
     from the cache). ``floor`` holds, per twin, the newest version any client has been told of (an

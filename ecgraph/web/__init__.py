@@ -66,6 +66,32 @@ def error_response(error: errors.Error) -> Response:
     return out
 
 
+#: a finished read larger than this gets no ETag of its body (hashing it would cost more than the
+#: bandwidth a 304 saves is worth on the node's side); the big reads (dumps, /store, SPARQL) set
+#: their own ETag from what they read, before any of it is computed
+CONDITIONAL_MAX_BYTES = 16 * 2**20
+#: the reads that change at every request, for which a validator means nothing
+_NEVER_CONDITIONAL = frozenset({"ops.health", "ops.metrics"})
+
+
+def conditional(response: Response) -> Response:
+    """Every successful read that did not set its own ``ETag`` (the pages, the directory, JSON of
+    the API, ``/ns``, ``/catalog``, ...) gets a strong one, a digest of the bytes it sends, and a
+    request whose ``If-None-Match`` names it gets ``304 Not Modified`` without the body (RFC 9110:
+    weak comparison for GET and HEAD). The page is still built (its inputs are many: the store,
+    the catalog, the discovery index, the figures, the language); what a 304 saves is the transfer
+    and the client's parsing. Streamed answers and files are left as they are."""
+    if (request.method not in ("GET", "HEAD") or response.status_code != 200 or response.direct_passthrough
+            or not response.is_sequence or "ETag" in response.headers or request.endpoint in _NEVER_CONDITIONAL
+            or response.cache_control.no_store):
+        return response
+    length = response.calculate_content_length()
+    if length is None or length > CONDITIONAL_MAX_BYTES:
+        return response
+    response.add_etag()
+    return response.make_conditional(request)
+
+
 def create_app(node: Node) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = node.config.max_upload_bytes + FORM_FRAMING
@@ -106,6 +132,10 @@ def create_app(node: Node) -> Flask:
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response
+
+    @app.after_request  # registered after ops' access log, so it runs before it: the log says 304
+    def _conditional(response):
+        return conditional(response)
 
     @app.context_processor
     def _node_url():
