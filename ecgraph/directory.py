@@ -19,8 +19,8 @@ import re
 import threading
 import time
 import unicodedata
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -170,6 +170,10 @@ class Directory:
         #: told of every finished build attempt (readers with a deadline wait on it)
         self._built = threading.Condition()
         self._attempts = 0
+        #: community and network pages' data of the current key (:meth:`_kept`)
+        self._pages: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
+        self._pages_key: Any = None
+        self._pages_lock = threading.Lock()
 
     # --- queries ----------------------------------------------------------------------------------
 
@@ -198,6 +202,43 @@ class Directory:
 
     def _key(self) -> Any:
         return (self.node.generation.value, self.node.entries_version)
+
+    #: how many community and network pages' data are kept for the current key
+    KEPT_PAGES = 256
+
+    def _kept(self, kind: str, iri: str, lang: str,
+              build: Callable[[str, str], dict[str, Any] | None]) -> dict[str, Any] | None:
+        """A community's or network's page data, built once per key (the store's generation and the
+        catalog entries' version: any commit, harvest or admin update moves it, before it is
+        acknowledged) and kept for the next readers: the same page is asked again and again over
+        data that changes a few times a day, and a network's page reads its members' every
+        indicator value (3,100 rows at 1,000 communities, a third of a second). Built data is
+        kept only if the key did not move while it was read (then it may hold a newer state than
+        the key says; the next reader builds it again). Each reader gets its own copy of the top
+        level (:mod:`ecgraph.web.face.privacy` replaces keys of it); nothing below is changed. The
+        provenance is read for each reader: a refresh that finds a twin unchanged at home moves
+        no key but changes what it says (when it was last checked)."""
+        key = self._key()
+        with self._pages_lock:
+            if self._pages_key != key:
+                self._pages.clear()
+                self._pages_key = key
+            page = self._pages.get((kind, iri, lang))
+            if page is not None:
+                self._pages.move_to_end((kind, iri, lang))
+        if page is None:
+            page = build(iri, lang)
+            if page is None:
+                return None
+            with self._pages_lock:
+                if self._pages_key == key == self._key():
+                    self._pages[(kind, iri, lang)] = page
+                    while len(self._pages) > self.KEPT_PAGES:
+                        self._pages.popitem(last=False)
+        out = dict(page)
+        if out.get("provenance"):
+            out["provenance"] = self.provenance(out["provenance"]["twin"])
+        return out
 
     # --- labels -----------------------------------------------------------------------------------
 
@@ -515,7 +556,10 @@ class Directory:
 
     def community(self, iri: str, lang: str) -> dict[str, Any] | None:
         """Everything the community page shows, or None when no twin describes ``iri`` as an
-        energy community."""
+        energy community (kept: :meth:`_kept`)."""
+        return self._kept("community", iri, lang, self._community)
+
+    def _community(self, iri: str, lang: str) -> dict[str, Any] | None:
         c = self.index().by_iri.get(iri)
         if c is None:
             return None
@@ -700,6 +744,11 @@ class Directory:
     # --- a network --------------------------------------------------------------------------------
 
     def network(self, iri: str, lang: str) -> dict[str, Any] | None:
+        """Everything the network page shows, or None when ``iri`` is no community network (kept:
+        :meth:`_kept`)."""
+        return self._kept("network", iri, lang, self._network)
+
+    def _network(self, iri: str, lang: str) -> dict[str, Any] | None:
         if EC + "CommunityNetwork" not in self.types(iri):
             return None
         index = self.index()

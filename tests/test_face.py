@@ -504,3 +504,55 @@ def test_the_directory_knows_it_is_current_from_two_counters_and_any_change_of_a
         assert demo.directory.index() is not index
     finally:
         demo._entries[twin_id] = entry
+
+
+def test_a_community_and_a_network_page_are_read_once_per_commit_and_never_shown_stale(tmp_path):
+    """A page's data is kept for the store's generation and the entries' version: the same page
+    again reads nothing from the store; a publish that changes the community shows at once, on
+    the community's page and on its network's; what privacy removes for one reader and the
+    provenance (which a refresh changes without a commit) are each reader's own."""
+    from ecgraph.node import Node
+    from ecgraph.web.face import privacy
+
+    config = Config.load(environ={}, data=tmp_path / "data", admin_token=ADMIN, no_demo=True)
+    node = Node(config, workers=False)
+    community, network = "https://alpha.example/id/community", "https://alpha.example/id/network"
+    extra = f"\n<{network}> a ec:CommunityNetwork ; schema:name \"Alpha network\"@en .\n<community> ec:network <{network}> .\n"
+
+    def publish(members: int) -> None:
+        twin = make_twin("alpha", members=members, schools=1).decode().replace("<network>", "") + extra
+        node.publish("alpha", node.upload_for("alpha", twin.encode(), media_type="text/turtle"))
+
+    reads = []
+    real_query = node.store.query
+
+    def counted(*args, **kwargs):
+        reads.append(args[0])
+        return real_query(*args, **kwargs)
+
+    try:
+        node.register("alpha", "Alpha")
+        publish(members=2)
+        directory = node.directory
+        first = directory.community(community, "en")
+        net = directory.network(network, "en")
+        assert [c["iri"] for c in net["communities"]] == [community]
+        node.store.query = counted
+        again = directory.community(community, "en")
+        assert again == first and again is not first and directory.network(network, "en") == net
+        assert reads == []  # both pages kept: not one query
+        shown = privacy.community(directory, community, directory.community(community, "en"))
+        assert shown["personal_withheld"] == 1  # the household is left off this reader's page...
+        kept = directory.community(community, "en")
+        assert sum(len(g["members"]) for g in kept["members_by_type"]) == 2  # ...not off the kept data
+        assert "personal_withheld" not in kept
+        assert directory.community(community, "fr") is not None and reads  # another language is read
+        node.store.query = real_query
+        publish(members=4)
+        after = directory.community(community, "en")
+        assert sum(len(g["members"]) for g in after["members_by_type"]) == 4
+        assert after["provenance"]["version"] == first["provenance"]["version"] + 1
+        assert directory.network(network, "en")["communities"] != net["communities"]  # its card counts 4 members
+    finally:
+        node.store.query = real_query
+        node.close()
