@@ -330,6 +330,69 @@ def test_concurrent_writers_and_readers_never_see_a_stale_answer_or_one_older_th
     assert reads.count("hit") > 0 and reads.count("miss") > 0, (reads.count("hit"), reads.count("miss"))
 
 
+def test_community_pages_kept_between_commits_are_never_older_than_an_acknowledged_write(server):
+    """The community and network pages' data is kept until the next commit. Publishers replace
+    their twins (version k has k members, all schools, so each is on the page) while readers open
+    the community pages, half of them again and again: every page shows at least the members of
+    the newest version any client was told of when the read began, the writer's own read right
+    after its acknowledgment included."""
+    twins = [f"page-race-{i}" for i in range(2)]
+    tokens = {t: register(server, t) for t in twins}
+    floor = {t: 0 for t in twins}
+    lock = threading.Lock()
+    problems: list = []
+    reads = [0]
+    stop_at = time.perf_counter() + 10
+
+    def put(twin_id: str, seq: int, session: requests.Session) -> None:
+        r = session.put(f"{server.url}/api/twins/{twin_id}", data=make_twin(twin_id, members=seq, schools=seq),
+                        headers={**auth(tokens[twin_id]), "Content-Type": "text/turtle"}, timeout=60)
+        assert r.status_code in (200, 201), r.text
+        with lock:
+            floor[twin_id] = max(floor[twin_id], seq)
+
+    def read(twin_id: str, session: requests.Session) -> None:
+        with lock:
+            low = floor[twin_id]
+        r = session.get(server.url + "/resource", params={"iri": f"https://{twin_id}.example/id/community"},
+                        headers={"Accept": "text/html", "Accept-Language": "en"}, timeout=60)
+        if r.status_code != 200:
+            problems.append(("status", r.status_code, r.text[:200]))
+            return
+        members = r.text.count('<li class="member')
+        with lock:
+            reads[0] += 1
+            if members < low:
+                problems.append(("older than known", twin_id, members, low))
+            else:
+                floor[twin_id] = max(floor[twin_id], members)
+
+    def writer(twin_id: str) -> None:
+        session = requests.Session()
+        seq = 1
+        while time.perf_counter() < stop_at:
+            seq += 1
+            put(twin_id, seq, session)
+            read(twin_id, session)
+
+    def reader(number: int) -> None:
+        session = requests.Session()
+        while time.perf_counter() < stop_at:
+            read(twins[number % 2], session)
+
+    session = requests.Session()
+    for twin_id in twins:
+        put(twin_id, 1, session)
+    threads = [threading.Thread(target=writer, args=(t,)) for t in twins]
+    threads += [threading.Thread(target=reader, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not problems, problems[:10]
+    assert min(floor.values()) > 2 and reads[0] > 20, (floor, reads)
+
+
 def test_the_cache_is_reported_in_health_and_metrics(server):
     health = requests.get(server.url + "/health").json()
     assert {"hits", "misses", "bytes", "max_bytes"} <= set(health["answer_cache"])
