@@ -238,8 +238,8 @@ def test_every_read_carries_an_etag_pages_and_api_alike_and_a_publish_changes_it
             again = method(server.url + path, params=params,
                            headers={"Accept": accept, "Accept-Language": "en", "If-None-Match": f'"other", {tag}'})
             assert again.status_code == 304 and again.headers["ETag"] == tag and not again.content, (path, accept)
-    other = requests.get(server.url + "/resource", params=page, headers={"Accept": "text/html", "Accept-Language": "fr",
-                                                                          "If-None-Match": tags["/resource", "text/html"]})
+    french = {"Accept": "text/html", "Accept-Language": "fr", "If-None-Match": tags["/resource", "text/html"]}
+    other = requests.get(server.url + "/resource", params=page, headers=french)
     assert other.status_code == 200 and other.headers["ETag"] != tags["/resource", "text/html"]  # another language
     assert "Accept-Language" in other.headers["Vary"]
     assert requests.get(server.url + "/health", headers={"If-None-Match": "*"}).status_code == 200

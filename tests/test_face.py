@@ -517,7 +517,8 @@ def test_a_community_and_a_network_page_are_read_once_per_commit_and_never_shown
     config = Config.load(environ={}, data=tmp_path / "data", admin_token=ADMIN, no_demo=True)
     node = Node(config, workers=False)
     community, network = "https://alpha.example/id/community", "https://alpha.example/id/network"
-    extra = f"\n<{network}> a ec:CommunityNetwork ; schema:name \"Alpha network\"@en .\n<community> ec:network <{network}> .\n"
+    extra = (f"\n<{network}> a ec:CommunityNetwork ; schema:name \"Alpha network\"@en .\n"
+             f"<community> ec:network <{network}> .\n")
 
     def publish(members: int) -> None:
         twin = make_twin("alpha", members=members, schools=1).decode().replace("<network>", "") + extra

@@ -89,7 +89,8 @@ def conditional(response: Response) -> Response:
     if length is None or length > CONDITIONAL_MAX_BYTES:
         return response
     response.add_etag()
-    return response.make_conditional(request)
+    response.make_conditional(request)  # turns it into the 304 in place
+    return response
 
 
 def create_app(node: Node) -> Flask:
