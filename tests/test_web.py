@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import xml.etree.ElementTree as ET
 
 import pyoxigraph as ox
@@ -414,6 +415,25 @@ def test_home_page_lists_twins_by_the_title_the_admin_registered(client, publish
     assert r.status_code == 200 and b">Alpha<" in r.data
     # The twin calls itself "Test twin alpha": a twin cannot rename itself in the catalog.
     assert b"Test twin alpha" not in r.data
+
+
+def test_the_home_page_lists_the_most_recently_updated_twins_not_every_one(client, node):
+    """At 10,000 twins the home page listed every one (3.5 MB, 10,000 badge images for a browser
+    to fetch). It lists the newest HOME_TWINS, published ones first, says how many there are and
+    where the rest are."""
+    from ecgraph.web.pages import HOME_TWINS
+
+    ids = [f"twin-{i:02d}" for i in range(HOME_TWINS + 5)]
+    for twin_id in ids[:-1]:
+        node.register(twin_id, twin_id.title())
+        node.publish(twin_id, node.upload_for(twin_id, make_twin(twin_id), media_type="text/turtle"))
+    node.register(ids[-1], "Not yet")  # registered, never published
+    page = client.get("/").get_data(as_text=True)
+    listed = re.findall(r'<a href="/api/twins/([a-z0-9-]+)">', page)
+    assert listed == ids[-2:-HOME_TWINS - 2:-1]  # newest first; the oldest and the unpublished left out
+    assert f"{HOME_TWINS} / {len(ids)}" in page
+    for link in ('href="/communities"', 'href="/whats-new"', 'href="/catalog"', 'href="/api/twins"'):
+        assert link in page
 
 
 def test_catalog_vocabulary_is_declared_by_the_standard(client, published):
