@@ -149,6 +149,11 @@ def size_band(members: int) -> str:
     return next(label for low, high, label in SIZE_BANDS if low <= members <= high)
 
 
+#: the most communities the directory's map gets (an even sample of the results past it): at 10,000
+#: communities every point made the directory page 1.4 MB, and its map 10,000 markers
+MAP_POINTS = 2000
+
+
 @dataclass
 class Index:
     key: Any
@@ -447,10 +452,14 @@ class Directory:
         pages = max(1, -(-len(results) // page_size))
         page = min(max(1, page), pages)
         shown = results[(page - 1) * page_size: page * page_size]
+        placed = [c for c in results if c.point]
+        # an even sample of them, over the whole order of the results, when they are too many to send
+        step = -(-len(placed) // MAP_POINTS)
         return {"total": len(results), "page": page, "pages": pages, "page_size": page_size,
                 "results": [self.card(c, lang) for c in shown],
                 "points": [{"iri": c.iri, "name": pick(c.names, lang, local(c.iri)), "lat": c.point[0],
-                            "lon": c.point[1]} for c in results if c.point],
+                            "lon": c.point[1]} for c in placed[::max(1, step)]],
+                "points_total": len(placed),
                 "facets": facets, "countries": sorted({c.country for c in index.communities if c.country})}
 
     def facet_label(self, facet: str, value: str, lang: str) -> str:

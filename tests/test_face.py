@@ -557,3 +557,27 @@ def test_a_community_and_a_network_page_are_read_once_per_commit_and_never_shown
     finally:
         node.store.query = real_query
         node.close()
+
+
+def test_the_directory_map_gets_an_even_sample_of_many_results_and_says_so(client, demo, monkeypatch):
+    """Every result's point made the directory page 1.4 MB at 10,000 communities. Past
+    MAP_POINTS the map gets an even sample over the results, and the page says how many of how many
+    it shows; below it, every point and no note."""
+    import json
+
+    from ecgraph import directory
+
+    def points(page: str) -> list[dict]:
+        return json.loads(re.search(r'<script type="application/json" id="map-points">(.*?)</script>', page,
+                                    re.S).group(1))
+
+    whole = client.get("/communities?lang=en").get_data(as_text=True)
+    every = points(whole)
+    assert len(every) >= 4 and 'id="map-sample"' not in whole
+    monkeypatch.setattr(directory, "MAP_POINTS", 3)
+    sampled = client.get("/communities?lang=en").get_data(as_text=True)
+    step = -(-len(every) // 3)
+    assert points(sampled) == every[::step] and len(points(sampled)) <= 3
+    assert f"The map shows {len(every[::step])} / {len(every)}" in sampled
+    french = client.get("/communities?lang=fr").get_data(as_text=True)
+    assert "La carte montre" in french
