@@ -452,13 +452,13 @@ class Directory:
         pages = max(1, -(-len(results) // page_size))
         page = min(max(1, page), pages)
         shown = results[(page - 1) * page_size: page * page_size]
-        placed = [c for c in results if c.point]
+        placed = [(c, c.point) for c in results if c.point]
         # an even sample of them, over the whole order of the results, when they are too many to send
         step = -(-len(placed) // MAP_POINTS)
         return {"total": len(results), "page": page, "pages": pages, "page_size": page_size,
                 "results": [self.card(c, lang) for c in shown],
-                "points": [{"iri": c.iri, "name": pick(c.names, lang, local(c.iri)), "lat": c.point[0],
-                            "lon": c.point[1]} for c in placed[::max(1, step)]],
+                "points": [{"iri": c.iri, "name": pick(c.names, lang, local(c.iri)), "lat": point[0],
+                            "lon": point[1]} for c, point in placed[::max(1, step)]],
                 "points_total": len(placed),
                 "facets": facets, "countries": sorted({c.country for c in index.communities if c.country})}
 

@@ -549,6 +549,26 @@ class Node:
         """(id, registered title, catalog entry) of every registered twin, for pages."""
         return [(t.id, t.title, self._entries.get(t.id)) for t in self.registry.twins()]
 
+    def recent_titles(self, limit: int) -> tuple[list[tuple[str, str, catalog.Entry | None]], int]:
+        """:meth:`titles` of the ``limit`` twins published here most recently (the newest first; then
+        twins registered and not published yet), and how many twins are registered: without
+        reading every registration (10,000 of them took the home page 240 ms)."""
+        registered = self.registry.count_twins()
+        entries = self._entries
+        newest = sorted(list(entries.values()), key=lambda e: (e.modified, e.id), reverse=True)
+        out: list[tuple[str, str, catalog.Entry | None]] = []
+        for entry in newest[:limit * 10]:
+            twin = self.registry.twin(entry.id)
+            if twin is not None:  # a harvested copy is in the catalog, not in the registry
+                out.append((twin.id, twin.title, entry))
+                if len(out) == limit:
+                    return out, registered
+        # a node with few twins of its own (or mostly copies): read every registration
+        titles = self.titles()
+        published = sorted(((t, e) for t in titles if (e := t[2]) is not None),
+                           key=lambda te: (te[1].modified, te[0][0]), reverse=True)
+        return ([t for t, _ in published] + [t for t in titles if t[2] is None])[:limit], registered
+
     def twin_data(self, twin_id: str, version: int | None = None) -> list[ox.Triple]:
         if version is None:
             entry = self._entries.get(twin_id)

@@ -436,6 +436,15 @@ def test_the_home_page_lists_the_most_recently_updated_twins_not_every_one(clien
         assert link in page
 
 
+def test_the_home_page_of_a_small_node_lists_published_twins_then_those_not_published_yet(client, node):
+    node.register("zeta", "Zeta")  # registered first, never published
+    node.register("alpha", "Alpha")
+    node.publish("alpha", node.upload_for("alpha", make_twin("alpha"), media_type="text/turtle"))
+    page = client.get("/").get_data(as_text=True)
+    assert re.findall(r'<a href="/api/twins/([a-z0-9-]+)">', page) == ["alpha", "zeta"]
+    assert "registered, not published yet" in page and 'id="twins-shown"' in page and " / 2" not in page
+
+
 def test_catalog_vocabulary_is_declared_by_the_standard(client, published):
     from ecgraph import standard
 

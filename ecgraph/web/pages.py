@@ -22,11 +22,8 @@ HOME_TWINS = 20
 @bp.get("/")
 def home():
     n = node()
-    twins = [{"id": twin_id, "title": title, "entry": entry} for twin_id, title, entry in n.titles()]
-    # the newest first; twins registered but not published yet after every published one
-    published = sorted((t for t in twins if t["entry"] is not None), key=lambda t: (t["entry"].modified, t["id"]),
-                       reverse=True)
-    shown = (published + [t for t in twins if t["entry"] is None])[:HOME_TWINS]
-    return render_template("home.html", stats=n.stats(), twins=shown, registered=len(twins),
+    shown, registered = n.recent_titles(HOME_TWINS)
+    twins = [{"id": twin_id, "title": title, "entry": entry} for twin_id, title, entry in shown]
+    return render_template("home.html", stats=n.stats(), twins=twins, registered=registered,
                            examples=example_queries(), query=request.args.get("query", ""), base=node_url(),
                            peers=n.peers.describe())
