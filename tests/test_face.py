@@ -581,3 +581,39 @@ def test_the_directory_map_gets_an_even_sample_of_many_results_and_says_so(clien
     assert f"The map shows {len(every[::step])} / {len(every)}" in sampled
     french = client.get("/communities?lang=fr").get_data(as_text=True)
     assert "La carte montre" in french
+
+
+def test_the_catalog_page_shows_its_resources_a_page_at_a_time_and_all_of_them_over_the_pages(client, demo,
+                                                                                               monkeypatch):
+    """At 10,000 twins the catalog's page (every dataset with its publication, checksum and seven
+    distributions) passed the page deadline. A page shows TRIPLES_PAGE_SUBJECTS resources (a
+    dataset with its fragments), the pages together every subject of the RDF, each once; the RDF
+    itself is unchanged: the catalog, each twin's distributions, the dump's links."""
+    from ecgraph.publish import dump, linked
+    from ecgraph.web.face import views
+
+    turtle = client.get("/catalog", headers={"Accept": "text/turtle"})
+    got = {q.triple for q in ox.parse(turtle.data, format=ox.RdfFormat.TURTLE)}
+    base = "http://localhost"
+    made = demo.catalog_triples()
+    expected = set(made + linked.distributions(made, base) + list(dump.catalog_links(base)))
+    assert {t for t in got if not isinstance(t.subject, ox.BlankNode)} == \
+        {t for t in expected if not isinstance(t.subject, ox.BlankNode)}
+    named = {str(t.subject.value) for t in got if isinstance(t.subject, ox.NamedNode)}
+    monkeypatch.setattr(views, "TRIPLES_PAGE_SUBJECTS", 5)
+    html = {"Accept": "text/html"}
+    first = client.get("/catalog?lang=en", headers=html).get_data(as_text=True)
+    pages = int(re.search(r"Page 1 of (\d+)", first).group(1))
+    assert pages == -(-len({s.split("#", 1)[0] for s in named}) // 5) and 'rel="next"' in first
+    seen: list[str] = []
+    for number in range(1, pages + 1):
+        page = client.get(f"/catalog?lang=en&page={number}", headers=html).get_data(as_text=True)
+        headings = re.findall(r'<h2 class="iri"><a href="/resource\?iri=([^"]+)">', page)
+        from urllib.parse import unquote
+
+        on_page = [unquote(h) for h in headings]
+        assert len({s.split("#", 1)[0] for s in on_page}) <= 5
+        seen += on_page
+    assert sorted(seen) == sorted(named)  # every subject, each on one page
+    last = client.get(f"/catalog?lang=en&page={pages + 5}", headers=html).get_data(as_text=True)
+    assert f"Page {pages} of {pages}" in last  # past the end: the last page

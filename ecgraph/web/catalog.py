@@ -15,11 +15,13 @@ from ecgraph.web.face.views import triples_page
 bp = Blueprint("catalog", __name__)
 
 
-def _graph(triples, title: str, path: str) -> Response:
+def _graph(triples, title: str, path: str, more=None) -> Response:
+    """The RDF in the format asked for, or a page for browsers; ``more(triples)``: what to add
+    about ``triples`` (on a page, only about those of the page shown)."""
     chosen = negotiate((*formats.GRAPH, formats.HTML))
     if chosen is formats.HTML:
-        return triples_page(title, triples, path)
-    out = results.graph(triples, chosen.key, None)
+        return triples_page(title, triples, path, more)
+    out = results.graph(triples + (more(triples) if more else []), chosen.key, None)
     response = Response(out.body, content_type=out.media_type)
     response.vary.add("Accept")
     return response
@@ -27,10 +29,9 @@ def _graph(triples, title: str, path: str) -> Response:
 
 @bp.get("/catalog")
 def catalog():
-    triples = node().catalog_triples()
     # each twin's distributions; the bulk dump is a dataset of the catalog too, described at /dump
-    return _graph(triples + linked.distributions(triples, node_url()) + list(dump.catalog_links(node_url())),
-                  "Data catalog", "/catalog")
+    triples = node().catalog_triples() + list(dump.catalog_links(node_url()))
+    return _graph(triples, "Data catalog", "/catalog", lambda some: linked.distributions(some, node_url()))
 
 
 @bp.get("/void")

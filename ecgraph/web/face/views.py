@@ -220,24 +220,59 @@ def _rdf(triples, chosen: formats.Format) -> Response:
     return _vary(Response(body, content_type=chosen.media_type))
 
 
-def triples_page(title: str, triples, path: str) -> Response:
+#: how many resources (a subject with its fragments and blank nodes) a page of RDF shows: the
+#: catalog of 10,000 twins was every dataset, its publication, checksum and seven distributions
+#: on one page, which passed the page deadline (503) before it was a page
+TRIPLES_PAGE_SUBJECTS = 100
+
+
+def _family(subject, bnodes: dict) -> str:
+    """The resource a subject belongs to on a page: its IRI without the fragment (a dataset, its
+    ``#publication``, ``#checksum`` and ``#distribution-*``), a blank node that of what points to it."""
+    if isinstance(subject, ox.BlankNode):
+        return bnodes.get(subject, "~" + str(subject))
+    return str(subject.value).split("#", 1)[0]
+
+
+def triples_page(title: str, triples, path: str, more=None) -> Response:
     """RDF a node describes itself with (its catalog, its service description) as a page: one
-    section per subject, every IRI a link, the RDF formats beside it."""
+    section per subject, every IRI a link, the RDF formats beside it, :data:`TRIPLES_PAGE_SUBJECTS`
+    resources a page (``?page=``). ``more``: what to add about the triples of the page shown
+    (the catalog's distributions, written for the datasets on it only)."""
     lang = i18n.current()
-    subjects: dict[str, list] = {}
+    bnodes: dict = {}
     for t in triples:
+        if isinstance(t.object, ox.BlankNode) and not isinstance(t.subject, ox.BlankNode):
+            bnodes.setdefault(t.object, str(t.subject.value).split("#", 1)[0])
+    families: dict[str, list] = {}
+    for t in triples:
+        families.setdefault(_family(t.subject, bnodes), []).append(t)
+    order = sorted(families)
+    pages = max(1, -(-len(order) // TRIPLES_PAGE_SUBJECTS))
+    page = min(whole(request.args.get("page"), "page", 1, minimum=1), pages)
+    shown = [t for key in order[(page - 1) * TRIPLES_PAGE_SUBJECTS: page * TRIPLES_PAGE_SUBJECTS]
+             for t in families[key]]
+    if more is not None:
+        shown += more(shown)
+    subjects: dict[str, list] = {}
+    for t in shown:
         subjects.setdefault(str(t.subject), []).append(t)
-    iris = {t.predicate.value for t in triples}
-    iris |= {t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
+    iris = {t.predicate.value for t in shown}
+    iris |= {t.object.value for t in shown if isinstance(t.object, ox.NamedNode)}
     names = node().directory.names(iris)
     groups = []
     for rows in subjects.values():
         rows.sort(key=lambda t: (t.predicate.value != RDF_TYPE, t.predicate.value, str(t.object)))
         groups.append({"subject": rows[0].subject, "rows": rows})
     groups.sort(key=lambda g: (not isinstance(g["subject"], ox.NamedNode), str(g["subject"])))
+
+    def page_url(number: int) -> str:
+        return path + "?" + urlencode({"page": number})
+
     response = Response(render_template("face/triples.html", title=title, groups=groups, path=path,
                                         names={k: pick(v, lang, local(k)) for k, v in names.items()},
-                                        formats=formats.GRAPH))
+                                        formats=formats.GRAPH, page=page, pages=pages, page_url=page_url,
+                                        resources=len(order)))
     return _vary(response)
 
 
