@@ -617,3 +617,7 @@ def test_the_catalog_page_shows_its_resources_a_page_at_a_time_and_all_of_them_o
     assert sorted(seen) == sorted(named)  # every subject, each on one page
     last = client.get(f"/catalog?lang=en&page={pages + 5}", headers=html).get_data(as_text=True)
     assert f"Page {pages} of {pages}" in last  # past the end: the last page
+    monkeypatch.setattr(views, "TRIPLES_PAGE_ROWS", 3)  # the catalog's own statements: a dataset per twin
+    capped = client.get("/catalog?lang=en&page=1", headers=html).get_data(as_text=True)
+    datasets = sum(1 for t in got if t.predicate.value == "http://www.w3.org/ns/dcat#dataset")
+    assert f"… {datasets - 3} more, in the RDF" in capped

@@ -224,6 +224,8 @@ def _rdf(triples, chosen: formats.Format) -> Response:
 #: catalog of 10,000 twins was every dataset, its publication, checksum and seven distributions
 #: on one page, which passed the page deadline (503) before it was a page
 TRIPLES_PAGE_SUBJECTS = 100
+#: and how many statements of one subject (the catalog's own: a dcat:dataset for each twin)
+TRIPLES_PAGE_ROWS = 200
 
 
 def _family(subject, bnodes: dict) -> str:
@@ -257,14 +259,17 @@ def triples_page(title: str, triples, path: str, more=None) -> Response:
     subjects: dict[str, list] = {}
     for t in shown:
         subjects.setdefault(str(t.subject), []).append(t)
-    iris = {t.predicate.value for t in shown}
-    iris |= {t.object.value for t in shown if isinstance(t.object, ox.NamedNode)}
-    names = node().directory.names(iris)
     groups = []
     for rows in subjects.values():
         rows.sort(key=lambda t: (t.predicate.value != RDF_TYPE, t.predicate.value, str(t.object)))
-        groups.append({"subject": rows[0].subject, "rows": rows})
+        groups.append({"subject": rows[0].subject, "rows": rows[:TRIPLES_PAGE_ROWS],
+                       "more": max(0, len(rows) - TRIPLES_PAGE_ROWS)})
     groups.sort(key=lambda g: (not isinstance(g["subject"], ox.NamedNode), str(g["subject"])))
+    shown_rows = [t for g in groups for t in g["rows"]]
+    iris = {t.predicate.value for t in shown_rows}
+    iris |= {g["subject"].value for g in groups if isinstance(g["subject"], ox.NamedNode)}
+    iris |= {t.object.value for t in shown_rows if isinstance(t.object, ox.NamedNode)}
+    names = node().directory.names(iris)
 
     def page_url(number: int) -> str:
         return path + "?" + urlencode({"page": number})
