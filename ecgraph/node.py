@@ -191,6 +191,11 @@ class Node:
         self._free_writes = 0
         self._pools_guard = threading.Lock()
         self._statistics_lock = threading.Lock()
+        #: (generation, when, counts) of the last dataset statistics; the count under way; the last
+        #: count's (seconds, time.monotonic() at its end)
+        self._statistics: tuple[int, str, dict] | None = None
+        self._statistics_running: threading.Event | None = None
+        self._statistics_took: tuple[float, float] = (0.0, 0.0)
         self._entries: catalog.Entries = catalog.Entries()
         self._directory: Directory | None = None
         self.admin_token_file = self.data_dir / ADMIN_TOKEN_FILE
@@ -1265,35 +1270,77 @@ class Node:
         """The URLs of the peers this node may reach: ``--peer`` and the approved peers table."""
         return [peer.url for peer in self.peers.peers]
 
+    #: the dataset's statistics run in a query worker under this limit (two aggregates over every
+    #: quad: 17 s at 10,000 communities, past a query's time limit, so /void answered 503 there)
+    STATISTICS_SECONDS = 600.0
+    #: how long a reader waits for statistics being computed before it gets the last ones
+    STATISTICS_WAIT = 5.0
+
     def dataset_statistics(self) -> dict:
         """What a VoID description states of the node's dataset: triples, instances per class,
-        triples per property (over the union of all graphs), each twin's triples. Computed by two
-        aggregate queries in the query workers (under their time limit), kept until the store
-        changes."""
+        triples per property (over the union of all graphs), each twin's triples, and ``computed``
+        (when the counts were made) and ``current`` (whether they hold the store as it is). The
+        counts are two aggregate queries run behind the requests, in a query worker, after a
+        change; a reader waits :data:`STATISTICS_WAIT` for them and otherwise gets the last counts
+        made (``current`` False), or 503 with Retry-After if none were ever made. One computation
+        at a time; an expensive one (over a second) starts again only ten times its duration
+        after the last ended, so that a network publishing every minute does not keep a worker
+        counting."""
+        with self._statistics_lock:
+            done = self._statistics
+            if done is None or done[0] != self.generation.value:
+                self._start_statistics()
+            running = self._statistics_running
+        if running is not None:
+            running.wait(self.STATISTICS_WAIT)
+        with self._statistics_lock:
+            done = self._statistics
+        if done is None:
+            raise errors.Unavailable("the dataset's statistics are being counted (every class and property over "
+                                     "every quad); try again in a minute", retry_after=30)
+        generation, computed, counts = done
+        return {**counts, "twins": {e.graph: (e.id, e.triples) for e in list(self._entries.values())},
+                "computed": computed, "current": generation == self.generation.value}
+
+    def _start_statistics(self) -> None:
+        """Under the statistics lock: start counting unless a count runs or an expensive one ended
+        too recently."""
+        if self._statistics_running is not None or self._closing.is_set():
+            return
+        took, ended = self._statistics_took
+        if took > 1.0 and time.monotonic() - ended < 10 * took:
+            return
+        finished = threading.Event()
+        self._statistics_running = finished
         generation = self.generation.value
-        cached = getattr(self, "_dataset_statistics", None)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-        with self._statistics_lock:  # many clients asking at once after a change: one computes
-            cached = getattr(self, "_dataset_statistics", None)
-            if cached is not None and cached[0] == generation:
-                return cached[1]
-            return self._compute_statistics(generation)
 
-    def _compute_statistics(self, generation: int) -> dict:
-        import json
+        def count() -> None:
+            import json
 
-        def rows(text: str) -> dict[str, int]:
-            result = self.query(QueryRequest(query=text, result_format="json"))
-            return {b["k"]["value"]: int(b["n"]["value"]) for b in json.loads(result.body)["results"]["bindings"]
-                    if "k" in b and b["k"]["type"] == "uri"}
+            started = time.monotonic()
 
-        classes = rows("SELECT ?k (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?k } GROUP BY ?k")
-        properties = rows("SELECT ?k (COUNT(*) AS ?n) WHERE { ?s ?k ?o } GROUP BY ?k")
-        statistics = {"triples": sum(properties.values()), "classes": classes, "properties": properties,
-                      "twins": {e.graph: (e.id, e.triples) for e in self._entries.values()}}
-        self._dataset_statistics = (generation, statistics)
-        return statistics
+            def rows(text: str) -> dict[str, int]:
+                result = self.query(QueryRequest(query=text, result_format="json"), timeout=self.STATISTICS_SECONDS)
+                return {b["k"]["value"]: int(b["n"]["value"])
+                        for b in json.loads(result.body)["results"]["bindings"]
+                        if "k" in b and b["k"]["type"] == "uri"}
+
+            try:
+                classes = rows("SELECT ?k (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?k } GROUP BY ?k")
+                properties = rows("SELECT ?k (COUNT(*) AS ?n) WHERE { ?s ?k ?o } GROUP BY ?k")
+                counts = {"triples": sum(properties.values()), "classes": classes, "properties": properties}
+                with self._statistics_lock:
+                    self._statistics = (generation, now(), counts)
+            except Exception:  # the last counts stay; the next reader after a change tries again
+                if not self._closing.is_set():
+                    log.exception("could not count the dataset's statistics for /void")
+            finally:
+                with self._statistics_lock:
+                    self._statistics_took = (time.monotonic() - started, time.monotonic())
+                    self._statistics_running = None
+                finished.set()
+
+        threading.Thread(target=count, name="ecgraph-statistics", daemon=True).start()
 
     def stats(self) -> dict:
         entries = self._entries

@@ -118,3 +118,52 @@ def test_the_service_description_links_the_void_and_names_the_limits(linked):
     assert int(objects(sd, endpoint, NODE + "maxUploadBytes")[0].value) == n.config.max_upload_bytes
     # each term it uses is declared where it is used
     assert objects(sd, ox.NamedNode(NODE + "queryTimeout"), "http://www.w3.org/2000/01/rdf-schema#comment")
+
+
+def test_void_counts_behind_the_requests_and_says_when_they_are_older_than_the_store(linked, monkeypatch):
+    """At 10,000 communities the two counts over every quad took 17 s, past a query's time limit,
+    and /void answered 503 every time. They run behind the requests now, in a worker under a long
+    limit: a reader who would wait longer than STATISTICS_WAIT gets the last counts made (dated,
+    and said to be older than the store), or 503 with Retry-After when none were ever made; the
+    counts of the new store follow."""
+    import threading
+    import time
+
+    client, node = linked
+    dataset = ox.NamedNode("http://localhost/void#dataset")
+    gate = threading.Event()
+    real = node.query
+
+    def held(request, timeout=None, **kwargs):  # a count that takes as long as the test says
+        gate.wait(30)
+        return real(request, timeout, **kwargs)
+
+    monkeypatch.setattr(node, "STATISTICS_WAIT", 0.2)
+    monkeypatch.setattr(node, "query", held)
+    first = client.get("/void", headers={"Accept": "application/n-triples"})
+    assert first.status_code == 503 and first.headers["Retry-After"] == "30"
+    assert "being counted" in first.get_json()["detail"]
+
+    def settled() -> None:
+        deadline = time.monotonic() + 30
+        while node._statistics_running is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    gate.set()
+    settled()
+    counted = graph(client, "/void")
+    before = int(objects(counted, dataset, VOID + "triples")[0].value)
+    modified = objects(counted, ox.NamedNode("http://localhost/void"), "http://purl.org/dc/terms/modified")
+    assert len(modified) == 1 and modified[0].datatype.value.endswith("#dateTime")
+    gate.clear()
+    assert client.delete("/api/twins/beta/data", headers=auth(ADMIN)).status_code == 204
+    older = client.get("/void", headers={"Accept": "application/n-triples"})
+    assert older.status_code == 200 and "before the last change" in older.headers["X-ECGraph-Statistics"]
+    assert f"{before}" in older.text  # the last counts, as they were
+    gate.set()
+    settled()
+    current = client.get("/void", headers={"Accept": "application/n-triples"})
+    assert "X-ECGraph-Statistics" not in current.headers
+    store = ox.Store()
+    store.load(current.data, format=ox.RdfFormat.N_TRIPLES)
+    assert int(objects(store, dataset, VOID + "triples")[0].value) < before

@@ -74,9 +74,10 @@ def limits(subject: ox.NamedNode, values: Mapping[str, tuple[object, str, str]])
 
 
 def void(base_url: str, *, title: str, triples: int, classes: Mapping[str, int], properties: Mapping[str, int],
-         twins: Mapping[str, tuple[str, int]], peers: Iterable[str]) -> list[ox.Triple]:
+         twins: Mapping[str, tuple[str, int]], peers: Iterable[str], counted: str | None = None) -> list[ox.Triple]:
     """The VoID description of the node's dataset. ``classes``: class -> instances; ``properties``:
-    property -> triples; ``twins``: twin graph -> (id, triples); ``peers``: their URLs."""
+    property -> triples; ``twins``: twin graph -> (id, triples); ``peers``: their URLs; ``counted``:
+    when the class and property counts were made (the description's ``dct:modified``)."""
     document = _n(base_url + "/void")
     dataset = _n(base_url + "/void#dataset")
     out = [
@@ -94,6 +95,8 @@ def void(base_url: str, *, title: str, triples: int, classes: Mapping[str, int],
         ox.Triple(dataset, _n(DCT + "license"), _n("https://creativecommons.org/licenses/by/4.0/")),
         ox.Triple(dataset, _n(RDFS + "seeAlso"), _n(base_url + "/catalog")),
     ]
+    if counted:
+        out.append(ox.Triple(document, _n(DCT + "modified"), ox.Literal(counted, datatype=_n(XSD + "dateTime"))))
     for i, (cls, count) in enumerate(sorted(classes.items())):
         part = _n(f"{base_url}/void#class-{i}")
         out += [ox.Triple(dataset, _n(VOID + "classPartition"), part),

@@ -38,7 +38,11 @@ def catalog():
 def void():
     n = node()
     statistics = n.dataset_statistics()
-    return _graph(linked.void(node_url(), title="ecgraph: energy communities' digital twins",
-                              triples=statistics["triples"], classes=statistics["classes"],
-                              properties=statistics["properties"], twins=statistics["twins"],
-                              peers=n.peer_urls()), "VoID description", "/void")
+    response = _graph(linked.void(node_url(), title="ecgraph: energy communities' digital twins",
+                                  triples=statistics["triples"], classes=statistics["classes"],
+                                  properties=statistics["properties"], twins=statistics["twins"],
+                                  peers=n.peer_urls(), counted=statistics["computed"]),
+                      "VoID description", "/void")
+    if not statistics["current"]:  # the last counts, while those of the store as it is are made
+        response.headers["X-ECGraph-Statistics"] = f"counted {statistics['computed']}, before the last change"
+    return response
