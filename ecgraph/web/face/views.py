@@ -223,7 +223,7 @@ def _rdf(triples, chosen: formats.Format) -> Response:
 #: how many resources (a subject with its fragments and blank nodes) a page of RDF shows: the
 #: catalog of 10,000 twins was every dataset, its publication, checksum and seven distributions
 #: on one page, which passed the page deadline (503) before it was a page
-TRIPLES_PAGE_SUBJECTS = 100
+TRIPLES_PAGE_SUBJECTS = 25
 #: and how many statements of one subject (the catalog's own: a dcat:dataset for each twin)
 TRIPLES_PAGE_ROWS = 200
 
