@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only SECTION ...] [--scale-sizes N ...]``: every benchmark in one run,
+"""``python -m bench [--quick] [--only SECTION ...] [--scale-sizes N ...] [--pages-communities N]``: every benchmark in one run,
 one table, and issue 19's targets judged from it (``bench/targets.py``).
 
 Each figure is measured beside its anchor (the raw engine) in the same run; the table gives both
@@ -87,7 +87,10 @@ def main(argv=None) -> None:
     parser.add_argument("--scale-sizes", nargs="+", type=int, default=[], metavar="N",
                         help="scale: these network sizes, with how each figure grows with N "
                              "(e.g. 1000 10000 30000) [default: 10000; --quick: 500]")
+    parser.add_argument("--pages-communities", type=int, default=0, metavar="N",
+                        help="pages: the network's size (default 100 quick, 1000 full; e.g. 10000)")
     args = parser.parse_args(argv)
+    pages.COMMUNITIES = max(0, args.pages_communities)
     network.HARVEST_TWINS = max(0, args.twins)
     remote.COMMUNITIES = max(0, args.communities)
     queries.SCALE_SIZES = sorted(set(args.scale_sizes))

@@ -51,8 +51,12 @@ def _ready(session: requests.Session, url: str) -> tuple[float, int]:
         time.sleep(0.5)
 
 
+#: the network's size (``--pages-communities``; 0: 100 quick, 1,000 full)
+COMMUNITIES = 0
+
+
 def pages(quick: bool) -> list[Row]:
-    communities = 100 if quick else 1000
+    communities = COMMUNITIES or (100 if quick else 1000)
     repeats = 10 if quick else 40
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="ecgraph-bench-pages-", dir=CACHE))
@@ -104,6 +108,28 @@ def pages(quick: bool) -> list[Row]:
                                               f"{percentile(theirs, 95) * 1000:.1f} ms{views}",
                             extra={"p95": percentile(ours, 95) * 1000, "anchor_p95": percentile(theirs, 95) * 1000,
                                    "first_median": median(first) * 1000 if first else None}))
+        # the pages every visitor or harvester reaches whatever the network's size: the home page
+        # (it listed every twin), the catalog's first page beside the whole catalog as Turtle, the
+        # VoID description (its counts over every quad are made behind the requests: the wait for
+        # the first is reported on its own)
+        few = max(3, repeats // 8)
+        home = [_get(session, base + "/", "text/html") for _ in range(repeats)]
+        rows.append(Row("pages", f"N={communities}: home page", median(home) * 1000, None, "ms",
+                        note=f"p95 {percentile(home, 95) * 1000:.1f} ms", extra={"p95": percentile(home, 95) * 1000}))
+        started = time.perf_counter()
+        while session.get(base + "/void", headers={"Accept": "text/turtle"}, timeout=600).status_code == 503:
+            time.sleep(1)
+        counted = time.perf_counter() - started
+        for label, path, anchor_name, note in (
+                ("the catalog, first page", "/catalog", "the whole catalog as Turtle", ""),
+                ("the VoID description", "/void", "the same as Turtle",
+                 f"; its first counts ready {counted:.1f} s after it was first asked")):
+            ours = [_get(session, base + path, "text/html") for _ in range(few)]
+            theirs = [_get(session, base + path, "text/turtle") for _ in range(few)]
+            rows.append(Row("pages", f"N={communities}: {label}", median(ours) * 1000, median(theirs) * 1000, "ms",
+                            anchor_name, note=f"p95 {percentile(ours, 95) * 1000:.1f} vs "
+                                              f"{percentile(theirs, 95) * 1000:.1f} ms{note}",
+                            extra={"p95": percentile(ours, 95) * 1000, "anchor_p95": percentile(theirs, 95) * 1000}))
         # what the community page's discovery panels cost: their data as JSON (communities like it,
         # its comparison), beside the page that shows them
         panels, whole = [], []
