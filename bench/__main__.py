@@ -1,5 +1,5 @@
-"""``python -m bench [--quick] [--only SECTION ...] [--scale-sizes N ...] [--pages-communities N]``: every benchmark in one run,
-one table, and issue 19's targets judged from it (``bench/targets.py``).
+"""``python -m bench [--quick] [--only SECTION ...] [--scale-sizes N ...] [--pages-communities N]``: every
+benchmark in one run, one table, and issue 19's targets judged from it (``bench/targets.py``).
 
 Each figure is measured beside its anchor (the raw engine) in the same run; the table gives both
 and their ratio, and the run is written as JSON to bench/results/. The loaded stores the sections
