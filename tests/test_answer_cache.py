@@ -222,7 +222,7 @@ def test_every_read_carries_an_etag_pages_and_api_alike_and_a_publish_changes_it
     gives 200 and another tag. Writes, failures and /health never answer 304."""
     token = register(server, "etag-page")
     headers = {**auth(token), "Content-Type": "text/turtle"}
-    assert requests.put(server.url + "/api/twins/etag-page", data=make_twin("etag-page", members=2),
+    assert requests.put(server.url + "/api/twins/etag-page", data=make_twin("etag-page", tag="etag-page:1", members=2),
                         headers=headers).status_code == 201
     page = {"iri": "https://etag-page.example/id/community"}
     reads = [("/resource", page, "text/html"), ("/resource", page, "text/turtle"), ("/communities", {}, "text/html"),
@@ -249,7 +249,7 @@ def test_every_read_carries_an_etag_pages_and_api_alike_and_a_publish_changes_it
     checked = requests.post(server.url + "/validate", data=make_twin("etag-page"),
                             headers={"Content-Type": "text/turtle", "If-None-Match": "*"})
     assert checked.status_code == 200 and "ETag" not in checked.headers  # a POST is never conditional
-    assert requests.put(server.url + "/api/twins/etag-page", data=make_twin("etag-page", members=3),
+    assert requests.put(server.url + "/api/twins/etag-page", data=make_twin("etag-page", tag="etag-page:2", members=3),
                         headers=headers).status_code == 200
     for path, params, accept in (("/resource", page, "text/html"), ("/resource", page, "text/turtle"),
                                  ("/api/twins", {}, "application/json")):
@@ -345,7 +345,8 @@ def test_community_pages_kept_between_commits_are_never_older_than_an_acknowledg
     stop_at = time.perf_counter() + 10
 
     def put(twin_id: str, seq: int, session: requests.Session) -> None:
-        r = session.put(f"{server.url}/api/twins/{twin_id}", data=make_twin(twin_id, members=seq, schools=seq),
+        twin = make_twin(twin_id, tag=f"{twin_id}:{seq}", members=seq, schools=seq)  # tags as the test above reads them
+        r = session.put(f"{server.url}/api/twins/{twin_id}", data=twin,
                         headers={**auth(tokens[twin_id]), "Content-Type": "text/turtle"}, timeout=60)
         assert r.status_code in (200, 201), r.text
         with lock:
