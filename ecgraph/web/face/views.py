@@ -135,12 +135,13 @@ def communities():
         return request.path + "?" + urlencode(args, doseq=True)
 
     if chosen is formats.PAGE_JSON:
-        body = {"query": query, "filters": filters, **{k: v for k, v in found.items() if k != "points"}}
+        body = {"query": query, "filters": filters,
+                **{k: v for k, v in found.items() if k not in ("points", "points_total")}}
         body["links"] = {"self": page_url(found["page"]),
                          "next": page_url(found["page"] + 1) if found["page"] < found["pages"] else None,
                          "prev": page_url(found["page"] - 1) if found["page"] > 1 else None}
-        for card in body["results"]:
-            card["page"] = resource_url(card["iri"])
+        # new cards: the search's are kept for other readers (ecgraph.directory.Directory._kept)
+        body["results"] = [{**card, "page": resource_url(card["iri"])} for card in found["results"]]
         return _vary(Response(_json(body), content_type=formats.PAGE_JSON.media_type))
     active = [(name, v) for name, values in filters.items() for v in values]
     response = Response(render_template(
