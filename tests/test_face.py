@@ -659,3 +659,29 @@ def test_a_directory_search_is_counted_once_per_commit_and_its_cards_stay_as_kep
         assert node.directory.search("", school)["total"] == 2
     finally:
         node.close()
+
+
+def test_a_community_page_read_from_the_previous_directory_is_not_kept_for_after_the_rebuild(tmp_path):
+    """While a large directory's index is rebuilt after a change, readers get the previous one:
+    a community page built then (its card from the previous index) is shown, not kept, so the
+    page shows the change once the rebuild is done."""
+    import time
+
+    from ecgraph.node import Node
+
+    config = Config.load(environ={}, data=tmp_path / "data", admin_token=ADMIN, no_demo=True)
+    node = Node(config, workers=False)
+    community = "https://alpha.example/id/community"
+    try:
+        node.register("alpha", "Alpha")
+        node.publish("alpha", node.upload_for("alpha", make_twin("alpha", members=2), media_type="text/turtle"))
+        directory = node.directory
+        assert directory.community(community, "en")["members"] == 2
+        directory.wait_below = 0.0  # as if the last build had been slow: rebuilt in the background
+        node.publish("alpha", node.upload_for("alpha", make_twin("alpha", members=5), media_type="text/turtle"))
+        deadline = time.monotonic() + 30
+        while directory.community(community, "en")["members"] != 5:
+            assert time.monotonic() < deadline, "the page kept what it read from the previous directory"
+            time.sleep(0.05)
+    finally:
+        node.close()
