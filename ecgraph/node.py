@@ -569,10 +569,9 @@ class Node:
                 if len(out) == limit:
                     return out, registered
         # a node with few twins of its own (or mostly copies): read every registration
-        titles = self.titles()
-        published = sorted(((t, e) for t in titles if (e := t[2]) is not None),
-                           key=lambda te: (te[1].modified, te[0][0]), reverse=True)
-        return ([t for t, _ in published] + [t for t in titles if t[2] is None])[:limit], registered
+        titles = {t[0]: t for t in self.titles()}
+        published = [titles[e.id] for e in newest if e.id in titles]
+        return (published + [t for t in titles.values() if t[2] is None])[:limit], registered
 
     def twin_data(self, twin_id: str, version: int | None = None) -> list[ox.Triple]:
         if version is None:

@@ -246,7 +246,7 @@ def triples_page(title: str, triples, path: str, more=None) -> Response:
     bnodes: dict = {}
     for t in triples:
         if isinstance(t.object, ox.BlankNode) and not isinstance(t.subject, ox.BlankNode):
-            bnodes.setdefault(t.object, str(t.subject.value).split("#", 1)[0])
+            bnodes.setdefault(t.object, _family(t.subject, bnodes))
     families: dict[str, list] = {}
     for t in triples:
         families.setdefault(_family(t.subject, bnodes), []).append(t)
