@@ -135,23 +135,30 @@ class Node:
         command = [sys.executable, "-m", "ecgraph.cli", "serve", "--data", str(data), "--port", "0",
                    "--admin-token", ADMIN, "--no-demo", *args]
         started = time.time()
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # Its output (the access log: a line per request) goes to a file, as the anchor's goes to
+        # /dev/null: read through a pipe by a thread of the measuring process, every answer woke a
+        # thread here that competed with the timed request for the GIL.
+        self.log = data.parent / f"{data.name}.log"
+        with open(self.log, "wb") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         self.url = ""
-        while not self.url:
-            line = self.process.stdout.readline()
-            if not line and self.process.poll() is not None:
-                raise RuntimeError("ecgraph serve exited")
-            match = re.search(r"listening on (http://\S+)", line or "")
-            if match:
-                self.url = match.group(1)
-            elif time.time() > started + start_timeout:
-                self.process.kill()
-                raise RuntimeError(f"ecgraph serve did not start within {start_timeout:.0f} s: {command}")
+        with open(self.log, encoding="utf-8", errors="replace") as said:
+            while not self.url:
+                line = said.readline()
+                match = re.search(r"listening on (http://\S+)", line)
+                if match:
+                    self.url = match.group(1)
+                elif line:
+                    continue
+                elif self.process.poll() is not None:
+                    raise RuntimeError(f"ecgraph serve exited: {self.log.read_text(errors='replace')[-2000:]}")
+                elif time.time() > started + start_timeout:
+                    self.process.kill()
+                    raise RuntimeError(f"ecgraph serve did not start within {start_timeout:.0f} s: {command}")
+                else:
+                    time.sleep(0.05)
         #: seconds from the command to the node listening (a node over a remote store reads it first)
         self.start_seconds = time.time() - started
-        import threading
-
-        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
         while requests.get(self.url + "/health", timeout=5).status_code != 200:
             time.sleep(0.1)
 
