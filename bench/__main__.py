@@ -1,5 +1,6 @@
-"""``python -m bench [--quick] [--only SECTION ...] [--scale-sizes N ...] [--pages-communities N]``: every
-benchmark in one run, one table, and issue 19's targets judged from it (``bench/targets.py``).
+"""``python -m bench [--quick] [--only SECTION ...] [--scale-sizes N ...] [--pages-communities N]
+[--validation-sizes TRIPLES ...]``: every benchmark in one run, one table, and issue 19's targets
+judged from it (``bench/targets.py``).
 
 Each figure is measured beside its anchor (the raw engine) in the same run; the table gives both
 and their ratio, and the run is written as JSON to bench/results/. The loaded stores the sections
@@ -89,11 +90,15 @@ def main(argv=None) -> None:
                              "(e.g. 1000 10000 30000) [default: 10000; --quick: 500]")
     parser.add_argument("--pages-communities", type=int, default=0, metavar="N",
                         help="pages: the network's size (default 100 quick, 1000 full; e.g. 10000)")
+    parser.add_argument("--validation-sizes", nargs="+", type=int, default=[], metavar="TRIPLES",
+                        help="validation: these twin sizes (e.g. 10000 100000 1000000; raw pyshacl takes about "
+                             "18 minutes at 1M) [default: 10000 100000; --quick: 10000]")
     args = parser.parse_args(argv)
     pages.COMMUNITIES = max(0, args.pages_communities)
     network.HARVEST_TWINS = max(0, args.twins)
     remote.COMMUNITIES = max(0, args.communities)
     queries.SCALE_SIZES = sorted(set(args.scale_sizes))
+    validation.SIZES = sorted(set(args.validation_sizes))
     started = time.time()
     rows: list[Row] = []
     ran: list[str] = []

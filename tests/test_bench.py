@@ -138,9 +138,11 @@ def test_the_table_gives_both_figures_their_units_and_the_ratio():
 @pytest.mark.slow  # 44 s in CI; the slow suite's whole quick run covers the same command
 def test_one_command_prints_the_table_and_writes_json(tmp_path):
     """The inference and validation sections of a quick run: each figure beside its anchor (raw
-    owlrl, raw pyshacl) from the same run, and entailments equal to owlrl's."""
+    owlrl, raw pyshacl) from the same run, and entailments equal to owlrl's; validation at the
+    sizes asked for."""
     out = subprocess.run([sys.executable, "-m", "bench", "--quick", "--only", "inference", "validation",
-                          "--results", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                          "--validation-sizes", "3000", "--results", str(tmp_path)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "| section | case | ecgraph | anchor | ratio |" in out.stdout
     payload = json.loads((tmp_path / "latest.json").read_text())
@@ -152,6 +154,8 @@ def test_one_command_prints_the_table_and_writes_json(tmp_path):
         assert row["ratio"] == pytest.approx(row["ecgraph"] / row["anchor"])
         assert row["anchor_name"] in ("owlrl OWL-RL closure", "raw pyshacl")
     assert all("equal to owlrl's (claimed rules): yes" in r["note"] for r in rows if r["section"] == "inference")
+    assert sorted(r["case"] for r in rows if r["section"] == "validation") == [
+        "core profile, 3k triples (--engine pyshacl)", "core profile, 3k triples (fast engine)"]
     assert (tmp_path / "latest.md").read_text().startswith("ecgraph benchmarks, quick run")
 
 
@@ -162,7 +166,9 @@ def test_the_whole_quick_run_measures_every_section_against_the_raw_engines(tmp_
                          capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-2000:]
     rows = json.loads((tmp_path / "latest.json").read_text())["rows"]
-    assert {r["section"] for r in rows} == {"publish", "queries", "validation", "inference"}
+    # every section but those that need the full run's sizes (N = 10,000, four nodes, the trace)
+    assert {r["section"] for r in rows} == {"publish", "queries", "validation", "inference", "remote", "pages",
+                                           "discovery"}
     queries = [r for r in rows if r["section"] == "queries"]
     assert len(queries) >= 11  # ten or more analyst queries and the throughput
     assert all(r["anchor_name"] == "oxigraph serve" and r["ratio"] for r in queries)
