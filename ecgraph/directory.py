@@ -132,8 +132,15 @@ class Community:
     def facet_values(self, facet: str) -> frozenset[str]:
         return self.facets[facet]
 
-    def freeze(self) -> None:
-        self.facets = {name: frozenset(values) for name, values in self._facet_sets().items()}
+    def freeze(self, shared: dict[frozenset[str], frozenset[str]] | None = None) -> None:
+        """Fix the facets once the index is built. ``shared`` holds one frozenset per combination of
+        values, reused by every community that has it: at 10,000 communities a frozenset of each
+        facet of each community was 119,355 of them, 24 MiB, for a few hundred combinations."""
+        shared = {} if shared is None else shared
+        self.facets = {}
+        for name, values in self._facet_sets().items():
+            frozen = frozenset(values)
+            self.facets[name] = shared.setdefault(frozen, frozen)
 
     def _facet_sets(self) -> dict[str, set[str]]:
         return {
@@ -418,6 +425,7 @@ class Directory:
             network_names[row["c"].value].setdefault(_lang(row["v"]), row["v"].value)
         for iri, names in network_names.items():
             labels.setdefault(iri, names)
+        shared: dict[frozenset[str], frozenset[str]] = {}
         for c in found.values():
             entry = entries.get(c.twin or "")
             c.conformance = entry.conformance if entry is not None else ""
@@ -427,7 +435,7 @@ class Directory:
                 words.extend(labels.get(term, {}).values())
                 words.append(local(term).replace("-", " "))
             c.text = fold(" ".join(words))
-            c.freeze()
+            c.freeze(shared)
         ordered = sorted(found.values(), key=lambda c: (fold(pick(c.names, "en", local(c.iri))), c.iri))
         return Index(key, ordered, {c.iri: c for c in ordered}, labels)
 
