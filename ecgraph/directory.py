@@ -132,11 +132,10 @@ class Community:
     def facet_values(self, facet: str) -> frozenset[str]:
         return self.facets[facet]
 
-    def freeze(self, shared: dict[frozenset[str], frozenset[str]] | None = None) -> None:
+    def freeze(self, shared: dict[frozenset[str], frozenset[str]]) -> None:
         """Fix the facets once the index is built. ``shared`` holds one frozenset per combination of
         values, reused by every community that has it: at 10,000 communities a frozenset of each
         facet of each community was 119,355 of them, 24 MiB, for a few hundred combinations."""
-        shared = {} if shared is None else shared
         self.facets = {}
         for name, values in self._facet_sets().items():
             frozen = frozenset(values)

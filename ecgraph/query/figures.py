@@ -3,24 +3,23 @@ of the whole network, answered from a small store instead of every twin's triple
 
 At 10,000 communities "PV capacity per network" takes the engine about 2 s and the GROUP BY over
 every indicator value about 5 s, because each reads every matching triple of every twin. Yet each
-twin's share of those figures changes only when that twin does. So each :class:`Aggregate` has
-two queries: ``part``, run over one twin's own graphs (its data, its inferences and the node's
-shared graphs: ontology and vocabularies) when it is published, which yields that twin's share
-as a few rows. The shares are kept as Python tuples of terms per twin, replaced under a lock (an
-in-memory pyoxigraph store of them, a named graph per twin, held 168 MiB at 10,000 twins where the
-tuples hold 56). Combining every share at each question is still a query over a few rows per twin
-(at 10,000 twins, 70,000 indicator rows: 0.4 to 1.2 s), so the shares are partitioned, and each
-partition keeps its partial answer (``middle``): "PV capacity per network" by network (a network's
-answer row comes from its own rows alone), the indicators by a bucket of twins (one of
-:data:`BUCKETS`: partial counts, sums and maxima). A change recomputes the partials of the
-partitions its twin's old and new rows are in, and ``combine`` answers from the partials: a few
-hundred to a couple of thousand rows, whatever the number of twins. A partition's partial is
-computed by ``middle`` over a small store that holds only that partition's share rows. The
-combined answer equals
-the raw query's (tests compare them on the demo network and on generated ones; sums of sums are
-exact for the integers and decimals the standard asks for) as long as no row of the raw query
-joins triples of two different twins: the authority rule keeps each twin to statements about its own IRIs, so a twin's
-PV installation and its power, or an indicator value and its number, are in that twin.
+twin's share of those figures changes only when that twin does. So each :class:`Aggregate` has two
+queries: ``part``, run over one twin's own graphs (its data, its inferences and the node's shared
+graphs: ontology and vocabularies) when it is published, which yields that twin's share as a few
+rows. The shares are kept as Python tuples of terms per twin, replaced under a lock (an in-memory
+pyoxigraph store of them, a named graph per twin, held 168 MiB at 10,000 twins where the tuples hold
+56). Combining every share at each question is still a query over a few rows per twin (at 10,000
+twins, 70,000 indicator rows: 0.4 to 1.2 s), so the shares are partitioned, and each partition keeps
+its partial answer (``middle``): "PV capacity per network" by network (a network's answer row comes
+from its own rows alone), the indicators by a bucket of twins (one of :data:`BUCKETS`: partial
+counts, sums and maxima). A change recomputes the partials of the partitions its twin's old and new
+rows are in, and ``combine`` answers from the partials: a few hundred to a couple of thousand rows,
+whatever the number of twins. A partition's partial is computed by ``middle`` over a small store
+that holds only that partition's share rows. The combined answer equals the raw query's (tests
+compare them on the demo network and on generated ones; sums of sums are exact for the integers and
+decimals the standard asks for) as long as no row of the raw query joins triples of two different
+twins: the authority rule keeps each twin to statements about its own IRIs, so a twin's PV
+installation and its power, or an indicator value and its number, are in that twin.
 
 Kept in step with commits: the node updates a twin's share after each commit that touches it and
 before the write is acknowledged, so an acknowledged write is in the figures, and records the
