@@ -218,6 +218,17 @@ class Registry:
         row = next(iter(self._read(self._TWIN + " WHERE id = ?", (twin_id,))), None)
         return self._twin_row(row) if row else None
 
+    def twins_of(self, twin_ids: list[str]) -> dict[str, Twin]:
+        """The registrations of ``twin_ids`` (those that exist), in a few reads rather than one a
+        twin: a bulk load of 1,000 twins spent 1.5 s on 2,040 single reads."""
+        found: dict[str, Twin] = {}
+        for start in range(0, len(twin_ids), 500):  # under SQLite's bound on a statement's parameters
+            chunk = twin_ids[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            found.update((r[0], self._twin_row(r)) for r in self._read(self._TWIN + f" WHERE id IN ({marks})",
+                                                                        tuple(chunk)))
+        return found
+
     def twins(self) -> list[Twin]:
         return [self._twin_row(r) for r in self._read(self._TWIN + " ORDER BY id")]
 
