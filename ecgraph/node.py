@@ -124,6 +124,10 @@ class PreconditionFailed(errors.PreconditionFailed):
             self.headers["ETag"] = etag
 
 
+def _lines(ntriples: str) -> int:
+    return ntriples.count("\n") + 1 if ntriples else 0
+
+
 def etag(entry: catalog.Entry | None) -> str | None:
     """A strong ETag for a twin's current data: its version and content hash."""
     if entry is None:
@@ -750,7 +754,7 @@ class Node:
                 entry = catalog.Entry(
                     id=twin_id, title=twin.title, version=version,
                     issued=previous.issued if previous else stamp, modified=stamp,
-                    triples=prepared.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
+                    triples=prepared.triples, inferred=_lines(inferred),
                     content_hash=prepared.content_hash, format=prepared.format,
                     profile=standard.profile_version_iri("core", prepared.version), warnings=prepared.warnings,
                     published_by=catalog.publisher_agent(twin_id, admin), license=prepared.license,
@@ -811,14 +815,16 @@ class Node:
         """
         results: dict[str, object] = {}
         todo = []
+        registered = self.registry.twins_of([twin_id for twin_id, _ in items])
         for twin_id, upload in items:
-            twin = self.registry.twin(twin_id)
+            twin = registered.get(twin_id)
             if twin is None:
                 results[twin_id] = errors.NotFound(f"twin {twin_id!r} is not registered on this node")
             elif twin_id in self._entries:
                 results[twin_id] = errors.Conflict(f"twin {twin_id!r} already has data; publish it normally")
             else:
                 upload.namespaces = twin.namespaces or None
+                upload.features = True  # two workers extract them beside each other, not the one index thread
                 todo.append((twin_id, upload))
         pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle, size=jobs,
                           timeout=self.config.publish_timeout, name="ecgraph-bulk").start()
@@ -858,8 +864,9 @@ class Node:
         kept: dict[str, str] = {}
         with self._write_lock:
             claims = self.claims()
+            registered = self.registry.twins_of(list(prepared))  # under the lock: none unregistered since
             for twin_id, p in prepared.items():
-                twin = self._registered(twin_id, self.registry.twin(twin_id))
+                twin = self._registered(twin_id, registered.get(twin_id))
                 try:
                     if not twin.namespaces:
                         authority.check_claim(twin_id, p.namespaces, claims)
@@ -873,20 +880,20 @@ class Node:
                 kept[twin_id] = inferred
                 entry = catalog.Entry(
                     id=twin_id, title=twin.title, version=twin.last_archived + 1, issued=stamp, modified=stamp,
-                    triples=p.triples, inferred=inferred.count("\n") + 1 if inferred else 0,
+                    triples=p.triples, inferred=_lines(inferred),
                     content_hash=p.content_hash, format=p.format,
                     profile=standard.profile_version_iri("core", p.version), warnings=p.warnings,
                     published_by=catalog.publisher_agent(twin_id, True), license=p.license,
                     namespaces=list(twin.namespaces or p.namespaces))
                 entries[twin_id] = entry
                 for text, graph in ((p.data_ntriples, entry.graph), (inferred, entry.inferred_graph)):
-                    suffix = f" <{graph}> ."
-                    lines.extend(line[:-1] + suffix[1:] for line in text.split("\n") if line)
+                    if text:  # N-Triples lines end in " ." and a literal's newline is escaped: one replace
+                        lines.append((text.rstrip("\n") + "\n").replace(" .\n", f" <{graph}> .\n"))
             if not entries:
                 return results
             graphs = [g for e in entries.values() for g in (e.graph, e.inferred_graph)]
             self.registry.mark_bulk(graphs)  # before writing: an interruption removes exactly these
-            self.store.bulk_load(("\n".join(lines) + "\n").encode("utf-8"))
+            self.store.bulk_load("".join(lines).encode("utf-8"))
             catalog_triples = []
             for entry in entries.values():
                 catalog_triples.extend(entry.to_triples())
@@ -898,7 +905,10 @@ class Node:
             self.registry.record_published([(twin_id, prepared[twin_id].namespaces, entries[twin_id].version,
                                              entries[twin_id].content_hash) for twin_id in entries])
             for twin_id in entries:
-                self._index(entries[twin_id], prepared[twin_id].data_ntriples, kept[twin_id])
+                p = prepared[twin_id]
+                # the worker's features hold for what is stored unless inferences about others were dropped
+                extracted = p.features if kept[twin_id] == p.inferred_ntriples else None
+                self._index(entries[twin_id], p.data_ntriples, kept[twin_id], extracted)
             self.registry.clear_bulk(graphs)
         self.registry.save_reports([(twin_id, entries[twin_id].version, prepared[twin_id].report)
                                     for twin_id in entries])
@@ -1410,24 +1420,30 @@ class Node:
 
     # --- discovery ----------------------------------------------------------------------------
 
-    def _index(self, entry: catalog.Entry, data_ntriples: str, inferred_ntriples: str) -> None:
-        """Index a twin just committed. A failure here must not undo a publish that is stored: it
+    def _index(self, entry: catalog.Entry, data_ntriples: str, inferred_ntriples: str,
+               extracted: Any = None) -> None:
+        """Index a twin just committed (from its features, when a worker ``extracted`` them from
+        exactly the triples committed). A failure here must not undo a publish that is stored: it
         is logged, and the next start re-indexes the twin (its indexed version differs)."""
-        self._index_key(entry.id, entry.version, entry.content_hash, data_ntriples, inferred_ntriples, entry.modified)
+        self._index_key(entry.id, entry.version, entry.content_hash, data_ntriples, inferred_ntriples, entry.modified,
+                        extracted)
 
     def _index_key(self, key: str, version: int, content_hash: str, data_ntriples: str, inferred_ntriples: str,
-                   stamp: str) -> None:
+                   stamp: str, extracted: Any = None) -> None:
         """Queue the indexing behind the acknowledgement (:mod:`ecgraph.discovery.behind`): the
         commit is durable already, and every read of the index waits for the jobs before it."""
+        if extracted is not None:
+            data_ntriples = inferred_ntriples = ""  # the job need not hold the texts
         def job() -> None:
             try:
-                triples = [q.triple for text in (data_ntriples, inferred_ntriples) if text
-                           for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
-                self._discovery.index(key, version, content_hash, triples, stamp)
+                triples = [] if extracted is not None else [
+                    q.triple for text in (data_ntriples, inferred_ntriples) if text
+                    for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
+                self._discovery.index(key, version, content_hash, triples, stamp, extracted=extracted)
             except Exception:
                 log.exception("could not index twin %r for discovery; the next start indexes it again", key)
 
-        self._behind.submit(job, len(data_ntriples) + len(inferred_ntriples))
+        self._behind.submit(job, 0 if extracted is not None else len(data_ntriples) + len(inferred_ntriples))
 
     def index_copy(self, graph: str, record: dict, data_ntriples: str, inferred_ntriples: str) -> None:
         """Index a copy of a peer's twin just harvested (by its graph's IRI: two nodes' twins of

@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from ecgraph.discovery import compare as stats
-from ecgraph.discovery.features import MEMBER_TYPES, Community, extract
+from ecgraph.discovery.features import MEMBER_TYPES, Community, Extracted, extract
 from ecgraph.discovery.index import Index
 from ecgraph.discovery.similar import DISTANCE_SCALE_KM, WEIGHTS, Pins, Ranker
 from ecgraph.discovery.vocab import EC, LANGUAGES, Vocabulary, vocabulary
@@ -82,9 +82,13 @@ class Discovery:
 
     # --- keeping in step with publishing --------------------------------------------------------
 
-    def index(self, twin_id: str, version: int, content_hash: str, triples, stamp: str = "") -> None:
-        """(Re)index one twin from its triples (data and inferences)."""
-        self.db.replace(twin_id, version, content_hash, extract(twin_id, triples, self.vocab), stamp)
+    def index(self, twin_id: str, version: int, content_hash: str, triples, stamp: str = "", *,
+              extracted: Extracted | None = None) -> None:
+        """(Re)index one twin from its triples (data and inferences), or from the features
+        already ``extracted`` from them (by a publishing worker)."""
+        if extracted is None:
+            extracted = extract(twin_id, triples, self.vocab)
+        self.db.replace(twin_id, version, content_hash, extracted, stamp)
 
     def remove(self, twin_id: str) -> None:
         self.db.remove(twin_id)

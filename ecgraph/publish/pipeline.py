@@ -11,6 +11,7 @@ import gc
 import hashlib
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -71,6 +72,9 @@ class Upload:
     #: the namespaces the twin speaks for, once fixed; None derives them from the upload
     #: (see :mod:`ecgraph.publish.authority`)
     namespaces: list[str] | None = None
+    #: extract the twin's discovery features here, from the triples the worker holds (a bulk
+    #: load: the main process would otherwise parse every twin's text again to index it)
+    features: bool = False
 
     def body(self) -> bytes:
         if self.path is not None and not self.data:
@@ -99,6 +103,9 @@ class Prepared:
     version: str = standard.STANDARD_VERSION
     #: the licence IRI the twin states (``dcterms:license`` of its ec:DigitalTwin), or ""
     license: str = ""
+    #: when the upload asked: the twin's discovery features over its data and every inference
+    #: (:class:`ecgraph.discovery.features.Extracted`; the node uses them if it keeps them all)
+    features: Any = None
 
 
 def content_hash(data: bytes) -> str:
@@ -114,6 +121,14 @@ class Pipeline:
     def __init__(self):
         self.profiles = Profiles()
         self.reasoner = Reasoner(load_schema())
+        self._vocabulary: Any = None
+
+    def features(self, twin_id: str, triples: list[ox.Triple]) -> Any:
+        from ecgraph.discovery import features, vocab
+
+        if self._vocabulary is None:  # the node's discovery index reads the same standard's files
+            self._vocabulary = vocab.vocabulary()
+        return features.extract(twin_id, triples, self._vocabulary)
 
     def _parse_and_validate(self, upload: Upload) -> tuple[ingest.Parsed, Report, bytes]:
         data = upload.body()
@@ -177,6 +192,8 @@ class Pipeline:
             timings=timings,
             version=report.version,
             license=licences.twin_licence(parsed.triples) or "",
+            features=self.features(upload.twin_id, parsed.triples + inferred)
+            if upload.features and upload.twin_id else None,
         )
 
 
