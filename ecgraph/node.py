@@ -124,7 +124,7 @@ class PreconditionFailed(errors.PreconditionFailed):
             self.headers["ETag"] = etag
 
 
-def _lines(ntriples: str) -> int:
+def _line_count(ntriples: str) -> int:
     return ntriples.count("\n") + 1 if ntriples else 0
 
 
@@ -754,7 +754,7 @@ class Node:
                 entry = catalog.Entry(
                     id=twin_id, title=twin.title, version=version,
                     issued=previous.issued if previous else stamp, modified=stamp,
-                    triples=prepared.triples, inferred=_lines(inferred),
+                    triples=prepared.triples, inferred=_line_count(inferred),
                     content_hash=prepared.content_hash, format=prepared.format,
                     profile=standard.profile_version_iri("core", prepared.version), warnings=prepared.warnings,
                     published_by=catalog.publisher_agent(twin_id, admin), license=prepared.license,
@@ -880,7 +880,7 @@ class Node:
                 kept[twin_id] = inferred
                 entry = catalog.Entry(
                     id=twin_id, title=twin.title, version=twin.last_archived + 1, issued=stamp, modified=stamp,
-                    triples=p.triples, inferred=_lines(inferred),
+                    triples=p.triples, inferred=_line_count(inferred),
                     content_hash=p.content_hash, format=p.format,
                     profile=standard.profile_version_iri("core", p.version), warnings=p.warnings,
                     published_by=catalog.publisher_agent(twin_id, True), license=p.license,
