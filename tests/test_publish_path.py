@@ -6,6 +6,7 @@ after an acknowledged write sees it, and the stored graphs are exactly what was 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 import time
@@ -210,8 +211,36 @@ def test_a_replace_removes_every_old_blank_node_triple_and_nothing_else(tmp_path
     store.close()
 
 
+def _unlabelled(quads: set[str]) -> list[str]:
+    """Quads with their blank nodes' labels taken out (each store labels them its own way)."""
+    return sorted(q.replace(q.split("_:")[1].split(" ")[0], "") if "_:" in q else q for q in quads)
+
+
 def _graph_quads(node, graph: str) -> set[str]:
     return {str(q) for q in node.store.engine().quads_for_pattern(None, None, None, ox.NamedNode(graph))}
+
+
+@contextlib.contextmanager
+def _bulk_and_single(installed_data, tmp_path, ids):
+    """Two fresh nodes with the same twins registered: one to bulk-load them, one to publish them
+    one by one; closed afterwards."""
+    import shutil
+
+    from ecgraph.config import Config
+    from ecgraph.node import Node
+
+    nodes = []
+    try:
+        for name in ("bulk", "single"):
+            shutil.copytree(installed_data, tmp_path / name)
+            n = Node(Config.load(environ={}, data=tmp_path / name, admin_token=ADMIN, no_demo=True), workers=False)
+            nodes.append(n)
+            for t in ids:
+                n.register(t, t)
+        yield nodes[0], nodes[1]
+    finally:
+        for n in nodes:
+            n.close()
 
 
 def test_a_bulk_load_stores_exactly_the_graphs_single_publishes_store_even_for_tricky_literals(installed_data,
@@ -219,26 +248,13 @@ def test_a_bulk_load_stores_exactly_the_graphs_single_publishes_store_even_for_t
     """The bulk writer turns each twin's N-Triples into N-Quads with one text replace of the line
     ends: literals holding " ." and newlines (escaped in N-Triples), blank nodes and language tags
     must come out as the normal publishing path stores them."""
-    import shutil
-
-    from ecgraph.config import Config
-    from ecgraph.node import Node
-
     tricky = ('<https://{0}.example/id/community> <https://schema.org/description> '
               '"ends with a dot .\\nand a line that ends with one too .\\n ." , '
               '"a > and a < inside" , "x ."@en ;\n'
               '  <https://schema.org/knowsAbout> [ <https://schema.org/name> "b ." ] .\n')
     ids = ["alpha", "beta"]
     bodies = {t: make_twin(t) + tricky.format(t).encode() for t in ids}
-    nodes = []
-    for name in ("bulk", "single"):
-        shutil.copytree(installed_data, tmp_path / name)
-        n = Node(Config.load(environ={}, data=tmp_path / name, admin_token=ADMIN, no_demo=True), workers=False)
-        nodes.append(n)
-        for t in ids:
-            n.register(t, t)
-    bulk, single = nodes
-    try:
+    with _bulk_and_single(installed_data, tmp_path, ids) as (bulk, single):
         results = bulk.bulk_publish([(t, bulk.upload_for(t, bodies[t], filename="t.ttl")) for t in ids], jobs=1)
         assert not [r for r in results.values() if isinstance(r, Exception)]
         for t in ids:
@@ -247,14 +263,9 @@ def test_a_bulk_load_stores_exactly_the_graphs_single_publishes_store_even_for_t
             for graph in (standard.twin_graph(t), standard.twin_graph(t) + standard.INFERRED_SUFFIX):
                 ours, theirs = _graph_quads(bulk, graph), _graph_quads(single, graph)
                 assert ours and len(ours) == len(theirs)
-                # blank nodes are labelled per store: compare with their labels out
-                assert sorted(q.replace(q.split("_:")[1].split(" ")[0], "") if "_:" in q else q for q in ours) == \
-                    sorted(q.replace(q.split("_:")[1].split(" ")[0], "") if "_:" in q else q for q in theirs)
+                assert _unlabelled(ours) == _unlabelled(theirs)
             assert bulk.entry(t).triples == single.entry(t).triples
             assert bulk.entry(t).inferred == single.entry(t).inferred
-    finally:
-        for n in nodes:
-            n.close()
 
 
 def test_a_bulk_load_refuses_a_twin_that_is_not_registered_and_loads_the_others(node):
@@ -287,11 +298,7 @@ def test_a_bulk_load_indexes_for_discovery_exactly_what_single_publishes_index(i
     """A bulk load's workers extract each twin's discovery features from the triples they hold;
     the index must come out as the main process's extraction from the stored text makes it,
     for generated twins with lessons, tools, indicators and networks."""
-    import shutil
-
     from bench.generate import generate
-    from ecgraph.config import Config
-    from ecgraph.node import Node
 
     files = generate(tmp_path / "net", 6, seed=3, triples_per_twin=300)
     # and a twin whose inferences say something about a resource nobody claims (kept)
@@ -299,15 +306,7 @@ def test_a_bulk_load_indexes_for_discovery_exactly_what_single_publishes_index(i
     extra.write_bytes(make_twin("extra") + b"<https://extra.example/id/community> "
                       b"<http://www.w3.org/ns/org#hasMember> <https://elsewhere.example/m> .\n")
     files.append(extra)
-    nodes = []
-    for name in ("bulk", "single"):
-        shutil.copytree(installed_data, tmp_path / name)
-        n = Node(Config.load(environ={}, data=tmp_path / name, admin_token=ADMIN, no_demo=True), workers=False)
-        nodes.append(n)
-        for f in files:
-            n.register(f.stem, f.stem)
-    bulk, single = nodes
-    try:
+    with _bulk_and_single(installed_data, tmp_path, [f.stem for f in files]) as (bulk, single):
         import ecgraph.discovery as discovery_module
 
         extracted_here = []
@@ -328,6 +327,3 @@ def test_a_bulk_load_indexes_for_discovery_exactly_what_single_publishes_index(i
         ours, theirs = _discovery_rows(bulk), _discovery_rows(single)
         assert ours["communities"] and ours["items"] and ours["indicators"] and ours["items_fts"]
         assert ours == theirs
-    finally:
-        for n in nodes:
-            n.close()
