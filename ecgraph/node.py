@@ -55,7 +55,7 @@ from ecgraph.store import GraphStore
 from ecgraph.store.embedded import EmbeddedStore
 from ecgraph.store.registry import Registry, Twin, hash_token, now, token_hint, valid_twin_id
 from ecgraph.validation.validate import Report, validate
-from ecgraph.workers import MemoryCeiling, PoolBusy, TaskTimeout, WorkerDied, WorkerPool, shared_counter
+from ecgraph.workers import Answered, MemoryCeiling, PoolBusy, TaskTimeout, WorkerDied, WorkerPool, shared_counter
 
 log = logging.getLogger("ecgraph.node")
 
@@ -679,9 +679,16 @@ class Node:
         except WorkerDied as exc:
             raise WorkerDied(f"{what} failed: {exc}{nothing}") from None
 
-    def prepare(self, upload: Upload) -> Prepared:
-        return self._in_workers(self.pipeline_pool, ("prepare", upload), lambda: self.pipeline.prepare(upload),
-                                what="preparing the upload")
+    def prepare(self, upload: Upload, *, features_later: bool = False) -> Prepared:
+        """The upload parsed, validated and inferred, in a worker. ``features_later``: that worker
+        then extracts the twin's discovery features from the triples it holds, while the caller
+        commits (a :class:`~concurrent.futures.Future` in ``Prepared.features``)."""
+        answer = self._in_workers(self.pipeline_pool, ("publish" if features_later else "prepare", upload),
+                                  lambda: self.pipeline.prepare(upload), what="preparing the upload")
+        if isinstance(answer, Answered):
+            answer.value.features = answer.later
+            return answer.value
+        return answer
 
     @staticmethod
     def _expect(entry: catalog.Entry | None, precondition: Precondition | None) -> None:
@@ -737,7 +744,7 @@ class Node:
             if merge and current is not None:
                 upload.merge_ntriples = current.result()[0]
             started = time.perf_counter()
-            prepared = self.prepare(upload)
+            prepared = self.prepare(upload, features_later=True)
             old, old_inferred = current.result() if current is not None else (None, None)
             prepared.timings["prepare"] = time.perf_counter() - started  # with the hand-off to the worker
             started = time.perf_counter()
@@ -776,7 +783,9 @@ class Node:
                     self.registry.claim(twin_id, prepared.namespaces)
                 self.registry.prune(twin_id)
                 self.registry.save_report(twin_id, version, prepared.report)
-                self._index(entry, prepared.data_ntriples, inferred)
+                # the worker's features hold for what is stored unless inferences about others were dropped
+                self._index(entry, prepared.data_ntriples, inferred,
+                            prepared.features if inferred == prepared.inferred_ntriples else None)
             prepared.timings["commit"] = time.perf_counter() - started  # and what the node keeps beside the store
         return Published(entry=entry, created=previous is None, report=prepared.report, timings=prepared.timings)
 
@@ -1423,8 +1432,9 @@ class Node:
     def _index(self, entry: catalog.Entry, data_ntriples: str, inferred_ntriples: str,
                extracted: Any = None) -> None:
         """Index a twin just committed (from its features, when a worker ``extracted`` them from
-        exactly the triples committed). A failure here must not undo a publish that is stored: it
-        is logged, and the next start re-indexes the twin (its indexed version differs)."""
+        exactly the triples committed, or is extracting them: a Future). A failure here must not
+        undo a publish that is stored: it is logged, and the next start re-indexes the twin (its
+        indexed version differs)."""
         self._index_key(entry.id, entry.version, entry.content_hash, data_ntriples, inferred_ntriples, entry.modified,
                         extracted)
 
@@ -1432,18 +1442,26 @@ class Node:
                    stamp: str, extracted: Any = None) -> None:
         """Queue the indexing behind the acknowledgement (:mod:`ecgraph.discovery.behind`): the
         commit is durable already, and every read of the index waits for the jobs before it."""
-        if extracted is not None:
+        if extracted is not None and not isinstance(extracted, Future):
             data_ntriples = inferred_ntriples = ""  # the job need not hold the texts
         def job() -> None:
             try:
-                triples = [] if extracted is not None else [
+                features = extracted
+                if isinstance(features, Future):
+                    try:
+                        features = features.result()  # the pool's time limit bounds the wait
+                    except Exception as exc:  # the worker died or ran out of time: extract them here
+                        log.warning("the worker could not extract twin %r's discovery features (%s); "
+                                    "extracting them from its text", key, exc)
+                        features = None
+                triples = [] if features is not None else [
                     q.triple for text in (data_ntriples, inferred_ntriples) if text
                     for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
-                self._discovery.index(key, version, content_hash, triples, stamp, extracted=extracted)
+                self._discovery.index(key, version, content_hash, triples, stamp, extracted=features)
             except Exception:
                 log.exception("could not index twin %r for discovery; the next start indexes it again", key)
 
-        self._behind.submit(job, 0 if extracted is not None else len(data_ntriples) + len(inferred_ntriples))
+        self._behind.submit(job, len(data_ntriples) + len(inferred_ntriples))
 
     def index_copy(self, graph: str, record: dict, data_ntriples: str, inferred_ntriples: str) -> None:
         """Index a copy of a peer's twin just harvested (by its graph's IRI: two nodes' twins of

@@ -20,6 +20,11 @@ shapes) and then answers requests one at a time. Limits are enforced where the w
 A worker that dies is replaced too (:class:`WorkerDied`), and workers never outlive the process
 that started them, even mid-request.
 
+A handler may answer in two parts (:class:`Later`): the caller gets the first at once, and the
+second on a :class:`~concurrent.futures.Future` that the same worker fulfils next, before it takes
+another request, within a time limit as long as the request's. Publishing uses it: the node commits an upload while
+the worker that prepared it extracts the twin's discovery features from the triples it still holds.
+
 A pool made with ``on_demand=True`` spawns its workers at its first request, not at start: a node
 that serves reads and publishes now and then does not hold publishing's processes (about 45 MB
 each before their first upload, more after) while it only answers queries; the first request
@@ -36,6 +41,8 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any, Self
 
 from ecgraph import errors
@@ -84,6 +91,31 @@ def rss_bytes(pid: int) -> int | None:
         return None
 
 
+@dataclass
+class Later:
+    """A handler's answer in two parts: ``value`` goes back at once; ``then()`` runs next in the
+    same worker, and its result (or exception) fulfils the future :meth:`WorkerPool.run` returns
+    beside ``value`` (as :class:`Answered`)."""
+
+    value: Any
+    then: Callable[[], Any]
+
+
+@dataclass
+class Answered:
+    """What :meth:`WorkerPool.run` returns for a :class:`Later`: the first part, and the second to come."""
+
+    value: Any
+    later: Future
+
+
+def _send_error(conn, kind: str, exc: BaseException) -> None:
+    try:
+        conn.send((kind, exc))
+    except Exception:  # the exception itself would not pickle: send its text
+        conn.send((kind, RuntimeError(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")))
+
+
 def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
     """Exit as soon as the process that started this worker is gone. An idle worker sees its pipe
     close, but one busy with a query that would run for hours must not outlive a killed server as
@@ -117,12 +149,18 @@ def _worker_main(conn, init: Callable[..., Any], init_args: tuple, handler: Call
         if request is None:
             return
         try:
-            conn.send(("ok", handler(state, request)))
+            answer = handler(state, request)
         except Exception as exc:
-            try:
-                conn.send(("error", exc))
-            except Exception:  # the exception itself would not pickle: send its text
-                conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")))
+            _send_error(conn, "error", exc)
+            continue
+        if not isinstance(answer, Later):
+            conn.send(("ok", answer))
+            continue
+        conn.send(("ok+", answer.value))
+        try:
+            conn.send(("later", answer.then()))
+        except Exception as exc:
+            _send_error(conn, "later-error", exc)
 
 
 class _Worker:
@@ -397,16 +435,35 @@ class WorkerPool:
             self.deaths += 1  # died while idle (killed from outside, out of memory): replace it
             log.error("%s died while idle; replacing it", self.name)
             self._replace(worker)
-        remaining = deadline
         with self._lock:
             self._busy.add(worker)
         try:
             worker.conn.send(request)
-            if not worker.conn.poll(remaining):
+            message = self._receive(worker, deadline)
+        except BaseException:
+            self._queue.release(client)
+            raise
+        if message[0] == "ok+":  # a second part follows: the worker stays out until it comes
+            later: Future = Future()
+            started_later = time.perf_counter()
+            threading.Thread(target=self._second_part, args=(worker, client, later, deadline, started_later),
+                             name=f"{self.name}-later", daemon=True).start()
+            return Answered(message[1], later)
+        self._queue.release(client)
+        self._give_back(worker)
+        if message[0] == "ok":
+            return message[1]
+        raise message[1]
+
+    def _receive(self, worker: _Worker, deadline: float) -> tuple:
+        """The worker's next message within ``deadline`` seconds; a worker that does not answer in
+        time, or dies, is replaced and the caller gets why."""
+        try:
+            if not worker.conn.poll(deadline):
                 self.timeouts += 1
                 self._replace(worker)
                 raise TaskTimeout(f"stopped after the {deadline:g} s limit")
-            message = worker.conn.recv()
+            return worker.conn.recv()
         except TaskTimeout:
             raise
         except (EOFError, OSError):
@@ -421,17 +478,30 @@ class WorkerPool:
         except BaseException:
             self._replace(worker)
             raise
-        finally:
-            self._queue.release(client)
+
+    def _give_back(self, worker: _Worker) -> None:
         with self._lock:
             self._busy.discard(worker)
         if self.recycle_above_mb and (rss_bytes(worker.process.pid) or 0) > self.recycle_above_mb * 1024 * 1024:
             self._replace(worker)  # give back what a big request left behind
         else:
             self._queue.put(worker)
-        if message[0] == "ok":
-            return message[1]
-        raise message[1]
+
+    def _second_part(self, worker: _Worker, client: str, later: Future, deadline: float, started: float) -> None:
+        """Wait for a :class:`Later`'s second part (in a thread of the pool's caller) for as long as
+        the request's time limit, counted from its first part; then give the worker back."""
+        try:
+            message = self._receive(worker, max(0.001, deadline - (time.perf_counter() - started)))
+        except BaseException as exc:
+            later.set_exception(exc)
+            return
+        finally:
+            self._queue.release(client)
+        self._give_back(worker)
+        if message[0] == "later":
+            later.set_result(message[1])
+        else:
+            later.set_exception(message[1])
 
     def _start_now(self) -> None:
         """An on-demand pool's first request: spawn the workers (the request waits for one

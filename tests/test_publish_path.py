@@ -120,10 +120,10 @@ def test_an_admin_update_while_an_upload_is_prepared_is_not_overwritten_by_a_sta
         finally:
             read.set()
 
-    def prepare_while_an_admin_writes(upload):
+    def prepare_while_an_admin_writes(upload, **options):
         assert read.wait(10)  # the twin's graphs were read; now the admin writes
         node.update(f"INSERT DATA {{ GRAPH <{inferred}> {{ {stray} }} }}", caller=Caller(token=ADMIN))
-        return prepare(upload)
+        return prepare(upload, **options)
 
     monkeypatch.setattr(node, "_read_current", read_and_say_so)
     monkeypatch.setattr(node, "prepare", prepare_while_an_admin_writes)
@@ -221,9 +221,9 @@ def _graph_quads(node, graph: str) -> set[str]:
 
 
 @contextlib.contextmanager
-def _bulk_and_single(installed_data, tmp_path, ids):
+def _bulk_and_single(installed_data, tmp_path, ids, workers=(False, False)):
     """Two fresh nodes with the same twins registered: one to bulk-load them, one to publish them
-    one by one; closed afterwards."""
+    one by one (``workers``: whether each runs worker processes); closed afterwards."""
     import shutil
 
     from ecgraph.config import Config
@@ -231,9 +231,10 @@ def _bulk_and_single(installed_data, tmp_path, ids):
 
     nodes = []
     try:
-        for name in ("bulk", "single"):
+        for name, with_workers in zip(("bulk", "single"), workers, strict=True):
             shutil.copytree(installed_data, tmp_path / name)
-            n = Node(Config.load(environ={}, data=tmp_path / name, admin_token=ADMIN, no_demo=True), workers=False)
+            n = Node(Config.load(environ={}, data=tmp_path / name, admin_token=ADMIN, no_demo=True,
+                                 query_workers=1, pipeline_workers=1), workers=with_workers)
             nodes.append(n)
             for t in ids:
                 n.register(t, t)
@@ -293,19 +294,24 @@ def _discovery_rows(node) -> dict[str, list]:
     return rows
 
 
+def _network_files(tmp_path) -> list:
+    """Generated twins with lessons, tools, indicators and networks, and a twin whose inferences
+    say something about a resource nobody claims (kept)."""
+    from bench.generate import generate
+
+    files = generate(tmp_path / "net", 6, seed=3, triples_per_twin=300)
+    extra = tmp_path / "net" / "extra.ttl"
+    extra.write_bytes(make_twin("extra") + b"<https://extra.example/id/community> "
+                      b"<http://www.w3.org/ns/org#hasMember> <https://elsewhere.example/m> .\n")
+    return [*files, extra]
+
+
 def test_a_bulk_load_indexes_for_discovery_exactly_what_single_publishes_index(installed_data, tmp_path,
                                                                              monkeypatch):
     """A bulk load's workers extract each twin's discovery features from the triples they hold;
     the index must come out as the main process's extraction from the stored text makes it,
     for generated twins with lessons, tools, indicators and networks."""
-    from bench.generate import generate
-
-    files = generate(tmp_path / "net", 6, seed=3, triples_per_twin=300)
-    # and a twin whose inferences say something about a resource nobody claims (kept)
-    extra = tmp_path / "net" / "extra.ttl"
-    extra.write_bytes(make_twin("extra") + b"<https://extra.example/id/community> "
-                      b"<http://www.w3.org/ns/org#hasMember> <https://elsewhere.example/m> .\n")
-    files.append(extra)
+    files = _network_files(tmp_path)
     with _bulk_and_single(installed_data, tmp_path, [f.stem for f in files]) as (bulk, single):
         import ecgraph.discovery as discovery_module
 
@@ -327,3 +333,55 @@ def test_a_bulk_load_indexes_for_discovery_exactly_what_single_publishes_index(i
         ours, theirs = _discovery_rows(bulk), _discovery_rows(single)
         assert ours["communities"] and ours["items"] and ours["indicators"] and ours["items_fts"]
         assert ours == theirs
+
+
+def test_a_publish_indexes_the_features_its_worker_extracted_while_the_node_committed(installed_data, tmp_path,
+                                                                                     monkeypatch):
+    """A single publish's worker answers with the prepared upload, then extracts the twin's
+    discovery features from the triples it still holds while the node commits; the index must
+    come out as the node's own extraction from the stored text makes it (a node without workers),
+    and the node extracts only the twins whose inferences about others' resources were dropped."""
+    import ecgraph.discovery as discovery_module
+
+    files = _network_files(tmp_path)
+    with _bulk_and_single(installed_data, tmp_path, [f.stem for f in files], workers=(True, False)) as (ours, plain):
+        extracted_here = []
+        original = discovery_module.extract
+        monkeypatch.setattr(discovery_module, "extract",
+                            lambda *a, **k: extracted_here.append(a[0]) or original(*a, **k))
+        for f in files:
+            ours.publish(f.stem, ours.upload_for(f.stem, f.read_bytes(), filename=f.name))
+        ours._behind.settle()
+        communities = {f.stem for f in files if f.stem.startswith("community-")}
+        assert communities and set(extracted_here) == communities  # the others: the worker's features
+        for f in files:
+            plain.publish(f.stem, plain.upload_for(f.stem, f.read_bytes(), filename=f.name))
+        mine, theirs = _discovery_rows(ours), _discovery_rows(plain)
+        assert mine["communities"] and mine["items"] and mine["indicators"] and mine["items_fts"]
+        assert mine == theirs
+
+
+def test_a_publish_whose_worker_could_not_extract_the_features_is_indexed_from_its_text(installed_data, tmp_path,
+                                                                                       monkeypatch, caplog):
+    from concurrent.futures import Future
+
+    from ecgraph.workers import WorkerDied
+
+    with _bulk_and_single(installed_data, tmp_path, ["alpha"], workers=(True, False)) as (node, _plain):
+        prepare = node.prepare
+
+        def worker_lost_after_answering(upload, **options):
+            prepared = prepare(upload, **options)
+            assert isinstance(prepared.features, Future)  # the worker was asked for them
+            prepared.features.result(timeout=30)
+            failed: Future = Future()
+            failed.set_exception(WorkerDied("the worker process stopped unexpectedly"))
+            prepared.features = failed
+            return prepared
+
+        monkeypatch.setattr(node, "prepare", worker_lost_after_answering)
+        with caplog.at_level("WARNING", logger="ecgraph.node"):
+            _publish(node, "alpha", schools=1)
+            assert [c["iri"] for c in node.communities()] == [COMMUNITY.format("alpha")]
+        assert "extracting them from its text" in caplog.text
+        assert node.discovery.db.indexed()["alpha"][0] == node.entry("alpha").version

@@ -7,9 +7,11 @@ its time limit without touching the server; the node then commits the prepared t
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,7 @@ from ecgraph import errors, formats, standard
 from ecgraph.publish import authority, ingest, licences, personal
 from ecgraph.publish.reason import Reasoner
 from ecgraph.validation.validate import PREFIXES, Profiles, Report, validate
+from ecgraph.workers import Later
 
 
 class NotConformant(errors.Unprocessable):
@@ -158,6 +161,10 @@ class Pipeline:
         return report
 
     def prepare(self, upload: Upload) -> Prepared:
+        return self._prepare(upload)[0]
+
+    def _prepare(self, upload: Upload) -> tuple[Prepared, list[ox.Triple]]:
+        """The upload prepared, and the triples it holds (data and every inference)."""
         timings = {}
         started = time.perf_counter()
         parsed, report, data = self._parse_and_validate(upload)
@@ -177,6 +184,7 @@ class Pipeline:
         # A merge, or personal data withheld, publishes other than what was uploaded: hash what the twin now holds.
         digest = content_hash(data_ntriples.encode("utf-8") if upload.merge_ntriples or withheld else data)
         namespaces = upload.namespaces if upload.namespaces is not None else authority.derive(parsed.triples)
+        held = parsed.triples + inferred
         return Prepared(
             data_ntriples=data_ntriples,
             inferred_ntriples=ntriples(inferred),
@@ -192,9 +200,8 @@ class Pipeline:
             timings=timings,
             version=report.version,
             license=licences.twin_licence(parsed.triples) or "",
-            features=self.features(upload.twin_id, parsed.triples + inferred)
-            if upload.features and upload.twin_id else None,
-        )
+            features=self.features(upload.twin_id, held) if upload.features and upload.twin_id else None,
+        ), held
 
 
 _TWIN_CLASS = standard.EC + "DigitalTwin"
@@ -227,18 +234,38 @@ def init_worker() -> Pipeline:
 
 
 def handle(pipeline: Pipeline, request: tuple[str, Upload]):
-    """A worker's request: ("prepare", upload) for publishing, ("report", upload) for the validator.
+    """A worker's request: ("prepare", upload) for publishing, ("report", upload) for the validator,
+    ("publish", upload) to prepare and then, once the node has the prepared upload and commits it,
+    extract the twin's discovery features from the triples still held (:class:`ecgraph.workers.Later`):
+    the node's own process would otherwise parse the stored text again to index it, beside the
+    next upload.
 
     The cyclic garbage collector is off while a request runs: parsing, validating and inferring
     make hundreds of thousands of small objects and no cycles worth finding, and the collector's
     passes over them took a fifth of a 10,000-triple upload. It is on again between requests; a
     request too large for memory is stopped by the pool's ceiling as before."""
     action, upload = request
-    if action not in ("prepare", "report"):
+    if action not in ("prepare", "report", "publish"):
         raise ValueError(action)
+    with _collector_off():
+        if action == "report":
+            return pipeline.report(upload)
+        if action == "prepare":
+            return pipeline.prepare(upload)
+        prepared, held = pipeline._prepare(upload)
+
+    def features() -> Any:
+        with _collector_off():
+            return pipeline.features(upload.twin_id or "", held)
+
+    return Later(prepared, features)
+
+
+@contextlib.contextmanager
+def _collector_off() -> Iterator[None]:
     gc.disable()
     try:
-        return pipeline.prepare(upload) if action == "prepare" else pipeline.report(upload)
+        yield
     finally:
         gc.enable()
 
