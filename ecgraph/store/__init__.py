@@ -131,11 +131,13 @@ class GraphStore(abc.ABC):
                 text = dict(known or {}).get(graph)
                 old = [line for line in (self.graph_ntriples(graph) if text is None else text).split("\n") if line]
                 new_set = set(new)
-                old_ground = {line for line in old if _ground(line)}
-                removals.append((graph, [line for line in old_ground if line not in new_set]))
-                if len(old_ground) != len(old):
-                    operations.extend(_delete_blank(graph, [line for line in old if not _ground(line)], len(old)))
-                additions.append((graph, [line for line in new if not _ground(line) or line not in old_ground]))
+                old_blank = _blank_lines(old)
+                old_ground = set(old).difference(old_blank)
+                removals.append((graph, [line for line in old if line not in new_set and line in old_ground]))
+                if old_blank:
+                    operations.extend(_delete_blank(graph, old_blank, len(old)))
+                # a line with a blank node is never among the old ground lines: it is always added
+                additions.append((graph, [line for line in new if line not in old_ground]))
             for graph, subjects in dict(delete_subjects or {}).items():
                 for subject in subjects:
                     operations.append(f"DELETE WHERE {{ GRAPH {_iri(graph)} {{ {_named(subject)} ?p ?o }} }}")
@@ -145,8 +147,7 @@ class GraphStore(abc.ABC):
             additions.extend((g, _lines(t)) for g, t in dict(insert or {}).items())
             blocks = [f"GRAPH {_iri(g)} {{\n" + "\n".join(lines) + "\n}" for g, lines in additions if lines]
             if blocks:
-                operations.append(self.insert_data(blocks, blank=any(not _ground(line) for _, lines in additions
-                                                                     for line in lines)))
+                operations.append(self.insert_data(blocks, blank=any(_blank_lines(lines) for _, lines in additions)))
             if operations:
                 self.update(" ;\n".join(operations))
 
@@ -269,6 +270,11 @@ _BLANK_OBJECT = re.compile(r' _:[^\s"<>]+ \.$')
 
 def _ground(line: str) -> bool:
     return "_:" not in line or (not line.startswith("_:") and _BLANK_OBJECT.search(line) is None)
+
+
+def _blank_lines(lines: list[str]) -> list[str]:
+    """The lines with a blank node, in order (the few lines that hold ``_:`` at all are tested)."""
+    return [line for line in lines if "_:" in line and not _ground(line)]
 
 
 _IRI = r'<[^\x00-\x20<>"{}|^`\\]*+>'
