@@ -745,7 +745,7 @@ class Node:
                 upload.merge_ntriples = current.result()[0]
             started = time.perf_counter()
             prepared = self.prepare(upload, features_later=True)
-            old, old_inferred = current.result() if current is not None else (None, None)
+            old, old_inferred, packed = current.result() if current is not None else (None, None, b"")
             prepared.timings["prepare"] = time.perf_counter() - started  # with the hand-off to the worker
             started = time.perf_counter()
             with self._write_lock:
@@ -755,7 +755,7 @@ class Node:
                 authority.refuse_foreign(twin_id, prepared.outside, claims)
                 inferred = authority.keep_inferred(prepared.inferred_ntriples, twin_id, prepared.namespaces, claims)
                 if previous is not None and old is not None:
-                    self.registry.archive(twin_id, previous.version, previous.to_dict(), (old + "\n").encode())
+                    self.registry.archive(twin_id, previous.version, previous.to_dict(), packed)
                 version = max(previous.version if previous else 0, twin.last_archived) + 1
                 stamp = now()
                 entry = catalog.Entry(
@@ -789,8 +789,10 @@ class Node:
             prepared.timings["commit"] = time.perf_counter() - started  # and what the node keeps beside the store
         return Published(entry=entry, created=previous is None, report=prepared.report, timings=prepared.timings)
 
-    def _read_current(self, entry: catalog.Entry) -> tuple[str, str]:
-        return self.store.graph_ntriples(entry.graph), self.store.graph_ntriples(entry.inferred_graph)
+    def _read_current(self, entry: catalog.Entry) -> tuple[str, str, bytes]:
+        """A twin's data and inferences as stored, and its data packed for the archive."""
+        old = self.store.graph_ntriples(entry.graph)
+        return old, self.store.graph_ntriples(entry.inferred_graph), self.registry.pack(old)
 
     def _known(self, previous: catalog.Entry | None, old: str | None, old_inferred: str | None,
                free_writes: int) -> dict[str, str]:
@@ -940,7 +942,7 @@ class Node:
                 raise errors.NotFound(f"twin {twin_id!r} has no published data")
             self._expect(entry, precondition)
             old = self.store.graph_ntriples(entry.graph)
-            self.registry.archive(twin_id, entry.version, entry.to_dict(), (old + "\n").encode())
+            self.registry.archive(twin_id, entry.version, entry.to_dict(), self.registry.pack(old))
             self.store.commit(drop=[entry.graph, entry.inferred_graph],
                               delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
                               delete={standard.CATALOG_GRAPH: [entry.listing()]})

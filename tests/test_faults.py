@@ -707,7 +707,7 @@ def test_a_crash_between_archiving_and_committing_keeps_the_last_ten_versions(tm
               " no_demo=True), workers=False)\n"
               "entry = catalog.read(node.store, 'kept')\n"
               "node.registry.archive('kept', entry.version, entry.to_dict(),"
-              " (node.store.graph_ntriples(entry.graph) + '\\n').encode())\n"
+              " node.registry.pack(node.store.graph_ntriples(entry.graph)))\n"
               "os.kill(os.getpid(), signal.SIGKILL)\n")
     assert subprocess.run([sys.executable, "-c", script]).returncode == -signal.SIGKILL
     node = Node(config, workers=False)

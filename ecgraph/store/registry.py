@@ -296,14 +296,19 @@ class Registry:
 
     # --- versions -----------------------------------------------------------------------------
 
-    def archive(self, twin_id: str, version: int, metadata: dict, ntriples: bytes) -> None:
-        """Keep a superseded version. Idempotent: archiving the same version twice (after a crash
-        between archiving and committing) keeps one copy. Old versions go in :meth:`prune`, once
-        the commit that supersedes this one is done."""
-        blob = gzip.compress(ntriples, compresslevel=5)
+    @staticmethod
+    def pack(ntriples: str) -> bytes:
+        """A version's N-Triples as :meth:`archive` keeps them (compressed: a publish packs the
+        version it replaces while its upload is prepared, outside the write lock)."""
+        return gzip.compress((ntriples + "\n").encode(), compresslevel=5)
+
+    def archive(self, twin_id: str, version: int, metadata: dict, packed: bytes) -> None:
+        """Keep a superseded version (its N-Triples :meth:`pack`-ed). Idempotent: archiving the
+        same version twice (after a crash between archiving and committing) keeps one copy. Old
+        versions go in :meth:`prune`, once the commit that supersedes this one is done."""
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO versions (twin_id, version, archived, metadata, data) "
-                       "VALUES (?, ?, ?, ?, ?)", (twin_id, version, now(), json.dumps(metadata), blob))
+                       "VALUES (?, ?, ?, ?, ?)", (twin_id, version, now(), json.dumps(metadata), packed))
 
     def prune(self, twin_id: str) -> None:
         """Keep a twin's newest ``keep_versions`` archived versions. Called after the commit: pruning
