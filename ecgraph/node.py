@@ -303,10 +303,26 @@ class Node:
 
     def _figures_changed(self, twin_ids: list[str], gone: tuple | list = ()) -> None:
         """After a commit, before it is acknowledged: the twins' shares of the network figures."""
+        self._figures_read(twin_ids, gone)
+        self._figures_hold()
+
+    def _figures_read(self, twin_ids: list[str], gone: tuple | list = ()) -> None:
+        """The twins' shares read again from the store (once a commit is applied: while it is made
+        durable, or after)."""
         figures = getattr(self, "figures", None)  # None while the node opens (the standard's refresh)
-        if figures is not None:
+        if figures is None:
+            return
+        try:
             figures.update(twin_ids, gone=gone)
-            figures.at = answer_cache.stable(self.generation.value)  # under the write lock: this commit's
+        except Exception:  # the commit is stored: the raw queries answer until the figures are rebuilt
+            log.exception("could not update the network figures after a commit; rebuilding them")
+            figures.rebuild()
+
+    def _figures_hold(self) -> None:
+        """Under the write lock, once the commit is durable: the figures hold its generation."""
+        figures = getattr(self, "figures", None)
+        if figures is not None:
+            figures.at = answer_cache.stable(self.generation.value)
 
     def _twin_lock(self, twin_id: str) -> threading.Lock:
         """The lock every write to one twin holds from reading its current state to committing:
@@ -771,14 +787,15 @@ class Node:
                         replace={entry.graph: prepared.data_ntriples, entry.inferred_graph: inferred},
                         known=self._known(previous, old, old_inferred, free_writes),
                         delete_subjects={standard.CATALOG_GRAPH: entry.subjects()},
-                        insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]})
+                        insert={standard.CATALOG_GRAPH: entry.to_triples() + [entry.listing()]},
+                        meanwhile=lambda: self._figures_read([twin_id]))
                 except errors.Unavailable:  # a remote store's answer did not come: was it applied?
                     self._settle(twin_id)
                     raise
                 self._entries[twin_id] = entry
                 self.registry.record_change(twin_id, version, prepared.content_hash,
                                             change or ("replaced" if previous else "published"))
-                self._figures_changed([twin_id])
+                self._figures_hold()
                 if not twin.namespaces:
                     self.registry.claim(twin_id, prepared.namespaces)
                 self.registry.prune(twin_id)

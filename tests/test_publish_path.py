@@ -385,3 +385,54 @@ def test_a_publish_whose_worker_could_not_extract_the_features_is_indexed_from_i
             assert [c["iri"] for c in node.communities()] == [COMMUNITY.format("alpha")]
         assert "extracting them from its text" in caplog.text
         assert node.discovery.db.indexed()["alpha"][0] == node.entry("alpha").version
+
+
+def test_a_commit_reads_what_it_wrote_while_the_store_makes_it_durable_and_fails_only_after(tmp_path):
+    """``meanwhile`` (a publish's figure shares) runs once the update is applied, on another
+    thread while the store flushes (the generation still odd: nobody told yet); an exception in
+    it is raised after the commit is complete, never half-way."""
+    from ecgraph.store.embedded import EmbeddedStore
+    from ecgraph.workers import shared_counter
+
+    store = EmbeddedStore(tmp_path)
+    store.generation = shared_counter()
+    graph = standard.twin_graph("t")
+    seen = []
+
+    def read_what_was_written():
+        seen.append((store.generation.value & 1, threading.current_thread() is threading.main_thread(),
+                     len(store.graph_triples(graph))))
+
+    store.commit(replace={graph: '<urn:a> <urn:p> "1" .\n<urn:a> <urn:p> "2" .\n'}, meanwhile=read_what_was_written)
+    assert seen == [(1, False, 2)] and store.generation.value % 2 == 0
+
+    def fail():
+        raise ValueError("the shares could not be read")
+
+    with pytest.raises(ValueError, match="could not be read"):
+        store.commit(replace={graph: '<urn:a> <urn:p> "3" .\n'}, meanwhile=fail)
+    assert store.generation.value % 2 == 0 and [t.object.value for t in store.graph_triples(graph)] == ["3"]
+    store.close()
+
+
+def test_a_publish_whose_figure_shares_fail_is_acknowledged_and_the_figures_are_rebuilt(node, monkeypatch, caplog):
+    from tests.test_figures import kept, raw
+
+    _publish(node, "alpha")
+    node.figures.rebuild(background=False)
+    update = node.figures.update
+    calls = []
+
+    def fail_once(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("a share query failed")
+        return update(*args, **kwargs)
+
+    monkeypatch.setattr(node.figures, "update", fail_once)
+    with caplog.at_level("ERROR", logger="ecgraph.node"):
+        _publish(node, "alpha", tag="B")
+    assert "rebuilding them" in caplog.text and node.entry("alpha").version == 2
+    assert node.figures.wait(60)
+    for name in AGGREGATES:
+        assert kept(node, name) == raw(node, name), name

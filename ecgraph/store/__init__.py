@@ -101,7 +101,7 @@ class GraphStore(abc.ABC):
                delete_subjects: Mapping[str, Iterable[ox.NamedNode]] | None = None,
                delete: Mapping[str, Sequence[ox.Triple]] | None = None,
                insert: Mapping[str, Sequence[ox.Triple] | str] | None = None,
-               known: Mapping[str, str] | None = None) -> None:
+               known: Mapping[str, str] | None = None, meanwhile: Callable[[], None] | None = None) -> None:
         """Apply one change atomically: all of it is one SPARQL Update.
 
         ``replace`` maps graph IRIs to their new content; ``drop`` removes graphs;
@@ -116,6 +116,10 @@ class GraphStore(abc.ABC):
         matched across uploads, so those are always removed and written anew. The difference is
         taken on N-Triples lines, not on terms: a large twin costs its text, not millions of
         small objects.
+
+        ``meanwhile()`` runs once the change is applied, while the store makes it durable (reads
+        of what it wrote that must be done before anyone is told: a twin's share of the network
+        figures); its exception, if any, is raised after the commit is complete.
         """
         with self._write_lock:
             operations: list[str] = []
@@ -149,7 +153,16 @@ class GraphStore(abc.ABC):
             if blocks:
                 operations.append(self.insert_data(blocks, blank=any(_blank_lines(lines) for _, lines in additions)))
             if operations:
-                self.update(" ;\n".join(operations))
+                self._apply(" ;\n".join(operations), meanwhile)
+            elif meanwhile is not None:
+                meanwhile()
+
+    def _apply(self, sparql: str, meanwhile: Callable[[], None] | None) -> None:
+        """A commit's update, then ``meanwhile()`` (a store that makes a write durable in a step
+        of its own runs it beside that step)."""
+        self.update(sparql)
+        if meanwhile is not None:
+            meanwhile()
 
     def insert_data(self, blocks: list[str], *, blank: bool) -> str:
         """The operation that adds ``blocks`` (``GRAPH <g> { ... }``); ``blank``: some triples have

@@ -735,13 +735,13 @@ class RemoteStore(GraphStore):
     def commit(self, *, replace: Mapping[str, Any] | None = None, drop: Iterable[str] = (),
                delete_subjects: Mapping[str, Iterable[ox.NamedNode]] | None = None,
                delete: Mapping[str, Any] | None = None, insert: Mapping[str, Any] | None = None,
-               known: Mapping[str, str] | None = None) -> None:
+               known: Mapping[str, str] | None = None, meanwhile: Callable[[], None] | None = None) -> None:
         """On a store that takes a change in one request, :meth:`GraphStore.commit`. On one that
         does not, the same change in steps: the state it overwrites journaled first, readers held
         off by the generation while it is written, and written back if a step fails."""
         if not self.stepwise:
             return super().commit(replace=replace, drop=drop, delete_subjects=delete_subjects, delete=delete,
-                                  insert=insert, known=known)
+                                  insert=insert, known=known, meanwhile=meanwhile)
         graphs = {g: _lines(c) for g, c in dict(replace or {}).items()}
         dropped = [g for g in drop if g not in graphs]
         subjects = {g: list(s) for g, s in dict(delete_subjects or {}).items()}
@@ -783,6 +783,8 @@ class RemoteStore(GraphStore):
                 self.journal.clear()
         if self._on_commit:
             self._on_commit()
+        if meanwhile is not None:
+            meanwhile()
 
     def _undo(self, state: stepwise.Undo) -> None:
         try:
