@@ -493,15 +493,15 @@ class WorkerPool:
         try:
             message = self._receive(worker, max(0.001, deadline - (time.perf_counter() - started)))
         except BaseException as exc:
+            self._queue.release(client)
             later.set_exception(exc)
             return
-        finally:
-            self._queue.release(client)
-        self._give_back(worker)
-        if message[0] == "later":
+        if message[0] == "later":  # fulfilled before the worker takes another request
             later.set_result(message[1])
         else:
             later.set_exception(message[1])
+        self._queue.release(client)
+        self._give_back(worker)
 
     def _start_now(self) -> None:
         """An on-demand pool's first request: spawn the workers (the request waits for one
