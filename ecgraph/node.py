@@ -55,7 +55,16 @@ from ecgraph.store import GraphStore
 from ecgraph.store.embedded import EmbeddedStore
 from ecgraph.store.registry import Registry, Twin, hash_token, now, token_hint, valid_twin_id
 from ecgraph.validation.validate import Report, validate
-from ecgraph.workers import Answered, MemoryCeiling, PoolBusy, TaskTimeout, WorkerDied, WorkerPool, shared_counter
+from ecgraph.workers import (
+    Answered,
+    MemoryCeiling,
+    PoolBusy,
+    TaskTimeout,
+    WorkerDied,
+    WorkerPool,
+    on_thread,
+    shared_counter,
+)
 
 log = logging.getLogger("ecgraph.node")
 
@@ -67,19 +76,6 @@ SYNC_RETRY_SECONDS = 30
 class _Closing(Exception):
     """The node is stopping: work behind its start gives up (it is done again at the next start)."""
 
-
-def _started(work: Callable[[], Any]) -> Future:
-    """``work()`` running on a thread of its own: its result, or its exception, in the future."""
-    future: Future = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(work())
-        except BaseException as exc:  # handed to whoever asks for the result
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="ecgraph-read-current", daemon=True).start()
-    return future
 
 #: the SERVICE check is a pure function of the text: a page's query asked again is checked once
 _inspect = answer_cache.TextMemo(lambda text, update, base_iri: inspect(text, update=update, base_iri=base_iri))
@@ -756,7 +752,7 @@ class Node:
             current: Future | None = None
             if previous is not None:
                 before = previous
-                current = _started(lambda: self._read_current(before))
+                current = on_thread(lambda: self._read_current(before), "ecgraph-read-current")
             if merge and current is not None:
                 upload.merge_ntriples = current.result()[0]
             started = time.perf_counter()

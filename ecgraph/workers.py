@@ -109,6 +109,22 @@ class Answered:
     later: Future
 
 
+def on_thread(work: Callable[[], Any], name: str) -> Future:
+    """``work()`` running on a thread of its own, beside the caller: its result, or its exception,
+    in the future (the node reads a twin's old graphs so while its upload is prepared; the store
+    reads a commit's figure shares so while it flushes)."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # handed to whoever asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
 def _send_error(conn, kind: str, exc: BaseException) -> None:
     try:
         conn.send((kind, exc))

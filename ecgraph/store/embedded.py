@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import ctypes
 import os
-import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import wait
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from ecgraph import errors
 from ecgraph.store import PyoxigraphStore
+from ecgraph.workers import on_thread
 
 LOCK_HINT = ("the data directory is in use by another ecgraph process (a running node?); stop it, "
              "or use the node's HTTP API instead")
@@ -80,31 +81,20 @@ class EmbeddedStore(PyoxigraphStore):
         """The update, then the flush that makes it durable (the engine releases the GIL for it:
         at 10,000 triples 27 ms, in which ``meanwhile`` runs on another thread)."""
         self._writable()
-        failed: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                meanwhile()  # type: ignore[misc]
-            except BaseException as exc:
-                failed.append(exc)
-
         with self._write_lock, self._committing():
             self._store.update(sparql, base_iri=base_iri)
-            beside = None
-            if meanwhile is not None:
-                beside = threading.Thread(target=run, name="ecgraph-commit-meanwhile")
-                beside.start()
+            beside = on_thread(meanwhile, "ecgraph-commit-meanwhile") if meanwhile is not None else None
             try:
                 self._store.flush()
             finally:
                 if beside is not None:
-                    beside.join()
+                    wait([beside])
             if len(sparql) > LARGE_WRITE:
                 release_memory()
         if self._on_commit:
             self._on_commit()
-        if failed:
-            raise failed[0]
+        if beside is not None:
+            beside.result()  # what went wrong beside the flush, once the commit is complete
 
     def bulk_load(self, nquads: bytes) -> None:
         """pyoxigraph's bulk loader: several times faster than a transaction, but NOT atomic (an
