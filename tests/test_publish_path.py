@@ -306,6 +306,27 @@ def _network_files(tmp_path) -> list:
     return [*files, extra]
 
 
+def _extracted_here(monkeypatch) -> list[str]:
+    """The twins whose discovery features the node's own process extracts (from their stored text),
+    recorded from now on."""
+    import ecgraph.discovery as discovery_module
+
+    extracted: list[str] = []
+    original = discovery_module.extract
+    monkeypatch.setattr(discovery_module, "extract", lambda *a, **k: extracted.append(a[0]) or original(*a, **k))
+    return extracted
+
+
+def _indexes_as_single_publishes(node, single, files) -> None:
+    """``node`` holds ``files`` already; ``single`` publishes them one by one; both discovery
+    indexes must hold exactly the same rows (and rows of every kind)."""
+    for f in files:
+        single.publish(f.stem, single.upload_for(f.stem, f.read_bytes(), filename=f.name))
+    ours, theirs = _discovery_rows(node), _discovery_rows(single)
+    assert ours["communities"] and ours["items"] and ours["indicators"] and ours["items_fts"]
+    assert ours == theirs
+
+
 def test_a_bulk_load_indexes_for_discovery_exactly_what_single_publishes_index(installed_data, tmp_path,
                                                                              monkeypatch):
     """A bulk load's workers extract each twin's discovery features from the triples they hold;
@@ -313,12 +334,7 @@ def test_a_bulk_load_indexes_for_discovery_exactly_what_single_publishes_index(i
     for generated twins with lessons, tools, indicators and networks."""
     files = _network_files(tmp_path)
     with _bulk_and_single(installed_data, tmp_path, [f.stem for f in files]) as (bulk, single):
-        import ecgraph.discovery as discovery_module
-
-        extracted_here = []
-        original = discovery_module.extract
-        monkeypatch.setattr(discovery_module, "extract",
-                            lambda *a, **k: extracted_here.append(a[0]) or original(*a, **k))
+        extracted_here = _extracted_here(monkeypatch)
         uploads = [(f.stem, bulk.upload_for(f.stem, f.read_bytes(), filename=f.name)) for f in files]
         results = bulk.bulk_publish(uploads, jobs=1)
         assert not [r for r in results.values() if isinstance(r, Exception)]
@@ -328,11 +344,7 @@ def test_a_bulk_load_indexes_for_discovery_exactly_what_single_publishes_index(i
         communities = {f.stem for f in files if f.stem.startswith("community-")}
         assert communities and set(extracted_here) == communities
         assert all(r.entry is not None for r in results.values())
-        for f in files:
-            single.publish(f.stem, single.upload_for(f.stem, f.read_bytes(), filename=f.name))
-        ours, theirs = _discovery_rows(bulk), _discovery_rows(single)
-        assert ours["communities"] and ours["items"] and ours["indicators"] and ours["items_fts"]
-        assert ours == theirs
+        _indexes_as_single_publishes(bulk, single, files)
 
 
 def test_a_publish_indexes_the_features_its_worker_extracted_while_the_node_committed(installed_data, tmp_path,
@@ -341,24 +353,15 @@ def test_a_publish_indexes_the_features_its_worker_extracted_while_the_node_comm
     discovery features from the triples it still holds while the node commits; the index must
     come out as the node's own extraction from the stored text makes it (a node without workers),
     and the node extracts only the twins whose inferences about others' resources were dropped."""
-    import ecgraph.discovery as discovery_module
-
     files = _network_files(tmp_path)
     with _bulk_and_single(installed_data, tmp_path, [f.stem for f in files], workers=(True, False)) as (ours, plain):
-        extracted_here = []
-        original = discovery_module.extract
-        monkeypatch.setattr(discovery_module, "extract",
-                            lambda *a, **k: extracted_here.append(a[0]) or original(*a, **k))
+        extracted_here = _extracted_here(monkeypatch)
         for f in files:
             ours.publish(f.stem, ours.upload_for(f.stem, f.read_bytes(), filename=f.name))
         ours._behind.settle()
         communities = {f.stem for f in files if f.stem.startswith("community-")}
         assert communities and set(extracted_here) == communities  # the others: the worker's features
-        for f in files:
-            plain.publish(f.stem, plain.upload_for(f.stem, f.read_bytes(), filename=f.name))
-        mine, theirs = _discovery_rows(ours), _discovery_rows(plain)
-        assert mine["communities"] and mine["items"] and mine["indicators"] and mine["items_fts"]
-        assert mine == theirs
+        _indexes_as_single_publishes(ours, plain, files)
 
 
 def test_a_publish_whose_worker_could_not_extract_the_features_is_indexed_from_its_text(installed_data, tmp_path,
