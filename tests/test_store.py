@@ -126,3 +126,92 @@ def test_replace_writes_the_difference_and_keeps_blank_nodes_whole(tmp_path):
     store.commit(replace={G: second})  # the same content again: nothing lost, nothing doubled
     assert len(store.graph_triples(G)) == 3
     store.close()
+
+
+def _random_twin(rng, size: int, blank_share: float, previous: str = "") -> str:
+    """N-Triples as the pipeline writes them: named subjects, blank nodes as subject, object or
+    both, literals; about 70 % of ``previous``'s lines kept (a republish with changes), and terms
+    drawn from small ranges, so that ground and blank lines often share a predicate and object
+    or a subject and predicate."""
+    lines = {line for line in previous.splitlines() if line and rng.random() < 0.7}
+    blanks = [f"_:b{rng.randrange(10**6)}" for _ in range(max(1, size // 6))]
+    while len(lines) < size:
+        s = f"<http://example.org/s{rng.randrange(12)}>"
+        p = f"<http://example.org/p{rng.randrange(3)}>"
+        o = f'"{rng.randrange(8)}"' if rng.random() < 0.6 else f"<http://example.org/o{rng.randrange(6)}>"
+        if rng.random() < blank_share:
+            kind = rng.randrange(3)
+            if kind == 0:
+                s = rng.choice(blanks)
+            elif kind == 1:
+                o = rng.choice(blanks)
+            else:
+                s, o = rng.choice(blanks), rng.choice(blanks)
+        lines.add(f"{s} {p} {o} .")
+    return "\n".join(sorted(lines)) + "\n"
+
+
+def _graph_of(store, graph):
+    from rdflib import Graph
+    g = Graph()
+    text = store.graph_ntriples(graph)
+    if text.strip():
+        g.parse(data=text, format="nt")
+    return g
+
+
+@pytest.mark.parametrize("blank_share", [0.05, 0.5, 0.9])
+def test_a_replace_leaves_exactly_the_new_content_whatever_its_blank_nodes(tmp_path, blank_share):
+    """Differential: after each commit (a replace of two graphs with blank nodes of every kind,
+    catalog subjects deleted and rewritten in the same commit), each replaced graph is isomorphic
+    to what was sent (rdflib's canonical comparison), the catalog holds exactly the new entries,
+    and a graph the commit does not name is untouched; the line difference and the one pattern
+    operation are checked against the plain meaning of a replace."""
+    import random
+
+    from rdflib.compare import isomorphic
+    rng = random.Random(int(blank_share * 100))
+    store = Store(tmp_path)
+    data, inferred, catalog, other = G, G + "/inferred", "https://w3id.org/ecgraph/graph/catalog", G + "-other"
+    store.commit(insert={other: "<http://example.org/x> <http://example.org/p> _:keep .\n"
+                                "_:keep <http://example.org/p> \"kept\" .\n"})
+    kept = _graph_of(store, other)
+    new_data = new_inferred = ""
+    for round_ in range(8):
+        new_data = _random_twin(rng, 120, blank_share, new_data)
+        new_inferred = _random_twin(rng, 60, blank_share, new_inferred)
+        subjects = [ox.NamedNode(f"http://example.org/entry{i}") for i in range(3)]
+        entry = "".join(f"{s} <http://example.org/round> \"{round_}\" .\n" for s in subjects)
+        store.commit(replace={data: new_data, inferred: new_inferred}, delete_subjects={catalog: subjects},
+                     insert={catalog: entry}, known={data: store.graph_ntriples(data)} if round_ % 2 else None)
+        from rdflib import Graph
+        for graph, sent in ((data, new_data), (inferred, new_inferred)):
+            assert isomorphic(_graph_of(store, graph), Graph().parse(data=sent, format="nt")), (round_, graph)
+        assert isomorphic(_graph_of(store, catalog), Graph().parse(data=entry, format="nt"))
+        assert isomorphic(_graph_of(store, other), kept)
+    store.close()
+
+
+def test_a_commit_removes_by_pattern_in_one_operation_before_its_data(tmp_path, monkeypatch):
+    """oxigraph applies an update whose only pattern operation comes first without reading its
+    own writes back (at a 10,000-triple republish, 43 ms instead of 73-125 ms): a commit that
+    removes blank nodes of several kinds and catalog subjects sends one pattern operation,
+    first, and then only DELETE DATA and INSERT DATA."""
+    store = Store(tmp_path)
+    first = ("<http://example.org/c> <http://example.org/q> _:i .\n_:i <http://example.org/v> \"1\" .\n"
+             "_:i <http://example.org/next> _:j .\n<http://example.org/c> <http://example.org/n> \"A\" .\n"
+             + "".join(f"<http://example.org/c> <http://example.org/m> \"{i}\" .\n" for i in range(20)))
+    catalog = "https://w3id.org/ecgraph/graph/catalog"
+    store.commit(replace={G: first}, insert={catalog: "<http://example.org/e> <http://example.org/p> \"1\" .\n"})
+    sent = []
+    monkeypatch.setattr(store, "_update", lambda sparql, base_iri, meanwhile: (sent.append(sparql),
+                        type(store)._update(store, sparql, base_iri, meanwhile)))
+    second = first.replace('"1"', '"2"').replace('"A"', '"B"')
+    store.commit(replace={G: second}, delete_subjects={catalog: [ox.NamedNode("http://example.org/e")]},
+                 insert={catalog: "<http://example.org/e> <http://example.org/p> \"2\" .\n"})
+    operations = [op.split(None, 2)[:2] for op in sent[0].split(" ;\n")]
+    assert operations == [["DELETE", "{"], ["DELETE", "DATA"], ["INSERT", "DATA"]], sent[0][:500]
+    from rdflib import Graph
+    from rdflib.compare import isomorphic
+    assert isomorphic(_graph_of(store, G), Graph().parse(data=second, format="nt"))
+    store.close()
