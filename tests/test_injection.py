@@ -162,7 +162,7 @@ _SPARQL = re.compile(r"\b(SELECT|INSERT|DELETE|CONSTRUCT|ASK|DESCRIBE|GRAPH|WHER
 #: the only places that put values into SPARQL text, and what they put there: validated IRIs
 #: (``_iri`` goes through NamedNode), subjects checked to be NamedNodes, and triples written from terms
 _ALLOWED = {("store/__init__.py", "_iri(graph)"), ("store/__init__.py", "_iri(g)"),
-            ("store/__init__.py", "_named(subject)"),
+            ("store/__init__.py", "_named(subject)"), ("store/__init__.py", "_named_list(subjects)"),
             ("store/remote.py", "_iri(graph)"), ("store/remote.py", "_iri(g)"), ("store/remote.py", "_named(subject)"),
             ("store/__init__.py", "_values(by_object)"), ("store/__init__.py", "_values(by_subject)"),
             ("store/__init__.py", "_values(both)"),  # terms pyoxigraph wrote from parsed N-Triples

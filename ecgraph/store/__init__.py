@@ -150,9 +150,9 @@ class GraphStore(abc.ABC):
                 # a line with a blank node is never among the old ground lines: it is always added
                 additions.append((graph, [line for line in new if line not in old_ground]))
             for graph, subjects in dict(delete_subjects or {}).items():
-                named = " ".join(dict.fromkeys(_named(subject) for subject in subjects))
-                if named:
-                    patterns.append(f"{{ VALUES ?s {{ {named} }} GRAPH {_iri(graph)} {{ ?s ?p ?o }} "
+                subjects = list(subjects)
+                if subjects:
+                    patterns.append(f"{{ VALUES ?s {{ {_named_list(subjects)} }} GRAPH {_iri(graph)} {{ ?s ?p ?o }} "
                                     f"BIND({_iri(graph)} AS ?g) }}")
             if patterns:
                 operations.append(_PATTERN_DELETE + " UNION ".join(patterns) + " }")
@@ -369,6 +369,11 @@ def _delete_blank(graph: str, lines: list[str], size: int) -> list[str]:
         out.append(f"{{ VALUES ?p {{ {_values(both)} }} "
                    f"GRAPH {_iri(graph)} {{ ?s ?p ?o FILTER(isBlank(?s) && isBlank(?o)) }} " + bind)
     return out
+
+
+def _named_list(terms: Iterable[ox.NamedNode]) -> str:
+    """IRIs for a VALUES row, each checked by :func:`_named`, once each."""
+    return " ".join(dict.fromkeys(_named(term) for term in terms))
 
 
 def _named(term: ox.NamedNode) -> str:
