@@ -107,22 +107,29 @@ def main(argv=None) -> None:
               and not (name in ("scale", "network", "aggregates", "trace", "overhead") and args.quick
                        and not args.only)]  # N = 10,000, four nodes, the trace: the full run, or --only SECTION
     took: dict[str, float] = {}
+    synced: dict[str, float] = {}
     for name in wanted:
         print(f"… {name}", flush=True)
+        # what an earlier section or a load wrote is on its way to disk first: the writeback of a
+        # loaded store (gigabytes) otherwise goes on beside the next section's flushes and loads
+        # (the node's and its anchor's alike) and slows both by a margin that says nothing of either
+        sync_started = time.time()
+        os.sync()
+        synced[name] = time.time() - sync_started
         section_started = time.time()
         rows.extend(SECTIONS[name](args.quick))
         took[name] = time.time() - section_started  # where a run's hour goes (loads of cached stores included)
         ran.append(name)
         # written after each section: an hour of sections survives a later one that fails or a
         # run stopped early (``"finished": false`` until the last)
-        text = _write(args, rows, ran, started, stamp, finished=len(ran) == len(wanted), took=took)
+        text = _write(args, rows, ran, started, stamp, finished=len(ran) == len(wanted), took=took, synced=synced)
     if ran:
         print()
         print(text)
 
 
 def _write(args, rows: list[Row], ran: list[str], started: float, stamp: str, *, finished: bool,
-           took: dict[str, float] | None = None) -> str:
+           took: dict[str, float] | None = None, synced: dict[str, float] | None = None) -> str:
     """The run so far, as JSON and markdown in ``--results``; returns the markdown."""
     seconds = time.time() - started
     part = "" if ran == list(SECTIONS) else f" of {', '.join(ran)}"
@@ -132,6 +139,7 @@ def _write(args, rows: list[Row], ran: list[str], started: float, stamp: str, *,
     payload = {"header": header, "machine": machine(), "quick": args.quick, "seconds": seconds,
                "sections": ran, "every_section": ran == list(SECTIONS), "finished": finished,
                "section_seconds": {name: round(seconds, 1) for name, seconds in (took or {}).items()},
+               "sync_seconds": {name: round(seconds, 1) for name, seconds in (synced or {}).items()},
                "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
     text = table(rows) + "\n\n" + targets_table(payload)
     out = args.results

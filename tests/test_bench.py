@@ -180,7 +180,11 @@ def test_a_run_keeps_the_sections_it_finished_when_a_later_one_fails(tmp_path, m
     a later section that fails (or a run stopped) does not take them with it."""
     import bench.__main__ as run
 
+    events = []
+    monkeypatch.setattr(run.os, "sync", lambda: events.append("sync"))
+
     def measured(quick: bool) -> list:
+        events.append("section")
         return [run.Row("inference", "a figure", 2.0, 4.0, "s", "owlrl")]
 
     def failing(quick: bool) -> list:
@@ -198,6 +202,9 @@ def test_a_run_keeps_the_sections_it_finished_when_a_later_one_fails(tmp_path, m
     whole = json.loads((tmp_path / "whole" / "latest.json").read_text())
     assert whole["finished"] is True
     assert set(whole["section_seconds"]) == {"inference"}  # where a run's time went, per section
+    # each section starts once what came before is on disk, and the run says how long that took
+    assert events[-2:] == ["sync", "section"]
+    assert set(whole["sync_seconds"]) == {"inference"} and whole["sync_seconds"]["inference"] >= 0
     from bench.targets import duration
 
     assert "longest: inference 0 min" in duration(whole)[0]
