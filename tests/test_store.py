@@ -1,9 +1,12 @@
 """The on-disk store: atomic replaces, persistence, and snapshots for query workers."""
 
+import random
 import threading
 
 import pyoxigraph as ox
 import pytest
+from rdflib import Graph
+from rdflib.compare import isomorphic
 
 from ecgraph.query.pool import QueryPool, QueryRequest, bump
 from ecgraph.store.embedded import EmbeddedStore as Store
@@ -152,7 +155,6 @@ def _random_twin(rng, size: int, blank_share: float, previous: str = "") -> str:
 
 
 def _graph_of(store, graph):
-    from rdflib import Graph
     g = Graph()
     text = store.graph_ntriples(graph)
     if text.strip():
@@ -167,9 +169,6 @@ def test_a_replace_leaves_exactly_the_new_content_whatever_its_blank_nodes(tmp_p
     to what was sent (rdflib's canonical comparison), the catalog holds exactly the new entries,
     and a graph the commit does not name is untouched; the line difference and the one pattern
     operation are checked against the plain meaning of a replace."""
-    import random
-
-    from rdflib.compare import isomorphic
     rng = random.Random(int(blank_share * 100))
     store = Store(tmp_path)
     data, inferred, catalog, other = G, G + "/inferred", "https://w3id.org/ecgraph/graph/catalog", G + "-other"
@@ -184,7 +183,6 @@ def test_a_replace_leaves_exactly_the_new_content_whatever_its_blank_nodes(tmp_p
         entry = "".join(f"{s} <http://example.org/round> \"{round_}\" .\n" for s in subjects)
         store.commit(replace={data: new_data, inferred: new_inferred}, delete_subjects={catalog: subjects},
                      insert={catalog: entry}, known={data: store.graph_ntriples(data)} if round_ % 2 else None)
-        from rdflib import Graph
         for graph, sent in ((data, new_data), (inferred, new_inferred)):
             assert isomorphic(_graph_of(store, graph), Graph().parse(data=sent, format="nt")), (round_, graph)
         assert isomorphic(_graph_of(store, catalog), Graph().parse(data=entry, format="nt"))
@@ -211,7 +209,5 @@ def test_a_commit_removes_by_pattern_in_one_operation_before_its_data(tmp_path, 
                  insert={catalog: "<http://example.org/e> <http://example.org/p> \"2\" .\n"})
     operations = [op.split(None, 2)[:2] for op in sent[0].split(" ;\n")]
     assert operations == [["DELETE", "{"], ["DELETE", "DATA"], ["INSERT", "DATA"]], sent[0][:500]
-    from rdflib import Graph
-    from rdflib.compare import isomorphic
     assert isomorphic(_graph_of(store, G), Graph().parse(data=second, format="nt"))
     store.close()
