@@ -501,10 +501,16 @@ def soak(tmp_path: Path, seconds: float, query_clients: int = 8, publishers: int
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - started
-        # the final state is the acknowledged uploads
-        for twin_id in ids:
-            check_twin(node.url, twin_id, [acked[twin_id][1]], uploads)
-        metrics = requests.get(node.url + "/metrics").text
+        try:
+            # the final state is the acknowledged uploads
+            for twin_id in ids:
+                check_twin(node.url, twin_id, [acked[twin_id][1]], uploads)
+            metrics = requests.get(node.url + "/metrics").text
+        except requests.RequestException as exc:
+            # say what the node was doing: alive or not, what the clients saw, the end of its log
+            raise AssertionError(
+                f"the node did not answer after the soak: {exc!r}; node exit code: {node.process.poll()}; "
+                f"clients' problems: {problems[:10]}\nthe node's log ends:\n{node.log()[-4000:]}") from exc
         deaths = re.findall(r'ecgraph_worker_deaths\{pool="(\w+)"\} ([0-9.]+)', metrics)
         assert all(float(n) == 0 for _, n in deaths), deaths
         log = node.log()

@@ -226,6 +226,7 @@ def test_the_sweep_that_keeps_the_deadlines_costs_no_cpu(strict):
 
 def test_a_request_whose_headers_drip_is_cut_with_408_naming_the_setting(strict):
     sock = socket.create_connection(host_port(strict.url))
+    sock_port = sock.getsockname()[1]
     started = time.monotonic()
     sock.sendall(b"GET /health HTTP/1.1\r\n")
     answer = b""
@@ -251,6 +252,10 @@ def test_a_request_whose_headers_drip_is_cut_with_408_naming_the_setting(strict)
     detail = answer_json(answer)["detail"]
     assert "2 s" in detail and "--header-timeout" in detail and "ECGRAPH_HEADER_TIMEOUT" in detail, detail
     assert b"Content-Security-Policy" in answer
+    # the operator sees it too: which client, and why
+    client = f"127.0.0.1:{sock_port}"
+    assert logged(strict, lambda line: f"answered 408 to {client}" in line and "did not arrive" in line), \
+        strict.log()[-2000:]
 
 
 def test_a_body_slower_than_the_minimum_rate_is_cut_with_408(strict):
@@ -322,7 +327,21 @@ def test_an_answer_nobody_reads_closes_its_connection(stall_node):
     received = len(early) + len(read_answer(sock, 120))  # to the end of the connection
     sock.close()
     assert received < length, f"the node waited for a client that did not read ({received:,} bytes came)"
+    # the operator sees which client was cut off, and why
+    cut = f"closed the connection from 127.0.0.1:{client_port}: its answer was not read for 4 s"
+    assert logged(stall_node, lambda line: cut in line), stall_node.log()[-2000:]
     record("stalled_reader_ci", answer_bytes=length, received_after_the_stall=received)
+
+
+def logged(node, match, seconds: float = 5.0) -> bool:
+    """Whether a line of the node's log matches within ``seconds`` (its output is read by a thread)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if any(match(line) for line in node.log().splitlines()):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
 
 
 def node_holds_connection(pid: int, client_port: int) -> bool:

@@ -19,7 +19,10 @@ for as long as they stayed. So, through waitress's own extension points (``chann
   connection (which frees the thread writing it);
 * **many connections**: ``max_connections`` (1000 by default), polled with ``poll()`` (``select()``
   stops at 1024 descriptors), with the process's soft ``RLIMIT_NOFILE`` raised to fit;
-* **a sweep every half second**, so a deadline is kept to within a second;
+* **a sweep every half second**, so a deadline is kept to within a second; each connection it cuts
+  is logged with the client's address and why, and a fault while checking one connection costs
+  that connection alone (the sweep runs inside the event loop's poll, where an exception would
+  end the loop and the listening socket with it);
 * **bodies refused before they are read**: waitress's body cap is the node's upload limit plus
   room for form framing, so a ``Content-Length`` over it is answered ``413`` before one byte of
   the body is read, and a chunked body is stopped at the cap;
@@ -182,9 +185,12 @@ class _Channel(HTTPChannel):
     def abort(self) -> None:
         try:
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
+        except (OSError, AttributeError):  # AttributeError: the socket is already closed (None)
             pass
-        self.handle_close()
+        try:
+            self.handle_close()
+        except OSError:
+            self.del_channel()  # whatever the socket's state, the loop no longer polls it
 
     def answer_and_close(self, status: int, error: str, detail: str) -> None:
         """Queue a whole answer (no task is running and nothing is queued) and close once sent."""
@@ -209,7 +215,16 @@ class _Server(TcpWSGIServer):
         mono = time.monotonic()
         closing = False
         for channel in list(self.active_channels.values()):
-            why = channel.overdue(mono, self.limits)
+            try:
+                why = channel.overdue(mono, self.limits)
+            except Exception:
+                # The sweep runs inside the loop's poll (``readable``), outside waitress's error
+                # handling: an exception here would end the loop and with it every connection and
+                # the listening socket. One channel's fault costs that channel alone.
+                log.exception("closed the connection from %s: checking its deadlines failed", _peer(channel))
+                channel.abort()
+                closing = True
+                continue
             if why is None:
                 continue
             closing = True
@@ -217,13 +232,21 @@ class _Server(TcpWSGIServer):
                 # at once, and abortively: a client that does not read never makes its socket
                 # writable (the loop would wait forever to flush and close), and the kernel would
                 # keep an orphaned socket with its full send buffer for minutes
+                log.info("closed the connection from %s: its answer was not read for %g s "
+                         "(--header-timeout)", _peer(channel), self.limits.header_timeout)
                 channel.abort()
             elif why == "idle":
                 channel.handle_close()
             else:
+                log.info("answered 408 to %s and closed its connection: %s", _peer(channel), why)
                 channel.answer_and_close(408, "request timeout", why)
         if closing:
             self.pull_trigger()  # wake the loop: those channels have become writable
+
+
+def _peer(channel) -> str:
+    addr = channel.addr
+    return f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) and len(addr) >= 2 else str(addr)
 
 
 def raise_descriptor_limit(connections: int) -> int:
