@@ -140,8 +140,9 @@ def serve(config_file, **options):
 @click.option("--format", "format_name", type=click.Choice([f.key for f in formats.INPUT]), default=None,
               help="Input format; default: from the extension.")
 @click.option("--bulk", is_flag=True,
-              help="Fast path for many new twins: prepared in parallel and written with the store's bulk loader "
-                   "(not atomic per twin: if interrupted, run it again).")
+              help="Fast path for many new twins: prepared in parallel, then written with one call of the store's "
+                   "bulk loader (not atomic per twin, and nothing is published before the end: if interrupted, "
+                   "run it again).")
 @click.option("--jobs", type=int, default=None, help="Worker processes for --bulk [default: the CPU count].")
 @click.option("--tokens-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where the publisher tokens of twins this load registers are appended (created readable by "

@@ -439,3 +439,67 @@ def test_a_publish_whose_figure_shares_fail_is_acknowledged_and_the_figures_are_
     assert node.figures.wait(60)
     for name in AGGREGATES:
         assert kept(node, name) == raw(node, name), name
+
+
+def test_a_bulk_load_writes_every_batch_with_one_load_of_the_store_and_leaves_no_spool(node, monkeypatch):
+    """One call of the engine's loader for the whole load, whatever the batches (loaded one call
+    a batch, the store came out laid out differently and read up to a fifth slower); the spool
+    file it was written from is gone after it."""
+    store_type = type(node.store)
+    calls: list[tuple[str, int]] = []
+    original_file, original_bytes = store_type.bulk_load_file, store_type.bulk_load
+    monkeypatch.setattr(store_type, "bulk_load_file",
+                        lambda self, path: calls.append(("file", path.stat().st_size)) or original_file(self, path))
+    monkeypatch.setattr(store_type, "bulk_load",
+                        lambda self, nquads: calls.append(("bytes", len(nquads))) or original_bytes(self, nquads))
+    ids = [f"t{i}" for i in range(5)]
+    for twin_id in ids:
+        node.register(twin_id, twin_id)
+    results = node.bulk_publish([(t, node.upload_for(t, make_twin(t), filename="t.ttl")) for t in ids],
+                                jobs=1, batch=2)
+    assert not [r for r in results.values() if isinstance(r, Exception)], results
+    assert [kind for kind, _ in calls] == ["file"], calls
+    engine = node.store.engine()
+    for twin_id in ids:
+        entry = node.entry(twin_id)
+        assert entry.triples == sum(1 for _ in engine.quads_for_pattern(None, None, None, ox.NamedNode(entry.graph)))
+        assert entry.inferred == sum(1 for _ in engine.quads_for_pattern(None, None, None,
+                                                                          ox.NamedNode(entry.inferred_graph)))
+    assert not list(node.tmp_dir.glob("bulk-*")), list(node.tmp_dir.iterdir())
+    assert node.registry.bulk_pending() == []
+
+
+def test_a_bulk_load_checks_each_twin_s_namespaces_against_the_twins_of_earlier_batches(node):
+    """Claims are recorded only once the data is stored, at the end: a twin of a later batch that
+    claims an earlier twin's namespace is refused all the same, and the earlier twin is loaded."""
+    for twin_id in ("alpha", "beta", "gamma"):
+        node.register(twin_id, twin_id)
+    uploads = [("alpha", node.upload_for("alpha", make_twin("alpha"), filename="t.ttl")),
+               ("beta", node.upload_for("beta", make_twin("alpha", tag="B"), filename="t.ttl")),  # alpha's IRIs
+               ("gamma", node.upload_for("gamma", make_twin("gamma"), filename="t.ttl"))]
+    results = node.bulk_publish(uploads, jobs=1, batch=1)
+    assert isinstance(results["beta"], Exception) and "alpha" in str(results["beta"]), results["beta"]
+    assert node.entry("beta") is None and node.entry("alpha") is not None and node.entry("gamma") is not None
+    assert node.registry.namespaces("alpha") == ["https://alpha.example/id/"]
+    assert node.registry.namespaces("beta") == []
+
+
+def test_a_store_without_a_file_loader_takes_a_bulk_file_in_pieces_cut_at_line_ends(tmp_path, monkeypatch):
+    """The default :meth:`GraphStore.bulk_load_file` (the in-memory and remote stores): pieces of a
+    fixed size, each extended to its line's end, so that no line is split between two loads."""
+    import ecgraph.store as store_module
+    from ecgraph.store.memory import MemoryStore
+
+    monkeypatch.setattr(store_module, "BULK_FILE_PIECE", 100)
+    lines = [f'<http://example.org/s{i}> <http://example.org/p> "value {i} \\u00e9 ." <http://example.org/g{i % 3}> .'
+             for i in range(50)]
+    path = tmp_path / "quads.nq"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    store = MemoryStore()
+    pieces: list[bytes] = []
+    original = MemoryStore.bulk_load
+    monkeypatch.setattr(MemoryStore, "bulk_load", lambda self, nquads: pieces.append(nquads) or original(self, nquads))
+    store.bulk_load_file(path)
+    assert len(pieces) > 10 and all(p.endswith(b"\n") for p in pieces)
+    expected = set(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
+    assert set(store.engine().quads_for_pattern(None, None, None, None)) == expected

@@ -20,11 +20,15 @@ import contextlib
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
 from ecgraph.formats import ntriples
+
+#: how much of an N-Quads file :meth:`GraphStore.bulk_load_file` hands :meth:`GraphStore.bulk_load` at once
+BULK_FILE_PIECE = 64 * 1024 * 1024
 
 
 class GraphStore(abc.ABC):
@@ -214,6 +218,19 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def bulk_load(self, nquads: bytes) -> None:
         """A fast, NOT atomic load of new quads (``ecgraph load --bulk`` of new twins only)."""
+
+    def bulk_load_file(self, path: Path) -> None:
+        """:meth:`bulk_load` of an N-Quads file, however large: by default in pieces of about
+        :data:`BULK_FILE_PIECE` bytes cut at line ends (a store whose loader takes a file in one
+        call overrides this)."""
+        with open(path, "rb") as f:
+            while True:
+                piece = f.read(BULK_FILE_PIECE)
+                if not piece:
+                    return
+                if not piece.endswith(b"\n"):
+                    piece += f.readline()  # to the line's end: an N-Quads line holds no raw newline
+                self.bulk_load(piece)
 
     def optimize(self) -> None:  # noqa: B027 - a hook: a store with nothing to compact keeps it empty
         """Compact after a bulk load, where the store has anything to compact."""
