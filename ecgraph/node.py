@@ -163,8 +163,6 @@ class _BulkLoad:
     namespaces: dict[str, list[str]] = field(default_factory=dict)
     #: per twin: its validation report and its timings
     reports: dict[str, tuple[dict, dict]] = field(default_factory=dict)
-    #: per twin: its discovery features (from the worker, or extracted behind from what is kept)
-    features: dict[str, Any] = field(default_factory=dict)
 
 
 class Node:
@@ -846,7 +844,7 @@ class Node:
         admin): prepared (parse, validate, infer) in ``jobs`` worker processes, ``batch`` twins at
         a time, each batch's quads spooled to a file in the node's tmp directory; then every twin's
         quads written with ONE call of the store's bulk loader (:meth:`GraphStore.bulk_load_file`),
-        then their catalog entries, changes, reports and discovery index. One call rather than one
+        then their catalog entries, changes and reports. One call rather than one
         a batch: the engine then ingests its files once, and the store comes out laid out as its
         own loader lays it out (loaded in batches, the heavy queries read up to a fifth slower).
 
@@ -910,8 +908,7 @@ class Node:
 
     def _bulk_spool(self, prepared: dict[str, Prepared], load: _BulkLoad, spool) -> dict[str, object]:
         """One batch of prepared twins (under the write lock): checked against the claims, their
-        catalog entries made and their quads written to ``spool``. The features of a twin whose
-        inferences about others' resources were dropped are extracted from what is kept, behind."""
+        catalog entries made, their quads written to ``spool`` and their discovery index queued."""
         results: dict[str, object] = {}
         registered = self.registry.twins_of(list(prepared))  # under the lock: none unregistered since
         for twin_id, p in prepared.items():
@@ -939,27 +936,15 @@ class Node:
             for text, graph in ((p.data_ntriples, entry.graph), (inferred, entry.inferred_graph)):
                 if text:  # N-Triples lines end in " ." and a literal's newline is escaped: one replace
                     spool.write((text.rstrip("\n") + "\n").replace(" .\n", f" <{graph}> .\n"))
-            if inferred == p.inferred_ntriples:
-                load.features[twin_id] = p.features  # the worker's hold for exactly what is stored
-            else:
-                self._behind.submit(self._extract_job(twin_id, p.data_ntriples, inferred, load.features),
-                                    len(p.data_ntriples) + len(inferred))
+            # Indexed now, behind, as a publish is (its text is not held to the end): should the load
+            # not finish, the next start's sync removes the twins that were never published.
+            # The worker's features hold for what is stored unless inferences about others were dropped.
+            self._index(entry, p.data_ntriples, inferred, p.features if inferred == p.inferred_ntriples else None)
         return results
 
-    def _extract_job(self, twin_id: str, data_ntriples: str, inferred_ntriples: str,
-                     into: dict[str, Any]) -> Callable[[], None]:
-        def job() -> None:
-            try:
-                triples = [q.triple for text in (data_ntriples, inferred_ntriples) if text
-                           for q in ox.parse(text, format=ox.RdfFormat.N_TRIPLES)]
-                into[twin_id] = self._discovery.features(twin_id, triples)
-            except Exception:
-                log.exception("could not extract twin %r's discovery features; the next start indexes it", twin_id)
-        return job
-
     def _bulk_write(self, spool_path: Path, load: _BulkLoad) -> dict[str, object]:
-        """Every spooled twin into the store with one bulk load, then its catalog entry, change,
-        report and discovery index (under the write lock)."""
+        """Every spooled twin into the store with one bulk load, then its catalog entry, change
+        and report (under the write lock)."""
         entries = load.entries
         if not entries:
             return {}
@@ -977,11 +962,6 @@ class Node:
         # namespaces claimed (a no-op where they were fixed) and changes recorded: one transaction
         self.registry.record_published([(twin_id, load.namespaces[twin_id], entry.version, entry.content_hash)
                                         for twin_id, entry in entries.items()])
-        self._behind.settle()  # the features extracted behind (see _bulk_spool) are in
-        for twin_id, entry in entries.items():
-            features = load.features.get(twin_id)
-            if features is not None:  # None: its extraction failed, was logged, and the next start indexes it
-                self._index(entry, "", "", features)
         self.registry.clear_bulk(graphs)
         self.registry.save_reports([(twin_id, entry.version, load.reports[twin_id][0])
                                     for twin_id, entry in entries.items()])

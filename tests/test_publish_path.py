@@ -503,3 +503,48 @@ def test_a_store_without_a_file_loader_takes_a_bulk_file_in_pieces_cut_at_line_e
     assert len(pieces) > 10 and all(p.endswith(b"\n") for p in pieces)
     expected = set(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
     assert set(store.engine().quads_for_pattern(None, None, None, None)) == expected
+
+
+def test_a_bulk_load_that_fails_in_its_one_load_leaves_no_twin_and_the_next_start_no_trace(config, monkeypatch):
+    """The load dies halfway through writing the spool into the store: nothing is published, and
+    the next start removes the graphs it marked, the spool (with the tmp directory) and the
+    discovery rows it had queued, so that the same load then runs whole."""
+    from ecgraph.node import Node
+    from ecgraph.store.embedded import EmbeddedStore
+
+    ids = [f"t{i}" for i in range(4)]
+    bodies = {t: make_twin(t) for t in ids}
+    original = EmbeddedStore.bulk_load_file
+
+    def dies_halfway(self, path):
+        lines = path.read_bytes().splitlines(keepends=True)
+        self.bulk_load(b"".join(lines[: len(lines) // 2]))
+        raise OSError("the disk went away")
+
+    node = Node(config, workers=False)
+    try:
+        for twin_id in ids:
+            node.register(twin_id, twin_id)
+        monkeypatch.setattr(EmbeddedStore, "bulk_load_file", dies_halfway)
+        with pytest.raises(OSError, match="went away"):
+            node.bulk_publish([(t, node.upload_for(t, bodies[t], filename="t.ttl")) for t in ids], jobs=1, batch=2)
+        assert all(node.entry(t) is None for t in ids)
+        assert not list(node.tmp_dir.glob("bulk-*"))
+        node._behind.settle()
+        assert sorted(node._discovery.db.indexed()) == ids  # queued as each batch was spooled
+    finally:
+        node.close()
+    monkeypatch.setattr(EmbeddedStore, "bulk_load_file", original)
+    node = Node(config, workers=False)
+    try:
+        twin_graphs = [g for g in node.store.engine().named_graphs() if g.value.startswith(standard.TWIN_GRAPH_BASE)]
+        assert twin_graphs == [], twin_graphs
+        assert node.registry.bulk_pending() == []
+        node._behind.settle()
+        assert node._discovery.db.indexed() == {}, node._discovery.db.indexed()
+        results = node.bulk_publish([(t, node.upload_for(t, bodies[t], filename="t.ttl")) for t in ids], jobs=1)
+        assert not [r for r in results.values() if isinstance(r, Exception)], results
+        node._behind.settle()
+        assert sorted(node._discovery.db.indexed()) == ids
+    finally:
+        node.close()

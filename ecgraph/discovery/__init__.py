@@ -82,10 +82,6 @@ class Discovery:
 
     # --- keeping in step with publishing --------------------------------------------------------
 
-    def features(self, twin_id: str, triples) -> Extracted:
-        """What :meth:`index` keeps of a twin, from its triples (data and inferences)."""
-        return extract(twin_id, triples, self.vocab)
-
     def index(self, twin_id: str, version: int, content_hash: str, triples, stamp: str = "", *,
               extracted: Extracted | None = None) -> None:
         """(Re)index one twin from its triples (data and inferences), or from the features
