@@ -469,6 +469,34 @@ def test_a_bulk_load_writes_every_batch_with_one_load_of_the_store_and_leaves_no
     assert node.registry.bulk_pending() == []
 
 
+def test_a_bulk_load_writes_its_catalog_entries_in_commits_of_a_bounded_number_of_twins(node, monkeypatch):
+    """The engine holds a whole write in memory: 10,000 twins' entries in one commit doubled the
+    load's peak memory. Each commit holds the entries of at most BULK_CATALOG_TWINS twins, and
+    every twin gets its entry."""
+    import ecgraph.node as node_module
+    from ecgraph.publish import catalog
+
+    monkeypatch.setattr(node_module, "BULK_CATALOG_TWINS", 2)
+    commits: list[int] = []
+    store_type = type(node.store)
+    original = store_type.commit
+
+    def counting(self, *args, **kwargs):
+        inserted = (kwargs.get("insert") or {}).get(standard.CATALOG_GRAPH)
+        if inserted is not None:
+            commits.append(sum(1 for t in inserted if t.predicate.value == catalog.VOID + "triples"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(store_type, "commit", counting)
+    ids = [f"c{i}" for i in range(5)]
+    for twin_id in ids:
+        node.register(twin_id, twin_id)
+    results = node.bulk_publish([(t, node.upload_for(t, make_twin(t), filename="t.ttl")) for t in ids], jobs=1)
+    assert not [r for r in results.values() if isinstance(r, Exception)], results
+    assert commits == [2, 2, 1], commits
+    assert all(node.entry(t) is not None and node.entry(t).triples > 0 for t in ids)
+
+
 def test_a_bulk_load_checks_each_twin_s_namespaces_against_the_twins_of_earlier_batches(node):
     """Claims are recorded only once the data is stored, at the end: a twin of a later batch that
     claims an earlier twin's namespace is refused all the same, and the earlier twin is loaded."""
