@@ -955,7 +955,7 @@ class Node:
         log.info("bulk load: writing %d twins with one load of %s", len(entries), spool_path.name)
         self.store.bulk_load_file(spool_path)
         # The catalog entries in commits of BULK_CATALOG_TWINS: the engine holds a whole write in
-        # memory, and 10,000 twins' entries are some 300,000 quads. A twin whose entry is written
+        # memory, and 10,000 twins' entries are about 265,000 quads. A twin whose entry is written
         # is whole (its data is in); an interruption leaves the others to the next start's cleanup.
         listed = list(entries.values())
         for start in range(0, len(listed), BULK_CATALOG_TWINS):

@@ -470,9 +470,9 @@ def test_a_bulk_load_writes_every_batch_with_one_load_of_the_store_and_leaves_no
 
 
 def test_a_bulk_load_writes_its_catalog_entries_in_commits_of_a_bounded_number_of_twins(node, monkeypatch):
-    """The engine holds a whole write in memory: 10,000 twins' entries in one commit doubled the
-    load's peak memory. Each commit holds the entries of at most BULK_CATALOG_TWINS twins, and
-    every twin gets its entry."""
+    """The engine holds a whole write in memory, and 10,000 twins' entries are about 265,000 quads:
+    each commit holds the entries of at most BULK_CATALOG_TWINS twins, and every twin gets its
+    entry."""
     import ecgraph.node as node_module
     from ecgraph.publish import catalog
 
