@@ -44,6 +44,7 @@ import struct
 import time
 from dataclasses import dataclass
 
+from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
@@ -210,8 +211,27 @@ class _Server(TcpWSGIServer):
     channel_class = _Channel
     limits: Limits
 
+    _sweep_due = False
+
     def maintenance(self, now):
+        """waitress calls this from ``readable()``, while ``poll2`` registers every descriptor for
+        the coming ``poll``: a channel closed here left its descriptor in that poll, a connection
+        accepted in the same iteration got the freed descriptor, and the stale event closed it (a
+        reset on a fresh connection, seen in the soak). So this only notes that a sweep is due;
+        :func:`_loop` runs :meth:`sweep` between iterations."""
+        self._sweep_due = True
+
+    def run(self):
+        try:
+            _loop(self._map, [self], self.adj.asyncore_loop_timeout)
+        except (SystemExit, KeyboardInterrupt):
+            self.task_dispatcher.shutdown()
+
+    def sweep(self) -> None:
         """Close what is overdue (waitress's own sweep closed only channels idle for 120 s)."""
+        if not self._sweep_due:
+            return
+        self._sweep_due = False
         mono = time.monotonic()
         closing = False
         for channel in list(self.active_channels.values()):
@@ -242,6 +262,24 @@ class _Server(TcpWSGIServer):
                 channel.answer_and_close(408, "request timeout", why)
         if closing:
             self.pull_trigger()  # wake the loop: those channels have become writable
+
+
+def _loop(socket_map: dict, servers: list, timeout: float) -> None:
+    """waitress's poll loop, with each server's sweep between two iterations."""
+    while socket_map:
+        wasyncore.poll2(timeout, socket_map)
+        for server in servers:
+            server.sweep()
+
+
+class _MultiSocketServer(MultiSocketServer):
+    servers: list
+
+    def run(self):
+        try:
+            _loop(self.map, self.servers, self.adj.asyncore_loop_timeout)
+        except (SystemExit, KeyboardInterrupt):
+            self.close()
 
 
 def _peer(channel) -> str:
@@ -292,6 +330,7 @@ def create_server(app, config: Config):
     if len(servers) == 1:
         return servers[0]
     listening = [(s.effective_host, s.effective_port) for s in servers]
-    multi = MultiSocketServer(socket_map, adj, listening, dispatcher, servers[-1].log_info)
+    multi = _MultiSocketServer(socket_map, adj, listening, dispatcher, servers[-1].log_info)
+    multi.servers = servers
     multi.effective_port = servers[0].effective_port
     return multi
