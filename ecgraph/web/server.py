@@ -21,8 +21,8 @@ for as long as they stayed. So, through waitress's own extension points (``chann
   stops at 1024 descriptors), with the process's soft ``RLIMIT_NOFILE`` raised to fit;
 * **a sweep every half second**, so a deadline is kept to within a second; each connection it cuts
   is logged with the client's address and why, and a fault while checking one connection costs
-  that connection alone (the sweep runs inside the event loop's poll, where an exception would
-  end the loop and the listening socket with it);
+  that connection alone. The sweep runs between two iterations of the poll loop, never while
+  ``poll2`` registers descriptors (see ``_Server.maintenance``);
 * **bodies refused before they are read**: waitress's body cap is the node's upload limit plus
   room for form framing, so a ``Content-Length`` over it is answered ``413`` before one byte of
   the body is read, and a chunked body is stopped at the cap;
@@ -238,9 +238,9 @@ class _Server(TcpWSGIServer):
             try:
                 why = channel.overdue(mono, self.limits)
             except Exception:
-                # The sweep runs inside the loop's poll (``readable``), outside waitress's error
-                # handling: an exception here would end the loop and with it every connection and
-                # the listening socket. One channel's fault costs that channel alone.
+                # The sweep runs in the loop itself, outside waitress's error handling: an
+                # exception here would end the loop and with it every connection and the
+                # listening socket. One channel's fault costs that channel alone.
                 log.exception("closed the connection from %s: checking its deadlines failed", _peer(channel))
                 channel.abort()
                 closing = True
