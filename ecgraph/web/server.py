@@ -233,7 +233,6 @@ class _Server(TcpWSGIServer):
             return
         self._sweep_due = False
         mono = time.monotonic()
-        closing = False
         for channel in list(self.active_channels.values()):
             try:
                 why = channel.overdue(mono, self.limits)
@@ -243,11 +242,9 @@ class _Server(TcpWSGIServer):
                 # listening socket. One channel's fault costs that channel alone.
                 log.exception("closed the connection from %s: checking its deadlines failed", _peer(channel))
                 channel.abort()
-                closing = True
                 continue
             if why is None:
                 continue
-            closing = True
             if why == "stalled":
                 # at once, and abortively: a client that does not read never makes its socket
                 # writable (the loop would wait forever to flush and close), and the kernel would
@@ -260,8 +257,8 @@ class _Server(TcpWSGIServer):
             else:
                 log.info("answered 408 to %s and closed its connection: %s", _peer(channel), why)
                 channel.answer_and_close(408, "request timeout", why)
-        if closing:
-            self.pull_trigger()  # wake the loop: those channels have become writable
+        # no trigger to pull: this runs on the loop's own thread, and the next poll registers what
+        # the sweep left writable
 
 
 def _loop(socket_map: dict, servers: list, timeout: float) -> None:
