@@ -322,6 +322,16 @@ class _FairQueue:
         with self._cond:
             return list(self._idle)
 
+    def take_dead(self) -> list[_Worker]:
+        """Remove and return the idle workers whose process has died. With the warmest handed out
+        first, a worker at the bottom may wait a long time to be handed out, so a death there is
+        looked for at every request instead."""
+        with self._cond:
+            dead = [w for w in self._idle if not w.process.is_alive()]
+            for worker in dead:
+                self._idle.remove(worker)
+            return dead
+
 
 class WorkerPool:
     """``size`` processes, each running ``handler(state, request)`` with ``state = init(*init_args)``.
@@ -447,6 +457,8 @@ class WorkerPool:
         started = time.perf_counter()
         if not self.started:
             self._start_now()
+        for dead in self._queue.take_dead():
+            self._died_idle(dead)
         while True:
             worker = self._queue.get(client, max(0.001, deadline - (time.perf_counter() - started)))
             if worker is None:
@@ -454,9 +466,7 @@ class WorkerPool:
             if worker.process.is_alive():
                 break
             self._queue.release(client)
-            self.deaths += 1  # died while idle (killed from outside, out of memory): replace it
-            log.error("%s died while idle; replacing it", self.name)
-            self._replace(worker)
+            self._died_idle(worker)  # between the look above and being handed out
         with self._lock:
             self._busy.add(worker)
         try:
@@ -476,6 +486,12 @@ class WorkerPool:
         if message[0] == "ok":
             return message[1]
         raise message[1]
+
+    def _died_idle(self, worker: _Worker) -> None:
+        """A worker that died while idle (killed from outside, out of memory): replace it."""
+        self.deaths += 1
+        log.error("%s died while idle; replacing it", self.name)
+        self._replace(worker)
 
     def _receive(self, worker: _Worker, deadline: float) -> tuple:
         """The worker's next message within ``deadline`` seconds; a worker that does not answer in

@@ -50,3 +50,20 @@ def test_the_other_worker_answers_while_the_warm_one_is_busy(pool):
     assert other != warm and other in pool.pids()
     # both idle again: the one that finished last (the warm one, after its long request) goes next
     assert pool.run(0.0) == warm
+
+
+def test_a_worker_that_died_at_the_bottom_is_replaced_at_the_next_request(pool):
+    """The cold worker may not be handed out for a long time: its death is looked for at every
+    request, not only when it is its turn (with the warm one first, it never came)."""
+    import signal
+
+    warm = pool.run(0.0)
+    cold = next(pid for pid in pool.pids() if pid != warm)
+    os.kill(cold, signal.SIGKILL)
+    time.sleep(0.2)
+    assert pool.run(0.0) == warm  # nothing fails, and the warm worker still answers
+    deadline = time.time() + 30
+    while (cold in pool.pids() or len(pool.pids()) < 2) and time.time() < deadline:
+        time.sleep(0.05)
+    assert cold not in pool.pids() and len(pool.pids()) == 2
+    assert pool.deaths == 1
