@@ -23,6 +23,11 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("ECGRAPH_BENCH_CACHE", Path(tempfile.gettempdir()) / "ecgraph-bench"))
+
+#: ``ecgraph`` as the bench runs it, in a process of its own. ``-P`` keeps the working directory
+#: off the module path: run from a checkout, ``python -m`` would otherwise import that checkout's
+#: ecgraph before the one on ``PYTHONPATH``, and the version measured would not be the one named
+ECGRAPH = [sys.executable, "-P", "-m", "ecgraph.cli"]
 ADMIN = "ecg_admin_bench-token-000000000000000"
 
 
@@ -132,7 +137,7 @@ class Node:
 
     def __init__(self, data: Path, *args: str, start_timeout: float = 600):
         self.data = data
-        command = [sys.executable, "-m", "ecgraph.cli", "serve", "--data", str(data), "--port", "0",
+        command = [*ECGRAPH, "serve", "--data", str(data), "--port", "0",
                    "--admin-token", ADMIN, "--no-demo", *args]
         started = time.time()
         # Its output (the access log: a line per request) goes to a file, as the anchor's goes to

@@ -19,7 +19,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from .common import Node, Row, median, network, percentile
+from .common import ECGRAPH, Node, Row, median, network, percentile
 from .queries import _accept, query_set
 from .stores import loaded, working_copy
 
@@ -41,7 +40,7 @@ def _split(twins: Path, parts: int) -> list[list[Path]]:
 
 
 def _load(data: Path, files: list[Path]) -> None:
-    subprocess.run([sys.executable, "-m", "ecgraph.cli", "load", "--bulk", "--data", str(data), *map(str, files)],
+    subprocess.run([*ECGRAPH, "load", "--bulk", "--data", str(data), *map(str, files)],
                    check=True, capture_output=True)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ import requests
 
 from ecgraph import standard
 
-from .common import Node, Row, median, network, percentile, single_twin
+from .common import ECGRAPH, Node, Row, median, network, percentile, single_twin
 
 
 def _raw_load_seconds(path: Path, repeats: int) -> float:
@@ -107,7 +106,7 @@ def bulk(quick: bool) -> list[Row]:
     data = Path(tempfile.mkdtemp(prefix="ecgraph-bench-bulk-"))
     try:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "ecgraph.cli", "load", "--bulk", "--data", str(data / "node"),
+        subprocess.run([*ECGRAPH, "load", "--bulk", "--data", str(data / "node"),
                         str(net / "twins")], check=True, capture_output=True)
         ours = time.perf_counter() - started
         stored = _stored_twin_quads(data / "node" / "oxigraph")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import requests
 
-from .common import Node, OxigraphServer, Row, median, network, percentile, single_twin
+from .common import ECGRAPH, Node, OxigraphServer, Row, median, network, percentile, single_twin
 from .queries import Servers, _ask, query_set
 
 
@@ -46,7 +45,7 @@ def _uploads(node: Node, bodies: list[bytes], repeats: int, twin_id: str = "benc
 
 def _bulk_seconds(twins: Path, data: Path, *args: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ecgraph.cli", "load", "--bulk", "--data", str(data), *args, str(twins)],
+    subprocess.run([*ECGRAPH, "load", "--bulk", "--data", str(data), *args, str(twins)],
                    check=True, capture_output=True)
     return time.perf_counter() - started
 

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .common import CACHE, ROOT, network, rss_of
+from .common import CACHE, ECGRAPH, ROOT, network, rss_of
 
 PACKAGE = ROOT / "ecgraph"
 #: parts of the package that never change what a load writes: a change there keeps the cached
@@ -147,7 +147,7 @@ def _load(communities: int, seed: int, triples_per_twin: int, out: Path, digest:
     output = partial / "load.log"  # a line per registered twin: a pipe nobody reads would fill and block
     with open(output, "w") as sink:
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "ecgraph.cli", "load", "--bulk", "--data", str(node),
+        process = subprocess.Popen([*ECGRAPH, "load", "--bulk", "--data", str(node),
                                     str(net / "twins")], cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
         peak = 0
         while process.poll() is None:

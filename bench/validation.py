@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import textwrap
 
-from .common import Row, peak_rss_of, single_twin
+from .common import ECGRAPH, Row, peak_rss_of, single_twin
 
 RAW_PYSHACL = textwrap.dedent("""
     import sys, time, rdflib, pyshacl
@@ -41,7 +41,7 @@ def validation(quick: bool) -> list[Row]:
         raw_seconds, raw_peak, raw = peak_rss_of([sys.executable, "-c", RAW_PYSHACL, str(path)])
         if raw.returncode != 0:
             raise RuntimeError(raw.stderr[-2000:])
-        fast_seconds, fast_peak, fast = peak_rss_of([sys.executable, "-m", "ecgraph.cli", "validate", str(path),
+        fast_seconds, fast_peak, fast = peak_rss_of([*ECGRAPH, "validate", str(path),
                                                      "--format", "json", "--max-results", "0", "--timeout", "7200"])
         if fast.returncode not in (0, 1):
             raise RuntimeError(fast.stderr[-2000:])
@@ -50,7 +50,7 @@ def validation(quick: bool) -> list[Row]:
                         "raw pyshacl", note=f"peak memory {fast_peak / 2**20:.0f} MiB vs {raw_peak / 2**20:.0f} MiB",
                         extra={"peak": fast_peak, "anchor_peak": raw_peak}))
         if size <= 100_000:
-            ref_seconds, ref_peak, ref = peak_rss_of([sys.executable, "-m", "ecgraph.cli", "validate", str(path),
+            ref_seconds, ref_peak, ref = peak_rss_of([*ECGRAPH, "validate", str(path),
                                                       "--engine", "pyshacl", "--format", "json", "--max-results", "0",
                                                       "--timeout", "7200"])
             if ref.returncode not in (0, 1):
