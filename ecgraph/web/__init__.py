@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, has_request_context, jsonify, render_template, request
+from flask.testing import FlaskClient
 from werkzeug.exceptions import HTTPException
 
 from ecgraph import errors
@@ -93,8 +94,18 @@ def conditional(response: Response) -> Response:
     return response
 
 
+class ClosingClient(FlaskClient):
+    """Flask's test client, closing every answer as a WSGI server does once it has sent it: the
+    access log and the metrics are written then (:func:`ops.record`). Pass ``buffered=False`` to
+    read a streamed answer as it comes (and close it)."""
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 def create_app(node: Node) -> Flask:
     app = Flask(__name__)
+    app.test_client_class = ClosingClient
     app.config["MAX_CONTENT_LENGTH"] = node.config.max_upload_bytes + FORM_FRAMING
     # a pasted document is a form field: the upload limit applies, not Flask's 500 KB default
     app.config["MAX_FORM_MEMORY_SIZE"] = node.config.max_upload_bytes
@@ -119,6 +130,7 @@ def create_app(node: Node) -> Flask:
     )
 
     ops.install(app)
+    app.wsgi_app = sparql.PlainQueries(app.wsgi_app, app)  # type: ignore[method-assign]
     app.teardown_request(remove_temp_files)
     for module in (sparql, graphstore, api, validator, openapi, catalog, ops, pages, opendata, erasure, face,
                    aggregates, network):

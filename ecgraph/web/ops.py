@@ -73,22 +73,37 @@ def install(app) -> Metrics:
 
     @app.before_request
     def _start():
-        g.ecgraph_started = time.perf_counter()
+        g.ecgraph_started = request.environ.get(STARTED) or time.perf_counter()
 
     @app.after_request
     def _count(response):
         endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+        environ = request.environ
         started = g.get("ecgraph_started")
-        if started is not None:
-            metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
-            logs.access(client=request.remote_addr or "", method=request.method, path=request.path,
-                        query=request.query_string.decode("latin-1"), status=response.status_code,
-                        size=response.calculate_content_length(), started=started,
-                        agent=request.user_agent.string)
+        status, size, path = response.status_code, response.calculate_content_length(), request.path
+        response.call_on_close(lambda: record(metrics, environ, endpoint, path, status, size, started))
         return response
 
     return metrics
+
+
+#: where a request's start is kept in its WSGI environ when something before the app took it
+#: (:class:`ecgraph.web.sparql.PlainQueries`)
+STARTED = "ecgraph.started"
+
+
+def record(metrics: Metrics, environ: dict, endpoint: str, path: str, status: int, size: int | None,
+           started: float | None) -> None:
+    """Count one answered request and write its access-log line. Called once the answer is sent
+    (when the server closes its body): the client does not wait for the log line."""
+    method = environ.get("REQUEST_METHOD", "")
+    metrics.requests.labels(endpoint, method, str(status)).inc()
+    if started is None:
+        return
+    metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+    logs.access(client=environ.get("REMOTE_ADDR") or "", method=method, path=path,
+                query=environ.get("QUERY_STRING", ""), status=status, size=size, started=started,
+                agent=environ.get("HTTP_USER_AGENT", ""))
 
 
 @bp.get("/health")

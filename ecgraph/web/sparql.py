@@ -9,15 +9,23 @@ Description).
 
 from __future__ import annotations
 
+import io
+import time
+from urllib.parse import parse_qsl
+
 import pyoxigraph as ox
 from flask import Blueprint, Response, request
-from werkzeug.http import unquote_etag
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header, unquote_etag
+from werkzeug.wsgi import get_current_url
 
 from ecgraph import errors, formats, standard
+from ecgraph.node import Caller
 from ecgraph.publish import linked
 from ecgraph.query import dataset, results
 from ecgraph.query.pool import QueryRequest, QueryResult
-from ecgraph.web.common import caller, iri_list, multi, negotiate, node, node_url
+from ecgraph.web import ops
+from ecgraph.web.common import SECURITY_HEADERS, caller, iri_list, multi, negotiate, node, node_url
 from ecgraph.web.face.views import triples_page
 
 bp = Blueprint("sparql", __name__)
@@ -55,13 +63,19 @@ def _too_long(size: int, what: str) -> errors.TooLarge:
                            "sets that with --max-query-bytes / ECGRAPH_MAX_QUERY_BYTES)")
 
 
-def sized(text: str | None, what: str = "query") -> str | None:
-    """The query or update text, refused with a 413 above the node's limit."""
-    limit = node().config.max_query_bytes
-    if text is not None and len(text) > limit // 4:  # cheap bound first
+def oversize(text: str, limit: int) -> int | None:
+    """The text's size in bytes when it is over ``limit``, else None."""
+    if len(text) > limit // 4:  # cheap bound first
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > limit:
-            raise _too_long(size, what)
+            return size
+    return None
+
+
+def sized(text: str | None, what: str = "query") -> str | None:
+    """The query or update text, refused with a 413 above the node's limit."""
+    if text is not None and (size := oversize(text, node().config.max_query_bytes)) is not None:
+        raise _too_long(size, what)
     return text
 
 
@@ -121,17 +135,21 @@ def _limit(value: str | None, ceiling: int) -> int:
     return min(rows, ceiling)
 
 
-def result_response(result: QueryResult, limit: int | None) -> Response:
-    response = Response(result.body, content_type=result.media_type)
-    response.headers["X-ECGraph-Rows"] = str(result.rows)
-    response.headers["X-ECGraph-Elapsed"] = f"{result.elapsed:.4f}"
+def result_headers(result: QueryResult, limit: int | None) -> list[tuple[str, str]]:
+    """What an answer says about itself beside its body: rows, time, the row cap's cut, whether it
+    came from the answer cache, its ``ETag``; and that it depends on ``Accept``."""
+    headers = [("X-ECGraph-Rows", str(result.rows)), ("X-ECGraph-Elapsed", f"{result.elapsed:.4f}")]
     if result.truncated:
-        response.headers["X-ECGraph-Truncated"] = f"true; limit={limit}"
-    response.headers["X-ECGraph-Cache"] = "hit" if result.cached else "miss"
+        headers.append(("X-ECGraph-Truncated", f"true; limit={limit}"))
+    headers.append(("X-ECGraph-Cache", "hit" if result.cached else "miss"))
     if result.etag:
-        response.headers["ETag"] = result.etag
-    response.vary.add("Accept")
-    return response
+        headers.append(("ETag", result.etag))
+    headers.append(("Vary", "Accept"))
+    return headers
+
+
+def result_response(result: QueryResult, limit: int | None) -> Response:
+    return Response(result.body, content_type=result.media_type, headers=result_headers(result, limit))
 
 
 def not_modified(tag: str | None) -> Response | None:
@@ -275,3 +293,146 @@ def service_description() -> Response:
         return triples_page("Service description", triples, "/sparql")
     out = results.graph(triples, fmt.key, None)
     return Response(out.body, content_type=out.media_type)
+
+
+# --- the protocol's common request, answered before the framework --------------------------------
+
+#: where :class:`PlainQueries` leaves, in the WSGI environ, what it hands to the app to render: a
+#: failure to raise, or a finished answer with its row cap
+HANDED_OVER = "ecgraph.sparql.handed_over"
+
+_FORM = "application/x-www-form-urlencoded"
+_QUERY_BODY = "application/sparql-query"
+
+
+class PlainQueries:
+    """WSGI middleware before the Flask app: the SPARQL Protocol's common request, a query and
+    nothing else, answered without the framework's request machinery (the request context, the
+    form parser, the hooks), which cost more than the engine on a cold lookup
+    (``bench/overhead.py``).
+
+    *Plain* is ``GET /sparql?query=...``, or a ``POST /sparql`` of the form field ``query`` or of
+    an ``application/sparql-query`` body, with no other parameter, no ``Authorization`` and no
+    ``If-None-Match``, of a query (not an update) that calls no ``SERVICE``, asked in a format
+    the endpoint answers as data. Every other request goes to the app untouched (a read body is
+    given back to it), and so does everything this path does not render itself: a failure (the
+    app raises it again, so every error has one rendering) and an answer without an ``ETag`` to
+    a ``GET`` (the app adds the digest one). What it does is the view's, through the same
+    functions: :meth:`Node.inspect`, :func:`formats.negotiate`, :meth:`Node.query`,
+    :func:`result_headers`; the headers every answer carries are the app's constants, and the
+    access log and metrics are :func:`ops.record`'s, once the answer is sent."""
+
+    def __init__(self, app, flask_app):
+        self.app = app
+        self.node = flask_app.extensions["ecgraph.node"]
+        self.metrics = flask_app.extensions["ecgraph.metrics"]
+        self.fixed = [*CORS_HEADERS.items(), *SECURITY_HEADERS.items()]
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != "/sparql" or "HTTP_AUTHORIZATION" in environ or "HTTP_IF_NONE_MATCH" in environ:
+            return self.app(environ, start_response)
+        started = environ[ops.STARTED] = time.perf_counter()
+        text = self._plain_text(environ)
+        if text is None:
+            return self.app(environ, start_response)
+        try:
+            request = self._request(environ, text)
+            if request is None:
+                return self.app(environ, start_response)
+            n = self.node
+            result = n.query(request, timeout=n.config.query_timeout,
+                             caller=Caller(token=None, address=environ.get("REMOTE_ADDR") or ""))
+        except Exception as exc:  # noqa: BLE001 - the app renders it, as it renders every failure
+            environ[HANDED_OVER] = exc
+            return self.app(environ, start_response)
+        if result.etag is None and environ["REQUEST_METHOD"] == "GET":
+            environ[HANDED_OVER] = (result, request.max_rows)
+            return self.app(environ, start_response)
+        body = result.body
+        start_response("200 OK", [("Content-Type", result.media_type), ("Content-Length", str(len(body))),
+                                  *result_headers(result, request.max_rows), *self.fixed])
+        return _Sent(body, lambda: ops.record(self.metrics, environ, "/sparql", "/sparql", 200, len(body), started))
+
+    def _plain_text(self, environ) -> str | None:
+        """The query of a plain request, or None (the app takes the request)."""
+        method = environ.get("REQUEST_METHOD")
+        if method == "GET":
+            if environ.get("CONTENT_TYPE") or environ.get("CONTENT_LENGTH", "0") not in ("", "0"):
+                return None  # a body beside the query string: the app reads both
+            try:  # WSGI gives the query string's bytes as latin-1
+                pairs = _pairs(environ.get("QUERY_STRING", "").encode("latin-1").decode())
+            except UnicodeError:
+                return None
+        elif method == "POST" and not environ.get("QUERY_STRING"):
+            media_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+            length = environ.get("CONTENT_LENGTH", "")
+            if (media_type not in (_FORM, _QUERY_BODY) or not length.isdigit() or "HTTP_TRANSFER_ENCODING" in environ
+                    or int(length) > self.node.config.max_query_bytes):
+                return None  # the app reads it, and refuses it if it is too long
+            body = environ["wsgi.input"].read(int(length))
+            environ["wsgi.input"] = io.BytesIO(body)  # the app may read it again
+            environ["CONTENT_LENGTH"] = str(len(body))
+            if media_type == _QUERY_BODY:  # not longer than the limit: its length was checked
+                return body.decode("utf-8", "replace") if body.strip() else None
+            try:
+                pairs = _pairs(body.decode())
+            except UnicodeDecodeError:
+                return None
+        else:
+            return None
+        if pairs is None or len(pairs) != 1 or pairs[0][0] != "query" or not pairs[0][1].strip():
+            return None
+        if oversize(pairs[0][1], self.node.config.max_query_bytes) is not None:
+            return None  # the app refuses it
+        return pairs[0][1]
+
+    def _request(self, environ, text: str) -> QueryRequest | None:
+        """The request the view would build for ``text``; None where the app must take it."""
+        n = self.node
+        public = n.config.public_url
+        base = (public or get_current_url(environ, root_only=True)).rstrip("/") + "/sparql"
+        inspection = n.inspect(text, base_iri=base)
+        if inspection.form == "UPDATE" or inspection.services:
+            return None
+        offers = formats.RESULTS if inspection.form in ("SELECT", "ASK") else formats.GRAPH
+        fmt = formats.negotiate(offers, parse_accept_header(environ.get("HTTP_ACCEPT"), MIMEAccept))
+        return QueryRequest(query=text, result_format=fmt.key, max_rows=n.config.max_result_rows, base_iri=base,
+                            union_default=n.config.default_graph == "union")
+
+
+def _pairs(encoded: str) -> list[tuple[str, str]] | None:
+    """Form fields as werkzeug reads them (invalid bytes stay percent-encoded); None for more than
+    two: the request is not plain."""
+    try:
+        return parse_qsl(encoded, keep_blank_values=True, errors="werkzeug.url_quote", max_num_fields=2)
+    except ValueError:
+        return None
+
+
+class _Sent:
+    """An answer's body for the server, with what is done once the server has sent it."""
+
+    __slots__ = ("body", "after")
+
+    def __init__(self, body: bytes, after):
+        self.body = body
+        self.after = after
+
+    def __iter__(self):
+        return iter((self.body,))
+
+    def close(self) -> None:
+        self.after()
+
+
+@bp.before_app_request
+def _handed_over():
+    """What :class:`PlainQueries` hands over: a failure, raised here so that the app renders it
+    like any other, or a finished answer to render."""
+    handed = request.environ.pop(HANDED_OVER, None)
+    if handed is None:
+        return None
+    if isinstance(handed, BaseException):
+        raise handed
+    result, limit = handed
+    return result_response(result, limit)
