@@ -316,6 +316,8 @@ def test_service_description_and_cors(client, published):
     assert r.headers["Access-Control-Allow-Origin"] == "*"
     pre = client.options("/sparql", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "POST"})
     assert pre.status_code == 204 and "POST" in pre.headers["Access-Control-Allow-Methods"]
+    assert pre.headers["Access-Control-Allow-Origin"] == "*" and pre.headers["Access-Control-Max-Age"]
+    assert "Access-Control-Allow-Methods" not in r.headers  # read from the preflight only
 
 
 def test_inference_finds_schools_whatever_their_legal_status(client, published):

@@ -30,12 +30,16 @@ from ecgraph.web.face.views import triples_page
 
 bp = Blueprint("sparql", __name__)
 
+#: on every answer of the endpoint: any page may read it, and the headers it reads it by
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type, Accept, Authorization",
     "Access-Control-Expose-Headers": ("X-ECGraph-Rows, X-ECGraph-Truncated, X-ECGraph-Elapsed, X-ECGraph-Cache, ETag, "
                                       "ECGraph-Partial, ECGraph-Freshness"),
+}
+#: on the answer to a preflight only: a browser reads these there and nowhere else (Fetch, CORS)
+PREFLIGHT_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Accept, Authorization",
     "Access-Control-Max-Age": "86400",
 }
 
@@ -54,7 +58,7 @@ def _cors(response: Response) -> Response:
 @bp.route("/sparql", methods=["OPTIONS"])
 @bp.route("/sparql/network", methods=["OPTIONS"])
 def preflight():
-    return Response(status=204)
+    return Response(status=204, headers=PREFLIGHT_HEADERS)
 
 
 def _too_long(size: int, what: str) -> errors.TooLarge:
