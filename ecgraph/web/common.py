@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 from flask import current_app, g, request
+from werkzeug.wsgi import get_current_url
 
 from ecgraph import errors, formats
 from ecgraph.node import Caller, Node, Precondition
@@ -63,8 +64,12 @@ def node_url() -> str:
     """The node's own URL for links in answers: the configured public URL when there is one (a
     client's Host header must not decide where other clients are sent), else the URL this
     request came to."""
-    public = node().config.public_url
-    return public.rstrip("/") if public else request.url_root.rstrip("/")
+    return url_of(node(), request.environ)
+
+
+def url_of(n: Node, environ: dict) -> str:
+    """:func:`node_url` from a WSGI environ, for code that runs before the app."""
+    return (n.config.public_url or get_current_url(environ, root_only=True)).rstrip("/")
 
 
 # --- parameters ---------------------------------------------------------------------------------

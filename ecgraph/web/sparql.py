@@ -17,7 +17,6 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header, unquote_etag
-from werkzeug.wsgi import get_current_url
 
 from ecgraph import errors, formats, standard
 from ecgraph.node import Caller
@@ -25,7 +24,7 @@ from ecgraph.publish import linked
 from ecgraph.query import dataset, results
 from ecgraph.query.pool import QueryRequest, QueryResult
 from ecgraph.web import ops
-from ecgraph.web.common import SECURITY_HEADERS, caller, iri_list, multi, negotiate, node, node_url
+from ecgraph.web.common import SECURITY_HEADERS, caller, iri_list, multi, negotiate, node, node_url, url_of
 from ecgraph.web.face.views import triples_page
 
 bp = Blueprint("sparql", __name__)
@@ -393,8 +392,7 @@ class PlainQueries:
     def _request(self, environ, text: str) -> QueryRequest | None:
         """The request the view would build for ``text``; None where the app must take it."""
         n = self.node
-        public = n.config.public_url
-        base = (public or get_current_url(environ, root_only=True)).rstrip("/") + "/sparql"
+        base = url_of(n, environ) + "/sparql"
         inspection = n.inspect(text, base_iri=base)
         if inspection.form == "UPDATE" or inspection.services:
             return None
@@ -429,7 +427,7 @@ class _Sent:
         self.after()
 
 
-@bp.before_app_request
+@bp.before_request  # the endpoint's routes only: the app's own hooks (its clock) have run
 def _handed_over():
     """What :class:`PlainQueries` hands over: a failure, raised here so that the app renders it
     like any other, or a finished answer to render."""
