@@ -113,6 +113,16 @@ def floor(rows: list[dict]) -> Verdict:
             f"({row['anchor_name']})", None)
 
 
+def engine_floor(rows: list[dict]) -> Verdict:
+    one = _largest(_find(rows, "overhead", r"engine behind waitress.*cold lookups, median"))
+    eight = _largest(_find(rows, "overhead", r"engine behind waitress.*8 clients"))
+    if one is None or eight is None:
+        return NOT_RUN
+    return (f"{_fig(one['ecgraph'], 'ms')} median, {_ratio(one)}; 8 clients {_fig(eight['ecgraph'], 'req/s')}, "
+            f"{_ratio(eight)}", f"{_fig(one['anchor'], 'ms')}; {_fig(eight['anchor'], 'req/s')} "
+            f"({one['anchor_name'].split(' (')[0]})", None)
+
+
 def memory(rows: list[dict]) -> Verdict:
     row = next((r for r in _find(rows, "scale", r"server resident memory") if _n(r["case"]) == 10_000), None)
     if row is None:
@@ -205,6 +215,8 @@ TARGETS = [
     Target("Cold DESCRIBE at most 1.3x `oxigraph serve`", overhead("DESCRIBE")),
     Target("Throughput with 8 clients at least 1.0x `oxigraph serve`", throughput),
     Target("The floor a bare Flask app pays (reported)", floor),
+    Target("The floor of the stack: the engine behind waitress in one process, no node code (reported)",
+           engine_floor),
     Target("Memory at N=10,000 after the query set at most 2x `oxigraph serve`", memory),
     Target("Publishing a 10k-triple twin over HTTP: p50 at most 0.3 s", upload),
     Target("Bulk loading at least 50% of `bulk_load`", bulk),
