@@ -113,6 +113,38 @@ def test_negotiation_follows_q_values_and_wildcards(header, offers, expected):
     assert formats.negotiate(offers, _accept(header)).key == expected
 
 
+_BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+@pytest.mark.parametrize("header", [
+    None, "", "*/*", _BROWSER, "text/csv;q=0.5, application/sparql-results+xml", "text/turtle; charset=utf-8",
+    "application/json", "text/turtle;q=0, */*;q=0.1", "image/png", "text/turtle;q=0",
+    "text/*;q=0.3, " * 30 + "application/ld+json",  # longer than what is remembered
+])
+@pytest.mark.parametrize("offers", [formats.RESULTS, formats.GRAPH, formats.REPORTS])
+def test_a_remembered_choice_is_the_negotiation_of_the_same_header(header, offers):
+    """The web layer remembers the choice for a short Accept header (``by_accept``): asked twice,
+    it answers what :func:`formats.negotiate` answers, a 406 included (not remembered)."""
+    from ecgraph.web.common import REMEMBERED_ACCEPT, _by_short_accept, by_accept
+
+    def chosen(how):
+        try:
+            return how().key
+        except errors.NotAcceptable as refused:
+            return ("406", refused.detail)
+
+    expected = chosen(lambda: formats.negotiate(offers, _accept(header)))
+    before = _by_short_accept.cache_info()
+    assert chosen(lambda: by_accept(offers, header)) == expected
+    assert chosen(lambda: by_accept(offers, header)) == expected
+    after = _by_short_accept.cache_info()
+    short = header is not None and len(header) <= REMEMBERED_ACCEPT
+    refused = isinstance(expected, tuple)
+    remembered = short and not refused
+    assert after.hits - before.hits >= 1 if remembered else after.hits == before.hits  # 1, or 2 if asked before
+    assert after.currsize - before.currsize <= (1 if short and not refused else 0)
+
+
 def test_nothing_acceptable_is_a_406_listing_what_is_offered():
     with pytest.raises(errors.NotAcceptable) as caught:
         formats.negotiate(formats.RESULTS, _accept("image/png"))

@@ -15,8 +15,7 @@ from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, request
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header, unquote_etag
+from werkzeug.http import unquote_etag
 
 from ecgraph import errors, formats, standard
 from ecgraph.node import Caller
@@ -24,7 +23,7 @@ from ecgraph.publish import linked
 from ecgraph.query import dataset, results
 from ecgraph.query.pool import QueryRequest, QueryResult
 from ecgraph.web import ops
-from ecgraph.web.common import SECURITY_HEADERS, caller, iri_list, multi, negotiate, node, node_url, url_of
+from ecgraph.web.common import SECURITY_HEADERS, by_accept, caller, iri_list, multi, negotiate, node, node_url, url_of
 from ecgraph.web.face.views import triples_page
 
 bp = Blueprint("sparql", __name__)
@@ -397,7 +396,7 @@ class PlainQueries:
         if inspection.form == "UPDATE" or inspection.services:
             return None
         offers = formats.RESULTS if inspection.form in ("SELECT", "ASK") else formats.GRAPH
-        fmt = formats.negotiate(offers, parse_accept_header(environ.get("HTTP_ACCEPT"), MIMEAccept))
+        fmt = by_accept(offers, environ.get("HTTP_ACCEPT"))
         return QueryRequest(query=text, result_format=fmt.key, max_rows=n.config.max_result_rows, base_iri=base,
                             union_default=n.config.default_graph == "union")
 
