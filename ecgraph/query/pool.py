@@ -137,7 +137,12 @@ def execute(store, request: QueryRequest, deadline: float | None = None) -> Quer
         elif isinstance(answer, ox.QueryBoolean):
             out = results.boolean(bool(answer), request.result_format)
         else:
-            out = results.graph(answer, request.result_format, request.max_rows, deadline)
+            native_graph = None
+            if isinstance(answer, ox.QueryTriples) and request.result_format in results.NATIVE_GRAPH:
+                native_graph = results.graph_native(answer, request.result_format, request.max_rows, deadline)
+                if native_graph is None:  # past the cap: ask again, stop at it exactly
+                    answer = store.query(request.query, **options)
+            out = native_graph or results.graph(answer, request.result_format, request.max_rows, deadline)
     except SyntaxError as exc:
         raise QueryFailed(explain.syntax_error(str(exc), request.query), syntax=True) from None
     except (RuntimeError, ValueError, OSError) as exc:
