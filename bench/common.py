@@ -120,6 +120,18 @@ def rss_of(pid: int) -> int:
     return sum(rss for _, _, rss in processes_of(pid))
 
 
+def cpu_of(pid: int) -> float:
+    """The CPU seconds (user and system) a process and its live children have used so far."""
+    ticks = 0
+    for p, _, _ in processes_of(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def memory_parts(pid: int) -> str:
     """Where a process tree's resident memory is: "main 439, 2 workers 158 + 114, resource tracker 12 MiB"."""
     parts: dict[str, list[int]] = {}
