@@ -86,6 +86,24 @@ def test_an_answer_in_the_web_process_stops_at_its_deadline_and_otherwise_is_who
         bounded.run(wide, QueryRequest(text, fmt, max_rows=50_000), timeout=3)
     assert isinstance(stopped.value, errors.Unavailable) and stopped.value.title == "query timeout"
     assert "3 s time limit" in str(stopped.value)
+    # The stopped answer is not kept by the failure: pyoxigraph's results may only be dropped by
+    # the thread that made them, and a kept failure is collected by any thread.
+    assert _engine_objects_held_by(stopped.value) == []
+
+
+def _engine_objects_held_by(failure: BaseException) -> list:
+    held: list = []
+    seen: set[int] = set()
+    chained: BaseException | None = failure
+    while chained is not None and id(chained) not in seen:
+        seen.add(id(chained))
+        tb = chained.__traceback__
+        while tb is not None:
+            held += [v for v in tb.tb_frame.f_locals.values()
+                     if isinstance(v, (ox.QueryTriples, ox.QuerySolutions))]
+            tb = tb.tb_next
+        chained = chained.__cause__ or chained.__context__
+    return held
 
 
 # --- against a real server ----------------------------------------------------------------------

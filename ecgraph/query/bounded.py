@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import time
+import traceback
 
 from ecgraph.query.pool import QueryRequest, QueryResult, execute
 from ecgraph.query.results import DeadlinePassed
@@ -61,6 +62,25 @@ def run(store, request: QueryRequest, timeout: float) -> QueryResult:
     has run ``timeout`` seconds (503 ``query timeout``, as a worker's would be)."""
     try:
         return execute(store, request, deadline=time.monotonic() + timeout)
-    except DeadlinePassed:
+    except DeadlinePassed as passed:
+        _release(passed)
         raise TaskTimeout(f"the query ran past the {timeout:g} s time limit and was stopped",
                           title="query timeout") from None
+    except BaseException as failure:
+        _release(failure)
+        raise
+
+
+def _release(failure: BaseException) -> None:
+    """Let go of the engine's objects that a failure's tracebacks hold (the answer being written,
+    in the frames it passed through). pyoxigraph's results may only be dropped by the thread that
+    made them: kept by a failure that ends up in a reference cycle (a test's ``pytest.raises``, a
+    framework's error state), they are collected later by whichever thread runs the garbage
+    collector, which pyoxigraph refuses ("unsendable, but is being dropped on another thread"),
+    leaking the result and the store snapshot under it."""
+    seen: set[int] = set()
+    chained: BaseException | None = failure
+    while chained is not None and id(chained) not in seen:
+        seen.add(id(chained))
+        traceback.clear_frames(chained.__traceback__)  # skips the frames still running
+        chained = chained.__cause__ or chained.__context__
