@@ -142,12 +142,14 @@ def by_accept(offers: tuple[formats.Format, ...], header: str | None) -> formats
     are remembered (a refusal, a 406, is not)."""
     if header is not None and len(header) <= REMEMBERED_ACCEPT:
         return _by_short_accept(offers, header)
+    return _by_header(offers, header)
+
+
+def _by_header(offers: tuple[formats.Format, ...], header: str | None) -> formats.Format:
     return formats.negotiate(offers, parse_accept_header(header, MIMEAccept))
 
 
-@functools.lru_cache(maxsize=512)
-def _by_short_accept(offers: tuple[formats.Format, ...], header: str) -> formats.Format:
-    return formats.negotiate(offers, parse_accept_header(header, MIMEAccept))
+_by_short_accept = functools.lru_cache(maxsize=512)(_by_header)
 
 
 # --- request bodies -----------------------------------------------------------------------------
