@@ -278,10 +278,10 @@ def test_closing_the_node_while_the_figures_are_built_stops_the_build_without_an
 
     reading, original = threading.Event(), Figures._share
 
-    def slow_share(self, twin_id, parts):  # the real read, late: the build is under way at close
+    def slow_share(self, twin_id):  # the real read, late: the build is under way at close
         reading.set()
         time.sleep(0.5)
-        return original(self, twin_id, parts)
+        return original(self, twin_id)
 
     node = Node(config, workers=False)
     for twin_id in sorted(network)[:3]:
@@ -295,3 +295,181 @@ def test_closing_the_node_while_the_figures_are_built_stops_the_build_without_an
     assert time.perf_counter() - started < 5
     assert not node.figures._building.is_alive()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+def _independent_figures(twins: list[str]) -> tuple[dict, dict, dict]:
+    """A network's PV capacity per network, capacity per technology and network, and members per
+    type and network, computed in Python from each twin's stored triples (its data and its
+    inferences, as N-Triples text), the ontology's skos:inScheme and the vocabularies' unit
+    multipliers: no SPARQL; the check that
+    the aggregates answer what their titles say, for twins of both releases (qudt:hasUnit, and the
+    1.0.0 twins' qudt:unit)."""
+    from collections import defaultdict
+    from decimal import Decimal
+
+    from ecgraph import standard
+
+    qudt = "http://qudt.org/schema/qudt/"
+    in_scheme = "http://www.w3.org/2004/02/skos/core#inScheme"
+
+    def triples(path):
+        return [q.triple for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
+
+    schema = triples(standard.ontology_file()) + triples(standard.vocabularies_file())
+    scheme = defaultdict(set)  # scheme -> its classes
+    multiplier = {}
+    for t in schema:
+        if t.predicate.value == in_scheme:
+            scheme[t.object.value].add(t.subject.value)
+        elif t.predicate.value == qudt + "conversionMultiplier":
+            multiplier[t.subject.value] = Decimal(t.object.value)
+
+    networks = defaultdict(set)  # community -> its networks, as any twin says (a network's twin may list it)
+    pv: dict = {}
+    capacity: dict = {}
+    members: list = []
+    for text in twins:  # each twin on its own: a row joins no triples of two twins, but its network
+        _add_twin([q.triple for q in ox.parse(text.encode(), format=ox.RdfFormat.N_TRIPLES)],
+                  scheme, multiplier, networks, pv, capacity, members)
+    pv_out, capacity_out, members_out = defaultdict(dict), defaultdict(dict), defaultdict(lambda: [set(), 0])
+    for (community, asset), power in pv.items():
+        for network in networks[community]:
+            pv_out[network][asset, power] = power
+    for (community, kind, asset), power in capacity.items():
+        for network in networks[community]:
+            capacity_out[(network, kind)][asset, power] = power
+    for community, kind, size in members:
+        for network in networks[community]:
+            members_out[(network, kind)][0].add(community)
+            members_out[(network, kind)][1] += size
+    return ({n: (len(a), sum(a.values())) for n, a in pv_out.items()},
+            {k: (len(a), sum(a.values())) for k, a in capacity_out.items()},
+            {k: (len(c), n) for k, (c, n) in members_out.items()})
+
+
+def _add_twin(data, scheme, multiplier, networks, pv, capacity, members) -> None:
+    from collections import defaultdict
+    from decimal import Decimal
+
+    from ecgraph import standard
+
+    ec, qudt = standard.EC, "http://qudt.org/schema/qudt/"
+    rdf_type = standard.RDF_TYPE.value
+    objects = defaultdict(list)
+    for t in data:
+        objects[(t.subject, t.predicate.value)].append(t.object)
+
+    def one(s, p):
+        found = objects.get((s, p), [])
+        return found[0] if found else None
+
+    def kw(quantity) -> Decimal | None:
+        value = one(quantity, qudt + "numericValue")
+        unit = one(quantity, qudt + "hasUnit") or one(quantity, qudt + "unit")
+        if value is None or unit is None or unit.value not in multiplier:
+            return None
+        return Decimal(value.value) * multiplier[unit.value] / 1000
+
+    types = defaultdict(set)
+    for t in data:
+        if t.predicate.value == rdf_type:
+            types[t.subject].add(t.object.value)
+        elif t.predicate.value == ec + "network":
+            networks[t.subject].add(t.object.value)
+    for t in data:
+        if t.predicate.value == ec + "hasAsset":
+            community, asset = t.subject, t.object
+            peak, rated = one(asset, ec + "peakPower"), one(asset, ec + "ratedPower")
+            power = (kw(peak) if peak is not None else None) or (kw(rated) if rated is not None else None)
+            if power is None:
+                continue
+            if ec + "PVInstallation" in types[asset] and peak is not None:
+                pv[(community, asset)] = kw(peak)
+            for kind in types[asset] & scheme[ec + "AssetTypes"]:
+                capacity[(community, kind, asset)] = power
+        elif t.predicate.value == ec + "community":
+            membership, community = t.subject, t.object
+            size = one(membership, ec + "groupSize")
+            kinds = set().union(*(types[m] for m in objects.get((membership, ec + "member"), [])))
+            for kind in kinds & scheme[ec + "MemberTypes"]:
+                members.append((community, kind, int(size.value) if size is not None else 1))
+
+
+def test_the_capacity_and_member_aggregates_answer_what_their_titles_say_for_both_releases(node):
+    """An independent computation over the demo network's files (Python, no SPARQL) against the
+    kept aggregates. The demo twins give units with qudt:hasUnit (release 1.1.0) and one with the
+    1.0.0 qudt:unit: until both were read, PV capacity per network showed one network of five."""
+    from decimal import Decimal
+
+    from ecgraph import standard
+    from tests.helpers import demo_files
+
+    files = demo_files()
+    for path in files:
+        node.register(path.stem)
+        node.publish(path.stem, node.upload_for(path.stem, path.read_bytes(), filename=path.name))
+    node.figures.rebuild(background=False)
+    pv, capacity, members = _independent_figures([
+        node.store.graph_ntriples(standard.twin_graph(p.stem)) + "\n"
+        + node.store.graph_ntriples(standard.inferred_graph(p.stem)) for p in files])
+    assert len(pv) == 5 and len(capacity) > len(pv) and len(members) > 10  # the demo network has them
+
+    def rows(name, *keys):
+        return {tuple(b[k]["value"] for k in keys[:-2]): (int(b[keys[-2]]["value"]), Decimal(b[keys[-1]]["value"]))
+                for b in kept(node, name)}
+
+    assert rows("pv-capacity-per-network", "network", "installations", "totalKW") == {
+        (n,): (count, total) for n, (count, total) in pv.items()}
+    assert rows("capacity-per-technology-and-network", "network", "technology", "assets", "totalKW") == capacity
+    assert rows("members-per-type-and-network", "network", "type", "communities", "members") == {
+        k: (c, Decimal(n)) for k, (c, n) in members.items()}
+    for name in AGGREGATES:
+        assert kept(node, name) == raw(node, name), name
+
+
+def test_the_bench_asks_the_aggregates_raw_queries():
+    """The benchmark's PV and indicator questions are the kept aggregates' texts (so the bench
+    measures the figures, and the anchor the same question raw)."""
+    from bench.queries import query_set
+
+    texts = dict(query_set())
+    named = {recognise(text) for text in texts.values()} - {None}
+    assert named == {"pv-capacity-per-network", "indicators"}
+
+
+def test_a_network_twin_that_lists_or_drops_a_community_moves_its_rows_between_networks(node):
+    """jardins-du-canal does not name its network; the Canal-Sud network's twin lists it
+    (ec:includesCommunity, whose inverse the node infers in that twin). Its PV, assets and members
+    count in Canal-Sud only while that twin lists it: a republish without it updates the figures of
+    a twin that did not change, equal to the raw queries; so do a republish with it (the node then
+    keeps no inference about a twin that has claimed its namespace, so the store, and the figures
+    with it, no longer link it) and an unpublish."""
+    from tests.helpers import demo_files
+
+    files = {p.stem: p for p in demo_files()}
+    for twin_id, path in files.items():
+        node.register(twin_id)
+        node.publish(twin_id, node.upload_for(twin_id, path.read_bytes(), filename=path.name))
+    node.figures.rebuild(background=False)
+
+    def canal(name):
+        return [b for b in kept(node, name) if b["network"]["value"] == "https://canal-sud.example/id/network"]
+
+    def check():
+        for name in AGGREGATES:
+            assert kept(node, name) == raw(node, name), name
+
+    check()
+    with_it = {name: canal(name) for name in AGGREGATES if AGGREGATES[name].partition}
+    gbn = files["gbn-canal-sud"]
+    text = gbn.read_text()
+    without = text.replace('        "https://jardins-du-canal.example/id/community",\n', "")
+    assert without != text
+    node.publish("gbn-canal-sud", node.upload_for("gbn-canal-sud", without.encode(), filename=gbn.name))
+    check()
+    for name, rows in with_it.items():
+        assert canal(name) != rows, name  # jardins-du-canal's PV, assets and members left Canal-Sud
+    node.publish("gbn-canal-sud", node.upload_for("gbn-canal-sud", text.encode(), filename=gbn.name))
+    check()
+    node.unpublish("gbn-canal-sud")
+    check()

@@ -10,16 +10,27 @@ rows. The shares are kept as Python tuples of terms per twin, replaced under a l
 pyoxigraph store of them, a named graph per twin, held 168 MiB at 10,000 twins where the tuples hold
 56). Combining every share at each question is still a query over a few rows per twin (at 10,000
 twins, 70,000 indicator rows: 0.4 to 1.2 s), so the shares are partitioned, and each partition keeps
-its partial answer (``middle``): "PV capacity per network" by network (a network's answer row comes
-from its own rows alone), the indicators by a bucket of twins (one of :data:`BUCKETS`: partial
-counts, sums and maxima). A change recomputes the partials of the partitions its twin's old and new
-rows are in, and ``combine`` answers from the partials: a few hundred to a couple of thousand rows,
-whatever the number of twins. A partition's partial is computed by ``middle`` over a small store
-that holds only that partition's share rows. The combined answer equals the raw query's (tests
-compare them on the demo network and on generated ones; sums of sums are exact for the integers and
-decimals the standard asks for) as long as no row of the raw query joins triples of two different
-twins: the authority rule keeps each twin to statements about its own IRIs, so a twin's PV
-installation and its power, or an indicator value and its number, are in that twin.
+its partial answer (``middle``): the aggregates by network by network (a network's answer rows come
+from its communities' rows alone), the indicators by a bucket of twins (one of :data:`BUCKETS`:
+partial counts, sums and maxima). A change recomputes the partials of the partitions its twin's old
+and new rows are in, and ``combine`` answers from the partials: a few hundred to a couple of
+thousand rows, whatever the number of twins. A partition's partial is computed by ``middle`` over a
+small store that holds only that partition's share rows.
+
+Which network a community is in is read apart from its rows (:data:`LINKS`), from every twin: a
+community's twin may name its network (ec:network), or the network's twin may list it
+(ec:includesCommunity, whose inverse the node infers in the network's twin). A row of a community
+goes to each network some twin links it to, and a twin whose links change moves the rows of the
+communities it links or unlinks, though their twins did not change.
+
+The combined answer equals the raw query's (tests compare them on the demo network, whose network
+twins list communities of other twins, and on generated ones, through every kind of write; and an
+independent computation in Python checks what the titles say; sums of sums are exact for the
+integers and decimals the standard asks for) as long as no row of the raw query joins triples of two
+different twins other than by a community's network: the authority rule keeps each twin to
+statements about its own IRIs, so a twin's assets and their capacities, its memberships and its
+indicator values with their numbers, are in that twin. Units are read as the standard gives them:
+qudt:hasUnit, or the qudt:unit of twins judged by release 1.0.0.
 
 Kept in step with commits: the node updates a twin's share after each commit that touches it and
 before the write is acknowledged, so an acknowledged write is in the figures, and records the
@@ -50,6 +61,29 @@ log = logging.getLogger("ecgraph.query.figures")
 FIG = "https://w3id.org/ecgraph/figures#"
 _PREFIXES = ("PREFIX ec: <https://w3id.org/ecgraph/ns#>\nPREFIX qudt: <http://qudt.org/schema/qudt/>\n"
              "PREFIX fig: <https://w3id.org/ecgraph/figures#>\n")
+_RAW_PREFIXES = ("PREFIX ec: <https://w3id.org/ecgraph/ns#>\nPREFIX qudt: <http://qudt.org/schema/qudt/>\n"
+                 "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n")
+_SKOS = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+
+#: the installed capacity (kW) of an asset that states it: a PV installation's peak power, else
+#: its rated power, each in the unit it was given, converted by the unit's multiplier to watts
+_CAPACITY = """\
+      ?community ec:hasAsset ?asset .
+      ?asset a ?technology . ?technology skos:inScheme ec:AssetTypes .
+      OPTIONAL { ?asset ec:peakPower ?peak . ?peak qudt:numericValue ?peakValue ;
+                   qudt:hasUnit|qudt:unit ?peakUnit . ?peakUnit qudt:conversionMultiplier ?peakToWatt }
+      OPTIONAL { ?asset ec:ratedPower ?rated . ?rated qudt:numericValue ?ratedValue ;
+                   qudt:hasUnit|qudt:unit ?ratedUnit . ?ratedUnit qudt:conversionMultiplier ?ratedToWatt }
+      BIND (COALESCE(?peakValue * ?peakToWatt, ?ratedValue * ?ratedToWatt) / 1000 AS ?kw)
+      FILTER (BOUND(?kw))"""
+
+#: a membership of a community of a network, by each member type (ec:MemberTypes) its member has,
+#: counting as its ec:groupSize members (one without it)
+_MEMBERSHIPS = """\
+      ?membership ec:community ?community ; ec:member ?member .
+      ?member a ?type . ?type skos:inScheme ec:MemberTypes .
+      OPTIONAL { ?membership ec:groupSize ?given }
+      BIND (COALESCE(?given, 1) AS ?size)"""
 
 
 @dataclass(frozen=True)
@@ -62,7 +96,9 @@ class Aggregate:
     part: str
     #: the variables of a share row (``part``'s), each kept as ``fig:<variable>``
     row: tuple[str, ...]
-    #: the share row's variable that is its partition; None: the twin's bucket (:data:`BUCKETS`)
+    #: "network": a share row's partition is each network its ``?community`` (the row's first
+    #: variable) belongs to, as every twin says (:data:`LINKS`: a network's twin may list
+    #: communities of other twins); None: the twin's bucket (:data:`BUCKETS`)
     partition: str | None
     #: over the share rows of one partition (``?part`` bound) or of all (grouped by ``?part``): the
     #: partition's partial answer, its variables kept as ``fig:<variable>`` of one subject per row
@@ -75,6 +111,12 @@ class Aggregate:
     #: query's default graph costs every pattern a lookup more: at 10,000 triples 2.7 ms against
     #: 6.9 over all five); tests check that ``part`` over every shared graph answers the same
     shared: tuple[str, ...] = ()
+    #: how many of ``middle_row``'s first variables name a partial row (its group)
+    group: int = 1
+    #: share rows are rows of the raw query's DISTINCT, so rows equal in every value are one
+    #: whichever twins gave them; False: each twin's rows are its own partial counts and sums
+    #: (always the case for a bucketed aggregate)
+    distinct: bool = True
 
 
 AGGREGATES: dict[str, Aggregate] = {a.name: a for a in (
@@ -86,21 +128,21 @@ SELECT ?network (COUNT(?pv) AS ?installations) (SUM(?kw) AS ?totalKW) WHERE {
   { SELECT DISTINCT ?network ?pv ?kw WHERE {
       ?community ec:network ?network ; ec:hasAsset ?pv .
       ?pv a ec:PVInstallation ; ec:peakPower ?power .
-      ?power qudt:numericValue ?value ; qudt:unit ?unit .
+      ?power qudt:numericValue ?value ; qudt:hasUnit|qudt:unit ?unit .
       ?unit qudt:conversionMultiplier ?toWatt .
       BIND (?value * ?toWatt / 1000 AS ?kw) } }
 } GROUP BY ?network ORDER BY ?network
 """,
         part=_PREFIXES + """\
-SELECT DISTINCT ?network ?pv ?kw WHERE {
-  ?community ec:network ?network ; ec:hasAsset ?pv .
+SELECT DISTINCT ?community ?pv ?kw WHERE {
+  ?community ec:hasAsset ?pv .
   ?pv a ec:PVInstallation ; ec:peakPower ?power .
-  ?power qudt:numericValue ?value ; qudt:unit ?unit .
+  ?power qudt:numericValue ?value ; qudt:hasUnit|qudt:unit ?unit .
   ?unit qudt:conversionMultiplier ?toWatt .
   BIND (?value * ?toWatt / 1000 AS ?kw) }
 """,
-        row=("network", "pv", "kw"),
-        partition="network",  # a network's answer row is computed from its own rows alone
+        row=("community", "pv", "kw"),
+        partition="network",  # a network's answer row is computed from its communities' rows alone
         middle=_PREFIXES + """\
 SELECT ?part ?network (COUNT(?pv) AS ?installations) (SUM(?kw) AS ?totalKW) WHERE {
   { SELECT DISTINCT ?part ?network ?pv ?kw WHERE {
@@ -140,6 +182,70 @@ SELECT ?kpi (SUM(?n) AS ?values) (SUM(?sum) / SUM(?n) AS ?average) (MAX(?max) AS
   ?row fig:kpi ?kpi ; fig:n ?n ; fig:sum ?sum ; fig:max ?max .
 } GROUP BY ?kpi ORDER BY ?kpi
 """),
+    Aggregate(
+        name="capacity-per-technology-and-network",
+        title="installed capacity per technology and community network (kW), units normalised",
+        raw=_RAW_PREFIXES + """\
+SELECT ?network ?technology (COUNT(?asset) AS ?assets) (SUM(?kw) AS ?totalKW) WHERE {
+  { SELECT DISTINCT ?network ?technology ?asset ?kw WHERE {
+      ?community ec:network ?network .
+""" + _CAPACITY + """ } }
+} GROUP BY ?network ?technology ORDER BY ?network ?technology
+""",
+        part=_PREFIXES + _SKOS + """\
+SELECT DISTINCT ?community ?technology ?asset ?kw WHERE {
+""" + _CAPACITY + """ }
+""",
+        row=("community", "technology", "asset", "kw"),
+        partition="network",
+        middle=_PREFIXES + """\
+SELECT ?part ?network ?technology (COUNT(?asset) AS ?assets) (SUM(?kw) AS ?totalKW) WHERE {
+  { SELECT DISTINCT ?part ?network ?technology ?asset ?kw WHERE {
+      ?row fig:part ?part ; fig:network ?network ; fig:technology ?technology ; fig:asset ?asset ;
+           fig:kw ?kw } }
+} GROUP BY ?part ?network ?technology
+""",
+        middle_row=("network", "technology", "assets", "totalKW"),
+        combine=_PREFIXES + """\
+SELECT ?network ?technology ?assets ?totalKW WHERE {
+  ?row fig:network ?network ; fig:technology ?technology ; fig:assets ?assets ; fig:totalKW ?totalKW
+} ORDER BY ?network ?technology
+""",
+        shared=(standard.ONTOLOGY_GRAPH, standard.VOCABULARY_GRAPH),  # the asset types; the units
+        group=2),
+    Aggregate(
+        name="members-per-type-and-network",
+        title="members per member type and community network: the communities that have them, "
+              "and how many (a membership counts as its ec:groupSize)",
+        raw=_RAW_PREFIXES + """\
+SELECT ?network ?type (COUNT(DISTINCT ?community) AS ?communities) (SUM(?size) AS ?members) WHERE {
+  { SELECT DISTINCT ?network ?type ?community ?membership ?size WHERE {
+      ?community ec:network ?network .
+""" + _MEMBERSHIPS + """ } }
+} GROUP BY ?network ?type ORDER BY ?network ?type
+""",
+        # a twin's memberships are its own (the authority rule): their counts add up
+        part=_PREFIXES + _SKOS + """\
+SELECT ?community ?type (SUM(?size) AS ?members) WHERE {
+  { SELECT DISTINCT ?type ?community ?membership ?size WHERE {
+""" + _MEMBERSHIPS + """ } }
+} GROUP BY ?community ?type
+""",
+        row=("community", "type", "members"),
+        partition="network",
+        middle=_PREFIXES + """\
+SELECT ?part ?network ?type (COUNT(DISTINCT ?community) AS ?communities) (SUM(?m) AS ?members) WHERE {
+  ?row fig:part ?part ; fig:network ?network ; fig:type ?type ; fig:community ?community ; fig:members ?m .
+} GROUP BY ?part ?network ?type
+""",
+        middle_row=("network", "type", "communities", "members"),
+        combine=_PREFIXES + """\
+SELECT ?network ?type ?communities ?members WHERE {
+  ?row fig:network ?network ; fig:type ?type ; fig:communities ?communities ; fig:members ?members
+} ORDER BY ?network ?type
+""",
+        shared=(standard.ONTOLOGY_GRAPH,),  # the member types
+        group=2, distinct=False),
 )}
 
 #: the buckets of twins whose partial answers an aggregate without a partition variable keeps
@@ -153,8 +259,14 @@ _PREDICATES = {a.name: tuple(ox.NamedNode(FIG + v) for v in a.row) for a in AGGR
 #: the buckets' terms, one object each (every share row of a bucketed aggregate holds one)
 _BUCKET_TERMS = [ox.Literal(str(b), datatype=_INTEGER) for b in range(BUCKETS)]
 
-#: a twin's share: per aggregate, its rows as (the ``row`` variables' values, the row's partition)
+#: a twin's share: per aggregate, its rows as (the ``row`` variables' values, the row's key: its
+#: ``?community`` for an aggregate by network, the twin's bucket for a bucketed one)
 Share = dict[str, list[tuple[tuple, ox.NamedNode | ox.Literal]]]
+
+#: over one twin's graphs: the networks it says communities belong to (its own, and those a
+#: network's twin lists with ec:includesCommunity, whose inverse the node infers in that twin)
+LINKS = _PREFIXES + "SELECT DISTINCT ?community ?network WHERE { ?community ec:network ?network }"
+_NETWORK = ox.NamedNode(FIG + "network")
 
 
 #: the node's graphs every twin's share could read: the ontology, its closure, the vocabularies
@@ -209,8 +321,13 @@ class Figures:
         self.at: int | None = None
         #: every twin's share (see :data:`Share`)
         self._shares: dict[str, Share] = {}
-        #: per aggregate, the twins with rows in each partition
-        self._members: dict[str, dict[ox.NamedNode | ox.Literal, set[str]]] = {name: {} for name in AGGREGATES}
+        #: per aggregate, the twins with rows of each key (a community; a bucket)
+        self._holders: dict[str, dict[ox.NamedNode | ox.Literal, set[str]]] = {name: {} for name in AGGREGATES}
+        #: every twin's network links (:data:`LINKS`), and per community the twins that link it to
+        #: each network, per network its communities: what puts a community's rows in a partition
+        self._links: dict[str, set[tuple]] = {}
+        self._networks: dict[object, dict[object, set[str]]] = {}
+        self._communities: dict[object, set] = {}
         #: per aggregate, the partial answers of each partition (a network; a bucket of twins), so
         #: that a change recomputes only its partitions and an answer combines a few rows each
         self._middle = {name: ox.Store() for name in AGGREGATES}
@@ -224,9 +341,8 @@ class Figures:
         #: is written only if no commit updated the twin since it began
         self._changed: dict[str, int] = {}
 
-    def _share(self, twin_id: str, parts: dict[str, set]) -> Share:
-        """One twin's share, from the store as it is now; the partitions its rows are in are added
-        to ``parts`` (aggregate name -> partition terms)."""
+    def _share(self, twin_id: str) -> tuple[Share, set[tuple]]:
+        """One twin's share and network links, from the store as it is now."""
         store = self._engine()
         share: Share = {}
         for name, aggregate in AGGREGATES.items():
@@ -237,31 +353,45 @@ class Figures:
                 values = tuple(solution[v] for v in aggregate.row)
                 if any(v is None for v in values):
                     continue
-                part = (_bucket(twin_id) if aggregate.partition is None
-                        else values[aggregate.row.index(aggregate.partition)])
-                rows.append((values, part))
-                parts[name].add(part)
-        return share
+                rows.append((values, _bucket(twin_id) if aggregate.partition is None else values[0]))
+        links = {(s["community"], s["network"]) for s in store.query(  # type: ignore[attr-defined]
+            LINKS, default_graph=dataset(twin_id, ()))}
+        return share, links
+
+    def _partitions(self, name: str, key) -> set:
+        """The partitions rows of this key are in: a community's networks; a bucket itself."""
+        if AGGREGATES[name].partition is None:
+            return {key}
+        return set(self._networks.get(key, ()))
 
     def _row_quads(self, name: str, part: ox.NamedNode | ox.Literal) -> list[ox.Quad]:
         """The share rows of one partition of an aggregate, as ``middle`` reads them: a subject per
-        row (rows equal in every value are one, as in the raw query's DISTINCT; a bucketed
-        aggregate's rows are partial sums, so its twins' are never merged), ``fig:<variable>``
-        its values and ``fig:part`` its partition."""
+        row (rows equal in every value are one, as in the raw query's DISTINCT, unless they are
+        partial counts and sums: then each twin's are its own), ``fig:<variable>`` its values,
+        ``fig:part`` its partition and, by network, ``fig:network`` the network."""
         aggregate = AGGREGATES[name]
+        keys = [part] if aggregate.partition is None else list(self._communities.get(part, ()))
         quads: list[ox.Quad] = []
-        for twin_id in self._members[name].get(part, ()):
-            for values, where in self._shares[twin_id].get(name, ()):
-                if where != part:
-                    continue
-                key = "\x1f".join(_term(v) for v in values)
-                if aggregate.partition is None:
-                    key = twin_id + "\x1f" + key
-                row = ox.NamedNode(f"{_ROW}{name}:{hashlib.sha256(key.encode()).hexdigest()[:32]}")
-                quads.extend(ox.Quad(row, predicate, value)
-                             for predicate, value in zip(_PREDICATES[name], values, strict=True))
-                quads.append(ox.Quad(row, _PART, part))
+        for key in keys:
+            for twin_id in self._holders[name].get(key, ()):
+                for values, where in self._shares[twin_id].get(name, ()):
+                    if where != key:
+                        continue
+                    text = "\x1f".join(_term(v) for v in values)
+                    if aggregate.partition is None or not aggregate.distinct:
+                        text = twin_id + "\x1f" + text
+                    row = ox.NamedNode(f"{_ROW}{name}:{hashlib.sha256(text.encode()).hexdigest()[:32]}")
+                    quads.extend(ox.Quad(row, predicate, value)
+                                 for predicate, value in zip(_PREDICATES[name], values, strict=True))
+                    quads.append(ox.Quad(row, _PART, part))
+                    if aggregate.partition is not None:
+                        quads.append(ox.Quad(row, _NETWORK, part))
         return quads
+
+    def _all_partitions(self, name: str) -> set:
+        if AGGREGATES[name].partition is None:
+            return set(self._holders[name])
+        return {n for key in self._holders[name] for n in self._networks.get(key, ())}
 
     def _partial(self, name: str, part: ox.NamedNode | ox.Literal | None = None) -> None:
         """Compute the partial rows of one partition of an aggregate (of all, with ``part`` None)
@@ -270,7 +400,7 @@ class Figures:
         middle = self._middle[name]
         if part is None:
             middle.clear()
-            for each in list(self._members[name]):
+            for each in self._all_partitions(name):
                 self._partial(name, each)
             return
         graph = _partial_graph(part)
@@ -281,7 +411,7 @@ class Figures:
         solutions = rows.query(aggregate.middle, substitutions={ox.Variable("part"): part})
         quads: list[ox.Quad] = []
         for solution in solutions:  # type: ignore[union-attr]
-            key = "\x1f".join(_term(solution[v]) for v in ("part", *aggregate.middle_row[:1]))
+            key = "\x1f".join(_term(solution[v]) for v in ("part", *aggregate.middle_row[:aggregate.group]))
             row = ox.NamedNode(f"urn:ecgraph:partial:{hashlib.sha256(key.encode()).hexdigest()[:32]}")
             quads.extend(ox.Quad(row, ox.NamedNode(FIG + v), solution[v], graph)
                          for v in aggregate.middle_row if solution[v] is not None)
@@ -301,30 +431,65 @@ class Figures:
             twin_ids, gone = list(twin_ids), list(gone)
             for twin_id in [*twin_ids, *gone]:
                 self._changed[twin_id] = self._changed.get(twin_id, 0) + 1
-            parts: dict[str, set] = {name: set() for name in AGGREGATES}
-            self._update({t: self._share(t, parts) for t in twin_ids}, gone, parts, partials=True)
+            self._update({t: self._share(t) for t in twin_ids}, gone, partials=True)
 
-    def _update(self, shares: dict[str, Share], gone: list[str], parts: dict[str, set], *,
-                partials: bool) -> None:
-        """Replace the shares of these twins by ``shares`` (read from the store), drop those of
-        ``gone``; ``parts`` holds the partitions of the new rows, and gets those of the old."""
+    def _update(self, shares: dict[str, tuple[Share, set[tuple]]], gone: list[str], *, partials: bool) -> None:
+        """Replace the shares and links of these twins by ``shares`` (read from the store), drop
+        those of ``gone``; then recompute the partials of every partition a changed row or link
+        was or is in."""
+        touched: dict[str, set] = {name: set() for name in AGGREGATES}
+        keys: dict[str, set] = {name: set() for name in AGGREGATES}  # the row keys that changed
+        linked: set = set()  # the communities whose networks may have changed
+
+        def note(twin_id: str) -> None:
+            for name, rows in self._shares.get(twin_id, {}).items():
+                keys[name].update(key for _values, key in rows)
+            linked.update(c for c, _n in self._links.get(twin_id, ()))
+
+        for twin_id in [*gone, *shares]:
+            note(twin_id)
+        for share, links in shares.values():
+            for name, rows in share.items():
+                keys[name].update(key for _values, key in rows)
+            linked.update(c for c, _n in links)
+        if partials:  # the partitions the old rows were in
+            for name in AGGREGATES:
+                for key in keys[name] | (linked if AGGREGATES[name].partition is not None else set()):
+                    touched[name].update(self._partitions(name, key))
         for twin_id in [*gone, *shares]:
             for name, rows in self._shares.pop(twin_id, {}).items():
-                for _values, part in rows:
-                    parts[name].add(part)
-                    members = self._members[name].get(part)
-                    if members is not None:
-                        members.discard(twin_id)
-                        if not members:
-                            del self._members[name][part]
-        for twin_id, share in shares.items():
+                for _values, key in rows:
+                    holders = self._holders[name].get(key)
+                    if holders is not None:
+                        holders.discard(twin_id)
+                        if not holders:
+                            del self._holders[name][key]
+            for community, network in self._links.pop(twin_id, set()):
+                by = self._networks.get(community, {}).get(network)
+                if by is not None:
+                    by.discard(twin_id)
+                    if not by:
+                        del self._networks[community][network]
+                        self._communities[network].discard(community)
+                        if not self._communities[network]:
+                            del self._communities[network]
+                        if not self._networks[community]:
+                            del self._networks[community]
+        for twin_id, (share, links) in shares.items():
             self._shares[twin_id] = share
             for name, rows in share.items():
-                for _values, part in rows:
-                    self._members[name].setdefault(part, set()).add(twin_id)
-        if partials:
-            for name, touched in parts.items():
-                for part in touched:
+                for _values, key in rows:
+                    self._holders[name].setdefault(key, set()).add(twin_id)
+            self._links[twin_id] = links
+            for community, network in links:
+                self._networks.setdefault(community, {}).setdefault(network, set()).add(twin_id)
+                self._communities.setdefault(network, set()).add(community)
+        if partials:  # and the partitions the new rows are in
+            for name in AGGREGATES:
+                for key in keys[name] | (linked if AGGREGATES[name].partition is not None else set()):
+                    touched[name].update(self._partitions(name, key))
+            for name, parts in touched.items():
+                for part in parts:
                     self._partial(name, part)
         self.version += 1
 
@@ -347,8 +512,11 @@ class Figures:
                     if self._build != mine:
                         return
                     self._shares.clear()
-                    for members in self._members.values():
-                        members.clear()
+                    self._links.clear()
+                    self._networks.clear()
+                    self._communities.clear()
+                    for holders in self._holders.values():
+                        holders.clear()
                 for start in range(0, len(ids), 100):
                     # Read outside the lock (over a remote store a batch is seconds of requests,
                     # which a commit's update must not wait for); write only the shares of the
@@ -358,13 +526,12 @@ class Figures:
                         if self._build != mine:
                             return
                         stamps = {t: self._changed.get(t, 0) for t in batch}
-                    parts: dict[str, set] = {name: set() for name in AGGREGATES}
-                    shares = {t: self._share(t, parts) for t in batch}
+                    shares = {t: self._share(t) for t in batch}
                     with self._lock:
                         if self._build != mine:
                             return
                         self._update({t: q for t, q in shares.items() if self._changed.get(t, 0) == stamps[t]},
-                                     [], parts, partials=False)
+                                     [], partials=False)
                 with self._lock:
                     if self._build != mine:
                         return

@@ -1,5 +1,6 @@
 """Named network aggregates at ``/api/aggregates``: the figures the pages and the example questions
-use (PV capacity per network, every indicator's values), kept up to date at publishing
+use (PV capacity per network, every indicator's values, installed capacity per technology and
+network, members per member type and network), kept up to date at publishing
 (:mod:`ecgraph.query.figures`) and answered in milliseconds, in the SPARQL results formats, equal
 to what their raw query (listed with each) gives on ``/sparql``."""
 
