@@ -187,6 +187,38 @@ def test_the_network_page_adds_up_its_communities(client):
     assert "<svg class=\"chart\"" in html.split('id="indicators"', 1)[1]
 
 
+def test_the_network_page_shows_its_kept_capacity_per_technology_and_members_per_type(demo):
+    """The network page's capacity and member tables are the network's rows of the kept
+    aggregates (``/api/aggregates``), with the standard's labels in the reader's language; while
+    the figures are not built the page leaves the tables out rather than wait for a raw query."""
+    import re
+
+    from ecgraph.web import create_app
+
+    client = create_app(demo).test_client()  # its own: the language cookie stays here
+
+    def page(lang):
+        return client.get(f"/resource?lang={lang}&iri=" + quote(NETWORK),
+                          headers={"Accept": "text/html"}).get_data(as_text=True)
+
+    if not demo.figures.ready:  # a node without workers builds no figures by itself
+        assert 'id="capacity"' not in page("en")
+        demo.figures.rebuild(background=False)
+    html, french = page("en"), page("fr")
+    for section, name, columns in (("capacity", "capacity-per-technology-and-network", ("assets", "totalKW")),
+                                   ("members", "members-per-type-and-network", ("communities", "members"))):
+        rows = [b for b in client.get(f"/api/aggregates/{name}").get_json()["results"]["bindings"]
+                if b["network"]["value"] == NETWORK]
+        assert rows, name
+        table = html.split(f'id="{section}"', 1)[1].split("</section>", 1)[0]
+        shown = re.findall(r'<tr data-iri="([^"]+)"><th scope="row">.*?</th><td>([^<]*)</td><td>([^<]*)</td>', table)
+        key = "technology" if section == "capacity" else "type"
+        assert [(iri, int(a), float(b)) for iri, a, b in shown] == [
+            (r[key]["value"], int(r[columns[0]]["value"]), round(float(r[columns[1]]["value"]), 1)) for r in rows]
+    assert "batterie" in french.split('id="capacity"', 1)[1] and "Puissance installée" in french
+    assert "école" in french.split('id="members"', 1)[1]
+
+
 def test_an_unknown_or_invalid_iri_is_said_plainly(client):
     unknown = client.get("/resource?iri=" + quote("https://nowhere.example/x"), headers={"Accept": "text/html"})
     assert unknown.status_code == 404 and "Nothing is known" in unknown.get_data(as_text=True)

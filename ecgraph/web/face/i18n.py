@@ -85,6 +85,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Hosted by": "Hébergé par",
         "Communities of this network": "Communautés de ce réseau",
         "Indicators of its communities, added up": "Indicateurs de ses communautés, additionnés",
+        "Installed capacity of its communities, by technology":
+            "Puissance installée de ses communautés, par technologie",
+        "Technology": "Technologie",
+        "Members of its communities, by type": "Membres de ses communautés, par type",
+        "Member type": "Type de membre",
         "Indicators of the network itself": "Indicateurs du réseau lui-même",
         "Statements": "Énoncés",
         "Property": "Propriété",
@@ -206,6 +211,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Hosted by": "Geplaatst bij",
         "Communities of this network": "Gemeenschappen van dit netwerk",
         "Indicators of its communities, added up": "Indicatoren van zijn gemeenschappen, opgeteld",
+        "Installed capacity of its communities, by technology":
+            "Geïnstalleerd vermogen van zijn gemeenschappen, per technologie",
+        "Technology": "Technologie",
+        "Members of its communities, by type": "Leden van zijn gemeenschappen, per type",
+        "Member type": "Soort lid",
         "Indicators of the network itself": "Indicatoren van het netwerk zelf",
         "Statements": "Uitspraken",
         "Property": "Eigenschap",

@@ -196,7 +196,8 @@ def resource():
     network = privacy.community(directory, iri, directory.network(iri, lang))
     if network is not None:
         return _tiles_csp(_vary(Response(render_template("face/network.html", net=network, formats=formats.GRAPH,
-                                                         tile_url=n.config.tile_url or ""))))
+                                                         tile_url=n.config.tile_url or "",
+                                                         figures=_network_figures(iri, lang)))))
     described = directory.describe(iri)
     described["outgoing"], described["incoming"] = privacy.rows(directory, described["outgoing"], described["incoming"])
     iris = {r["p"].value for r in described["outgoing"]} | {r["p"].value for r in described["incoming"]}
@@ -351,3 +352,27 @@ def ns_term(term: str):
     if not term.replace("-", "").replace("_", "").isalnum():
         abort(404)
     return redirect(url_for("face.ns") + "#" + term, code=303)
+
+
+#: the kept aggregates by network the network page shows, each as (its name, the variables of a row)
+NETWORK_FIGURES = (("capacity-per-technology-and-network", ("technology", "assets", "totalKW")),
+                   ("members-per-type-and-network", ("type", "communities", "members")))
+
+
+def _network_figures(iri: str, lang: str) -> dict[str, list[dict]]:
+    """The network's rows of the kept aggregates (installed capacity per technology, members per
+    type), each term with its label; none while the figures are being built (the page never waits
+    for the raw queries)."""
+    import json
+
+    n = node()
+    out: dict[str, list[dict]] = {}
+    for name, variables in NETWORK_FIGURES:
+        answer = n.aggregate(name, "json", raw=False)
+        if answer is None:
+            return {}
+        rows = [b for b in json.loads(answer.body)["results"]["bindings"] if b["network"]["value"] == iri]
+        out[name] = [{"iri": b[variables[0]]["value"], "label": n.directory.label(b[variables[0]]["value"], lang),
+                      **{v: b[v]["value"] for v in variables[1:] if v in b}} for b in rows]
+    return out
+
