@@ -211,6 +211,10 @@ TARGETS = [
            aggregate("pv-capacity-per-network")),
     Target("Network aggregates at N=10,000: the indicator GROUP BY p95 under 100 ms, equal to the raw query",
            aggregate("indicators")),
+    Target("Network aggregates at N=10,000: capacity per technology and network p95 under 100 ms, equal to the raw "
+           "query", aggregate("capacity-per-technology-and-network")),
+    Target("Network aggregates at N=10,000: members per type and network p95 under 100 ms, equal to the raw query",
+           aggregate("members-per-type-and-network")),
     Target("Cold lookups at most 1.3x `oxigraph serve`", overhead("lookup by IRI")),
     Target("Cold DESCRIBE at most 1.3x `oxigraph serve`", overhead("DESCRIBE")),
     Target("Throughput with 8 clients at least 1.0x `oxigraph serve`", throughput),

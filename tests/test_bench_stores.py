@@ -102,6 +102,8 @@ def test_the_targets_table_says_met_not_met_and_not_measured_from_the_runs_rows(
                                "after a publish", 40.0, 2000.0, equal=True),
             _row("aggregates", "N=1000: every indicator: how many values, their average and maximum, p95 after a "
                                "publish", 50.0, 9000.0, equal=True),
+            _row("aggregates", "N=10000: installed capacity per technology and community network (kW), units "
+                               "normalised, p95 after a publish", 20.0, 3000.0, equal=False),
             _row("overhead", "N=200: lookup by IRI, cold (each IRI asked once), median", 3.0, 2.0),
             _row("scale", "N=10,000: query set, worst p95 (GROUP BY over every indicator value)", 900.0, 4500.0,
                  under_1s=12, queries=12, anchor_worst_p95=4500.0),
@@ -116,6 +118,9 @@ def test_the_targets_table_says_met_not_met_and_not_measured_from_the_runs_rows(
     assert verdict("Network aggregates at N=10,000: PV") == "yes"
     assert verdict("Network aggregates at N=10,000: the indicator") == "no"  # measured at N=1,000 only
     assert "the target is at N=10,000" in lines[next(k for k in lines if "indicator GROUP BY" in k)]
+    assert verdict("Network aggregates at N=10,000: capacity per technology") == "no"  # fast, but not equal
+    assert "equal to the raw answer: NO" in lines[next(k for k in lines if "capacity per technology" in k)]
+    assert verdict("Network aggregates at N=10,000: members per type") == "not measured"
     assert verdict("Cold lookups") == "no"  # 1.5x
     assert verdict("Cold DESCRIBE") == "not measured"
     assert verdict("N=10,000 loads") == "yes"
