@@ -473,3 +473,30 @@ def test_a_network_twin_that_lists_or_drops_a_community_moves_its_rows_between_n
     check()
     node.unpublish("gbn-canal-sud")
     check()
+
+
+def test_the_shares_hold_one_object_for_equal_terms_and_its_pool_stays_bounded(node, network):
+    """The same community, type, unit or number in many rows is one object (the shares' memory at
+    10,000 twins: 116 MiB of Python objects without it); the pool that shares them starts again
+    past its limit, and the figures stay equal to the raw queries through that."""
+    communities = sorted(t for t in network if t.startswith("community-"))
+    for twin_id in communities:
+        publish(node, twin_id, network[twin_id].read_bytes())
+    node.figures.rebuild(background=False)
+    figures = node.figures
+    seen: dict = {}
+    terms = 0
+    for share in figures._shares.values():
+        for rows in share.values():
+            for values, key in rows:
+                for term in (*values, key):
+                    terms += 1
+                    assert seen.setdefault(term, term) is term, term
+    assert len(seen) * 2 < terms  # the rows repeat their terms: shared, not copied
+    figures._terms_limit = 20
+    for step, twin_id in enumerate(communities[:6]):
+        text = network[twin_id].read_text().replace("qudt:numericValue 1", f"qudt:numericValue {step % 8 + 2}")
+        publish(node, twin_id, text.encode())
+        assert len(figures._terms) <= 21
+        for name in AGGREGATES:
+            assert kept(node, name) == raw(node, name), (step, name)
