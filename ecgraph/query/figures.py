@@ -356,6 +356,7 @@ class Figures:
         """One twin's share and network links, from the store as it is now."""
         store = self._engine()
         share: Share = {}
+        bucket = self._interned(_bucket(twin_id))  # once per twin, not per row (a SHA-256 each)
         for name, aggregate in AGGREGATES.items():
             rows = share[name] = []
             answer = store.query(aggregate.part,  # type: ignore[attr-defined]
@@ -365,7 +366,7 @@ class Figures:
                 if any(v is None for v in values):
                     continue
                 values = tuple(map(self._interned, values))
-                rows.append((values, self._interned(_bucket(twin_id)) if aggregate.partition is None else values[0]))
+                rows.append((values, bucket if aggregate.partition is None else values[0]))
         links = {(s["community"], s["network"]) for s in store.query(  # type: ignore[attr-defined]
             LINKS, default_graph=dataset(twin_id, ()))}
         return share, links
