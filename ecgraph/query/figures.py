@@ -60,11 +60,10 @@ from ecgraph.query.cache import TextMemo
 log = logging.getLogger("ecgraph.query.figures")
 
 FIG = "https://w3id.org/ecgraph/figures#"
-_PREFIXES = ("PREFIX ec: <https://w3id.org/ecgraph/ns#>\nPREFIX qudt: <http://qudt.org/schema/qudt/>\n"
-             "PREFIX fig: <https://w3id.org/ecgraph/figures#>\n")
-_RAW_PREFIXES = ("PREFIX ec: <https://w3id.org/ecgraph/ns#>\nPREFIX qudt: <http://qudt.org/schema/qudt/>\n"
-                 "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n")
+_BASE_PREFIXES = "PREFIX ec: <https://w3id.org/ecgraph/ns#>\nPREFIX qudt: <http://qudt.org/schema/qudt/>\n"
+_PREFIXES = _BASE_PREFIXES + "PREFIX fig: <https://w3id.org/ecgraph/figures#>\n"
 _SKOS = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+_RAW_PREFIXES = _BASE_PREFIXES + _SKOS
 
 #: the installed capacity (kW) of an asset that states it: a PV installation's peak power, else
 #: its rated power, each in the unit it was given, converted by the unit's multiplier to watts
@@ -124,7 +123,7 @@ AGGREGATES: dict[str, Aggregate] = {a.name: a for a in (
     Aggregate(
         name="pv-capacity-per-network",
         title="total PV capacity per community network (kW), units normalised",
-        raw=_PREFIXES.replace("PREFIX fig: <" + FIG + ">\n", "") + """\
+        raw=_BASE_PREFIXES + """\
 SELECT ?network (COUNT(?pv) AS ?installations) (SUM(?kw) AS ?totalKW) WHERE {
   { SELECT DISTINCT ?network ?pv ?kw WHERE {
       ?community ec:network ?network ; ec:hasAsset ?pv .
@@ -160,7 +159,7 @@ SELECT ?network ?installations ?totalKW WHERE {
     Aggregate(
         name="indicators",
         title="every indicator: how many values, their average and maximum",
-        raw=_PREFIXES.replace("PREFIX fig: <" + FIG + ">\n", "") + """\
+        raw=_BASE_PREFIXES + """\
 SELECT ?kpi (COUNT(*) AS ?values) (AVG(?v) AS ?average) (MAX(?v) AS ?max) WHERE {
   ?iv ec:indicator ?kpi ; qudt:numericValue ?v .
 } GROUP BY ?kpi ORDER BY ?kpi
@@ -464,21 +463,22 @@ class Figures:
         keys: dict[str, set] = {name: set() for name in AGGREGATES}  # the row keys that changed
         linked: set = set()  # the communities whose networks may have changed
 
-        def note(twin_id: str) -> None:
-            for name, rows in self._shares.get(twin_id, {}).items():
-                keys[name].update(key for _values, key in rows)
-            linked.update(c for c, _n in self._links.get(twin_id, ()))
-
-        for twin_id in [*gone, *shares]:
-            note(twin_id)
-        for share, links in shares.values():
+        def note(share: Share, links: Iterable[tuple]) -> None:
             for name, rows in share.items():
                 keys[name].update(key for _values, key in rows)
             linked.update(c for c, _n in links)
-        if partials:  # the partitions the old rows were in
+
+        def touch() -> None:  # the partitions of every noted key, as the links are now
             for name in AGGREGATES:
                 for key in keys[name] | (linked if AGGREGATES[name].partition is not None else set()):
                     touched[name].update(self._partitions(name, key))
+
+        for twin_id in [*gone, *shares]:  # the old rows and links
+            note(self._shares.get(twin_id, {}), self._links.get(twin_id, ()))
+        for share, links in shares.values():  # the new
+            note(share, links)
+        if partials:  # the partitions the old rows were in
+            touch()
         for twin_id in [*gone, *shares]:
             for name, rows in self._shares.pop(twin_id, {}).items():
                 for _values, key in rows:
@@ -508,9 +508,7 @@ class Figures:
                 self._networks.setdefault(community, {}).setdefault(network, set()).add(twin_id)
                 self._communities.setdefault(network, set()).add(community)
         if partials:  # and the partitions the new rows are in
-            for name in AGGREGATES:
-                for key in keys[name] | (linked if AGGREGATES[name].partition is not None else set()):
-                    touched[name].update(self._partitions(name, key))
+            touch()
             for name, parts in touched.items():
                 for part in parts:
                     self._partial(name, part)
