@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
@@ -363,8 +364,6 @@ def _network_figures(iri: str, lang: str) -> dict[str, list[dict]]:
     """The network's rows of the kept aggregates (installed capacity per technology, members per
     type), each term with its label; none while the figures are being built (the page never waits
     for the raw queries)."""
-    import json
-
     n = node()
     out: dict[str, list[dict]] = {}
     for name, variables in NETWORK_FIGURES:
