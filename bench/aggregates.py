@@ -20,9 +20,27 @@ from .common import ADMIN, Row, percentile, wait_until_ready
 from .queries import Servers
 from .trace import _twin_text
 
+#: what a parameterised aggregate is asked: the query set's question (the generated indicators run
+#: from 2015 to mid-2017; the example's year, 2024, is the demo network's, and has no answer here)
+ASKED = {"indicator-per-community-and-year": {"year": "2016"}}
+
 
 def _bindings(text: str) -> list:
     return json.loads(text)["results"]["bindings"]
+
+
+def _same(mine: list, raw: list) -> bool:
+    """Equal answers; for a list cut by LIMIT after ORDER BY, rows tied with the last one may be
+    others of the same value (the order among ties is the engine's): those are compared by value."""
+    if mine == raw:
+        return True
+    if len(mine) != len(raw) or not mine or "average" not in mine[-1]:
+        return False
+    last = mine[-1]["average"]["value"]
+    if raw[-1]["average"]["value"] != last:
+        return False
+    return [b for b in mine if b["average"]["value"] != last] == [b for b in raw if b["average"]["value"] != last] \
+        and [b["average"] for b in mine] == [b["average"] for b in raw]
 
 
 def aggregates(quick: bool, communities: int | None = None) -> list[Row]:
@@ -38,6 +56,8 @@ def aggregates(quick: bool, communities: int | None = None) -> list[Row]:
         ids = [f"community-{i:05d}" for i in range(communities)]
         revision = 0
         for name, aggregate in AGGREGATES.items():
+            asked = ASKED.get(name, {})
+            text = aggregate.text(aggregate.values(asked))
             ours, theirs, publishes = [], [], []
             equal = None
             for k in range(repeats):
@@ -50,19 +70,20 @@ def aggregates(quick: bool, communities: int | None = None) -> list[Row]:
                 publishes.append(time.perf_counter() - started)
                 r.raise_for_status()
                 started = time.perf_counter()
-                mine = session.get(f"{node}/api/aggregates/{name}", headers=accept, timeout=300)
+                mine = session.get(f"{node}/api/aggregates/{name}", params=asked, headers=accept, timeout=300)
                 ours.append(time.perf_counter() - started)
                 if k % 2:  # the raw query after every other publish: at N = 10,000 it takes 4 to 11 s
                     continue  # each time, and 20 of each were a tenth of a full run
                 started = time.perf_counter()
-                raw = session.post(servers.oxigraph_url, data={"query": aggregate.raw}, headers=accept, timeout=300)
+                raw = session.post(servers.oxigraph_url, data={"query": text}, headers=accept, timeout=300)
                 theirs.append(time.perf_counter() - started)
                 if equal is None:  # the comment changed nothing the aggregates read: the same answer
-                    equal = _bindings(mine.text) == _bindings(raw.text)
+                    equal = _same(_bindings(mine.text), _bindings(raw.text)) and bool(_bindings(raw.text))
             rows.append(Row("aggregates", f"N={communities}: {aggregate.title}, p95 after a publish",
                             percentile(ours, 95) * 1000, percentile(theirs, 95) * 1000, "ms",
                             "oxigraph serve, raw query",
                             note=f"equal to the raw answer: {'yes' if equal else 'NO'}; {len(ours)} publishes, "
+                                 + (f"asked {asked}; " if asked else "") +
                                  f"the raw query after {len(theirs)} of them; p50 "
                                  f"{percentile(ours, 50) * 1000:.1f} vs {percentile(theirs, 50) * 1000:.1f} ms; "
                                  f"publish p50 {percentile(publishes, 50):.2f} s; target: under 100 ms",

@@ -215,6 +215,8 @@ TARGETS = [
            "query", aggregate("capacity-per-technology-and-network")),
     Target("Network aggregates at N=10,000: members per type and network p95 under 100 ms, equal to the raw query",
            aggregate("members-per-type-and-network")),
+    Target("Network aggregates at N=10,000: one indicator per community in one year (indicators per period) p95 "
+           "under 100 ms, equal to the raw query", aggregate("indicator-per-community-and-year")),
     Target("Cold lookups at most 1.3x `oxigraph serve`", overhead("lookup by IRI")),
     Target("Cold DESCRIBE at most 1.3x `oxigraph serve`", overhead("DESCRIBE")),
     Target("Throughput with 8 clients at least 1.0x `oxigraph serve`", throughput),

@@ -1149,7 +1149,7 @@ class Node:
             request.max_rows = self.config.max_result_rows
         named = self._aggregate_of(request)
         if named is not None:
-            kept = self.aggregate(named, request.result_format, request.max_rows, raw=False)
+            kept = self.aggregate(named.name, request.result_format, request.max_rows, raw=False, values=named.values)
             if kept is not None:
                 return kept
         key = answer_cache.cache_key(request)
@@ -1180,7 +1180,7 @@ class Node:
         return result
 
     @staticmethod
-    def _aggregate_of(request: QueryRequest) -> str | None:
+    def _aggregate_of(request: QueryRequest) -> network_figures.Asked | None:
         # the base IRI (which /sparql always sets) cannot change an aggregate's text: its IRIs are
         # all absolute (tests/test_figures.py checks it)
         if request.default_graphs or request.named_graphs or request.dataset_dump:
@@ -1188,27 +1188,37 @@ class Node:
         return network_figures.recognise(request.query)
 
     def aggregate(self, name: str, result_format: str = "json", max_rows: int | None = None, *,
-                  raw: bool = True, caller: Caller = LOCAL) -> QueryResult | None:
-        """A named network aggregate (:data:`ecgraph.query.figures.AGGREGATES`), from the figures
-        kept at publishing; while they are being built, by its raw query (``raw``) or None."""
-        if name not in network_figures.AGGREGATES:
-            raise errors.NotFound(f"no aggregate {name!r}; the aggregates are "
-                                  + ", ".join(sorted(network_figures.AGGREGATES)))
+                  raw: bool = True, caller: Caller = LOCAL, values: tuple[str, ...] = ()) -> QueryResult | None:
+        """A named network aggregate (:data:`ecgraph.query.figures.AGGREGATES`), with its
+        parameters' ``values`` if it has any (:meth:`~ecgraph.query.figures.Aggregate.values`), from
+        the figures kept at publishing; while they are being built, by its raw query (``raw``) or
+        None."""
+        aggregate = self.named_aggregate(name)
+        values = values or aggregate.values()
         max_rows = self.config.max_result_rows if max_rows is None else max_rows
         started = time.perf_counter()
         version = self.figures.version
-        out = self.figures.answer(name, result_format, max_rows)
+        out = self.figures.answer(name, result_format, max_rows, values)
         if out is not None:
             return QueryResult(out.body, out.media_type, out.rows, out.truncated, time.perf_counter() - started,
-                               cached=True, etag=self.aggregate_etag(name, result_format, max_rows, version))
+                               cached=True, etag=self.aggregate_etag(name, result_format, max_rows, version, values))
         if not raw:
             return None
-        request = QueryRequest(network_figures.AGGREGATES[name].raw, result_format, max_rows=max_rows)
+        request = QueryRequest(aggregate.text(values), result_format, max_rows=max_rows)
         return self.query(request, caller=caller)
 
-    def aggregate_etag(self, name: str, result_format: str, max_rows: int | None, version: int | None = None) -> str:
+    @staticmethod
+    def named_aggregate(name: str) -> network_figures.Aggregate:
+        if name not in network_figures.AGGREGATES:
+            raise errors.NotFound(f"no aggregate {name!r}; the aggregates are "
+                                  + ", ".join(sorted(network_figures.AGGREGATES)))
+        return network_figures.AGGREGATES[name]
+
+    def aggregate_etag(self, name: str, result_format: str, max_rows: int | None, version: int | None = None,
+                       values: tuple[str, ...] = ()) -> str:
         version = self.figures.version if version is None else version
-        return f'W/"{answer_cache.RUN}-f{version}-{name}-{result_format}-{max_rows}"'
+        asked = "-" + hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:16] if values else ""
+        return f'W/"{answer_cache.RUN}-f{version}-{name}{asked}-{result_format}-{max_rows}"'
 
     def answer_etag(self, request: QueryRequest) -> str | None:
         """The ETag an answer to ``request`` would carry now, without running it (for
@@ -1217,7 +1227,7 @@ class Node:
             request.max_rows = self.config.max_result_rows
         named = self._aggregate_of(request)
         if named is not None and self.figures.current():
-            return self.aggregate_etag(named, request.result_format, request.max_rows)
+            return self.aggregate_etag(named.name, request.result_format, request.max_rows, values=named.values)
         key = answer_cache.cache_key(request)
         if key is None:
             return None

@@ -12,21 +12,28 @@ import pytest
 import requests
 
 from bench.generate import generate
+from ecgraph import errors
 from ecgraph.node import Caller
 from ecgraph.query.figures import AGGREGATES, recognise
 from ecgraph.query.pool import QueryRequest, execute
 from tests.helpers import ADMIN
 from tests.servers import NodeProcess
 
+#: what a parameterised aggregate is asked here: the generated networks' indicators are of 2015
+#: (its example's year, 2024, is the demo network's)
+ASKED = {name: a.values({"year": "2015"}) if a.parameters else () for name, a in AGGREGATES.items()}
+ARGS = {name: "?year=2015" if a.parameters else "" for name, a in AGGREGATES.items()}
 
-def raw(node, name: str) -> list[dict]:
+
+def raw(node, name: str, values: tuple | None = None) -> list[dict]:
     """The raw query's answer, run on the node's store directly (no cache, no figures)."""
-    answer = execute(node.store.engine(), QueryRequest(AGGREGATES[name].raw, "json"))
+    text = AGGREGATES[name].text(ASKED[name] if values is None else values)
+    answer = execute(node.store.engine(), QueryRequest(text, "json"))
     return json.loads(answer.body)["results"]["bindings"]
 
 
-def kept(node, name: str) -> list[dict]:
-    answer = node.aggregate(name, "json", raw=False)
+def kept(node, name: str, values: tuple | None = None) -> list[dict]:
+    answer = node.aggregate(name, "json", raw=False, values=ASKED[name] if values is None else values)
     assert answer is not None, "the figures are not built"
     return json.loads(answer.body)["results"]["bindings"]
 
@@ -97,9 +104,37 @@ def test_each_share_reads_only_the_shared_graphs_its_part_query_needs(node, netw
 
 def test_only_the_exact_raw_queries_are_recognised():
     for name, aggregate in AGGREGATES.items():
-        assert recognise("# a comment\n" + aggregate.raw.replace("\n", "\n\n  ")) == name
+        assert recognise("# a comment\n" + aggregate.raw.replace("\n", "\n\n  ")) == (name, aggregate.values())
         assert recognise(aggregate.raw.replace("ORDER BY", "LIMIT 1 ORDER BY")) is None
     assert recognise("SELECT * WHERE { ?s ?p ?o }") is None
+
+
+def test_a_parameterised_aggregate_is_recognised_with_its_values_and_nothing_else():
+    """The question's indicator (ec: or in full), year, order and length are its values, in one
+    spelling; any other change of the text (a variable renamed, a relative IRI, a pattern more, a
+    year past 9999) is not that question, and the raw query answers it."""
+    name = "indicator-per-community-and-year"
+    aggregate = AGGREGATES[name]
+    ec = "https://w3id.org/ecgraph/ns#"
+    assert recognise(aggregate.raw) == (name, (ec + "kpi-self-consumption-rate", "2024", "DESC", "50"))
+    text = aggregate.raw.replace("ec:kpi-self-consumption-rate", f"<{ec}kpi-co2-avoided>")
+    text = text.replace("= 2024", "= 02017").replace("DESC(", "ASC(").replace("LIMIT 50", "LIMIT 7")
+    assert recognise(text) == (name, (ec + "kpi-co2-avoided", "2017", "ASC", "7"))
+    assert aggregate.text(recognise(text).values) == text.replace(
+        "02017", "2017")  # written back as asked, in one spelling
+    for other in (aggregate.raw.replace("?value", "?v"),
+                  aggregate.raw.replace("ec:kpi-self-consumption-rate", "<kpi-self-consumption-rate>"),
+                  aggregate.raw.replace("= 2024", "= 12024"),
+                  aggregate.raw.replace("= 2024", "= ?year"),
+                  aggregate.raw.replace("ec:kpi-self-consumption-rate", "?kpi"),
+                  aggregate.raw.replace("FILTER", "?iv ec:periodEnd ?end . FILTER"),
+                  aggregate.raw.replace("LIMIT 50", "")):
+        assert recognise(other) is None, other
+    with pytest.raises(errors.BadRequest, match="year='last' is not a whole number; for example year=2024"):
+        aggregate.values({"year": "last"})
+    with pytest.raises(errors.BadRequest, match="indicator="):
+        aggregate.values({"indicator": "kpi> } INSERT DATA { <a> <b> <c>"})
+    assert aggregate.values({"indicator": ec + "kpi-x"})[0] == ec + "kpi-x"
 
 
 def test_over_http_an_aggregate_equals_its_raw_query_and_holds_an_acknowledged_publish(tmp_path, network):
@@ -115,9 +150,10 @@ def test_over_http_an_aggregate_equals_its_raw_query_and_holds_an_acknowledged_p
         assert {a["name"] for a in listing["aggregates"]} == set(AGGREGATES)
 
         def both(name: str) -> tuple[list, list]:
-            ours = requests.get(f"{server.url}/api/aggregates/{name}")
+            ours = requests.get(f"{server.url}/api/aggregates/{name}{ARGS[name]}")
             assert ours.status_code == 200 and ours.headers.get("ETag"), ours.text
-            theirs = requests.post(server.url + "/sparql", data={"query": AGGREGATES[name].raw + " # raw"},
+            text = AGGREGATES[name].text(ASKED[name])
+            theirs = requests.post(server.url + "/sparql", data={"query": text + " # raw"},
                                    headers={"Accept": "application/sparql-results+json"})
             assert theirs.status_code == 200
             return ours.json()["results"]["bindings"], theirs.json()["results"]["bindings"]
@@ -126,7 +162,7 @@ def test_over_http_an_aggregate_equals_its_raw_query_and_holds_an_acknowledged_p
             ours, theirs = both(name)
             assert ours == theirs and ours, name
             # the same text on /sparql is answered from the kept figures (its ETag names them)
-            kept = requests.post(server.url + "/sparql", data={"query": AGGREGATES[name].raw},
+            kept = requests.post(server.url + "/sparql", data={"query": AGGREGATES[name].text(ASKED[name])},
                                  headers={"Accept": "application/sparql-results+json"})
             assert name in kept.headers["ETag"] and kept.json()["results"]["bindings"] == theirs, name
         tag = requests.get(f"{server.url}/api/aggregates/indicators").headers["ETag"]
@@ -145,6 +181,11 @@ def test_over_http_an_aggregate_equals_its_raw_query_and_holds_an_acknowledged_p
         csv = requests.get(f"{server.url}/api/aggregates/pv-capacity-per-network", headers={"Accept": "text/csv"})
         assert csv.status_code == 200 and csv.text.startswith("network,installations,totalKW")
         assert requests.get(f"{server.url}/api/aggregates/nothing").status_code == 404
+        wrong = requests.get(f"{server.url}/api/aggregates/indicator-per-community-and-year?year=last")
+        assert wrong.status_code == 400 and "year='last' is not a whole number" in wrong.json()["detail"]
+        (listed,) = [a for a in listing["aggregates"] if a["name"] == "indicator-per-community-and-year"]
+        assert [p["name"] for p in listed["parameters"]] == ["indicator", "year", "order", "first"]
+        assert "$year" in listed["template"] and "2024" in listed["query"]
     finally:
         server.stop()
 
@@ -428,13 +469,13 @@ def test_the_capacity_and_member_aggregates_answer_what_their_titles_say_for_bot
 
 
 def test_the_bench_asks_the_aggregates_raw_queries():
-    """The benchmark's PV and indicator questions are the kept aggregates' texts (so the bench
+    """The benchmark's PV, indicator and self-consumption questions are the kept aggregates' texts (so the bench
     measures the figures, and the anchor the same question raw)."""
     from bench.queries import query_set
 
     texts = dict(query_set())
-    named = {recognise(text) for text in texts.values()} - {None}
-    assert named == {"pv-capacity-per-network", "indicators"}
+    named = {asked.name for asked in map(recognise, texts.values()) if asked is not None}
+    assert named == {"pv-capacity-per-network", "indicators", "indicator-per-community-and-year"}
 
 
 def test_a_network_twin_that_lists_or_drops_a_community_moves_its_rows_between_networks(node):
@@ -457,10 +498,12 @@ def test_a_network_twin_that_lists_or_drops_a_community_moves_its_rows_between_n
 
     def check():
         for name in AGGREGATES:
-            assert kept(node, name) == raw(node, name), name
+            example = AGGREGATES[name].values()  # the demo network's year
+            assert kept(node, name, example) == raw(node, name, example), name
+            assert raw(node, name, example), name
 
     check()
-    with_it = {name: canal(name) for name in AGGREGATES if AGGREGATES[name].partition}
+    with_it = {name: canal(name) for name in AGGREGATES if AGGREGATES[name].partition == "network"}
     gbn = files["gbn-canal-sud"]
     text = gbn.read_text()
     without = text.replace('        "https://jardins-du-canal.example/id/community",\n', "")
@@ -500,3 +543,110 @@ def test_the_shares_hold_one_object_for_equal_terms_and_its_pool_stays_bounded(n
         assert len(figures._terms) <= 21
         for name in AGGREGATES:
             assert kept(node, name) == raw(node, name), (step, name)
+
+
+def test_one_indicator_per_community_and_year_answers_what_its_title_says_for_every_question(node):
+    """Every indicator and year of the demo network, both orders, a short and a long list: the kept
+    answer against the raw query's, and against a computation in Python over each twin's stored
+    triples (no SPARQL): a community's values of that indicator starting in that year, their
+    average, lowest and highest, the communities in order of their average."""
+    from collections import defaultdict
+    from decimal import Decimal
+
+    from ecgraph import standard
+    from tests.helpers import demo_files
+
+    files = demo_files()
+    for path in files:
+        node.register(path.stem)
+        node.publish(path.stem, node.upload_for(path.stem, path.read_bytes(), filename=path.name))
+    node.figures.rebuild(background=False)
+    ec, qudt = standard.EC, "http://qudt.org/schema/qudt/"
+    values = defaultdict(list)  # (indicator, year) -> [(community, value)]
+    for path in files:
+        text = (node.store.graph_ntriples(standard.twin_graph(path.stem)) + "\n"
+                + node.store.graph_ntriples(standard.inferred_graph(path.stem)))
+        objects = defaultdict(set)
+        for t in (q.triple for q in ox.parse(text.encode(), format=ox.RdfFormat.N_TRIPLES)):
+            objects[(t.subject, t.predicate.value)].add(t.object)
+        for (subject, predicate), indicator_values in list(objects.items()):
+            if predicate != ec + "hasIndicator" or ox.NamedNode(ec + "EnergyCommunity") not in objects.get(
+                    (subject, standard.RDF_TYPE.value), ()):
+                continue
+            for iv in indicator_values:
+                for kpi in objects.get((iv, ec + "indicator"), ()):
+                    for start in objects.get((iv, ec + "periodStart"), ()):
+                        for value in objects.get((iv, qudt + "numericValue"), ()):
+                            values[kpi.value, start.value[:4]].append((subject.value, Decimal(value.value)))
+    assert len(values) > 10  # the demo network's indicators span several years
+    aggregate = AGGREGATES["indicator-per-community-and-year"]
+    for (kpi, year), found in values.items():
+        by_community = defaultdict(list)
+        for community, value in found:
+            by_community[community].append(value)
+        expected = {c: (sum(v) / len(v), min(v), max(v)) for c, v in by_community.items()}
+        for order, first in (("DESC", "50"), ("ASC", "2")):
+            asked = aggregate.values({"indicator": kpi, "year": year, "order": order, "first": first})
+            ours = kept(node, aggregate.name, asked)
+            assert ours == raw(node, aggregate.name, asked), (kpi, year, order)
+            averages = [Decimal(b["average"]["value"]) for b in ours]
+            assert averages == sorted(averages, reverse=order == "DESC")
+            assert len(ours) == min(int(first), len(expected))
+            for b in ours:
+                average, lowest, highest = expected[b["community"]["value"]]
+                assert abs(Decimal(b["average"]["value"]) - average) < Decimal("1e-9"), (kpi, year, b)
+                assert (Decimal(b["lowest"]["value"]), Decimal(b["highest"]["value"])) == (lowest, highest)
+    nothing = aggregate.values({"indicator": "ec:kpi-none", "year": "1999"})
+    assert kept(node, aggregate.name, nothing) == [] == raw(node, aggregate.name, nothing)
+
+
+def test_the_rows_kept_for_a_short_list_give_the_engines_answer_over_every_row():
+    """Only the communities that can be in the first few go to the engine (``_leading``): with
+    many tied averages, sums from two twins for one community, both orders and any length, the
+    combine over them gives the averages the combine over every row gives; a double (summed in the
+    engine's order) sends every row."""
+    import random
+    from string import Template
+
+    from ecgraph.query import figures
+
+    aggregate = AGGREGATES["indicator-per-community-and-year"]
+    decimal_type = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
+    integer = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+    rng = random.Random(11)
+    kpi, year = ox.NamedNode("https://w3id.org/ecgraph/ns#kpi-x"), ox.Literal("2016", datatype=integer)
+
+    def answer(rows, order, first):
+        store = ox.Store()
+        for row in rows:
+            subject = ox.BlankNode()
+            store.extend(ox.Quad(subject, ox.NamedNode(figures.FIG + v), row[i])
+                         for i, v in enumerate(aggregate.row) if v not in ("kpi", "year"))
+        text = Template(aggregate.combine).substitute(order=order, first=first)
+        return [tuple(str(s[v]) for v in ("average", "lowest", "highest")) for s in store.query(text)]
+
+    rows = []
+    for c in range(300):
+        community = ox.NamedNode(f"https://c{c}.example/id/community")
+        for _twin in range(rng.choice((1, 1, 2))):  # some communities' values come from two twins
+            n = rng.randint(1, 4)
+            values = [rng.choice(("1.5", "2", "2.25", "3", "7.125")) for _ in range(n)]
+            total = sum(map(float, values))
+            rows.append((community, kpi, year, ox.Literal(str(n), datatype=integer),
+                         ox.Literal(repr(total), datatype=decimal_type),
+                         ox.Literal(min(values, key=float), datatype=decimal_type),
+                         ox.Literal(max(values, key=float), datatype=decimal_type)))
+    for order in ("DESC", "ASC"):
+        for first in (0, 1, 3, 10, 50, 299, 400):
+            leading = figures._leading(aggregate, rows, order == "DESC", first)
+            ours, everything = answer(leading, order, first), answer(rows, order, first)
+            # the same averages in the same order; among communities tied on the last average the
+            # engine keeps any (so does the raw query), the others are the same rows
+            assert [r[0] for r in ours] == [r[0] for r in everything], (order, first)
+            last = everything[-1][0] if everything else None
+            assert sorted(r for r in ours if r[0] != last) == sorted(r for r in everything if r[0] != last)
+            if 0 < first < 50:
+                assert len(leading) < len(rows) / 2  # the short list reads few rows
+    double = [*rows[:-1], rows[-1][:4] + (ox.Literal("2.5E0", datatype=ox.NamedNode(
+        "http://www.w3.org/2001/XMLSchema#double")),) + rows[-1][5:]]
+    assert figures._leading(aggregate, double, True, 3) == double

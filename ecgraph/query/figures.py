@@ -18,6 +18,13 @@ and new rows are in, and ``combine`` answers from the partials: a few hundred to
 thousand rows, whatever the number of twins. A partition's partial is computed by ``middle`` over a
 small store that holds only that partition's share rows.
 
+An aggregate may have parameters (:class:`Parameter`): one indicator per community in one year is a
+question for any indicator and year, in either order, of any length. Its ``template`` is recognised
+with those parts free (and nothing else), its share rows are keyed by the values a question fixes
+(an indicator and a year), and an answer combines the rows of that key alone: a row per community,
+so no partials; the rows of the communities that can be in the list are found first
+(:func:`_leading`).
+
 Which network a community is in is read apart from its rows (:data:`LINKS`), from every twin: a
 community's twin may name its network (ec:network), or the network's twin may list it
 (ec:includesCommunity, whose inverse the node infers in the network's twin). A row of a community
@@ -45,15 +52,19 @@ query (slower, never different).
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from string import Template
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
-from ecgraph import standard
+from ecgraph import errors, standard
 from ecgraph.query import results
 from ecgraph.query.cache import TextMemo
 
@@ -86,6 +97,52 @@ _MEMBERSHIPS = """\
       BIND (COALESCE(?given, 1) AS ?size)"""
 
 
+#: how a parameter's value is written in a question, by kind: an indicator's IRI (absolute, or
+#: ``ec:`` and its local name), a non-negative integer, an ordering direction
+_KINDS = {"iri": r"(<[A-Za-z][A-Za-z0-9+.-]*:[^<>\"{}|^`\\\s?]*>|ec:[A-Za-z0-9_][A-Za-z0-9_-]*)",
+          "integer": r"(\d{1,9})", "order": r"(ASC|DESC)"}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A value a question of a parameterised aggregate fixes, written ``$name`` in its template."""
+    name: str
+    kind: str  # a key of _KINDS
+    #: as written in the aggregate's example question (its ``raw``)
+    example: str
+    #: the share row variable whose value it fixes (None: it shapes the answer: order, how many)
+    row: str | None = None
+    #: the greatest integer it may be (its kind "integer")
+    most: int = 10**9 - 1
+
+    def value(self, written: str) -> str:
+        """The parameter's value in one spelling (an IRI in full, an integer without leading
+        zeros, ASC or DESC), or :class:`errors.BadRequest` that says what is wrong."""
+        text = written.strip()
+        if re.fullmatch(_KINDS[self.kind], text) is None and not (
+                self.kind == "iri" and re.fullmatch(_KINDS["iri"], f"<{text}>")):
+            raise errors.BadRequest(f"{self.name}={written[:80]!r} is not {_SAYS[self.kind]}; "
+                                    f"for example {self.name}={self.example}")
+        if self.kind == "iri":
+            return text[1:-1] if text.startswith("<") else _EC + text[3:] if text.startswith("ec:") else text
+        if self.kind == "integer":
+            if int(text) > self.most:
+                raise errors.BadRequest(f"{self.name}={text} is more than {self.most}; "
+                                        f"for example {self.name}={self.example}")
+            return str(int(text))
+        return text
+
+    def written(self, value: str) -> str:
+        return f"<{value}>" if self.kind == "iri" else value
+
+    def term(self, value: str) -> ox.NamedNode | ox.Literal:
+        return ox.NamedNode(value) if self.kind == "iri" else ox.Literal(value, datatype=_INTEGER)
+
+
+_EC = "https://w3id.org/ecgraph/ns#"
+_SAYS = {"iri": "an IRI (ec:kpi-... or <https://...>)", "integer": "a whole number", "order": "ASC or DESC"}
+
+
 @dataclass(frozen=True)
 class Aggregate:
     name: str
@@ -98,7 +155,8 @@ class Aggregate:
     row: tuple[str, ...]
     #: "network": a share row's partition is each network its ``?community`` (the row's first
     #: variable) belongs to, as every twin says (:data:`LINKS`: a network's twin may list
-    #: communities of other twins); None: the twin's bucket (:data:`BUCKETS`)
+    #: communities of other twins); None: the twin's bucket (:data:`BUCKETS`); "asked": none, the
+    #: rows are found by the values a question fixes (``parameters``), and no partials are kept
     partition: str | None
     #: over the share rows of one partition (``?part`` bound) or of all (grouped by ``?part``): the
     #: partition's partial answer, its variables kept as ``fig:<variable>`` of one subject per row
@@ -117,6 +175,38 @@ class Aggregate:
     #: whichever twins gave them; False: each twin's rows are its own partial counts and sums
     #: (always the case for a bucketed aggregate)
     distinct: bool = True
+    #: what a question of this aggregate fixes (an indicator, a year...): ``template`` is its text
+    #: with ``$name`` where each is written, ``raw`` its example; the answer combines the share
+    #: rows of the fixed values alone (``partition`` "asked": a row's key is the values of the
+    #: parameters' row variables; no partials are kept), ``combine`` is a template too
+    parameters: tuple[Parameter, ...] = ()
+    template: str = ""
+
+    def values(self, given: dict[str, str] | None = None) -> tuple[str, ...]:
+        """The parameters' values from ``given`` (by name; the example's where absent)."""
+        given = given or {}
+        return tuple(p.value(given.get(p.name, p.example)) for p in self.parameters)
+
+    def text(self, values: tuple[str, ...] = ()) -> str:
+        """The question with these parameter values (the example: ``raw``)."""
+        if not self.parameters or not values:
+            return self.raw
+        return Template(self.template).substitute(
+            {p.name: p.written(v) for p, v in zip(self.parameters, values, strict=True)})
+
+
+#: a kept figure's question for one indicator's values per community in one year (a community
+#: page's figures; the example questions compare the communities on one)
+_PER_YEAR = _BASE_PREFIXES + """\
+SELECT ?community (AVG(?value) AS ?average) (MIN(?value) AS ?lowest) (MAX(?value) AS ?highest) WHERE {
+  ?community a ec:EnergyCommunity ; ec:hasIndicator ?iv .
+  ?iv ec:indicator $indicator ; ec:periodStart ?start ; qudt:numericValue ?value .
+  FILTER (YEAR(?start) = $year)
+} GROUP BY ?community ORDER BY $order(?average) LIMIT $first
+"""
+_PER_YEAR_PARAMETERS = (Parameter("indicator", "iri", "ec:kpi-self-consumption-rate", row="kpi"),
+                        Parameter("year", "integer", "2024", row="year", most=9999),
+                        Parameter("order", "order", "DESC"), Parameter("first", "integer", "50"))
 
 
 AGGREGATES: dict[str, Aggregate] = {a.name: a for a in (
@@ -246,6 +336,32 @@ SELECT ?network ?type ?communities ?members WHERE {
 """,
         shared=(standard.ONTOLOGY_GRAPH,),  # the member types
         group=2, distinct=False),
+    Aggregate(
+        name="indicator-per-community-and-year",
+        title="one indicator's values in one year, per community: average, lowest, highest "
+              "(the communities with the highest averages first, or the lowest)",
+        raw=Template(_PER_YEAR).substitute({p.name: p.example for p in _PER_YEAR_PARAMETERS}),
+        template=_PER_YEAR,
+        parameters=_PER_YEAR_PARAMETERS,
+        # a community's values of each indicator in each year: how many, their sum, lowest, highest
+        part=_PREFIXES + """\
+SELECT ?community ?kpi ?year (COUNT(?value) AS ?n) (SUM(?value) AS ?sum) (MIN(?value) AS ?min)
+       (MAX(?value) AS ?max) WHERE {
+  ?community a ec:EnergyCommunity ; ec:hasIndicator ?iv .
+  ?iv ec:indicator ?kpi ; ec:periodStart ?start ; qudt:numericValue ?value .
+  BIND (YEAR(?start) AS ?year)
+} GROUP BY ?community ?kpi ?year
+""",
+        row=("community", "kpi", "year", "n", "sum", "min", "max"),
+        partition="asked",
+        middle="", middle_row=(),
+        # over the rows of the asked indicator and year (each twin's partial counts and sums)
+        combine=_PREFIXES + """\
+SELECT ?community (SUM(?sum) / SUM(?n) AS ?average) (MIN(?min) AS ?lowest) (MAX(?max) AS ?highest) WHERE {
+  ?row fig:community ?community ; fig:n ?n ; fig:sum ?sum ; fig:min ?min ; fig:max ?max .
+} GROUP BY ?community ORDER BY $order(?average) LIMIT $first
+""",
+        distinct=False),
 )}
 
 #: the buckets of twins whose partial answers an aggregate without a partition variable keeps
@@ -256,11 +372,16 @@ _ROW = "urn:ecgraph:figure:"
 _INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 #: per aggregate, the predicates of its share rows' values (``fig:<variable>``)
 _PREDICATES = {a.name: tuple(ox.NamedNode(FIG + v) for v in a.row) for a in AGGREGATES.values()}
+#: per aggregate by asked values, the positions in its share rows of the values its parameters fix
+_ASKED = {a.name: tuple(a.row.index(p.row) for p in a.parameters if p.row) for a in AGGREGATES.values()}
+#: the answers of the current version kept (a question with parameters has many)
+_ANSWERS_KEPT = 256
 #: the buckets' terms, one object each (every share row of a bucketed aggregate holds one)
 _BUCKET_TERMS = [ox.Literal(str(b), datatype=_INTEGER) for b in range(BUCKETS)]
 
 #: a twin's share: per aggregate, its rows as (the ``row`` variables' values, the row's key: its
-#: ``?community`` for an aggregate by network, the twin's bucket for a bucketed one)
+#: ``?community`` for an aggregate by network, the twin's bucket for a bucketed one, the values a
+#: question fixes for one with parameters)
 Share = dict[str, list[tuple[tuple, ox.NamedNode | ox.Literal]]]
 
 #: over one twin's graphs: the networks it says communities belong to (its own, and those a
@@ -288,14 +409,41 @@ def _normal(text: str) -> str:
     return " ".join(" ".join(line for line in text.splitlines() if not line.lstrip().startswith("#")).split())
 
 
-_RAW_TEXTS = {_normal(a.raw): a.name for a in AGGREGATES.values()}
+class Asked(NamedTuple):
+    """A question a kept aggregate answers: its name, and its parameters' values (in order)."""
+    name: str
+    values: tuple[str, ...] = ()
 
 
-def _recognise(query: str) -> str | None:
-    return _RAW_TEXTS.get(_normal(query))
+_RAW_TEXTS = {_normal(a.raw): a.name for a in AGGREGATES.values() if not a.parameters}
 
 
-#: the aggregate a query text is (comment lines and whitespace aside), or None
+def _pattern(aggregate: Aggregate) -> re.Pattern:
+    pieces = re.split(r"\$(\w+)", _normal(aggregate.template))
+    kinds = {p.name: p.kind for p in aggregate.parameters}
+    return re.compile("".join(re.escape(piece) if i % 2 == 0 else _KINDS[kinds[piece]]
+                              for i, piece in enumerate(pieces)))
+
+
+_TEMPLATES = [(a, _pattern(a)) for a in AGGREGATES.values() if a.parameters]
+
+
+def _recognise(query: str) -> Asked | None:
+    text = _normal(query)
+    if text in _RAW_TEXTS:
+        return Asked(_RAW_TEXTS[text])
+    for aggregate, pattern in _TEMPLATES:
+        found = pattern.fullmatch(text)
+        if found is not None:
+            try:
+                return Asked(aggregate.name, tuple(p.value(v) for p, v in zip(
+                    aggregate.parameters, found.groups(), strict=True)))
+            except errors.BadRequest:  # out of range (a year past 9999): the raw query answers
+                return None
+    return None
+
+
+#: the aggregate a query text asks (comment lines and whitespace aside), or None
 recognise = TextMemo(_recognise)
 
 
@@ -326,7 +474,7 @@ class Figures:
         #: every twin's share (see :data:`Share`)
         self._shares: dict[str, Share] = {}
         #: per aggregate, the twins with rows of each key (a community; a bucket)
-        self._holders: dict[str, dict[ox.NamedNode | ox.Literal, set[str]]] = {name: {} for name in AGGREGATES}
+        self._holders: dict[str, dict[object, set[str]]] = {name: {} for name in AGGREGATES}
         #: every twin's network links (:data:`LINKS`), and per community the twins that link it to
         #: each network, per network its communities: what puts a community's rows in a partition
         self._links: dict[str, set[tuple]] = {}
@@ -365,7 +513,9 @@ class Figures:
                 if any(v is None for v in values):
                     continue
                 values = tuple(map(self._interned, values))
-                rows.append((values, bucket if aggregate.partition is None else values[0]))
+                rows.append((values, bucket if aggregate.partition is None else values[0]
+                             if aggregate.partition == "network" else self._interned(
+                                 tuple(values[i] for i in _ASKED[name]))))
         links = {(s["community"], s["network"]) for s in store.query(  # type: ignore[attr-defined]
             LINKS, default_graph=dataset(twin_id, ()))}
         return share, links
@@ -381,10 +531,12 @@ class Figures:
         return terms.setdefault(term, term)
 
     def _partitions(self, name: str, key) -> set:
-        """The partitions rows of this key are in: a community's networks; a bucket itself."""
-        if AGGREGATES[name].partition is None:
+        """The partitions rows of this key are in: a community's networks; a bucket itself; none
+        for rows of asked values (no partials are kept of them)."""
+        partition = AGGREGATES[name].partition
+        if partition is None:
             return {key}
-        return set(self._networks.get(key, ()))
+        return set(self._networks.get(key, ())) if partition == "network" else set()
 
     def _row_quads(self, name: str, part: ox.NamedNode | ox.Literal) -> list[ox.Quad]:
         """The share rows of one partition of an aggregate, as ``middle`` reads them: a subject per
@@ -411,8 +563,11 @@ class Figures:
         return quads
 
     def _all_partitions(self, name: str) -> set:
-        if AGGREGATES[name].partition is None:
+        partition = AGGREGATES[name].partition
+        if partition is None:
             return set(self._holders[name])
+        if partition != "network":
+            return set()
         return {n for key in self._holders[name] for n in self._networks.get(key, ())}
 
     def _partial(self, name: str, part: ox.NamedNode | ox.Literal | None = None) -> None:
@@ -470,7 +625,7 @@ class Figures:
 
         def touch() -> None:  # the partitions of every noted key, as the links are now
             for name in AGGREGATES:
-                for key in keys[name] | (linked if AGGREGATES[name].partition is not None else set()):
+                for key in keys[name] | (linked if AGGREGATES[name].partition == "network" else set()):
                     touched[name].update(self._partitions(name, key))
 
         for twin_id in [*gone, *shares]:  # the old rows and links
@@ -592,29 +747,122 @@ class Figures:
             self._building.join(seconds)
         return self.ready
 
-    def answer(self, name: str, result_format: str, max_rows: int | None):
-        """The aggregate's answer from the shares, or None while they are being built."""
+    def answer(self, name: str, result_format: str, max_rows: int | None, values: tuple[str, ...] = ()):
+        """The aggregate's answer from the shares (with its parameters' ``values``: the example's
+        if none are given), or None while they are being built."""
         aggregate = AGGREGATES[name]
+        if aggregate.parameters and not values:
+            values = aggregate.values()
         if not self.current():
             return None
+        if aggregate.partition == "asked":
+            return self._asked(aggregate, values, result_format, max_rows)
         with self._lock:
             if not self.current():
                 return None
-            memo = (self.version, name, result_format, max_rows)
+            memo = (self.version, name, values, result_format, max_rows)
             if memo in self._answers:
                 return self._answers[memo]
-            solutions = self._middle[name].query(aggregate.combine, use_default_graph_as_union=True)
-            assert isinstance(solutions, ox.QuerySolutions)
-            out = results.solutions_native(solutions, result_format, max_rows)
-            if out is None:
-                solutions = self._middle[name].query(aggregate.combine, use_default_graph_as_union=True)
-                assert isinstance(solutions, ox.QuerySolutions)
-                out = results.solutions(solutions, result_format, max_rows)
-            self._answers = {k: v for k, v in self._answers.items() if k[0] == self.version}
-            self._answers[memo] = out
+            out = _serialised(self._middle[name], aggregate.combine, result_format, max_rows, union=True)
+            self._keep(memo, out)
             return out
+
+    def _keep(self, memo: tuple, out) -> None:
+        """Keep an answer of the current version (those of older versions go, and the oldest past
+        :data:`_ANSWERS_KEPT`: questions with parameters are many)."""
+        if any(k[0] != self.version for k in self._answers):
+            self._answers = {k: v for k, v in self._answers.items() if k[0] == self.version}
+        self._answers[memo] = out
+        while len(self._answers) > _ANSWERS_KEPT:
+            del self._answers[next(iter(self._answers))]
+
+    def _asked(self, aggregate: Aggregate, values: tuple[str, ...], result_format: str, max_rows: int | None):
+        """A parameterised aggregate's answer: ``combine`` over the share rows of the asked values.
+        The rows are gathered under the lock (references to the kept tuples), the rest is done
+        outside it, so that a commit's update does not wait for it. At 10,000 communities a
+        question has 10,000 rows: a store of them all took 0.23 s to build and 0.07 s to ask, so
+        the rows of the communities that can be in the answer are found first (:func:`_leading`)
+        and only they go into the store ``combine`` asks."""
+        name = aggregate.name
+        given = dict(zip((p.name for p in aggregate.parameters), values, strict=True))
+        key = tuple(p.term(v) for p, v in zip(aggregate.parameters, values, strict=True) if p.row)
+        with self._lock:
+            if not self.current():
+                return None
+            version = self.version
+            memo = (version, name, values, result_format, max_rows)
+            if memo in self._answers:
+                return self._answers[memo]
+            rows = [row for twin_id in self._holders[name].get(key, ())
+                    for row, where in self._shares[twin_id].get(name, ()) if where == key]
+        rows = _leading(aggregate, rows, given["order"] == "DESC", int(given["first"]))
+        kept = [i for i in range(len(aggregate.row)) if i not in _ASKED[name]]
+        predicates = [_PREDICATES[name][i] for i in kept]
+        quads: list[ox.Quad] = []
+        for row in rows:  # each twin's partial counts and sums: a subject per row
+            subject = ox.BlankNode()
+            quads.extend(ox.Quad(subject, predicate, row[i]) for predicate, i in zip(predicates, kept, strict=True))
+        store = ox.Store()
+        store.extend(quads)
+        text = Template(aggregate.combine).substitute({p.name: p.written(given[p.name])
+                                                       for p in aggregate.parameters if not p.row})
+        out = _serialised(store, text, result_format, max_rows)
+        with self._lock:
+            if self.version == version:
+                self._keep(memo, out)
+        return out
 
     def __len__(self) -> int:
         """How many share rows are kept."""
         with self._lock:
             return sum(len(rows) for share in self._shares.values() for rows in share.values())
+
+
+def _serialised(store: ox.Store, text: str, result_format: str, max_rows: int | None, *, union: bool = False):
+    solutions = store.query(text, use_default_graph_as_union=union)
+    assert isinstance(solutions, ox.QuerySolutions)
+    out = results.solutions_native(solutions, result_format, max_rows)
+    if out is None:  # a format the engine does not write: through rdflib's terms
+        solutions = store.query(text, use_default_graph_as_union=union)
+        assert isinstance(solutions, ox.QuerySolutions)
+        out = results.solutions(solutions, result_format, max_rows)
+    return out
+
+
+_EXACT = {ox.NamedNode("http://www.w3.org/2001/XMLSchema#" + t) for t in (
+    "decimal", "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
+    "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte")}
+
+
+def _leading(aggregate: Aggregate, rows: list[tuple], descending: bool, first: int) -> list[tuple]:
+    """The rows of the communities whose average (the sum of their sums over the sum of their
+    counts) is among the ``first`` highest (``descending``) or lowest, and of every community tied
+    with the last of them: the only ones ``combine``'s ORDER BY and LIMIT can keep. The averages
+    are compared exactly here (decimals divided to 60 digits; the engine's are cut at 18, so
+    averages it sees as equal are kept together, and it orders them). If a sum is not an exact
+    number (a double, which the engine adds in its own order), every row goes to the engine."""
+    if first == 0:
+        return []
+    if first >= len(rows):
+        return rows
+    community, n, total = (aggregate.row.index(v) for v in ("community", "n", "sum"))
+    counts: dict = {}
+    sums: dict = {}
+    for row in rows:
+        value = row[total]
+        if not isinstance(value, ox.Literal) or value.datatype not in _EXACT:
+            return rows
+        c = row[community]
+        try:
+            sums[c] = sums.get(c, 0) + decimal.Decimal(value.value)
+        except decimal.InvalidOperation:  # not a number the engine summed as one: it decides
+            return rows
+        counts[c] = counts.get(c, 0) + int(row[n].value)
+    if first >= len(counts):
+        return rows
+    with decimal.localcontext() as exact:
+        exact.prec = 60
+        averages = {c: sums[c] / counts[c] for c in counts}
+    bound = sorted(averages.values(), reverse=descending)[first - 1]
+    keep = {c for c, a in averages.items() if (a >= bound if descending else a <= bound)}
+    return [row for row in rows if row[community] in keep]
