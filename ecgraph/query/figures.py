@@ -38,7 +38,10 @@ integers and decimals the standard asks for) as long as no row of the raw query 
 different twins other than by a community's network: the authority rule keeps each twin to
 statements about its own IRIs, so a twin's assets and their capacities, its memberships and its
 indicator values with their numbers, are in that twin. Units are read as the standard gives them:
-qudt:hasUnit, or the qudt:unit of twins judged by release 1.0.0.
+qudt:hasUnit, or the qudt:unit of twins judged by release 1.0.0. An indicator value has one
+qudt:numericValue, an xsd:decimal or xsd:integer, and one xsd:date ec:periodStart (the core
+shapes refuse others); a value that is no number, which only an admin's SPARQL update could store,
+gives the raw query a community without an average where the kept figure leaves the community out.
 
 Kept in step with commits: the node updates a twin's share after each commit that touches it and
 before the write is acknowledged, so an acknowledged write is in the figures, and records the

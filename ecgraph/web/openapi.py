@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify, render_template
 
 import ecgraph
 from ecgraph import formats, standard
+from ecgraph.query.figures import AGGREGATES
 from ecgraph.web import network
 from ecgraph.web.common import SECURITY_HEADERS, node_url
 from ecgraph.web.discovery import openapi_paths as discovery_paths
@@ -520,7 +521,9 @@ def document(base_url: str) -> dict:
                         "responses": {"200": {"description": "JSON: name, title, url and query of each"}}},
             },
             "/api/aggregates/{name}": {
-                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                               *_aggregate_parameters()],
                 "get": {
                     "summary": "A network aggregate kept up to date at publishing (equal to its raw query's answer)",
                     "responses": {
@@ -528,6 +531,7 @@ def document(base_url: str) -> dict:
                                 "content": {f.media_types[0]: {"schema": {"type": "string"}}
                                             for f in formats.RESULTS}},
                         "304": {"description": "Not modified since the ETag sent in If-None-Match"},
+                        "400": errors["400"],
                         "404": errors["404"],
                     },
                 },
@@ -603,3 +607,19 @@ def openapi():
     response = jsonify(document(node_url()))
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+def _aggregate_parameters() -> list[dict]:
+    """The query arguments of the aggregates with parameters (each named once, from the figures)."""
+    out: dict[str, dict] = {}
+    for aggregate in AGGREGATES.values():
+        for p in aggregate.parameters:
+            entry = out.setdefault(p.name, {
+                "name": p.name, "in": "query", "required": False,
+                "schema": {"type": "integer"} if p.kind == "integer" else
+                {"type": "string", "enum": ["ASC", "DESC"]} if p.kind == "order" else {"type": "string"},
+                "example": p.example, "description": "for "})
+            entry["description"] += ("" if entry["description"] == "for " else ", ") + aggregate.name
+    for entry in out.values():
+        entry["description"] += " (absent: the example's value)"
+    return list(out.values())
