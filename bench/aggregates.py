@@ -16,7 +16,7 @@ import requests
 
 from ecgraph.query.figures import AGGREGATES
 
-from .common import ADMIN, Row, percentile, wait_until_ready
+from .common import ADMIN, Row, percentile, same_answer, wait_until_ready
 from .queries import Servers
 from .trace import _twin_text
 
@@ -27,20 +27,6 @@ ASKED = {"indicator-per-community-and-year": {"year": "2016"}}
 
 def _bindings(text: str) -> list:
     return json.loads(text)["results"]["bindings"]
-
-
-def _same(mine: list, raw: list) -> bool:
-    """Equal answers; for a list cut by LIMIT after ORDER BY, rows tied with the last one may be
-    others of the same value (the order among ties is the engine's): those are compared by value."""
-    if mine == raw:
-        return True
-    if len(mine) != len(raw) or not mine or "average" not in mine[-1]:
-        return False
-    last = mine[-1]["average"]["value"]
-    if raw[-1]["average"]["value"] != last:
-        return False
-    return [b for b in mine if b["average"]["value"] != last] == [b for b in raw if b["average"]["value"] != last] \
-        and [b["average"] for b in mine] == [b["average"] for b in raw]
 
 
 def aggregates(quick: bool, communities: int | None = None) -> list[Row]:
@@ -78,7 +64,7 @@ def aggregates(quick: bool, communities: int | None = None) -> list[Row]:
                 raw = session.post(servers.oxigraph_url, data={"query": text}, headers=accept, timeout=300)
                 theirs.append(time.perf_counter() - started)
                 if equal is None:  # the comment changed nothing the aggregates read: the same answer
-                    equal = _same(_bindings(mine.text), _bindings(raw.text)) and bool(_bindings(raw.text))
+                    equal = same_answer(text, _bindings(mine.text), _bindings(raw.text)) and bool(_bindings(raw.text))
             rows.append(Row("aggregates", f"N={communities}: {aggregate.title}, p95 after a publish",
                             percentile(ours, 95) * 1000, percentile(theirs, 95) * 1000, "ms",
                             "oxigraph serve, raw query",

@@ -6,6 +6,7 @@ in the same run, and what the tables report is the ratio as much as the time.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +61,29 @@ def percentile(values: list[float], p: float) -> float:
     lower = int(k)
     upper = min(lower + 1, len(ordered) - 1)
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (k - lower)
+
+
+def same_answer(text: str, mine: list[dict], theirs: list[dict]) -> bool:
+    """Two SELECT answers (lists of bindings) are the same: equal as bags of rows; or, for a query
+    that orders and cuts (``ORDER BY ... LIMIT n`` at its end), the rows tied with the last one on
+    the ORDER BY variables may be any of those tied (the order among ties is the engine's): they
+    are compared by those values only, every other row as it is."""
+    def row(b: dict) -> str:
+        return json.dumps(b, sort_keys=True)
+
+    if Counter(map(row, mine)) == Counter(map(row, theirs)):
+        return True
+    found = re.search(r"ORDER\s+BY\s+(.*?)\s+LIMIT\s+\d+\s*$", text.strip(), re.S | re.I)
+    if found is None or len(mine) != len(theirs) or not mine:
+        return False
+    order = re.findall(r"[?$](\w+)", found.group(1))
+
+    def at(b: dict) -> str:
+        return json.dumps([b.get(v) for v in order], sort_keys=True)
+
+    last = at(theirs[-1])
+    return (at(mine[-1]) == last and sorted(map(at, mine)) == sorted(map(at, theirs))
+            and Counter(row(b) for b in mine if at(b) != last) == Counter(row(b) for b in theirs if at(b) != last))
 
 
 def median(values: list[float]) -> float:

@@ -255,3 +255,23 @@ def test_every_query_of_the_set_has_an_answer_on_a_network_the_bench_generates(n
         if not (bool(answer) if isinstance(answer, ox.QueryBoolean) else any(True for _ in answer)):
             empty.append(title)
     assert not empty
+
+
+def test_answers_are_the_same_up_to_the_rows_tied_with_the_last_one_of_a_cut_list():
+    """The bench compares the node's answers with the anchor's: for ORDER BY ... LIMIT, rows tied
+    with the last one may be any of the tied (the order among ties is the engine's); every other
+    row, and every ORDER BY value, must be the same."""
+    from bench.common import same_answer
+
+    text = "SELECT ?c ?average WHERE { } GROUP BY ?c ORDER BY DESC(?average) LIMIT 3\n"
+
+    def rows(*pairs):
+        return [{"c": c, "average": a} for c, a in pairs]
+
+    theirs = rows(("a", "9"), ("b", "8"), ("c", "7"))
+    assert same_answer(text, rows(("b", "8"), ("a", "9"), ("c", "7")), theirs)  # a bag
+    assert same_answer(text, rows(("a", "9"), ("b", "8"), ("d", "7")), theirs)  # d tied with c at 7
+    assert not same_answer(text, rows(("a", "9"), ("d", "8"), ("c", "7")), theirs)  # b is not tied
+    assert not same_answer(text, rows(("a", "9"), ("b", "8"), ("d", "6")), theirs)  # another value
+    assert not same_answer(text.replace(" LIMIT 3", ""), rows(("a", "9"), ("b", "8"), ("d", "7")), theirs)
+    assert not same_answer(text, rows(("a", "9"), ("b", "8")), theirs)
