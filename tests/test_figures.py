@@ -29,13 +29,22 @@ def raw(node, name: str, values: tuple | None = None) -> list[dict]:
     """The raw query's answer, run on the node's store directly (no cache, no figures)."""
     text = AGGREGATES[name].text(ASKED[name] if values is None else values)
     answer = execute(node.store.engine(), QueryRequest(text, "json"))
-    return json.loads(answer.body)["results"]["bindings"]
+    return _rows(name, json.loads(answer.body)["results"]["bindings"])
 
 
 def kept(node, name: str, values: tuple | None = None) -> list[dict]:
     answer = node.aggregate(name, "json", raw=False, values=ASKED[name] if values is None else values)
     assert answer is not None, "the figures are not built"
-    return json.loads(answer.body)["results"]["bindings"]
+    return _rows(name, json.loads(answer.body)["results"]["bindings"])
+
+
+def _rows(name: str, bindings: list[dict]) -> list[dict]:
+    """An answer's rows; for a question ordered by an average, in a fixed order: rows tied on the
+    average come in the engine's order, which differs between the raw query and the figure (the
+    order itself is checked apart)."""
+    if not AGGREGATES[name].parameters:
+        return bindings
+    return sorted(bindings, key=lambda b: json.dumps(b, sort_keys=True))
 
 
 @pytest.fixture()
@@ -553,6 +562,7 @@ def test_one_indicator_per_community_and_year_answers_what_its_title_says_for_ev
     from collections import defaultdict
     from decimal import Decimal
 
+    from bench.common import same_answer
     from ecgraph import standard
     from tests.helpers import demo_files
 
@@ -587,8 +597,12 @@ def test_one_indicator_per_community_and_year_answers_what_its_title_says_for_ev
         expected = {c: (sum(v) / len(v), min(v), max(v)) for c, v in by_community.items()}
         for order, first in (("DESC", "50"), ("ASC", "2")):
             asked = aggregate.values({"indicator": kpi, "year": year, "order": order, "first": first})
-            ours = kept(node, aggregate.name, asked)
-            assert ours == raw(node, aggregate.name, asked), (kpi, year, order)
+            answer = node.aggregate(aggregate.name, "json", raw=False, values=asked)
+            ours = json.loads(answer.body)["results"]["bindings"]  # in its order
+            # the same as the raw query's, up to which of the communities tied with the last one
+            text = aggregate.text(asked)
+            theirs = json.loads(execute(node.store.engine(), QueryRequest(text, "json")).body)["results"]["bindings"]
+            assert same_answer(text, ours, theirs), (kpi, year, order)
             averages = [Decimal(b["average"]["value"]) for b in ours]
             assert averages == sorted(averages, reverse=order == "DESC")
             assert len(ours) == min(int(first), len(expected))
