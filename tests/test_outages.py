@@ -218,10 +218,13 @@ def strict(tmp_path_factory):
 
 def test_the_sweep_that_keeps_the_deadlines_costs_no_cpu(strict):
     """Regression: the sweep every half second, given to waitress as a number, became a loop
-    that never waited (it rounds to whole seconds): 70% of a CPU for an idle node."""
+    that never waited (it rounds to whole seconds): 70% of a CPU for an idle node, 140 ticks in
+    2 s. An idle node's sweeps and housekeeping took 0 to 5 ticks here on most machines and 7 to
+    10 on a slow evening (when the code of the session before failed at 5 too): 20 still
+    tells the loop apart seven times over."""
     ticks = cpu_ticks(strict.process.pid)
     time.sleep(2)
-    assert cpu_ticks(strict.process.pid) - ticks <= 5
+    assert cpu_ticks(strict.process.pid) - ticks <= 20
 
 
 def test_a_request_whose_headers_drip_is_cut_with_408_naming_the_setting(strict):
