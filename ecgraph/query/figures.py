@@ -128,7 +128,7 @@ class Parameter:
             raise errors.BadRequest(f"{self.name}={written[:80]!r} is not {_SAYS[self.kind]}; "
                                     f"for example {self.name}={self.example}")
         if self.kind == "iri":
-            return text[1:-1] if text.startswith("<") else _EC + text[3:] if text.startswith("ec:") else text
+            return text[1:-1] if text.startswith("<") else standard.EC + text[3:] if text.startswith("ec:") else text
         if self.kind == "integer":
             if int(text) > self.most:
                 raise errors.BadRequest(f"{self.name}={text} is more than {self.most}; "
@@ -143,7 +143,6 @@ class Parameter:
         return ox.NamedNode(value) if self.kind == "iri" else ox.Literal(value, datatype=_INTEGER)
 
 
-_EC = "https://w3id.org/ecgraph/ns#"
 _SAYS = {"iri": "an IRI (ec:kpi-... or <https://...>)", "integer": "a whole number", "order": "ASC or DESC"}
 
 
@@ -760,11 +759,9 @@ class Figures:
         return self.ready
 
     def answer(self, name: str, result_format: str, max_rows: int | None, values: tuple[str, ...] = ()):
-        """The aggregate's answer from the shares (with its parameters' ``values``: the example's
-        if none are given), or None while they are being built."""
+        """The aggregate's answer from the shares (with its parameters' ``values``, which
+        :meth:`ecgraph.node.Node.aggregate` gives), or None while they are being built."""
         aggregate = AGGREGATES[name]
-        if aggregate.parameters and not values:
-            values = aggregate.values()
         if not self.current():
             return None
         if aggregate.partition == "asked":
