@@ -23,7 +23,8 @@ question for any indicator and year, in either order, of any length. Its ``templ
 with those parts free (and nothing else), its share rows are keyed by the values a question fixes
 (an indicator and a year), and an answer combines the rows of that key alone: a row per community,
 so no partials; the rows of the communities that can be in the list are found first
-(:func:`_leading`).
+(:func:`_leading`), from each community's average, which is kept up to date for the keys asked
+last (:class:`_Keyed`).
 
 Which network a community is in is read apart from its rows (:data:`LINKS`), from every twin: a
 community's twin may name its network (ec:network), or the network's twin may list it
@@ -57,6 +58,7 @@ from __future__ import annotations
 
 import decimal
 import hashlib
+import heapq
 import logging
 import re
 import threading
@@ -379,6 +381,9 @@ _PREDICATES = {a.name: tuple(ox.NamedNode(FIG + v) for v in a.row) for a in AGGR
 _ASKED = {a.name: tuple(a.row.index(p.row) for p in a.parameters if p.row) for a in AGGREGATES.values()}
 #: the answers of the current version kept (a question with parameters has many)
 _ANSWERS_KEPT = 256
+#: the asked keys (an indicator and a year) whose rows and averages are kept up to date
+#: (:class:`_Keyed`; the key asked longest ago goes): at 10,000 communities about 4 MB each
+_KEYS_KEPT = 4
 #: the buckets' terms, one object each (every share row of a bucketed aggregate holds one)
 _BUCKET_TERMS = [ox.Literal(str(b), datatype=_INTEGER) for b in range(BUCKETS)]
 
@@ -506,6 +511,8 @@ class Figures:
         #: :meth:`_interned`)
         self._terms: dict = {}
         self._terms_limit = _TERMS_LIMIT
+        #: per (aggregate, asked key) asked last, its rows by community and their averages
+        self._keyed: dict[tuple, _Keyed] = {}
 
     def _share(self, twin_id: str) -> tuple[Share, set[tuple]]:
         """One twin's share and network links, from the store as it is now."""
@@ -642,6 +649,11 @@ class Figures:
             note(share, links)
         if partials:  # the partitions the old rows were in
             touch()
+        for (name, key), keyed in self._keyed.items():  # the asked keys' rows and averages
+            for twin_id in [*gone, *shares]:
+                old, new = self._shares.get(twin_id, {}), shares[twin_id][0] if twin_id in shares else {}
+                keyed.replace(twin_id, [row for row, where in old.get(name, ()) if where == key],
+                              [row for row, where in new.get(name, ()) if where == key])
         for twin_id in [*gone, *shares]:
             for name, rows in self._shares.pop(twin_id, {}).items():
                 for _values, key in rows:
@@ -701,6 +713,7 @@ class Figures:
                     self._links.clear()
                     self._networks.clear()
                     self._communities.clear()
+                    self._keyed.clear()
                     for holders in self._holders.values():
                         holders.clear()
                 for start in range(0, len(ids), 100):
@@ -787,11 +800,13 @@ class Figures:
 
     def _asked(self, aggregate: Aggregate, values: tuple[str, ...], result_format: str, max_rows: int | None):
         """A parameterised aggregate's answer: ``combine`` over the share rows of the asked values.
-        The rows are gathered under the lock (references to the kept tuples), the rest is done
-        outside it, so that a commit's update does not wait for it. At 10,000 communities a
+        Under the lock, only the rows are gathered (references to the kept tuples), or the short
+        list is read from the averages kept; the rest is done outside it, so that a commit's
+        update does not wait for it. At 10,000 communities a
         question has 10,000 rows: a store of them all took 0.23 s to build and 0.07 s to ask, so
-        the rows of the communities that can be in the answer are found first (:func:`_leading`)
-        and only they go into the store ``combine`` asks."""
+        the rows of the communities that can be in the answer are found first, from the averages
+        kept for the keys asked last (:class:`_Keyed`), and only they go into the store
+        ``combine`` asks."""
         name = aggregate.name
         given = dict(zip((p.name for p in aggregate.parameters), values, strict=True))
         key = tuple(p.term(v) for p, v in zip(aggregate.parameters, values, strict=True) if p.row)
@@ -802,9 +817,23 @@ class Figures:
             memo = (version, name, values, result_format, max_rows)
             if memo in self._answers:
                 return self._answers[memo]
-            rows = [row for twin_id in self._holders[name].get(key, ())
-                    for row, where in self._shares[twin_id].get(name, ()) if where == key]
-        rows = _leading(aggregate, rows, given["order"] == "DESC", int(given["first"]))
+            keyed = self._keyed.pop((name, key), None)
+            if keyed is not None:
+                self._keyed[(name, key)] = keyed  # the last asked
+                rows = keyed.leading(given["order"] == "DESC", int(given["first"]))
+            else:  # asked first: its rows now (references to the kept tuples), their averages below
+                held = [(twin_id, [row for row, where in self._shares[twin_id].get(name, ()) if where == key])
+                        for twin_id in self._holders[name].get(key, ())]
+        if keyed is None:  # outside the lock: a commit's update need not wait for the sums
+            keyed = _Keyed(aggregate)
+            for twin_id, twin_rows in held:
+                keyed.replace(twin_id, [], twin_rows)
+            rows = keyed.leading(given["order"] == "DESC", int(given["first"]))
+            with self._lock:  # kept if no update came meanwhile (it would not be in these averages)
+                if self.version == version:
+                    self._keyed[(name, key)] = keyed
+                    while len(self._keyed) > _KEYS_KEPT:
+                        del self._keyed[next(iter(self._keyed))]
         kept = [i for i in range(len(aggregate.row)) if i not in _ASKED[name]]
         predicates = [_PREDICATES[name][i] for i in kept]
         quads: list[ox.Quad] = []
@@ -843,35 +872,114 @@ _EXACT = {ox.NamedNode("http://www.w3.org/2001/XMLSchema#" + t) for t in (
     "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte")}
 
 
+def _exact(value) -> decimal.Decimal | None:
+    """A share row's sum as an exact decimal, or None if it is not an exact number (a double, which
+    the engine adds in its own order; something no number)."""
+    if not isinstance(value, ox.Literal) or value.datatype not in _EXACT:
+        return None
+    try:
+        return decimal.Decimal(value.value)
+    except decimal.InvalidOperation:  # not a number the engine summed as one: it decides
+        return None
+
+
+def _average(rows: Iterable[tuple], n: int, total: int) -> decimal.Decimal | None:
+    """The exact average of these rows of one community (the sum of their sums over the sum of their
+    counts, divided to 60 digits), or None if a sum is not an exact number."""
+    count, summed = 0, decimal.Decimal(0)
+    for row in rows:
+        value = _exact(row[total])
+        if value is None:
+            return None
+        summed += value
+        count += int(row[n].value)
+    if count == 0:
+        return None
+    with decimal.localcontext() as exact:
+        exact.prec = 60
+        return summed / count
+
+
+def _chosen(averages: dict, descending: bool, first: int) -> set:
+    """The communities whose average is among the ``first`` highest (``descending``) or lowest, and
+    every one tied with the last of them."""
+    if first <= 0:
+        return set()
+    pick = heapq.nlargest if descending else heapq.nsmallest
+    bound = pick(first, averages.values())[-1]
+    return {c for c, a in averages.items() if (a >= bound if descending else a <= bound)}
+
+
 def _leading(aggregate: Aggregate, rows: list[tuple], descending: bool, first: int) -> list[tuple]:
     """The rows of the communities whose average (the sum of their sums over the sum of their
     counts) is among the ``first`` highest (``descending``) or lowest, and of every community tied
     with the last of them: the only ones ``combine``'s ORDER BY and LIMIT can keep. The averages
     are compared exactly here (decimals divided to 60 digits; the engine's are cut at 18, so
     averages it sees as equal are kept together, and it orders them). If a sum is not an exact
-    number (a double, which the engine adds in its own order), every row goes to the engine."""
+    number (a double, which the engine adds in its own order), every row goes to the engine.
+    :class:`_Keyed` keeps the same averages up to date for the keys asked last."""
     if first == 0:
         return []
     if first >= len(rows):
         return rows
     community, n, total = (aggregate.row.index(v) for v in ("community", "n", "sum"))
-    counts: dict = {}
-    sums: dict = {}
+    by_community: dict = {}
     for row in rows:
-        value = row[total]
-        if not isinstance(value, ox.Literal) or value.datatype not in _EXACT:
-            return rows
-        c = row[community]
-        try:
-            sums[c] = sums.get(c, 0) + decimal.Decimal(value.value)
-        except decimal.InvalidOperation:  # not a number the engine summed as one: it decides
-            return rows
-        counts[c] = counts.get(c, 0) + int(row[n].value)
-    if first >= len(counts):
+        by_community.setdefault(row[community], []).append(row)
+    if first >= len(by_community):
         return rows
-    with decimal.localcontext() as exact:
-        exact.prec = 60
-        averages = {c: sums[c] / counts[c] for c in counts}
-    bound = sorted(averages.values(), reverse=descending)[first - 1]
-    keep = {c for c, a in averages.items() if (a >= bound if descending else a <= bound)}
+    averages = {c: _average(each, n, total) for c, each in by_community.items()}
+    if any(a is None for a in averages.values()):
+        return rows
+    keep = _chosen(averages, descending, first)
     return [row for row in rows if row[community] in keep]
+
+
+class _Keyed:
+    """The share rows of one asked key of a parameterised aggregate (an indicator and a year), by
+    community and twin, and each community's exact average (:func:`_average`), kept up to date by
+    every update of a twin's share: after a publish, an answer finds its short list among the
+    averages (:func:`_chosen`) instead of reading and summing every row of the key again (at 10,000
+    communities, 10,000 rows: about 0.1 s)."""
+
+    __slots__ = ("rows", "averages", "inexact", "_community", "_n", "_total")
+
+    def __init__(self, aggregate: Aggregate):
+        self._community, self._n, self._total = (aggregate.row.index(v) for v in ("community", "n", "sum"))
+        #: community -> twin -> that twin's rows of the key
+        self.rows: dict = {}
+        #: community -> its exact average (communities a sum of which is no exact number: ``inexact``)
+        self.averages: dict = {}
+        self.inexact: set = set()
+
+    def replace(self, twin_id: str, old: list[tuple], new: list[tuple]) -> None:
+        """A twin's rows of the key were ``old`` and are ``new``."""
+        c = self._community
+        touched = {row[c] for row in old} | {row[c] for row in new}
+        for community in {row[c] for row in old}:
+            twins = self.rows.get(community)
+            if twins is not None:
+                twins.pop(twin_id, None)
+                if not twins:
+                    del self.rows[community]
+        for row in new:
+            self.rows.setdefault(row[c], {}).setdefault(twin_id, []).append(row)
+        for community in touched:
+            self.averages.pop(community, None)
+            self.inexact.discard(community)
+            if community in self.rows:
+                average = _average((row for rows in self.rows[community].values() for row in rows),
+                                   self._n, self._total)
+                if average is None:
+                    self.inexact.add(community)
+                else:
+                    self.averages[community] = average
+
+    def leading(self, descending: bool, first: int) -> list[tuple]:
+        """What :func:`_leading` gives over every row of the key."""
+        if first == 0:
+            return []
+        if self.inexact or first >= len(self.rows):
+            return [row for twins in self.rows.values() for rows in twins.values() for row in rows]
+        return [row for community in _chosen(self.averages, descending, first)
+                for rows in self.rows[community].values() for row in rows]
