@@ -207,6 +207,11 @@ def scale_one(communities: int, repeats: int) -> tuple[list[Row], dict]:
     servers = Servers(communities, "--answer-cache-mb", "0")
     try:
         ready = wait_until_ready(servers.node.url)
+        listing = requests.get(servers.node.url + "/api/aggregates", timeout=30).json()
+        built = listing.get("built") or {}
+        built = (f"the network figures read from the file saved at the last close in {built['seconds']:.1f} s"
+                 if built.get("from") == "saved" else f"the network figures built from the store in "
+                 f"{built.get('seconds', 0):.0f} s")
         rows, summary = measure(servers, repeats, "scale", f"N={communities}")
         worst = max(rows, key=lambda r: r.extra["p95"])
         anchor_worst = max(r.extra["anchor_p95"] for r in rows)
@@ -235,9 +240,12 @@ def scale_one(communities: int, repeats: int) -> tuple[list[Row], dict]:
                      f"{anchor_worst:,.0f} ms; median ratio over the set {median([r.ratio for r in rows]):.2f}; "
                      f"failed requests {failed}; p95 of {repeats} repeats; no answer cache; "
                      f"load average {os.getloadavg()[0]:.1f}; "
-                     f"ready {ready:.0f} s after start",
+                     f"ready {ready:.0f} s after start ({built}); "
+                     f"its figures built from the store in {stores.figures_seconds or 0:,.0f} s, in process, when "
+                     f"the stores were cached",
                 extra={"p95": worst.extra["p95"], "anchor_worst_p95": anchor_worst, "under_1s": under,
-                       "queries": len(rows), "failed": failed, "ready_seconds": ready}),
+                       "queries": len(rows), "failed": failed, "ready_seconds": ready,
+                       "figures": listing.get("built"), "figures_build_seconds": stores.figures_seconds}),
         ]
         figures = {"load time": (stores.load_seconds, stores.anchor_load_seconds, "s"),
                    "store on disk": (stores.node_bytes / 2**20, stores.anchor_bytes / 2**20, "MiB"),

@@ -18,6 +18,13 @@ An entry is built in ``<name>.partial`` under a lock and renamed when complete; 
 what the load measured (its time, peak memory, the machine's load average while it ran, the stored
 quads, the sizes on disk), since a cached run cannot time the load again.
 
+A node saves its network figures at a clean close and reads them back at its next start
+(``figures.json``; at N = 10,000 a build from the store takes minutes, and every section's node
+would pay it before it serves). So an entry holds the figures of the current aggregates too: built
+once from the store in a copy of the entry, the build's seconds kept in ``meta.json``
+(``figures_seconds``, reported beside the scale rows), and built again when the aggregates'
+definitions change (``ecgraph/query/figures.py`` is not in the key: its change keeps the stores).
+
 A run never serves the cached directories themselves (a node writes at start, the trace and the
 aggregates publish): :func:`working_copy` gives each run its own copy, RocksDB's immutable table
 files hard-linked and everything else copied, so a copy of 10 GB costs seconds and little disk.
@@ -63,6 +70,10 @@ class Loaded:
     anchor_load_seconds: float
     measured: str
     key: str
+    #: the seconds the node took to build its network figures from the store, and the definitions
+    #: they were built for (``ecgraph.query.figures.definitions``)
+    figures_seconds: float | None = None
+    figures_definitions: str | None = None
 
     @property
     def node(self) -> Path:
@@ -131,6 +142,7 @@ def loaded(communities: int, seed: int = 7, triples_per_twin: int = 1000, *, cac
                     log(f"  removing a stale loaded store {stale.name} (another generator, loader or engine)")
                     shutil.rmtree(stale, ignore_errors=True)
             _load(communities, seed, triples_per_twin, out, digest, log)
+        _figures(out, log)
     meta = json.loads((out / "meta.json").read_text())
     meta["load_average"] = tuple(meta["load_average"])
     return Loaded(path=out, **meta)
@@ -185,6 +197,41 @@ def _load(communities: int, seed: int, triples_per_twin: int, out: Path, digest:
             "key": digest}
     (partial / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     partial.rename(out)
+
+
+def _figures(out: Path, log) -> None:
+    """Give the entry the network figures a node saves at close (``figures.json``), built from its
+    store by a node in a copy of it, unless it has those of the current definitions."""
+    from ecgraph.node import FIGURES_FILE
+    from ecgraph.query.figures import definitions
+
+    meta = json.loads((out / "meta.json").read_text())
+    if meta.get("figures_definitions") == definitions() and (out / "node" / FIGURES_FILE).exists():
+        return
+    log(f"  building the network figures of {out.name} (kept with the stores)", flush=True)
+    copy = out.with_name(out.name + ".figures")
+    shutil.rmtree(copy, ignore_errors=True)
+    working_copy(out / "node", copy)
+    try:
+        seconds = float(subprocess.run(
+            [sys.executable, "-c",
+             "import sys, time\n"
+             "from ecgraph.config import Config\n"
+             "from ecgraph.node import Node\n"
+             "node = Node(Config.load(environ={}, data=sys.argv[1], no_demo=True), workers=False)\n"
+             "started = time.perf_counter()\n"
+             "node.figures.rebuild(background=False)\n"
+             "seconds = time.perf_counter() - started\n"
+             "assert node.figures.current(), 'the figures were not built'\n"
+             "node.close()\n"
+             "print(seconds)\n", str(copy)], cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()[-1])
+        shutil.copy2(copy / FIGURES_FILE, out / "node" / (FIGURES_FILE + ".partial"))
+        os.replace(out / "node" / (FIGURES_FILE + ".partial"), out / "node" / FIGURES_FILE)
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+    meta.update(figures_seconds=seconds, figures_definitions=definitions())
+    (out / "meta.json.partial").write_text(json.dumps(meta, indent=1) + "\n")
+    os.replace(out / "meta.json.partial", out / "meta.json")
 
 
 def working_copy(source: Path, target: Path) -> Path:

@@ -54,6 +54,7 @@ from ecgraph.query.pool import QueryPool, QueryRequest, QueryResult, bump, execu
 from ecgraph.store import GraphStore
 from ecgraph.store.embedded import EmbeddedStore
 from ecgraph.store.registry import Registry, Twin, hash_token, now, token_hint, valid_twin_id
+from ecgraph.store.stepwise import sync_directory
 from ecgraph.validation.validate import Report, validate
 from ecgraph.workers import (
     Answered,
@@ -81,6 +82,9 @@ class _Closing(Exception):
 _inspect = answer_cache.TextMemo(lambda text, update, base_iri: inspect(text, update=update, base_iri=base_iri))
 
 ADMIN_TOKEN_FILE = "admin-token"
+#: the network figures as the node closed with them: read and removed at the next start before
+#: anything can write the store, so a crash or another program's write leaves none to trust
+FIGURES_FILE = "figures.json"
 #: a publishing or validation worker that holds more than this after an upload is replaced
 PIPELINE_RECYCLE_MB = 768
 #: change-stream rows the feeds read back from the newest (each twin once: its newest change)
@@ -190,6 +194,12 @@ class Node:
         self.generation = shared_counter()
         self.store: GraphStore = store if store is not None else self._open_store(read_only)
         self.store.generation = self.generation
+        #: where the figures are saved at close and read at start: the embedded store's only (a
+        #: remote store may be written by others while the node is down)
+        self._figures_file = (self.data_dir / FIGURES_FILE
+                              if store is None and not config.store and not read_only else None)
+        saved_figures = self._take_saved_figures()
+        opened_at = self.generation.value
         #: finished answers of the current generation, served without a worker
         self.answers = answer_cache.AnswerCache(config.answer_cache_mb * 2**20)
         self.query_pool: QueryPool | None = None
@@ -240,8 +250,8 @@ class Node:
             self._behind.submit(self._sync_discovery_logged)
         elif not read_only:
             self._sync_discovery()
-        if workers:
-            self.figures.rebuild()
+        if workers:  # from the file saved at the last close, if opening wrote nothing (a new standard)
+            self.figures.rebuild(saved=saved_figures if self.generation.value == opened_at else None)
         if workers:
             # Workers over a remote store reach it over the network; they only ever talk to it
             # (the SERVICE check runs before a query is sent; see ecgraph.store.remote).
@@ -292,9 +302,49 @@ class Node:
         figures = getattr(self, "figures", None)
         if figures is not None:  # a rebuild reading the store stops first
             figures.stop()
+            self._save_figures(figures)
         self.store.close()
         self.registry.close()
         self._discovery.close()
+
+    def _take_saved_figures(self) -> bytes | None:
+        """The figures saved at the last close, and the file removed (durably), or None."""
+        if self._figures_file is None:
+            return None
+        try:
+            saved = self._figures_file.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("cannot read the saved network figures %s (%s); they are built from the store",
+                        self._figures_file, exc.strerror)
+            saved = None
+        self._figures_file.unlink(missing_ok=True)
+        sync_directory(self.data_dir)
+        return saved
+
+    def _save_figures(self, figures: network_figures.Figures) -> None:
+        """At close, under the write lock (no commit under way): the figures, if they hold the
+        store as it is, for the next start (:data:`FIGURES_FILE`). A failure only costs the next
+        start a build."""
+        if self._figures_file is None:
+            return
+        with self._write_lock:
+            data = figures.saved()
+            if data is None:
+                return
+            partial = self._figures_file.with_suffix(".partial")
+            try:
+                with open(partial, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(partial, self._figures_file)
+                sync_directory(self.data_dir)
+            except OSError as exc:
+                log.warning("cannot save the network figures to %s (%s); the next start builds them",
+                            self._figures_file, exc.strerror)
+                partial.unlink(missing_ok=True)
 
     def pools(self) -> dict[str, WorkerPool]:
         """The worker pools that run, by name (for /health and /metrics)."""

@@ -155,8 +155,17 @@ def test_a_loaded_network_is_cached_reused_and_replaced_when_its_key_changes(tmp
     first = stores.loaded(3, cache=cache)
     assert first.quads > 3000 and (first.node / "oxigraph").is_dir() and first.anchor.is_dir()
     assert ox.Store.read_only(str(first.anchor)).__len__() == first.quads
+    # the entry holds the network figures a node saved, which a node over a copy of it reads back
+    from ecgraph.node import FIGURES_FILE
+    from ecgraph.query.figures import definitions
+
+    assert (first.node / FIGURES_FILE).exists() and first.figures_definitions == definitions()
+    assert first.figures_seconds is not None and first.figures_seconds > 0
     again = stores.loaded(3, cache=cache)
     assert again == first  # the same entry, its load's figures kept: nothing loaded again
+    (first.node / FIGURES_FILE).unlink()  # figures of other definitions, or none: built again, the stores kept
+    rebuilt = stores.loaded(3, cache=cache)
+    assert (first.node / FIGURES_FILE).exists() and rebuilt.load_seconds == first.load_seconds
     monkeypatch.setattr(stores, "key", lambda *a, **k: "another-loader")
     third = stores.loaded(3, cache=cache)
     assert third.path.name.endswith("another-loader") and third.measured

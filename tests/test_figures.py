@@ -715,3 +715,132 @@ def test_the_averages_kept_for_an_asked_key_give_the_short_list_of_every_row_thr
                 theirs = figures._leading(aggregate, every, descending, first)
                 assert sorted(map(str, ours)) == sorted(map(str, theirs)), (step, descending, first)
     assert keyed.inexact or keyed.averages  # both paths were taken on the way
+
+
+
+def _equal_to_raw(node) -> None:
+    assert node.figures.wait(60) and node.figures.current()
+    for name in AGGREGATES:
+        assert kept(node, name) == raw(node, name), name
+
+
+def test_a_node_closed_cleanly_starts_from_its_saved_figures_and_any_write_between_discards_them(config, network):
+    """At close a serving node saves its figures (``figures.json``); the next start reads them back
+    instead of every twin's share, and removes the file before anything can write the store, so a
+    node that crashes, or a command line that writes while the node is down, leaves none."""
+    from ecgraph.node import FIGURES_FILE, Node
+
+    saved = config.data / FIGURES_FILE
+    cli = Node(config, workers=False)  # the command line's load: it builds no figures, saves none
+    for twin_id, path in network.items():
+        publish(cli, twin_id, path.read_bytes())
+    cli.close()
+    assert not saved.exists()
+
+    node = Node(config)
+    _equal_to_raw(node)
+    assert node.figures.built["from"] == "store" and node.figures.built["twins"] == len(network)
+    node.close()
+    assert saved.exists()
+
+    node = Node(config)
+    assert not saved.exists()  # taken at start: a crash from here on leaves no file
+    _equal_to_raw(node)
+    assert node.figures.built["from"] == "saved"
+    communities = sorted(t for t in network if t.startswith("community-"))
+    changed = network[communities[0]].read_text().replace("qudt:numericValue 1", "qudt:numericValue 6")
+    publish(node, communities[0], changed.encode())  # restored shares take a publish as built ones do
+    _equal_to_raw(node)
+    node.close()
+
+    cli = Node(config, workers=False)  # a write while the node is down
+    down = network[communities[1]].read_text().replace("qudt:numericValue 1", "qudt:numericValue 8")
+    publish(cli, communities[1], down.encode())
+    cli.close()
+    assert not saved.exists()
+    node = Node(config)
+    _equal_to_raw(node)
+    assert node.figures.built["from"] == "store"
+    node.close()
+
+
+def test_a_saved_file_of_other_twins_or_aggregates_or_not_whole_is_not_read(node, network, caplog):
+    """What the next start is given is checked before it is used: another layout, other
+    aggregates' definitions, other twins than the node lists, a term that is not one N-Triples
+    term, a file cut short: the store is read instead, and the log says why."""
+    import logging
+
+    for twin_id, path in network.items():
+        publish(node, twin_id, path.read_bytes())
+    figures = node.figures
+    figures.rebuild(background=False)
+    text = figures.saved().decode()
+    assert json.loads(text)["twins"].keys() == set(network)
+    figures.rebuild(background=False, saved=text.encode())
+    assert figures.built["from"] == "saved"
+    _equal_to_raw(node)
+    some = sorted(network)[2]
+    data = json.loads(text)
+    data["terms"][0] = data["terms"][0] + " . <urn:x> <urn:y> <urn:z>"
+    for bad in ("{not json", text.replace(f'"{some}":', '"not-a-twin-of-this-node":'),
+                text.replace('"format":1', '"format":0'), text.replace(f'"definitions":"{data["definitions"]}"',
+                                                                       '"definitions":"0123456789abcdef"'),
+                json.dumps(data, separators=(",", ":")), text[: len(text) // 2]):
+        assert bad != text
+        with caplog.at_level(logging.INFO, logger="ecgraph.query.figures"):
+            figures.rebuild(background=False, saved=bad.encode())
+        assert figures.built["from"] == "store", bad[:60]
+        assert "building them" in caplog.text, bad[:60]
+        caplog.clear()
+        _equal_to_raw(node)
+
+
+def test_a_served_node_stopped_by_sigterm_answers_from_its_saved_figures_and_after_a_kill_builds_them(
+        tmp_path, network):
+    """The real process: ``ecgraph serve`` stopped with SIGTERM saves its figures and the next
+    ``serve`` lists them as read from the saved file; killed, it leaves none, and the next start
+    builds them from the store. Both answer as the raw query does."""
+    import subprocess
+    import sys
+    import time
+
+    from ecgraph.node import FIGURES_FILE
+
+    data = tmp_path / "data"
+    subprocess.run([sys.executable, "-m", "ecgraph.cli", "load", "--data", str(data), "--bulk",
+                    str(next(iter(network.values())).parent)], check=True, capture_output=True)
+
+    def started() -> tuple[NodeProcess, dict]:
+        server = NodeProcess(data, "--no-demo").start()
+        for _ in range(600):
+            listing = requests.get(server.url + "/api/aggregates").json()
+            if listing["ready"]:
+                return server, listing
+            time.sleep(0.1)
+        raise AssertionError("the figures were not built in 60 s")
+
+    def answers(server: NodeProcess) -> None:
+        for name in AGGREGATES:
+            ours = requests.get(f"{server.url}/api/aggregates/{name}{ARGS[name]}")
+            text = AGGREGATES[name].text(ASKED[name]) + " # raw"
+            theirs = requests.post(server.url + "/sparql", data={"query": text},
+                                   headers={"Accept": "application/sparql-results+json"})
+            assert _rows(name, ours.json()["results"]["bindings"]) == _rows(
+                name, theirs.json()["results"]["bindings"]), name
+
+    server, listing = started()
+    try:
+        assert listing["built"]["from"] == "store"
+        server.stop()
+        assert (data / FIGURES_FILE).exists()
+        server, listing = started()
+        assert listing["built"]["from"] == "saved" and listing["built"]["twins"] == len(network)
+        answers(server)
+        server.kill()  # no close: the file taken at start is not written again
+        server.process.wait(60)
+        assert not (data / FIGURES_FILE).exists()
+        server, listing = started()
+        assert listing["built"]["from"] == "store"
+        answers(server)
+    finally:
+        server.stop()

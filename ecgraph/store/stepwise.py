@@ -149,7 +149,7 @@ class Journal:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, self.path)
-        _sync_directory(self.path.parent)
+        sync_directory(self.path.parent)
 
     def read(self) -> Undo | None:
         try:
@@ -167,10 +167,11 @@ class Journal:
             self.path.unlink()
         except FileNotFoundError:
             return
-        _sync_directory(self.path.parent)
+        sync_directory(self.path.parent)
 
 
-def _sync_directory(path: Path) -> None:
+def sync_directory(path: Path) -> None:
+    """Make a rename or removal in ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

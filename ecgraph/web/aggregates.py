@@ -24,7 +24,7 @@ def listing():
         {"name": a.name, "title": a.title, "url": f"{base}/api/aggregates/{a.name}", "query": a.raw,
          **({"template": a.template,
              "parameters": [{"name": p.name, "example": p.example} for p in a.parameters]} if a.parameters else {})}
-        for a in AGGREGATES.values()], "ready": node().figures.ready})
+        for a in AGGREGATES.values()], "ready": node().figures.ready, "built": node().figures.built})
 
 
 @bp.get("/api/aggregates/<name>")
