@@ -590,14 +590,16 @@ def test_slow_query_is_stopped_its_cpu_freed_while_simple_queries_answer(tmp_pat
         workers_after = set(children(node.process.pid))
         killed = workers_before - workers_after
         assert len(killed) == 1 and not any(alive(pid) for pid in killed), (workers_before, workers_after)
-        # no process of the node keeps burning CPU
+        # no process of the node keeps burning CPU: a query still running somewhere would take a
+        # whole core, 200 ticks in 2 s; the node's own housekeeping took up to 7 in 1 s on a slow
+        # evening of the 2-core runner (one tick is 10 ms)
         pids = sorted(workers_after | {node.process.pid})
         ticks = {pid: cpu_ticks(pid) for pid in pids}
-        time.sleep(1.0)
+        time.sleep(2.0)
         burnt = {pid: cpu_ticks(pid) - ticks[pid] for pid in pids}
-        assert sum(burnt.values()) <= 5, f"CPU ticks (1/100 s) used over 1 s after the timeout: {burnt}"
+        assert sum(burnt.values()) <= 30, f"CPU ticks (1/100 s) used over 2 s after the timeout: {burnt}"
         record("slow_query", timeout_s=2, cancelled_after_s=round(outcome["seconds"], 3),
-               simple_queries=latency, cpu_ticks_in_the_second_after=sum(burnt.values()))
+               simple_queries=latency, cpu_ticks_in_the_2_s_after=sum(burnt.values()))
     finally:
         node.stop()
 
