@@ -477,6 +477,14 @@ _TERMS_LIMIT = 100_000
 _SAVED_FORMAT = 1
 
 
+class _Saved(NamedTuple):
+    """What a saved file holds: every twin's share and links, the terms' pool, the partials."""
+    shares: dict[str, tuple[Share, set[tuple]]]
+    pool: dict
+    #: None in a file saved before the partials were (they are computed from the shares)
+    middle: dict[str, list[ox.Quad]] | None
+
+
 class _NotSaved(Exception):
     """A share holds what a saved file cannot keep (a blank node)."""
 
@@ -742,7 +750,7 @@ class Figures:
                 restored = self._restored(saved, ids) if saved is not None else None
                 if restored is not None:
                     def read(batch: list[str]) -> Iterable[tuple[Share, set[tuple]]]:
-                        return [restored.pop(t) for t in batch]
+                        return [restored.shares.pop(t) for t in batch]
                 else:
                     def read(batch: list[str]) -> Iterable[tuple[Share, set[tuple]]]:
                         return readers.map(self._share, batch)
@@ -752,7 +760,7 @@ class Figures:
                     self._shares.clear()
                     self._terms.clear()  # the pool then holds the terms of the rows read from here on
                     if restored is not None:
-                        self._terms.update(restored.pop(None))
+                        self._terms.update(restored.pool)
                     self._links.clear()
                     self._networks.clear()
                     self._communities.clear()
@@ -777,8 +785,13 @@ class Figures:
                 with self._lock:
                     if self._build != mine:
                         return
-                    for name in AGGREGATES:  # every partition at once, from the complete shares
-                        self._partial(name)
+                    if restored is not None and restored.middle is not None and self._generation() == started_at:
+                        for name, quads in restored.middle.items():  # the partials saved with the shares
+                            self._middle[name].clear()
+                            self._middle[name].extend(quads)
+                    else:
+                        for name in AGGREGATES:  # every partition at once, from the complete shares
+                            self._partial(name)
                     self._terms_limit = max(_TERMS_LIMIT, 2 * len(self._terms))
                     if self._generation() == started_at and not started_at & 1:
                         self.at = started_at  # no commit since: the shares hold this generation
@@ -807,7 +820,9 @@ class Figures:
         its close and gives it to the rebuild at its next start, if nothing wrote the store
         between), or None if they are not built, not the store's current generation, or hold a
         blank node (whose label another parse need not keep). JSON: every term once, in
-        N-Triples syntax, and per twin its rows and links as positions in that list."""
+        N-Triples syntax, and per twin its rows and links as positions in that list; and each
+        aggregate's partial answers (``middle``, a few thousand rows) as N-Quads, read back only
+        if no commit came while the shares were (else they are computed again from the shares)."""
         with self._lock:
             if not self.current():
                 return None
@@ -823,6 +838,8 @@ class Figures:
                     terms.append(str(term))
                 return position
 
+            middle = {name: (self._middle[name].dump(format=ox.RdfFormat.N_QUADS) or b"").decode()
+                      for name in AGGREGATES}
             try:
                 twins = {twin_id: {"rows": {name: [[at(v) for v in values] for values, _key in rows]
                                             for name, rows in share.items()},
@@ -831,12 +848,11 @@ class Figures:
             except _NotSaved:
                 return None
         return json.dumps({"format": _SAVED_FORMAT, "definitions": definitions(), "terms": terms,
-                           "twins": twins}, separators=(",", ":")).encode()
+                           "twins": twins, "middle": middle}, separators=(",", ":")).encode()
 
-    def _restored(self, saved: bytes, ids: list[str]) -> dict | None:
-        """The shares and links of :meth:`saved`'s bytes, by twin (and, under None, the pool of
-        their terms), or None (logged) if they are not those of ``ids`` or of these aggregates, or
-        cannot be read: then the store is read instead."""
+    def _restored(self, saved: bytes, ids: list[str]) -> _Saved | None:
+        """What :meth:`saved` wrote, or None (logged) if it is not the shares of ``ids`` or of
+        these aggregates, or cannot be read: then the store is read instead."""
         try:
             data = json.loads(saved)
             if data.get("format") != _SAVED_FORMAT or data.get("definitions") != definitions():
@@ -852,7 +868,9 @@ class Figures:
                 raise ValueError("a term is not one N-Triples term")
             pool = {t: t for t in terms}
             terms = [pool[t] for t in terms]
-            restored: dict = {None: pool}
+            middle = {name: list(ox.parse(data["middle"][name].encode(), format=ox.RdfFormat.N_QUADS))
+                      for name in AGGREGATES} if "middle" in data else None
+            restored = _Saved({}, pool, middle)
             for twin_id, held in data["twins"].items():
                 bucket = _bucket(twin_id)
                 bucket = pool.setdefault(bucket, bucket)
@@ -867,9 +885,9 @@ class Figures:
                         share[name].append((values, self._key(name, values, bucket, lambda k: pool.setdefault(k, k))))
                 if set(share) != set(AGGREGATES):
                     raise ValueError(f"twin {twin_id} lacks the rows of an aggregate")
-                restored[twin_id] = (share, {(terms[c], terms[n]) for c, n in held["links"]})
+                restored.shares[twin_id] = (share, {(terms[c], terms[n]) for c, n in held["links"]})
             return restored
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError, SyntaxError) as exc:
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, SyntaxError, OSError) as exc:
             log.warning("the saved network figures cannot be read (%s); building them from the store", exc)
             return None
 
