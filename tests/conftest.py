@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ecgraph.config import Config
-from tests.helpers import ADMIN, make_twin
+from tests.helpers import ADMIN, installed_copy, make_twin
 
 
 @pytest.fixture()
@@ -31,11 +31,7 @@ def installed_data(tmp_path_factory):
 
 @pytest.fixture()
 def config(tmp_path, installed_data) -> Config:
-    import shutil
-
-    shutil.copytree(installed_data, tmp_path / "data")
-    return Config.load(environ={}, data=tmp_path / "data", admin_token=ADMIN, no_demo=True,
-                       query_workers=1, pipeline_workers=1)
+    return installed_copy(installed_data, tmp_path / "data")
 
 
 @pytest.fixture()

@@ -19,6 +19,16 @@ TEST = "http://example.org/test#"
 OPEN_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 
 
+def installed_copy(installed_data: Path, data: Path, **options):
+    """The config of a node over a copy of the session's ``installed_data`` (the standard already
+    installed) at ``data``: the unit tests' node, with ``options`` over its defaults."""
+    from ecgraph.config import Config
+
+    shutil.copytree(installed_data, data)
+    return Config.load(environ={}, data=data, **{"admin_token": ADMIN, "no_demo": True, "query_workers": 1,
+                                                 "pipeline_workers": 1, **options})
+
+
 def make_twin(slug: str = "test-twin", tag: str = "A", members: int = 3, schools: int = 0,
               licence: str | None = OPEN_LICENCE) -> bytes:
     """A small twin that conforms to the core profile. Every member carries ``tag`` so a reader

@@ -14,10 +14,9 @@ from urllib.parse import urlencode
 import pytest
 from flask import request_started
 
-from ecgraph.config import Config
 from ecgraph.node import Node
 from ecgraph.web import create_app
-from tests.helpers import ADMIN, auth, make_twin
+from tests.helpers import ADMIN, auth, installed_copy, make_twin
 
 #: headers that differ between two runs of one query: the time it took, a hit or a miss
 VOLATILE = {"X-ECGraph-Elapsed", "X-ECGraph-Cache"}
@@ -32,27 +31,40 @@ ASK = "ASK { ?c a <https://w3id.org/ecgraph/ns#EnergyCommunity> }"
 RELATIVE = "SELECT ?here WHERE { BIND(<relative/iri> AS ?here) }"  # resolved against the endpoint
 
 
-@pytest.fixture(params=[64, 0], ids=["answer-cache", "no-answer-cache"])
-def app(request, tmp_path, installed_data):
-    import shutil
-
-    shutil.copytree(installed_data, tmp_path / "data")
-    config = Config.load(environ={}, data=tmp_path / "data", admin_token=ADMIN, no_demo=True,
-                         answer_cache_mb=request.param)
-    node = Node(config, workers=False)
+def _app(data, installed_data, answer_cache_mb: int):
+    """A node with one published twin (alpha), and its app."""
+    node = Node(installed_copy(installed_data, data, answer_cache_mb=answer_cache_mb), workers=False)
     application = create_app(node)
     application.testing = True
     client = application.test_client()
     token = client.post("/api/twins", json={"id": "alpha", "title": "Alpha"}, headers=auth(ADMIN)).get_json()["token"]
     assert client.put("/api/twins/alpha", data=make_twin("alpha", schools=1), content_type="text/turtle",
                       headers=auth(token)).status_code == 201
+    return node, application
+
+
+@pytest.fixture(params=[64, 0], ids=["answer-cache", "no-answer-cache"])
+def app(request, tmp_path, installed_data):
+    """A fresh node for each test (its logs, metrics and answers are the test's alone)."""
+    node, application = _app(tmp_path / "data", installed_data, request.param)
+    yield application
+    node.close()
+
+
+@pytest.fixture(scope="module", params=[64, 0], ids=["answer-cache", "no-answer-cache"])
+def shared_app(request, tmp_path_factory, installed_data):
+    """One node for the many cases that only read and compare two answers of the same request (a
+    fresh node each took 0.36 s of setup, 47 s over this file on a slow evening)."""
+    node, application = _app(tmp_path_factory.mktemp("plain") / "data", installed_data, request.param)
     yield application
     node.close()
 
 
 @pytest.fixture()
-def flask_requests(app):
-    """How many requests reached Flask's request machinery since the test began."""
+def flask_requests(request):
+    """How many requests reached Flask's request machinery since the test began (of the test's
+    ``app`` or ``shared_app``)."""
+    app = request.getfixturevalue("shared_app" if "shared_app" in request.fixturenames else "app")
     seen: list[str] = []
 
     def started(sender, **extra):
@@ -95,8 +107,8 @@ CASES = [
 
 @pytest.mark.parametrize("how", ["GET", "form", "query body"])
 @pytest.mark.parametrize("text,accept", CASES)
-def test_the_fast_path_answers_as_the_view_does(app, flask_requests, how, text, accept):
-    client = app.test_client()
+def test_the_fast_path_answers_as_the_view_does(shared_app, flask_requests, how, text, accept):
+    client = shared_app.test_client()
     method, body = ("GET", "form") if how == "GET" else ("POST", "form" if how == "form" else "query")
     fast = ask(client, method, text, accept, body=body)
     assert flask_requests == [], "a plain query was answered by the fast path, not by Flask"
@@ -116,7 +128,8 @@ def test_the_fast_path_answers_as_the_view_does(app, flask_requests, how, text, 
     ("SELECT * WHERE { SERVICE <http://elsewhere.example/sparql> { ?s ?p ?o } }", None, 403),  # not a peer
     ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", None, 400),  # an update, on /sparql
 ])
-def test_failures_are_rendered_by_the_app(app, flask_requests, how, text, accept, status):
+def test_failures_are_rendered_by_the_app(shared_app, flask_requests, how, text, accept, status):
+    app = shared_app
     client = app.test_client()
     method, body = ("GET", "form") if how == "GET" else ("POST", "form" if how == "form" else "query")
     count = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"
