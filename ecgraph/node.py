@@ -54,7 +54,7 @@ from ecgraph.query.pool import QueryPool, QueryRequest, QueryResult, bump, execu
 from ecgraph.store import GraphStore
 from ecgraph.store.embedded import EmbeddedStore
 from ecgraph.store.registry import Registry, Twin, hash_token, now, token_hint, valid_twin_id
-from ecgraph.store.stepwise import sync_directory
+from ecgraph.store.stepwise import sync_directory, write_durably
 from ecgraph.validation.validate import Report, validate
 from ecgraph.workers import (
     Answered,
@@ -333,18 +333,11 @@ class Node:
             data = figures.saved()
             if data is None:
                 return
-            partial = self._figures_file.with_suffix(".partial")
             try:
-                with open(partial, "wb") as out:
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(partial, self._figures_file)
-                sync_directory(self.data_dir)
+                write_durably(self._figures_file, data)
             except OSError as exc:
                 log.warning("cannot save the network figures to %s (%s); the next start builds them",
                             self._figures_file, exc.strerror)
-                partial.unlink(missing_ok=True)
 
     def pools(self) -> dict[str, WorkerPool]:
         """The worker pools that run, by name (for /health and /metrics)."""

@@ -143,13 +143,8 @@ class Journal:
         self.path = path
 
     def write(self, undo: Undo) -> None:
-        temporary = self.path.with_suffix(".tmp")
-        with open(temporary, "w", encoding="utf-8") as out:
-            json.dump({"graphs": undo.graphs, "added": undo.added, "removed": undo.removed}, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, self.path)
-        sync_directory(self.path.parent)
+        write_durably(self.path, json.dumps({"graphs": undo.graphs, "added": undo.added,
+                                             "removed": undo.removed}).encode())
 
     def read(self) -> Undo | None:
         try:
@@ -168,6 +163,22 @@ class Journal:
         except FileNotFoundError:
             return
         sync_directory(self.path.parent)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Replace ``path`` by ``data`` whole or not at all, and durably: a temporary file beside it,
+    synced, renamed over it, the directory synced."""
+    temporary = path.with_suffix(".tmp")
+    try:
+        with open(temporary, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
+    sync_directory(path.parent)
 
 
 def sync_directory(path: Path) -> None:
