@@ -623,8 +623,18 @@ def test_one_indicator_per_community_and_year_answers_what_its_title_says_for_ev
     assert kept(node, aggregate.name, nothing) == [] == raw(node, aggregate.name, nothing)
 
 
+def _leading(figures, aggregate, rows: list[tuple], descending: bool, first: int) -> list[tuple]:
+    """Of ``rows`` (in their order), those a :class:`_Keyed` that holds them (each row its own
+    twin's) keeps for the first ``first`` communities."""
+    keyed = figures._Keyed(aggregate)
+    for i, row in enumerate(rows):
+        keyed.replace(str(i), [], [row])
+    kept = {id(row) for row in keyed.leading(descending, first)}
+    return [row for row in rows if id(row) in kept]
+
+
 def test_the_rows_kept_for_a_short_list_give_the_engines_answer_over_every_row():
-    """Only the communities that can be in the first few go to the engine (``_leading``): with
+    """Only the communities that can be in the first few go to the engine (``_Keyed.leading``): with
     many tied averages, sums from two twins for one community, both orders and any length, the
     combine over them gives the averages the combine over every row gives; a double (summed in the
     engine's order) sends every row."""
@@ -661,7 +671,7 @@ def test_the_rows_kept_for_a_short_list_give_the_engines_answer_over_every_row()
                          ox.Literal(max(values, key=float), datatype=decimal_type)))
     for order in ("DESC", "ASC"):
         for first in (0, 1, 3, 10, 50, 299, 400):
-            leading = figures._leading(aggregate, rows, order == "DESC", first)
+            leading = _leading(figures, aggregate, rows, order == "DESC", first)
             ours, everything = answer(leading, order, first), answer(rows, order, first)
             # the same averages in the same order; among communities tied on the last average the
             # engine keeps any (so does the raw query), the others are the same rows
@@ -672,7 +682,7 @@ def test_the_rows_kept_for_a_short_list_give_the_engines_answer_over_every_row()
                 assert len(leading) < len(rows) / 2  # the short list reads few rows
     double = [*rows[:-1], rows[-1][:4] + (ox.Literal("2.5E0", datatype=ox.NamedNode(
         "http://www.w3.org/2001/XMLSchema#double")),) + rows[-1][5:]]
-    assert figures._leading(aggregate, double, True, 3) == double
+    assert _leading(figures, aggregate, double, True, 3) == double
 
 
 def test_the_averages_kept_for_an_asked_key_give_the_short_list_of_every_row_through_random_changes():
@@ -712,7 +722,7 @@ def test_the_averages_kept_for_an_asked_key_give_the_short_list_of_every_row_thr
         for descending in (True, False):
             for first in (0, 1, 3, 10, 100):
                 ours = keyed.leading(descending, first)
-                theirs = figures._leading(aggregate, every, descending, first)
+                theirs = _leading(figures, aggregate, every, descending, first)
                 assert sorted(map(str, ours)) == sorted(map(str, theirs)), (step, descending, first)
     assert keyed.inexact or keyed.averages  # both paths were taken on the way
 

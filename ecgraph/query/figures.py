@@ -22,9 +22,8 @@ An aggregate may have parameters (:class:`Parameter`): one indicator per communi
 question for any indicator and year, in either order, of any length. Its ``template`` is recognised
 with those parts free (and nothing else), its share rows are keyed by the values a question fixes
 (an indicator and a year), and an answer combines the rows of that key alone: a row per community,
-so no partials; the rows of the communities that can be in the list are found first
-(:func:`_leading`), from each community's average, which is kept up to date for the keys asked
-last (:class:`_Keyed`).
+so no partials; the rows of the communities that can be in the list are found first, from each
+community's average, which is kept up to date for the keys asked last (:class:`_Keyed`).
 
 Which network a community is in is read apart from its rows (:data:`LINKS`), from every twin: a
 community's twin may name its network (ec:network), or the network's twin may list it
@@ -788,9 +787,7 @@ class Figures:
                             return
                         self._update({t: q for t, q in shares.items() if self._changed.get(t, 0) == stamps[t]},
                                      [], partials=False)
-                    del shares
-                    if len(ids) >= FREEZE_FROM:
-                        _kept_for_good()
+                    _kept_for_good(len(ids))
                 with self._lock:
                     if self._build != mine:
                         return
@@ -808,8 +805,7 @@ class Figures:
                     self.version += 1
                     self.built = {"from": "store" if restored is None else "saved", "twins": len(ids),
                                   "seconds": round(time.monotonic() - began, 3)}
-                if len(ids) >= FREEZE_FROM:
-                    _kept_for_good()
+                _kept_for_good(len(ids))
                 log.info("network figures %s: %d twins in %.1f s",
                          "restored from the file saved at the last close" if restored is not None
                          else "built from the store", len(ids), self.built["seconds"])
@@ -1007,8 +1003,9 @@ class Figures:
             return sum(len(rows) for share in self._shares.values() for rows in share.values())
 
 
-def _kept_for_good() -> None:
-    """Take every object alive now out of the garbage collector's generations (``gc.freeze``).
+def _kept_for_good(twins: int) -> None:
+    """Take every object alive now out of the garbage collector's generations (``gc.freeze``), if
+    the figures are of :data:`FREEZE_FROM` ``twins`` or more.
     The figures are millions of tuples at 10,000 twins, which live as long as the node and form no
     cycles; left in the oldest generation, each full collection walks them all, in whichever
     request's allocation set it off: a publish, an answer. Measured at 10,000 twins with
@@ -1019,7 +1016,8 @@ def _kept_for_good() -> None:
     since. Nothing is collected first: a full collection here would set the collector's measure of
     the long-lived objects to the few not frozen, and full collections would come after every few
     publishes (measured: every 0.7 s, 40 ms each)."""
-    gc.freeze()
+    if twins >= FREEZE_FROM:
+        gc.freeze()
 
 
 def _serialised(store: ox.Store, text: str, result_format: str, max_rows: int | None, *, union: bool = False):
@@ -1076,18 +1074,6 @@ def _chosen(averages: dict, descending: bool, first: int) -> set:
     return {c for c, a in averages.items() if (a >= bound if descending else a <= bound)}
 
 
-def _leading(aggregate: Aggregate, rows: list[tuple], descending: bool, first: int) -> list[tuple]:
-    """Of ``rows`` (in their order), those of the communities whose average (the sum of their sums
-    over the sum of their counts) is among the ``first`` highest (``descending``) or lowest, and of
-    every community tied with the last of them: the only ones ``combine``'s ORDER BY and LIMIT can
-    keep. What :class:`_Keyed` gives, for a list of rows kept nowhere (each row its own twin's)."""
-    keyed = _Keyed(aggregate)
-    for i, row in enumerate(rows):
-        keyed.replace(str(i), [], [row])
-    kept = {id(row) for row in keyed.leading(descending, first)}
-    return [row for row in rows if id(row) in kept]
-
-
 class _Keyed:
     """The share rows of one asked key of a parameterised aggregate (an indicator and a year), by
     community and twin, and each community's exact average (:func:`_average`: decimals divided to
@@ -1132,7 +1118,9 @@ class _Keyed:
                     self.averages[community] = average
 
     def leading(self, descending: bool, first: int) -> list[tuple]:
-        """What :func:`_leading` gives over every row of the key."""
+        """The rows of the communities whose average (the sum of their sums over the sum of their
+        counts) is among the ``first`` highest (``descending``) or lowest, and of every community
+        tied with the last of them: the only ones ``combine``'s ORDER BY and LIMIT can keep."""
         if first == 0:
             return []
         if self.inexact or first >= len(self.rows):
