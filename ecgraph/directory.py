@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from ecgraph import page_deadline, standard
+from ecgraph import heap, page_deadline, standard
 from ecgraph.publish.licences import is_open_licence
 
 if TYPE_CHECKING:
@@ -322,6 +322,7 @@ class Directory:
             index = self._build(key)
             self._build_seconds = time.perf_counter() - started
             self._index = index
+            heap.give_back("the directory's index")  # the build's rows and joins are freed by now
         finally:
             with self._built:
                 self._attempts += 1
