@@ -224,3 +224,25 @@ def test_a_streamed_answer_is_logged_when_closed(app, caplog):
         assert response.status_code == 200
         response.close()
         assert len([r for r in caplog.records if r.name == "ecgraph.access"]) == 1
+
+
+@pytest.mark.parametrize("environ", [
+    {"wsgi.url_scheme": "http", "HTTP_HOST": "node.example:8080", "SERVER_NAME": "0.0.0.0", "SERVER_PORT": "8080"},
+    {"wsgi.url_scheme": "https", "HTTP_HOST": "node.example", "SERVER_NAME": "0.0.0.0", "SERVER_PORT": "443",
+     "SCRIPT_NAME": "/ecgraph"},
+    {"wsgi.url_scheme": "https", "HTTP_HOST": "node.example:443", "SERVER_NAME": "0.0.0.0", "SERVER_PORT": "443"},
+    {"wsgi.url_scheme": "http", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000"},
+    {"wsgi.url_scheme": "http", "HTTP_HOST": "xn--bcher-kva.example", "SERVER_NAME": "x", "SERVER_PORT": "80"},
+    {"wsgi.url_scheme": "http", "HTTP_HOST": "other.example", "SERVER_NAME": "0.0.0.0", "SERVER_PORT": "8080",
+     "SCRIPT_NAME": "/a%20b"},
+])
+def test_the_endpoint_s_url_before_the_app_is_werkzeug_s_for_every_host(node, environ):
+    """The URL a plain query resolves relative IRIs against, kept per Host, scheme and mount:
+    equal to werkzeug's for each, asked twice (the second from the kept ones) and after others."""
+    from werkzeug.wsgi import get_current_url
+
+    from ecgraph.web.common import url_of
+
+    expected = get_current_url(environ, root_only=True).rstrip("/")
+    assert url_of(node, environ) == expected
+    assert url_of(node, dict(environ, PATH_INFO="/sparql", QUERY_STRING="query=x")) == expected

@@ -72,7 +72,22 @@ def node_url() -> str:
 
 def url_of(n: Node, environ: dict) -> str:
     """:func:`node_url` from a WSGI environ, for code that runs before the app."""
-    return (n.config.public_url or get_current_url(environ, root_only=True)).rstrip("/")
+    if n.config.public_url:
+        return n.config.public_url.rstrip("/")
+    return _root_url(environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
+                     environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME", ""))
+
+
+@functools.lru_cache(maxsize=64)
+def _root_url(scheme: str, host: str | None, server_name: str | None, port: str | None, script_name: str) -> str:
+    """werkzeug's root URL of a request with these parts (all it reads), kept for the few a node
+    is reached by: its decoding costs about 20 us, which every plain query paid (bench/overhead.py).
+    The cache is small and bounded: varied Host headers only push each other out."""
+    environ = {"wsgi.url_scheme": scheme, "SCRIPT_NAME": script_name}
+    for name, value in (("HTTP_HOST", host), ("SERVER_NAME", server_name), ("SERVER_PORT", port)):
+        if value is not None:
+            environ[name] = value
+    return get_current_url(environ, root_only=True).rstrip("/")
 
 
 # --- parameters ---------------------------------------------------------------------------------
