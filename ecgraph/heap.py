@@ -5,8 +5,9 @@ lies at the top of its heap. A build that reads much of the store at once (the d
 reads every membership and every member's type: 700,000 rows each at N=10,000) leaves its freed
 blocks spread through the heap, and the web process's resident memory stays at the build's
 high-water mark for the node's life: 57 MiB of the 630 MiB it held at N=10,000 once the index was
-built were free (``bench/scale``, measured with ``/proc/self/statm``). ``malloc_trim(0)`` returns
-the free pages anywhere in the heap (since glibc 2.8).
+built were free (a node opened in process on the benchmark's cached store, resident memory from
+``/proc/self/statm``). ``malloc_trim(0)`` returns the free pages anywhere in the heap (since glibc
+2.8).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """What a node's start leaves in its web process: the catalog is read as a stream, not held as a
 list of triples, and the memory the directory's build freed goes back to the system.
 
-At N=10,000 (``bench/scale``) the web process held 642 MiB once ready: reading the catalog's
-265,000 triples as pyoxigraph objects grew it by 200 MiB, and the directory's build left 57 MiB
-of freed heap that glibc kept. These tests check each mechanism on something small and real."""
+A node's web process on the benchmark's cached N=10,000 store held 642 MiB once ready: reading
+the catalog's 265,000 triples as pyoxigraph objects grew it by 200 MiB (a bare scan of that graph
+fills the store's caches with 137), and the directory's build left 57 MiB of freed heap that
+glibc kept. These tests check each mechanism on something small and real."""
 
 from __future__ import annotations
 
