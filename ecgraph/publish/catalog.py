@@ -167,8 +167,10 @@ _READ = {p: p for p in (*_FIELDS, VOID + "uriSpace", PROV + "wasAssociatedWith",
 
 
 def _said(triples) -> list[tuple[str, str]]:
-    """The (predicate, object value) pairs of ``triples`` that an entry is read from."""
-    return [(_READ[t.predicate.value], t.object.value) for t in triples if t.predicate.value in _READ]
+    """The (predicate, object value) pairs of ``triples`` that an entry is read from (a triple
+    term, which only an admin's update could put there, has no value: it is not read)."""
+    return [(_READ[t.predicate.value], t.object.value) for t in triples
+            if t.predicate.value in _READ and not isinstance(t.object, ox.Triple)]
 
 
 def _entry(twin_id: str, about: Callable[[str], list[tuple[str, str]]]) -> Entry | None:
@@ -262,7 +264,7 @@ def read_all(store) -> Entries:
         for q in store.quads(standard.CATALOG_GRAPH):
             predicate = q.predicate.value
             kept = _READ.get(predicate)
-            if kept is not None:
+            if kept is not None and not isinstance(q.object, ox.Triple):  # as in _said
                 said[q.subject.value].append((kept, q.object.value))
             elif predicate == DCAT + "dataset" and q.subject == CATALOG and isinstance(q.object, ox.NamedNode):
                 datasets.append(q.object.value)
