@@ -166,11 +166,18 @@ def read(store, twin_id: str) -> Entry | None:
 _READ = {p: p for p in (*_FIELDS, VOID + "uriSpace", PROV + "wasAssociatedWith", SPDX + "checksumValue")}
 
 
+def _pair(t) -> tuple[str, str] | None:
+    """The (predicate, object value) pair of a triple or quad if an entry is read from it (a
+    triple term, which only an admin's update could put there, has no value: it is not read)."""
+    predicate = _READ.get(t.predicate.value)
+    if predicate is None or isinstance(t.object, ox.Triple):
+        return None
+    return predicate, t.object.value
+
+
 def _said(triples) -> list[tuple[str, str]]:
-    """The (predicate, object value) pairs of ``triples`` that an entry is read from (a triple
-    term, which only an admin's update could put there, has no value: it is not read)."""
-    return [(_READ[t.predicate.value], t.object.value) for t in triples
-            if t.predicate.value in _READ and not isinstance(t.object, ox.Triple)]
+    """The :func:`_pair` of each of ``triples`` that an entry is read from."""
+    return [pair for t in triples if (pair := _pair(t)) is not None]
 
 
 def _entry(twin_id: str, about: Callable[[str], list[tuple[str, str]]]) -> Entry | None:
@@ -250,6 +257,11 @@ class Entries(dict):
         self._moved()
 
 
+def _listed(t) -> bool:
+    """Whether a statement of the catalog lists a twin's graph (``dcat:dataset``)."""
+    return t.predicate.value == DCAT + "dataset" and isinstance(t.object, ox.NamedNode)
+
+
 def read_all(store) -> Entries:
     """Every published twin's entry, from one read of the catalog graph (a node's start: over a
     remote store, three requests per twin took 9 minutes at 10,000 twins); a store that will not
@@ -262,18 +274,16 @@ def read_all(store) -> Entries:
     try:
         said: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for q in store.quads(standard.CATALOG_GRAPH):
-            predicate = q.predicate.value
-            kept = _READ.get(predicate)
-            if kept is not None and not isinstance(q.object, ox.Triple):  # as in _said
-                said[q.subject.value].append((kept, q.object.value))
-            elif predicate == DCAT + "dataset" and q.subject == CATALOG and isinstance(q.object, ox.NamedNode):
+            pair = _pair(q)
+            if pair is not None:
+                said[q.subject.value].append(pair)
+            elif _listed(q) and q.subject == CATALOG:
                 datasets.append(q.object.value)
         about: Callable[[str], list[tuple[str, str]]] = lambda subject: said.get(subject, [])  # noqa: E731
     except errors.Error as exc:
         log.warning("reading the catalog twin by twin: the store refused it in one answer (%s)", exc.detail)
         about = lambda subject: _said(store.subjects_triples(standard.CATALOG_GRAPH, _n(subject)))  # noqa: E731
-        datasets = [t.object.value for t in store.subjects_triples(standard.CATALOG_GRAPH, CATALOG)
-                    if t.predicate.value == DCAT + "dataset" and isinstance(t.object, ox.NamedNode)]
+        datasets = [t.object.value for t in store.subjects_triples(standard.CATALOG_GRAPH, CATALOG) if _listed(t)]
     out = Entries()
     for dataset in datasets:
         twin_id = dataset[len(standard.TWIN_GRAPH_BASE):]
