@@ -121,7 +121,8 @@ def pages(quick: bool) -> list[Row]:
             time.sleep(1)
         counted = time.perf_counter() - started
         for label, path, anchor_name, note in (
-                ("the catalog, first page", "/catalog", "the whole catalog as Turtle", ""),
+                ("the catalog, first page", "/catalog", "the catalog as Turtle (its first part of up to 1,000 "
+                 "resources)", ""),
                 ("the VoID description", "/void", "the same as Turtle",
                  f"; its first counts ready {counted:.1f} s after it was first asked")):
             ours = [_get(session, base + path, "text/html") for _ in range(few)]

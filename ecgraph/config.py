@@ -60,6 +60,9 @@ class Config:
     query_timeout: float = setting(10.0, "Seconds a query may run before it is stopped (503).", minimum=1)
     page_timeout: float = setting(10.0, "Seconds a page for people (directory, community, network, resource) may "
                                   "spend reading the store; past it the page answers 503.", minimum=0.001)
+    catalog_part: int = setting(1000, "Resources (a twin's dataset with its fragments) one answer of /catalog's RDF "
+                                      "holds; a larger catalog is read in parts, each linking the next (Hydra, "
+                                      "a Link header).", minimum=1)
     max_result_rows: int = setting(100_000, "Rows (or triples) a query answer holds at most; the cut is announced.",
                                    minimum=1)
     max_query_bytes: int = setting(1024 * 1024, "The largest query or update text accepted (413 above it).",

@@ -23,7 +23,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,7 @@ from ecgraph.network import Network, sources
 from ecgraph.network import changes as network_changes
 from ecgraph.network.harvest import HARVESTED_BASE, NETWORK_GRAPH, copy_graph
 from ecgraph.network.peers import LivePeers
-from ecgraph.publish import authority, catalog, ingest, personal
+from ecgraph.publish import authority, catalog, catalog_pages, ingest, personal
 from ecgraph.publish import dump as dump_module
 from ecgraph.publish import pipeline as pipeline_module
 from ecgraph.publish.fetch import FetchPolicy, fetch
@@ -202,6 +202,8 @@ class Node:
         opened_at = self.generation.value
         #: finished answers of the current generation, served without a worker
         self.answers = answer_cache.AnswerCache(config.answer_cache_mb * 2**20)
+        #: (generation, the stored catalog's index) for :meth:`catalog_resources`
+        self._catalog_index: tuple[int, Any] | None = None
         self.query_pool: QueryPool | None = None
         self.federation_pool: QueryPool | None = None
         self.pipeline_pool: WorkerPool | None = None
@@ -680,6 +682,26 @@ class Node:
         copies it harvested with their origin; namespace claims and conflicts with peers' twins."""
         return (self.store.graph_triples(standard.CATALOG_GRAPH) + sources.catalog_triples(self)
                 + self.store.graph_triples(NETWORK_GRAPH) + self.network.catalog_triples())
+
+    #: the stored graphs the catalog is read from
+    CATALOG_GRAPHS = (standard.CATALOG_GRAPH, NETWORK_GRAPH)
+
+    def catalog_resources(self, made: Iterable[ox.Triple] = ()) -> catalog_pages.Resources:
+        """:meth:`catalog_triples` and ``made`` (what the request adds: the dump's listing) by
+        resource, each read only when asked (:mod:`ecgraph.publish.catalog_pages`). The index of
+        the stored graphs' subjects is kept until the next commit."""
+        generation = self.generation.value
+        kept = self._catalog_index
+        if kept is not None and kept[0] == generation and not generation & 1:
+            index = kept[1]
+        else:
+            index = catalog_pages.index(self.store, self.CATALOG_GRAPHS)
+            if not generation & 1 and self.generation.value == generation:  # no write moved under it
+                self._catalog_index = (generation, index)
+        if index is None:  # blank nodes there: read whole
+            return catalog_pages.of_triples(self.catalog_triples() + list(made))
+        return catalog_pages.stored(self.store, self.CATALOG_GRAPHS, index,
+                                    sources.catalog_triples(self) + self.network.catalog_triples() + list(made))
 
     def has_graph(self, graph: str) -> bool:
         return self.store.has_graph(graph)

@@ -89,6 +89,9 @@ def net(tmp_path_factory, demo_data):
     """A, B and C holding the demo network split by GBN (A knows B and C); R holding all of it."""
     base = tmp_path_factory.mktemp("network")
     nodes = {name: NodeProcess(base / name, *NODE_ARGS) for name in "abc"}
+    # B serves its catalog in parts of two resources: A reads them in turn (a hub of 10,000 twins
+    # serves 82 MB of catalog, past a peer's 50 MB fetch limit, in one answer)
+    nodes["b"].args += ["--catalog-part", "2"]
     nodes["r"] = NodeProcess(demo_data(base / "r"), "--query-workers", "1")  # holds the whole demo network
     try:
         start_all(*nodes.values())  # side by side
@@ -172,6 +175,18 @@ def test_the_change_stream_is_atom_for_feed_readers_newest_first(net):
     paged = feedparser.parse(requests.get(f"{b.url}/api/changes", params={"format": "atom", "since": 0,
                                                                           "limit": 2}).content)
     assert [e.id.split("since=")[1].split("&")[0] for e in paged.entries] == ["1", "0"]
+
+
+def test_a_peer_s_catalog_in_parts_is_read_to_its_end_by_the_first_harvest_and_the_peer_check(net):
+    a, b = net["a"], net["b"]
+    first = requests.get(f"{b.url}/catalog", headers={"Accept": "application/n-triples"})
+    assert 'rel="next"' in first.headers["Link"]
+    at_b = {t["id"] for t in requests.get(f"{b.url}/api/twins").json()["twins"]}
+    assert len(at_b) > 4  # more than two parts of two
+    harvest(a)
+    [state] = [p for p in requests.get(f"{a.url}/api/peers", headers=a.admin).json()["peers"] if p["url"] == b.url]
+    assert state["kind"] == "ecgraph" and state["twins"] == len(at_b), state
+    assert state["harvested_twins"] == len(at_b)
 
 
 def test_an_unchanged_peer_costs_one_request(net):

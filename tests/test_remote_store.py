@@ -579,3 +579,41 @@ def test_the_catalog_is_read_in_one_answer_or_twin_by_twin_where_the_store_caps_
         assert catalog.read_all(capped) == whole
     finally:
         node.close()
+
+
+def test_the_catalog_is_read_a_part_at_a_time_over_a_remote_store_equal_to_the_whole(tmp_path, oxigraph,
+                                                                                     monkeypatch):
+    """A part of the catalog asks the store for its resources' statements only, in batches (a
+    query names at most ``ABOUT_BATCH`` subjects), and the parts together are the catalog."""
+    from ecgraph.publish import catalog_pages
+
+    node = node_on(oxigraph.url, tmp_path / "data")
+    try:
+        for twin_id in ("part-a", "part-b", "part-c", "part-d", "part-e"):
+            node.register(twin_id, twin_id)
+            node.publish(twin_id, node.upload_for(twin_id, make_twin(twin_id, members=2), filename="t.ttl"))
+        monkeypatch.setattr(remote.RemoteStore, "ABOUT_BATCH", 4)
+        asked: list[int] = []
+        real = node.store._engine.query
+
+        def counted(text, *args, **kwargs):
+            if "VALUES ?s" in text:
+                asked.append(text.count("> <") + 1)
+            return real(text, *args, **kwargs)
+
+        monkeypatch.setattr(node.store._engine, "query", counted)
+        resources = node.catalog_resources()
+        whole = set(node.catalog_triples())
+        assert set(resources.read(resources.keys)) == whole
+        assert asked and max(asked) <= 4 and sum(asked) == 5 * 3 + 1  # each twin's 3 subjects, the catalog
+        asked.clear()
+        parts, after = [], None
+        while True:
+            keys, after = resources.part(after, 2)
+            parts.append(set(resources.read(keys)))
+            if after is None:
+                break
+        assert len(parts) == 3 and set().union(*parts) == whole
+        assert catalog_pages.family(ox.NamedNode(node.entries()["part-a"].graph + "#checksum"), {}) in resources.keys
+    finally:
+        node.close()

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pyoxigraph as ox
 
@@ -34,6 +34,9 @@ DCT = "http://purl.org/dc/terms/"
 EC = "https://w3id.org/ecgraph/ns#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 NTRIPLES = formats.NTRIPLES.media_types[0]
+HYDRA_NEXT = "http://www.w3.org/ns/hydra/core#next"
+#: the most parts of a peer's catalog read (at the default 1,000 resources a part, a million twins)
+MAX_CATALOG_PARTS = 1000
 
 #: join requests one address may send in an hour, and the pending requests the node keeps at most
 JOIN_PER_HOUR = 5
@@ -118,16 +121,33 @@ class PeerCall:
         return out
 
     def catalog(self, timeout: float | None = None) -> list[dict]:
-        """The twins whose home is the peer, from its DCAT catalog: id, version, hash, profile."""
-        fetched = self.get("/catalog", accept=NTRIPLES, timeout=timeout)
-        try:
-            quads = list(ox.parse(fetched.data, format=ox.RdfFormat.N_TRIPLES))
-        except (SyntaxError, ValueError) as exc:
-            raise FetchRefused(f"{self.url}/catalog is not an RDF catalog this node can read: {exc}", 502) from None
+        """The twins whose home is the peer, from its DCAT catalog: id, version, hash, profile. A
+        large catalog comes in parts, each naming the next (``hydra:next``,
+        :mod:`ecgraph.publish.catalog_pages`): they are read in turn, all within ``timeout``."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         by_subject: dict[str, dict[str, list[str]]] = {}
-        for q in quads:
-            if isinstance(q.subject, ox.NamedNode):
-                by_subject.setdefault(q.subject.value, {}).setdefault(q.predicate.value, []).append(q.object.value)
+        path: str | None = "/catalog"
+        parts = 0
+        while path is not None:
+            parts += 1
+            if parts > MAX_CATALOG_PARTS:
+                raise FetchRefused(f"{self.url}/catalog has more than {MAX_CATALOG_PARTS} parts", 502)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise FetchRefused(f"reading {self.url}/catalog ran past its deadline ({parts - 1} parts read)", 504)
+            fetched = self.get(path, accept=NTRIPLES, timeout=left)
+            try:
+                quads = list(ox.parse(fetched.data, format=ox.RdfFormat.N_TRIPLES))
+            except (SyntaxError, ValueError) as exc:
+                raise FetchRefused(f"{self.url}{path} is not an RDF catalog this node can read: {exc}", 502) from None
+            following = None
+            for q in quads:
+                if q.predicate.value == HYDRA_NEXT:
+                    following = q.object.value
+                elif isinstance(q.subject, ox.NamedNode):
+                    by_subject.setdefault(q.subject.value, {}).setdefault(q.predicate.value, []).append(
+                        q.object.value)
+            path = self._next_part(path, following)
         twins = []
         for subject, props in by_subject.items():
             # a twin published there (not a copy it harvested from someone else: no loops)
@@ -140,6 +160,25 @@ class PeerCall:
                           "profile": props.get(DCT + "conformsTo", [""])[0],
                           "title": props.get(DCT + "title", [""])[0]})
         return sorted(twins, key=lambda t: t["id"])
+
+    def _next_part(self, path: str, following: str | None) -> str | None:
+        """The path of the catalog's next part, or None. Only the link's key is taken (``?after=``)
+        and asked of this peer's own ``/catalog`` (its public URL may name it otherwise): a link
+        cannot send this node elsewhere. One whose key does not move forward (a peer that would
+        keep this node reading in circles) is refused."""
+        if following is None:
+            return None
+        after, before = _after(following), _after(path)
+        if after is None or (before is not None and after <= before):
+            raise FetchRefused(f"{self.url}/catalog's next part does not follow the one before: {following[:200]}",
+                               502)
+        return "/catalog?after=" + quote(after, safe="")
+
+
+def _after(url: str) -> str | None:
+    """The key a part of a catalog follows (``?after=``), None for the first."""
+    values = parse_qs(urlsplit(url).query).get("after")
+    return values[0] if values else None
 
 
 def detect(call: PeerCall) -> tuple[str, dict]:

@@ -92,6 +92,10 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]: ...
 
+    def triples_about(self, graph: str, subjects: Sequence[ox.NamedNode]) -> list[ox.Triple]:
+        """Every triple of ``graph`` whose subject is one of ``subjects`` (a page of the catalog)."""
+        return [t for subject in subjects for t in self.subjects_triples(graph, subject)]
+
     @abc.abstractmethod
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]: ...
 

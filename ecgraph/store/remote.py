@@ -51,7 +51,7 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -634,6 +634,17 @@ class RemoteStore(GraphStore):
     def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]:
         return self.consistent(lambda: list(self._engine.query(
             f"CONSTRUCT {{ {_named(subject)} ?p ?o }} WHERE {{ GRAPH {_iri(graph)} {{ {_named(subject)} ?p ?o }} }}")))
+
+    #: subjects asked in one query by :meth:`triples_about` (a query text of about 20 KB)
+    ABOUT_BATCH = 200
+
+    def triples_about(self, graph: str, subjects: Sequence[ox.NamedNode]) -> list[ox.Triple]:
+        out: list[ox.Triple] = []
+        for start in range(0, len(subjects), self.ABOUT_BATCH):
+            values = " ".join(_named(s) for s in subjects[start:start + self.ABOUT_BATCH])
+            out += self.consistent(lambda values=values: list(self._engine.query(
+                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_iri(graph)} {{ VALUES ?s {{ {values} }} ?s ?p ?o }} }}")))
+        return out
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         return iter(self.consistent(lambda: list(select_quads(self._engine, graph))))

@@ -4,10 +4,11 @@ negotiation (see :mod:`ecgraph.publish.linked`), and pages for browsers."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from ecgraph import formats
-from ecgraph.publish import dump, linked
+from ecgraph.publish import catalog as catalog_module
+from ecgraph.publish import catalog_pages, dump, linked
 from ecgraph.query import results
 from ecgraph.web.common import negotiate, node, node_url
 from ecgraph.web.face.views import triples_page
@@ -21,17 +22,45 @@ def _graph(triples, title: str, path: str, more=None) -> Response:
     chosen = negotiate((*formats.GRAPH, formats.HTML))
     if chosen is formats.HTML:
         return triples_page(title, triples, path, more)
-    out = results.graph(triples + (more(triples) if more else []), chosen.key, None)
+    return _rdf(triples + (more(triples) if more else []), chosen)
+
+
+def _rdf(triples, chosen, links: list[str] | None = None) -> Response:
+    out = results.graph(triples, chosen.key, None)
     response = Response(out.body, content_type=out.media_type)
     response.vary.add("Accept")
+    if links:
+        response.headers["Link"] = ", ".join(links)
     return response
 
 
 @bp.get("/catalog")
 def catalog():
+    """The catalog; a larger one than ``--catalog-part`` resources in parts (``?after=``), each
+    linking the next (:mod:`ecgraph.publish.catalog_pages`)."""
+    n = node()
+    base = node_url()
     # each twin's distributions; the bulk dump is a dataset of the catalog too, described at /dump
-    triples = node().catalog_triples() + list(dump.catalog_links(node_url()))
-    return _graph(triples, "Data catalog", "/catalog", lambda some: linked.distributions(some, node_url()))
+    resources = n.catalog_resources(dump.catalog_links(base))
+
+    def more(some):
+        return linked.distributions(some, base)
+
+    chosen = negotiate((*formats.GRAPH, formats.HTML))
+    if chosen is formats.HTML:
+        return triples_page("Data catalog", resources, "/catalog", more)
+    after = request.args.get("after")
+    if after is None and len(resources.keys) <= n.config.catalog_part:
+        triples = resources.read(resources.keys)
+        return _rdf(triples + more(triples), chosen)
+    keys, following = resources.part(after, n.config.catalog_part)
+    triples = resources.read(keys)
+    first = base + "/catalog"
+    here = first if after is None else catalog_pages.after_url(first, after)
+    following_url = None if following is None else catalog_pages.after_url(first, following)
+    hydra = catalog_pages.view(catalog_module.CATALOG, len(resources.keys), here, first, following_url)
+    links = [f'<{first}>; rel="first"'] + ([f'<{following_url}>; rel="next"'] if following_url else [])
+    return _rdf(triples + more(triples) + hydra, chosen, links)
 
 
 @bp.get("/void")

@@ -537,8 +537,14 @@ def document(base_url: str) -> dict:
                 },
             },
             "/catalog": {
-                "get": {"summary": "DCAT catalog of the twins, each with a distribution per RDF syntax",
-                        "responses": {"200": _rdf_response("The catalog")}}
+                "get": {"summary": "DCAT catalog of the twins, each with a distribution per RDF syntax; a large "
+                                   "one in parts that link the next (hydra:next and a Link header)",
+                        "parameters": [{"name": "after", "in": "query", "schema": {"type": "string"},
+                                        "description": "the part of the catalog after this resource (the "
+                                                       "key a part's next link names)"},
+                                       {"name": "page", "in": "query", "schema": {"type": "integer"},
+                                        "description": "the page for people (text/html) to show"}],
+                        "responses": {"200": _rdf_response("The catalog, or the part asked")}}
             },
             "/void": {
                 "get": {"summary": "VoID description of the node's dataset: triples, classes, properties, twins, "

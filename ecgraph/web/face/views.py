@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, g, redirect, render_template, requ
 
 from ecgraph import errors, formats, page_deadline, standard
 from ecgraph.directory import FACETS, PAGE_SIZE, local, pick
+from ecgraph.publish import catalog_pages
 from ecgraph.web.common import SECURITY_HEADERS, negotiate, node, whole
 from ecgraph.web.face import charts, i18n, ontology, privacy
 
@@ -231,32 +232,19 @@ TRIPLES_PAGE_SUBJECTS = 25
 TRIPLES_PAGE_ROWS = 200
 
 
-def _family(subject, bnodes: dict) -> str:
-    """The resource a subject belongs to on a page: its IRI without the fragment (a dataset, its
-    ``#publication``, ``#checksum`` and ``#distribution-*``), a blank node that of what points to it."""
-    if isinstance(subject, ox.BlankNode):
-        return bnodes.get(subject, "~" + str(subject))
-    return str(subject.value).split("#", 1)[0]
-
-
 def triples_page(title: str, triples, path: str, more=None) -> Response:
     """RDF a node describes itself with (its catalog, its service description) as a page: one
     section per subject, every IRI a link, the RDF formats beside it, :data:`TRIPLES_PAGE_SUBJECTS`
-    resources a page (``?page=``). ``more``: what to add about the triples of the page shown
-    (the catalog's distributions, written for the datasets on it only)."""
+    resources a page (``?page=``). ``triples``: the statements, or their
+    :class:`~ecgraph.publish.catalog_pages.Resources` (then only the page's are read). ``more``:
+    what to add about the triples of the page shown (the catalog's distributions, written for the
+    datasets on it only)."""
     lang = i18n.current()
-    bnodes: dict = {}
-    for t in triples:
-        if isinstance(t.object, ox.BlankNode) and not isinstance(t.subject, ox.BlankNode):
-            bnodes.setdefault(t.object, _family(t.subject, bnodes))
-    families: dict[str, list] = {}
-    for t in triples:
-        families.setdefault(_family(t.subject, bnodes), []).append(t)
-    order = sorted(families)
+    resources = triples if isinstance(triples, catalog_pages.Resources) else catalog_pages.of_triples(triples)
+    order = resources.keys
     pages = max(1, -(-len(order) // TRIPLES_PAGE_SUBJECTS))
     page = min(whole(request.args.get("page"), "page", 1, minimum=1), pages)
-    shown = [t for key in order[(page - 1) * TRIPLES_PAGE_SUBJECTS: page * TRIPLES_PAGE_SUBJECTS]
-             for t in families[key]]
+    shown = resources.read(order[(page - 1) * TRIPLES_PAGE_SUBJECTS: page * TRIPLES_PAGE_SUBJECTS])
     if more is not None:
         shown += more(shown)
     subjects: dict[str, list] = {}
