@@ -219,3 +219,27 @@ def test_a_peer_s_catalog_parts_cannot_keep_the_node_reading_or_send_it_elsewher
         circular.close()
         elsewhere.close()
 
+
+class _LargeCatalog(LoopbackServer):
+    """A node whose catalog is past the fetch limit, and that answers SPARQL too."""
+
+    def answer(self, method, path, body):
+        if path.startswith("/catalog"):
+            line = '<https://w3id.org/ecgraph/twin/t> <http://purl.org/dc/terms/title> "%s" .\n' % ("x" * 200)
+            return 200, {"Content-Type": "application/n-triples"}, (line * 20).encode()
+        return 200, {"Content-Type": "application/sparql-results+json"}, b'{"head": {}, "boolean": true}'
+
+
+def test_a_peer_whose_catalog_is_past_the_fetch_limit_is_not_taken_for_a_plain_sparql_store():
+    """Before, the check fell back to asking SPARQL, and such a node was harvested graph by graph as a
+    plain store (its inferences and records as twins)."""
+    from ecgraph.network.peers import PeerCall, detect
+
+    large = _LargeCatalog()
+    try:
+        policy = FetchPolicy(PeerPolicy([large.url]), allow_hosts=("127.0.0.1",), max_bytes=1000)
+        with pytest.raises(FetchRefused, match="limit is 1,000") as caught:
+            detect(PeerCall(large.url, policy, 5))
+        assert caught.value.status == 413 and large.hits == ["GET /catalog"]
+    finally:
+        large.close()

@@ -188,7 +188,9 @@ def detect(call: PeerCall) -> tuple[str, dict]:
         twins = call.catalog()
         return "ecgraph", {"twins": len(twins), "profiles": sorted({t["profile"] for t in twins if t["profile"]})}
     except FetchRefused as exc:
-        if exc.upstream is None and exc.status in (403, 504):  # refused or too slow: not a kind question
+        # refused, too slow or too large (a catalog past the fetch limit is still a catalog: read as
+        # a plain SPARQL store's named graphs, the node's copies would be its inferences and records)
+        if exc.upstream is None and exc.status in (403, 413, 504):
             raise
     fetched = call.get("?query=" + quote("ASK {}"), accept=formats.JSON.media_types[0])
     try:
