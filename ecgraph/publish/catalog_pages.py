@@ -28,13 +28,13 @@ _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
 
-def family(subject: ox.NamedNode | ox.BlankNode, bnodes: dict) -> str:
+def family(subject: ox.NamedNode | ox.BlankNode | ox.Triple, bnodes: dict) -> str:
     """The resource a subject belongs to: its IRI without the fragment (a dataset, its
     ``#publication``, ``#checksum`` and ``#distribution-*``), a blank node that of what points to it
-    (``bnodes``), else a key of its own that sorts after every IRI."""
-    if isinstance(subject, ox.BlankNode):
-        return bnodes.get(subject, "~" + str(subject))
-    return str(subject.value).split("#", 1)[0]
+    (``bnodes``), else (or a triple term) a key of its own that sorts after every IRI."""
+    if isinstance(subject, ox.NamedNode):
+        return subject.value.split("#", 1)[0]
+    return bnodes.get(subject, "~" + str(subject))
 
 
 @dataclass

@@ -43,6 +43,7 @@ only place this client connects to, it never follows a redirect, and credentials
 from __future__ import annotations
 
 import base64
+import functools
 import http.client
 import json
 import logging
@@ -639,11 +640,14 @@ class RemoteStore(GraphStore):
     ABOUT_BATCH = 200
 
     def triples_about(self, graph: str, subjects: Sequence[ox.NamedNode]) -> list[ox.Triple]:
+        def about(batch: Sequence[ox.NamedNode]) -> list[ox.Triple]:
+            values = " ".join(_named(s) for s in batch)
+            return list(self._engine.query(
+                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_iri(graph)} {{ VALUES ?s {{ {values} }} ?s ?p ?o }} }}"))
+
         out: list[ox.Triple] = []
         for start in range(0, len(subjects), self.ABOUT_BATCH):
-            values = " ".join(_named(s) for s in subjects[start:start + self.ABOUT_BATCH])
-            out += self.consistent(lambda values=values: list(self._engine.query(
-                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_iri(graph)} {{ VALUES ?s {{ {values} }} ?s ?p ?o }} }}")))
+            out += self.consistent(functools.partial(about, subjects[start:start + self.ABOUT_BATCH]))
         return out
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
