@@ -23,6 +23,8 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
+from ecgraph.store import _iri
+
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
@@ -73,7 +75,7 @@ def index(store, graphs: Sequence[str]) -> dict[str, list[tuple[str, ox.NamedNod
     node cannot be asked for again by itself over a remote store, so such a catalog is read whole."""
     found: dict[str, list[tuple[str, ox.NamedNode]]] = {}
     for graph in graphs:
-        for row in store.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }} }}"):
+        for row in store.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}"):
             subject = row["s"]
             if not isinstance(subject, ox.NamedNode):
                 return None

@@ -62,7 +62,7 @@ import pyoxigraph as ox
 
 from ecgraph import errors, formats
 from ecgraph.formats import ntriples
-from ecgraph.store import GraphStore, _ground, _iri, _lines, _named, stepwise
+from ecgraph.store import GraphStore, _ground, _iri, _lines, _named, _named_list, stepwise
 
 log = logging.getLogger("ecgraph.store.remote")
 
@@ -641,9 +641,8 @@ class RemoteStore(GraphStore):
 
     def triples_about(self, graph: str, subjects: Sequence[ox.NamedNode]) -> list[ox.Triple]:
         def about(batch: Sequence[ox.NamedNode]) -> list[ox.Triple]:
-            values = " ".join(_named(s) for s in batch)
-            return list(self._engine.query(
-                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_iri(graph)} {{ VALUES ?s {{ {values} }} ?s ?p ?o }} }}"))
+            return list(self._engine.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_iri(graph)} "
+                                           f"{{ VALUES ?s {{ {_named_list(batch)} }} ?s ?p ?o }} }}"))
 
         out: list[ox.Triple] = []
         for start in range(0, len(subjects), self.ABOUT_BATCH):
