@@ -243,3 +243,53 @@ def test_a_peer_whose_catalog_is_past_the_fetch_limit_is_not_taken_for_a_plain_s
         assert caught.value.status == 413 and large.hits == ["GET /catalog"]
     finally:
         large.close()
+
+
+def _entry(url: str, twin: str, version: str) -> str:
+    g = f"https://w3id.org/ecgraph/twin/{twin}"
+    return (f'<{g}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://w3id.org/ecgraph/ns#PublishedTwin> .\n'
+            f'<{g}> <http://purl.org/dc/terms/identifier> "{twin}" .\n'
+            f'<{g}> <http://www.w3.org/ns/dcat#version> "{version}" .\n')
+
+
+class _SlowSecondPart(LoopbackServer):
+    """A large peer: its first part at once, the next one only after the check's time."""
+
+    def answer(self, method, path, body):
+        if "after" in path:
+            import time
+
+            time.sleep(1.5)
+            return 200, {"Content-Type": "application/n-triples"}, _entry(self.url, "late", "1").encode()
+        doc = _entry(self.url, "early", "3") + f'<{self.url}/catalog> <{HYDRA}next> <{self.url}/catalog?after=t> .\n'
+        return 200, {"Content-Type": "application/n-triples"}, doc.encode()
+
+
+class _WordVersion(LoopbackServer):
+    def answer(self, method, path, body):
+        return 200, {"Content-Type": "application/n-triples"}, _entry(self.url, "odd", "two").encode()
+
+
+def test_the_peer_check_of_a_catalog_larger_than_its_time_says_what_the_peer_is_without_counting_it():
+    """The check (5 s by default) read every part: at 10,000 twins, 11 parts took 3.5 s on loopback.
+    Its first parts are enough to say the peer is an ecgraph node; its twins are then not counted."""
+    import time
+
+    from ecgraph.network.peers import PeerCall, detect
+
+    slow, odd = _SlowSecondPart(), _WordVersion()
+    try:
+        policy = FetchPolicy(PeerPolicy([slow.url, odd.url]), allow_hosts=("127.0.0.1",))
+        started = time.monotonic()
+        assert detect(PeerCall(slow.url, policy, 0.5)) == ("ecgraph", {"twins": None, "profiles": []})
+        assert time.monotonic() - started < 1.4
+        with pytest.raises(FetchRefused, match="took longer than"):  # a harvest needs it whole
+            PeerCall(slow.url, policy, 0.5).catalog()
+        assert [t["id"] for t in PeerCall(slow.url, policy, 5).catalog()] == ["early", "late"]
+        # a version that is not a whole number is the peer's error, said as such (it was a ValueError)
+        with pytest.raises(FetchRefused, match="not a whole number: 'two'") as caught:
+            PeerCall(odd.url, policy, 5).catalog()
+        assert caught.value.status == 502
+    finally:
+        slow.close()
+        odd.close()

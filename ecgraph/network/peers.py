@@ -124,6 +124,12 @@ class PeerCall:
         """The twins whose home is the peer, from its DCAT catalog: id, version, hash, profile. A
         large catalog comes in parts, each naming the next (``hydra:next``,
         :mod:`ecgraph.publish.catalog_pages`): they are read in turn, all within ``timeout``."""
+        return self.read_catalog(timeout)[0]
+
+    def read_catalog(self, timeout: float | None = None, *, partial: bool = False) -> tuple[list[dict], bool]:
+        """:meth:`catalog`, and whether it was read to its end: with ``partial``, a deadline that
+        passes once the first part is in ends the reading (what the first parts say of the peer)
+        instead of failing it."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         by_subject: dict[str, dict[str, list[str]]] = {}
         path: str | None = "/catalog"
@@ -134,8 +140,15 @@ class PeerCall:
                 raise FetchRefused(f"{self.url}/catalog has more than {MAX_CATALOG_PARTS} parts", 502)
             left = deadline - time.monotonic()
             if left <= 0:
+                if partial and parts > 1:
+                    break
                 raise FetchRefused(f"reading {self.url}/catalog ran past its deadline ({parts - 1} parts read)", 504)
-            fetched = self.get(path, accept=NTRIPLES, timeout=left)
+            try:
+                fetched = self.get(path, accept=NTRIPLES, timeout=left)
+            except FetchRefused as exc:
+                if partial and parts > 1 and exc.status == 504 and exc.upstream is None:
+                    break  # the deadline passed during a later part
+                raise
             try:
                 quads = list(ox.parse(fetched.data, format=ox.RdfFormat.N_TRIPLES))
             except (SyntaxError, ValueError) as exc:
@@ -154,12 +167,16 @@ class PeerCall:
             if EC + "PublishedTwin" not in props.get(RDF_TYPE, []):
                 continue
             checksum = by_subject.get(subject + "#checksum", {})
+            version = props.get(DCAT + "version", ["0"])[0]
+            if not (version.isascii() and version.isdigit()):
+                raise FetchRefused(f"{self.url}/catalog gives {subject[:200]} a version that is not a whole number: "
+                                   f"{version[:50]!r}", 502)
             twins.append({"id": props.get(DCT + "identifier", [""])[0],
-                          "version": int(props.get(DCAT + "version", ["0"])[0]),
+                          "version": int(version),
                           "hash": "sha256:" + checksum.get("http://spdx.org/rdf/terms#checksumValue", [""])[0],
                           "profile": props.get(DCT + "conformsTo", [""])[0],
                           "title": props.get(DCT + "title", [""])[0]})
-        return sorted(twins, key=lambda t: t["id"])
+        return sorted(twins, key=lambda t: t["id"]), path is None
 
     def _next_part(self, path: str, following: str | None) -> str | None:
         """The path of the catalog's next part, or None. Only the link's key is taken (``?after=``)
@@ -185,8 +202,11 @@ def detect(call: PeerCall) -> tuple[str, dict]:
     """Ask a peer what it is: ``("ecgraph", {twins, profiles})`` when it publishes a catalog,
     ``("sparql", {})`` when it answers an ASK; raises :class:`FetchRefused` when it is neither."""
     try:
-        twins = call.catalog()
-        return "ecgraph", {"twins": len(twins), "profiles": sorted({t["profile"] for t in twins if t["profile"]})}
+        # a catalog larger than the check's time: its first parts say what the peer is; how many
+        # twins it has is then not known ("twins": None) until a check reads it whole
+        twins, whole = call.read_catalog(partial=True)
+        return "ecgraph", {"twins": len(twins) if whole else None,
+                           "profiles": sorted({t["profile"] for t in twins if t["profile"]})}
     except FetchRefused as exc:
         # refused, too slow or too large (a catalog past the fetch limit is still a catalog: read as
         # a plain SPARQL store's named graphs, the node's copies would be its inferences and records)
