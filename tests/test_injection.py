@@ -164,7 +164,8 @@ _SPARQL = re.compile(r"\b(SELECT|INSERT|DELETE|CONSTRUCT|ASK|DESCRIBE|GRAPH|WHER
 _ALLOWED = {("store/__init__.py", "_iri(graph)"), ("store/__init__.py", "_iri(g)"),
             ("store/__init__.py", "_named(subject)"), ("store/__init__.py", "_named_list(subjects)"),
             ("store/remote.py", "_iri(graph)"), ("store/remote.py", "_iri(g)"), ("store/remote.py", "_named(subject)"),
-            ("store/remote.py", "_named_list(batch)"), ("publish/catalog_pages.py", "_iri(graph)"),
+            ("store/remote.py", "_named_list(batch)"), ("store/remote.py", "int(page)"),  # a page's rows
+            ("store/remote.py", "ox.Literal(after)"),  # the IRI a page follows, written by pyoxigraph
             ("store/__init__.py", "_values(by_object)"), ("store/__init__.py", "_values(by_subject)"),
             ("store/__init__.py", "_values(both)"),  # terms pyoxigraph wrote from parsed N-Triples
             ("store/remote.py", "_iri(PROBE_GRAPH)"), ("store/remote.py", "probe_data"),  # the node's own probes:

@@ -145,3 +145,6 @@ def test_an_answer_as_long_as_virtuosos_row_limit_is_refused_never_passed_on(vir
     with pytest.raises(AnswerTruncated):
         store.graph_ntriples("urn:rows")  # the node's own read of a graph, too
     assert len(list(store.query("SELECT ?s WHERE { GRAPH <urn:rows> { ?s ?p ?o } } LIMIT 9999"))) == 9999
+    # the subjects of such a graph (a catalog of 10,000 twins has 30,000) come page by page
+    subjects = store.subjects_of("urn:rows")
+    assert len(subjects) == 12_000 and {s.value for s in subjects} == {f"urn:r{i}" for i in range(12_000)}

@@ -23,8 +23,6 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from ecgraph.store import _iri
-
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
@@ -71,12 +69,12 @@ def of_triples(triples: Iterable[ox.Triple]) -> Resources:
 
 def index(store, graphs: Sequence[str]) -> dict[str, list[tuple[str, ox.NamedNode]]] | None:
     """Each resource's subjects in the stored ``graphs`` (``(graph, subject)``), from one query a
-    graph; None when a subject there is a blank node (only an admin's update writes one): a blank
-    node cannot be asked for again by itself over a remote store, so such a catalog is read whole."""
+    graph (pages of it where a remote store caps its answers); None when a subject there is a blank
+    node (only an admin's update writes one): a blank node cannot be asked for again by itself over
+    a remote store, so such a catalog is read whole."""
     found: dict[str, list[tuple[str, ox.NamedNode]]] = {}
     for graph in graphs:
-        for row in store.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}"):
-            subject = row["s"]
+        for subject in store.subjects_of(graph):
             if not isinstance(subject, ox.NamedNode):
                 return None
             found.setdefault(family(subject, {}), []).append((graph, subject))

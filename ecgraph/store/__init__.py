@@ -92,6 +92,10 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]: ...
 
+    def subjects_of(self, graph: str) -> list:
+        """Every subject of ``graph``, each once (named and blank nodes)."""
+        return [row["s"] for row in self.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}")]
+
     def triples_about(self, graph: str, subjects: Sequence[ox.NamedNode]) -> list[ox.Triple]:
         """Every triple of ``graph`` whose subject is one of ``subjects`` (a page of the catalog)."""
         return [t for subject in subjects for t in self.subjects_triples(graph, subject)]

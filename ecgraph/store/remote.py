@@ -638,6 +638,33 @@ class RemoteStore(GraphStore):
 
     #: subjects asked in one query by :meth:`triples_about` (a query text of about 20 KB)
     ABOUT_BATCH = 200
+    #: the rows of one page of :meth:`subjects_of`, where the store cut the whole answer and its
+    #: cap is not known
+    SUBJECTS_PAGE = 5000
+
+    def subjects_of(self, graph: str) -> list:
+        """:meth:`GraphStore.subjects_of`; where the store will not give them in one answer (its row
+        cap: Virtuoso returns 10,000 rows by default, and the catalog of 10,000 twins has 30,000
+        subjects), the IRIs page by page in their order, each page after the last IRI of the one
+        before (Virtuoso refuses to sort past its cap: an OFFSET cannot page), then the blank
+        nodes."""
+        try:
+            return super().subjects_of(graph)
+        except AnswerTruncated:
+            pass
+        page = (self.endpoints.row_cap or self.SUBJECTS_PAGE + 1) - 1
+        out: list = []
+        after = ""
+        while True:
+            rows = [row["s"] for row in self.query(
+                f"SELECT DISTINCT ?s WHERE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} "
+                f"FILTER(isIRI(?s) && STR(?s) > {ox.Literal(after)}) }} ORDER BY STR(?s) LIMIT {int(page)}")]
+            out += rows
+            if len(rows) < page:
+                break
+            after = rows[-1].value
+        return out + [row["s"] for row in self.query(
+            f"SELECT DISTINCT ?s WHERE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} FILTER(isBlank(?s)) }}")]
 
     def triples_about(self, graph: str, subjects: Sequence[ox.NamedNode]) -> list[ox.Triple]:
         def about(batch: Sequence[ox.NamedNode]) -> list[ox.Triple]:
