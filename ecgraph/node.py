@@ -680,11 +680,15 @@ class Node:
     def catalog_triples(self) -> list[ox.Triple]:
         """The node's DCAT catalog: its twins (with the sources of those that stay at home), and the
         copies it harvested with their origin; namespace claims and conflicts with peers' twins."""
-        return (self.store.graph_triples(standard.CATALOG_GRAPH) + sources.catalog_triples(self)
-                + self.store.graph_triples(NETWORK_GRAPH) + self.network.catalog_triples())
+        return [t for graph in self.CATALOG_GRAPHS for t in self.store.graph_triples(graph)] + self._catalog_made()
 
     #: the stored graphs the catalog is read from
     CATALOG_GRAPHS = (standard.CATALOG_GRAPH, NETWORK_GRAPH)
+
+    def _catalog_made(self) -> list[ox.Triple]:
+        """What the catalog says that is not stored: sourced twins' refresh state, the claims of
+        twins registered and not published (from the registry, when asked)."""
+        return sources.catalog_triples(self) + self.network.catalog_triples()
 
     def catalog_resources(self, made: Iterable[ox.Triple] = ()) -> catalog_pages.Resources:
         """:meth:`catalog_triples` and ``made`` (what the request adds: the dump's listing) by
@@ -700,8 +704,7 @@ class Node:
                 self._catalog_index = (generation, index)
         if index is None:  # blank nodes there: read whole
             return catalog_pages.of_triples(self.catalog_triples() + list(made))
-        return catalog_pages.stored(self.store, self.CATALOG_GRAPHS, index,
-                                    sources.catalog_triples(self) + self.network.catalog_triples() + list(made))
+        return catalog_pages.stored(self.store, self.CATALOG_GRAPHS, index, self._catalog_made() + list(made))
 
     def has_graph(self, graph: str) -> bool:
         return self.store.has_graph(graph)

@@ -652,7 +652,8 @@ class RemoteStore(GraphStore):
             return super().subjects_of(graph)
         except AnswerTruncated:
             pass
-        page = (self.endpoints.row_cap or self.SUBJECTS_PAGE + 1) - 1
+        cap = self.endpoints.row_cap
+        page = cap - 1 if cap else self.SUBJECTS_PAGE  # an answer as long as the cap is refused
         out: list = []
         after = ""
         while True:
