@@ -166,6 +166,10 @@ _ALLOWED = {("store/__init__.py", "_iri(graph)"), ("store/__init__.py", "_iri(g)
             ("store/remote.py", "_iri(graph)"), ("store/remote.py", "_iri(g)"), ("store/remote.py", "_named(subject)"),
             ("store/remote.py", "_named_list(batch)"), ("store/remote.py", "int(page)"),  # a page's rows
             ("store/remote.py", "ox.Literal(after)"),  # the IRI a page follows, written by pyoxigraph
+            ("store/__init__.py", "_resources(listed_by)"), ("store/remote.py", "_resources(listed_by)"),
+            ("store/remote.py", "_about(listed_by)"),  # predicates, through _named_list
+            ("store/__init__.py", "_named_list(listed_by)"), ("store/remote.py", "_named_list(listed_by, ', ')"),
+            ("store/remote.py", "_named_list(listed_by)"),
             ("store/__init__.py", "_values(by_object)"), ("store/__init__.py", "_values(by_subject)"),
             ("store/__init__.py", "_values(both)"),  # terms pyoxigraph wrote from parsed N-Triples
             ("store/remote.py", "_iri(PROBE_GRAPH)"), ("store/remote.py", "probe_data"),  # the node's own probes:

@@ -634,3 +634,50 @@ def test_the_catalog_is_read_a_part_at_a_time_over_a_remote_store_equal_to_the_w
             sorted(s.value for s in node.store.subjects_of(graphs[0])) and len(capped.subjects_of(graphs[0])) == 16
     finally:
         node.close()
+
+
+def test_a_catalog_that_lists_more_datasets_than_the_store_answers_rows_is_read_in_parts(oxigraph, monkeypatch):
+    """A catalog of 10,000 twins lists them in 10,000 statements of its own subject, more than
+    Virtuoso gives in one answer (10,000 rows by default): the part that held the catalog's resource
+    was refused. A listing now goes with the dataset it lists, so each part is a few datasets with
+    their listings, under the store's cap, and the parts together are the catalog."""
+    from dataclasses import replace
+
+    from ecgraph.publish import catalog_pages
+
+    store = remote.RemoteStore(remote.Endpoints(query=oxigraph.url + "/query", update=oxigraph.url + "/update",
+                                                graph_store=oxigraph.url + "/store"))
+    graph = "urn:test:catalog"
+    catalog = ox.NamedNode(graph)
+    dcat, dct = "http://www.w3.org/ns/dcat#", "http://purl.org/dc/terms/"
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    written = [ox.Triple(catalog, rdf_type, ox.NamedNode(dcat + "Catalog")),
+               ox.Triple(catalog, ox.NamedNode(dct + "title"), ox.Literal("the network's catalog"))]
+    for i in range(30):
+        dataset = ox.NamedNode(f"https://node.example/twin/t{i:02d}")
+        written += [ox.Triple(catalog, ox.NamedNode(dcat + "dataset"), dataset),
+                    ox.Triple(dataset, rdf_type, ox.NamedNode(dcat + "Dataset")),
+                    ox.Triple(dataset, ox.NamedNode(dct + "identifier"), ox.Literal(f"t{i:02d}")),
+                    ox.Triple(ox.NamedNode(dataset.value + "#checksum"), rdf_type,
+                              ox.NamedNode("http://spdx.org/rdf/terms#Checksum"))]
+    # a dataset the catalog lists and does not describe, as it lists the node's bulk dump
+    written.append(ox.Triple(catalog, ox.NamedNode(dcat + "dataset"), ox.NamedNode("https://node.example/dump")))
+    store.commit(insert={graph: written})
+    capped = remote.RemoteStore(replace(store.endpoints, row_cap=20), check=False)
+    with pytest.raises(AnswerTruncated):  # the catalog's own subject: 33 statements
+        capped.subjects_triples(graph, catalog)
+    monkeypatch.setattr(remote.RemoteStore, "ABOUT_BATCH", 4)  # 4 subjects: at most 8 statements
+    index = catalog_pages.index(capped, [graph])
+    assert index is not None and len(index) == 32  # the catalog, 30 datasets, the dump
+    resources = catalog_pages.stored(capped, [graph], index, [])
+    parts, after = [], None
+    while True:
+        keys, after = resources.part(after, 3)
+        parts.append(resources.read(keys))
+        if after is None:
+            break
+    assert len(parts) == 11
+    assert sorted(map(str, (t for part in parts for t in part))) == sorted(map(str, written))  # each once
+    for part in parts:  # a part lists what it holds
+        described = {t.subject for t in part if t.predicate.value == dct + "identifier"}
+        assert described <= {t.object for t in part if t.subject == catalog}

@@ -148,3 +148,33 @@ def test_an_answer_as_long_as_virtuosos_row_limit_is_refused_never_passed_on(vir
     # the subjects of such a graph (a catalog of 10,000 twins has 30,000) come page by page
     subjects = store.subjects_of("urn:rows")
     assert len(subjects) == 12_000 and {s.value for s in subjects} == {f"urn:r{i}" for i in range(12_000)}
+
+
+def test_a_catalog_listing_more_twins_than_virtuoso_answers_rows_is_read_in_parts(virtuoso):
+    """A catalog of 10,500 twins: its subject has 10,500 ``dcat:dataset`` statements, more than
+    Virtuoso's 10,000 rows. Each listing goes with the dataset it lists, so every part of 1,000
+    resources is one answer under the cap, and the parts together are the catalog, each statement
+    once."""
+    from ecgraph.publish import catalog_pages
+
+    store = RemoteStore(virtuoso.endpoints())
+    assert store.endpoints.row_cap == 10_000
+    graph, twins = "urn:test:big-catalog", 10_500
+    lines = [f"<{graph}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/ns/dcat#Catalog> ."]
+    for i in range(twins):
+        dataset = f"<https://node.example/twin/t{i:05d}>"
+        lines += [f"<{graph}> <http://www.w3.org/ns/dcat#dataset> {dataset} .",
+                  f'{dataset} <http://purl.org/dc/terms/identifier> "t{i:05d}" .']
+    assert requests.put(virtuoso.url + "/sparql-graph-crud", params={"graph": graph}, data="\n".join(lines).encode(),
+                        headers={"Content-Type": "application/n-triples"}).status_code in (200, 201)
+    index = catalog_pages.index(store, [graph])
+    assert index is not None and len(index) == twins + 1
+    resources = catalog_pages.stored(store, [graph], index, [])
+    seen: list[str] = []
+    after = None
+    while True:
+        keys, after = resources.part(after, 1_000)
+        seen += [str(t) for t in resources.read(keys)]
+        if after is None:
+            break
+    assert len(seen) == len(lines) and set(seen) == {line[:-2] for line in lines}

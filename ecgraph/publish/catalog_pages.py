@@ -8,6 +8,12 @@ dataset, its ``#publication`` and ``#checksum``) and the blank nodes under it, i
 IRIs. An index of the stored catalog's subjects (a few MB at 10,000 twins) is kept per store
 generation; a part reads only its resources' statements.
 
+A statement that lists a member of the catalog (``<catalog> dcat:dataset <twin>``) goes with the
+member, not with the catalog: each part says which datasets of the catalog it holds, and the
+catalog's own resource stays a few statements. Read with the catalog, its 10,000 listings were one
+resource larger than a store such as Virtuoso gives in one answer (10,000 rows by default: the part
+that held it failed), and most of the first page's time.
+
 The RDF is cut into parts that follow one another by key (``?after=`` the last resource of the
 part before, as a peer reads them: a twin published or removed while a client reads the parts
 moves no other), each with the Hydra links a DCAT harvester follows (``hydra:next``) and the same
@@ -26,6 +32,8 @@ import pyoxigraph as ox
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+#: the predicates whose statements belong to their object's resource (a catalog listing a member)
+LISTING = (ox.NamedNode("http://www.w3.org/ns/dcat#dataset"),)
 
 
 def family(subject: ox.NamedNode | ox.BlankNode | ox.Triple, bnodes: dict) -> str:
@@ -35,6 +43,14 @@ def family(subject: ox.NamedNode | ox.BlankNode | ox.Triple, bnodes: dict) -> st
     if isinstance(subject, ox.NamedNode):
         return subject.value.split("#", 1)[0]
     return bnodes.get(subject, "~" + str(subject))
+
+
+def owner(t: ox.Triple, bnodes: dict) -> str:
+    """The resource a statement belongs to: its subject's (:func:`family`), but a statement of
+    :data:`LISTING` with an IRI as object belongs to its object's."""
+    if isinstance(t.object, ox.NamedNode) and t.predicate in LISTING:
+        return family(t.object, bnodes)
+    return family(t.subject, bnodes)
 
 
 @dataclass
@@ -63,18 +79,19 @@ def of_triples(triples: Iterable[ox.Triple]) -> Resources:
             bnodes.setdefault(t.object, family(t.subject, bnodes))
     families: dict[str, list[ox.Triple]] = {}
     for t in triples:
-        families.setdefault(family(t.subject, bnodes), []).append(t)
+        families.setdefault(owner(t, bnodes), []).append(t)
     return Resources(sorted(families), lambda keys: [t for key in keys for t in families.get(key, ())])
 
 
 def index(store, graphs: Sequence[str]) -> dict[str, list[tuple[str, ox.NamedNode]]] | None:
-    """Each resource's subjects in the stored ``graphs`` (``(graph, subject)``), from one query a
-    graph (pages of it where a remote store caps its answers); None when a subject there is a blank
-    node (only an admin's update writes one): a blank node cannot be asked for again by itself over
-    a remote store, so such a catalog is read whole."""
+    """Each resource's subjects in the stored ``graphs`` (``(graph, subject)``; a member a statement
+    of :data:`LISTING` names is one too, described there or not), from one query a graph (pages of
+    it where a remote store caps its answers); None when a subject there is a blank node (only an
+    admin's update writes one): a blank node cannot be asked for again by itself over a remote
+    store, so such a catalog is read whole."""
     found: dict[str, list[tuple[str, ox.NamedNode]]] = {}
     for graph in graphs:
-        for subject in store.subjects_of(graph):
+        for subject in store.subjects_of(graph, LISTING):
             if not isinstance(subject, ox.NamedNode):
                 return None
             found.setdefault(family(subject, {}), []).append((graph, subject))
@@ -92,7 +109,7 @@ def stored(store, graphs: Sequence[str], kept: dict[str, list[tuple[str, ox.Name
         for graph in graphs:
             subjects = [subject for key in keys for where, subject in kept.get(key, ()) if where == graph]
             if subjects:
-                out += store.triples_about(graph, subjects)
+                out += store.triples_about(graph, subjects, LISTING)
         return out + extra.read(keys)
 
     return Resources(sorted(set(kept) | set(extra.keys)), read)

@@ -92,13 +92,19 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]: ...
 
-    def subjects_of(self, graph: str) -> list:
-        """Every subject of ``graph``, each once (named and blank nodes)."""
-        return [row["s"] for row in self.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}")]
+    def subjects_of(self, graph: str, listed_by: Sequence[ox.NamedNode] = ()) -> list:
+        """Every subject of ``graph``, each once (named and blank nodes), and every IRI that a
+        statement of one of the predicates ``listed_by`` names as its object."""
+        return [row["s"] for row in self.query(
+            f"SELECT DISTINCT ?s WHERE {{ GRAPH {_iri(graph)} {{ {_resources(listed_by)} }} }}")]
 
-    def triples_about(self, graph: str, subjects: Sequence[ox.NamedNode]) -> list[ox.Triple]:
-        """Every triple of ``graph`` whose subject is one of ``subjects`` (a page of the catalog)."""
-        return [t for subject in subjects for t in self.subjects_triples(graph, subject)]
+    @abc.abstractmethod
+    def triples_about(self, graph: str, subjects: Sequence[ox.NamedNode],
+                      listed_by: Sequence[ox.NamedNode] = ()) -> list[ox.Triple]:
+        """Every triple of ``graph`` whose subject is one of ``subjects`` (a part of the catalog),
+        but for the predicates ``listed_by``: their statements with an IRI as object are those
+        whose *object* is one of ``subjects`` (a catalog's ``dcat:dataset`` goes with the dataset
+        it lists: see :mod:`ecgraph.publish.catalog_pages`)."""
 
     @abc.abstractmethod
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]: ...
@@ -298,6 +304,14 @@ class PyoxigraphStore(GraphStore):
     def subjects_triples(self, graph: str, subject: ox.NamedNode) -> list[ox.Triple]:
         return [q.triple for q in self._store.quads_for_pattern(subject, None, None, ox.NamedNode(graph))]
 
+    def triples_about(self, graph: str, subjects: Sequence[ox.NamedNode],
+                      listed_by: Sequence[ox.NamedNode] = ()) -> list[ox.Triple]:
+        g = ox.NamedNode(graph)
+        out = [q.triple for subject in subjects for q in self._store.quads_for_pattern(subject, None, None, g)
+               if not (isinstance(q.object, ox.NamedNode) and q.predicate in listed_by)]
+        return out + [q.triple for subject in subjects for predicate in listed_by
+                      for q in self._store.quads_for_pattern(None, predicate, subject, g)]
+
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         return self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph) if graph else None)
 
@@ -310,6 +324,14 @@ class PyoxigraphStore(GraphStore):
 
 def _iri(value: str) -> str:
     return str(ox.NamedNode(value))  # validates and escapes: no string formatting of raw input
+
+
+def _resources(listed_by: Sequence[ox.NamedNode]) -> str:
+    """A graph pattern binding ``?s`` to each subject, and to each IRI a statement of the
+    predicates ``listed_by`` names as its object (:meth:`GraphStore.subjects_of`)."""
+    if not listed_by:
+        return "?s ?p ?o"
+    return f"{{ ?s ?p ?o }} UNION {{ VALUES ?q {{ {_named_list(listed_by)} }} ?o ?q ?s FILTER(isIRI(?s)) }}"
 
 
 #: a line whose object is a blank node: `` _:label .`` at its end (a literal cannot end so: it
@@ -396,9 +418,10 @@ def _delete_blank(graph: str, lines: list[str], size: int) -> list[str]:
     return out
 
 
-def _named_list(terms: Iterable[ox.NamedNode]) -> str:
-    """IRIs for a VALUES row, each checked by :func:`_named`, once each."""
-    return " ".join(dict.fromkeys(_named(term) for term in terms))
+def _named_list(terms: Iterable[ox.NamedNode], sep: str = " ") -> str:
+    """IRIs for a VALUES row (or, with ``sep`` ", ", an ``IN`` list), each checked by
+    :func:`_named`, once each."""
+    return sep.join(dict.fromkeys(_named(term) for term in terms))
 
 
 def _named(term: ox.NamedNode) -> str:

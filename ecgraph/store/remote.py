@@ -62,7 +62,7 @@ import pyoxigraph as ox
 
 from ecgraph import errors, formats
 from ecgraph.formats import ntriples
-from ecgraph.store import GraphStore, _ground, _iri, _lines, _named, _named_list, stepwise
+from ecgraph.store import GraphStore, _ground, _iri, _lines, _named, _named_list, _resources, stepwise
 
 log = logging.getLogger("ecgraph.store.remote")
 
@@ -642,14 +642,14 @@ class RemoteStore(GraphStore):
     #: cap is not known
     SUBJECTS_PAGE = 5000
 
-    def subjects_of(self, graph: str) -> list:
+    def subjects_of(self, graph: str, listed_by: Sequence[ox.NamedNode] = ()) -> list:
         """:meth:`GraphStore.subjects_of`; where the store will not give them in one answer (its row
         cap: Virtuoso returns 10,000 rows by default, and the catalog of 10,000 twins has 30,000
         subjects), the IRIs page by page in their order, each page after the last IRI of the one
         before (Virtuoso refuses to sort past its cap: an OFFSET cannot page), then the blank
         nodes."""
         try:
-            return super().subjects_of(graph)
+            return super().subjects_of(graph, listed_by)
         except AnswerTruncated:
             pass
         cap = self.endpoints.row_cap
@@ -658,7 +658,7 @@ class RemoteStore(GraphStore):
         after = ""
         while True:
             rows = [row["s"] for row in self.query(
-                f"SELECT DISTINCT ?s WHERE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} "
+                f"SELECT DISTINCT ?s WHERE {{ GRAPH {_iri(graph)} {{ {_resources(listed_by)} }} "
                 f"FILTER(isIRI(?s) && STR(?s) > {ox.Literal(after)}) }} ORDER BY STR(?s) LIMIT {int(page)}")]
             out += rows
             if len(rows) < page:
@@ -667,10 +667,13 @@ class RemoteStore(GraphStore):
         return out + [row["s"] for row in self.query(
             f"SELECT DISTINCT ?s WHERE {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} FILTER(isBlank(?s)) }}")]
 
-    def triples_about(self, graph: str, subjects: Sequence[ox.NamedNode]) -> list[ox.Triple]:
+    def triples_about(self, graph: str, subjects: Sequence[ox.NamedNode],
+                      listed_by: Sequence[ox.NamedNode] = ()) -> list[ox.Triple]:
+        """:meth:`GraphStore.triples_about`, one query a batch of subjects."""
         def about(batch: Sequence[ox.NamedNode]) -> list[ox.Triple]:
-            return list(self._engine.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_iri(graph)} "
-                                           f"{{ VALUES ?s {{ {_named_list(batch)} }} ?s ?p ?o }} }}"))
+            return list(self._engine.query(
+                f"CONSTRUCT {{ ?s ?p ?o . ?x ?q ?s }} WHERE {{ GRAPH {_iri(graph)} "
+                f"{{ VALUES ?s {{ {_named_list(batch)} }} {_about(listed_by)} }} }}"))
 
         out: list[ox.Triple] = []
         for start in range(0, len(subjects), self.ABOUT_BATCH):
@@ -929,3 +932,12 @@ def open_store(config, *, on_commit: Callable[[], None] | None = None, check: bo
     return RemoteStore(endpoints, on_commit=on_commit, check=check, writes=config.store_writes,
                        journal=Path(config.data) / stepwise.JOURNAL if check else None)
 
+
+
+def _about(listed_by: Sequence[ox.NamedNode]) -> str:
+    """The pattern of :meth:`RemoteStore.triples_about` for the subjects ``?s``: their statements
+    (``?s ?p ?o``), but those of ``listed_by`` by their object (``?x ?q ?s``)."""
+    if not listed_by:
+        return "?s ?p ?o"
+    return (f"{{ ?s ?p ?o FILTER(!(isIRI(?o) && ?p IN ({_named_list(listed_by, ', ')}))) }} UNION "
+            f"{{ VALUES ?q {{ {_named_list(listed_by)} }} ?x ?q ?s }}")

@@ -228,7 +228,7 @@ def _rdf(triples, chosen: formats.Format) -> Response:
 #: catalog of 10,000 twins was every dataset, its publication, checksum and seven distributions
 #: on one page, which passed the page deadline (503) before it was a page
 TRIPLES_PAGE_SUBJECTS = 25
-#: and how many statements of one subject (the catalog's own: a dcat:dataset for each twin)
+#: and how many statements of one subject (an admin may give one thousands)
 TRIPLES_PAGE_ROWS = 200
 
 
