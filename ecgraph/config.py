@@ -102,6 +102,10 @@ class Config:
                                  minimum=0)
     dump_personal_data: bool = setting(False, "Put personal data (where a twin states a basis for it) in the bulk "
                                               "dump too; by default the dump leaves every personal statement out.")
+    dump_wait: float = setting(10.0, "Seconds a request for the bulk dump waits for a newer one being made before "
+                                     "it is given the last one (or 503 before the first).", minimum=0)
+    dump_timeout: float = setting(3600.0, "Seconds the node may take to write one bulk dump (in a process of its "
+                                          "own) before it is stopped.", minimum=1)
     max_connections: int = setting(1000, "Open HTTP connections (the open-files limit is raised to fit).", minimum=1)
     store: str | None = setting(None, "A remote SPARQL 1.1 store to keep the graph in, by its base URL (its "
                                       "/query, /update and /store below it unless overridden); the registry, "

@@ -91,6 +91,11 @@ PIPELINE_RECYCLE_MB = 768
 WHATS_NEW_WINDOW = 5000
 #: twins whose catalog entries a bulk load writes in one commit
 BULK_CATALOG_TWINS = 500
+#: requests for the bulk dump that may wait for one being made at once (the others get the last
+#: one at once: waiting requests must not take every HTTP server thread)
+DUMP_WAITERS = 2
+#: seconds after a failed bulk dump before a request may begin another (each is a process)
+DUMP_RETRY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -210,6 +215,18 @@ class Node:
         self.validation_pool: WorkerPool | None = None
         self._pipeline: Pipeline | None = None
         self._write_lock = threading.RLock()
+        #: the bulk dump: a serving node makes it in the background (:meth:`dump`)
+        self._background_dumps = workers and not read_only
+        self._dump_guard = threading.Lock()
+        self._dump_thread: threading.Thread | None = None
+        self._dump_done = threading.Event()
+        self._dump_pool: WorkerPool | None = None
+        self._dump_waiters = threading.BoundedSemaphore(DUMP_WAITERS)
+        self._dump_failed_at = -DUMP_RETRY_SECONDS  # (monotonic) when the last dump failed
+        #: moved by every erasure: a dump begun before one is never served
+        self._dump_epoch = 0
+        #: (generation, the dump's state) for requests that only ask whether the dump is current
+        self._dump_state_at: tuple[int, str] | None = None
         self._twin_locks: dict[str, threading.Lock] = {}
         self._twin_locks_guard = threading.Lock()
         #: admin SPARQL updates so far (they may change a twin's graphs without its lock)
@@ -300,6 +317,9 @@ class Node:
         self.network.close()
         for pool in self.pools().values():
             pool.close()
+        with self._dump_guard:
+            if self._dump_pool is not None:
+                self._dump_pool.close()
         self._behind.close()
         figures = getattr(self, "figures", None)
         if figures is not None:  # a rebuild reading the store stops first
@@ -1089,34 +1109,156 @@ class Node:
     def dump_dir(self) -> Path:
         return self.data_dir / "dumps"
 
-    def dump(self) -> dump_module.Dump:
-        """The node's bulk dump (N-Quads, gzipped) as of now: the last one if nothing was published,
-        unpublished or erased since, else a new one with the next version number. Writes wait for
-        it (it reads the twins and the catalog as one state)."""
+    def dump(self, wait: float = 0.0) -> dump_module.Dump:
+        """The node's bulk dump (N-Quads, gzipped): the last one if nothing was published,
+        unpublished or erased since. Else a serving node begins the next version in a process of
+        its own, from a snapshot of the store (no request makes it, and writes never wait for it:
+        at 10,000 twins it takes two minutes), and gives the last one meanwhile, after waiting up
+        to ``wait`` seconds for the new one (at most :data:`DUMP_WAITERS` requests wait at once;
+        the others get the last one at once). Before the first is made: 503. A node without
+        workers (a command, a test) writes it here and now, writes waiting for it."""
+        if not self._background_dumps:
+            return self._write_dump()
+        current = dump_module.read(self.dump_dir)
+        if current is not None and current.state == self._dump_state():
+            return current
+        done = self._begin_dump()
+        if wait > 0 and self._dump_waiters.acquire(blocking=False):
+            try:
+                done.wait(wait)
+            finally:
+                self._dump_waiters.release()
+            current = dump_module.read(self.dump_dir)
+        if current is None:
+            raise errors.Unavailable(f"this node has no bulk dump ready yet: it is writing one "
+                                     f"({len(self._entries):,} twins); ask again in a minute", retry_after=60)
+        return current
+
+    def dump_pending(self) -> bool:
+        """Whether a newer dump than the last one is being made."""
+        thread = self._dump_thread
+        return thread is not None and thread.is_alive()
+
+    def dump_status(self, made: dump_module.Dump) -> str:
+        """``current`` (dump ``made`` holds the node as it is), ``updating`` (a newer one is being
+        made) or ``outdated`` (the last attempt at a newer one failed; the next is begun later)."""
+        if not self._background_dumps or made.state == self._dump_state():
+            return "current"
+        return "updating" if self.dump_pending() else "outdated"
+
+    def _dump_job(self) -> tuple[str, dict[str, catalog.Entry], dict[str, dict]]:
+        """The state the dump is made of (a digest), the twins and the harvested copies."""
+        entries = dict(self._entries)
+        # the copies harvested from peers (those of a release this node cannot judge left out)
+        copies = {c["graph"]: c for peer in self.registry.peers()
+                  for c in self.registry.harvested(peer["id"]).values()
+                  if c.get("graph") and not c.get("unsupported")}
+        return dump_module.state_of(entries, self.config.dump_personal_data, copies), entries, copies
+
+    def _dump_state(self) -> str:
+        """The dump's state as of now, taken once per generation (a request for the dump at
+        10,000 twins must not digest them all again)."""
+        generation = self.generation.value
+        kept = self._dump_state_at
+        if kept is not None and kept[0] == generation and not generation & 1:
+            return kept[1]
+        state = self._dump_job()[0]
+        if not generation & 1 and self.generation.value == generation:
+            self._dump_state_at = (generation, state)
+        return state
+
+    def _next_dump_version(self, current: dump_module.Dump | None) -> int:
+        return max(current.version if current else 0, int(self.registry.setting("dump_version") or 0)) + 1
+
+    def _write_dump(self) -> dump_module.Dump:
+        """The dump made here and now, under the write lock (a node without workers)."""
         with self._write_lock:
-            personal_data = self.config.dump_personal_data
-            entries = dict(self._entries)
-            # the copies harvested from peers (those of a release this node cannot judge left out)
-            copies = {c["graph"]: c for peer in self.registry.peers()
-                      for c in self.registry.harvested(peer["id"]).values()
-                      if c.get("graph") and not c.get("unsupported")}
-            state = dump_module.state_of(entries, personal_data, copies)
+            state, entries, copies = self._dump_job()
             current = dump_module.read(self.dump_dir)
             if current is not None and current.state == state:
                 return current
-            version = max(current.version if current else 0, int(self.registry.setting("dump_version") or 0)) + 1
+            version = self._next_dump_version(current)
             made = dump_module.write(self.dump_dir, self.store, entries, version=version, state=state,
-                                     issued=now(), personal_data=personal_data, copies=copies,
+                                     issued=now(), personal_data=self.config.dump_personal_data, copies=copies,
                                      copies_graph=NETWORK_GRAPH)
             self.registry.set_setting("dump_version", str(version))
             return made
 
+    def _begin_dump(self) -> threading.Event:
+        """The making of the next dump (one at a time): set once it is served, or has failed."""
+        with self._dump_guard:
+            idle = self._dump_thread is None or not self._dump_thread.is_alive()
+            if idle and time.monotonic() - self._dump_failed_at >= DUMP_RETRY_SECONDS:
+                self._dump_done = threading.Event()
+                self._dump_thread = threading.Thread(target=self._make_dump, args=(self._dump_done,),
+                                                     name="ecgraph-dump", daemon=True)
+                self._dump_thread.start()
+            return self._dump_done
+
+    def _make_dump(self, done: threading.Event) -> None:
+        """Take the state under the write lock, write the dump in a worker from a snapshot of that
+        generation, and serve it, unless an erasure came in between (its data must not be
+        served)."""
+        job: dump_module.Job | None = None
+        try:
+            for _ in range(3):
+                with self._write_lock:
+                    state, entries, copies = self._dump_job()
+                    current = dump_module.read(self.dump_dir)
+                    if current is not None and current.state == state:
+                        return
+                    job = dump_module.Job(str(self.dump_dir), entries, copies, self._next_dump_version(current),
+                                          state, now(), self.config.dump_personal_data, NETWORK_GRAPH,
+                                          answer_cache.stable(self.generation.value))
+                    epoch = self._dump_epoch
+                made = self._run_dump(job)
+                if made is None:
+                    continue  # the store moved on before the worker opened it: take the state again
+                with self._write_lock:
+                    if epoch != self._dump_epoch or self._closing.is_set():
+                        return
+                    dump_module.install(self.dump_dir, made)
+                    self.registry.set_setting("dump_version", str(made.version))
+                    job = None
+                log.info("bulk dump %s written: %s twins, %s quads, %s bytes", made.version, f"{made.twins:,}",
+                         f"{made.quads:,}", f"{made.bytes:,}")
+                return
+            log.warning("the store moved on each time the bulk dump began; the next request for it tries again")
+        except Exception as exc:
+            self._dump_failed_at = time.monotonic()
+            if not self._closing.is_set():
+                log.error("the bulk dump could not be written (tried again in %d s at the earliest): %s",
+                          DUMP_RETRY_SECONDS, getattr(exc, "detail", None) or exc)
+        finally:
+            if job is not None:  # not served: nothing of it stays
+                try:
+                    (self.dump_dir / f"ecgraph-dump-{job.version}.nq.gz.partial").unlink(missing_ok=True)
+                except OSError as exc:
+                    log.warning("cannot remove the unfinished bulk dump: %s", exc)
+            done.set()
+
+    def _run_dump(self, job: dump_module.Job) -> dump_module.Dump | None:
+        pool = WorkerPool(dump_module.init_worker, (self.store.snapshot_spec(), self.generation),
+                          dump_module.handle, size=1, timeout=self.config.dump_timeout, name="ecgraph-dump",
+                          isolate_network=not self.store.remote)
+        with self._dump_guard:
+            if self._closing.is_set():
+                return None
+            self._dump_pool = pool
+        try:
+            pool.start()
+            return pool.run(job, timeout=self.config.dump_timeout)
+        finally:
+            with self._dump_guard:
+                self._dump_pool = None
+            pool.close()
+
     def dump_file(self, made: dump_module.Dump) -> Path:
         return self.dump_dir / made.file
 
-    def dump_description(self, base_url: str) -> list[ox.Triple]:
-        """The DCAT description of the current dump (version, size, checksum, licences)."""
-        return dump_module.description(self.dump(), base_url.rstrip("/"))
+    def dump_description(self, made: dump_module.Dump, base_url: str) -> list[ox.Triple]:
+        """The DCAT description of dump ``made`` (version, size, checksum, licences)."""
+        return dump_module.description(made, base_url.rstrip("/"))
 
     # --- personal data: erasure (issue 16) ------------------------------------------------------
 
@@ -1176,6 +1318,7 @@ class Node:
                     self._index(new, data, inferred)  # discovery keeps contact points and lessons' texts
                     self.discovery.scrub()
                 dump_module.discard(self.dump_dir)
+                self._dump_epoch += 1
                 self.store.optimize()
         erasure = Erasure(twin=twin_id, current=current, versions=versions,
                           version=entry.version if entry is not None else None)

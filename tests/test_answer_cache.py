@@ -156,7 +156,7 @@ def test_a_worker_never_keeps_a_snapshot_opened_while_a_write_began(monkeypatch)
         return object()
 
     monkeypatch.setattr(pool, "open_snapshot", open_snapshot)
-    snapshot = pool._Snapshot(("embedded", "unused"), generation)
+    snapshot = pool.Snapshot(("embedded", "unused"), generation)
     snapshot.current()
     assert opened == [4, 6] and snapshot.held == 6
 
@@ -164,7 +164,7 @@ def test_a_worker_never_keeps_a_snapshot_opened_while_a_write_began(monkeypatch)
 def test_a_worker_at_the_last_acknowledged_generation_answers_during_a_write(monkeypatch):
     generation = shared_counter(4)
     monkeypatch.setattr(pool, "open_snapshot", lambda spec: object())
-    snapshot = pool._Snapshot(("embedded", "unused"), generation)
+    snapshot = pool.Snapshot(("embedded", "unused"), generation)
     held = snapshot.current()
     generation.value = 5  # a write in flight
     started = time.perf_counter()

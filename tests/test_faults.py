@@ -415,7 +415,7 @@ def soak(tmp_path: Path, seconds: float, query_clients: int = 8, publishers: int
         seq = int(tag.rsplit(":", 1)[1])
         if seq < seen.get(twin_id, 0):
             # A read older than one this client finished before: workers open snapshots only at a
-            # generation no write is moving (ecgraph.query.pool._Snapshot), so this must not happen.
+            # generation no write is moving (ecgraph.query.pool.Snapshot), so this must not happen.
             with lock:
                 backwards.append((twin_id, seq, seen[twin_id]))
                 problems.append(("older than a read before it", twin_id, seq, seen[twin_id]))

@@ -14,6 +14,11 @@ opts in.
 
 The file is written beside the previous one and renamed into place, so a download never sees
 half a dump; older dumps are deleted (an erasure must not survive in them).
+
+A serving node writes the dump in a process of its own (:func:`handle`), from a snapshot of the
+store at the generation the twins' state was taken at, and never on a request's thread nor under
+the node's write lock: at 10,000 twins a dump takes two minutes, which a request for ``/dump``
+made every publisher wait for, after each change (see :meth:`ecgraph.node.Node.dump`).
 """
 
 from __future__ import annotations
@@ -75,10 +80,20 @@ def write(directory: Path, store, entries: dict[str, catalog.Entry], *, version:
           personal_data: bool = False, copies: dict[str, dict] | None = None, copies_graph: str = "") -> Dump:
     """Write dump ``version`` of ``entries`` (and of the harvested ``copies``, by graph, with their
     records in ``copies_graph``) from ``store`` into ``directory`` and return it."""
+    made = write_partial(directory, store, entries, version=version, state=state, issued=issued,
+                         personal_data=personal_data, copies=copies, copies_graph=copies_graph)
+    install(directory, made)
+    return made
+
+
+def write_partial(directory: Path, store, entries: dict[str, catalog.Entry], *, version: int, state: str,
+                  issued: str, personal_data: bool = False, copies: dict[str, dict] | None = None,
+                  copies_graph: str = "") -> Dump:
+    """:func:`write`, up to the file beside its final name (``.partial``): nothing is served from it
+    until :func:`install`. ``store``: anything with ``graph_triples(graph)``."""
     copies = copies or {}
     directory.mkdir(parents=True, exist_ok=True)
     name = f"ecgraph-dump-{version}.nq.gz"
-    final = directory / name
     partial = directory / (name + ".partial")
     digest = hashlib.sha256()
     quads = 0
@@ -117,15 +132,75 @@ def write(directory: Path, store, entries: dict[str, catalog.Entry], *, version:
         raw.flush()
         os.fsync(raw.fileno())
         size = hashing.size
-    os.replace(partial, final)
-    for old in directory.glob("ecgraph-dump-*.nq.gz*"):
-        if old.name != name:
-            old.unlink(missing_ok=True)
-    dump = Dump(version=version, state=state, issued=issued, file=name, sha256=digest.hexdigest(), bytes=size,
+    return Dump(version=version, state=state, issued=issued, file=name, sha256=digest.hexdigest(), bytes=size,
                 quads=quads, twins=len(entries), licences=licences, withheld=withheld, personal_data=personal_data,
                 copies=len(copies))
-    (directory / "dump.json").write_text(json.dumps(dump.to_dict(), indent=2))
-    return dump
+
+
+def install(directory: Path, made: Dump) -> None:
+    """Serve ``made`` (written by :func:`write_partial`): its file renamed into place, every older
+    dump deleted, its record written."""
+    os.replace(directory / (made.file + ".partial"), directory / made.file)
+    for old in directory.glob("ecgraph-dump-*.nq.gz*"):
+        if old.name != made.file:
+            old.unlink(missing_ok=True)
+    (directory / "dump.json").write_text(json.dumps(made.to_dict(), indent=2))
+
+
+@dataclass
+class Job:
+    """What a dump is made of, taken under the node's write lock at ``generation``: the twins, the
+    harvested copies, and the dump's number and state."""
+
+    directory: str
+    entries: dict[str, catalog.Entry]
+    copies: dict[str, dict]
+    version: int
+    state: str
+    issued: str
+    personal_data: bool
+    copies_graph: str
+    generation: int
+
+
+class _Graphs:
+    """A worker's snapshot read graph by graph (what :func:`write_partial` asks of a store)."""
+
+    def __init__(self, view):
+        self.view = view
+        self.remote = None
+        if not isinstance(view, ox.Store):  # a remote store's query endpoint: read as the node reads it
+            from ecgraph.store.remote import RemoteStore
+
+            self.remote = RemoteStore(view.endpoints, check=False)
+
+    def graph_triples(self, graph: str) -> list[ox.Triple]:
+        if self.remote is not None:
+            return self.remote.graph_triples(graph)
+        return [q.triple for q in self.view.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
+
+
+def init_worker(spec: tuple[str, str], generation):
+    """A dump worker's state: a snapshot of the store that it opens at an acknowledged generation."""
+    from ecgraph.query.pool import Snapshot
+
+    return Snapshot(spec, generation)
+
+
+def handle(snapshot, job: Job) -> Dump | None:
+    """Write ``job``'s dump beside its final name, from the store as of ``job.generation``; None
+    when the store has moved on since (the node takes the state again and asks again)."""
+    view = snapshot.current()
+    if snapshot.held != job.generation:
+        return None
+    directory = Path(job.directory)
+    made = write_partial(directory, _Graphs(view), job.entries, version=job.version, state=job.state,
+                         issued=job.issued, personal_data=job.personal_data, copies=job.copies,
+                         copies_graph=job.copies_graph)
+    if getattr(view, "live", False) and snapshot.generation.value != job.generation:
+        (directory / (made.file + ".partial")).unlink(missing_ok=True)  # a live view read part of a write
+        return None
+    return made
 
 
 def discard(directory: Path) -> None:

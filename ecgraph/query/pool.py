@@ -8,7 +8,7 @@ DESCRIBE of one IRI, are answered in the web process instead: :mod:`ecgraph.quer
 Snapshots: a read-only pyoxigraph store does not see later writes, so the writer moves a shared
 *generation* around every commit (odd while it writes, even once it is durable) and a worker
 reopens its snapshot (about 10 ms) when it holds an older one, at an even generation only
-(:class:`_Snapshot`). A reader therefore sees each commit whole or not at all, a client that got
+(:class:`Snapshot`). A reader therefore sees each commit whole or not at all, a client that got
 its upload acknowledged sees it in its next query, and no answer is older than one that finished
 before it was asked. Each answer says which generation it was computed at, which keys the answer
 cache of :mod:`ecgraph.query.cache`.
@@ -159,7 +159,7 @@ def execute(store, request: QueryRequest, deadline: float | None = None) -> Quer
 
 # --- worker side ------------------------------------------------------------------------------
 
-class _Snapshot:
+class Snapshot:
     """A worker's read-only view, labelled with the generation it holds exactly.
 
     The writer makes the generation odd before a write and even once it is durable
@@ -200,11 +200,11 @@ class _Snapshot:
         return self.current()
 
 
-def _init(spec: tuple[str, str], generation) -> _Snapshot:
-    return _Snapshot(spec, generation)
+def _init(spec: tuple[str, str], generation) -> Snapshot:
+    return Snapshot(spec, generation)
 
 
-def _handle(snapshot: _Snapshot, request: QueryRequest) -> QueryResult:
+def _handle(snapshot: Snapshot, request: QueryRequest) -> QueryResult:
     store = snapshot.current()
     attempt = 0
     while True:

@@ -344,7 +344,7 @@ class RemoteEngine:
     def live(self) -> bool:
         """Whether this view can show a write in flight (a store written in steps): a query worker
         then reads only between writes and asks again when one began meanwhile
-        (:class:`ecgraph.query.pool._Snapshot`)."""
+        (:class:`ecgraph.query.pool.Snapshot`)."""
         return not self.endpoints.isolated
 
     def fetch(self, sparql: str, *, default_graph: list | None = None, named_graphs: list | None = None,

@@ -23,6 +23,18 @@ GRAPH_TYPES = [f.media_types[0] for f in formats.GRAPH]
 REPORT_TYPES = list(dict.fromkeys(f.media_types[0] for f in formats.REPORTS))
 
 
+
+#: how the bulk dump is made, for its two paths
+_DUMP_MADE = ("When a twin changed since the last dump, the request begins the next one in the background and "
+              "waits for it up to --dump-wait seconds, then is given the last one (X-Dump-Status: updating); "
+              "before the first is made, 503 with Retry-After.")
+_DUMP_HEADERS = {
+    "X-Dump-Version": {"description": "The dump's version", "schema": {"type": "integer"}},
+    "X-Dump-Status": {"description": "current; updating: a newer dump is being made; outdated: the last attempt "
+                                     "at a newer one failed, the next is begun a minute after it at the earliest",
+                      "schema": {"type": "string", "enum": ["current", "updating", "outdated"]}},
+}
+
 def _error(description: str) -> dict:
     return {
         "description": description,
@@ -567,13 +579,16 @@ def document(base_url: str) -> dict:
             },
             "/dump": {
                 "get": {"summary": "DCAT description of the bulk dump (version, size, SHA-256 checksum, licences)",
-                        "responses": {"200": _rdf_response("The description")}}
+                        "description": _DUMP_MADE,
+                        "responses": {"200": {**_rdf_response("The description"), "headers": _DUMP_HEADERS},
+                                      "503": errors["503"]}}
             },
             "/dump.nq.gz": {
                 "get": {"summary": "The bulk dump: every twin in its named graph and the catalog records, gzipped "
                                    "N-Quads; no personal data unless the operator opts in",
-                        "responses": {"200": {"description": "The dump (ETag: its SHA-256)"},
-                                      "304": {"description": "Not modified"}}}
+                        "description": _DUMP_MADE,
+                        "responses": {"200": {"description": "The dump (ETag: its SHA-256)", "headers": _DUMP_HEADERS},
+                                      "304": {"description": "Not modified"}, "503": errors["503"]}}
             },
             "/health": {
                 "get": {

@@ -1,7 +1,8 @@
 """Open data for researchers: ``/dump`` (the DCAT description of the node's bulk dump, in any RDF
 format by content negotiation) and ``/dump.nq.gz`` (the dump itself: every twin's data in its own
-named graph, the catalog records with each twin's licence, gzipped N-Quads). The node writes a new
-dump when a twin changed since the last one (:meth:`ecgraph.node.Node.dump`)."""
+named graph, the catalog records with each twin's licence, gzipped N-Quads). When a twin changed
+since the last dump, a request begins the next one in the background and, after a short wait, is
+given the last one (``X-Dump-Status: updating``) (:meth:`ecgraph.node.Node.dump`)."""
 
 from __future__ import annotations
 
@@ -17,21 +18,30 @@ from ecgraph.web.common import negotiate, node, node_url
 bp = Blueprint("opendata", __name__)
 
 
+def _dump():
+    """The dump to serve, and the header that says whether a newer one is being made."""
+    n = node()
+    made = n.dump(wait=n.config.dump_wait)
+    return made, {"X-Dump-Version": str(made.version), "X-Dump-Status": n.dump_status(made)}
+
+
 @bp.get("/dump")
 def dump_description():
-    out = results.graph(node().dump_description(node_url()), negotiate(formats.GRAPH).key, None)
-    response = Response(out.body, content_type=out.media_type)
+    chosen = negotiate(formats.GRAPH)  # before the dump is looked for: a wrong Accept costs nothing
+    made, headers = _dump()
+    out = results.graph(node().dump_description(made, node_url()), chosen.key, None)
+    response = Response(out.body, content_type=out.media_type, headers=headers)
     response.vary.add("Accept")
     return response
 
 
 @bp.get("/dump.nq.gz")
 def dump_file():
-    made = node().dump()
+    made, headers = _dump()
     response = send_file(node().dump_file(made), mimetype=GZIP_MEDIA_TYPE, as_attachment=True,
                          download_name=f"ecgraph-dump-{made.version}.nq.gz", etag=made.sha256,
                          conditional=True, max_age=0)
     digest = base64.b64encode(bytes.fromhex(made.sha256)).decode()
     response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
-    response.headers["X-Dump-Version"] = str(made.version)
+    response.headers.update(headers)
     return response.make_conditional(request)
