@@ -311,8 +311,20 @@ def test_row_limit_is_announced(client, published, node):
 def test_service_description_and_cors(client, published):
     r = client.get("/sparql")
     assert r.status_code == 200 and r.mimetype == "text/turtle"
-    graph = {t.object for t in ox.parse(r.data, format=ox.RdfFormat.TURTLE)}
-    assert ox.NamedNode("https://w3id.org/ecgraph/twin/alpha") in graph
+    sd = list(ox.parse(r.data, format=ox.RdfFormat.TURTLE))
+    graph = {t.object for t in sd}
+    # the node's own graphs; the twins' are in the catalog it links, whatever their number
+    assert ox.NamedNode("https://w3id.org/ecgraph/graph/catalog") in graph
+    assert ox.NamedNode("http://localhost/catalog") in graph
+    assert ox.NamedNode("https://w3id.org/ecgraph/twin/alpha") not in graph
+    catalog = client.get("/catalog", headers={"Accept": "application/n-triples"}).get_data(as_text=True)
+    assert "<https://w3id.org/ecgraph/twin/alpha>" in catalog
+    assert "<https://w3id.org/ecgraph/twin/alpha/inferred>" in catalog
+    node = client.application.extensions["ecgraph.node"]
+    for n in range(40):  # its size does not grow with the network
+        node.register(f"many-{n}")
+        node.publish(f"many-{n}", node.upload_for(f"many-{n}", make_twin(f"many-{n}"), filename="t.ttl"))
+    assert len(client.get("/sparql").data) == len(r.data)
     assert r.headers["Access-Control-Allow-Origin"] == "*"
     pre = client.options("/sparql", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "POST"})
     assert pre.status_code == 204 and "POST" in pre.headers["Access-Control-Allow-Methods"]
