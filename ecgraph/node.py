@@ -1567,7 +1567,7 @@ class Node:
 
     def dataset_statistics(self) -> dict:
         """What a VoID description states of the node's dataset: triples, instances per class,
-        triples per property (over the union of all graphs), each twin's triples, and ``computed``
+        triples per property (over the union of all graphs), and ``computed``
         (when the counts were made) and ``current`` (whether they hold the store as it is). The
         counts are two aggregate queries run behind the requests, in a query worker, after a
         change; a reader waits :data:`STATISTICS_WAIT` for them and otherwise gets the last counts
@@ -1588,8 +1588,7 @@ class Node:
             raise errors.Unavailable("the dataset's statistics are being counted (every class and property over "
                                      "every quad); try again in a minute", retry_after=30)
         generation, computed, counts = done
-        return {**counts, "twins": {e.graph: (e.id, e.triples) for e in list(self._entries.values())},
-                "computed": computed, "current": generation == self.generation.value}
+        return {**counts, "computed": computed, "current": generation == self.generation.value}
 
     def _start_statistics(self) -> None:
         """Under the statistics lock: start counting unless a count runs or an expensive one ended

@@ -74,10 +74,12 @@ def limits(subject: ox.NamedNode, values: Mapping[str, tuple[object, str, str]])
 
 
 def void(base_url: str, *, title: str, triples: int, classes: Mapping[str, int], properties: Mapping[str, int],
-         twins: Mapping[str, tuple[str, int]], peers: Iterable[str], counted: str | None = None) -> list[ox.Triple]:
+         peers: Iterable[str], counted: str | None = None) -> list[ox.Triple]:
     """The VoID description of the node's dataset. ``classes``: class -> instances; ``properties``:
-    property -> triples; ``twins``: twin graph -> (id, triples); ``peers``: their URLs; ``counted``:
-    when the class and property counts were made (the description's ``dct:modified``)."""
+    property -> triples; ``peers``: their URLs; ``counted``: when the class and property counts were
+    made (the description's ``dct:modified``). Each twin's graph, with its triples and its data
+    dump, is a dataset of the catalog, which it links: as subsets here, 10,000 twins made it
+    5.8 MB, every request for it a quarter of a second of the web process and its page 1.4 s."""
     document = _n(base_url + "/void")
     dataset = _n(base_url + "/void#dataset")
     out = [
@@ -94,6 +96,9 @@ def void(base_url: str, *, title: str, triples: int, classes: Mapping[str, int],
         ox.Triple(dataset, _n(VOID + "properties"), _int(len(properties))),
         ox.Triple(dataset, _n(DCT + "license"), _n("https://creativecommons.org/licenses/by/4.0/")),
         ox.Triple(dataset, _n(RDFS + "seeAlso"), _n(base_url + "/catalog")),
+        ox.Triple(dataset, _n(DCT + "description"),
+                  ox.Literal("Every twin's graph, with its triples and its data dump, is a dataset of the catalog.",
+                             language="en")),
     ]
     if counted:
         out.append(ox.Triple(document, _n(DCT + "modified"), ox.Literal(counted, datatype=_n(XSD + "dateTime"))))
@@ -105,12 +110,6 @@ def void(base_url: str, *, title: str, triples: int, classes: Mapping[str, int],
         part = _n(f"{base_url}/void#property-{i}")
         out += [ox.Triple(dataset, _n(VOID + "propertyPartition"), part),
                 ox.Triple(part, _n(VOID + "property"), _n(prop)), ox.Triple(part, _n(VOID + "triples"), _int(count))]
-    for graph, (twin_id, count) in sorted(twins.items()):
-        subset = _n(graph)
-        out += [ox.Triple(dataset, _n(VOID + "subset"), subset), ox.Triple(subset, RDF_TYPE, _n(VOID + "Dataset")),
-                ox.Triple(subset, _n(DCT + "identifier"), ox.Literal(twin_id)),
-                ox.Triple(subset, _n(VOID + "triples"), _int(count)),
-                ox.Triple(subset, _n(VOID + "dataDump"), _n(f"{base_url}/api/twins/{twin_id}/data?format=ntriples"))]
     for i, peer in enumerate(peers):
         linkset, target = _n(f"{base_url}/void#linkset-{i}"), _n(f"{base_url}/void#peer-{i}")
         out += [ox.Triple(linkset, RDF_TYPE, _n(VOID + "Linkset")),

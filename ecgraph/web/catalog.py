@@ -69,7 +69,7 @@ def void():
     statistics = n.dataset_statistics()
     response = _graph(linked.void(node_url(), title="ecgraph: energy communities' digital twins",
                                   triples=statistics["triples"], classes=statistics["classes"],
-                                  properties=statistics["properties"], twins=statistics["twins"],
+                                  properties=statistics["properties"],
                                   peers=n.peer_urls(), counted=statistics["computed"]),
                       "VoID description", "/void")
     if not statistics["current"]:  # the last counts, while those of the store as it is are made
