@@ -1877,8 +1877,10 @@ class Node:
     def areas(self) -> dict:
         return self._discovery_read().areas()
 
-    def communities(self, *, place: str | None = None, lang: str = "en") -> list[dict]:
-        return self._discovery_read().communities(place=place, lang=lang)
+    def communities(self, *, place: str | None = None, lang: str = "en", offset: int = 0,
+                    limit: int | None = None) -> tuple[int, list[dict]]:
+        """How many communities discovery knows (in ``place``), and ``limit`` of them from ``offset``."""
+        return self._discovery_read().communities(place=place, lang=lang, offset=offset, limit=limit)
 
     def discovery_choices(self, *, lang: str = "en") -> dict:
         """The topics, member types and technologies discovery's search forms offer."""

@@ -49,7 +49,7 @@ def test_a_read_right_after_a_publish_finds_the_twin_that_is_indexed_behind_the_
     started = _slow_index(node)
     _publish(node, "alpha", schools=1)
     assert started.wait(5) and node._behind.waiting == 1  # answered while the index was still being written
-    assert [c["iri"] for c in node.communities()] == [COMMUNITY.format("alpha")]
+    assert [c["iri"] for c in node.communities()[1]] == [COMMUNITY.format("alpha")]
     assert node._behind.waiting == 0
     assert node.discovery.db.indexed()["alpha"][0] == node.entry("alpha").version
 
@@ -59,7 +59,7 @@ def test_an_unpublish_right_after_a_publish_leaves_nothing_indexed(node):
     _publish(node, "alpha")
     node.unpublish("alpha")  # its removal waits for the index job queued before it
     node._behind.close()  # whatever is still queued has run
-    assert node.communities() == [] and "alpha" not in node._discovery.db.indexed()
+    assert node.communities() == (0, []) and "alpha" not in node._discovery.db.indexed()
 
 
 def test_jobs_run_in_order_and_settle_waits_for_every_one_queued_before_it():
@@ -174,7 +174,7 @@ def test_a_bulk_load_records_each_twin_s_change_and_namespaces_as_single_publish
         (t, node.entry(t).version, node.entry(t).content_hash, "published") for t in ids)
     for twin_id in ids:
         assert node.registry.namespaces(twin_id) == [f"https://{twin_id}.example/id/"]
-    assert {c["iri"] for c in node.communities()} == {COMMUNITY.format(t) for t in ids}
+    assert {c["iri"] for c in node.communities()[1]} == {COMMUNITY.format(t) for t in ids}
     assert ox.NamedNode(standard.twin_graph("alpha")) in set(node.store.engine().named_graphs())
 
 
@@ -385,7 +385,7 @@ def test_a_publish_whose_worker_could_not_extract_the_features_is_indexed_from_i
         monkeypatch.setattr(node, "prepare", worker_lost_after_answering)
         with caplog.at_level("WARNING", logger="ecgraph.node"):
             _publish(node, "alpha", schools=1)
-            assert [c["iri"] for c in node.communities()] == [COMMUNITY.format("alpha")]
+            assert [c["iri"] for c in node.communities()[1]] == [COMMUNITY.format("alpha")]
         assert "extracting them from its text" in caplog.text
         assert node.discovery.db.indexed()["alpha"][0] == node.entry("alpha").version
 

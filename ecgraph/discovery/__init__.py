@@ -494,10 +494,14 @@ class Discovery:
         return {"topics": labelled(topics), "members": labelled(ordered), "technologies": labelled(technologies),
                 "kinds": list(ITEM_KINDS)}
 
-    def communities(self, *, place: str | None = None, lang: str = "en") -> list[dict]:
-        """Every indexed community (optionally in one place), for directory views."""
+    def communities(self, *, place: str | None = None, lang: str = "en", offset: int = 0,
+                    limit: int | None = None) -> tuple[int, list[dict]]:
+        """The indexed communities (optionally in one place), for directory views: how many, and
+        the summaries of ``limit`` of them from ``offset`` on (only those are made)."""
         allowed = self._place(place) if place else None
-        return [self.summary(c, lang) for c in self._communities() if allowed is None or c.iri in allowed]
+        found = [c for c in self._communities() if allowed is None or c.iri in allowed]
+        chosen = found[offset:] if limit is None else found[offset:offset + limit]
+        return len(found), [self.summary(c, lang) for c in chosen]
 
 
 MOBILITY = {EC + k for k in ("kpi-ev-charging-energy", "kpi-ev-charging-sessions", "kpi-shared-vehicle-trips",

@@ -200,8 +200,13 @@ def areas():
 
 @bp.get("/discovery/communities")
 def communities():
-    found = node().communities(place=request.args.get("place") or None, lang=_lang())
-    return jsonify({"total": len(found), "communities": found})
+    """A page of the communities (``limit``, 1,000 by default, as ``/api/twins``; at 10,000 the
+    whole list was 2.3 MB made in 150 ms for any request)."""
+    limit = whole(request.args.get("limit"), "limit", 1000, minimum=1, maximum=10000)
+    offset = whole(request.args.get("offset"), "offset", 0)
+    total, found = node().communities(place=request.args.get("place") or None, lang=_lang(), offset=offset,
+                                      limit=limit)
+    return jsonify({"total": total, "offset": offset, "limit": limit, "communities": found})
 
 
 def openapi_paths(errors: dict) -> dict:
@@ -263,5 +268,7 @@ def openapi_paths(errors: dict) -> dict:
                 f.media_types[0]: {"schema": {"type": "string"}} for f in formats.FEEDS}},
                 "406": {"description": "Neither Atom nor JSON Feed is acceptable"}}}},
         "/api/areas": get("Municipalities (LAU), regions (NUTS) and networks twins name", []),
-        "/api/discovery/communities": get("Every community discovery knows (in a place)", [place, lang]),
+        "/api/discovery/communities": get("The communities discovery knows (in a place), a page at a time", [
+            place, lang, param("limit", "How many (1 to 10,000; 1,000 by default)", kind="integer"),
+            param("offset", "How many to skip", kind="integer")]),
     }
