@@ -497,11 +497,14 @@ class Discovery:
     def communities(self, *, place: str | None = None, lang: str = "en", offset: int = 0,
                     limit: int | None = None) -> tuple[int, list[dict]]:
         """The indexed communities (optionally in one place), for directory views: how many, and
-        the summaries of ``limit`` of them from ``offset`` on (only those are made)."""
-        allowed = self._place(place) if place else None
-        found = [c for c in self._communities() if allowed is None or c.iri in allowed]
-        chosen = found[offset:] if limit is None else found[offset:offset + limit]
-        return len(found), [self.summary(c, lang) for c in chosen]
+        the summaries of ``limit`` of them from ``offset`` on, in the order of their IRIs. Only
+        those are read (reading every community's features took 200 ms at 10,000)."""
+        where, params = ("WHERE iri = ? OR iri IN (SELECT community FROM facets WHERE facet IN "
+                         "('network', 'lau', 'nuts', 'country') AND value = ?)", (place, place)) if place else ("", ())
+        total = self.db.read(f"SELECT COUNT(*) FROM communities {where}", params)[0][0]
+        rows = self.db.read(f"SELECT features FROM communities {where} ORDER BY iri LIMIT ? OFFSET ?",
+                            (*params, -1 if limit is None else limit, offset))
+        return total, [self.summary(Community(**json.loads(features)), lang) for (features,) in rows]
 
 
 MOBILITY = {EC + k for k in ("kpi-ev-charging-energy", "kpi-ev-charging-sessions", "kpi-shared-vehicle-trips",
