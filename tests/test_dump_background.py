@@ -190,3 +190,22 @@ def test_a_dump_that_fails_is_not_begun_again_by_every_request(served):
         assert answer.headers["X-Dump-Status"] == "outdated" and answer.headers["X-Dump-Version"] == "1"
     time.sleep(0.5)
     assert _children() - before == set() and not node.dump_pending()
+
+
+def test_a_dump_replaced_between_its_record_and_its_file_is_served_from_the_new_record(served, monkeypatch):
+    """A request reads the dump's record, then opens its file; a newer dump installed in between
+    deletes that file: the request reads the record again and serves the newer one (not a 500)."""
+    node, client = served
+    node.register("coop", "Coop")
+    _publish(node, "A")
+    first = _until_current(client)
+    real = Node.dump_file
+    opened: list[int] = []
+
+    def replaced_meanwhile(self, made):
+        opened.append(made.version)
+        return self.dump_dir / "ecgraph-dump-0.nq.gz" if len(opened) == 1 else real(self, made)
+
+    monkeypatch.setattr(Node, "dump_file", replaced_meanwhile)
+    again = client.get("/dump.nq.gz")
+    assert again.status_code == 200 and again.data == first.data and opened == [1, 1]

@@ -681,3 +681,33 @@ def test_a_catalog_that_lists_more_datasets_than_the_store_answers_rows_is_read_
     for part in parts:  # a part lists what it holds
         described = {t.subject for t in part if t.predicate.value == dct + "identifier"}
         assert described <= {t.object for t in part if t.subject == catalog}
+
+
+def test_a_node_on_a_remote_store_writes_its_dump_in_a_worker_that_reads_the_store_over_http(tmp_path):
+    """The dump's worker over a remote store reads each graph from the store itself (no snapshot
+    to open: it checks that no write came while it read), and the dump holds each twin's data."""
+    import gzip
+
+    node, store = node_over_oxigraph(tmp_path, "--no-demo")
+    try:
+        for twin_id in ("far-a", "far-b"):
+            token = requests.post(node.url + "/api/twins", json={"id": twin_id}, headers=node.admin).json()["token"]
+            assert requests.put(f"{node.url}/api/twins/{twin_id}", data=make_twin(twin_id),
+                                headers={"Authorization": f"Bearer {token}", "Content-Type": "text/turtle"}
+                                ).status_code in (200, 201)
+        answer = requests.get(node.url + "/dump.nq.gz", timeout=60)
+        assert answer.status_code == 200, answer.text[:300]
+        assert answer.headers["X-Dump-Status"] == "current" and answer.headers["X-Dump-Version"] == "1"
+        quads = list(ox.parse(gzip.decompress(answer.content), format=ox.RdfFormat.N_QUADS))
+        graphs = {q.graph_name.value for q in quads}
+        assert graphs == {"https://w3id.org/ecgraph/twin/far-a", "https://w3id.org/ecgraph/twin/far-b",
+                          "https://w3id.org/ecgraph/graph/catalog"}
+        stored = requests.get(store.url + "/store", params={"graph": "https://w3id.org/ecgraph/twin/far-a"},
+                              headers={"Accept": "application/n-triples"})
+        in_store = {str(t) for t in ox.parse(stored.content, format=ox.RdfFormat.N_TRIPLES)}
+        in_dump = {str(ox.Triple(q.subject, q.predicate, q.object)) for q in quads
+                   if q.graph_name.value.endswith("/far-a")}
+        assert in_dump and in_dump <= in_store
+    finally:
+        node.stop()
+        store.stop()

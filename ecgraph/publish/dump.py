@@ -138,13 +138,15 @@ def write_partial(directory: Path, store, entries: dict[str, catalog.Entry], *, 
 
 
 def install(directory: Path, made: Dump) -> None:
-    """Serve ``made`` (written by :func:`write_partial`): its file renamed into place, every older
-    dump deleted, its record written."""
+    """Serve ``made`` (written by :func:`write_partial`): its file renamed into place, its record
+    written whole (requests read it without a lock), then every older dump deleted."""
+    from ecgraph.store.stepwise import write_durably
+
     os.replace(directory / (made.file + ".partial"), directory / made.file)
+    write_durably(directory / "dump.json", json.dumps(made.to_dict(), indent=2).encode())
     for old in directory.glob("ecgraph-dump-*.nq.gz*"):
         if old.name != made.file:
             old.unlink(missing_ok=True)
-    (directory / "dump.json").write_text(json.dumps(made.to_dict(), indent=2))
 
 
 @dataclass

@@ -10,7 +10,7 @@ import base64
 
 from flask import Blueprint, Response, request, send_file
 
-from ecgraph import formats
+from ecgraph import errors, formats
 from ecgraph.publish.dump import GZIP_MEDIA_TYPE
 from ecgraph.query import results
 from ecgraph.web.common import negotiate, node, node_url
@@ -37,10 +37,16 @@ def dump_description():
 
 @bp.get("/dump.nq.gz")
 def dump_file():
-    made, headers = _dump()
-    response = send_file(node().dump_file(made), mimetype=GZIP_MEDIA_TYPE, as_attachment=True,
-                         download_name=f"ecgraph-dump-{made.version}.nq.gz", etag=made.sha256,
-                         conditional=True, max_age=0)
+    for attempt in (1, 2):
+        made, headers = _dump()
+        try:
+            response = send_file(node().dump_file(made), mimetype=GZIP_MEDIA_TYPE, as_attachment=True,
+                                 download_name=f"ecgraph-dump-{made.version}.nq.gz", etag=made.sha256,
+                                 conditional=True, max_age=0)
+            break
+        except FileNotFoundError:  # a newer dump replaced it between the two reads: serve that one
+            if attempt == 2:
+                raise errors.Unavailable("the bulk dump was being replaced; ask again", retry_after=1) from None
     digest = base64.b64encode(bytes.fromhex(made.sha256)).decode()
     response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
     response.headers.update(headers)
