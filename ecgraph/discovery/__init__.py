@@ -179,20 +179,22 @@ class Discovery:
         else:
             base = "FROM items i"
             order = "i.kind, i.id"
+        # Each filter is a set SQLite makes once (IN, not a correlated EXISTS): "in communities
+        # with a school" as EXISTS searched the school facet's 43,000 rows for each of 50,000 items,
+        # 180 s at 10,000 communities, under the index's lock; as IN, 16 ms.
         for t in topic or []:
-            where.append("EXISTS (SELECT 1 FROM item_topics t WHERE t.item = i.id AND t.topic = ?)")
+            where.append("i.id IN (SELECT item FROM item_topics WHERE topic = ?)")
             params.append(t)
         if kind:
             where.append(f"i.kind IN ({','.join('?' * len(kind))})")
             params.extend(kind)
         for facet, values in (("member", member or []), ("technology", technology or [])):
             for value in values:
-                where.append("EXISTS (SELECT 1 FROM facets f WHERE f.community = i.owner "
-                             "AND f.facet = ? AND f.value = ?)")
+                where.append("i.owner IN (SELECT community FROM facets WHERE facet = ? AND value = ?)")
                 params.extend([facet, value])
         if place:
-            where.append("(i.owner = ? OR EXISTS (SELECT 1 FROM facets f WHERE f.community = i.owner "
-                         "AND f.facet IN ('network', 'lau', 'nuts', 'country') AND f.value = ?))")
+            where.append("(i.owner = ? OR i.owner IN (SELECT community FROM facets "
+                         "WHERE facet IN ('network', 'lau', 'nuts', 'country') AND value = ?))")
             params.extend([place, place])
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         total = self.db.read(f"SELECT COUNT(*) {base}{clause}", params)[0][0]
