@@ -182,6 +182,7 @@ _ALLOWED = {("store/__init__.py", "_iri(graph)"), ("store/__init__.py", "_iri(g)
             ("directory.py", "_iri(graph)"), ("directory.py", "_iri(EC + scheme)"), ("directory.py", "_iris(chunk)"),
             ("directory.py", "_iris(member_iris)"), ("directory.py", "_iris(iris)"), ("directory.py", "NAME_PATH"),
             ("directory.py", "TEXT_PATHS[kind]"), ("directory.py", "_iri_list(marks)"),
+            ("directory.py", "int(self.DESCRIBE_ROWS)"),
             # messages that quote a PREFIX line for people to add, not SPARQL that runs
             ("query/explain.py", "prefix"), ("query/explain.py", "namespace")}
 

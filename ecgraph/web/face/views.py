@@ -201,8 +201,9 @@ def resource():
                                                          tile_url=n.config.tile_url or "",
                                                          figures=_network_figures(iri, lang)))))
     described = directory.describe(iri)
-    described["outgoing"], described["incoming"] = privacy.rows(directory, described["outgoing"], described["incoming"])
-    iris = {r["p"].value for r in described["outgoing"]} | {r["p"].value for r in described["incoming"]}
+    shown, more = _per_property(described["outgoing"], TRIPLES_PAGE_ROWS)
+    described["outgoing"], described["incoming"] = privacy.rows(directory, shown, described["incoming"])
+    iris = {r["p"].value for r in described["outgoing"]} | {r["p"].value for r in described["incoming"]} | set(more)
     iris |= {r["o"].value for r in described["outgoing"] if isinstance(r["o"], ox.NamedNode)}
     iris |= {r["x"].value for r in described["incoming"] if isinstance(r["x"], ox.NamedNode)}
     names = directory.names([*iris, iri])
@@ -211,11 +212,29 @@ def resource():
         graph = r["g"].value
         rows.append({"p": r["p"].value, "o": r["o"], "graph": graph,
                      "inferred": graph.endswith(standard.INFERRED_SUFFIX)})
-    status = 200 if rows or described["incoming"] else 404
+    status = 200 if rows or more or described["incoming"] else 404
     return _vary(Response(render_template(
-        "face/resource.html", iri=iri, title=pick(names.get(iri), lang, local(iri)), rows=rows,
+        "face/resource.html", iri=iri, title=pick(names.get(iri), lang, local(iri)), rows=rows, more=more,
+        capped=len(shown) + sum(more.values()) >= directory.DESCRIBE_ROWS,
         incoming=described["incoming"], names={k: pick(v, lang, local(k)) for k, v in names.items()},
         formats=formats.GRAPH), status=status))
+
+
+def _per_property(outgoing: list[dict], most: int) -> tuple[list[dict], dict[str, int]]:
+    """The first ``most`` statements of each property (``outgoing`` is in property order), and how
+    many more each has: the catalog's resource lists 10,000 datasets, a page of 1.4 MB that took
+    1.4 to 2.4 s, every value's name and privacy looked up."""
+    shown: list[dict] = []
+    more: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for r in outgoing:
+        p = r["p"].value
+        counts[p] = counts.get(p, 0) + 1
+        if counts[p] <= most:
+            shown.append(r)
+        else:
+            more[p] = more.get(p, 0) + 1
+    return shown, more
 
 
 def _rdf(triples, chosen: formats.Format) -> Response:
