@@ -209,3 +209,21 @@ def test_a_dump_replaced_between_its_record_and_its_file_is_served_from_the_new_
     monkeypatch.setattr(Node, "dump_file", replaced_meanwhile)
     again = client.get("/dump.nq.gz")
     assert again.status_code == 200 and again.data == first.data and opened == [1, 1]
+
+
+def test_the_dump_worker_yields_the_cpu_to_the_requests(tmp_path):
+    """The dump takes a core for two minutes at 10,000 twins: its worker runs at a lower priority
+    than the processes that answer requests (checked in a process of its own, as the pool starts
+    it, on a real store)."""
+    import subprocess
+    import sys
+
+    from ecgraph.store.embedded import EmbeddedStore
+
+    EmbeddedStore(tmp_path / "data").close()
+    code = ("import os; from ecgraph.publish import dump; from ecgraph.workers import shared_counter; "
+            f"before = os.nice(0); dump.init_worker(('embedded', {str(tmp_path / 'data')!r}), shared_counter()); "
+            "print(before, os.nice(0))")
+    before, after = map(int, subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                            check=True, timeout=60).stdout.split())
+    assert after == min(19, before + 10)
