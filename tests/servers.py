@@ -110,16 +110,9 @@ class NodeProcess:
 
     def child_pids(self) -> list[int]:
         """The node's worker processes."""
-        out = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    out.append(int(entry.name))
-        return out
+        from tests.checks import children
+
+        return children(self.process.pid)
 
 
 def start_all(*nodes: NodeProcess, timeout: float = 120) -> None:

@@ -13,28 +13,18 @@ import gzip
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 
 from ecgraph.config import Config
 from ecgraph.node import Node
+from tests.checks import children
 from tests.helpers import ADMIN, make_twin
 
 
 def _children() -> set[int]:
-    """The processes this one started (Linux /proc)."""
-    me = os.getpid()
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == me:
-                found.add(int(entry.name))
-    return found
+    """The processes this one started."""
+    return set(children(os.getpid()))
 
 
 def _stop_next_child(before: set[int], seconds: float = 20.0) -> int:
