@@ -193,8 +193,7 @@ class Discovery:
                 where.append("i.owner IN (SELECT community FROM facets WHERE facet = ? AND value = ?)")
                 params.extend([facet, value])
         if place:
-            where.append("(i.owner = ? OR i.owner IN (SELECT community FROM facets "
-                         "WHERE facet IN ('network', 'lau', 'nuts', 'country') AND value = ?))")
+            where.append(f"(i.owner = ? OR i.owner IN ({_IN_PLACE}))")
             params.extend([place, place])
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         total = self.db.read(f"SELECT COUNT(*) {base}{clause}", params)[0][0]
@@ -464,8 +463,7 @@ class Discovery:
         return {"total": len(out), "tools": out}
 
     def _place(self, place: str) -> set[str]:
-        rows = self.db.read("SELECT community FROM facets WHERE facet IN ('network', 'lau', 'nuts', 'country') "
-                            "AND value = ?", (place,))
+        rows = self.db.read(_IN_PLACE, (place,))
         return {r[0] for r in rows} | {place}
 
     def areas(self, lang: str = "en") -> dict:
@@ -501,13 +499,16 @@ class Discovery:
         """The indexed communities (optionally in one place), for directory views: how many, and
         the summaries of ``limit`` of them from ``offset`` on, in the order of their IRIs. Only
         those are read (reading every community's features took 200 ms at 10,000)."""
-        where, params = ("WHERE iri = ? OR iri IN (SELECT community FROM facets WHERE facet IN "
-                         "('network', 'lau', 'nuts', 'country') AND value = ?)", (place, place)) if place else ("", ())
+        where, params = (f"WHERE iri = ? OR iri IN ({_IN_PLACE})", (place, place)) if place else ("", ())
         total = self.db.read(f"SELECT COUNT(*) FROM communities {where}", params)[0][0]
         rows = self.db.read(f"SELECT features FROM communities {where} ORDER BY iri LIMIT ? OFFSET ?",
                             (*params, -1 if limit is None else limit, offset))
         return total, [self.summary(Community(**json.loads(features)), lang) for (features,) in rows]
 
+
+#: the communities in a place (bound to ``?``): a network IRI, a LAU code, a NUTS code at any level
+#: or a country code
+_IN_PLACE = "SELECT community FROM facets WHERE facet IN ('network', 'lau', 'nuts', 'country') AND value = ?"
 
 MOBILITY = {EC + k for k in ("kpi-ev-charging-energy", "kpi-ev-charging-sessions", "kpi-shared-vehicle-trips",
                              "kpi-shared-vehicle-distance")}
