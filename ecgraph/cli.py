@@ -350,7 +350,8 @@ def query(query, query_file, fmt, limit, **options):
               help="ecgraph's SHACL engine, or pyshacl (the reference; same results, slower).")
 @click.option("--max-bytes", type=int, default=500 * 1024 * 1024, show_default=True, help="Size cap per input.")
 @click.option("--max-triples", type=int, default=10_000_000, show_default=True, help="Triple cap per input.")
-@click.option("--timeout", type=float, default=600.0, show_default=True, help="Seconds allowed per input.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True,
+              help="Seconds allowed per input (its worker process is stopped then).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report here instead of standard output.")
 @click.option("--lang", type=click.Choice(messages.LANGUAGES), default="en", show_default=True,
@@ -363,43 +364,52 @@ def validate(inputs, profile, profile_version, fmt, input_format, max_results, f
     over a limit). With several inputs, structured formats hold one report per input (JSON: a
     list under "reports"; JUnit: one test suite each; SARIF: one run each).
     """
-    from ecgraph.publish.pipeline import Pipeline, Upload
+    from ecgraph.publish import pipeline as pipeline_module
+    from ecgraph.publish.pipeline import Upload
     from ecgraph.validation import reports
+    from ecgraph.workers import TaskTimeout, WorkerPool
 
     try:
         profile_version = standard.resolve_version(profile_version)
     except ValueError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    pipeline = Pipeline()
+    # Each input is checked in a worker process of its own, stopped at the time limit: the
+    # validation engines are Python, and an alarm raised asynchronously into this process's code
+    # could land anywhere, multiprocessing's shared-memory heap included, and leave it corrupt
+    # (CI, stop 41). The node's validator uses the same pool.
+    pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle, size=1, timeout=timeout,
+                      name="ecgraph-validate", isolate_network=True, on_demand=True)
     worst = 0
     done: list[tuple[str, object]] = []
-    for name in _expand_inputs(inputs):
-        try:
-            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-        except OSError as exc:
-            click.echo(f"{name}: cannot read: {exc.strerror}", err=True)
-            worst = 2
-            continue
-        upload = Upload(data=data, filename=None if name == "-" else name, format_name=input_format,
-                        profile=profile, profile_version=profile_version, refuse_violations=False,
-                        engine=engine, lang=lang, max_bytes=max_bytes,
-                        max_triples=max_triples, max_results=max_results)
-        try:
-            with _time_limit(timeout, name):
-                report = pipeline.report(upload)
-        except errors.Error as exc:
-            where = f":{exc.extra['line']}:{exc.extra.get('column')}" if "line" in exc.extra else ""
-            click.echo(f"{name}{where}: {exc.detail}", err=True)
-            worst = 2
-            continue
-        except TimeoutError as exc:
-            click.echo(str(exc), err=True)
-            worst = 2
-            continue
-        done.append(("stdin" if name == "-" else name, report))
-        failed = not report.conforms or (fail_on == "warning" and report.warnings)
-        worst = max(worst, 1 if failed else 0)
+    try:
+        for name in _expand_inputs(inputs):
+            try:
+                data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            except OSError as exc:
+                click.echo(f"{name}: cannot read: {exc.strerror}", err=True)
+                worst = 2
+                continue
+            upload = Upload(data=data, filename=None if name == "-" else name, format_name=input_format,
+                            profile=profile, profile_version=profile_version, refuse_violations=False,
+                            engine=engine, lang=lang, max_bytes=max_bytes,
+                            max_triples=max_triples, max_results=max_results)
+            try:
+                report = pool.run(("report", upload), timeout=timeout, wait=pool.startup_timeout)
+            except TaskTimeout:
+                click.echo(f"{name}: validation took longer than {timeout:g} s (raise --timeout)", err=True)
+                worst = 2
+                continue
+            except errors.Error as exc:
+                where = f":{exc.extra['line']}:{exc.extra.get('column')}" if "line" in exc.extra else ""
+                click.echo(f"{name}{where}: {exc.detail}", err=True)
+                worst = 2
+                continue
+            done.append(("stdin" if name == "-" else name, report))
+            failed = not report.conforms or (fail_on == "warning" and report.warnings)
+            worst = max(worst, 1 if failed else 0)
+    finally:
+        pool.close()
     if done:
         text = reports.render_many(done, fmt, max_results=max_results)
         if output:
@@ -423,42 +433,6 @@ def _expand_inputs(inputs) -> list[str]:
     return out
 
 
-class _time_limit:
-    """A wall-clock limit for one input (SIGALRM: the validation engine is Python, so it stops).
-
-    The alarm's TimeoutError is raised in whatever Python code runs when it comes. Where that is
-    a finalizer (a weakref callback, multiprocessing's ``Finalize``), Python prints the error as
-    ignored and goes on: a 0.01 s limit once let a validation run to its end (CI, 6e8feef). So
-    after the deadline the alarm comes again every ``REPEAT`` seconds until the block has ended;
-    it is not raised in :meth:`__exit__` itself, which ends it."""
-
-    REPEAT = 0.05
-
-    def __init__(self, seconds: float, name: str):
-        self.seconds = seconds
-        self.name = name
-        self.active = False
-
-    def _expired(self, signum, frame):
-        if self.active and (frame is None or frame.f_code is not _EXIT_CODE):
-            raise TimeoutError(f"{self.name}: validation took longer than {self.seconds:g} s (raise --timeout)")
-
-    def __enter__(self):
-        if self.seconds and self.seconds > 0:
-            self.active = True
-            self.previous = signal.signal(signal.SIGALRM, self._expired)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds, self.REPEAT)
-        return self
-
-    def __exit__(self, *exc):
-        if self.active:
-            self.active = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
-        return False
-
-
-_EXIT_CODE = _time_limit.__exit__.__code__
 
 
 @main.command()

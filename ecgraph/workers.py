@@ -448,21 +448,24 @@ class WorkerPool:
                     except Exception:
                         pass
 
-    def run(self, request: Any, timeout: float | None = None, client: str = "") -> Any:
-        """Answer ``request``: wait at most ``timeout`` seconds for a free worker
-        (:class:`PoolBusy`), then let it work at most ``timeout`` seconds (:class:`TaskTimeout`).
-        ``client`` names who asks, for sharing the workers fairly. (The wait has a budget of its
-        own so that a cheap request that waited for a worker is not then cut short.)"""
+    def run(self, request: Any, timeout: float | None = None, client: str = "", wait: float | None = None) -> Any:
+        """Answer ``request``: wait at most ``wait`` seconds (by default ``timeout``) for a free
+        worker (:class:`PoolBusy`), then let it work at most ``timeout`` seconds
+        (:class:`TaskTimeout`). ``client`` names who asks, for sharing the workers fairly. (The
+        wait has a budget of its own so that a cheap request that waited for a worker is not then
+        cut short; the command line's validator waits longer than it lets a worker work, for the
+        worker that replaces one stopped at the limit.)"""
         deadline = self.timeout if timeout is None else timeout
+        waiting = deadline if wait is None else wait
         started = time.perf_counter()
         if not self.started:
             self._start_now()
         for dead in self._queue.take_dead():
             self._died_idle(dead)
         while True:
-            worker = self._queue.get(client, max(0.001, deadline - (time.perf_counter() - started)))
+            worker = self._queue.get(client, max(0.001, waiting - (time.perf_counter() - started)))
             if worker is None:
-                raise PoolBusy(f"all {self.size} workers stayed busy for {deadline:g} s")
+                raise PoolBusy(f"all {self.size} workers stayed busy for {waiting:g} s")
             if worker.process.is_alive():
                 break
             self._queue.release(client)
