@@ -44,6 +44,11 @@ XSD = catalog.XSD
 NQUADS_MEDIA_TYPE = formats.NQUADS.media_type
 GZIP_MEDIA_TYPE = formats.GZIP_MEDIA_TYPE
 
+#: gzip's level for the dump: zlib's default, as the ``gzip`` command's. Python's ``GzipFile``
+#: defaults to 9, which compressed the bench's generated N-Quads at 33 MiB/s against 182 at 6, for
+#: a file a sixth smaller: a fifth of a dump's time, for each change of the network
+COMPRESS_LEVEL = 6
+
 
 @dataclass
 class Dump:
@@ -102,7 +107,7 @@ def write_partial(directory: Path, store, entries: dict[str, catalog.Entry], *, 
     with open(partial, "wb") as raw:
         hashing = _HashingWriter(raw, digest)
         # mtime=0: the same data makes the same bytes, so the checksum depends on the data only
-        with gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0) as out:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0, compresslevel=COMPRESS_LEVEL) as out:
             graphs = [(e.graph, e.license) for _, e in sorted(entries.items())]
             graphs += [(g, c.get("license") or "") for g, c in sorted(copies.items())]
             for graph_name, licence in graphs:
