@@ -248,6 +248,7 @@ def scale_one(communities: int, repeats: int) -> tuple[list[Row], dict]:
                        "figures": listing.get("built"), "figures_build_seconds": stores.figures_seconds}),
         ]
         out += catalog_reads(servers, n)  # after the memory: the catalog's reads are not the query set's
+        out += dump_reads(servers, n)
         figures = {"load time": (stores.load_seconds, stores.anchor_load_seconds, "s"),
                    "store on disk": (stores.node_bytes / 2**20, stores.anchor_bytes / 2**20, "MiB"),
                    "resident memory after the query set": (rss / 2**20, anchor_rss / 2**20, "MiB"),
@@ -296,6 +297,50 @@ def catalog_reads(servers: Servers, n: str, repeats: int = 5) -> list[Row]:
         Row("scale", f"N={n}: the catalog's first page for people", median(page) * 1000, median(anchor) * 1000, "ms",
             "oxigraph serve: the stored catalog graph whole (Graph Store GET)",
             note=f"p95 {percentile(page, 95) * 1000:,.0f} ms; it read the whole catalog before (1.9 s at N=10,000)"),
+    ]
+
+
+def dump_reads(servers: Servers, n: str, limit: float = 3600) -> list[Row]:
+    """The bulk dump at this size: the seconds from the first request for it until the node serves
+    it (made in a worker of its own from a snapshot, while the node goes on serving; until then
+    each request waits up to ``--dump-wait`` and is told 503), and its download; beside ``oxigraph
+    serve`` giving every quad of its store as N-Quads (the Graph Store Protocol's dataset GET),
+    what a researcher would download from it."""
+    session = requests.Session()
+    url = servers.node.url + "/dump.nq.gz"
+    started = time.perf_counter()
+    while True:
+        r = session.head(url, timeout=600)
+        if r.status_code == 200 and r.headers.get("X-Dump-Status") == "current":
+            break
+        if r.status_code not in (200, 503):
+            r.raise_for_status()
+        if time.perf_counter() - started > limit:
+            raise RuntimeError(f"no bulk dump after {limit:g} s")
+        time.sleep(0.2)
+    made = time.perf_counter() - started
+
+    def download(target: str, **kwargs) -> tuple[float, int]:
+        began = time.perf_counter()
+        size = 0
+        with session.get(target, stream=True, timeout=600, **kwargs) as answer:
+            answer.raise_for_status()
+            for chunk in answer.iter_content(1 << 20):
+                size += len(chunk)
+        return time.perf_counter() - began, size
+
+    ours, our_bytes = download(url)
+    theirs, their_bytes = download(servers.oxigraph.url + "/store", headers={"Accept": "application/n-quads"})
+    described = session.get(servers.node.url + "/dump", headers={"Accept": "application/n-triples"}, timeout=60).text
+    quads = re.search(r'triples> "(\d+)"', described)
+    quads_note = f"{int(quads.group(1)):,} quads (each twin's asserted graph and its catalog records)" if quads else ""
+    return [
+        Row("scale", f"N={n}: the bulk dump, from the first request until it is served", made, theirs, "s",
+            "oxigraph serve: every quad of its store as N-Quads (dataset GET)",
+            note=f"made in the node's dump worker; {quads_note}, {our_bytes / 2**20:,.0f} MiB gzipped, then "
+                 f"downloaded in {ours:.1f} s; the anchor's {their_bytes / 2**20:,.0f} MiB uncompressed, "
+                 f"{servers.quads:,} quads (inferences, ontology and catalog too)",
+            extra={"dump_bytes": our_bytes, "download_seconds": ours, "anchor_bytes": their_bytes}),
     ]
 
 
