@@ -338,7 +338,7 @@ def dump_reads(servers: Servers, n: str, limit: float = 3600) -> list[Row]:
         Row("scale", f"N={n}: the bulk dump, from the first request until it is served", made, theirs, "s",
             "oxigraph serve: every quad of its store as N-Quads (dataset GET)",
             note=f"made in the node's dump worker; {quads_note}, {our_bytes / 2**20:,.0f} MiB gzipped, then "
-                 f"downloaded in {ours:.1f} s; the anchor's {their_bytes / 2**20:,.0f} MiB uncompressed, "
+                 f"downloaded in {ours:.2f} s; the anchor's {their_bytes / 2**20:,.0f} MiB uncompressed, "
                  f"{servers.quads:,} quads (inferences, ontology and catalog too)",
             extra={"dump_bytes": our_bytes, "download_seconds": ours, "anchor_bytes": their_bytes}),
     ]
