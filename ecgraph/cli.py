@@ -367,7 +367,7 @@ def validate(inputs, profile, profile_version, fmt, input_format, max_results, f
     from ecgraph.publish import pipeline as pipeline_module
     from ecgraph.publish.pipeline import Upload
     from ecgraph.validation import reports
-    from ecgraph.workers import TaskTimeout, WorkerPool
+    from ecgraph.workers import TaskTimeout
 
     try:
         profile_version = standard.resolve_version(profile_version)
@@ -378,8 +378,7 @@ def validate(inputs, profile, profile_version, fmt, input_format, max_results, f
     # validation engines are Python, and an alarm raised asynchronously into this process's code
     # could land anywhere, multiprocessing's shared-memory heap included, and leave it corrupt
     # (CI, stop 41). The node's validator uses the same pool.
-    pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle, size=1, timeout=timeout,
-                      name="ecgraph-validate", isolate_network=True, on_demand=True)
+    pool = pipeline_module.workers("ecgraph-validate", 1, timeout, on_demand=True)
     worst = 0
     done: list[tuple[str, object]] = []
     try:
@@ -431,8 +430,6 @@ def _expand_inputs(inputs) -> list[str]:
         else:
             out.append(name)
     return out
-
-
 
 
 @main.command()

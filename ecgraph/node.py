@@ -279,16 +279,12 @@ class Node:
                                         memory_limit_mb=config.query_memory_mb).launch()
             # Publishing and the anonymous validator have pools of their own: nobody's upload
             # queues behind strangers' validations. Neither needs the network.
-            self.pipeline_pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle,
-                                            size=config.pipeline_workers, timeout=config.publish_timeout,
-                                            name="ecgraph-pipeline", isolate_network=True,
-                                            recycle_above_mb=PIPELINE_RECYCLE_MB,
-                                            on_demand=not config.eager_publishing_workers).launch()
-            self.validation_pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle,
-                                              size=config.validate_workers, timeout=config.publish_timeout,
-                                              name="ecgraph-validate", isolate_network=True,
-                                              recycle_above_mb=PIPELINE_RECYCLE_MB,
-                                              on_demand=not config.eager_publishing_workers).launch()
+            self.pipeline_pool = pipeline_module.workers(
+                "ecgraph-pipeline", config.pipeline_workers, config.publish_timeout,
+                recycle_above_mb=PIPELINE_RECYCLE_MB, on_demand=not config.eager_publishing_workers).launch()
+            self.validation_pool = pipeline_module.workers(
+                "ecgraph-validate", config.validate_workers, config.publish_timeout,
+                recycle_above_mb=PIPELINE_RECYCLE_MB, on_demand=not config.eager_publishing_workers).launch()
             # all three pools' workers start side by side: a node is up in the time of the slowest
             for pool in (self.query_pool, self.pipeline_pool, self.validation_pool):
                 pool.start()
@@ -958,8 +954,7 @@ class Node:
                 upload.namespaces = twin.namespaces or None
                 upload.features = True  # two workers extract them beside each other, not the one index thread
                 todo.append((twin_id, upload))
-        pool = WorkerPool(pipeline_module.init_worker, (), pipeline_module.handle, size=jobs,
-                          timeout=self.config.publish_timeout, name="ecgraph-bulk").start()
+        pool = pipeline_module.workers("ecgraph-bulk", jobs, self.config.publish_timeout).start()
         spool_path = self.tmp_dir / f"bulk-{secrets.token_hex(8)}.nq"
         load = _BulkLoad(stamp=now())
         try:

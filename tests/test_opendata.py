@@ -99,8 +99,8 @@ def test_the_dump_holds_every_twin_with_its_licence_and_its_description_gives_th
     text = gzip.decompress(answer.data).decode()
     assert "Jan Jansen" not in text and "mailto:jan@example.org" not in text and "Household" not in text
     assert node.dump().withheld > 0
-    # gzip's header says how hard it was compressed (XFL, byte 8): 2 is level 9, which took most
-    # of a dump's time at 10,000 twins; 0 is a middle level (6, the gzip command's own)
+    # gzip's header says how hard it was compressed (XFL, byte 8): 2 is level 9, about a fifth of
+    # a dump's time; 0 is a middle level (6, the gzip command's own)
     assert answer.data[:2] == b"\x1f\x8b" and answer.data[8] == 0
 
 

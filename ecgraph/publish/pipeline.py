@@ -21,7 +21,7 @@ from ecgraph import errors, formats, standard
 from ecgraph.publish import authority, ingest, licences, personal
 from ecgraph.publish.reason import Reasoner
 from ecgraph.validation.validate import PREFIXES, Profiles, Report, validate
-from ecgraph.workers import Later
+from ecgraph.workers import Later, WorkerPool
 
 
 class NotConformant(errors.Unprocessable):
@@ -228,6 +228,14 @@ def load_schema() -> list[ox.Triple]:
 
 
 # --- worker side ------------------------------------------------------------------------------
+
+def workers(name: str, size: int, timeout: float, **options: Any) -> WorkerPool:
+    """A pool of processes that parse, validate and infer uploads (:func:`handle`): the node's
+    publishing and validator pools, a bulk load's, and ``ecgraph validate``'s. None of them needs
+    the network, so each is cut off from it (:mod:`ecgraph.sandbox`)."""
+    return WorkerPool(init_worker, (), handle, size=size, timeout=timeout, name=name, isolate_network=True,
+                      **options)
+
 
 def init_worker() -> Pipeline:
     return Pipeline()
